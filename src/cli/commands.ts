@@ -1,0 +1,231 @@
+/**
+ * The analysis commands of `expdesk`: list, show, summarize, compare. Each
+ * returns the text to print so tests can call them without a subprocess;
+ * main.ts maps CliError to one clear line and a non-zero exit code.
+ */
+import path from 'node:path';
+import { diffConfigs, formatNumber, formatValue } from '../shared/config-diff';
+import type { ExperimentDetail, ExperimentSummary, JsonValue } from '../shared/model';
+import { readExperimentDetail } from '../main/core/workspace/experiment';
+import { listWorkspace, WorkspaceError } from '../main/core/workspace/workspace';
+import type { SummaryStore } from '../main/core/summary/summary-store';
+import { csv, textTable } from './output';
+
+export class CliError extends Error {
+  constructor(
+    message: string,
+    readonly exitCode = 2,
+  ) {
+    super(message);
+  }
+}
+
+function asCliError(err: unknown): CliError {
+  if (err instanceof CliError) return err;
+  if (err instanceof WorkspaceError) return new CliError(err.message, err.code === 'not-found' ? 3 : 2);
+  return new CliError(err instanceof Error ? err.message : String(err));
+}
+
+async function detailOf(dir: string, store: SummaryStore): Promise<ExperimentDetail> {
+  try {
+    return await readExperimentDetail(path.resolve(dir), store);
+  } catch (err) {
+    throw asCliError(err);
+  }
+}
+
+function statusLabel(s: ExperimentSummary): string {
+  return s.status.source === 'inferred' ? `${s.status.state}?` : s.status.state;
+}
+
+function lossLabel(s: ExperimentSummary): string {
+  return s.total_steps === null ? '—' : formatNumber(s.final_loss);
+}
+
+function evalLabel(s: ExperimentSummary): string {
+  if (!s.final_eval) return '—';
+  return Object.entries(s.final_eval)
+    .map(([k, v]) => `${k}=${formatNumber(v)}`)
+    .join(' ');
+}
+
+/** The seed's summarize_experiment fields, plus status, path and problems. */
+export function summaryJson(s: ExperimentSummary): Record<string, unknown> {
+  return {
+    name: s.name,
+    algorithm: s.algorithm,
+    total_steps: s.total_steps,
+    final_loss: s.final_loss,
+    final_eval: s.final_eval,
+    status: s.status.state,
+    status_source: s.status.source,
+    status_reason: s.status.reason,
+    failed_at_step: s.status.failedAtStep ?? null,
+    path: s.path,
+    model: s.model,
+    started_at: s.startedAt,
+    git_hash: s.gitHash,
+    git_dirty: s.gitDirty,
+    metrics: s.metrics,
+    malformed_lines: s.malformedLines,
+    problems: s.problems,
+  };
+}
+
+function problemLine(p: ExperimentSummary['problems'][number]): string {
+  const where = p.line !== undefined ? `:${p.line}${p.column !== undefined ? `:${p.column}` : ''}` : '';
+  return `${p.file}${where}: ${p.message}`;
+}
+
+export async function listCommand(dir: string, opts: { json?: boolean }, store: SummaryStore): Promise<string> {
+  let listing;
+  try {
+    listing = await listWorkspace(path.resolve(dir), store);
+  } catch (err) {
+    throw asCliError(err);
+  }
+  if (opts.json) {
+    return JSON.stringify(
+      { root: listing.root, experimentsDir: listing.experimentsDir, kind: listing.kind, experiments: listing.experiments.map(summaryJson) },
+      null,
+      2,
+    );
+  }
+  const rows = listing.experiments.map((s) => [
+    statusLabel(s),
+    s.folder,
+    s.algorithm ?? '—',
+    s.total_steps === null ? '—' : String(s.total_steps),
+    lossLabel(s),
+    evalLabel(s),
+    s.problems.length ? `${s.problems.length} problem(s): ${problemLine(s.problems[0]!)}` : '',
+  ]);
+  const table = textTable(['STATUS', 'EXPERIMENT', 'ALGORITHM', 'STEPS', 'FINAL LOSS', 'FINAL EVAL', 'PROBLEMS'], rows);
+  const inferred = listing.experiments.some((s) => s.status.source === 'inferred')
+    ? '\n(a status ending in ? is inferred from the files, not recorded)'
+    : '';
+  return `${table}\n\n${listing.experiments.length} experiment(s) in ${listing.experimentsDir}${inferred}`;
+}
+
+function yamlish(value: JsonValue, indent = ''): string {
+  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
+    return Object.entries(value)
+      .map(([k, v]) =>
+        v !== null && typeof v === 'object' && !Array.isArray(v) && Object.keys(v).length > 0
+          ? `${indent}${k}:\n${yamlish(v, indent + '  ')}`
+          : `${indent}${k}: ${formatValue(v)}`,
+      )
+      .join('\n');
+  }
+  return `${indent}${formatValue(value)}`;
+}
+
+export async function showCommand(dir: string, opts: { json?: boolean }, store: SummaryStore): Promise<string> {
+  const d = await detailOf(dir, store);
+  if (opts.json) {
+    return JSON.stringify({ ...d, summary: summaryJson(d.summary) }, null, 2);
+  }
+  const s = d.summary;
+  const out: string[] = [];
+  out.push(`${s.name}  (${s.path})`);
+  out.push(`status: ${s.status.state}${s.status.source === 'inferred' ? ' (inferred)' : ''} — ${s.status.reason}`);
+  if (s.status.traceback) out.push(`traceback:\n${s.status.traceback.replace(/^/gm, '  ')}`);
+  out.push(`algorithm: ${s.algorithm ?? '—'}   model: ${s.model ?? '—'}`);
+  out.push(`total_steps: ${s.total_steps ?? '—'}   final_loss: ${lossLabel(s)}   final_eval: ${evalLabel(s)}`);
+  if (s.gitHash) out.push(`git: ${s.gitHash}${s.gitDirty ? ' (dirty: uncommitted changes when it started)' : ''}`);
+  const metricRows = Object.entries(s.metrics).map(([k, m]) => [
+    k,
+    formatNumber(m.last),
+    m.best === null ? '—' : `${formatNumber(m.best)} @${m.bestStep ?? '?'}`,
+    formatNumber(m.min),
+    formatNumber(m.max),
+    m.nonFinite ? String(m.nonFinite) : '',
+  ]);
+  if (metricRows.length) out.push('', textTable(['METRIC', 'LAST', 'BEST', 'MIN', 'MAX', 'NaN/Inf'], metricRows));
+  if (d.metadata) out.push('', 'metadata:', yamlish(d.metadata, '  '));
+  if (d.config) out.push('', 'config:', yamlish(d.config, '  '));
+  out.push('', `checkpoints: ${d.checkpoints.map((c) => c.name).join(', ') || '—'}`);
+  out.push(`logs: ${d.logs.map((l) => `${l.name} (${l.size} B)`).join(', ') || '—'}`);
+  out.push(`outputs: ${d.outputs.map((o) => o.name).join(', ') || '—'}`);
+  if (s.problems.length) out.push('', 'problems:', ...s.problems.map((p) => `  ${problemLine(p)}`));
+  else out.push('', 'problems: none');
+  return out.join('\n');
+}
+
+async function detailsOf(dirs: string[], store: SummaryStore): Promise<ExperimentDetail[]> {
+  if (dirs.length === 0) throw new CliError('give at least one experiment folder');
+  const out: ExperimentDetail[] = [];
+  for (const dir of dirs) out.push(await detailOf(dir, store));
+  return out;
+}
+
+export async function summarizeCommand(dirs: string[], store: SummaryStore): Promise<string> {
+  const details = await detailsOf(dirs, store);
+  return JSON.stringify(
+    details.map((d) => summaryJson(d.summary)),
+    null,
+    2,
+  );
+}
+
+export async function compareCommand(
+  dirs: string[],
+  opts: { json?: boolean; csv?: boolean },
+  store: SummaryStore,
+): Promise<string> {
+  const details = await detailsOf(dirs, store);
+  const summaries = details.map((d) => d.summary);
+  const evalKeys = [...new Set(summaries.flatMap((s) => Object.keys(s.final_eval ?? {})))].sort();
+  const diff = diffConfigs(details.map((d) => d.config));
+  if (opts.json) {
+    return JSON.stringify(
+      {
+        experiments: summaries.map((s) => ({
+          name: s.name,
+          algorithm: s.algorithm,
+          total_steps: s.total_steps,
+          final_loss: s.final_loss,
+          final_eval: s.final_eval,
+          status: s.status.state,
+          path: s.path,
+        })),
+        config_diff: diff.map((r) => ({ key: r.key, values: r.values.map((v) => (v === undefined ? null : v)), present: r.values.map((v) => v !== undefined) })),
+      },
+      null,
+      2,
+    );
+  }
+  const header = ['name', 'algorithm', 'total_steps', 'final_loss', ...evalKeys, ...diff.map((r) => r.key)];
+  const rows = summaries.map((s, i) => [
+    s.name,
+    s.algorithm ?? '',
+    s.total_steps === null ? '' : String(s.total_steps),
+    s.total_steps === null ? '' : formatNumber(s.final_loss),
+    ...evalKeys.map((k) => (s.final_eval && k in s.final_eval ? formatNumber(s.final_eval[k]) : '')),
+    ...diff.map((r) => (r.values[i] === undefined ? '' : formatValue(r.values[i]))),
+  ]);
+  if (opts.csv) {
+    // Full precision in CSV: it is read by programs, not people.
+    const raw = summaries.map((s, i) => [
+      s.name,
+      s.algorithm ?? '',
+      s.total_steps === null ? '' : String(s.total_steps),
+      s.final_loss === null ? (s.total_steps === null ? '' : 'NaN') : String(s.final_loss),
+      ...evalKeys.map((k) => {
+        const v = s.final_eval?.[k];
+        return v === undefined ? '' : v === null ? 'NaN' : String(v);
+      }),
+      ...diff.map((r) => {
+        const v = r.values[i];
+        return v === undefined ? '' : typeof v === 'string' ? v : JSON.stringify(v);
+      }),
+    ]);
+    return csv(header, raw).trimEnd();
+  }
+  const seed = textTable(['name', 'algorithm', 'total_steps', 'final_loss', ...evalKeys], rows.map((r) => r.slice(0, 4 + evalKeys.length)));
+  const names = summaries.map((s) => s.name);
+  const diffTable = diff.length
+    ? textTable(['config key', ...names], diff.map((r) => [r.key, ...r.values.map((v) => formatValue(v))]))
+    : 'configs: no differing keys';
+  return `${seed}\n\nconfig keys that differ (${diff.length}):\n${diffTable}`;
+}

@@ -1,0 +1,171 @@
+/**
+ * Incremental reader of a metrics.jsonl file, by byte offset. Each call reads
+ * only the bytes appended since the last one, so following a growing file
+ * costs O(appended), not O(file). A partial last line (no newline yet) is left
+ * for the next call: a writer mid-flush must not produce a malformed record.
+ * Malformed lines are skipped, counted and remembered with their line number.
+ */
+import { open, type FileHandle } from 'node:fs/promises';
+import { parseJsonLine } from '../../../shared/jsonl';
+
+/** 4 MiB: large enough that syscalls do not dominate, small enough to stay cache-friendly. */
+const CHUNK_BYTES = 4 * 1024 * 1024;
+/** How many malformed lines are kept with their message; the rest are only counted. */
+const MAX_REMEMBERED_ERRORS = 50;
+/** Bytes before the offset remembered to detect a file replaced by one of equal or larger size. */
+const FINGERPRINT_BYTES = 64;
+
+export interface MalformedLine {
+  line: number;
+  message: string;
+}
+
+export interface MetricsTailState {
+  /** Bytes consumed: always just after a newline (or 0). */
+  offset: number;
+  /** Complete lines consumed (empty ones included), so the next line is lineCount + 1. */
+  lineCount: number;
+  malformedCount: number;
+  malformed: MalformedLine[];
+  /** Up to FINGERPRINT_BYTES bytes ending at offset, base64, to detect a rewritten file. */
+  fingerprint: string;
+}
+
+export function emptyTailState(): MetricsTailState {
+  return { offset: 0, lineCount: 0, malformedCount: 0, malformed: [], fingerprint: '' };
+}
+
+export type RecordSink = (record: Record<string, unknown>, line: number) => void;
+
+export interface ReadResult {
+  /** The file shrank or was replaced: the state was reset and the whole file re-read. */
+  reset: boolean;
+  bytes: number;
+  lines: number;
+}
+
+export class MetricsTail {
+  constructor(
+    readonly file: string,
+    public state: MetricsTailState = emptyTailState(),
+    private readonly chunkBytes = CHUNK_BYTES,
+  ) {}
+
+  /**
+   * Read what was appended since the last call and hand each record to `sink`.
+   * When the file no longer continues what was read (shrunk, replaced), the
+   * state is reset and `onReset` runs before the file is re-read from the start.
+   */
+  async readAppended(sink: RecordSink, onReset?: () => void): Promise<ReadResult> {
+    const fh = await open(this.file, 'r');
+    try {
+      const { size } = await fh.stat();
+      let reset = false;
+      if (!(await this.continuesFrom(fh, size))) {
+        this.state = emptyTailState();
+        onReset?.();
+        reset = true;
+      }
+      const start = this.state.offset;
+      const startLines = this.state.lineCount;
+      await this.readRange(fh, start, size, sink);
+      return { reset, bytes: this.state.offset - start, lines: this.state.lineCount - startLines };
+    } finally {
+      await fh.close();
+    }
+  }
+
+  private async continuesFrom(fh: FileHandle, size: number): Promise<boolean> {
+    const { offset, fingerprint } = this.state;
+    if (offset === 0) return true;
+    if (size < offset) return false;
+    const expected = Buffer.from(fingerprint, 'base64');
+    const actual = Buffer.alloc(expected.length);
+    await fh.read(actual, 0, actual.length, offset - actual.length);
+    return actual.equals(expected);
+  }
+
+  private async readRange(fh: FileHandle, start: number, end: number, sink: RecordSink): Promise<void> {
+    const buf = Buffer.allocUnsafe(Math.min(this.chunkBytes, Math.max(end - start, 1)));
+    let pos = start; // file position of buf[0]
+    let filled = 0; // bytes of buf holding data not yet consumed
+    const st = this.state;
+    while (pos + filled < end) {
+      if (filled === buf.length) {
+        // One line longer than the whole chunk: no metrics record is that big,
+        // so count it as malformed and skip to its end instead of buffering it.
+        const skipped = await this.skipLongLine(fh, pos + filled, end);
+        if (skipped === null) break; // no newline yet: wait for the writer
+        st.lineCount++;
+        this.malformed(`line longer than ${buf.length} bytes`);
+        pos = skipped;
+        st.offset = pos;
+        st.fingerprint = '';
+        filled = 0;
+        continue;
+      }
+      const want = Math.min(buf.length - filled, end - (pos + filled));
+      const { bytesRead } = await fh.read(buf, filled, want, pos + filled);
+      if (bytesRead === 0) break;
+      filled += bytesRead;
+      const lastNl = buf.lastIndexOf(10, filled - 1);
+      if (lastNl < 0) continue; // no complete line yet
+      // Newline bytes never occur inside a UTF-8 multi-byte sequence, so cutting
+      // at a newline never splits a character.
+      const text = buf.toString('utf8', 0, lastNl);
+      let from = 0;
+      for (;;) {
+        const nl = text.indexOf('\n', from);
+        const raw = nl < 0 ? text.slice(from) : text.slice(from, nl);
+        st.lineCount++;
+        this.handleLine(raw, sink);
+        if (nl < 0) break;
+        from = nl + 1;
+      }
+      const consumed = lastNl + 1;
+      pos += consumed;
+      st.offset = pos;
+      st.fingerprint = buf.toString('base64', Math.max(0, consumed - FINGERPRINT_BYTES), consumed);
+      // Keep the partial tail of this chunk at the start of the buffer.
+      buf.copy(buf, 0, consumed, filled);
+      filled -= consumed;
+    }
+  }
+
+  /** Position just after the next newline at or after `from`, or null when there is none before `end`. */
+  private async skipLongLine(fh: FileHandle, from: number, end: number): Promise<number | null> {
+    const probe = Buffer.allocUnsafe(64 * 1024);
+    for (let p = from; p < end; ) {
+      const { bytesRead } = await fh.read(probe, 0, Math.min(probe.length, end - p), p);
+      if (bytesRead === 0) return null;
+      const nl = probe.subarray(0, bytesRead).indexOf(10);
+      if (nl >= 0) return p + nl + 1;
+      p += bytesRead;
+    }
+    return null;
+  }
+
+  private handleLine(raw: string, sink: RecordSink): void {
+    const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
+    if (line.length === 0 || line.trim().length === 0) return;
+    const st = this.state;
+    let record: unknown;
+    try {
+      record = parseJsonLine(line);
+    } catch (err) {
+      this.malformed(`${err instanceof Error ? err.message : String(err)}`);
+      return;
+    }
+    if (record === null || typeof record !== 'object' || Array.isArray(record)) {
+      this.malformed('not a JSON object');
+      return;
+    }
+    sink(record as Record<string, unknown>, st.lineCount);
+  }
+
+  private malformed(message: string): void {
+    const st = this.state;
+    st.malformedCount++;
+    if (st.malformed.length < MAX_REMEMBERED_ERRORS) st.malformed.push({ line: st.lineCount, message });
+  }
+}

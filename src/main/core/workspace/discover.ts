@@ -1,0 +1,106 @@
+/**
+ * Finding experiments under a folder the user opened. Three shapes are
+ * accepted: a folder of experiments (a project's experiments/), a project root
+ * that holds an experiments/ folder, or a single experiment folder. One extra
+ * level is searched so grouped sweeps (experiments/sweep1/exp…) are found.
+ * Read-only: only stat and readdir.
+ */
+import { readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { EXPERIMENT_MARKERS } from './layout';
+
+export type WorkspaceKind = 'experiments-folder' | 'project-root' | 'single-experiment';
+
+export class WorkspaceError extends Error {
+  constructor(
+    readonly code: 'not-found' | 'bad-request' | 'forbidden',
+    message: string,
+  ) {
+    super(message);
+    this.name = 'WorkspaceError';
+  }
+}
+
+export interface Discovery {
+  root: string;
+  experimentsDir: string;
+  kind: WorkspaceKind;
+  experiments: string[];
+}
+
+/** Folders never searched: they hold no experiments and can be huge. */
+const SKIP = new Set(['node_modules', '.git', 'checkpoints', 'logs', 'outputs', '__pycache__', 'wandb']);
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export async function isExperimentDir(dir: string): Promise<boolean> {
+  for (const marker of EXPERIMENT_MARKERS) {
+    if (await exists(path.join(dir, marker))) return true;
+  }
+  return false;
+}
+
+async function subdirs(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  return entries
+    .filter((e) => e.isDirectory() && !e.name.startsWith('.') && !SKIP.has(e.name))
+    .map((e) => path.join(dir, e.name))
+    .sort((a, b) => a.localeCompare(b));
+}
+
+/** Experiments directly under dir, and one level below for grouped sweeps. */
+async function experimentsUnder(dir: string): Promise<string[]> {
+  const found: string[] = [];
+  for (const child of await subdirs(dir)) {
+    if (await isExperimentDir(child)) found.push(child);
+    else {
+      for (const grandchild of await subdirs(child).catch(() => [])) {
+        if (await isExperimentDir(grandchild)) found.push(grandchild);
+      }
+    }
+  }
+  return found;
+}
+
+function describeFsError(err: unknown, dir: string): WorkspaceError {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return new WorkspaceError('not-found', `no such folder: ${dir}`);
+  if (code === 'EACCES' || code === 'EPERM')
+    return new WorkspaceError('forbidden', `cannot read ${dir}: permission denied`);
+  if (code === 'ENOTDIR') return new WorkspaceError('bad-request', `not a folder: ${dir}`);
+  return new WorkspaceError('bad-request', `cannot read ${dir}: ${(err as Error).message}`);
+}
+
+export async function discoverExperiments(root: string): Promise<Discovery> {
+  const dir = path.resolve(root);
+  try {
+    const st = await stat(dir);
+    if (!st.isDirectory()) throw new WorkspaceError('bad-request', `not a folder: ${dir}`);
+    if (await isExperimentDir(dir)) {
+      return { root: dir, experimentsDir: dir, kind: 'single-experiment', experiments: [dir] };
+    }
+    const nested = path.join(dir, 'experiments');
+    if (await exists(nested)) {
+      const experiments = await experimentsUnder(nested);
+      if (experiments.length > 0) return { root: dir, experimentsDir: nested, kind: 'project-root', experiments };
+    }
+    const experiments = await experimentsUnder(dir);
+    if (experiments.length === 0) {
+      throw new WorkspaceError(
+        'not-found',
+        `${dir} holds no experiment (no folder with config.yaml, metadata.json or logs/metrics.jsonl)`,
+      );
+    }
+    return { root: dir, experimentsDir: dir, kind: 'experiments-folder', experiments };
+  } catch (err) {
+    if (err instanceof WorkspaceError) throw err;
+    throw describeFsError(err, dir);
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Everything about one experiment folder, for `expdesk show` and the detail view.
+ * Read-only, like every analysis path.
+ */
+import { stat } from 'node:fs/promises';
+import path from 'node:path';
+import type { ExperimentDetail } from '../../../shared/model';
+import type { SummaryStore } from '../summary/summary-store';
+import { isExperimentDir, WorkspaceError } from './discover';
+import { listCheckpoints, listLogs, listOutputs, readConfig, readJsonObject } from './files';
+import { LAYOUT } from './layout';
+
+async function fileExists(p: string): Promise<boolean> {
+  return stat(p).then(
+    (s) => s.isFile(),
+    () => false,
+  );
+}
+
+export async function readExperimentDetail(dir: string, store: SummaryStore): Promise<ExperimentDetail> {
+  const st = await stat(dir).catch((err: NodeJS.ErrnoException) => {
+    throw new WorkspaceError(err.code === 'ENOENT' ? 'not-found' : 'bad-request', `no such folder: ${dir}`);
+  });
+  if (!st.isDirectory()) throw new WorkspaceError('bad-request', `not a folder: ${dir}`);
+  if (!(await isExperimentDir(dir))) {
+    throw new WorkspaceError(
+      'not-found',
+      `${dir} is not an experiment (no config.yaml, metadata.json or logs/metrics.jsonl)`,
+    );
+  }
+  const [summary, config, metadata, checkpoints, logs, outputs, hasRequirements, hasReproduceScript] =
+    await Promise.all([
+      store.summarize(dir),
+      readConfig(dir),
+      readJsonObject(dir, LAYOUT.metadata),
+      listCheckpoints(dir),
+      listLogs(dir),
+      listOutputs(dir),
+      fileExists(path.join(dir, LAYOUT.requirements)),
+      fileExists(path.join(dir, LAYOUT.reproduce)),
+    ]);
+  return {
+    summary,
+    config: config.value,
+    metadata: metadata.value,
+    checkpoints,
+    logs,
+    outputs,
+    hasRequirements,
+    hasReproduceScript,
+  };
+}

@@ -1,0 +1,163 @@
+/**
+ * Readers for the small files of an experiment folder. Each returns what it
+ * could read plus the problems it found (file, line, column), never throws
+ * for bad content: one damaged experiment must not stop a listing.
+ */
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { parseDocument } from 'yaml';
+import { parseJsonDocument } from '../../../shared/jsonl';
+import type { Checkpoint, JsonValue, LogFile, OutputFile, Problem } from '../../../shared/model';
+import { LAYOUT } from './layout';
+
+/** YAML aliases allowed in one document: enough for real configs, too few for an alias bomb. */
+const MAX_YAML_ALIASES = 100;
+/** Small files larger than this are not parsed (a config is kilobytes). */
+const MAX_SMALL_FILE_BYTES = 16 * 1024 * 1024;
+
+export type JsonObject = { [key: string]: JsonValue };
+
+export interface Parsed<T> {
+  value: T | null;
+  problems: Problem[];
+}
+
+async function readSmallFile(file: string, label: string): Promise<{ text: string | null; problem?: Problem }> {
+  try {
+    const st = await stat(file);
+    if (st.size > MAX_SMALL_FILE_BYTES) {
+      return { text: null, problem: { file: label, message: `${label} is ${st.size} bytes: too large to read` } };
+    }
+    return { text: await readFile(file, 'utf8') };
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return { text: null };
+    return { text: null, problem: { file: label, message: `cannot read ${label}: ${(err as Error).message}` } };
+  }
+}
+
+function isPlainObject(v: unknown): v is JsonObject {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/** Parse YAML safely (core schema, unique keys, alias limit), reporting errors at their line and column. */
+export function parseYamlText(text: string, label: string): Parsed<JsonObject> {
+  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true, schema: 'core' });
+  const problems: Problem[] = doc.errors.map((e) => ({
+    file: label,
+    line: e.linePos?.[0]?.line,
+    column: e.linePos?.[0]?.col,
+    message: e.message.split('\n')[0] ?? e.message,
+  }));
+  if (problems.length > 0) return { value: null, problems };
+  try {
+    const value: unknown = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
+    if (value === null || value === undefined) return { value: {}, problems };
+    if (!isPlainObject(value)) {
+      return { value: null, problems: [{ file: label, line: 1, message: `${label} is not a mapping of keys` }] };
+    }
+    return { value, problems };
+  } catch (err) {
+    return { value: null, problems: [{ file: label, message: (err as Error).message }] };
+  }
+}
+
+export async function readConfig(dir: string): Promise<Parsed<JsonObject>> {
+  const { text, problem } = await readSmallFile(path.join(dir, LAYOUT.config), LAYOUT.config);
+  if (text === null) return { value: null, problems: problem ? [problem] : [] };
+  return parseYamlText(text, LAYOUT.config);
+}
+
+export async function readJsonObject(dir: string, name: string): Promise<Parsed<JsonObject>> {
+  const { text, problem } = await readSmallFile(path.join(dir, name), name);
+  if (text === null) return { value: null, problems: problem ? [problem] : [] };
+  const parsed = parseJsonDocument(text);
+  if ('error' in parsed) {
+    return { value: null, problems: [{ file: name, line: parsed.line, column: parsed.column, message: parsed.error }] };
+  }
+  if (!isPlainObject(parsed.value)) {
+    return { value: null, problems: [{ file: name, line: 1, message: `${name} is not a JSON object` }] };
+  }
+  return { value: parsed.value, problems: [] };
+}
+
+export interface FailedInfo {
+  step: number | null;
+  traceback: string;
+}
+
+/** FAILED.txt in the seed's form: "Failed at step N" then the traceback. */
+export function parseFailedText(text: string): FailedInfo {
+  const nl = text.indexOf('\n');
+  const first = nl < 0 ? text : text.slice(0, nl);
+  const m = /Failed at step\s+(-?\d+)/i.exec(first);
+  if (m) return { step: Number(m[1]), traceback: nl < 0 ? '' : text.slice(nl + 1).replace(/\s+$/, '') };
+  return { step: null, traceback: text.replace(/\s+$/, '') };
+}
+
+export async function readFailed(dir: string): Promise<{ value: FailedInfo | null; problems: Problem[] }> {
+  const { text, problem } = await readSmallFile(path.join(dir, LAYOUT.failed), LAYOUT.failed);
+  if (text === null) return { value: null, problems: problem ? [problem] : [] };
+  return { value: parseFailedText(text), problems: [] };
+}
+
+async function listDir(dir: string): Promise<import('node:fs').Dirent[]> {
+  try {
+    return await readdir(dir, { withFileTypes: true });
+  } catch {
+    return [];
+  }
+}
+
+export async function listCheckpoints(dir: string): Promise<Checkpoint[]> {
+  const base = path.join(dir, LAYOUT.checkpoints);
+  const out: Checkpoint[] = [];
+  for (const e of await listDir(base)) {
+    if (e.name.startsWith('.')) continue;
+    const m = /^(?:step|checkpoint)[_-]?(\d+)$/.exec(e.name);
+    const final = e.name === 'final';
+    out.push({ name: e.name, step: m ? Number(m[1]) : null, final, path: path.join(base, e.name) });
+  }
+  // step_N in numeric order, then final, then anything else by name.
+  const rank = (c: Checkpoint): number => (c.step !== null ? 0 : c.final ? 1 : 2);
+  return out.sort((a, b) => rank(a) - rank(b) || (a.step ?? 0) - (b.step ?? 0) || a.name.localeCompare(b.name));
+}
+
+export async function listLogs(dir: string): Promise<LogFile[]> {
+  const base = path.join(dir, LAYOUT.logs);
+  const out: LogFile[] = [];
+  for (const e of await listDir(base)) {
+    if (!e.isFile() || !e.name.endsWith('.log')) continue;
+    const p = path.join(base, e.name);
+    const size = (await stat(p).catch(() => null))?.size ?? 0;
+    const m = /^train_rank(\d+)\.log$/.exec(e.name);
+    out.push({ name: e.name, path: p, size, rank: m ? Number(m[1]) : null });
+  }
+  // train.log first, then ranks in numeric order, then other logs.
+  const key = (l: LogFile): number => (l.name === 'train.log' ? -1 : (l.rank ?? 1e9));
+  return out.sort((a, b) => key(a) - key(b) || a.name.localeCompare(b.name));
+}
+
+export async function listOutputs(dir: string): Promise<OutputFile[]> {
+  const base = path.join(dir, LAYOUT.outputs);
+  const out: OutputFile[] = [];
+  const walk = async (folder: string, kind: OutputFile['kind'], depth: number): Promise<void> => {
+    for (const e of await listDir(folder)) {
+      if (e.name.startsWith('.')) continue;
+      const p = path.join(folder, e.name);
+      if (e.isDirectory()) {
+        if (depth < 3) await walk(p, kind, depth + 1);
+      } else if (e.isFile()) {
+        const size = (await stat(p).catch(() => null))?.size ?? 0;
+        out.push({ kind, name: path.relative(base, p), path: p, size });
+      }
+    }
+  };
+  for (const e of await listDir(base)) {
+    const p = path.join(base, e.name);
+    const kind: OutputFile['kind'] = e.name === 'eval' ? 'eval' : e.name === 'samples' ? 'samples' : 'other';
+    if (e.isDirectory()) await walk(p, kind, 1);
+    else if (e.isFile()) out.push({ kind, name: e.name, path: p, size: (await stat(p).catch(() => null))?.size ?? 0 });
+  }
+  return out.sort((a, b) => a.name.localeCompare(b.name));
+}

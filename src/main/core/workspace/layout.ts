@@ -1,0 +1,22 @@
+/**
+ * The experiment folder layout of shared/seed/experiment-management.md, plus
+ * the one file Expdesk adds (the status file, see docs/status-file.md).
+ */
+import path from 'node:path';
+
+export const LAYOUT = {
+  config: 'config.yaml',
+  metadata: 'metadata.json',
+  failed: 'FAILED.txt',
+  requirements: 'requirements.txt',
+  reproduce: 'reproduce.sh',
+  checkpoints: 'checkpoints',
+  logs: 'logs',
+  metrics: path.join('logs', 'metrics.jsonl'),
+  outputs: 'outputs',
+  /** Written only by Expdesk's run wrapper, atomically; never by analysis. */
+  status: 'expdesk_status.json',
+} as const;
+
+/** Any of these files makes a folder an experiment. */
+export const EXPERIMENT_MARKERS = [LAYOUT.config, LAYOUT.metadata, LAYOUT.metrics] as const;

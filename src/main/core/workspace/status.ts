@@ -1,0 +1,119 @@
+/**
+ * An experiment's status, derived only from what is on disk (never from
+ * memory of the session that launched it), in this order:
+ *   1. FAILED.txt means failed, with the step and traceback it holds (the seed's contract).
+ *   2. expdesk_status.json, written atomically by Expdesk's run wrapper
+ *      (format in docs/status-file.md); a "running" state whose process is
+ *      gone on this host is reported as unknown, not trusted.
+ *   3. Otherwise inferred, and labelled as inferred: checkpoints/final means
+ *      completed; a log or metrics write in the last RECENT_WRITE_MS means running.
+ */
+import os from 'node:os';
+import { z } from 'zod';
+import type { ExperimentStatus, Problem } from '../../../shared/model';
+import type { FailedInfo } from './files';
+import { LAYOUT } from './layout';
+
+/** A seed-written run that has not written for this long is no longer assumed to be running. */
+export const RECENT_WRITE_MS = 120_000;
+
+export const StatusFile = z.object({
+  schema: z.literal('expdesk.status/1'),
+  state: z.enum(['running', 'completed', 'failed', 'stopped']),
+  started_at: z.string().nullable().optional(),
+  ended_at: z.string().nullable().optional(),
+  exit_code: z.number().int().nullable().optional(),
+  signal: z.string().nullable().optional(),
+  pid: z.number().int().nullable().optional(),
+  hostname: z.string().nullable().optional(),
+  tmux_session: z.string().nullable().optional(),
+  stop_requested_at: z.string().nullable().optional(),
+  updated_at: z.string().nullable().optional(),
+});
+export type StatusFile = z.infer<typeof StatusFile>;
+
+export function parseStatusFile(value: unknown): { value: StatusFile | null; problems: Problem[] } {
+  const parsed = StatusFile.safeParse(value);
+  if (parsed.success) return { value: parsed.data, problems: [] };
+  const issue = parsed.error.issues[0];
+  return {
+    value: null,
+    problems: [
+      {
+        file: LAYOUT.status,
+        message: `not an Expdesk status file: ${issue?.path.join('.') || 'value'}: ${issue?.message ?? 'invalid'}`,
+      },
+    ],
+  };
+}
+
+function processAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (err) {
+    return (err as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+export interface StatusInputs {
+  failed: FailedInfo | null;
+  statusFile: StatusFile | null;
+  hasFinalCheckpoint: boolean;
+  /** Latest mtime of logs/metrics.jsonl and logs/*.log, or null. */
+  lastWriteMs: number | null;
+  now?: number;
+}
+
+export function deriveStatus(inputs: StatusInputs): ExperimentStatus {
+  const { failed, statusFile: sf } = inputs;
+  const times = { startedAt: sf?.started_at ?? null, endedAt: sf?.ended_at ?? null };
+  if (failed) {
+    return {
+      state: 'failed',
+      source: 'failed-file',
+      reason: failed.step !== null ? `FAILED.txt: failed at step ${failed.step}` : 'FAILED.txt is present',
+      failedAtStep: failed.step,
+      traceback: failed.traceback,
+      exitCode: sf?.exit_code ?? null,
+      signal: sf?.signal ?? null,
+      ...times,
+    };
+  }
+  if (sf) {
+    const base = { exitCode: sf.exit_code ?? null, signal: sf.signal ?? null, ...times };
+    if (sf.state === 'running' && sf.pid && sf.hostname === os.hostname() && !processAlive(sf.pid)) {
+      return {
+        state: 'unknown',
+        source: 'status-file',
+        reason: `${LAYOUT.status} says running, but its process ${sf.pid} is gone and no exit was recorded`,
+        ...base,
+      };
+    }
+    const reason =
+      sf.state === 'running'
+        ? `running since ${sf.started_at ?? 'an unknown time'}${sf.hostname ? ` on ${sf.hostname}` : ''}`
+        : sf.state === 'stopped'
+          ? 'stopped by the user'
+          : sf.state === 'completed'
+            ? `exited with code ${sf.exit_code ?? 0}`
+            : sf.signal
+              ? `killed by ${sf.signal}`
+              : `exited with code ${sf.exit_code ?? '?'}`;
+    return { state: sf.state, source: 'status-file', reason, ...base };
+  }
+  if (inputs.hasFinalCheckpoint) {
+    return { state: 'completed', source: 'inferred', reason: 'inferred: checkpoints/final exists', ...times };
+  }
+  const now = inputs.now ?? Date.now();
+  if (inputs.lastWriteMs !== null && now - inputs.lastWriteMs < RECENT_WRITE_MS) {
+    const secs = Math.max(0, Math.round((now - inputs.lastWriteMs) / 1000));
+    return { state: 'running', source: 'inferred', reason: `inferred: logs written ${secs}s ago`, ...times };
+  }
+  return {
+    state: 'unknown',
+    source: 'inferred',
+    reason: 'no status file, no FAILED.txt and no final checkpoint',
+    ...times,
+  };
+}

@@ -1,0 +1,63 @@
+/**
+ * Listing a workspace: discover its experiments and summarize each. A damaged
+ * experiment is listed with its problem; it never stops the others.
+ */
+import path from 'node:path';
+import type { ExperimentSummary, WorkspaceListing } from '../../../shared/model';
+import type { SummaryStore } from '../summary/summary-store';
+import { discoverExperiments } from './discover';
+
+export { WorkspaceError } from './discover';
+
+/** Folders summarized at once: enough to overlap I/O, few enough to bound open files. */
+const CONCURRENCY = 16;
+
+export async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** A summary for a folder that could not be read at all, so it still shows up with its problem. */
+export function unreadableSummary(dir: string, err: unknown): ExperimentSummary {
+  const message = err instanceof Error ? err.message : String(err);
+  return {
+    path: dir,
+    folder: path.basename(dir),
+    name: path.basename(dir),
+    algorithm: null,
+    model: null,
+    total_steps: null,
+    final_loss: null,
+    final_eval: null,
+    status: { state: 'unknown', source: 'inferred', reason: `unreadable: ${message}` },
+    startedAt: null,
+    gitHash: null,
+    gitDirty: null,
+    metrics: {},
+    records: 0,
+    malformedLines: 0,
+    problems: [{ file: '.', message: `cannot read the experiment: ${message}` }],
+  };
+}
+
+export async function summarizeSafely(store: SummaryStore, dir: string): Promise<ExperimentSummary> {
+  try {
+    return await store.summarize(dir);
+  } catch (err) {
+    return unreadableSummary(dir, err);
+  }
+}
+
+export async function listWorkspace(root: string, store: SummaryStore): Promise<WorkspaceListing> {
+  const found = await discoverExperiments(root);
+  const experiments = await mapLimited(found.experiments, CONCURRENCY, (dir) => summarizeSafely(store, dir));
+  return { root: found.root, experimentsDir: found.experimentsDir, kind: found.kind, experiments };
+}

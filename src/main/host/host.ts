@@ -1,0 +1,117 @@
+/**
+ * The one object that implements the API contract on top of core. It knows
+ * nothing of the transport: Electron IPC and the WebSocket server both call
+ * `dispatch`, which validates params against the contract and turns every
+ * failure into an ApiError instead of an exception that kills the host.
+ */
+import {
+  ApiError,
+  isRequestName,
+  parseParams,
+  type EventName,
+  type EventPayload,
+  type ExpdeskApi,
+  type RequestName,
+  type RequestParams,
+  type RequestResult,
+} from '../../shared/contract';
+import { listWorkspace, WorkspaceError } from '../core/workspace/workspace';
+import { readExperimentDetail } from '../core/workspace/experiment';
+import { SummaryStore } from '../core/summary/summary-store';
+import path from 'node:path';
+
+export interface HostOptions {
+  mode: 'electron' | 'browser';
+  version: string;
+  /** Workspace open at start; null opens nothing. */
+  workspace: string | null;
+  demoWorkspace: string | null;
+  /** Where summaries are cached; defaults to the user's cache folder. */
+  cacheDir?: string;
+}
+
+type Listener = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
+
+export class ExpdeskHost implements ExpdeskApi {
+  private workspace: string | null;
+  private readonly listeners = new Set<Listener>();
+  readonly summaries: SummaryStore;
+
+  constructor(private readonly options: HostOptions) {
+    this.workspace = options.workspace ? path.resolve(options.workspace) : null;
+    this.summaries = new SummaryStore({ cacheDir: options.cacheDir });
+  }
+
+  async 'app.info'(): Promise<RequestResult<'app.info'>> {
+    return {
+      version: this.options.version,
+      mode: this.options.mode,
+      workspace: this.workspace,
+      demoWorkspace: this.options.demoWorkspace,
+    };
+  }
+
+  async 'workspace.list'(params: RequestParams<'workspace.list'>): Promise<RequestResult<'workspace.list'>> {
+    const root = params.root ?? this.workspace;
+    if (!root) throw new ApiError('bad-request', 'no workspace is open: open a folder first');
+    return this.list(root);
+  }
+
+  async 'workspace.open'(params: RequestParams<'workspace.open'>): Promise<RequestResult<'workspace.open'>> {
+    const listing = await this.list(params.root);
+    this.workspace = listing.root;
+    this.emit('workspace.changed', { root: listing.root });
+    return listing;
+  }
+
+  async 'experiment.get'(params: RequestParams<'experiment.get'>): Promise<RequestResult<'experiment.get'>> {
+    return wrapCoreErrors(() => readExperimentDetail(path.resolve(params.path), this.summaries));
+  }
+
+  /** Entry point for every transport: validates, dispatches, never throws anything but ApiError. */
+  async dispatch(name: unknown, params: unknown): Promise<unknown> {
+    if (!isRequestName(name)) throw new ApiError('bad-request', `unknown request: ${String(name)}`);
+    const parsed = parseParams(name, params);
+    try {
+      // The map is keyed by the same names as the contract; TypeScript cannot
+      // correlate the union of methods with the union of params, hence the cast.
+      const method = this[name] as (p: unknown) => Promise<unknown>;
+      return await method.call(this, parsed);
+    } catch (err) {
+      throw toApiError(err);
+    }
+  }
+
+  onEvent(listener: Listener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  private emit<E extends EventName>(event: E, payload: EventPayload<E>): void {
+    for (const l of this.listeners) l(event, payload);
+  }
+
+  private list(root: string): Promise<RequestResult<'workspace.list'>> {
+    return wrapCoreErrors(() => listWorkspace(path.resolve(root), this.summaries));
+  }
+}
+
+export type RequestHandler = <N extends RequestName>(
+  name: N,
+  params: RequestParams<N>,
+) => Promise<RequestResult<N>>;
+
+async function wrapCoreErrors<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw toApiError(err);
+  }
+}
+
+function toApiError(err: unknown): ApiError {
+  if (err instanceof ApiError) return err;
+  if (err instanceof WorkspaceError) return new ApiError(err.code, err.message);
+  const message = err instanceof Error ? err.message : String(err);
+  return new ApiError('internal', message);
+}

@@ -1,0 +1,142 @@
+/**
+ * Folding metrics.jsonl records into the seed's summary (tools/analyze_experiment.py):
+ * total_steps is the step of the last train record, final_loss its train/loss,
+ * final_eval the metrics of the last eval record, plus last / min / max / best of
+ * every metric key. Pure and incremental: records appended later are folded into
+ * the same state, and the state round-trips through JSON for the summary cache.
+ */
+import type { MetricStats } from './model';
+
+/** Keys of a record that are not metrics. */
+const RESERVED = new Set(['step', 'prefix', 'timestamp']);
+
+const MINIMIZE = /(loss|error|\berr\b|perplexity|ppl|\bkl\b|_kl|kl_|mse|mae|rmse|\bwer\b|\bcer\b|nll|regret)/i;
+const MAXIMIZE =
+  /(acc|reward|\bf1\b|bleu|rouge|score|win_?rate|\bauc\b|precision|recall|exact_match|pass@|margin|throughput)/i;
+
+export function metricDirection(key: string): 'min' | 'max' | 'unknown' {
+  if (MINIMIZE.test(key)) return 'min';
+  if (MAXIMIZE.test(key)) return 'max';
+  return 'unknown';
+}
+
+interface StatState {
+  last: number | null;
+  lastStep: number | null;
+  min: number | null;
+  minStep: number | null;
+  max: number | null;
+  maxStep: number | null;
+  count: number;
+  nonFinite: number;
+}
+
+export interface MetricsFoldState {
+  records: number;
+  lastTrainStep: number | null;
+  lastTrainLoss: number | null;
+  /** The eval/* (any non-reserved) keys of the last eval record. */
+  lastEval: Record<string, number | null> | null;
+  lastEvalStep: number | null;
+  lastStep: number | null;
+  lastTimestamp: string | null;
+  stats: Record<string, StatState>;
+}
+
+export function emptyFoldState(): MetricsFoldState {
+  return {
+    records: 0,
+    lastTrainStep: null,
+    lastTrainLoss: null,
+    lastEval: null,
+    lastEvalStep: null,
+    lastStep: null,
+    lastTimestamp: null,
+    stats: {},
+  };
+}
+
+/** NaN and ±Infinity travel as null in JSON; keep that explicit. */
+function finiteOrNull(v: unknown): number | null {
+  return typeof v === 'number' && Number.isFinite(v) ? v : null;
+}
+
+export class MetricsFold {
+  constructor(readonly state: MetricsFoldState = emptyFoldState()) {}
+
+  /** Fold one parsed record. Anything that is not an object is ignored by the caller. */
+  add(record: Record<string, unknown>): void {
+    const s = this.state;
+    s.records++;
+    const rawStep = record.step;
+    const step = typeof rawStep === 'number' ? rawStep : null;
+    const prefix = record.prefix;
+    if (step !== null) s.lastStep = step;
+    if (typeof record.timestamp === 'string') s.lastTimestamp = record.timestamp;
+    let evalValues: Record<string, number | null> | null = null;
+    if (prefix === 'train') {
+      s.lastTrainStep = step;
+      s.lastTrainLoss = finiteOrNull(record['train/loss']);
+    } else if (prefix === 'eval') {
+      evalValues = {};
+      s.lastEvalStep = step;
+    }
+    for (const key in record) {
+      if (RESERVED.has(key)) continue;
+      const v = record[key];
+      if (typeof v !== 'number') continue;
+      if (evalValues) evalValues[key] = Number.isFinite(v) ? v : null;
+      let st = s.stats[key];
+      if (st === undefined) {
+        st = s.stats[key] = {
+          last: null,
+          lastStep: null,
+          min: null,
+          minStep: null,
+          max: null,
+          maxStep: null,
+          count: 0,
+          nonFinite: 0,
+        };
+      }
+      st.count++;
+      st.lastStep = step;
+      if (Number.isFinite(v)) {
+        st.last = v;
+        if (st.min === null || v < st.min) {
+          st.min = v;
+          st.minStep = step;
+        }
+        if (st.max === null || v > st.max) {
+          st.max = v;
+          st.maxStep = step;
+        }
+      } else {
+        st.last = null;
+        st.nonFinite++;
+      }
+    }
+    if (evalValues) s.lastEval = evalValues;
+  }
+
+  metricStats(): Record<string, MetricStats> {
+    const out: Record<string, MetricStats> = {};
+    for (const [key, st] of Object.entries(this.state.stats)) {
+      const direction = metricDirection(key);
+      const best = direction === 'min' ? st.min : direction === 'max' ? st.max : null;
+      const bestStep = direction === 'min' ? st.minStep : direction === 'max' ? st.maxStep : null;
+      out[key] = {
+        last: st.last,
+        lastStep: st.lastStep,
+        min: st.min,
+        max: st.max,
+        best,
+        bestStep,
+        direction,
+        count: st.count,
+        nonFinite: st.nonFinite,
+      };
+    }
+    return out;
+  }
+}

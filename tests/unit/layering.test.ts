@@ -1,0 +1,119 @@
+/**
+ * The layering of docs/architecture.md, enforced: a file's folder says where it
+ * runs and what it may import (after VS Code's code-layering rule). A new
+ * import across layers fails this test with the file, the line and the rule.
+ */
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+
+const ROOT = path.resolve(__dirname, '../..');
+const SRC = path.join(ROOT, 'src');
+
+type Layer = 'shared' | 'core' | 'host' | 'server' | 'electron' | 'preload' | 'renderer' | 'cli';
+
+/** Which source layers each layer may import. */
+const ALLOWED_LAYERS: Record<Layer, Layer[]> = {
+  shared: ['shared'],
+  core: ['shared', 'core'],
+  host: ['shared', 'core', 'host'],
+  server: ['shared', 'core', 'host', 'server'],
+  electron: ['shared', 'core', 'host', 'electron'],
+  preload: ['shared', 'preload'],
+  renderer: ['shared', 'renderer'],
+  cli: ['shared', 'core', 'host', 'server', 'cli'],
+};
+
+/** Packages (not relative imports) a layer may not use. */
+function forbiddenPackage(layer: Layer, spec: string): string | null {
+  const isNode = spec.startsWith('node:') || NODE_BUILTINS.has(spec.split('/')[0]!);
+  if (spec === 'electron' || spec.startsWith('electron/')) {
+    return layer === 'electron' || layer === 'preload' ? null : "only src/main/electron and src/preload may import 'electron'";
+  }
+  if (layer === 'shared' || layer === 'renderer') {
+    if (isNode) return `${layer} code runs in the browser too: no Node modules`;
+    if (['node-pty', 'ssh2', 'ws', 'chokidar'].includes(spec)) return `${layer} code may not use the Node-only package ${spec}`;
+  }
+  if (layer === 'preload') {
+    return 'the preload exposes the contract only: it imports electron and src/shared, nothing else';
+  }
+  return null;
+}
+
+const NODE_BUILTINS = new Set([
+  'fs', 'path', 'os', 'child_process', 'crypto', 'http', 'https', 'net', 'url', 'util', 'stream', 'events',
+  'worker_threads', 'zlib', 'readline', 'tty', 'buffer', 'process', 'dns', 'assert', 'module', 'timers',
+]);
+
+export function layerOf(file: string): Layer | null {
+  const rel = path.relative(SRC, file).split(path.sep);
+  if (rel[0] === 'shared' || rel[0] === 'preload' || rel[0] === 'renderer' || rel[0] === 'cli') return rel[0];
+  if (rel[0] === 'main') {
+    if (rel[1] === 'core') return 'core';
+    if (rel[1] === 'host') return 'host';
+    if (rel[1] === 'server') return 'server';
+    if (rel[1] === 'electron') return 'electron';
+  }
+  return null;
+}
+
+function sourceFiles(dir: string): string[] {
+  const out: string[] = [];
+  for (const name of readdirSync(dir)) {
+    const p = path.join(dir, name);
+    if (statSync(p).isDirectory()) out.push(...sourceFiles(p));
+    else if (/\.(ts|tsx|mts|cts)$/.test(name)) out.push(p);
+  }
+  return out;
+}
+
+const IMPORT_RE = /(?:import|export)\s+(?:type\s+)?(?:[^'"]*?\sfrom\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|require\(\s*['"]([^'"]+)['"]\s*\)/g;
+
+export function violations(file: string, text: string): string[] {
+  const layer = layerOf(file);
+  const out: string[] = [];
+  if (!layer) {
+    out.push(`${path.relative(ROOT, file)}: not in any layer (put it under one of src/shared, src/main/{core,host,server,electron}, src/preload, src/renderer, src/cli)`);
+    return out;
+  }
+  for (const m of text.matchAll(IMPORT_RE)) {
+    const spec = m[1] ?? m[2] ?? m[3]!;
+    const line = text.slice(0, m.index).split('\n').length;
+    const where = `${path.relative(ROOT, file)}:${line}`;
+    if (spec.startsWith('.')) {
+      const target = path.resolve(path.dirname(file), spec);
+      if (!target.startsWith(SRC + path.sep)) {
+        out.push(`${where}: imports ${spec}, outside src/`);
+        continue;
+      }
+      const targetLayer = layerOf(target + '.ts') ?? layerOf(target);
+      if (!targetLayer || !ALLOWED_LAYERS[layer].includes(targetLayer)) {
+        out.push(`${where}: ${layer} may not import ${targetLayer ?? 'unlayered'} code (${spec})`);
+      }
+    } else {
+      const why = forbiddenPackage(layer, spec);
+      if (why) out.push(`${where}: imports ${spec}: ${why}`);
+    }
+  }
+  return out;
+}
+
+describe('layering', () => {
+  it('no source file imports across layers', () => {
+    const found = sourceFiles(SRC).flatMap((f) => violations(f, readFileSync(f, 'utf8')));
+    expect(found).toEqual([]);
+  });
+
+  it('catches the imports it is meant to catch', () => {
+    const f = (rel: string): string => path.join(SRC, rel);
+    expect(violations(f('renderer/x.ts'), "import fs from 'node:fs';")).toHaveLength(1);
+    expect(violations(f('renderer/x.ts'), "import { h } from '../main/host/host';")).toHaveLength(1);
+    expect(violations(f('shared/x.ts'), "import { x } from '../main/core/workspace/discover';")).toHaveLength(1);
+    expect(violations(f('main/core/x.ts'), "import { app } from 'electron';")).toHaveLength(1);
+    expect(violations(f('main/core/x.ts'), "import { h } from '../host/host';")).toHaveLength(1);
+    expect(violations(f('preload/x.ts'), "import { readFile } from 'fs';")).toHaveLength(1);
+    expect(violations(f('main/electron/x.ts'), "import { app } from 'electron';")).toEqual([]);
+    expect(violations(f('renderer/x.ts'), "import type { X } from '../shared/model';")).toEqual([]);
+    expect(violations(f('cli/x.ts'), "const m = await import('../main/server/server');")).toEqual([]);
+  });
+});

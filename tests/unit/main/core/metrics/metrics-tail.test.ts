@@ -1,0 +1,108 @@
+import { appendFileSync, writeFileSync, renameSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MetricsTail } from '../../../../../src/main/core/metrics/metrics-tail';
+import { tmpDir } from '../../../../helpers/tmp';
+
+function collect(): { records: Array<{ rec: Record<string, unknown>; line: number }>; sink: (r: Record<string, unknown>, l: number) => void } {
+  const records: Array<{ rec: Record<string, unknown>; line: number }> = [];
+  return { records, sink: (rec, line) => records.push({ rec, line }) };
+}
+
+const rec = (step: number, extra = ''): string => `{"step": ${step}, "prefix": "train", "train/loss": ${1 / step}${extra}}\n`;
+
+describe('MetricsTail', () => {
+  it('reads records with their line numbers and skips malformed lines, counting them', async () => {
+    const file = path.join(tmpDir(), 'metrics.jsonl');
+    writeFileSync(file, rec(1) + '{"step": 2, "prefix": "tr\n' + '\n' + rec(3) + '[1, 2]\n' + rec(4, ', "x": NaN'));
+    const tail = new MetricsTail(file);
+    const { records, sink } = collect();
+    await tail.readAppended(sink);
+    expect(records.map((r) => [r.rec.step, r.line])).toEqual([
+      [1, 1],
+      [3, 4],
+      [4, 6],
+    ]);
+    expect(records[2]!.rec.x).toBeNaN();
+    expect(tail.state.malformedCount).toBe(2);
+    expect(tail.state.malformed.map((m) => m.line)).toEqual([2, 5]);
+  });
+
+  it('leaves a partial last line until its newline arrives', async () => {
+    const file = path.join(tmpDir(), 'metrics.jsonl');
+    writeFileSync(file, rec(1) + '{"step": 2, "prefix": "train", "tra');
+    const tail = new MetricsTail(file);
+    const { records, sink } = collect();
+    await tail.readAppended(sink);
+    expect(records).toHaveLength(1);
+    expect(tail.state.malformedCount).toBe(0);
+    appendFileSync(file, 'in/loss": 0.5}\n');
+    await tail.readAppended(sink);
+    expect(records.map((r) => r.rec.step)).toEqual([1, 2]);
+    expect(records[1]!.line).toBe(2);
+    expect(tail.state.malformedCount).toBe(0);
+  });
+
+  it('reads only the appended bytes on the next call', async () => {
+    const file = path.join(tmpDir(), 'metrics.jsonl');
+    let text = '';
+    for (let s = 1; s <= 1000; s++) text += rec(s);
+    writeFileSync(file, text);
+    const tail = new MetricsTail(file);
+    const { records, sink } = collect();
+    const first = await tail.readAppended(sink);
+    expect(first.bytes).toBe(Buffer.byteLength(text));
+    appendFileSync(file, rec(1001) + rec(1002));
+    const second = await tail.readAppended(sink);
+    expect(second.bytes).toBe(Buffer.byteLength(rec(1001) + rec(1002)));
+    expect(second.lines).toBe(2);
+    expect(records).toHaveLength(1002);
+    expect(records.at(-1)!.line).toBe(1002);
+  });
+
+  it('skips a line longer than a whole chunk as malformed and goes on', async () => {
+    const file = path.join(tmpDir(), 'metrics.jsonl');
+    writeFileSync(file, rec(1) + `{"blob": "${'x'.repeat(5000)}"}\n` + rec(3));
+    const tail = new MetricsTail(file, undefined, 1024);
+    const { records, sink } = collect();
+    await tail.readAppended(sink);
+    expect(records.map((r) => [r.rec.step, r.line])).toEqual([
+      [1, 1],
+      [3, 3],
+    ]);
+    expect(tail.state.malformed).toEqual([{ line: 2, message: 'line longer than 1024 bytes' }]);
+  });
+
+  it('starts over when the file is replaced or truncated', async () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'metrics.jsonl');
+    writeFileSync(file, rec(1) + rec(2) + rec(3));
+    const tail = new MetricsTail(file);
+    const { records, sink } = collect();
+    await tail.readAppended(sink);
+    writeFileSync(path.join(dir, 'new.jsonl'), rec(7) + rec(8) + rec(9) + rec(10));
+    renameSync(path.join(dir, 'new.jsonl'), file);
+    let resets = 0;
+    const r = await tail.readAppended(sink, () => {
+      resets++;
+      records.length = 0;
+    });
+    expect(r.reset).toBe(true);
+    expect(resets).toBe(1);
+    expect(records.map((x) => x.rec.step)).toEqual([7, 8, 9, 10]);
+  });
+
+  it('handles multi-byte UTF-8 across chunk boundaries and CRLF endings', async () => {
+    const file = path.join(tmpDir(), 'metrics.jsonl');
+    const lines: string[] = [];
+    for (let s = 1; s <= 30000; s++) lines.push(`{"step": ${s}, "prefix": "train", "note": "äöü—✓ ${s}"}\r\n`);
+    writeFileSync(file, lines.join(''));
+    // A 1000-byte chunk (odd, not a multiple of any line) puts boundaries inside characters.
+    const tail = new MetricsTail(file, undefined, 1001);
+    const { records, sink } = collect();
+    await tail.readAppended(sink);
+    expect(records).toHaveLength(30000);
+    expect(records[29999]!.rec.note).toBe('äöü—✓ 30000');
+    expect(tail.state.malformedCount).toBe(0);
+  });
+});

@@ -1,0 +1,42 @@
+import { describe, expect, it } from 'vitest';
+import { JsonLineError, lineColumnAt, parseJsonDocument, parseJsonLine } from '../../../src/shared/jsonl';
+
+describe('parseJsonLine', () => {
+  it('parses plain JSON with one JSON.parse', () => {
+    expect(parseJsonLine('{"step": 1, "prefix": "train", "train/loss": 0.5}')).toEqual({
+      step: 1,
+      prefix: 'train',
+      'train/loss': 0.5,
+    });
+  });
+
+  it("accepts Python json.dumps' NaN, Infinity and -Infinity", () => {
+    const rec = parseJsonLine('{"a": NaN, "b": Infinity, "c": -Infinity, "d": [NaN, 1]}') as Record<string, unknown>;
+    expect(rec.a).toBeNaN();
+    expect(rec.b).toBe(Infinity);
+    expect(rec.c).toBe(-Infinity);
+    expect((rec.d as number[])[0]).toBeNaN();
+  });
+
+  it('leaves NaN and Infinity inside strings alone', () => {
+    const rec = parseJsonLine('{"note": "NaN Infinity -Infinity \\" NaN", "x": NaN}') as Record<string, unknown>;
+    expect(rec.note).toBe('NaN Infinity -Infinity " NaN');
+    expect(rec.x).toBeNaN();
+  });
+
+  it('rejects malformed lines with a readable error', () => {
+    expect(() => parseJsonLine('{"step": 1, "x": ')).toThrow(JsonLineError);
+    expect(() => parseJsonLine('{"x": NaNa}')).toThrow(JsonLineError);
+  });
+});
+
+describe('parseJsonDocument', () => {
+  it('reports the line and column of a syntax error', () => {
+    const text = '{\n  "name": "x",\n  "git_dirty": tru\n}';
+    const r = parseJsonDocument(text);
+    expect('error' in r && r.line).toBe(3);
+  });
+  it('lineColumnAt counts from 1', () => {
+    expect(lineColumnAt('ab\ncd', 4)).toEqual({ line: 2, column: 2 });
+  });
+});
