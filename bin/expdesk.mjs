@@ -17,6 +17,8 @@ if (existsSync(source)) {
 } else if (existsSync(bundle)) {
   await import(pathToFileURL(bundle).href);
 } else {
-  process.stderr.write('expdesk: neither src/cli nor out/cli/expdesk.mjs was found; run `npm run build:cli`\n');
+  process.stderr.write(
+    'expdesk: neither src/cli nor out/cli/expdesk.mjs was found; run `npm run build:cli`\n',
+  );
   process.exit(1);
 }

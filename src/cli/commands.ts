@@ -77,7 +77,11 @@ function problemLine(p: ExperimentSummary['problems'][number]): string {
   return `${p.file}${where}: ${p.message}`;
 }
 
-export async function listCommand(dir: string, opts: { json?: boolean }, store: SummaryStore): Promise<string> {
+export async function listCommand(
+  dir: string,
+  opts: { json?: boolean },
+  store: SummaryStore,
+): Promise<string> {
   let listing;
   try {
     listing = await listWorkspace(path.resolve(dir), store);
@@ -86,7 +90,12 @@ export async function listCommand(dir: string, opts: { json?: boolean }, store: 
   }
   if (opts.json) {
     return JSON.stringify(
-      { root: listing.root, experimentsDir: listing.experimentsDir, kind: listing.kind, experiments: listing.experiments.map(summaryJson) },
+      {
+        root: listing.root,
+        experimentsDir: listing.experimentsDir,
+        kind: listing.kind,
+        experiments: listing.experiments.map(summaryJson),
+      },
       null,
       2,
     );
@@ -100,7 +109,10 @@ export async function listCommand(dir: string, opts: { json?: boolean }, store: 
     evalLabel(s),
     s.problems.length ? `${s.problems.length} problem(s): ${problemLine(s.problems[0]!)}` : '',
   ]);
-  const table = textTable(['STATUS', 'EXPERIMENT', 'ALGORITHM', 'STEPS', 'FINAL LOSS', 'FINAL EVAL', 'PROBLEMS'], rows);
+  const table = textTable(
+    ['STATUS', 'EXPERIMENT', 'ALGORITHM', 'STEPS', 'FINAL LOSS', 'FINAL EVAL', 'PROBLEMS'],
+    rows,
+  );
   const inferred = listing.experiments.some((s) => s.status.source === 'inferred')
     ? '\n(a status ending in ? is inferred from the files, not recorded)'
     : '';
@@ -120,7 +132,11 @@ function yamlish(value: JsonValue, indent = ''): string {
   return `${indent}${formatValue(value)}`;
 }
 
-export async function showCommand(dir: string, opts: { json?: boolean }, store: SummaryStore): Promise<string> {
+export async function showCommand(
+  dir: string,
+  opts: { json?: boolean },
+  store: SummaryStore,
+): Promise<string> {
   const d = await detailOf(dir, store);
   if (opts.json) {
     return JSON.stringify({ ...d, summary: summaryJson(d.summary) }, null, 2);
@@ -128,11 +144,16 @@ export async function showCommand(dir: string, opts: { json?: boolean }, store: 
   const s = d.summary;
   const out: string[] = [];
   out.push(`${s.name}  (${s.path})`);
-  out.push(`status: ${s.status.state}${s.status.source === 'inferred' ? ' (inferred)' : ''} — ${s.status.reason}`);
+  out.push(
+    `status: ${s.status.state}${s.status.source === 'inferred' ? ' (inferred)' : ''} — ${s.status.reason}`,
+  );
   if (s.status.traceback) out.push(`traceback:\n${s.status.traceback.replace(/^/gm, '  ')}`);
   out.push(`algorithm: ${s.algorithm ?? '—'}   model: ${s.model ?? '—'}`);
-  out.push(`total_steps: ${s.total_steps ?? '—'}   final_loss: ${lossLabel(s)}   final_eval: ${evalLabel(s)}`);
-  if (s.gitHash) out.push(`git: ${s.gitHash}${s.gitDirty ? ' (dirty: uncommitted changes when it started)' : ''}`);
+  out.push(
+    `total_steps: ${s.total_steps ?? '—'}   final_loss: ${lossLabel(s)}   final_eval: ${evalLabel(s)}`,
+  );
+  if (s.gitHash)
+    out.push(`git: ${s.gitHash}${s.gitDirty ? ' (dirty: uncommitted changes when it started)' : ''}`);
   const metricRows = Object.entries(s.metrics).map(([k, m]) => [
     k,
     formatNumber(m.last),
@@ -141,7 +162,8 @@ export async function showCommand(dir: string, opts: { json?: boolean }, store: 
     formatNumber(m.max),
     m.nonFinite ? String(m.nonFinite) : '',
   ]);
-  if (metricRows.length) out.push('', textTable(['METRIC', 'LAST', 'BEST', 'MIN', 'MAX', 'NaN/Inf'], metricRows));
+  if (metricRows.length)
+    out.push('', textTable(['METRIC', 'LAST', 'BEST', 'MIN', 'MAX', 'NaN/Inf'], metricRows));
   if (d.metadata) out.push('', 'metadata:', yamlish(d.metadata, '  '));
   if (d.config) out.push('', 'config:', yamlish(d.config, '  '));
   out.push('', `checkpoints: ${d.checkpoints.map((c) => c.name).join(', ') || '—'}`);
@@ -189,7 +211,11 @@ export async function compareCommand(
           status: s.status.state,
           path: s.path,
         })),
-        config_diff: diff.map((r) => ({ key: r.key, values: r.values.map((v) => (v === undefined ? null : v)), present: r.values.map((v) => v !== undefined) })),
+        config_diff: diff.map((r) => ({
+          key: r.key,
+          values: r.values.map((v) => (v === undefined ? null : v)),
+          present: r.values.map((v) => v !== undefined),
+        })),
       },
       null,
       2,
@@ -222,10 +248,16 @@ export async function compareCommand(
     ]);
     return csv(header, raw).trimEnd();
   }
-  const seed = textTable(['name', 'algorithm', 'total_steps', 'final_loss', ...evalKeys], rows.map((r) => r.slice(0, 4 + evalKeys.length)));
+  const seed = textTable(
+    ['name', 'algorithm', 'total_steps', 'final_loss', ...evalKeys],
+    rows.map((r) => r.slice(0, 4 + evalKeys.length)),
+  );
   const names = summaries.map((s) => s.name);
   const diffTable = diff.length
-    ? textTable(['config key', ...names], diff.map((r) => [r.key, ...r.values.map((v) => formatValue(v))]))
+    ? textTable(
+        ['config key', ...names],
+        diff.map((r) => [r.key, ...r.values.map((v) => formatValue(v))]),
+      )
     : 'configs: no differing keys';
   return `${seed}\n\nconfig keys that differ (${diff.length}):\n${diffTable}`;
 }

@@ -186,7 +186,9 @@ export function errorOffset(text: string): number {
 }
 
 /** Python-compatible JSON parse of a whole document, with line/column on error. */
-export function parseJsonDocument(text: string): { value: unknown } | { error: string; line: number; column: number } {
+export function parseJsonDocument(
+  text: string,
+): { value: unknown } | { error: string; line: number; column: number } {
   try {
     return { value: JSON.parse(text) };
   } catch (err) {

@@ -10,7 +10,8 @@ import type { MetricStats } from './model';
 /** Keys of a record that are not metrics. */
 const RESERVED = new Set(['step', 'prefix', 'timestamp']);
 
-const MINIMIZE = /(loss|error|\berr\b|perplexity|ppl|\bkl\b|_kl|kl_|mse|mae|rmse|\bwer\b|\bcer\b|nll|regret)/i;
+const MINIMIZE =
+  /(loss|error|\berr\b|perplexity|ppl|\bkl\b|_kl|kl_|mse|mae|rmse|\bwer\b|\bcer\b|nll|regret)/i;
 const MAXIMIZE =
   /(acc|reward|\bf1\b|bleu|rouge|score|win_?rate|\bauc\b|precision|recall|exact_match|pass@|margin|throughput)/i;
 

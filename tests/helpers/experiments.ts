@@ -20,7 +20,8 @@ export function metricsLines(records: Array<Record<string, unknown>>): string {
 export function writeExperiment(dir: string, e: FakeExperiment): string {
   mkdirSync(path.join(dir, 'logs'), { recursive: true });
   const config =
-    e.config ?? `experiment:\n  name: ${e.name ?? path.basename(dir)}\nalgorithm:\n  name: ${e.algorithm ?? 'dpo'}\n`;
+    e.config ??
+    `experiment:\n  name: ${e.name ?? path.basename(dir)}\nalgorithm:\n  name: ${e.algorithm ?? 'dpo'}\n`;
   writeFileSync(path.join(dir, 'config.yaml'), config);
   if (e.metadata) writeFileSync(path.join(dir, 'metadata.json'), JSON.stringify(e.metadata, null, 2));
   if (e.metrics !== undefined) writeFileSync(path.join(dir, 'logs', 'metrics.jsonl'), e.metrics);

@@ -28,11 +28,14 @@ const ALLOWED_LAYERS: Record<Layer, Layer[]> = {
 function forbiddenPackage(layer: Layer, spec: string): string | null {
   const isNode = spec.startsWith('node:') || NODE_BUILTINS.has(spec.split('/')[0]!);
   if (spec === 'electron' || spec.startsWith('electron/')) {
-    return layer === 'electron' || layer === 'preload' ? null : "only src/main/electron and src/preload may import 'electron'";
+    return layer === 'electron' || layer === 'preload'
+      ? null
+      : "only src/main/electron and src/preload may import 'electron'";
   }
   if (layer === 'shared' || layer === 'renderer') {
     if (isNode) return `${layer} code runs in the browser too: no Node modules`;
-    if (['node-pty', 'ssh2', 'ws', 'chokidar'].includes(spec)) return `${layer} code may not use the Node-only package ${spec}`;
+    if (['node-pty', 'ssh2', 'ws', 'chokidar'].includes(spec))
+      return `${layer} code may not use the Node-only package ${spec}`;
   }
   if (layer === 'preload') {
     return 'the preload exposes the contract only: it imports electron and src/shared, nothing else';
@@ -41,8 +44,28 @@ function forbiddenPackage(layer: Layer, spec: string): string | null {
 }
 
 const NODE_BUILTINS = new Set([
-  'fs', 'path', 'os', 'child_process', 'crypto', 'http', 'https', 'net', 'url', 'util', 'stream', 'events',
-  'worker_threads', 'zlib', 'readline', 'tty', 'buffer', 'process', 'dns', 'assert', 'module', 'timers',
+  'fs',
+  'path',
+  'os',
+  'child_process',
+  'crypto',
+  'http',
+  'https',
+  'net',
+  'url',
+  'util',
+  'stream',
+  'events',
+  'worker_threads',
+  'zlib',
+  'readline',
+  'tty',
+  'buffer',
+  'process',
+  'dns',
+  'assert',
+  'module',
+  'timers',
 ]);
 
 export function layerOf(file: string): Layer | null {
@@ -67,13 +90,16 @@ function sourceFiles(dir: string): string[] {
   return out;
 }
 
-const IMPORT_RE = /(?:import|export)\s+(?:type\s+)?(?:[^'"]*?\sfrom\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|require\(\s*['"]([^'"]+)['"]\s*\)/g;
+const IMPORT_RE =
+  /(?:import|export)\s+(?:type\s+)?(?:[^'"]*?\sfrom\s+)?['"]([^'"]+)['"]|import\(\s*['"]([^'"]+)['"]\s*\)|require\(\s*['"]([^'"]+)['"]\s*\)/g;
 
 export function violations(file: string, text: string): string[] {
   const layer = layerOf(file);
   const out: string[] = [];
   if (!layer) {
-    out.push(`${path.relative(ROOT, file)}: not in any layer (put it under one of src/shared, src/main/{core,host,server,electron}, src/preload, src/renderer, src/cli)`);
+    out.push(
+      `${path.relative(ROOT, file)}: not in any layer (put it under one of src/shared, src/main/{core,host,server,electron}, src/preload, src/renderer, src/cli)`,
+    );
     return out;
   }
   for (const m of text.matchAll(IMPORT_RE)) {
@@ -108,7 +134,9 @@ describe('layering', () => {
     const f = (rel: string): string => path.join(SRC, rel);
     expect(violations(f('renderer/x.ts'), "import fs from 'node:fs';")).toHaveLength(1);
     expect(violations(f('renderer/x.ts'), "import { h } from '../main/host/host';")).toHaveLength(1);
-    expect(violations(f('shared/x.ts'), "import { x } from '../main/core/workspace/discover';")).toHaveLength(1);
+    expect(violations(f('shared/x.ts'), "import { x } from '../main/core/workspace/discover';")).toHaveLength(
+      1,
+    );
     expect(violations(f('main/core/x.ts'), "import { app } from 'electron';")).toHaveLength(1);
     expect(violations(f('main/core/x.ts'), "import { h } from '../host/host';")).toHaveLength(1);
     expect(violations(f('preload/x.ts'), "import { readFile } from 'fs';")).toHaveLength(1);

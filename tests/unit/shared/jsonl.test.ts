@@ -11,7 +11,10 @@ describe('parseJsonLine', () => {
   });
 
   it("accepts Python json.dumps' NaN, Infinity and -Infinity", () => {
-    const rec = parseJsonLine('{"a": NaN, "b": Infinity, "c": -Infinity, "d": [NaN, 1]}') as Record<string, unknown>;
+    const rec = parseJsonLine('{"a": NaN, "b": Infinity, "c": -Infinity, "d": [NaN, 1]}') as Record<
+      string,
+      unknown
+    >;
     expect(rec.a).toBeNaN();
     expect(rec.b).toBe(Infinity);
     expect(rec.c).toBe(-Infinity);
@@ -19,7 +22,10 @@ describe('parseJsonLine', () => {
   });
 
   it('leaves NaN and Infinity inside strings alone', () => {
-    const rec = parseJsonLine('{"note": "NaN Infinity -Infinity \\" NaN", "x": NaN}') as Record<string, unknown>;
+    const rec = parseJsonLine('{"note": "NaN Infinity -Infinity \\" NaN", "x": NaN}') as Record<
+      string,
+      unknown
+    >;
     expect(rec.note).toBe('NaN Infinity -Infinity " NaN');
     expect(rec.x).toBeNaN();
   });

@@ -14,7 +14,14 @@ describe('MetricsFold', () => {
     expect(s.lastTrainLoss).toBe(1.5);
     expect(s.lastEval).toEqual({ 'eval/loss': 1.2, 'eval/accuracy': 0.7 });
     const stats = fold.metricStats();
-    expect(stats['train/loss']).toMatchObject({ last: 1.5, best: 1.0, bestStep: 2, min: 1.0, max: 2.0, direction: 'min' });
+    expect(stats['train/loss']).toMatchObject({
+      last: 1.5,
+      best: 1.0,
+      bestStep: 2,
+      min: 1.0,
+      max: 2.0,
+      direction: 'min',
+    });
     expect(stats['eval/accuracy']).toMatchObject({ best: 0.7, direction: 'max' });
   });
 
@@ -25,7 +32,13 @@ describe('MetricsFold', () => {
     expect(fold.state.lastTrainLoss).toBeNull();
     const stats = fold.metricStats();
     expect(stats['train/loss']).toMatchObject({ last: null, best: 0.5, nonFinite: 1, count: 2 });
-    expect(stats['train/grad_norm']).toMatchObject({ last: 3, max: 3, nonFinite: 1, direction: 'unknown', best: null });
+    expect(stats['train/grad_norm']).toMatchObject({
+      last: 3,
+      max: 3,
+      nonFinite: 1,
+      direction: 'unknown',
+      best: null,
+    });
     expect(JSON.stringify(fold.state)).not.toContain('NaN');
   });
 

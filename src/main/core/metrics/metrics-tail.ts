@@ -135,7 +135,7 @@ export class MetricsTail {
   /** Position just after the next newline at or after `from`, or null when there is none before `end`. */
   private async skipLongLine(fh: FileHandle, from: number, end: number): Promise<number | null> {
     const probe = Buffer.allocUnsafe(64 * 1024);
-    for (let p = from; p < end; ) {
+    for (let p = from; p < end;) {
       const { bytesRead } = await fh.read(probe, 0, Math.min(probe.length, end - p), p);
       if (bytesRead === 0) return null;
       const nl = probe.subarray(0, bytesRead).indexOf(10);

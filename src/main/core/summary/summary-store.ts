@@ -30,7 +30,11 @@ const SMALL_FILES = {
 } as const;
 type SmallKey = keyof typeof SMALL_FILES;
 /** Logs whose mtime tells whether a seed-written run is still writing. */
-const ACTIVITY_FILES = [LAYOUT.metrics, path.join(LAYOUT.logs, 'train.log'), path.join(LAYOUT.logs, 'train_rank0.log')];
+const ACTIVITY_FILES = [
+  LAYOUT.metrics,
+  path.join(LAYOUT.logs, 'train.log'),
+  path.join(LAYOUT.logs, 'train_rank0.log'),
+];
 
 interface Derived {
   name: string;
@@ -96,7 +100,9 @@ export class SummaryStore {
 
   constructor(options: SummaryStoreOptions = {}) {
     this.cacheDir =
-      options.cacheDir === false ? null : path.join(options.cacheDir ?? userCacheDir(), `summaries-v${CACHE_VERSION}`);
+      options.cacheDir === false
+        ? null
+        : path.join(options.cacheDir ?? userCacheDir(), `summaries-v${CACHE_VERSION}`);
   }
 
   /** The summary of one experiment folder; concurrent calls for one folder share the work. */
@@ -144,7 +150,9 @@ export class SummaryStore {
 
   private async refresh(dir: string): Promise<ExperimentSummary> {
     const sigEntries = await Promise.all(
-      (Object.keys(SMALL_FILES) as SmallKey[]).map(async (k) => [k, await sigOf(path.join(dir, SMALL_FILES[k]))] as const),
+      (Object.keys(SMALL_FILES) as SmallKey[]).map(
+        async (k) => [k, await sigOf(path.join(dir, SMALL_FILES[k]))] as const,
+      ),
     );
     const sigs = Object.fromEntries(sigEntries) as Record<SmallKey, FileSig>;
     const metricsFile = path.join(dir, LAYOUT.metrics);

@@ -89,7 +89,8 @@ export async function discoverExperiments(root: string): Promise<Discovery> {
     const nested = path.join(dir, 'experiments');
     if (await exists(nested)) {
       const experiments = await experimentsUnder(nested);
-      if (experiments.length > 0) return { root: dir, experimentsDir: nested, kind: 'project-root', experiments };
+      if (experiments.length > 0)
+        return { root: dir, experimentsDir: nested, kind: 'project-root', experiments };
     }
     const experiments = await experimentsUnder(dir);
     if (experiments.length === 0) {

@@ -22,17 +22,26 @@ export interface Parsed<T> {
   problems: Problem[];
 }
 
-async function readSmallFile(file: string, label: string): Promise<{ text: string | null; problem?: Problem }> {
+async function readSmallFile(
+  file: string,
+  label: string,
+): Promise<{ text: string | null; problem?: Problem }> {
   try {
     const st = await stat(file);
     if (st.size > MAX_SMALL_FILE_BYTES) {
-      return { text: null, problem: { file: label, message: `${label} is ${st.size} bytes: too large to read` } };
+      return {
+        text: null,
+        problem: { file: label, message: `${label} is ${st.size} bytes: too large to read` },
+      };
     }
     return { text: await readFile(file, 'utf8') };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { text: null };
-    return { text: null, problem: { file: label, message: `cannot read ${label}: ${(err as Error).message}` } };
+    return {
+      text: null,
+      problem: { file: label, message: `cannot read ${label}: ${(err as Error).message}` },
+    };
   }
 }
 
@@ -54,7 +63,10 @@ export function parseYamlText(text: string, label: string): Parsed<JsonObject> {
     const value: unknown = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
     if (value === null || value === undefined) return { value: {}, problems };
     if (!isPlainObject(value)) {
-      return { value: null, problems: [{ file: label, line: 1, message: `${label} is not a mapping of keys` }] };
+      return {
+        value: null,
+        problems: [{ file: label, line: 1, message: `${label} is not a mapping of keys` }],
+      };
     }
     return { value, problems };
   } catch (err) {
@@ -73,7 +85,10 @@ export async function readJsonObject(dir: string, name: string): Promise<Parsed<
   if (text === null) return { value: null, problems: problem ? [problem] : [] };
   const parsed = parseJsonDocument(text);
   if ('error' in parsed) {
-    return { value: null, problems: [{ file: name, line: parsed.line, column: parsed.column, message: parsed.error }] };
+    return {
+      value: null,
+      problems: [{ file: name, line: parsed.line, column: parsed.column, message: parsed.error }],
+    };
   }
   if (!isPlainObject(parsed.value)) {
     return { value: null, problems: [{ file: name, line: 1, message: `${name} is not a JSON object` }] };
@@ -120,7 +135,9 @@ export async function listCheckpoints(dir: string): Promise<Checkpoint[]> {
   }
   // step_N in numeric order, then final, then anything else by name.
   const rank = (c: Checkpoint): number => (c.step !== null ? 0 : c.final ? 1 : 2);
-  return out.sort((a, b) => rank(a) - rank(b) || (a.step ?? 0) - (b.step ?? 0) || a.name.localeCompare(b.name));
+  return out.sort(
+    (a, b) => rank(a) - rank(b) || (a.step ?? 0) - (b.step ?? 0) || a.name.localeCompare(b.name),
+  );
 }
 
 export async function listLogs(dir: string): Promise<LogFile[]> {
@@ -157,7 +174,8 @@ export async function listOutputs(dir: string): Promise<OutputFile[]> {
     const p = path.join(base, e.name);
     const kind: OutputFile['kind'] = e.name === 'eval' ? 'eval' : e.name === 'samples' ? 'samples' : 'other';
     if (e.isDirectory()) await walk(p, kind, 1);
-    else if (e.isFile()) out.push({ kind, name: e.name, path: p, size: (await stat(p).catch(() => null))?.size ?? 0 });
+    else if (e.isFile())
+      out.push({ kind, name: e.name, path: p, size: (await stat(p).catch(() => null))?.size ?? 0 });
   }
   return out.sort((a, b) => a.name.localeCompare(b.name));
 }

@@ -4,17 +4,24 @@ import { describe, expect, it } from 'vitest';
 import { MetricsTail } from '../../../../../src/main/core/metrics/metrics-tail';
 import { tmpDir } from '../../../../helpers/tmp';
 
-function collect(): { records: Array<{ rec: Record<string, unknown>; line: number }>; sink: (r: Record<string, unknown>, l: number) => void } {
+function collect(): {
+  records: Array<{ rec: Record<string, unknown>; line: number }>;
+  sink: (r: Record<string, unknown>, l: number) => void;
+} {
   const records: Array<{ rec: Record<string, unknown>; line: number }> = [];
   return { records, sink: (rec, line) => records.push({ rec, line }) };
 }
 
-const rec = (step: number, extra = ''): string => `{"step": ${step}, "prefix": "train", "train/loss": ${1 / step}${extra}}\n`;
+const rec = (step: number, extra = ''): string =>
+  `{"step": ${step}, "prefix": "train", "train/loss": ${1 / step}${extra}}\n`;
 
 describe('MetricsTail', () => {
   it('reads records with their line numbers and skips malformed lines, counting them', async () => {
     const file = path.join(tmpDir(), 'metrics.jsonl');
-    writeFileSync(file, rec(1) + '{"step": 2, "prefix": "tr\n' + '\n' + rec(3) + '[1, 2]\n' + rec(4, ', "x": NaN'));
+    writeFileSync(
+      file,
+      rec(1) + '{"step": 2, "prefix": "tr\n' + '\n' + rec(3) + '[1, 2]\n' + rec(4, ', "x": NaN'),
+    );
     const tail = new MetricsTail(file);
     const { records, sink } = collect();
     await tail.readAppended(sink);
@@ -95,7 +102,8 @@ describe('MetricsTail', () => {
   it('handles multi-byte UTF-8 across chunk boundaries and CRLF endings', async () => {
     const file = path.join(tmpDir(), 'metrics.jsonl');
     const lines: string[] = [];
-    for (let s = 1; s <= 30000; s++) lines.push(`{"step": ${s}, "prefix": "train", "note": "äöü—✓ ${s}"}\r\n`);
+    for (let s = 1; s <= 30000; s++)
+      lines.push(`{"step": ${s}, "prefix": "train", "note": "äöü—✓ ${s}"}\r\n`);
     writeFileSync(file, lines.join(''));
     // A 1000-byte chunk (odd, not a multiple of any line) puts boundaries inside characters.
     const tail = new MetricsTail(file, undefined, 1001);

@@ -7,7 +7,12 @@ import { metricsLines, writeExperiment } from '../../../../helpers/experiments';
 import { treeSnapshot } from '../../../../helpers/snapshot';
 import { tmpDir } from '../../../../helpers/tmp';
 
-const train = (step: number, loss: number): Record<string, unknown> => ({ step, prefix: 'train', timestamp: 't', 'train/loss': loss });
+const train = (step: number, loss: number): Record<string, unknown> => ({
+  step,
+  prefix: 'train',
+  timestamp: 't',
+  'train/loss': loss,
+});
 
 describe('SummaryStore', () => {
   it('summarizes with the seed semantics and reports config problems with their line', async () => {
@@ -23,7 +28,7 @@ describe('SummaryStore', () => {
 
   it('caches outside the experiment folder and never writes into it', async () => {
     const root = tmpDir();
-    const dir = writeExperiment(path.join(root, 'exp'), { metrics: metricsLines([train(1, 2)]), final: true });
+    writeExperiment(path.join(root, 'exp'), { metrics: metricsLines([train(1, 2)]), final: true });
     const cache = tmpDir();
     const before = treeSnapshot(root);
     const store = new SummaryStore({ cacheDir: cache });
@@ -35,7 +40,9 @@ describe('SummaryStore', () => {
 
   it('re-reads when a file changes, resuming metrics at their byte offset', async () => {
     const cache = tmpDir();
-    const dir = writeExperiment(path.join(tmpDir(), 'exp'), { metrics: metricsLines([train(1, 2), train(2, 1)]) });
+    const dir = writeExperiment(path.join(tmpDir(), 'exp'), {
+      metrics: metricsLines([train(1, 2), train(2, 1)]),
+    });
     const first = await new SummaryStore({ cacheDir: cache }).summarize(dir);
     expect(first.total_steps).toBe(2);
     appendFileSync(path.join(dir, 'logs', 'metrics.jsonl'), metricsLines([train(3, 0.5)]));
@@ -50,10 +57,15 @@ describe('SummaryStore', () => {
 
   it('starts over when metrics.jsonl is rewritten', async () => {
     const cache = tmpDir();
-    const dir = writeExperiment(path.join(tmpDir(), 'exp'), { metrics: metricsLines([train(1, 2), train(2, 1)]) });
+    const dir = writeExperiment(path.join(tmpDir(), 'exp'), {
+      metrics: metricsLines([train(1, 2), train(2, 1)]),
+    });
     const store = new SummaryStore({ cacheDir: cache });
     await store.summarize(dir);
-    writeFileSync(path.join(dir, 'logs', 'metrics.jsonl'), metricsLines([train(10, 9), train(11, 8), train(12, 7)]));
+    writeFileSync(
+      path.join(dir, 'logs', 'metrics.jsonl'),
+      metricsLines([train(10, 9), train(11, 8), train(12, 7)]),
+    );
     const s = await store.summarize(dir);
     expect(s.total_steps).toBe(12);
     expect(s.metrics['train/loss']).toMatchObject({ count: 3, min: 7 });
@@ -74,7 +86,12 @@ describe('SummaryStore', () => {
 
   it('refuses alias bombs in config.yaml', async () => {
     const bomb = ['a: &a ["x","x","x","x","x","x","x","x","x"]'];
-    for (let i = 0; i < 8; i++) bomb.push(`${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9).fill('*' + String.fromCharCode(97 + i)).join(',')}]`);
+    for (let i = 0; i < 8; i++)
+      bomb.push(
+        `${String.fromCharCode(98 + i)}: &${String.fromCharCode(98 + i)} [${Array(9)
+          .fill('*' + String.fromCharCode(97 + i))
+          .join(',')}]`,
+      );
     const dir = writeExperiment(path.join(tmpDir(), 'exp'), { config: bomb.join('\n') + '\n' });
     const s = await new SummaryStore({ cacheDir: false }).summarize(dir);
     expect(s.problems[0]!.message).toMatch(/alias/i);

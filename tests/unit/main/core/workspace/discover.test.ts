@@ -13,10 +13,13 @@ describe('discoverExperiments', () => {
     mkdirSync(path.join(root, 'empty'));
     const d = await discoverExperiments(root);
     expect(d.kind).toBe('experiments-folder');
-    expect(d.experiments.map((p) => path.relative(root, p))).toEqual(['exp001', path.join('sweep', 'exp002')]);
+    expect(d.experiments.map((p) => path.relative(root, p))).toEqual([
+      'exp001',
+      path.join('sweep', 'exp002'),
+    ]);
   });
 
-  it("opens a project root through its experiments/ folder", async () => {
+  it('opens a project root through its experiments/ folder', async () => {
     const root = tmpDir();
     mkdirSync(path.join(root, 'configs'));
     writeFileSync(path.join(root, 'configs', 'base.yaml'), 'a: 1\n');
