@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Install what Expdesk and its tests need on a fresh Debian or Ubuntu machine:
 # Debian's Chromium (Playwright drives it; `npx playwright install` needs the
-# internet), git, tmux, OpenSSH, python3 and a C++ toolchain for native
+# internet), git, tmux, OpenSSH, python3 (with PyYAML) and a C++ toolchain for native
 # modules; then the npm packages, exactly as locked.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -14,6 +14,8 @@ command -v tmux >/dev/null 2>&1 || need+=(tmux)
 command -v ssh-keygen >/dev/null 2>&1 || need+=(openssh-client)
 command -v python3 >/dev/null 2>&1 || need+=(python3)
 command -v g++ >/dev/null 2>&1 || need+=(g++ make)
+# Debian's PyYAML: tests check that frozen configs load with yaml.safe_load.
+/usr/bin/python3 -c 'import yaml' >/dev/null 2>&1 || need+=(python3-yaml)
 if [ ${#need[@]} -gt 0 ]; then
   sudo=""
   [ "$(id -u)" -eq 0 ] || sudo="sudo"
