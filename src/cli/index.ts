@@ -3,8 +3,10 @@ import { main } from './main';
 
 main(process.argv.slice(2)).then(
   (code) => {
-    // Let a long-running command (serve) keep the process alive; others exit now.
-    if (code !== 0 || !process.argv.slice(2).includes('serve')) process.exitCode = code;
+    process.exitCode = code;
+    // serve keeps running on its own handles; everything else exits now, even
+    // if a library left a handle open (a run's tmux client, a timer).
+    if (!process.argv.slice(2).includes('serve')) process.stdout.write('', () => process.exit(code));
   },
   (err: unknown) => {
     process.stderr.write(`expdesk: ${err instanceof Error ? err.message : String(err)}\n`);

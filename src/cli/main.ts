@@ -5,6 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { expdeskVersion } from '../main/core/app/paths';
 import { SummaryStore } from '../main/core/summary/summary-store';
+import type { RunCliOptions } from './run';
 import { CliError, compareCommand, listCommand, showCommand, summarizeCommand } from './commands';
 
 function print(text: string): void {
@@ -50,6 +51,57 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
     });
 
   program
+    .command('run')
+    .description(
+      'launch a run: compose and freeze the config, capture code and environment, run COMMAND in a pty',
+    )
+    .option(
+      '--workspace <DIR>',
+      'where experiments go: a project root (its experiments/) or an experiments folder',
+      process.cwd(),
+    )
+    .requiredOption('--config <FILE>', 'config file to compose (defaults:, overrides, ${…} interpolation)')
+    .option('--set <KEY=VALUE>', 'override a config key (repeatable; +KEY=VALUE adds a new key)', collect, [])
+    .option('--name <NAME>', 'experiment folder name instead of expNNN_<algorithm>_<model>_<hp>_<MMDD_HHMM>')
+    .option(
+      '--seed <N>',
+      "random seed (default: the config's, else a random one); recorded and passed as EXPDESK_SEED",
+      parseSeed,
+    )
+    .option('--python <PATH>', "the interpreter the run uses (default: the command's python, else python3)")
+    .option('--cwd <DIR>', 'folder the command runs in (default: the project folder)')
+    .option('--refuse-dirty', 'refuse to launch when the git working tree has uncommitted changes')
+    .option('--detach', 'return once the run is running (needs tmux)')
+    .argument(
+      '<COMMAND...>',
+      'the command, after --; {config} becomes the frozen config path, {seed} the seed',
+    )
+    .action(async (command: string[], opts: RunCliOptions & { set: string[] }) => {
+      const { runCommand } = await import('./run');
+      process.exitCode = await runCommand(command, opts);
+    });
+
+  program
+    .command('stop')
+    .description('stop a running experiment: SIGINT, then SIGTERM, then SIGKILL to its process group')
+    .argument('<EXP_DIR>', 'experiment folder')
+    .action(async (dir: string) => {
+      const { stopCommand } = await import('./run');
+      print(await stopCommand(dir));
+    });
+
+  program
+    .command('tail')
+    .description("print the end of an experiment's log; with --follow, follow it until the run ends")
+    .argument('<EXP_DIR>', 'experiment folder')
+    .option('-f, --follow', 'keep printing what is appended until the run ends')
+    .option('--bytes <N>', 'how much of the end to print first (default 65536)', (v) => Number(v))
+    .action(async (dir: string, opts: { follow?: boolean; bytes?: number }) => {
+      const { tailCommand } = await import('./run');
+      process.exitCode = await tailCommand(dir, opts);
+    });
+
+  program
     .command('serve')
     .description('serve the Expdesk interface to a browser (browser mode)')
     .option('--workspace <DIR>', 'workspace to open (default: the bundled demo)')
@@ -61,6 +113,17 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
     });
 
   return program;
+}
+
+function collect(value: string, previous: string[]): string[] {
+  return [...previous, value];
+}
+
+function parseSeed(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 0)
+    throw new CliError(`--seed must be a non-negative integer, got ${value}`);
+  return n;
 }
 
 function parsePort(value: string): number {
@@ -75,7 +138,7 @@ export async function main(argv: string[]): Promise<number> {
   program.configureOutput({ writeErr: (s) => process.stderr.write(s) });
   try {
     await program.parseAsync(argv, { from: 'user' });
-    return 0;
+    return typeof process.exitCode === 'number' ? process.exitCode : 0;
   } catch (err) {
     if (err instanceof CommanderError) {
       // --help and --version exit through here with code 0.

@@ -65,3 +65,11 @@ export function userCacheDir(): string {
   const base = process.env.XDG_CACHE_HOME || path.join(os.homedir(), '.cache');
   return path.join(base, 'expdesk');
 }
+
+/** The run wrapper (resources/runner/expdesk_run.py), shipped beside the code. */
+export function runnerScript(): string {
+  const resourcesPath = (process as NodeJS.Process & { resourcesPath?: string }).resourcesPath;
+  const candidates = [path.join(packageRoot(), 'resources', 'runner', 'expdesk_run.py')];
+  if (resourcesPath) candidates.unshift(path.join(resourcesPath, 'runner', 'expdesk_run.py'));
+  return candidates.find((c) => existsSync(c)) ?? candidates[candidates.length - 1]!;
+}

@@ -12,11 +12,27 @@
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { isMap as isYamlMap, isScalar, isSeq, LineCounter, parse as parseYaml, parseDocument, type Node as YamlNode } from 'yaml';
+import {
+  isMap as isYamlMap,
+  isScalar,
+  isSeq,
+  LineCounter,
+  parse as parseYaml,
+  parseDocument,
+  type Node as YamlNode,
+} from 'yaml';
 import type { JsonValue } from '../../../shared/model';
 import { emitYaml } from '../../../shared/config/emit';
 import { resolveInterpolations, InterpolationError } from '../../../shared/config/interpolate';
-import { allPaths, deepMerge, getPath, isMap, nearestKeys, setPath, type ConfigMap } from '../../../shared/config/tree';
+import {
+  allPaths,
+  deepMerge,
+  getPath,
+  isMap,
+  nearestKeys,
+  setPath,
+  type ConfigMap,
+} from '../../../shared/config/tree';
 
 /** YAML aliases allowed per file: plenty for real configs, too few for an alias bomb. */
 const MAX_ALIASES = 100;
@@ -66,7 +82,13 @@ function posAt(file: string, lc: LineCounter, offset: number): SourcePos {
 }
 
 /** Record the position of every key and which numbers were written as floats. */
-function walk(node: YamlNode | null | undefined, prefix: string, file: string, lc: LineCounter, out: LoadedFile): void {
+function walk(
+  node: YamlNode | null | undefined,
+  prefix: string,
+  file: string,
+  lc: LineCounter,
+  out: LoadedFile,
+): void {
   if (isYamlMap(node)) {
     for (const pair of node.items) {
       const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
@@ -86,7 +108,8 @@ function walk(node: YamlNode | null | undefined, prefix: string, file: string, l
 function loadFile(file: string): LoadedFile {
   let text: string;
   try {
-    if (statSync(file).size > MAX_CONFIG_BYTES) throw new ConfigError({ file, line: 1, column: 1 }, 'file too large for a config');
+    if (statSync(file).size > MAX_CONFIG_BYTES)
+      throw new ConfigError({ file, line: 1, column: 1 }, 'file too large for a config');
     text = readFileSync(file, 'utf8');
   } catch (err) {
     if (err instanceof ConfigError) throw err;
@@ -105,14 +128,16 @@ function loadFile(file: string): LoadedFile {
     throw new ConfigError({ file, line: 1, column: 1 }, (err as Error).message);
   }
   if (value === null || value === undefined) value = {};
-  if (!isMap(value)) throw new ConfigError({ file, line: 1, column: 1 }, 'a config must be a mapping of keys');
+  if (!isMap(value))
+    throw new ConfigError({ file, line: 1, column: 1 }, 'a config must be a mapping of keys');
   const out: LoadedFile = { own: { ...value }, defaults: [], origins: new Map(), floatPaths: new Set() };
   walk(doc.contents, '', file, lc, out);
 
   const rawDefaults = value.defaults;
   if (rawDefaults !== undefined) {
     delete out.own.defaults;
-    for (const k of [...out.origins.keys()]) if (k === 'defaults' || k.startsWith('defaults.')) out.origins.delete(k);
+    for (const k of [...out.origins.keys()])
+      if (k === 'defaults' || k.startsWith('defaults.')) out.origins.delete(k);
     const defaultsNode = isYamlMap(doc.contents) ? doc.contents.get('defaults', true) : null;
     const items = Array.isArray(rawDefaults) ? rawDefaults : [rawDefaults];
     const itemNodes = isSeq(defaultsNode) ? defaultsNode.items : [defaultsNode];
@@ -179,7 +204,8 @@ export interface Override {
 
 export function parseOverride(text: string): Override {
   const eq = text.indexOf('=');
-  if (eq <= 0) throw new ConfigError(null, `override '${text}' must look like KEY=VALUE (or +KEY=VALUE to add a key)`);
+  if (eq <= 0)
+    throw new ConfigError(null, `override '${text}' must look like KEY=VALUE (or +KEY=VALUE to add a key)`);
   let key = text.slice(0, eq).trim();
   let mode: Override['mode'] = 'override';
   if (key.startsWith('++')) {
@@ -189,7 +215,7 @@ export function parseOverride(text: string): Override {
     mode = 'add';
     key = key.slice(1);
   }
-  if (!/^[A-Za-z0-9_\-]+(\.[A-Za-z0-9_\-]+)*$/.test(key)) {
+  if (!/^[A-Za-z0-9_-]+(\.[A-Za-z0-9_-]+)*$/.test(key)) {
     throw new ConfigError(null, `override '${text}': '${key}' is not a dotted key like training.lr`);
   }
   const raw = text.slice(eq + 1);
@@ -197,7 +223,10 @@ export function parseOverride(text: string): Override {
   try {
     value = raw === '' ? '' : (parseYaml(raw, { maxAliasCount: 0 }) as JsonValue);
   } catch (err) {
-    throw new ConfigError(null, `override '${text}': the value is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
+    throw new ConfigError(
+      null,
+      `override '${text}': the value is not valid YAML: ${(err as Error).message.split('\n')[0]}`,
+    );
   }
   if (value === undefined) value = null;
   return { key, value, mode, text };
@@ -213,7 +242,10 @@ function applyOverride(config: ConfigMap, o: Override, origins: Origins, floatPa
     );
   }
   if (exists && o.mode === 'add') {
-    throw new ConfigError(null, `override ${o.text}: '${o.key}' is already defined; write ${o.text.slice(1)} to change it`);
+    throw new ConfigError(
+      null,
+      `override ${o.text}: '${o.key}' is already defined; write ${o.text.slice(1)} to change it`,
+    );
   }
   if (!setPath(config, o.key, o.value)) {
     throw new ConfigError(null, `override ${o.text}: a part of '${o.key}' is not a map`);
@@ -234,7 +266,8 @@ export function composeConfig(file: string, options: ComposeOptions = {}): Compo
   if (!existsSync(top)) throw new ConfigError(null, `config file not found: ${top}`);
   const merged = compose(top, []);
   const config = structuredClone(merged.config);
-  for (const text of options.overrides ?? []) applyOverride(config, parseOverride(text), merged.origins, merged.floatPaths);
+  for (const text of options.overrides ?? [])
+    applyOverride(config, parseOverride(text), merged.origins, merged.floatPaths);
   let resolved: ConfigMap;
   try {
     resolved = resolveInterpolations(config);
@@ -248,7 +281,13 @@ export function composeConfig(file: string, options: ComposeOptions = {}): Compo
     }
     throw err;
   }
-  return { config: resolved, base: merged.base, origins: merged.origins, floatPaths: merged.floatPaths, files: merged.files };
+  return {
+    config: resolved,
+    base: merged.base,
+    origins: merged.origins,
+    floatPaths: merged.floatPaths,
+    files: merged.files,
+  };
 }
 
 /**
@@ -256,7 +295,10 @@ export function composeConfig(file: string, options: ComposeOptions = {}): Compo
  * interpolation), with experiment.name and experiment.output_dir set to the
  * run's folder, in YAML that yaml.safe_load reads back to exactly these values.
  */
-export function freezeConfig(composed: ComposedConfig, run: { name: string; outputDir: string }): { config: ConfigMap; text: string } {
+export function freezeConfig(
+  composed: ComposedConfig,
+  run: { name: string; outputDir: string },
+): { config: ConfigMap; text: string } {
   const config = structuredClone(composed.config);
   const experiment = isMap(config.experiment) ? config.experiment : (config.experiment = {});
   experiment.name = run.name;

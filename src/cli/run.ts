@@ -1,0 +1,201 @@
+/**
+ * `expdesk run`, `expdesk stop`, `expdesk tail`: launching and following runs
+ * from a terminal. The experiment folder's path is printed on a line of its
+ * own before any of the run's output, so scripts can pick it up.
+ */
+import { existsSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ConfigError } from '../main/core/configs/compose';
+import { LogTail, tailOffset } from '../main/core/logs/log-tail';
+import { readStatusFile, RunControlError, stopRun, type RunStatus } from '../main/core/runs/control';
+import { launchRun, tmuxAvailable } from '../main/core/runs/launch';
+import { LaunchError, prepareRun } from '../main/core/runs/prepare';
+import { RECENT_WRITE_MS } from '../main/core/workspace/status';
+import { CliError } from './commands';
+
+export interface RunCliOptions {
+  workspace?: string;
+  config: string;
+  set: string[];
+  name?: string;
+  seed?: number;
+  python?: string;
+  detach?: boolean;
+  refuseDirty?: boolean;
+  cwd?: string;
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+function write(data: string | Buffer): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.stdout.write(data)) resolve();
+    else process.stdout.once('drain', () => resolve());
+  });
+}
+
+/** Copy a log to stdout from `offset` until the run has ended and every byte is out. */
+async function follow(
+  expDir: string,
+  file: string,
+  offset: number,
+  isDone: () => boolean,
+): Promise<RunStatus | null> {
+  const tail = new LogTail(file, offset);
+  for (;;) {
+    // Read the status before the log: bytes written before the end are then surely read.
+    const status = readStatusFile(expDir);
+    const ended = isDone() || (status !== null && status.state !== 'running');
+    let chunk;
+    while ((chunk = await tail.read())) await write(chunk.data);
+    if (ended) return status;
+    await sleep(100);
+  }
+}
+
+export async function runCommand(command: string[], opts: RunCliOptions): Promise<number> {
+  if (opts.detach && !tmuxAvailable()) {
+    throw new CliError(
+      '--detach needs tmux, so that the run outlives this command; install tmux (apt-get install tmux) or run in the foreground',
+    );
+  }
+  let prepared;
+  try {
+    prepared = await prepareRun({
+      workspace: opts.workspace ?? process.cwd(),
+      configFile: opts.config,
+      overrides: opts.set,
+      command,
+      name: opts.name,
+      seed: opts.seed,
+      python: opts.python,
+      refuseDirty: opts.refuseDirty,
+      cwd: opts.cwd,
+    });
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof LaunchError) throw new CliError(err.message);
+    throw err;
+  }
+  for (const w of prepared.warnings) process.stderr.write(`${w}\n`);
+  const run = await launchRun(prepared);
+  process.stdout.write(`${prepared.expDir}\n`);
+  if (run.diesWithExpdesk) {
+    process.stderr.write(
+      'expdesk: tmux is not installed: this run stops if expdesk exits (install tmux to keep runs alive)\n',
+    );
+  }
+  // The tmux client's screen is not ours to print: the log is the exact byte stream.
+  run.terminal.onData(() => undefined);
+  if (opts.detach) {
+    process.stderr.write(
+      `expdesk: running in tmux session ${run.tmuxSession}; follow it with: expdesk tail --follow ${prepared.expDir}\n`,
+    );
+    run.terminal.kill();
+    return 0;
+  }
+
+  let interrupts = 0;
+  let detached = false;
+  const onSigint = (): void => {
+    interrupts++;
+    if (interrupts === 1) {
+      process.stderr.write('\nexpdesk: stopping the run (Ctrl-C again to detach and leave it running)\n');
+      stopRun(prepared.expDir).catch((err: Error) => process.stderr.write(`expdesk: ${err.message}\n`));
+    } else {
+      detached = true;
+    }
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const status = await follow(
+      prepared.expDir,
+      path.join(prepared.expDir, 'logs', 'train.log'),
+      0,
+      () => detached,
+    );
+    if (detached || !status || status.state === 'running') {
+      process.stderr.write(`expdesk: detached; the run goes on in ${prepared.expDir}\n`);
+      return 130;
+    }
+    if (status.state === 'failed')
+      process.stderr.write(`expdesk: the run failed; see ${path.join(prepared.expDir, 'FAILED.txt')}\n`);
+    if (status.state === 'stopped') process.stderr.write('expdesk: the run was stopped\n');
+    return status.exit_code ?? (status.signal ? 128 + signalNumber(status.signal) : 1);
+  } finally {
+    process.off('SIGINT', onSigint);
+    if (!run.diesWithExpdesk) run.terminal.kill();
+  }
+}
+
+function signalNumber(name: string): number {
+  const n = os.constants.signals[name as NodeJS.Signals];
+  return typeof n === 'number' ? n : 1;
+}
+
+export async function stopCommand(expDir: string): Promise<string> {
+  try {
+    const s = await stopRun(path.resolve(expDir));
+    return s
+      ? `${s.state}${s.signal ? ` (${s.signal})` : s.exit_code !== null && s.exit_code !== undefined ? ` (exit code ${s.exit_code})` : ''}`
+      : 'unknown';
+  } catch (err) {
+    if (err instanceof RunControlError) throw new CliError(err.message);
+    throw err;
+  }
+}
+
+/** The log a tail shows: train.log, else rank 0's (as the seed's Logger writes it). */
+function logOf(expDir: string): string {
+  for (const name of ['train.log', 'train_rank0.log']) {
+    const p = path.join(expDir, 'logs', name);
+    if (existsSync(p)) return p;
+  }
+  return path.join(expDir, 'logs', 'train.log');
+}
+
+/**
+ * A folder written by the seed's code has no status file: it is followed
+ * while it looks alive — no FAILED.txt, no final checkpoint, and a log write
+ * within RECENT_WRITE_MS (the same rule `expdesk list` uses to infer "running").
+ */
+function seedRunLooksAlive(dir: string, log: string): boolean {
+  if (existsSync(path.join(dir, 'FAILED.txt')) || existsSync(path.join(dir, 'checkpoints', 'final')))
+    return false;
+  const mtimes = [log, path.join(dir, 'logs', 'metrics.jsonl')].map((f) =>
+    existsSync(f) ? statSync(f).mtimeMs : 0,
+  );
+  return Date.now() - Math.max(...mtimes) < RECENT_WRITE_MS;
+}
+
+export async function tailCommand(
+  expDir: string,
+  opts: { follow?: boolean; bytes?: number },
+): Promise<number> {
+  const dir = path.resolve(expDir);
+  if (!existsSync(dir)) throw new CliError(`no such folder: ${dir}`);
+  const file = logOf(dir);
+  if (!existsSync(file) && !opts.follow)
+    throw new CliError(`${dir} has no log (logs/train.log or logs/train_rank0.log)`);
+  const start = await tailOffset(file, opts.bytes ?? 64 * 1024);
+  if (!opts.follow) {
+    await follow(dir, file, start, () => true);
+    return 0;
+  }
+  let stop = false;
+  const onSigint = (): void => {
+    stop = true;
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const status = await follow(
+      dir,
+      file,
+      start,
+      () => stop || (readStatusFile(dir) === null && !seedRunLooksAlive(dir, file)),
+    );
+    return status?.state === 'failed' ? 1 : 0;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

@@ -1,0 +1,221 @@
+/**
+ * The code version of a run: commit, branch, dirty flag, remote, and a patch
+ * of everything that makes the working tree differ from the commit — staged
+ * and unstaged changes, deletions, mode changes and untracked non-ignored
+ * files — such that `git apply --binary` on a checkout of the commit
+ * reproduces the tree exactly.
+ *
+ * The patch is made against a throwaway index (GIT_INDEX_FILE) holding HEAD
+ * plus intent-to-add entries for untracked files, so the user's real index is
+ * never touched and no blobs are written into their repository.
+ */
+import { randomBytes } from 'node:crypto';
+import { createWriteStream, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { run, streamCommand } from './exec';
+
+export interface GitInfo {
+  git_hash: string;
+  git_branch: string;
+  git_dirty: boolean;
+  git_remote: string | null;
+  /** The repository's top folder, or null outside a repository. */
+  root: string | null;
+}
+
+/** The seed's get_git_info fallback, kept for folders outside git. */
+const UNKNOWN: GitInfo = {
+  git_hash: 'unknown',
+  git_branch: 'unknown',
+  git_dirty: true,
+  git_remote: null,
+  root: null,
+};
+
+/**
+ * Pathspecs that leave out `excluded` folders (the workspace's experiments/,
+ * whose checkpoints and logs are not code) when they lie inside the repository.
+ */
+export function excludePathspecs(root: string, excluded: string[]): string[] {
+  const out: string[] = [];
+  for (const dir of excluded) {
+    const rel = path.relative(root, dir);
+    if (rel && !rel.startsWith('..') && !path.isAbsolute(rel))
+      out.push(`:(exclude,top)${rel.split(path.sep).join('/')}`);
+  }
+  return out;
+}
+
+export async function gitInfo(cwd: string, excluded: string[] = []): Promise<GitInfo> {
+  const top = await run('git', ['rev-parse', '--show-toplevel'], { cwd, timeoutMs: 10_000 });
+  if (!top.ok) return UNKNOWN;
+  const root = top.stdout.trim();
+  const [hash, branch, status, remote] = await Promise.all([
+    run('git', ['rev-parse', 'HEAD'], { cwd, timeoutMs: 10_000 }),
+    run('git', ['rev-parse', '--abbrev-ref', 'HEAD'], { cwd, timeoutMs: 10_000 }),
+    run('git', ['status', '--porcelain', '--', ':/', ...excludePathspecs(root, excluded)], {
+      cwd,
+      timeoutMs: 60_000,
+    }),
+    run('git', ['config', '--get', 'remote.origin.url'], { cwd, timeoutMs: 10_000 }),
+  ]);
+  return {
+    git_hash: hash.ok ? hash.stdout.trim() : 'unknown',
+    git_branch: branch.ok ? branch.stdout.trim() : 'unknown',
+    git_dirty: status.ok ? status.stdout.trim().length > 0 : true,
+    git_remote: remote.ok ? redactUrl(remote.stdout.trim()) : null,
+    root,
+  };
+}
+
+/** Credentials in a remote URL (https://user:token@host/…) are never recorded. */
+export function redactUrl(url: string): string {
+  return url.replace(/^(\w+:\/\/)[^@/]+@/, '$1');
+}
+
+export interface PatchResult {
+  /** Bytes written to the patch file. */
+  bytes: number;
+  /** Files in the patch. */
+  files: number;
+  /** True when nothing was left out. */
+  complete: boolean;
+  /** Files left out because the size limit was reached, with their patch size. */
+  omitted: Array<{ path: string; bytes: number }>;
+  error?: string;
+}
+
+/** Default limit of the recorded patch: large enough for code, small enough for an experiment folder. */
+export const DEFAULT_PATCH_LIMIT_BYTES = 50 * 1024 * 1024;
+
+/**
+ * Splits `git diff` output into per-file sections as it streams, writing whole
+ * sections while the total stays under the limit and recording the others.
+ * A section larger than the limit is never held in memory.
+ */
+class PatchSplitter {
+  private section: Buffer[] = [];
+  private sectionBytes = 0;
+  private sectionPath = '';
+  private sectionDropped = false;
+  private carry = '';
+  written = 0;
+  files = 0;
+  omitted: Array<{ path: string; bytes: number }> = [];
+
+  constructor(
+    private readonly limit: number,
+    private readonly write: (b: Buffer) => void,
+  ) {}
+
+  push(chunk: Buffer): void {
+    // Work line by line on a latin1 view: byte-exact, and "diff --git" is ASCII.
+    const text = this.carry + chunk.toString('latin1');
+    let start = 0;
+    for (;;) {
+      const nl = text.indexOf('\n', start);
+      if (nl < 0) break;
+      this.line(text.slice(start, nl + 1));
+      start = nl + 1;
+    }
+    this.carry = text.slice(start);
+  }
+
+  private line(line: string): void {
+    if (line.startsWith('diff --git ')) {
+      this.flush();
+      const m = /^diff --git a\/(.*) b\/(.*)\n$/.exec(line);
+      this.sectionPath = m ? m[2]! : line.slice(11).trim();
+    }
+    const bytes = line.length; // latin1: one char per byte
+    this.sectionBytes += bytes;
+    if (this.sectionDropped) return;
+    if (this.written + this.sectionBytes > this.limit) {
+      this.sectionDropped = true;
+      this.section = [];
+      return;
+    }
+    this.section.push(Buffer.from(line, 'latin1'));
+  }
+
+  flush(): void {
+    if (this.carry) {
+      const rest = this.carry;
+      this.carry = '';
+      this.line(rest);
+    }
+    if (this.sectionBytes === 0) return;
+    if (this.sectionDropped) this.omitted.push({ path: this.sectionPath, bytes: this.sectionBytes });
+    else {
+      for (const b of this.section) this.write(b);
+      this.written += this.sectionBytes;
+      this.files++;
+    }
+    this.section = [];
+    this.sectionBytes = 0;
+    this.sectionDropped = false;
+  }
+}
+
+export async function writeUncommittedPatch(
+  cwd: string,
+  outFile: string,
+  limitBytes = DEFAULT_PATCH_LIMIT_BYTES,
+  excluded: string[] = [],
+): Promise<PatchResult> {
+  const pathspecs = ['.', ...excludePathspecs(cwd, excluded)];
+  const tmpIndex = path.join(os.tmpdir(), `expdesk-index-${process.pid}-${randomBytes(6).toString('hex')}`);
+  const env = { ...process.env, GIT_INDEX_FILE: tmpIndex };
+  const out = createWriteStream(outFile, { mode: 0o644 });
+  const splitter = new PatchSplitter(limitBytes, (b) => out.write(b));
+  try {
+    const read = await run('git', ['read-tree', 'HEAD'], { cwd, env, timeoutMs: 60_000 });
+    if (!read.ok) throw new Error(`git read-tree HEAD: ${read.stderr.trim() || read.error}`);
+    const add = await run('git', ['add', '--all', '--intent-to-add', '--', ...pathspecs], {
+      cwd,
+      env,
+      timeoutMs: 120_000,
+    });
+    if (!add.ok) throw new Error(`git add --intent-to-add: ${add.stderr.trim() || add.error}`);
+    const diff = await streamCommand(
+      'git',
+      [
+        '-c',
+        'core.quotepath=off',
+        'diff',
+        '--binary',
+        '--full-index',
+        '--no-color',
+        '--no-ext-diff',
+        '--no-renames',
+        'HEAD',
+        '--',
+        '.',
+      ],
+      (chunk) => splitter.push(chunk),
+      { cwd, env, timeoutMs: 600_000 },
+    );
+    if (diff.code !== 0) throw new Error(`git diff: ${diff.stderr.trim() || `exit ${diff.code}`}`);
+    splitter.flush();
+    return {
+      bytes: splitter.written,
+      files: splitter.files,
+      complete: splitter.omitted.length === 0,
+      omitted: splitter.omitted,
+    };
+  } catch (err) {
+    splitter.flush();
+    return {
+      bytes: splitter.written,
+      files: splitter.files,
+      complete: false,
+      omitted: splitter.omitted,
+      error: (err as Error).message,
+    };
+  } finally {
+    await new Promise<void>((resolve) => out.end(resolve));
+    rmSync(tmpIndex, { force: true });
+    rmSync(`${tmpIndex}.lock`, { force: true });
+  }
+}
