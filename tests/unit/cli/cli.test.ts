@@ -8,7 +8,8 @@ import { tmpDir } from '../../helpers/tmp';
 function workspace(): { root: string; a: string; b: string; cacheEnv: NodeJS.ProcessEnv } {
   const root = tmpDir();
   const a = writeExperiment(path.join(root, 'experiments', 'exp001_dpo'), {
-    config: 'experiment:\n  name: exp001_dpo\nalgorithm:\n  name: dpo\ndpo:\n  beta: 0.1\ntraining:\n  lr: 1.0e-5\n  seed: 1\n',
+    config:
+      'experiment:\n  name: exp001_dpo\nalgorithm:\n  name: dpo\ndpo:\n  beta: 0.1\ntraining:\n  lr: 1.0e-5\n  seed: 1\n',
     metrics: metricsLines([
       { step: 1, prefix: 'train', timestamp: 't', 'train/loss': 0.9 },
       { step: 2, prefix: 'train', timestamp: 't', 'train/loss': 0.7 },
@@ -17,7 +18,8 @@ function workspace(): { root: string; a: string; b: string; cacheEnv: NodeJS.Pro
     final: true,
   });
   const b = writeExperiment(path.join(root, 'experiments', 'exp002_dpo'), {
-    config: 'experiment:\n  name: exp002_dpo\nalgorithm:\n  name: dpo\ndpo:\n  beta: 0.5\ntraining:\n  lr: 1.0e-5\n  seed: 1\n',
+    config:
+      'experiment:\n  name: exp002_dpo\nalgorithm:\n  name: dpo\ndpo:\n  beta: 0.5\ntraining:\n  lr: 1.0e-5\n  seed: 1\n',
     metrics: '{"step": 1, "prefix": "train", "train/loss": NaN}\n',
     failed: 'Failed at step 1\nTraceback (most recent call last):\nValueError: nan loss\n',
   });
@@ -50,7 +52,12 @@ describe('expdesk CLI', () => {
       final_eval: { 'eval/loss': 0.8, 'eval/accuracy': 0.6 },
       status: 'completed',
     });
-    expect(out[1]).toMatchObject({ name: 'exp002_dpo', final_loss: null, status: 'failed', failed_at_step: 1 });
+    expect(out[1]).toMatchObject({
+      name: 'exp002_dpo',
+      final_loss: null,
+      status: 'failed',
+      failed_at_step: 1,
+    });
   });
 
   it('compare lists only the config keys that differ, in text, JSON and CSV', () => {
@@ -62,7 +69,9 @@ describe('expdesk CLI', () => {
     const json = JSON.parse(runCli(['compare', a, b, '--json'], cacheEnv).stdout);
     expect(json.config_diff.map((r: { key: string }) => r.key)).toEqual(['dpo.beta', 'experiment.name']);
     const csv = runCli(['compare', a, b, '--csv'], cacheEnv).stdout.trim().split('\n');
-    expect(csv[0]).toBe('name,algorithm,total_steps,final_loss,eval/accuracy,eval/loss,dpo.beta,experiment.name');
+    expect(csv[0]).toBe(
+      'name,algorithm,total_steps,final_loss,eval/accuracy,eval/loss,dpo.beta,experiment.name',
+    );
     expect(csv[2]).toBe('exp002_dpo,dpo,1,NaN,,,0.5,exp002_dpo');
   });
 

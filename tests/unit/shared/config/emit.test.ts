@@ -4,7 +4,25 @@ import { emitFloat, emitString, emitYaml } from '../../../../src/shared/config/e
 
 describe('emitYaml', () => {
   it('quotes strings that YAML 1.1 or 1.2 would retype', () => {
-    for (const s of ['yes', 'on', 'off', 'y', 'null', '~', '1e-5', '0123', '0x1F', '1_000', '2024-01-01', '12:30', '', 'a: b', '-', '.inf', ' x']) {
+    for (const s of [
+      'yes',
+      'on',
+      'off',
+      'y',
+      'null',
+      '~',
+      '1e-5',
+      '0123',
+      '0x1F',
+      '1_000',
+      '2024-01-01',
+      '12:30',
+      '',
+      'a: b',
+      '-',
+      '.inf',
+      ' x',
+    ]) {
       expect(emitString(s)).toBe(JSON.stringify(s));
     }
     expect(emitString('meta-llama/Llama-2-7b-hf')).toBe('meta-llama/Llama-2-7b-hf');
@@ -23,7 +41,16 @@ describe('emitYaml', () => {
   it('round-trips through a YAML parser to the same values', () => {
     const config = {
       experiment: { name: 'exp001', output_dir: '/tmp/x y/exp001' },
-      training: { lr: 1e-5, steps: 100, warmup: 0.1, flag: true, none: null, tags: ['a', 'yes', 1, 2.5], empty: {}, list: [] },
+      training: {
+        lr: 1e-5,
+        steps: 100,
+        warmup: 0.1,
+        flag: true,
+        none: null,
+        tags: ['a', 'yes', 1, 2.5],
+        empty: {},
+        list: [],
+      },
       nested: [{ a: 1, b: { c: 'on' } }, [1, 2]],
       text: 'line1\nline2 "quoted" \\ back',
     };

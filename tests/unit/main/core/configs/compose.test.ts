@@ -36,25 +36,43 @@ describe('composeConfig', () => {
       model: { name: 'llama-7b', layers: [9], dtype: 'fp16' },
       training: { lr: 1e-5, steps: 200 },
     });
-    expect(c.files.map((f) => path.relative(dir, f))).toEqual(['base/model.yaml', 'base/train.yaml', 'dpo.yaml']);
+    expect(c.files.map((f) => path.relative(dir, f))).toEqual([
+      'base/model.yaml',
+      'base/train.yaml',
+      'dpo.yaml',
+    ]);
     expect(c.base).toMatchObject({ training: { steps: 100 } });
-    expect(c.origins.get('training.steps')).toMatchObject({ file: path.join(dir, 'dpo.yaml'), line: 6, column: 3 });
+    expect(c.origins.get('training.steps')).toMatchObject({
+      file: path.join(dir, 'dpo.yaml'),
+      line: 6,
+      column: 3,
+    });
   });
 
   it('applies typed overrides last and refuses unknown keys with their nearest neighbours', () => {
     const dir = files({ 'c.yaml': 'dpo:\n  beta: 0.1\ntraining:\n  lr: 0.001\n  seed: 1\n' });
     const file = path.join(dir, 'c.yaml');
-    const c = composeConfig(file, { overrides: ['dpo.beta=0.5', 'training.seed=7', '+training.tags=[a, b]'] });
+    const c = composeConfig(file, {
+      overrides: ['dpo.beta=0.5', 'training.seed=7', '+training.tags=[a, b]'],
+    });
     expect(c.config).toEqual({ dpo: { beta: 0.5 }, training: { lr: 0.001, seed: 7, tags: ['a', 'b'] } });
     const e = errorOf(() => composeConfig(file, { overrides: ['training.lrr=0.1'] }));
     expect(e.message).toMatch(/no config defines 'training.lrr' \(nearest: training\.lr/);
     expect(e.message).toMatch(/\+training\.lrr=0\.1/);
-    expect(errorOf(() => composeConfig(file, { overrides: ['+dpo.beta=1'] })).message).toMatch(/already defined/);
-    expect(composeConfig(file, { overrides: ['++dpo.beta=1', '++x.y=2'] }).config).toMatchObject({ dpo: { beta: 1 }, x: { y: 2 } });
+    expect(errorOf(() => composeConfig(file, { overrides: ['+dpo.beta=1'] })).message).toMatch(
+      /already defined/,
+    );
+    expect(composeConfig(file, { overrides: ['++dpo.beta=1', '++x.y=2'] }).config).toMatchObject({
+      dpo: { beta: 1 },
+      x: { y: 2 },
+    });
   });
 
   it('interpolates ${dotted.path}, typed when whole, as text inside strings', () => {
-    const dir = files({ 'c.yaml': 'model:\n  name: m7b\n  size: 7\nrun:\n  tag: "${model.name}-x${model.size}"\n  size: ${model.size}\n  lit: "\\\\${model.name}"\n' });
+    const dir = files({
+      'c.yaml':
+        'model:\n  name: m7b\n  size: 7\nrun:\n  tag: "${model.name}-x${model.size}"\n  size: ${model.size}\n  lit: "\\\\${model.name}"\n',
+    });
     const c = composeConfig(path.join(dir, 'c.yaml'), { overrides: ['model.size=13'] });
     expect(c.config.run).toEqual({ tag: 'm7b-x13', size: 13, lit: '${model.name}' });
   });
@@ -67,7 +85,16 @@ describe('composeConfig', () => {
       'cyc1.yaml': 'defaults: [cyc2]\n',
       'cyc2.yaml': 'x: 1\ndefaults: [cyc1]\n',
       'interp.yaml': 'a:\n  b: ${a.c}\n',
-      'bomb.yaml': ['a: &a [x, x, x, x, x, x, x, x, x]', ...'bcdefgh'.split('').map((c, i) => `${c}: &${c} [${Array(9).fill('*' + 'abcdefgh'[i]).join(', ')}]`)].join('\n') + '\n',
+      'bomb.yaml':
+        [
+          'a: &a [x, x, x, x, x, x, x, x, x]',
+          ...'bcdefgh'.split('').map(
+            (c, i) =>
+              `${c}: &${c} [${Array(9)
+                .fill('*' + 'abcdefgh'[i])
+                .join(', ')}]`,
+          ),
+        ].join('\n') + '\n',
     });
     const at = (name: string): ConfigError => errorOf(() => composeConfig(path.join(dir, name)));
     expect(at('bad.yaml').pos).toMatchObject({ file: path.join(dir, 'bad.yaml') });
@@ -87,7 +114,8 @@ describe('composeConfig', () => {
 describe('freezeConfig', () => {
   it('is complete and plain, names the run, and reads back to exactly the resolved values', () => {
     const dir = files({
-      'base.yaml': 'experiment:\n  name: x\n  output_dir: ./out\ntraining:\n  lr: 1e-5\n  epochs: 3.0\n  flag: "yes"\n',
+      'base.yaml':
+        'experiment:\n  name: x\n  output_dir: ./out\ntraining:\n  lr: 1e-5\n  epochs: 3.0\n  flag: "yes"\n',
       'run.yaml': 'defaults: [base]\ntraining:\n  note: "${experiment.name}"\n',
     });
     const c = composeConfig(path.join(dir, 'run.yaml'));
