@@ -17,7 +17,14 @@ const NUMBERISH = /^[-+.]?[0-9]|^\.(?:inf|nan)$/i;
 const TIMEISH = /^\d+(?::\d+)+$|^\d{4}-\d\d?-\d\d?/;
 
 export function emitString(s: string): string {
-  if (s.length > 0 && PLAIN_SAFE.test(s) && !SPECIAL.test(s) && !NUMBERISH.test(s) && !TIMEISH.test(s) && !s.endsWith(':')) {
+  if (
+    s.length > 0 &&
+    PLAIN_SAFE.test(s) &&
+    !SPECIAL.test(s) &&
+    !NUMBERISH.test(s) &&
+    !TIMEISH.test(s) &&
+    !s.endsWith(':')
+  ) {
     return s;
   }
   // JSON string syntax is valid YAML double-quoted syntax in 1.1 and 1.2.
@@ -49,14 +56,22 @@ function emitScalar(v: JsonValue, path: string, opts: EmitOptions): string {
   if (v === null) return 'null';
   if (typeof v === 'boolean') return v ? 'true' : 'false';
   if (typeof v === 'number') {
-    if (Number.isInteger(v) && Math.abs(v) <= Number.MAX_SAFE_INTEGER && !opts.floatPaths?.has(path)) return String(v);
+    if (Number.isInteger(v) && Math.abs(v) <= Number.MAX_SAFE_INTEGER && !opts.floatPaths?.has(path))
+      return String(v);
     return emitFloat(v);
   }
   if (typeof v === 'string') return emitString(v);
   throw new Error(`not a scalar at ${path}`);
 }
 
-function emitNode(v: JsonValue, indent: string, path: string, opts: EmitOptions, out: string[], lead: string): void {
+function emitNode(
+  v: JsonValue,
+  indent: string,
+  path: string,
+  opts: EmitOptions,
+  out: string[],
+  lead: string,
+): void {
   if (isMap(v)) {
     const keys = Object.keys(v);
     if (keys.length === 0) {

@@ -34,7 +34,10 @@ export function resolveInterpolations(config: ConfigMap): ConfigMap {
   const resolveRef = (ref: string, at: string): JsonValue => {
     const key = ref.trim();
     if (key.includes(':')) {
-      throw new InterpolationError(at, `\${${key}} in ${at}: resolvers (like oc.env) are not supported; write the value`);
+      throw new InterpolationError(
+        at,
+        `\${${key}} in ${at}: resolvers (like oc.env) are not supported; write the value`,
+      );
     }
     if (resolving.includes(key)) {
       throw new InterpolationError(at, `interpolation cycle: ${[...resolving, key].join(' → ')}`);
@@ -59,14 +62,19 @@ export function resolveInterpolations(config: ConfigMap): ConfigMap {
     const whole = /^\$\{([^}]*)\}$/.exec(s);
     if (whole) return resolveRef(whole[1]!, at);
     if (!s.includes('${')) return s;
-    return s.replace(REF, (_m, escape: string, ref: string) => {
-      if (escape) return `\${${ref}}`;
-      const v = resolveRef(ref, at);
-      if (v !== null && typeof v === 'object') {
-        throw new InterpolationError(at, `\${${ref}} in ${at}: cannot put a ${Array.isArray(v) ? 'list' : 'map'} inside a string`);
-      }
-      return String(v);
-    }).replace(/\\\$\{/g, '${');
+    return s
+      .replace(REF, (_m, escape: string, ref: string) => {
+        if (escape) return `\${${ref}}`;
+        const v = resolveRef(ref, at);
+        if (v !== null && typeof v === 'object') {
+          throw new InterpolationError(
+            at,
+            `\${${ref}} in ${at}: cannot put a ${Array.isArray(v) ? 'list' : 'map'} inside a string`,
+          );
+        }
+        return String(v);
+      })
+      .replace(/\\\$\{/g, '${');
   };
 
   const resolveValue = (v: JsonValue, at: string): JsonValue => {
