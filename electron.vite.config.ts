@@ -16,6 +16,8 @@ export default defineConfig({
   preload: {
     build: {
       outDir: 'out/preload',
+      // A sandboxed preload can require only 'electron': bundle zod and the contract into it.
+      externalizeDeps: false,
       // A sandboxed preload must be CommonJS.
       rollupOptions: {
         input: { index: resolve('src/preload/index.ts') },

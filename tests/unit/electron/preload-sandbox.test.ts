@@ -81,7 +81,10 @@ function runPreload(ipc: FakeIpc, options: { executeInMainWorld?: boolean } = {}
 describe('the built preload in a sandboxed renderer', () => {
   it('requires nothing but modules the sandbox provides (all else must be bundled)', () => {
     const requires = [...bundle.matchAll(/require\(\s*["']([^"']+)["']\s*\)/g)].map((m) => m[1]);
-    expect(requires.filter((id) => !SANDBOX_MODULES.has(id!))).toEqual([]);
+    expect(
+      requires.filter((id) => !SANDBOX_MODULES.has(id!)),
+      'a sandboxed preload cannot require these; bundle them (electron.vite.config.ts: preload.build.externalizeDeps = false)',
+    ).toEqual([]);
     const { required } = runPreload(new FakeIpc());
     expect(required.filter((id) => !SANDBOX_MODULES.has(id))).toEqual([]);
   });
