@@ -6,7 +6,7 @@
  * arrives; results are typed by `result`.
  */
 import { z } from 'zod';
-import { ExperimentDetail, WorkspaceListing } from './model';
+import { ExperimentDetail, JsonValue, WorkspaceListing } from './model';
 
 export const AppInfo = z.object({
   version: z.string(),
@@ -19,6 +19,52 @@ export type AppInfo = z.infer<typeof AppInfo>;
 
 const AbsPath = z.string().min(1).max(4096);
 
+export const ConfigProblem = z.object({
+  file: z.string().nullable(),
+  line: z.number().nullable(),
+  column: z.number().nullable(),
+  message: z.string(),
+});
+export type ConfigProblem = z.infer<typeof ConfigProblem>;
+
+export const ComposeResult = z.union([
+  z.object({
+    ok: z.literal(true),
+    config: z.record(z.string(), JsonValue),
+    base: z.record(z.string(), JsonValue),
+    files: z.array(z.string()),
+    /** The frozen config.yaml a launch would write (name and output_dir as placeholders). */
+    frozen: z.string(),
+    /** The experiment name a launch now would get (without its expNNN_ prefix). */
+    namePreview: z.string(),
+  }),
+  z.object({ ok: z.literal(false), error: ConfigProblem }),
+]);
+export type ComposeResult = z.infer<typeof ComposeResult>;
+
+export const RunStartParams = z
+  .object({
+    configFile: z.string().min(1).max(4096),
+    command: z.array(z.string().max(4096)).min(1).max(1000),
+    overrides: z.array(z.string().max(4096)).max(500).optional(),
+    workspace: z.string().min(1).max(4096).optional(),
+    cwd: z.string().min(1).max(4096).optional(),
+    name: z.string().min(1).max(200).optional(),
+    seed: z.number().int().nonnegative().optional(),
+    python: z.string().min(1).max(4096).optional(),
+    refuseDirty: z.boolean().optional(),
+  })
+  .strict();
+
+export const RunStarted = z.object({
+  expDir: z.string(),
+  name: z.string(),
+  warnings: z.array(z.string()),
+  tmuxSession: z.string().nullable(),
+  /** True where tmux is missing: quitting Expdesk stops this run. */
+  diesWithExpdesk: z.boolean(),
+});
+
 export const requests = {
   'app.info': { params: z.object({}).strict(), result: AppInfo },
   /** List the experiments under a folder (default: the open workspace). Read-only. */
@@ -30,11 +76,47 @@ export const requests = {
   'workspace.open': { params: z.object({ root: AbsPath }).strict(), result: WorkspaceListing },
   /** Everything about one experiment folder. Read-only. */
   'experiment.get': { params: z.object({ path: AbsPath }).strict(), result: ExperimentDetail },
+  /**
+   * Compose a config (defaults, overrides, interpolation) without launching:
+   * the editor's live errors and resolved preview. A config error is a result
+   * (with file, line and column), not a failure.
+   */
+  'config.compose': {
+    params: z.object({ file: AbsPath, overrides: z.array(z.string().max(4096)).max(500).optional() }).strict(),
+    result: ComposeResult,
+  },
+  /** Launch a run: compose and freeze the config, capture, start the command. */
+  'run.start': { params: RunStartParams, result: RunStarted },
+  /** Stop a run: SIGINT, then SIGTERM, then SIGKILL to its process group. Resolves once it ended. */
+  'run.stop': {
+    params: z.object({ expDir: AbsPath }).strict(),
+    result: z.object({ state: z.string(), exitCode: z.number().nullable(), signal: z.string().nullable() }),
+  },
+  /**
+   * Follow a log by byte offset: `log.data` events carry each appended chunk
+   * with its offset, so a client that reconnects resumes with `fromOffset`
+   * and gets every byte once. `fromOffset: -N` starts N bytes before the end.
+   */
+  'log.subscribe': {
+    params: z
+      .object({
+        expDir: AbsPath,
+        file: z.string().regex(/^[\w.-]+\.log$/).optional(),
+        fromOffset: z.number().int().optional(),
+      })
+      .strict(),
+    result: z.object({ subscription: z.string(), file: z.string(), offset: z.number(), size: z.number() }),
+  },
+  'log.unsubscribe': { params: z.object({ subscription: z.string() }).strict(), result: z.object({}) },
 } as const;
 
 export const events = {
   /** The open workspace changed (another window or the CLI opened one). */
   'workspace.changed': z.object({ root: z.string() }),
+  /** Bytes appended to a followed log; `data` is base64 (logs are bytes, not always UTF-8). */
+  'log.data': z.object({ subscription: z.string(), offset: z.number(), data: z.string() }),
+  /** A run changed state (started, ended, stopped), as its status file says. */
+  'run.status': z.object({ expDir: z.string(), state: z.string() }),
 } as const;
 
 export type RequestName = keyof typeof requests;

@@ -19,6 +19,7 @@ import { listWorkspace, WorkspaceError } from '../core/workspace/workspace';
 import { readExperimentDetail } from '../core/workspace/experiment';
 import { SummaryStore } from '../core/summary/summary-store';
 import path from 'node:path';
+import { RunService } from './runs';
 
 export interface HostOptions {
   mode: 'electron' | 'browser';
@@ -36,10 +37,43 @@ export class ExpdeskHost implements ExpdeskApi {
   private workspace: string | null;
   private readonly listeners = new Set<Listener>();
   readonly summaries: SummaryStore;
+  private readonly runs: RunService;
 
   constructor(private readonly options: HostOptions) {
     this.workspace = options.workspace ? path.resolve(options.workspace) : null;
     this.summaries = new SummaryStore({ cacheDir: options.cacheDir });
+    this.runs = new RunService(
+      (event, payload) => this.emit(event, payload),
+      () => this.workspace,
+    );
+  }
+
+  async 'config.compose'(params: RequestParams<'config.compose'>): Promise<RequestResult<'config.compose'>> {
+    return this.runs.compose(params);
+  }
+
+  async 'run.start'(params: RequestParams<'run.start'>): Promise<RequestResult<'run.start'>> {
+    return this.runs.start(params);
+  }
+
+  async 'run.stop'(params: RequestParams<'run.stop'>): Promise<RequestResult<'run.stop'>> {
+    return this.runs.stop(params);
+  }
+
+  async 'log.subscribe'(params: RequestParams<'log.subscribe'>): Promise<RequestResult<'log.subscribe'>> {
+    return this.runs.subscribeLog(params);
+  }
+
+  async 'log.unsubscribe'(
+    params: RequestParams<'log.unsubscribe'>,
+  ): Promise<RequestResult<'log.unsubscribe'>> {
+    return this.runs.unsubscribeLog(params);
+  }
+
+  /** End subscriptions, timers and terminals (runs in tmux go on). */
+  dispose(): void {
+    this.runs.dispose();
+    this.listeners.clear();
   }
 
   async 'app.info'(): Promise<RequestResult<'app.info'>> {

@@ -1,0 +1,187 @@
+/**
+ * The host's side of runs and logs: launching through core/runs, following
+ * logs for subscribers by byte offset, and announcing state changes read from
+ * status files. Owns every terminal and timer it creates; dispose() ends them
+ * (tmux clients only: the runs themselves go on).
+ */
+import { randomUUID } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import type { IPty } from 'node-pty';
+import {
+  ApiError,
+  type EventName,
+  type EventPayload,
+  type RequestParams,
+  type RequestResult,
+} from '../../shared/contract';
+import { experimentBaseName } from '../../shared/naming';
+import { composeConfig, ConfigError, freezeConfig } from '../core/configs/compose';
+import { LogTail, tailOffset } from '../core/logs/log-tail';
+import { readStatusFile, RunControlError, stopRun } from '../core/runs/control';
+import { launchRun } from '../core/runs/launch';
+import { LaunchError, prepareRun } from '../core/runs/prepare';
+
+type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
+
+/** How often followed logs and watched runs are polled: well under the 1 s users notice. */
+const POLL_MS = 200;
+
+interface Subscription {
+  tail: LogTail;
+  expDir: string;
+}
+
+export class RunService {
+  private readonly subscriptions = new Map<string, Subscription>();
+  private readonly terminals = new Map<string, IPty>();
+  private readonly lastState = new Map<string, string>();
+  private timer: NodeJS.Timeout | null = null;
+  private polling = false;
+
+  constructor(
+    private readonly emit: Emit,
+    private readonly defaultWorkspace: () => string | null,
+  ) {}
+
+  compose(params: RequestParams<'config.compose'>): RequestResult<'config.compose'> {
+    try {
+      const composed = composeConfig(params.file, { overrides: params.overrides });
+      const frozen = freezeConfig(composed, { name: '<experiment name>', outputDir: '<experiment folder>' });
+      return {
+        ok: true,
+        config: composed.config,
+        base: composed.base,
+        files: composed.files,
+        frozen: frozen.text,
+        namePreview: experimentBaseName(composed.config, new Date()),
+      };
+    } catch (err) {
+      if (err instanceof ConfigError) {
+        return {
+          ok: false,
+          error: {
+            file: err.pos?.file ?? null,
+            line: err.pos?.line ?? null,
+            column: err.pos?.column ?? null,
+            message: err.detail,
+          },
+        };
+      }
+      throw err;
+    }
+  }
+
+  async start(params: RequestParams<'run.start'>): Promise<RequestResult<'run.start'>> {
+    const workspace = params.workspace ?? this.defaultWorkspace();
+    if (!workspace) throw new ApiError('bad-request', 'no workspace is open to launch into');
+    try {
+      const prepared = await prepareRun({ ...params, workspace });
+      const run = await launchRun(prepared);
+      // Keep the terminal (the tmux client) drained; the UI's live terminal attaches to it later.
+      run.terminal.onData(() => undefined);
+      run.terminal.onExit(() => this.terminals.delete(run.expDir));
+      this.terminals.set(run.expDir, run.terminal);
+      this.watch(run.expDir);
+      return {
+        expDir: run.expDir,
+        name: run.name,
+        warnings: prepared.warnings,
+        tmuxSession: run.tmuxSession,
+        diesWithExpdesk: run.diesWithExpdesk,
+      };
+    } catch (err) {
+      if (err instanceof ConfigError || err instanceof LaunchError)
+        throw new ApiError('bad-request', err.message);
+      throw err;
+    }
+  }
+
+  async stop(params: RequestParams<'run.stop'>): Promise<RequestResult<'run.stop'>> {
+    try {
+      const s = await stopRun(path.resolve(params.expDir));
+      return { state: s?.state ?? 'unknown', exitCode: s?.exit_code ?? null, signal: s?.signal ?? null };
+    } catch (err) {
+      if (err instanceof RunControlError) throw new ApiError('bad-request', err.message);
+      throw err;
+    }
+  }
+
+  async subscribeLog(params: RequestParams<'log.subscribe'>): Promise<RequestResult<'log.subscribe'>> {
+    const expDir = path.resolve(params.expDir);
+    const name =
+      params.file ?? (existsSync(path.join(expDir, 'logs', 'train.log')) ? 'train.log' : 'train_rank0.log');
+    const file = path.join(expDir, 'logs', name);
+    const size = await tailOffset(file, 0);
+    let offset = params.fromOffset ?? 0;
+    if (offset < 0) offset = Math.max(0, size + offset);
+    offset = Math.min(offset, size);
+    const subscription = randomUUID();
+    this.subscriptions.set(subscription, { tail: new LogTail(file, offset), expDir });
+    this.ensurePolling();
+    // The first chunk goes out on the next poll, after the caller has the id.
+    return { subscription, file: name, offset, size };
+  }
+
+  unsubscribeLog(params: RequestParams<'log.unsubscribe'>): RequestResult<'log.unsubscribe'> {
+    this.subscriptions.delete(params.subscription);
+    return {};
+  }
+
+  /** Announce this run's state changes (run.status events). */
+  watch(expDir: string): void {
+    if (!this.lastState.has(expDir)) this.lastState.set(expDir, '');
+    this.ensurePolling();
+  }
+
+  private ensurePolling(): void {
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.poll(), POLL_MS);
+    this.timer.unref();
+  }
+
+  private async poll(): Promise<void> {
+    if (this.polling) return;
+    this.polling = true;
+    try {
+      for (const [id, sub] of this.subscriptions) {
+        let chunk;
+        while (this.subscriptions.has(id) && (chunk = await sub.tail.read(1024 * 1024))) {
+          this.emit('log.data', {
+            subscription: id,
+            offset: chunk.offset,
+            data: chunk.data.toString('base64'),
+          });
+        }
+      }
+      for (const [expDir, last] of this.lastState) {
+        const state = readStatusFile(expDir)?.state ?? 'unknown';
+        if (state !== last) {
+          this.lastState.set(expDir, state);
+          this.emit('run.status', { expDir, state });
+        }
+        if (state !== 'running' && state !== 'unknown') this.lastState.delete(expDir);
+      }
+      if (this.subscriptions.size === 0 && this.lastState.size === 0 && this.timer) {
+        clearInterval(this.timer);
+        this.timer = null;
+      }
+    } finally {
+      this.polling = false;
+    }
+  }
+
+  dispose(): void {
+    if (this.timer) clearInterval(this.timer);
+    this.timer = null;
+    this.subscriptions.clear();
+    for (const t of this.terminals.values()) {
+      try {
+        t.kill(); // the tmux client; the run lives on in its session
+      } catch {
+        // already gone
+      }
+    }
+    this.terminals.clear();
+  }
+}

@@ -1,0 +1,127 @@
+/**
+ * Runs through the API contract, as the interface drives them: compose with
+ * live errors, launch, follow the log by byte offset (every byte once, also
+ * across a re-subscription from an offset), and see the status events.
+ */
+import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EventName, EventPayload } from '../../src/shared/contract';
+import { ExpdeskHost } from '../../src/main/host/host';
+import { REPO } from '../helpers/cli';
+import { initRepo } from '../helpers/git';
+import { tmpDir } from '../helpers/tmp';
+import { privateTmux } from '../helpers/tmux';
+
+let tmux: ReturnType<typeof privateTmux>;
+beforeAll(() => {
+  tmux = privateTmux();
+});
+afterAll(() => tmux.cleanup());
+
+function project(): string {
+  const dir = tmpDir('expdesk-hostproj-');
+  cpSync(path.join(REPO, 'resources/demo/configs'), path.join(dir, 'configs'), { recursive: true });
+  cpSync(path.join(REPO, 'resources/demo/train.py'), path.join(dir, 'train.py'));
+  initRepo(dir);
+  return dir;
+}
+
+describe('runs through the host', () => {
+  it('config.compose answers resolved values, or the error at its line', async () => {
+    const proj = project();
+    const host = new ExpdeskHost({
+      mode: 'browser',
+      version: 't',
+      workspace: proj,
+      demoWorkspace: null,
+      cacheDir: tmpDir(),
+    });
+    const ok = await host.dispatch('config.compose', {
+      file: path.join(proj, 'configs', 'dpo_beta0.05.yaml'),
+      overrides: ['training.lr=0.5'],
+    });
+    expect(ok).toMatchObject({ ok: true, config: { dpo: { beta: 0.05 }, training: { lr: 0.5 } } });
+    expect((ok as { namePreview: string }).namePreview).toMatch(/^dpo_tiny-llama-1m_beta0\.05_\d{4}_\d{4}$/);
+    writeFileSync(path.join(proj, 'configs', 'bad.yaml'), 'defaults: [base]\nx: ${training.nope}\n');
+    const bad = await host.dispatch('config.compose', { file: path.join(proj, 'configs', 'bad.yaml') });
+    expect(bad).toMatchObject({
+      ok: false,
+      error: { file: path.join(proj, 'configs', 'bad.yaml'), line: 2, column: 1 },
+    });
+    await expect(host.dispatch('run.start', { configFile: 'x', command: [] })).rejects.toMatchObject({
+      code: 'bad-request',
+    });
+    host.dispose();
+  });
+
+  it('launches, streams every byte of the log with offsets, and reports the end', async () => {
+    const proj = project();
+    const host = new ExpdeskHost({
+      mode: 'browser',
+      version: 't',
+      workspace: proj,
+      demoWorkspace: null,
+      cacheDir: tmpDir(),
+    });
+    const events: Array<{ event: EventName; payload: unknown }> = [];
+    host.onEvent((event, payload) => events.push({ event, payload }));
+    const started = (await host.dispatch('run.start', {
+      configFile: path.join(proj, 'configs', 'base.yaml'),
+      overrides: ['training.max_steps=40'],
+      command: ['python3', 'train.py', '{config}', '--step-delay', '0.03'],
+    })) as { expDir: string; tmuxSession: string | null };
+    expect(started.tmuxSession).toMatch(/^expdesk-exp001_/);
+    const sub = (await host.dispatch('log.subscribe', { expDir: started.expDir })) as {
+      subscription: string;
+      offset: number;
+    };
+    expect(sub.offset).toBe(0);
+
+    const deadline = Date.now() + 30_000;
+    while (
+      !events.some(
+        (e) => e.event === 'run.status' && (e.payload as EventPayload<'run.status'>).state === 'completed',
+      )
+    ) {
+      if (Date.now() > deadline) throw new Error('run did not complete');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    await new Promise((r) => setTimeout(r, 500)); // the last poll after the end
+    const chunks = events
+      .filter((e) => e.event === 'log.data')
+      .map((e) => e.payload as EventPayload<'log.data'>);
+    let expectedOffset = 0;
+    const parts: Buffer[] = [];
+    for (const c of chunks) {
+      expect(c.offset).toBe(expectedOffset);
+      const b = Buffer.from(c.data, 'base64');
+      parts.push(b);
+      expectedOffset += b.length;
+    }
+    const log = readFileSync(path.join(started.expDir, 'logs', 'train.log'));
+    expect(Buffer.concat(parts).equals(log)).toBe(true);
+    const states = events
+      .filter((e) => e.event === 'run.status')
+      .map((e) => (e.payload as EventPayload<'run.status'>).state);
+    expect(states).toEqual(['running', 'completed']);
+
+    // A client that reconnects from an offset gets exactly the rest.
+    events.length = 0;
+    const resumed = (await host.dispatch('log.subscribe', { expDir: started.expDir, fromOffset: 100 })) as {
+      subscription: string;
+    };
+    await new Promise((r) => setTimeout(r, 600));
+    const rest = Buffer.concat(
+      events
+        .filter(
+          (e) =>
+            e.event === 'log.data' &&
+            (e.payload as EventPayload<'log.data'>).subscription === resumed.subscription,
+        )
+        .map((e) => Buffer.from((e.payload as EventPayload<'log.data'>).data, 'base64')),
+    );
+    expect(rest.equals(log.subarray(100))).toBe(true);
+    host.dispose();
+  });
+});
