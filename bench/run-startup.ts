@@ -1,0 +1,128 @@
+/**
+ * Benchmark: time from `expdesk run` to the training process starting, with
+ * the full capture (git state and patch, interpreter probe, pip freeze of a
+ * 200-package environment, system), against the same command started
+ * directly, in the same run. The command prints time.time() as its first act.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { median, type BenchResult } from './report';
+
+const REPO = path.resolve(import.meta.dirname, '..');
+const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+const PACKAGES = 200;
+
+/** A virtual environment holding PACKAGES installed distributions, as pip freeze sees them. */
+function makeEnvironment(dir: string): string {
+  execFileSync('python3', ['-m', 'venv', '--without-pip', dir]);
+  const python = path.join(dir, 'bin', 'python');
+  // pip itself, from the interpreter that made the venv: pip freeze needs it.
+  const site = execFileSync(python, ['-c', 'import sysconfig; print(sysconfig.get_paths()["purelib"])'], {
+    encoding: 'utf8',
+  }).trim();
+  const pipDir = execFileSync('python3', ['-c', 'import pip, os; print(os.path.dirname(pip.__file__))'], {
+    encoding: 'utf8',
+  }).trim();
+  cpSync(pipDir, path.join(site, 'pip'), { recursive: true });
+  for (let i = 0; i < PACKAGES; i++) {
+    const name = `benchpkg${String(i).padStart(3, '0')}`;
+    const info = path.join(site, `${name}-1.${i}.0.dist-info`);
+    mkdirSync(info);
+    writeFileSync(path.join(info, 'METADATA'), `Metadata-Version: 2.1\nName: ${name}\nVersion: 1.${i}.0\n`);
+    writeFileSync(path.join(info, 'INSTALLER'), 'pip\n');
+    writeFileSync(path.join(info, 'RECORD'), '');
+  }
+  const freeze = execFileSync(python, ['-m', 'pip', 'freeze'], { encoding: 'utf8' });
+  const count = freeze.trim().split('\n').length;
+  if (count < PACKAGES)
+    throw new Error(`the benchmark environment has ${count} packages, expected ${PACKAGES}`);
+  return python;
+}
+
+/** Spawn, and resolve with the wall-clock ms between the spawn and the time the command printed. */
+function timeToStart(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const t0 = Date.now();
+    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.on('close', (code) => {
+      const m = /^STARTED (\d+\.\d+)/m.exec(out);
+      if (code !== 0 || !m) return reject(new Error(`${cmd} exited ${code}: ${out.slice(-500)}`));
+      resolve(Number(m[1]) * 1000 - t0);
+    });
+  });
+}
+
+export async function benchRunStartup(): Promise<BenchResult[]> {
+  const root = mkdtempSync(path.join(os.tmpdir(), 'expdesk-bench-run-'));
+  try {
+    process.stderr.write(`creating a ${PACKAGES}-package environment…\n`);
+    const python = makeEnvironment(path.join(root, 'venv'));
+    const proj = path.join(root, 'proj');
+    mkdirSync(proj);
+    cpSync(path.join(REPO, 'resources/demo/configs'), path.join(proj, 'configs'), { recursive: true });
+    writeFileSync(
+      path.join(proj, 'train.py'),
+      'import time\nprint("STARTED %.6f" % time.time(), flush=True)\n',
+    );
+    const gitEnv = {
+      ...process.env,
+      GIT_AUTHOR_NAME: 'b',
+      GIT_AUTHOR_EMAIL: 'b@b',
+      GIT_COMMITTER_NAME: 'b',
+      GIT_COMMITTER_EMAIL: 'b@b',
+    };
+    execFileSync('git', ['init', '-q'], { cwd: proj });
+    execFileSync('git', ['add', '-A'], { cwd: proj });
+    execFileSync('git', ['commit', '-qm', 'bench'], { cwd: proj, env: gitEnv });
+    writeFileSync(path.join(proj, 'notes.txt'), 'a dirty tree, so a patch is made\n');
+    const tmuxDir = mkdtempSync(path.join(os.tmpdir(), 'expdesk-bench-tmux-'));
+    const env = { ...process.env, TMUX_TMPDIR: tmuxDir, EXPDESK_CACHE_DIR: path.join(root, 'cache') };
+    delete env.TMUX;
+
+    const bare: number[] = [];
+    const viaExpdesk: number[] = [];
+    for (let i = 0; i < RUNS; i++) {
+      bare.push(await timeToStart(python, ['train.py'], proj, env));
+      viaExpdesk.push(
+        await timeToStart(
+          process.execPath,
+          [
+            path.join(REPO, 'bin/expdesk.mjs'),
+            'run',
+            '--config',
+            'configs/base.yaml',
+            '--',
+            python,
+            'train.py',
+            '{config}',
+          ],
+          proj,
+          env,
+        ),
+      );
+    }
+    try {
+      execFileSync('tmux', ['kill-server'], { env, stdio: 'ignore' });
+    } catch {
+      // no server left
+    }
+    rmSync(tmuxDir, { recursive: true, force: true });
+    const b = median(bare);
+    const e = median(viaExpdesk);
+    return [
+      {
+        name: `expdesk run → training process started (capture incl. pip freeze of ${PACKAGES} packages, git patch, tmux)`,
+        figure: `${e.toFixed(0)} ms`,
+        baseline: `the bare command: ${b.toFixed(0)} ms`,
+        ratio: e / b,
+        target: null,
+      },
+    ];
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+}
