@@ -80,7 +80,11 @@ export async function benchRunStartup(): Promise<BenchResult[]> {
     execFileSync('git', ['commit', '-qm', 'bench'], { cwd: proj, env: gitEnv });
     writeFileSync(path.join(proj, 'notes.txt'), 'a dirty tree, so a patch is made\n');
     const tmuxDir = mkdtempSync(path.join(os.tmpdir(), 'expdesk-bench-tmux-'));
-    const env = { ...process.env, TMUX_TMPDIR: tmuxDir, EXPDESK_CACHE_DIR: path.join(root, 'cache') };
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      TMUX_TMPDIR: tmuxDir,
+      EXPDESK_CACHE_DIR: path.join(root, 'cache'),
+    };
     delete env.TMUX;
 
     const bare: number[] = [];

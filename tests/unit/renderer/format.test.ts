@@ -9,6 +9,7 @@ import {
   problemText,
   shortHash,
   statusLabel,
+  statusReason,
 } from '../../../src/renderer/format';
 
 describe('formatMetric', () => {
@@ -49,6 +50,17 @@ describe('summary cells', () => {
   it('status: inferred ends in ?', () => {
     expect(statusLabel({ state: 'completed', source: 'inferred' })).toBe('completed?');
     expect(statusLabel({ state: 'failed', source: 'failed-file' })).toBe('failed');
+  });
+  it('status reason: says "inferred" once', () => {
+    expect(statusReason({ source: 'inferred', reason: 'inferred: logs written 6s ago' })).toBe(
+      'inferred: logs written 6s ago',
+    );
+    expect(statusReason({ source: 'inferred', reason: 'checkpoints/final exists' })).toBe(
+      'inferred: checkpoints/final exists',
+    );
+    expect(statusReason({ source: 'failed-file', reason: 'FAILED.txt: failed at step 3' })).toBe(
+      'FAILED.txt: failed at step 3',
+    );
   });
   it('timestamps, hashes, sizes, values, problems', () => {
     expect(formatTimestamp('2024-01-01T12:34:56.789')).toBe('2024-01-01 12:34');

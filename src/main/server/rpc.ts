@@ -1,0 +1,83 @@
+/**
+ * The contract over one WebSocket: `{id, method, params}` in, `{id, result}`
+ * or `{id, error}` out, host events pushed as `{event, payload}`. Every frame
+ * is untrusted: a malformed one answers a `bad-request` error (id -1 when its
+ * id cannot be read) and the connection stays usable; nothing here throws.
+ */
+import type { RawData, WebSocket } from 'ws';
+import { ApiError, WireRequest, type WireMessage } from '../../shared/contract';
+import type { ExpdeskHost } from '../host/host';
+
+/** What the server needs of the host: the transport-agnostic entry points. */
+export type RpcHost = Pick<ExpdeskHost, 'dispatch' | 'onEvent'>;
+
+function send(ws: WebSocket, message: WireMessage): void {
+  if (ws.readyState !== ws.OPEN) return;
+  let text: string;
+  try {
+    text = JSON.stringify(message);
+  } catch (err) {
+    // Only reachable for a result that is not JSON (a host bug): say so to the caller.
+    if ('id' in message) {
+      text = JSON.stringify({
+        id: message.id,
+        error: { code: 'internal', message: `unserializable result: ${String(err)}` },
+      });
+    } else return;
+  }
+  ws.send(text);
+}
+
+function errorOf(err: unknown): { code: ApiError['code']; message: string } {
+  if (err instanceof ApiError) return err.toJSON();
+  return { code: 'internal', message: err instanceof Error ? err.message : String(err) };
+}
+
+/** Read an id from a frame that failed validation, so the caller can match the error. */
+function salvageId(value: unknown): number {
+  if (value && typeof value === 'object' && 'id' in value) {
+    const id = (value as { id: unknown }).id;
+    if (typeof id === 'number' && Number.isInteger(id)) return id;
+  }
+  return -1;
+}
+
+export function attachRpc(ws: WebSocket, host: RpcHost): void {
+  const unsubscribe = host.onEvent((event, payload) => send(ws, { event, payload }));
+  ws.on('close', unsubscribe);
+  // An 'error' without a listener would be thrown; ws closes the socket itself.
+  ws.on('error', () => undefined);
+
+  ws.on('message', (data: RawData, isBinary: boolean) => {
+    if (isBinary) {
+      send(ws, { id: -1, error: { code: 'bad-request', message: 'binary frames are not accepted' } });
+      return;
+    }
+    let value: unknown;
+    try {
+      value = JSON.parse(rawText(data));
+    } catch {
+      send(ws, { id: -1, error: { code: 'bad-request', message: 'malformed frame: not JSON' } });
+      return;
+    }
+    const parsed = WireRequest.safeParse(value);
+    if (!parsed.success) {
+      send(ws, {
+        id: salvageId(value),
+        error: { code: 'bad-request', message: 'malformed frame: expected {id, method, params}' },
+      });
+      return;
+    }
+    const { id, method, params } = parsed.data;
+    host.dispatch(method, params).then(
+      (result) => send(ws, { id, result }),
+      (err: unknown) => send(ws, { id, error: errorOf(err) }),
+    );
+  });
+}
+
+function rawText(data: RawData): string {
+  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
+  if (data instanceof ArrayBuffer) return Buffer.from(data).toString('utf8');
+  return data.toString('utf8');
+}

@@ -1,0 +1,76 @@
+/**
+ * How values are shown, as pure functions (tested without a DOM). One rule
+ * everywhere: a metric that was NaN or ±Infinity in the file travels as null
+ * and shows as "NaN"; a value that does not exist at all shows as "—".
+ */
+import type { ExperimentStatus, ExperimentSummary, JsonValue } from '../shared/model';
+
+export const MISSING = '—';
+export const NON_FINITE = 'NaN';
+
+/** Four significant digits; integers as they are; very large or small in exponent form. */
+export function formatMetric(v: number | null | undefined): string {
+  if (v === undefined) return MISSING;
+  if (v === null || !Number.isFinite(v)) return NON_FINITE;
+  if (Number.isInteger(v)) return String(v);
+  const abs = Math.abs(v);
+  if (abs !== 0 && (abs < 1e-3 || abs >= 1e6)) return Number(v.toPrecision(4)).toExponential();
+  return String(Number(v.toPrecision(4)));
+}
+
+/** The final loss: "—" when the run logged no training step, "NaN" when the loss was not finite. */
+export function formatFinalLoss(s: Pick<ExperimentSummary, 'total_steps' | 'final_loss'>): string {
+  return s.total_steps === null ? MISSING : formatMetric(s.final_loss);
+}
+
+/** "eval/loss 0.41 · eval/accuracy 0.73" */
+export function formatFinalEval(evals: Record<string, number | null> | null): string {
+  if (!evals) return MISSING;
+  const parts = Object.entries(evals).map(([k, v]) => `${k} ${formatMetric(v)}`);
+  return parts.length ? parts.join(' · ') : MISSING;
+}
+
+/** The status as the table shows it: inferred states end in "?". */
+export function statusLabel(status: Pick<ExperimentStatus, 'state' | 'source'>): string {
+  return status.source === 'inferred' ? `${status.state}?` : status.state;
+}
+
+/** The status reason, saying "inferred" once whether or not the host's sentence already does. */
+export function statusReason(status: Pick<ExperimentStatus, 'source' | 'reason'>): string {
+  if (status.source !== 'inferred' || /^inferred\b/i.test(status.reason)) return status.reason;
+  return `inferred: ${status.reason}`;
+}
+
+/** "2024-01-01T12:34:56.789" → "2024-01-01 12:34" (the file's own clock; no time-zone guessing). */
+export function formatTimestamp(iso: string | null | undefined): string {
+  if (!iso) return MISSING;
+  const m = /^(\d{4}-\d{2}-\d{2})[T ](\d{2}:\d{2})/.exec(iso);
+  return m ? `${m[1]} ${m[2]}` : iso;
+}
+
+export function shortHash(hash: string | null): string {
+  return hash ? hash.slice(0, 7) : MISSING;
+}
+
+export function formatBytes(n: number): string {
+  if (n < 1024) return `${n} B`;
+  const units = ['KiB', 'MiB', 'GiB', 'TiB'];
+  let v = n / 1024;
+  let i = 0;
+  while (v >= 1024 && i < units.length - 1) {
+    v /= 1024;
+    i++;
+  }
+  return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
+}
+
+/** A metadata value on one line: strings as they are, everything else as JSON. */
+export function formatJsonValue(v: JsonValue): string {
+  if (typeof v === 'string') return v;
+  return JSON.stringify(v);
+}
+
+export function problemText(p: { file: string; line?: number; column?: number; message: string }): string {
+  const where = p.line !== undefined ? `:${p.line}${p.column !== undefined ? `:${p.column}` : ''}` : '';
+  return `${p.file}${where}: ${p.message}`;
+}

@@ -1,0 +1,125 @@
+// @vitest-environment happy-dom
+/** The React tree over a fake client, in happy-dom: what the table and the detail panel render. */
+import { act } from 'react';
+import { createRoot, type Root } from 'react-dom/client';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { App } from '../../../src/renderer/App';
+import { createExpdeskStore, type ExpdeskStore } from '../../../src/renderer/store';
+import { StoreContext } from '../../../src/renderer/store-context';
+import { detailOf, FakeClient, listing, summary } from './fakes';
+
+// React's act() needs to know it runs in a test environment.
+(globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
+
+const EVIL = '<script>window.__pwned = 1</script><img src=x onerror="window.__pwned = 2">';
+
+let container: HTMLDivElement;
+let root: Root;
+let store: ExpdeskStore;
+let client: FakeClient;
+
+beforeEach(async () => {
+  const ws = listing('/ws', []);
+  ws.experiments = [
+    summary({ path: '/ws/e/ok', gitHash: '0123456789abcdef', gitDirty: true }),
+    summary({
+      path: '/ws/e/bad',
+      final_loss: null,
+      final_eval: { 'eval/loss': 0.41, 'eval/accuracy': 0.73 },
+      status: {
+        state: 'failed',
+        source: 'failed-file',
+        reason: 'FAILED.txt',
+        failedAtStep: 42,
+        traceback: 'Traceback (most recent call last):\nRuntimeError: boom',
+      },
+      problems: [{ file: 'logs/metrics.jsonl', line: 3, message: 'malformed JSON' }],
+    }),
+    summary({ path: '/ws/e/evil', name: EVIL }),
+  ];
+  client = new FakeClient()
+    .handle('app.info', () => ({ version: '1.2.3', mode: 'browser', workspace: '/ws', demoWorkspace: null }))
+    .handle('workspace.list', () => ws)
+    .handle('experiment.get', ({ path }) => {
+      const s = ws.experiments.find((e) => e.path === path)!;
+      return { ...detailOf(s), metadata: { sample: EVIL } };
+    });
+  store = createExpdeskStore(client);
+  container = document.createElement('div');
+  document.body.appendChild(container);
+  root = createRoot(container);
+  await act(async () => {
+    root.render(
+      <StoreContext.Provider value={store}>
+        <App />
+      </StoreContext.Provider>,
+    );
+    await store.getState().init();
+  });
+});
+
+afterEach(() => {
+  act(() => root.unmount());
+  container.remove();
+});
+
+const q = (testId: string): HTMLElement | null => container.querySelector(`[data-testid="${testId}"]`);
+const rows = (): HTMLElement[] => [
+  ...container.querySelectorAll<HTMLElement>('[data-testid="experiment-row"]'),
+];
+
+describe('App', () => {
+  it('renders the table: statuses, numbers, git hash and problems', () => {
+    expect(q('workspace-path')?.textContent).toBe('/ws');
+    expect(rows()).toHaveLength(3);
+    const [ok, bad] = rows();
+    expect(ok!.querySelector('[data-testid="status-badge"]')?.textContent).toBe('completed?');
+    expect(ok!.textContent).toContain('0123456*');
+    expect(bad!.querySelector('[data-testid="status-badge"]')?.textContent).toBe('failed');
+    expect(bad!.querySelector('[data-testid="cell-final-loss"]')?.textContent).toBe('NaN');
+    expect(bad!.textContent).toContain('eval/loss 0.41 · eval/accuracy 0.73');
+    expect(q('experiment-count')?.textContent).toBe('3');
+  });
+
+  it('shows a failed run in the detail panel with its step and traceback', async () => {
+    await act(async () => rows()[1]!.click());
+    expect(q('failed-at')?.textContent).toBe('Failed at step 42');
+    expect(q('traceback')?.textContent).toContain('RuntimeError: boom');
+    expect(q('detail-problems')?.textContent).toContain('logs/metrics.jsonl:3: malformed JSON');
+  });
+
+  it('renders untrusted text as text', async () => {
+    expect(rows()[2]!.querySelector('[data-testid="cell-name"]')?.textContent).toBe(EVIL);
+    await act(async () => rows()[2]!.click());
+    expect(q('detail-name')?.textContent).toBe(EVIL);
+    expect(q('detail-metadata')?.textContent).toContain(EVIL);
+    expect(container.querySelectorAll('script, img')).toHaveLength(0);
+  });
+
+  it('moves with the arrow keys and opens with Enter', async () => {
+    const key = (k: string): void => {
+      window.dispatchEvent(new KeyboardEvent('keydown', { key: k, bubbles: true }));
+    };
+    await act(async () => {
+      key('ArrowDown');
+      key('ArrowDown');
+    });
+    expect(rows()[1]!.getAttribute('aria-selected')).toBe('true');
+    await act(async () => key('Enter'));
+    expect(q('detail-panel')).not.toBeNull();
+    expect(client.calls.at(-1)).toEqual({ name: 'experiment.get', params: { path: '/ws/e/bad' } });
+    await act(async () => key('Escape'));
+    expect(q('detail-panel')).toBeNull();
+  });
+
+  it('shows an error banner when a folder cannot be opened', async () => {
+    client.handle('workspace.open', () => {
+      throw Object.assign(new Error('no such folder: /nope'), { code: 'not-found' });
+    });
+    await act(async () => {
+      await store.getState().openWorkspace('/nope');
+    });
+    expect(q('error-banner')?.textContent).toContain('no such folder: /nope');
+    expect(rows()).toHaveLength(3);
+  });
+});
