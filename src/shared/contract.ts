@@ -6,7 +6,7 @@
  * arrives; results are typed by `result`.
  */
 import { z } from 'zod';
-import { ExperimentDetail, JsonValue, WorkspaceListing } from './model';
+import { ExperimentDetail, ExperimentSummary, JsonValue, WorkspaceListing } from './model';
 
 export const AppInfo = z.object({
   version: z.string(),
@@ -41,6 +41,49 @@ export const ComposeResult = z.union([
   z.object({ ok: z.literal(false), error: ConfigProblem }),
 ]);
 export type ComposeResult = z.infer<typeof ComposeResult>;
+
+export const MetricsSeriesParams = z
+  .object({
+    expDir: z.string().min(1).max(4096),
+    /** Metric keys; default all. */
+    keys: z.array(z.string().max(512)).max(1000).optional(),
+    x: z.enum(['step', 'time']).default('step'),
+    /** Visible x range (zoom); default everything. */
+    range: z.object({ min: z.number(), max: z.number() }).nullable().optional(),
+    buckets: z.number().int().min(10).max(20_000).default(1000),
+  })
+  .strict();
+
+export const MetricSeries = z.object({
+  /** x values (step, or ms since epoch for time), in order. */
+  x: z.array(z.number()),
+  /** y values; null where the file had NaN/Infinity. */
+  y: z.array(z.number().nullable()),
+  /** Raw points in the range before downsampling. */
+  points: z.number(),
+  downsampled: z.boolean(),
+});
+
+export const MetricsSeriesResult = z.object({
+  keys: z.array(z.string()),
+  series: z.record(z.string(), MetricSeries),
+  /** Full x extent of the data (for "reset zoom"). */
+  extent: z.object({ min: z.number(), max: z.number() }).nullable(),
+  /** Records read so far (grows while a run writes). */
+  records: z.number(),
+});
+export type MetricsSeriesResult = z.infer<typeof MetricsSeriesResult>;
+
+export const CompareResult = z.object({
+  experiments: z.array(ExperimentSummary),
+  /** Config keys (dotted) whose values differ; values per experiment, null where absent (see `present`). */
+  configDiff: z.array(z.object({ key: z.string(), values: z.array(JsonValue), present: z.array(z.boolean()) })),
+  /** Config keys equal everywhere (shown on demand). */
+  configSame: z.array(z.object({ key: z.string(), value: JsonValue })),
+  /** Metadata fields that differ (git_hash, python_version, torch_version, …). */
+  metadataDiff: z.array(z.object({ key: z.string(), values: z.array(JsonValue), present: z.array(z.boolean()) })),
+});
+export type CompareResult = z.infer<typeof CompareResult>;
 
 export const RunStartParams = z
   .object({
@@ -108,6 +151,38 @@ export const requests = {
     result: z.object({ subscription: z.string(), file: z.string(), offset: z.number(), size: z.number() }),
   },
   'log.unsubscribe': { params: z.object({ subscription: z.string() }).strict(), result: z.object({}) },
+
+  // --- The interface's data (issue 4) ---
+  /**
+   * Metric series of one experiment, downsampled per visible range with
+   * min/max per bucket (src/shared/downsample.ts) so a single spike among a
+   * million points stays visible. `range` limits x (zoom); `buckets` is the
+   * chart's pixel width or so.
+   */
+  'metrics.series': { params: MetricsSeriesParams, result: MetricsSeriesResult },
+  /** Watch experiments: `metrics.changed` and `experiment.updated` events follow. */
+  'experiments.watch': {
+    params: z.object({ paths: z.array(AbsPath).max(10_000) }).strict(),
+    result: z.object({ subscription: z.string() }),
+  },
+  'experiments.unwatch': { params: z.object({ subscription: z.string() }).strict(), result: z.object({}) },
+  /** Final and best metrics, config keys that differ and metadata that differs, across experiments. */
+  'experiments.compare': { params: z.object({ paths: z.array(AbsPath).min(1).max(200) }).strict(), result: CompareResult },
+  /** A text file of an experiment (outputs/, logs/, FAILED.txt …), as text, size-capped. */
+  'file.read': {
+    params: z.object({ path: AbsPath, maxBytes: z.number().int().positive().max(16 * 1024 * 1024).optional() }).strict(),
+    result: z.object({ text: z.string(), size: z.number(), truncated: z.boolean() }),
+  },
+  /** The config files (*.yaml) of the open project (its configs/ folder). */
+  'config.list': {
+    params: z.object({ root: AbsPath.optional() }).strict(),
+    result: z.object({ root: z.string().nullable(), files: z.array(z.object({ path: z.string(), rel: z.string() })) }),
+  },
+  'config.read': { params: z.object({ file: AbsPath }).strict(), result: z.object({ text: z.string() }) },
+  /** Save an edited config, atomically (temp + rename). Only YAML files under the open project. */
+  'config.write': { params: z.object({ file: AbsPath, text: z.string().max(4 * 1024 * 1024) }).strict(), result: z.object({}) },
+  /** Reveal a folder in the OS file manager (Electron only; browser mode answers bad-request). */
+  'app.showInFolder': { params: z.object({ path: AbsPath }).strict(), result: z.object({}) },
 } as const;
 
 export const events = {
@@ -115,6 +190,10 @@ export const events = {
   'workspace.changed': z.object({ root: z.string() }),
   /** Bytes appended to a followed log; `data` is base64 (logs are bytes, not always UTF-8). */
   'log.data': z.object({ subscription: z.string(), offset: z.number(), data: z.string() }),
+  /** New metric records were appended to a watched experiment. */
+  'metrics.changed': z.object({ subscription: z.string(), expDir: z.string(), records: z.number() }),
+  /** A watched experiment's summary changed, or a new experiment appeared in the open workspace. */
+  'experiment.updated': z.object({ summary: ExperimentSummary }),
   /** A run changed state (started, ended, stopped), as its status file says. */
   'run.status': z.object({ expDir: z.string(), state: z.string() }),
 } as const;

@@ -70,6 +70,36 @@ export class ExpdeskHost implements ExpdeskApi {
     return this.runs.unsubscribeLog(params);
   }
 
+  // TEMPORARY until the interface-data work lands (helper implementing issue 4's host side replaces these).
+  async 'metrics.series'(): Promise<RequestResult<'metrics.series'>> {
+    throw new ApiError('internal', 'metrics.series: not implemented yet');
+  }
+  async 'experiments.watch'(): Promise<RequestResult<'experiments.watch'>> {
+    throw new ApiError('internal', 'experiments.watch: not implemented yet');
+  }
+  async 'experiments.unwatch'(): Promise<RequestResult<'experiments.unwatch'>> {
+    throw new ApiError('internal', 'experiments.unwatch: not implemented yet');
+  }
+  async 'experiments.compare'(): Promise<RequestResult<'experiments.compare'>> {
+    throw new ApiError('internal', 'experiments.compare: not implemented yet');
+  }
+  async 'file.read'(): Promise<RequestResult<'file.read'>> {
+    throw new ApiError('internal', 'file.read: not implemented yet');
+  }
+  async 'config.list'(): Promise<RequestResult<'config.list'>> {
+    throw new ApiError('internal', 'config.list: not implemented yet');
+  }
+  async 'config.read'(): Promise<RequestResult<'config.read'>> {
+    throw new ApiError('internal', 'config.read: not implemented yet');
+  }
+  async 'config.write'(): Promise<RequestResult<'config.write'>> {
+    throw new ApiError('internal', 'config.write: not implemented yet');
+  }
+  async 'app.showInFolder'(): Promise<RequestResult<'app.showInFolder'>> {
+    throw new ApiError('internal', 'app.showInFolder: not implemented yet');
+  }
+  // END TEMPORARY
+
   /** End subscriptions, timers and terminals (runs in tmux go on). */
   dispose(): void {
     this.runs.dispose();
