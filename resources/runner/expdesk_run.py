@@ -63,16 +63,20 @@ class Status:
         write_atomic(self.path, (json.dumps(self.data, indent=2) + "\n").encode())
 
 
+def read_tail(path, size=256 * 1024):
+    """The last `size` bytes of a file (empty when it is missing): never the whole of a huge log."""
+    try:
+        with open(path, "rb") as f:
+            f.seek(0, os.SEEK_END)
+            f.seek(max(0, f.tell() - size))
+            return f.read()
+    except OSError:
+        return b""
+
+
 def last_step(metrics_path):
     """The step of the last record in metrics.jsonl, 0 if none (the seed's FAILED.txt)."""
-    try:
-        with open(metrics_path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-            f.seek(max(0, size - 256 * 1024))
-            tail = f.read()
-    except OSError:
-        return 0
+    tail = read_tail(metrics_path)
     for line in reversed(tail.splitlines()):
         try:
             rec = json.loads(line.decode("utf-8", "replace"))
@@ -85,15 +89,7 @@ def last_step(metrics_path):
 
 def failure_text(log_path, describe):
     """The traceback at the end of the log, or its last lines when there is none."""
-    try:
-        with open(log_path, "rb") as f:
-            f.seek(0, os.SEEK_END)
-            size = f.tell()
-            f.seek(max(0, size - 256 * 1024))
-            tail = f.read()
-    except OSError:
-        tail = b""
-    tail = ANSI.sub(b"", tail).replace(b"\r\n", b"\n")
+    tail = ANSI.sub(b"", read_tail(log_path)).replace(b"\r\n", b"\n")
     at = tail.rfind(TRACEBACK_HEAD)
     if at >= 0:
         text = tail[at:].decode("utf-8", "replace").rstrip() + "\n"
