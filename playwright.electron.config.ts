@@ -14,7 +14,7 @@ export default defineConfig({
   workers: 1,
   fullyParallel: false,
   forbidOnly: Boolean(process.env.CI),
-  reporter: [['list']],
+  reporter: [['list'], ['json', { outputFile: 'test-results/electron.json' }]],
   outputDir: 'test-results/electron',
   use: { trace: 'retain-on-failure' },
 });

@@ -17,7 +17,11 @@ const steps = [
   ['lint', 'npx', ['eslint', '.']],
   ['format', 'npx', ['prettier', '--check', '.']],
   ['build', 'npx', ['electron-vite', 'build']],
-  ['unit+integration (vitest)', 'npx', ['vitest', 'run', '--reporter=default', `--reporter=json`, `--outputFile.json=${results}/vitest.json`]],
+  [
+    'unit+integration (vitest)',
+    'npx',
+    ['vitest', 'run', '--reporter=default', `--reporter=json`, `--outputFile.json=${results}/vitest.json`],
+  ],
   ['browser e2e (Playwright, Chromium)', 'npx', ['playwright', 'test']],
   ['Electron smoke (Playwright)', 'npx', ['playwright', 'test', '-c', 'playwright.electron.config.ts']],
 ];
@@ -25,7 +29,10 @@ const steps = [
 const failedSteps = [];
 for (const [name, cmd, args] of steps) {
   process.stdout.write(`\n▶ ${name}: ${cmd} ${args.join(' ')}\n`);
-  const r = spawnSync(cmd, args, { stdio: 'inherit', env: { ...process.env, FORCE_COLOR: process.env.CI ? '0' : '1' } });
+  const r = spawnSync(cmd, args, {
+    stdio: 'inherit',
+    env: { ...process.env, FORCE_COLOR: process.env.CI ? '0' : '1' },
+  });
   if (r.status !== 0) failedSteps.push(`${name} (exit ${r.status ?? r.signal})`);
 }
 
