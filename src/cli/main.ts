@@ -91,6 +91,15 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
     });
 
   program
+    .command('attach')
+    .description("re-attach to a running experiment's terminal (its tmux session), or follow its log")
+    .argument('<EXP_DIR>', 'experiment folder')
+    .action(async (dir: string) => {
+      const { attachCommand } = await import('./run');
+      process.exitCode = await attachCommand(dir);
+    });
+
+  program
     .command('tail')
     .description("print the end of an experiment's log; with --follow, follow it until the run ends")
     .argument('<EXP_DIR>', 'experiment folder')

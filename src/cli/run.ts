@@ -3,13 +3,14 @@
  * from a terminal. The experiment folder's path is printed on a line of its
  * own before any of the run's output, so scripts can pick it up.
  */
+import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError } from '../main/core/configs/compose';
 import { LogTail, tailOffset } from '../main/core/logs/log-tail';
 import { readStatusFile, RunControlError, stopRun, type RunStatus } from '../main/core/runs/control';
-import { launchRun, tmuxAvailable } from '../main/core/runs/launch';
+import { launchRun, tmuxAvailable, tmuxSessionAlive } from '../main/core/runs/launch';
 import { LaunchError, prepareRun } from '../main/core/runs/prepare';
 import { RECENT_WRITE_MS } from '../main/core/workspace/status';
 import { CliError } from './commands';
@@ -131,6 +132,29 @@ export async function runCommand(command: string[], opts: RunCliOptions): Promis
 function signalNumber(name: string): number {
   const n = os.constants.signals[name as NodeJS.Signals];
   return typeof n === 'number' ? n : 1;
+}
+
+/**
+ * Re-attach a terminal to a run: its tmux session where it has one (the live,
+ * interactive terminal), else follow its log until it ends.
+ */
+export async function attachCommand(expDir: string): Promise<number> {
+  const dir = path.resolve(expDir);
+  const status = readStatusFile(dir);
+  if (!status)
+    throw new CliError(
+      `${dir} was not started by Expdesk: there is no terminal to attach to (try expdesk tail --follow)`,
+    );
+  if (status.state !== 'running') {
+    process.stderr.write(`expdesk: the run is ${status.state}; showing the end of its log\n`);
+    return tailCommand(dir, {});
+  }
+  if (status.tmux_session && tmuxSessionAlive(status.tmux_session)) {
+    // tmux needs our terminal: hand it over (detach with the tmux prefix, Ctrl-B d).
+    const r = spawnSync('tmux', ['attach-session', '-t', `=${status.tmux_session}`], { stdio: 'inherit' });
+    return r.status ?? 1;
+  }
+  return tailCommand(dir, { follow: true });
 }
 
 export async function stopCommand(expDir: string): Promise<string> {

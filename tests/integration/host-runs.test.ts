@@ -124,4 +124,44 @@ describe('runs through the host', () => {
     expect(rest.equals(log.subarray(100))).toBe(true);
     host.dispose();
   });
+
+  it('a new host re-attaches to a run still alive and sees it end', async () => {
+    const proj = project();
+    const first = new ExpdeskHost({
+      mode: 'browser',
+      version: 't',
+      workspace: proj,
+      demoWorkspace: null,
+      cacheDir: tmpDir(),
+    });
+    const started = (await first.dispatch('run.start', {
+      configFile: path.join(proj, 'configs', 'base.yaml'),
+      overrides: ['training.max_steps=40'],
+      command: ['python3', 'train.py', '{config}', '--step-delay', '0.05'],
+    })) as { expDir: string };
+    first.dispose(); // the window closed: only the tmux client goes
+
+    const second = new ExpdeskHost({
+      mode: 'browser',
+      version: 't',
+      workspace: proj,
+      demoWorkspace: null,
+      cacheDir: tmpDir(),
+    });
+    const states: string[] = [];
+    second.onEvent((event, payload) => {
+      if (event === 'run.status') states.push((payload as EventPayload<'run.status'>).state);
+    });
+    const listing = (await second.dispatch('workspace.list', {})) as {
+      experiments: Array<{ path: string; status: { state: string } }>;
+    };
+    expect(listing.experiments.find((e) => e.path === started.expDir)!.status.state).toBe('running');
+    const deadline = Date.now() + 30_000;
+    while (!states.includes('completed')) {
+      if (Date.now() > deadline) throw new Error(`no completion seen: ${states.join(',')}`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(states).toEqual(['running', 'completed']);
+    second.dispose();
+  });
 });
