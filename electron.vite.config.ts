@@ -31,6 +31,9 @@ export default defineConfig({
     plugins: [react()],
     build: {
       outDir: resolve('out/renderer'),
+      // electron-vite leaves output unminified; the renderer is also served to browsers
+      // (expdesk serve), and a third of the bytes parses faster on first render.
+      minify: true,
       rollupOptions: { input: { index: resolve('src/renderer/index.html') } },
     },
   },

@@ -1,12 +1,18 @@
 /** `npm run bench`: every benchmark, figures and ratios against same-run baselines. */
 import { benchMetricsIngest } from './metrics-ingest';
+import { benchMetricsSeries } from './metrics-series';
+import { benchRemoteListing } from './remote-listing';
 import { report } from './report';
 import { benchRunStartup } from './run-startup';
+import { benchUiRender } from './ui-render';
 
 const only = process.argv[2];
 const benches: Record<string, () => Promise<import('./report').BenchResult[]>> = {
   'metrics-ingest': benchMetricsIngest,
+  'metrics-series': benchMetricsSeries,
   'run-startup': benchRunStartup,
+  'remote-listing': benchRemoteListing,
+  'ui-render': benchUiRender,
 };
 
 for (const [name, run] of Object.entries(benches)) {

@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { diffConfigs, formatNumber, formatValue } from '../shared/config-diff';
 import type { ExperimentDetail, ExperimentSummary, JsonValue } from '../shared/model';
+import { isRemoteLocation } from '../shared/remote-location';
 import { readExperimentDetail } from '../main/core/workspace/experiment';
 import { listWorkspace, WorkspaceError } from '../main/core/workspace/workspace';
 import type { SummaryStore } from '../main/core/summary/summary-store';
@@ -28,6 +29,12 @@ function asCliError(err: unknown): CliError {
 
 async function detailOf(dir: string, store: SummaryStore): Promise<ExperimentDetail> {
   try {
+    if (isRemoteLocation(dir)) {
+      // Remote workspaces (ssh://… or host:/path) load ssh2 only when used.
+      const found = (await (await import('./remote')).remoteDetails([dir], store)).get(dir)!;
+      if (found instanceof Error) throw found;
+      return found;
+    }
     return await readExperimentDetail(path.resolve(dir), store);
   } catch (err) {
     throw asCliError(err);
@@ -84,7 +91,9 @@ export async function listCommand(
 ): Promise<string> {
   let listing;
   try {
-    listing = await listWorkspace(path.resolve(dir), store);
+    listing = isRemoteLocation(dir)
+      ? await (await import('./remote')).listRemote(dir, store)
+      : await listWorkspace(path.resolve(dir), store);
   } catch (err) {
     throw asCliError(err);
   }
@@ -176,8 +185,15 @@ export async function showCommand(
 
 async function detailsOf(dirs: string[], store: SummaryStore): Promise<ExperimentDetail[]> {
   if (dirs.length === 0) throw new CliError('give at least one experiment folder');
+  // Remote experiments: one round trip per host for all of them; local and remote mix freely.
+  const remoteDirs = dirs.filter(isRemoteLocation);
+  const remote = remoteDirs.length ? await (await import('./remote')).remoteDetails(remoteDirs, store) : null;
   const out: ExperimentDetail[] = [];
-  for (const dir of dirs) out.push(await detailOf(dir, store));
+  for (const dir of dirs) {
+    const found = remote?.get(dir);
+    if (found instanceof Error) throw asCliError(found);
+    out.push(found ?? (await detailOf(dir, store)));
+  }
   return out;
 }
 

@@ -6,7 +6,9 @@ import { Command, CommanderError } from 'commander';
 import { expdeskVersion } from '../main/core/app/paths';
 import { SummaryStore } from '../main/core/summary/summary-store';
 import type { RunCliOptions } from './run';
+import type { ExportCliOptions, VerifyCliOptions } from './bundle';
 import { CliError, compareCommand, listCommand, showCommand, summarizeCommand } from './commands';
+import { closeCliConnections, setCliSshOptions, type CliSshOptions } from './remote-context';
 
 function print(text: string): void {
   process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
@@ -16,7 +18,24 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
   const program = new Command('expdesk')
     .description('Run, watch, compare and reproduce machine-learning experiments from their folders.')
     .version(expdeskVersion())
-    .showHelpAfterError('(run `expdesk --help` for usage)');
+    .showHelpAfterError('(run `expdesk --help` for usage)')
+    // SSH settings for remote workspaces (ssh://[user@]host[:port]/path or host:/path wherever a folder goes).
+    .option(
+      '--accept-new-host-key',
+      "SSH: trust and record the key of a host seen for the first time (OpenSSH's accept-new); a changed key is still refused",
+    )
+    .option(
+      '--known-hosts <FILE>',
+      'SSH: known_hosts file to check host keys against (default ~/.ssh/known_hosts)',
+    )
+    .option(
+      '--identity <FILE>',
+      'SSH: private key to log in with (repeatable; default: ssh-agent, the config, ~/.ssh/id_*)',
+      collect,
+      [],
+    )
+    .option('--ssh-config <FILE>', 'SSH: client config file (default ~/.ssh/config)')
+    .hook('preAction', (cmd) => setCliSshOptions(cmd.opts<CliSshOptions>()));
 
   program
     .command('list')
@@ -110,6 +129,42 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
       process.exitCode = await tailCommand(dir, opts);
     });
 
+  // Reproduction bundles and verification (issue 5): see ./bundle.ts.
+  program
+    .command('export')
+    .description(
+      'write a bundle (.zip or .tar.gz) that reproduces the experiment without its repository; prints its path last',
+    )
+    .argument('<EXP_DIR>', 'experiment folder')
+    .option('-o, --output <FILE>', 'bundle file, .zip or .tar.gz (default ./<experiment>-bundle.zip)')
+    .option('--with-checkpoint', 'add the final checkpoint')
+    .option('--with-logs', 'add every log (metrics.jsonl is always in)')
+    .option('--repo <DIR>', 'where the recorded commit is now, if the repository moved')
+    .option(
+      '--source-file-limit <MB>',
+      'leave out (and list) source files larger than this; 0: no limit (default 100)',
+    )
+    .action(async (dir: string, opts: ExportCliOptions) => {
+      const { exportCommand } = await import('./bundle');
+      process.exitCode = await exportCommand(dir, opts);
+    });
+
+  program
+    .command('verify')
+    .description(
+      "compare two runs' metrics step by step: identical, within tolerance, or diverged (exit 0 only for the first two)",
+    )
+    .argument('<ORIGINAL_EXP>', 'the original experiment folder (or an unpacked bundle)')
+    .argument('<REPRODUCED_EXP>', 'the reproduced experiment folder')
+    .option('--rtol <X>', 'relative tolerance (default 1e-5)')
+    .option('--atol <X>', 'absolute tolerance (default 1e-8)')
+    .option('--ignore <KEY>', 'a record key not to compare, besides timestamp (repeatable)', collect, [])
+    .option('--json', 'machine-readable output')
+    .action(async (original: string, reproduced: string, opts: VerifyCliOptions) => {
+      const { verifyCommand } = await import('./bundle');
+      process.exitCode = await verifyCommand(original, reproduced, opts);
+    });
+
   program
     .command('serve')
     .description('serve the Expdesk interface to a browser (browser mode)')
@@ -159,5 +214,7 @@ export async function main(argv: string[]): Promise<number> {
     }
     process.stderr.write(`expdesk: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
+  } finally {
+    closeCliConnections();
   }
 }

@@ -13,6 +13,7 @@ import { readStatusFile, RunControlError, stopRun, type RunStatus } from '../mai
 import { launchRun, tmuxAvailable, tmuxSessionAlive } from '../main/core/runs/launch';
 import { LaunchError, prepareRun } from '../main/core/runs/prepare';
 import { RECENT_WRITE_MS } from '../main/core/workspace/status';
+import { isRemoteLocation } from '../shared/remote-location';
 import { CliError } from './commands';
 
 export interface RunCliOptions {
@@ -56,6 +57,8 @@ async function follow(
 }
 
 export async function runCommand(command: string[], opts: RunCliOptions): Promise<number> {
+  if (opts.workspace && isRemoteLocation(opts.workspace))
+    return (await import('./remote')).remoteRunCommand(command, opts);
   if (opts.detach && !tmuxAvailable()) {
     throw new CliError(
       '--detach needs tmux, so that the run outlives this command; install tmux (apt-get install tmux) or run in the foreground',
@@ -139,6 +142,7 @@ function signalNumber(name: string): number {
  * interactive terminal), else follow its log until it ends.
  */
 export async function attachCommand(expDir: string): Promise<number> {
+  if (isRemoteLocation(expDir)) return (await import('./remote')).remoteAttachCommand(expDir);
   const dir = path.resolve(expDir);
   const status = readStatusFile(dir);
   if (!status)
@@ -158,6 +162,7 @@ export async function attachCommand(expDir: string): Promise<number> {
 }
 
 export async function stopCommand(expDir: string): Promise<string> {
+  if (isRemoteLocation(expDir)) return (await import('./remote')).remoteStopCommand(expDir);
   try {
     const s = await stopRun(path.resolve(expDir));
     return s
@@ -196,6 +201,7 @@ export async function tailCommand(
   expDir: string,
   opts: { follow?: boolean; bytes?: number },
 ): Promise<number> {
+  if (isRemoteLocation(expDir)) return (await import('./remote')).remoteTailCommand(expDir, opts);
   const dir = path.resolve(expDir);
   if (!existsSync(dir)) throw new CliError(`no such folder: ${dir}`);
   const file = logOf(dir);

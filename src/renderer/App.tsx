@@ -1,14 +1,26 @@
-import { useEffect, type DragEvent } from 'react';
+import { lazy, Suspense, useEffect, type DragEvent } from 'react';
 import { pathForDroppedFile } from './api/client';
 import { ConnectionBanner, ErrorBanner } from './components/Banners';
-import { DetailPanel } from './components/DetailPanel';
+import { DetailView } from './components/DetailView';
+import { ExperimentsToolbar } from './components/ExperimentsToolbar';
 import { ExperimentTable } from './components/ExperimentTable';
 import { Header } from './components/Header';
+import { RemoteDialogs } from './components/RemoteStatus';
+import { ShortcutsDialog } from './components/ShortcutsDialog';
+import { StatusBar } from './components/StatusBar';
+import { Toasts } from './components/Toasts';
+import { isTyping } from './keyboard';
+import { DETAIL_TABS } from './state/detail';
+import type { ExpdeskStore } from './store';
 import { useExpdesk, useExpdeskStore } from './store-context';
+
+// Heavy views load on first use so the table renders without CodeMirror or plotly.
+const CompareView = lazy(() => import('./components/CompareView'));
+const LaunchView = lazy(() => import('./components/LaunchView'));
 
 export function App(): React.JSX.Element {
   const store = useExpdeskStore();
-  const listing = useExpdesk((s) => s.listing);
+  const view = useExpdesk((s) => s.view);
   const hasDetail = useExpdesk((s) => s.detailPath !== null);
   useKeyboard(store);
 
@@ -28,68 +40,123 @@ export function App(): React.JSX.Element {
     if (path) void s.openWorkspace(path);
     else
       s.reportError(
-        'This browser does not tell pages where a dropped folder is: type its path above instead.',
+        'This browser does not tell pages where a dropped folder is: type its path in the Open field instead.',
       );
   };
 
   return (
-    <div
-      className={`app${hasDetail ? ' with-detail' : ''}`}
-      data-testid="app"
-      onDragOver={onDragOver}
-      onDrop={onDrop}
-    >
+    <div className="app" data-testid="app" data-view={view} onDragOver={onDragOver} onDrop={onDrop}>
       <Header />
       <ConnectionBanner />
       <ErrorBanner />
       <main className="content">
-        <section className="table-pane" aria-label="Experiments">
-          <ExperimentTable />
-        </section>
-        <DetailPanel />
-      </main>
-      <footer className="footer small muted" data-testid="footer">
-        {listing ? (
-          <>
-            <span data-testid="experiment-count">{listing.experiments.length}</span> experiment(s) in{' '}
-            <code>{listing.experimentsDir}</code>
-            {listing.experiments.some((e) => e.status.source === 'inferred') &&
-              ' · a status ending in ? is inferred from the files, not recorded'}
-          </>
-        ) : (
-          ' '
+        {view === 'experiments' && (
+          <div className={`experiments-view${hasDetail ? ' with-detail' : ''}`}>
+            <section className="list-pane" aria-label="Experiments">
+              <ExperimentsToolbar compact={hasDetail} />
+              <ExperimentTable compact={hasDetail} />
+            </section>
+            {hasDetail && <DetailView />}
+          </div>
         )}
-        <span className="keys">↑/↓ select · Enter open · Esc close · Ctrl+R refresh</span>
-      </footer>
+        {view !== 'experiments' && (
+          <Suspense fallback={<div className="empty muted">Loading…</div>}>
+            {view === 'compare' ? <CompareView /> : <LaunchView />}
+          </Suspense>
+        )}
+      </main>
+      <StatusBar />
+      <Toasts />
+      <ShortcutsDialog />
+      <RemoteDialogs />
     </div>
   );
 }
 
-/** Up/Down move the highlight, Enter opens it, Esc closes the detail, Ctrl/Cmd+R lists again. */
-function useKeyboard(store: ReturnType<typeof useExpdeskStore>): void {
+/**
+ * The global shortcuts (listed by `?`). Text fields keep their keys, except
+ * the few that mean "leave" or are app-wide with a modifier.
+ */
+function useKeyboard(store: ExpdeskStore): void {
   useEffect(() => {
     const onKey = (e: KeyboardEvent): void => {
       const s = store.getState();
-      if ((e.ctrlKey || e.metaKey) && !e.shiftKey && !e.altKey && e.key.toLowerCase() === 'r') {
+      const mod = (e.ctrlKey || e.metaKey) && !e.altKey;
+      const key = e.key.toLowerCase();
+      if (mod && !e.shiftKey && key === 'r') {
         e.preventDefault(); // a reload would only do the same, slower
         void s.refresh();
         return;
       }
-      // The target is an Element, or the window itself for synthetic events.
-      const target = e.target instanceof Element ? e.target : null;
-      if (target?.closest('input, textarea, select, [contenteditable="true"]')) return;
-      if (e.ctrlKey || e.metaKey || e.altKey) return;
-      if (e.key === 'ArrowDown' || e.key === 'ArrowUp') {
+      if (mod && !e.shiftKey && key === 'o') {
+        // Electron's menu takes Ctrl/Cmd+O for the native dialog before the page sees it; here, the path field.
         e.preventDefault();
-        s.moveSelection(e.key === 'ArrowDown' ? 1 : -1);
-      } else if (e.key === 'Enter' && !target?.closest('button, a, summary')) {
+        focusTestId('open-path-input');
+        return;
+      }
+      if (mod && !e.shiftKey && key === 'k') {
+        e.preventDefault();
+        focusFilter(store);
+        return;
+      }
+      const typing = isTyping(e);
+      if (e.key === 'Escape') {
+        if (s.shortcutsOpen) return s.setShortcutsOpen(false);
+        if (typing) {
+          // Leave the field; the next Esc goes back.
+          if (e.target instanceof HTMLElement && !e.target.closest('.cm-editor, .xterm')) e.target.blur();
+          return;
+        }
+        if (s.view !== 'experiments') return s.setView('experiments');
+        if (s.detailPath) return s.closeDetail();
+        return;
+      }
+      if (typing || mod || e.altKey) return;
+      if (e.key === '?') {
+        e.preventDefault();
+        s.setShortcutsOpen(!s.shortcutsOpen);
+        return;
+      }
+      if (s.view !== 'experiments') return;
+      if (e.key === '/') {
+        e.preventDefault();
+        focusFilter(store);
+      } else if (e.key === 'ArrowDown' || e.key === 'j' || e.key === 'ArrowUp' || e.key === 'k') {
+        e.preventDefault();
+        s.moveSelection(e.key === 'ArrowDown' || e.key === 'j' ? 1 : -1);
+      } else if (e.key === 'Enter') {
+        const target = e.target instanceof Element ? e.target : null;
+        if (target?.closest('button, a, summary, [role="tab"]')) return;
         e.preventDefault();
         void s.openDetail();
-      } else if (e.key === 'Escape') {
-        s.closeDetail();
+      } else if (e.key === ' ') {
+        const target = e.target instanceof Element ? e.target : null;
+        if (target?.closest('button, a, summary, [role="tab"]') || !s.selectedPath) return;
+        e.preventDefault();
+        s.toggleChecked(s.selectedPath);
+      } else if (e.key === 'c') {
+        void s.openCompare();
+      } else if (e.key === 'n') {
+        void s.openLaunch();
+      } else if (s.detailPath && /^[1-9]$/.test(e.key)) {
+        const tab = DETAIL_TABS[Number(e.key) - 1];
+        if (tab) s.setTab(tab);
       }
     };
     window.addEventListener('keydown', onKey);
     return () => window.removeEventListener('keydown', onKey);
   }, [store]);
+}
+
+function focusTestId(id: string): void {
+  const el = document.querySelector<HTMLInputElement>(`[data-testid="${id}"]`);
+  el?.focus();
+  el?.select();
+}
+
+function focusFilter(store: ExpdeskStore): void {
+  if (store.getState().view !== 'experiments') store.getState().setView('experiments');
+  // After the view switch has rendered the toolbar.
+  requestAnimationFrame(() => focusTestId('filter-input'));
+  focusTestId('filter-input');
 }

@@ -74,3 +74,23 @@ export function problemText(p: { file: string; line?: number; column?: number; m
   const where = p.line !== undefined ? `:${p.line}${p.column !== undefined ? `:${p.column}` : ''}` : '';
   return `${p.file}${where}: ${p.message}`;
 }
+
+/** A config value in a cell: numbers like metrics, strings as they are, the rest as JSON. */
+export function formatConfigValue(v: JsonValue | undefined): string {
+  if (v === undefined) return MISSING;
+  if (v === null) return 'null';
+  if (typeof v === 'number') return formatMetric(v);
+  if (typeof v === 'string') return v;
+  return JSON.stringify(v);
+}
+
+/** "42s", "12m 03s", "3h 12m", "2d 4h": precise while short, coarse when long. */
+export function formatDuration(ms: number): string {
+  const s = Math.floor(ms / 1000);
+  if (s < 60) return `${s}s`;
+  const m = Math.floor(s / 60);
+  if (m < 60) return `${m}m ${String(s % 60).padStart(2, '0')}s`;
+  const h = Math.floor(m / 60);
+  if (h < 24) return `${h}h ${String(m % 60).padStart(2, '0')}m`;
+  return `${Math.floor(h / 24)}d ${h % 24}h`;
+}

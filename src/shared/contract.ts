@@ -7,6 +7,9 @@
  */
 import { z } from 'zod';
 import { ExperimentDetail, ExperimentSummary, JsonValue, WorkspaceListing } from './model';
+import { BundleExportParams, BundleExportResult, BundleProgressEvent, VerifyParams } from './bundle';
+import { VerifyResult } from './verify';
+import { RemoteStatusSchema } from './remote-location';
 
 export const AppInfo = z.object({
   version: z.string(),
@@ -65,6 +68,7 @@ export const MetricSeries = z.object({
 });
 
 export const MetricsSeriesResult = z.object({
+  /** Every metric key of the experiment, sorted (series holds only the requested ones that exist). */
   keys: z.array(z.string()),
   series: z.record(z.string(), MetricSeries),
   /** Full x extent of the data (for "reset zoom"). */
@@ -77,11 +81,22 @@ export type MetricsSeriesResult = z.infer<typeof MetricsSeriesResult>;
 export const CompareResult = z.object({
   experiments: z.array(ExperimentSummary),
   /** Config keys (dotted) whose values differ; values per experiment, null where absent (see `present`). */
-  configDiff: z.array(z.object({ key: z.string(), values: z.array(JsonValue), present: z.array(z.boolean()) })),
+  configDiff: z.array(
+    z.object({ key: z.string(), values: z.array(JsonValue), present: z.array(z.boolean()) }),
+  ),
   /** Config keys equal everywhere (shown on demand). */
   configSame: z.array(z.object({ key: z.string(), value: JsonValue })),
-  /** Metadata fields that differ (git_hash, python_version, torch_version, …). */
-  metadataDiff: z.array(z.object({ key: z.string(), values: z.array(JsonValue), present: z.array(z.boolean()) })),
+  /**
+   * Metadata fields (dotted, like configs) that differ; git_hash, git_branch, git_dirty,
+   * python_version, torch_version, cuda_version, hostname, seed, command first, then by name.
+   * name and started_at are left out (they always differ and the summaries carry them);
+   * seed comes from the config (seed, training.seed, experiment.seed) when metadata.json has none.
+   */
+  metadataDiff: z.array(
+    z.object({ key: z.string(), values: z.array(JsonValue), present: z.array(z.boolean()) }),
+  ),
+  /** Metadata fields equal everywhere, in the same order ("same code, same environment"). */
+  metadataSame: z.array(z.object({ key: z.string(), value: JsonValue })),
 });
 export type CompareResult = z.infer<typeof CompareResult>;
 
@@ -125,7 +140,9 @@ export const requests = {
    * (with file, line and column), not a failure.
    */
   'config.compose': {
-    params: z.object({ file: AbsPath, overrides: z.array(z.string().max(4096)).max(500).optional() }).strict(),
+    params: z
+      .object({ file: AbsPath, overrides: z.array(z.string().max(4096)).max(500).optional() })
+      .strict(),
     result: ComposeResult,
   },
   /** Launch a run: compose and freeze the config, capture, start the command. */
@@ -144,7 +161,10 @@ export const requests = {
     params: z
       .object({
         expDir: AbsPath,
-        file: z.string().regex(/^[\w.-]+\.log$/).optional(),
+        file: z
+          .string()
+          .regex(/^[\w.-]+\.log$/)
+          .optional(),
         fromOffset: z.number().int().optional(),
       })
       .strict(),
@@ -160,29 +180,82 @@ export const requests = {
    * chart's pixel width or so.
    */
   'metrics.series': { params: MetricsSeriesParams, result: MetricsSeriesResult },
-  /** Watch experiments: `metrics.changed` and `experiment.updated` events follow. */
+  /**
+   * Watch experiments: `metrics.changed` and `experiment.updated` events follow (new points
+   * within a second for running ones). Experiment folders that appear in the open workspace
+   * after this resolves are announced with `experiment.updated` and followed as well.
+   */
   'experiments.watch': {
     params: z.object({ paths: z.array(AbsPath).max(10_000) }).strict(),
     result: z.object({ subscription: z.string() }),
   },
   'experiments.unwatch': { params: z.object({ subscription: z.string() }).strict(), result: z.object({}) },
   /** Final and best metrics, config keys that differ and metadata that differs, across experiments. */
-  'experiments.compare': { params: z.object({ paths: z.array(AbsPath).min(1).max(200) }).strict(), result: CompareResult },
+  'experiments.compare': {
+    params: z.object({ paths: z.array(AbsPath).min(1).max(200) }).strict(),
+    result: CompareResult,
+  },
   /** A text file of an experiment (outputs/, logs/, FAILED.txt …), as text, size-capped. */
   'file.read': {
-    params: z.object({ path: AbsPath, maxBytes: z.number().int().positive().max(16 * 1024 * 1024).optional() }).strict(),
+    params: z
+      .object({
+        path: AbsPath,
+        maxBytes: z
+          .number()
+          .int()
+          .positive()
+          .max(16 * 1024 * 1024)
+          .optional(),
+      })
+      .strict(),
     result: z.object({ text: z.string(), size: z.number(), truncated: z.boolean() }),
   },
   /** The config files (*.yaml) of the open project (its configs/ folder). */
   'config.list': {
     params: z.object({ root: AbsPath.optional() }).strict(),
-    result: z.object({ root: z.string().nullable(), files: z.array(z.object({ path: z.string(), rel: z.string() })) }),
+    result: z.object({
+      root: z.string().nullable(),
+      files: z.array(z.object({ path: z.string(), rel: z.string() })),
+    }),
   },
   'config.read': { params: z.object({ file: AbsPath }).strict(), result: z.object({ text: z.string() }) },
   /** Save an edited config, atomically (temp + rename). Only YAML files under the open project. */
-  'config.write': { params: z.object({ file: AbsPath, text: z.string().max(4 * 1024 * 1024) }).strict(), result: z.object({}) },
+  'config.write': {
+    params: z.object({ file: AbsPath, text: z.string().max(4 * 1024 * 1024) }).strict(),
+    result: z.object({}),
+  },
   /** Reveal a folder in the OS file manager (Electron only; browser mode answers bad-request). */
   'app.showInFolder': { params: z.object({ path: AbsPath }).strict(), result: z.object({}) },
+
+  // --- Reproduction bundles and verification (issue 5): src/shared/bundle.ts, src/shared/verify.ts ---
+  /** Write a bundle that reproduces the experiment elsewhere; `bundle.progress` events follow until it resolves. */
+  'bundle.export': { params: BundleExportParams, result: BundleExportResult },
+  /** Compare two runs' metrics step by step: identical, within tolerance, or diverged (first step and metric). */
+  'experiments.verify': { params: VerifyParams, result: VerifyResult },
+
+  // --- Remote workspaces over SSH (issue 6): ssh://[user@]host[:port]/path or host:/path
+  // go wherever a folder does (workspace.*, experiment.get, run.*, log.subscribe). ---
+  /** The last known connection state of every remote host in use. */
+  'remote.status': {
+    params: z.object({}).strict(),
+    result: z.object({ hosts: z.array(RemoteStatusSchema) }),
+  },
+  /**
+   * Trust a host seen for the first time: record its key in known_hosts, but
+   * only if it still has the fingerprint the user was shown (from a
+   * `remote.status` event's hostKey). A changed key is never accepted here.
+   */
+  'remote.trustHostKey': {
+    params: z
+      .object({ location: z.string().min(1).max(4096), fingerprint: z.string().min(1).max(200) })
+      .strict(),
+    result: z.object({}),
+  },
+  /** Answer a `remote.passphrase` question; null skips the key. */
+  'remote.answerPassphrase': {
+    params: z.object({ request: z.string().max(100), passphrase: z.string().max(4096).nullable() }).strict(),
+    result: z.object({}),
+  },
 } as const;
 
 export const events = {
@@ -190,12 +263,18 @@ export const events = {
   'workspace.changed': z.object({ root: z.string() }),
   /** Bytes appended to a followed log; `data` is base64 (logs are bytes, not always UTF-8). */
   'log.data': z.object({ subscription: z.string(), offset: z.number(), data: z.string() }),
-  /** New metric records were appended to a watched experiment. */
+  /** New metric records were appended to a watched experiment; `records` is the total read so far. */
   'metrics.changed': z.object({ subscription: z.string(), expDir: z.string(), records: z.number() }),
   /** A watched experiment's summary changed, or a new experiment appeared in the open workspace. */
   'experiment.updated': z.object({ summary: ExperimentSummary }),
   /** A run changed state (started, ended, stopped), as its status file says. */
   'run.status': z.object({ expDir: z.string(), state: z.string() }),
+  /** An export in progress (phase, and bytes done of total for source and pack). */
+  'bundle.progress': BundleProgressEvent,
+  /** A remote host's connection state changed (connecting, connected, reconnecting with backoff, failed). */
+  'remote.status': RemoteStatusSchema,
+  /** An encrypted SSH key needs its passphrase: answer with `remote.answerPassphrase`. */
+  'remote.passphrase': z.object({ request: z.string(), keyFile: z.string(), attempt: z.number() }),
 } as const;
 
 export type RequestName = keyof typeof requests;
@@ -205,6 +284,15 @@ export type RequestResult<N extends RequestName> = z.infer<(typeof requests)[N][
 export type EventPayload<N extends EventName> = z.infer<(typeof events)[N]>;
 
 export const requestNames = Object.keys(requests) as RequestName[];
+
+/**
+ * Requests that open a subscription (their result carries `subscription`) and
+ * the request that ends it: a transport ends a closed client's subscriptions.
+ */
+export const unsubscribeRequests = {
+  'log.subscribe': 'log.unsubscribe',
+  'experiments.watch': 'experiments.unwatch',
+} as const satisfies Partial<Record<RequestName, RequestName>>;
 
 export function isRequestName(name: unknown): name is RequestName {
   return typeof name === 'string' && Object.prototype.hasOwnProperty.call(requests, name);

@@ -84,8 +84,9 @@ test('clicking a failed experiment shows where it failed and its traceback', asy
   await expect(detail.getByTestId('detail-name')).toHaveText('e2e_failed_run');
   await expect(detail.getByTestId('failed-at')).toHaveText(`Failed at step ${FAILED_STEP}`);
   await expect(detail.getByTestId('traceback')).toContainText(TRACEBACK_LAST_LINE);
-  await expect(detail.getByTestId('detail-config')).toContainText('name: ppo');
   await expect(row(page, 'e2e_failed_run')).toHaveAttribute('aria-selected', 'true');
+  await detail.getByTestId('tab-config').click();
+  await expect(detail.getByTestId('detail-config')).toContainText('name: ppo');
   await snap(page, testInfo, 'detail-failed');
 });
 
@@ -112,6 +113,7 @@ test('text from the folder containing <script> is shown as text, never run', asy
   await expect(detail.getByTestId('detail-name')).toHaveText(SCRIPT_TEXT);
   await expect(detail.getByTestId('detail-metadata')).toContainText(SCRIPT_TEXT);
   await expect(detail.getByTestId('detail-metadata')).toContainText(IMG_TEXT);
+  await detail.getByTestId('tab-config').click();
   await expect(detail.getByTestId('detail-config')).toContainText(IMG_TEXT);
   // Nothing was parsed as markup: no script or img element inside the app, and nothing ran.
   expect(await page.locator('#root script, #root img').count()).toBe(0);

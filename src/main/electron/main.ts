@@ -4,7 +4,7 @@
  * serves the renderer, ipc.ts bridges, windows.ts enforces the web rules,
  * menu.ts offers Open Folder.
  */
-import { app, dialog, session } from 'electron';
+import { app, dialog, session, shell } from 'electron';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -50,6 +50,7 @@ function start(): void {
     version: expdeskVersion(),
     workspace: launch.workspace ?? demoWorkspace,
     demoWorkspace,
+    revealInFolder: (p) => shell.showItemInFolder(p),
   });
 
   const windows = new WindowRegistry();

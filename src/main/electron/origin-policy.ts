@@ -88,10 +88,12 @@ export function externalUrlToOpen(url: string): string | null {
 
 /**
  * Permissions granted to our own pages. Everything else (camera, geolocation,
- * notifications, HID, …) is denied; writing text to the clipboard is what a
- * "copy path" button needs, and reading it is not granted.
+ * HID, …) is denied; writing text to the clipboard is what a "copy path"
+ * button needs, and reading it is not granted. Notifications announce a run
+ * that ended or failed (the renderer's web Notification API, which Electron
+ * shows as OS notifications, asks this handler).
  */
-const GRANTED_PERMISSIONS: ReadonlySet<string> = new Set(['clipboard-sanitized-write']);
+const GRANTED_PERMISSIONS: ReadonlySet<string> = new Set(['clipboard-sanitized-write', 'notifications']);
 
 export function isPermissionGranted(
   permission: string,

@@ -20,6 +20,9 @@ import { readExperimentDetail } from '../core/workspace/experiment';
 import { SummaryStore } from '../core/summary/summary-store';
 import path from 'node:path';
 import { RunService } from './runs';
+import { isRemote, RemoteService } from './remote';
+import { InterfaceDataService } from './interface-data';
+import { exportBundleRequest, verifyRequest } from './bundles';
 
 export interface HostOptions {
   mode: 'electron' | 'browser';
@@ -29,6 +32,8 @@ export interface HostOptions {
   demoWorkspace: string | null;
   /** Where summaries are cached; defaults to the user's cache folder. */
   cacheDir?: string;
+  /** Reveal a path in the OS file manager (the Electron shell passes shell.showItemInFolder). */
+  revealInFolder?: (path: string) => void | Promise<void>;
 }
 
 type Listener = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
@@ -38,14 +43,28 @@ export class ExpdeskHost implements ExpdeskApi {
   private readonly listeners = new Set<Listener>();
   readonly summaries: SummaryStore;
   private readonly runs: RunService;
+  private readonly data: InterfaceDataService;
+  private readonly remote: RemoteService;
 
   constructor(private readonly options: HostOptions) {
-    this.workspace = options.workspace ? path.resolve(options.workspace) : null;
+    // A remote workspace (ssh://…, host:/path) is kept as written; a local one is made absolute.
+    this.workspace = options.workspace
+      ? isRemote(options.workspace)
+        ? options.workspace
+        : path.resolve(options.workspace)
+      : null;
     this.summaries = new SummaryStore({ cacheDir: options.cacheDir });
+    this.remote = new RemoteService((event, payload) => this.emit(event, payload), this.summaries);
     this.runs = new RunService(
       (event, payload) => this.emit(event, payload),
       () => this.workspace,
     );
+    this.data = new InterfaceDataService({
+      summaries: this.summaries,
+      emit: (event, payload) => this.emit(event, payload),
+      workspace: () => this.workspace,
+      revealInFolder: options.revealInFolder,
+    });
   }
 
   async 'config.compose'(params: RequestParams<'config.compose'>): Promise<RequestResult<'config.compose'>> {
@@ -53,56 +72,106 @@ export class ExpdeskHost implements ExpdeskApi {
   }
 
   async 'run.start'(params: RequestParams<'run.start'>): Promise<RequestResult<'run.start'>> {
+    const workspace = params.workspace ?? this.workspace;
+    if (isRemote(workspace)) return this.remote.start({ ...params, workspace });
     return this.runs.start(params);
   }
 
   async 'run.stop'(params: RequestParams<'run.stop'>): Promise<RequestResult<'run.stop'>> {
+    if (isRemote(params.expDir)) return this.remote.stop(params);
     return this.runs.stop(params);
   }
 
   async 'log.subscribe'(params: RequestParams<'log.subscribe'>): Promise<RequestResult<'log.subscribe'>> {
+    if (isRemote(params.expDir)) return this.remote.subscribeLog(params);
     return this.runs.subscribeLog(params);
   }
 
   async 'log.unsubscribe'(
     params: RequestParams<'log.unsubscribe'>,
   ): Promise<RequestResult<'log.unsubscribe'>> {
+    if (this.remote.unsubscribeLog(params.subscription)) return {};
     return this.runs.unsubscribeLog(params);
   }
 
-  // TEMPORARY until the interface-data work lands (helper implementing issue 4's host side replaces these).
-  async 'metrics.series'(): Promise<RequestResult<'metrics.series'>> {
-    throw new ApiError('internal', 'metrics.series: not implemented yet');
+  // --- Remote workspaces over SSH (issue 6): see ./remote.ts ---
+  async 'remote.status'(): Promise<RequestResult<'remote.status'>> {
+    return this.remote.status();
   }
-  async 'experiments.watch'(): Promise<RequestResult<'experiments.watch'>> {
-    throw new ApiError('internal', 'experiments.watch: not implemented yet');
+
+  async 'remote.trustHostKey'(
+    params: RequestParams<'remote.trustHostKey'>,
+  ): Promise<RequestResult<'remote.trustHostKey'>> {
+    return this.remote.trustHostKey(params);
   }
-  async 'experiments.unwatch'(): Promise<RequestResult<'experiments.unwatch'>> {
-    throw new ApiError('internal', 'experiments.unwatch: not implemented yet');
+
+  async 'remote.answerPassphrase'(
+    params: RequestParams<'remote.answerPassphrase'>,
+  ): Promise<RequestResult<'remote.answerPassphrase'>> {
+    return this.remote.answerPassphrase(params);
   }
-  async 'experiments.compare'(): Promise<RequestResult<'experiments.compare'>> {
-    throw new ApiError('internal', 'experiments.compare: not implemented yet');
+
+  // --- The interface's data (issue 4): see ./interface-data.ts ---
+  async 'metrics.series'(params: RequestParams<'metrics.series'>): Promise<RequestResult<'metrics.series'>> {
+    return this.data.metricsSeries(params);
   }
-  async 'file.read'(): Promise<RequestResult<'file.read'>> {
-    throw new ApiError('internal', 'file.read: not implemented yet');
+
+  async 'experiments.watch'(
+    params: RequestParams<'experiments.watch'>,
+  ): Promise<RequestResult<'experiments.watch'>> {
+    return this.data.watch(params);
   }
-  async 'config.list'(): Promise<RequestResult<'config.list'>> {
-    throw new ApiError('internal', 'config.list: not implemented yet');
+
+  async 'experiments.unwatch'(
+    params: RequestParams<'experiments.unwatch'>,
+  ): Promise<RequestResult<'experiments.unwatch'>> {
+    return this.data.unwatch(params);
   }
-  async 'config.read'(): Promise<RequestResult<'config.read'>> {
-    throw new ApiError('internal', 'config.read: not implemented yet');
+
+  async 'experiments.compare'(
+    params: RequestParams<'experiments.compare'>,
+  ): Promise<RequestResult<'experiments.compare'>> {
+    return this.data.compare(params);
   }
-  async 'config.write'(): Promise<RequestResult<'config.write'>> {
-    throw new ApiError('internal', 'config.write: not implemented yet');
+
+  async 'file.read'(params: RequestParams<'file.read'>): Promise<RequestResult<'file.read'>> {
+    return this.data.readFile(params);
   }
-  async 'app.showInFolder'(): Promise<RequestResult<'app.showInFolder'>> {
-    throw new ApiError('internal', 'app.showInFolder: not implemented yet');
+
+  async 'config.list'(params: RequestParams<'config.list'>): Promise<RequestResult<'config.list'>> {
+    return this.data.listConfigs(params);
   }
-  // END TEMPORARY
+
+  async 'config.read'(params: RequestParams<'config.read'>): Promise<RequestResult<'config.read'>> {
+    return this.data.readConfig(params);
+  }
+
+  async 'config.write'(params: RequestParams<'config.write'>): Promise<RequestResult<'config.write'>> {
+    return this.data.writeConfig(params);
+  }
+
+  async 'app.showInFolder'(
+    params: RequestParams<'app.showInFolder'>,
+  ): Promise<RequestResult<'app.showInFolder'>> {
+    return this.data.showInFolder(params);
+  }
+
+  // --- Reproduction bundles and verification (issue 5): see ./bundles.ts ---
+  async 'bundle.export'(params: RequestParams<'bundle.export'>): Promise<RequestResult<'bundle.export'>> {
+    return exportBundleRequest(params, (payload) => this.emit('bundle.progress', payload));
+  }
+
+  async 'experiments.verify'(
+    params: RequestParams<'experiments.verify'>,
+  ): Promise<RequestResult<'experiments.verify'>> {
+    return verifyRequest(params);
+  }
 
   /** End subscriptions, timers and terminals (runs in tmux go on). */
   dispose(): void {
     this.runs.dispose();
+    this.remote.dispose();
+    this.data.dispose();
     this.listeners.clear();
   }
 
@@ -129,6 +198,7 @@ export class ExpdeskHost implements ExpdeskApi {
   }
 
   async 'experiment.get'(params: RequestParams<'experiment.get'>): Promise<RequestResult<'experiment.get'>> {
+    if (isRemote(params.path)) return this.remote.detail(params.path);
     return wrapCoreErrors(() => readExperimentDetail(path.resolve(params.path), this.summaries));
   }
 
@@ -155,8 +225,21 @@ export class ExpdeskHost implements ExpdeskApi {
     for (const l of this.listeners) l(event, payload);
   }
 
-  private list(root: string): Promise<RequestResult<'workspace.list'>> {
-    return wrapCoreErrors(() => listWorkspace(path.resolve(root), this.summaries));
+  private async list(root: string): Promise<RequestResult<'workspace.list'>> {
+    if (isRemote(root)) {
+      const remote = await this.remote.list(root);
+      for (const e of remote.experiments) {
+        if (e.status.source === 'status-file' && e.status.state === 'running') this.remote.watch(e.path);
+      }
+      return remote;
+    }
+    const listing = await wrapCoreErrors(() => listWorkspace(path.resolve(root), this.summaries));
+    // Re-attach to runs still alive (launched before this process started, or
+    // before a restart): their state changes are announced like our own runs'.
+    for (const e of listing.experiments) {
+      if (e.status.source === 'status-file' && e.status.state === 'running') this.runs.watch(e.path);
+    }
+    return listing;
   }
 }
 

@@ -107,12 +107,15 @@ export function originAllowed(origin: string | undefined, allowed: Set<string>, 
 /**
  * The Content-Security-Policy for every response. connect-src names the
  * WebSocket endpoint explicitly (older engines do not let 'self' cover ws:).
+ * Inline styles are allowed, as in the Electron shell's policy: the log
+ * terminal (xterm.js) and the charts (plotly.js) inject <style> elements;
+ * styles cannot run code, and scripts stay 'self' only.
  */
 export function contentSecurityPolicy(host: string): string {
   return [
     "default-src 'self'",
     "script-src 'self'",
-    "style-src 'self'",
+    "style-src 'self' 'unsafe-inline'",
     "img-src 'self' data:",
     "font-src 'self'",
     `connect-src 'self' ws://${host}`,

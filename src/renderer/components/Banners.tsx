@@ -8,7 +8,7 @@ export function ErrorBanner(): React.JSX.Element | null {
   return (
     <div className="banner banner-error" role="alert" data-testid="error-banner">
       <span data-testid="error-message">{listingError}</span>
-      <button type="button" className="link" onClick={dismiss} aria-label="Dismiss">
+      <button type="button" className="icon-btn" onClick={dismiss} aria-label="Dismiss">
         ×
       </button>
     </div>

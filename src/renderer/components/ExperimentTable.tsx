@@ -1,38 +1,94 @@
-import { useEffect, useRef } from 'react';
+import { observeElementRect, useVirtualizer, type Virtualizer } from '@tanstack/react-virtual';
+import { memo, useEffect, useMemo, useRef } from 'react';
+import { useNow } from '../hooks';
 import type { ExperimentSummary } from '../../shared/model';
+import { columnDef, COMPACT_COLUMNS, durationMs, finalMetric, type ColumnDef } from '../lib/columns';
+import type { FlatConfig } from '../lib/query';
 import {
+  formatConfigValue,
+  formatDuration,
   formatFinalEval,
   formatFinalLoss,
+  formatMetric,
   formatTimestamp,
   MISSING,
   problemText,
   shortHash,
 } from '../format';
-import { useExpdesk } from '../store-context';
+import { selectVisibleExperiments } from '../store';
+import { useExpdesk, useExpdeskStore } from '../store-context';
 import { StatusBadge } from './StatusBadge';
 
-const COLUMNS = [
-  'Status',
-  'Name',
-  'Algorithm',
-  'Model',
-  'Steps',
-  'Final loss',
-  'Final eval',
-  'Started',
-  'Git',
-  'Problems',
-] as const;
+/** Dense rows: 24 px fits ~30 runs on a laptop screen. */
+const ROW_HEIGHT = 24;
+const CHECK_WIDTH = 28;
 
-/** Every experiment of the workspace, one dense row each. Click opens; Up/Down/Enter from the keyboard. */
-export function ExperimentTable(): React.JSX.Element {
+/**
+ * A zero-sized scroll element (a test DOM, or a pane not laid out yet) would
+ * make the virtualizer render no row at all; assume a screenful instead.
+ */
+function observeRect<T extends Element>(
+  instance: Virtualizer<T, Element>,
+  cb: (rect: { width: number; height: number }) => void,
+): (() => void) | undefined {
+  return observeElementRect(instance, (rect) =>
+    cb(rect.height > 0 ? rect : { width: rect.width || 1200, height: 800 }),
+  );
+}
+
+/**
+ * Every experiment of the workspace, one dense row each, virtualized so that
+ * thousands of runs scroll smoothly: only the rows on screen exist in the DOM.
+ * Click opens; Ctrl/Cmd+click or the checkbox checks for Compare.
+ */
+export function ExperimentTable({ compact = false }: { compact?: boolean }): React.JSX.Element {
+  const store = useExpdeskStore();
   const listing = useExpdesk((s) => s.listing);
   const loading = useExpdesk((s) => s.listingLoading);
   const info = useExpdesk((s) => s.info);
+  const rows = useExpdesk(selectVisibleExperiments);
+  const columnIds = useExpdesk((s) => s.columns);
+  const sort = useExpdesk((s) => s.sort);
   const selectedPath = useExpdesk((s) => s.selectedPath);
   const detailPath = useExpdesk((s) => s.detailPath);
-  const openDetail = useExpdesk((s) => s.openDetail);
+  const checkedList = useExpdesk((s) => s.checked);
+  const configIndex = useExpdesk((s) => s.configIndex);
+  const configLoading = useExpdesk((s) => s.configIndexLoading);
   const openWorkspace = useExpdesk((s) => s.openWorkspace);
+  const cycleSort = useExpdesk((s) => s.cycleSort);
+  const checked = useMemo(() => new Set(checkedList), [checkedList]);
+  const columns = useMemo(() => (compact ? COMPACT_COLUMNS : columnIds).map(columnDef), [compact, columnIds]);
+  const template = useMemo(() => gridTemplate(columns, compact), [columns, compact]);
+  const minWidth = useMemo(
+    () => CHECK_WIDTH + columns.reduce((n, c) => n + (compact && c.id === 'name' ? 160 : c.width), 0),
+    [columns, compact],
+  );
+  const now = useNow(rows.some((e) => e.status.state === 'running') && columnIds.includes('duration'));
+
+  const scrollRef = useRef<HTMLDivElement>(null);
+  // TanStack Virtual hands back a mutable instance, so the React Compiler skips this component; it is cheap.
+  // eslint-disable-next-line react-hooks/incompatible-library
+  const virtualizer = useVirtualizer({
+    count: rows.length,
+    getScrollElement: () => scrollRef.current,
+    estimateSize: () => ROW_HEIGHT,
+    overscan: 16,
+    observeElementRect: observeRect,
+    getItemKey: (i) => rows[i]?.path ?? i,
+  });
+
+  // For benchmarks: when the first rows of a listing reached the DOM (see state/workspace.ts's marks).
+  const hasRows = rows.length > 0;
+  useEffect(() => {
+    if (hasRows && typeof performance.mark === 'function') performance.mark('expdesk:rows-rendered');
+  }, [hasRows]);
+
+  // Keep the keyboard's highlight on screen.
+  const selectedIndex = useMemo(() => rows.findIndex((e) => e.path === selectedPath), [rows, selectedPath]);
+  useEffect(() => {
+    if (selectedIndex >= 0) virtualizer.scrollToIndex(selectedIndex, { align: 'auto' });
+  }, [selectedIndex, virtualizer]);
+
   if (!listing) {
     return (
       <div className="empty" data-testid="empty-state">
@@ -40,9 +96,9 @@ export function ExperimentTable(): React.JSX.Element {
           'Loading…'
         ) : (
           <>
-            <p>No workspace is open. Type a folder&apos;s path above and press Open folder.</p>
+            <p>No workspace is open. Drop a folder here, or type its path in the Open field above.</p>
             {info?.demoWorkspace && (
-              <button type="button" onClick={() => void openWorkspace(info.demoWorkspace!)}>
+              <button type="button" className="btn" onClick={() => void openWorkspace(info.demoWorkspace!)}>
                 Open the demo workspace
               </button>
             )}
@@ -61,98 +117,232 @@ export function ExperimentTable(): React.JSX.Element {
     );
   }
 
+  const onRowClick = (e: React.MouseEvent, path: string): void => {
+    const s = store.getState();
+    if (e.ctrlKey || e.metaKey) s.toggleChecked(path);
+    else if (e.shiftKey) {
+      // Shift+click checks the range from the highlight, like a file manager.
+      const a = rows.findIndex((r) => r.path === s.selectedPath);
+      const b = rows.findIndex((r) => r.path === path);
+      if (a === -1) s.toggleChecked(path);
+      else s.setChecked([...s.checked, ...rows.slice(Math.min(a, b), Math.max(a, b) + 1).map((r) => r.path)]);
+      s.select(path);
+    } else void s.openDetail(path);
+  };
+
+  const items = virtualizer.getVirtualItems();
+  const allChecked = rows.length > 0 && rows.every((r) => checked.has(r.path));
   return (
-    <div className="table-scroll">
-      <table className="experiments" data-testid="experiment-table" aria-busy={loading}>
-        <thead>
-          <tr>
-            {COLUMNS.map((c) => (
-              <th key={c} scope="col" className={columnClass(c)}>
-                {c}
-              </th>
-            ))}
-          </tr>
-        </thead>
-        <tbody>
-          {listing.experiments.map((e) => (
-            <Row
-              key={e.path}
-              exp={e}
-              selected={e.path === selectedPath}
-              open={e.path === detailPath}
-              onClick={() => void openDetail(e.path)}
-            />
-          ))}
-        </tbody>
-      </table>
+    <div
+      className="table-scroll"
+      ref={scrollRef}
+      role="grid"
+      aria-rowcount={rows.length + 1}
+      aria-busy={loading}
+      data-testid="experiment-table"
+      data-compact={compact ? 'true' : 'false'}
+    >
+      <div className="grid" style={{ minWidth }}>
+        <div className="grid-head" role="row" style={{ gridTemplateColumns: template }}>
+          <div className="cell check" role="columnheader">
+            {!compact && (
+              <input
+                type="checkbox"
+                aria-label="Check every shown experiment"
+                checked={allChecked}
+                onChange={() => store.getState().setChecked(allChecked ? [] : rows.map((r) => r.path))}
+              />
+            )}
+          </div>
+          {columns.map((c) => {
+            const dir = sort?.column === c.id ? sort.dir : null;
+            return (
+              <div
+                key={c.id}
+                role="columnheader"
+                aria-sort={dir === 'asc' ? 'ascending' : dir === 'desc' ? 'descending' : 'none'}
+                className={`cell head${c.numeric ? ' num' : ''}${dir ? ' sorted' : ''}`}
+                title={`${c.id.includes(':') ? c.id : c.label} — click to sort`}
+                data-testid={`col-${c.id}`}
+                onClick={() => cycleSort(c.id)}
+              >
+                <span className="ellipsis">{c.label}</span>
+                {dir && <span className="sort-arrow">{dir === 'asc' ? '▲' : '▼'}</span>}
+              </div>
+            );
+          })}
+        </div>
+        {rows.length === 0 ? (
+          <div className="empty small" data-testid="no-match">
+            No experiment matches the filter.
+          </div>
+        ) : (
+          <div className="grid-body" style={{ height: virtualizer.getTotalSize() }}>
+            {items.map((item) => {
+              const e = rows[item.index]!;
+              return (
+                <Row
+                  key={e.path}
+                  exp={e}
+                  top={item.start}
+                  index={item.index}
+                  template={template}
+                  columns={columns}
+                  compact={compact}
+                  selected={e.path === selectedPath}
+                  open={e.path === detailPath}
+                  checked={checked.has(e.path)}
+                  config={configIndex[e.path]}
+                  configLoading={configLoading}
+                  now={now}
+                  onClick={onRowClick}
+                  onCheck={store.getState().toggleChecked}
+                />
+              );
+            })}
+          </div>
+        )}
+      </div>
     </div>
   );
 }
 
-type Column = (typeof COLUMNS)[number];
-
-/** Columns the detail panel repeats: hidden beside it on narrower windows (styles.css). */
-const SECONDARY: ReadonlySet<Column> = new Set(['Model', 'Final eval', 'Started', 'Git']);
-
-function columnClass(c: Column): string | undefined {
-  const classes: string[] = [];
-  if (c === 'Steps' || c === 'Final loss' || c === 'Problems') classes.push('num');
-  if (SECONDARY.has(c)) classes.push('secondary');
-  return classes.join(' ') || undefined;
+function gridTemplate(columns: readonly ColumnDef[], compact: boolean): string {
+  return [
+    `${CHECK_WIDTH}px`,
+    ...columns.map((c) => (c.id === 'name' ? `minmax(${compact ? 160 : c.width}px, 1fr)` : `${c.width}px`)),
+  ].join(' ');
 }
 
-function Row(props: {
+interface RowProps {
   exp: ExperimentSummary;
+  top: number;
+  index: number;
+  template: string;
+  columns: readonly ColumnDef[];
+  compact: boolean;
   selected: boolean;
   open: boolean;
-  onClick(): void;
-}): React.JSX.Element {
-  const { exp: e, selected } = props;
-  const ref = useRef<HTMLTableRowElement>(null);
-  // Keep the keyboard's highlight on screen.
-  useEffect(() => {
-    if (selected) ref.current?.scrollIntoView?.({ block: 'nearest' });
-  }, [selected]);
-  const finalEval = formatFinalEval(e.final_eval);
+  checked: boolean;
+  config: FlatConfig | undefined;
+  configLoading: boolean;
+  now: number;
+  onClick(e: React.MouseEvent, path: string): void;
+  onCheck(path: string): void;
+}
+
+const Row = memo(function Row(p: RowProps): React.JSX.Element {
+  const e = p.exp;
   return (
-    <tr
-      ref={ref}
-      className={`${selected ? 'selected' : ''}${props.open ? ' open' : ''}`}
-      aria-selected={selected}
-      onClick={props.onClick}
+    <div
+      role="row"
+      aria-rowindex={p.index + 2}
+      aria-selected={p.selected}
+      className={`grid-row${p.selected ? ' selected' : ''}${p.open ? ' open' : ''}${p.checked ? ' checked' : ''}${p.index % 2 ? ' odd' : ''}`}
+      style={{ transform: `translateY(${p.top}px)`, gridTemplateColumns: p.template }}
+      onClick={(ev) => p.onClick(ev, e.path)}
       data-testid="experiment-row"
       data-path={e.path}
       data-name={e.name}
     >
-      <td>
-        <StatusBadge status={e.status} />
-      </td>
-      <td className="name" title={e.path} data-testid="cell-name">
-        {e.name}
-      </td>
-      <td>{e.algorithm ?? MISSING}</td>
-      <td className="ellipsis secondary" title={e.model ?? undefined}>
-        {e.model ?? MISSING}
-      </td>
-      <td className="num">{e.total_steps ?? MISSING}</td>
-      <td className="num" data-testid="cell-final-loss">
-        {formatFinalLoss(e)}
-      </td>
-      <td className="ellipsis secondary" title={finalEval}>
-        {finalEval}
-      </td>
-      <td className="nowrap secondary">{formatTimestamp(e.startedAt)}</td>
-      <td className="mono nowrap secondary">
-        {shortHash(e.gitHash)}
-        {e.gitDirty && (
-          <span className="dirty" title="uncommitted changes when the run started">
-            *
-          </span>
-        )}
-      </td>
-      <td className="num" title={e.problems.map(problemText).join('\n') || undefined}>
-        {e.problems.length > 0 ? <span className="problems">{e.problems.length}</span> : ''}
-      </td>
-    </tr>
+      <div className="cell check" role="gridcell" onClick={(ev) => ev.stopPropagation()}>
+        <input
+          type="checkbox"
+          checked={p.checked}
+          onChange={() => p.onCheck(e.path)}
+          aria-label={`Check ${e.name} for Compare`}
+          data-testid="row-check"
+          tabIndex={-1}
+        />
+      </div>
+      {p.columns.map((c) => (
+        <Cell key={c.id} column={c} exp={e} config={p.config} configLoading={p.configLoading} now={p.now} />
+      ))}
+    </div>
+  );
+});
+
+function Cell(props: {
+  column: ColumnDef;
+  exp: ExperimentSummary;
+  config: FlatConfig | undefined;
+  configLoading: boolean;
+  now: number;
+}): React.JSX.Element {
+  const { column: c, exp: e } = props;
+  const cls = `cell${c.numeric ? ' num' : ''}`;
+  switch (c.id) {
+    case 'status':
+      return (
+        <div className={cls} role="gridcell">
+          <StatusBadge status={e.status} />
+        </div>
+      );
+    case 'name':
+      return (
+        <div className={`${cls} name`} role="gridcell" title={e.path} data-testid="cell-name">
+          {e.name}
+        </div>
+      );
+    case 'algorithm':
+      return <Text cls={cls} text={e.algorithm} />;
+    case 'model':
+      return <Text cls={cls} text={e.model} />;
+    case 'started':
+      return <Text cls={`${cls} tabular`} text={formatTimestamp(e.status.startedAt ?? e.startedAt)} />;
+    case 'duration': {
+      const d = durationMs(e, props.now);
+      return <Text cls={cls} text={d === null ? MISSING : formatDuration(d)} />;
+    }
+    case 'git':
+      return (
+        <div className={`${cls} mono`} role="gridcell" title={e.gitHash ?? undefined}>
+          {shortHash(e.gitHash)}
+          {e.gitDirty && (
+            <span className="dirty" title="Uncommitted changes when the run started (see uncommitted.patch)">
+              ●
+            </span>
+          )}
+        </div>
+      );
+    case 'steps':
+      return <Text cls={cls} text={e.total_steps === null ? MISSING : String(e.total_steps)} />;
+    case 'final_loss':
+      return (
+        <div className={cls} role="gridcell" data-testid="cell-final-loss">
+          {formatFinalLoss(e)}
+        </div>
+      );
+    case 'final_eval':
+      return <Text cls={cls} text={formatFinalEval(e.final_eval)} />;
+    case 'problems':
+      return (
+        <div className={cls} role="gridcell" title={e.problems.map(problemText).join('\n') || undefined}>
+          {e.problems.length > 0 ? <span className="problems">{e.problems.length}</span> : ''}
+        </div>
+      );
+  }
+  if (c.id.startsWith('cfg:')) {
+    const key = c.id.slice(4);
+    const text = props.config
+      ? Object.prototype.hasOwnProperty.call(props.config, key)
+        ? formatConfigValue(props.config[key])
+        : MISSING
+      : props.configLoading
+        ? '…'
+        : MISSING;
+    return <Text cls={cls} text={text} />;
+  }
+  if (c.id.startsWith('metric:'))
+    return <Text cls={cls} text={formatMetric(finalMetric(e, c.id.slice(7)))} />;
+  return <Text cls={cls} text={MISSING} />;
+}
+
+function Text({ cls, text }: { cls: string; text: string | null }): React.JSX.Element {
+  const t = text ?? MISSING;
+  return (
+    <div className={cls} role="gridcell" title={t.length > 12 ? t : undefined}>
+      {t}
+    </div>
   );
 }

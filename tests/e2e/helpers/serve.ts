@@ -2,7 +2,7 @@
  * Start the real `expdesk serve` (node bin/expdesk.mjs serve) as a user
  * would, and build the workspaces the browser tests open.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -32,14 +32,18 @@ export interface Served {
   stop(): Promise<void>;
 }
 
-export async function startServe(workspace: string, cacheDir: string): Promise<Served> {
+export async function startServe(
+  workspace: string,
+  cacheDir: string,
+  env: Record<string, string> = {},
+): Promise<Served> {
   assertRendererBuilt();
   const child: ChildProcess = spawn(
     process.execPath,
     [BIN, 'serve', '--workspace', workspace, '--port', '0'],
     {
       cwd: REPO,
-      env: { ...process.env, EXPDESK_CACHE_DIR: cacheDir },
+      env: { ...process.env, EXPDESK_CACHE_DIR: cacheDir, ...env },
       stdio: ['ignore', 'pipe', 'pipe'],
     },
   );
@@ -119,6 +123,33 @@ function experiment(dir: string, files: Record<string, string>): void {
     mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
     writeFileSync(path.join(dir, rel), text);
   }
+}
+
+/**
+ * Make `dir` a project a run can be launched in, as a user's would be: the
+ * demo's configs/ and train.py in a git repository with one commit (so the
+ * tree is clean and runs record a real hash).
+ */
+export function makeLaunchable(dir: string): void {
+  const demo = path.join(REPO, 'resources', 'demo');
+  cpSync(path.join(demo, 'configs'), path.join(dir, 'configs'), { recursive: true });
+  cpSync(path.join(demo, 'train.py'), path.join(dir, 'train.py'));
+  const git = (...args: string[]): void => {
+    execFileSync('git', args, {
+      cwd: dir,
+      stdio: 'ignore',
+      env: {
+        ...process.env,
+        GIT_AUTHOR_NAME: 'Expdesk e2e',
+        GIT_AUTHOR_EMAIL: 'e2e@expdesk.invalid',
+        GIT_COMMITTER_NAME: 'Expdesk e2e',
+        GIT_COMMITTER_EMAIL: 'e2e@expdesk.invalid',
+      },
+    });
+  };
+  git('init', '-q');
+  git('add', '-A');
+  git('commit', '-q', '-m', 'e2e project');
 }
 
 export interface Workspaces {

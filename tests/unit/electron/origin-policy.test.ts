@@ -88,10 +88,12 @@ describe('navigation, external links and permissions', () => {
     }
   });
 
-  it('grants clipboard writes to our pages and nothing else', () => {
+  it('grants clipboard writes and notifications to our pages and nothing else', () => {
     expect(isPermissionGranted('clipboard-sanitized-write', 'expdesk://app/index.html')).toBe(true);
     expect(isPermissionGranted('clipboard-sanitized-write', 'https://evil/')).toBe(false);
-    for (const p of ['media', 'geolocation', 'notifications', 'clipboard-read', 'openExternal', 'hid']) {
+    expect(isPermissionGranted('notifications', 'expdesk://app/index.html')).toBe(true);
+    expect(isPermissionGranted('notifications', 'https://evil/')).toBe(false);
+    for (const p of ['media', 'geolocation', 'clipboard-read', 'openExternal', 'hid']) {
       expect(isPermissionGranted(p, 'expdesk://app/index.html'), p).toBe(false);
     }
   });

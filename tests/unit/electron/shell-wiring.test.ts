@@ -222,8 +222,9 @@ describe('web contents and session hardening', () => {
     expect(ask('geolocation', 'expdesk://app/index.html')).toBe(false);
     expect(ask('clipboard-sanitized-write', 'expdesk://app/index.html')).toBe(true);
     expect(ask('clipboard-sanitized-write', 'https://evil.example/')).toBe(false);
-    expect(
-      (check as unknown as (...a: unknown[]) => boolean)(contents, 'notifications', 'expdesk://app'),
-    ).toBe(false);
+    const checkAt = check as unknown as (...a: unknown[]) => boolean;
+    expect(checkAt(contents, 'notifications', 'expdesk://app')).toBe(true); // run ended/failed
+    expect(checkAt(contents, 'notifications', 'https://evil.example')).toBe(false);
+    expect(checkAt(contents, 'geolocation', 'expdesk://app')).toBe(false);
   });
 });

@@ -40,11 +40,19 @@ beforeEach(async () => {
   client = new FakeClient()
     .handle('app.info', () => ({ version: '1.2.3', mode: 'browser', workspace: '/ws', demoWorkspace: null }))
     .handle('workspace.list', () => ws)
+    .handle('experiments.watch', () => ({ subscription: 'w' }))
+    .handle('experiments.compare', ({ paths }) => ({
+      experiments: [],
+      configDiff: [],
+      configSame: paths.length ? [{ key: 'experiment.name', value: 'x' }] : [],
+      metadataDiff: [],
+      metadataSame: [],
+    }))
     .handle('experiment.get', ({ path }) => {
       const s = ws.experiments.find((e) => e.path === path)!;
       return { ...detailOf(s), metadata: { sample: EVIL } };
     });
-  store = createExpdeskStore(client);
+  store = createExpdeskStore(client, { storage: null });
   container = document.createElement('div');
   document.body.appendChild(container);
   root = createRoot(container);
@@ -74,7 +82,8 @@ describe('App', () => {
     expect(rows()).toHaveLength(3);
     const [ok, bad] = rows();
     expect(ok!.querySelector('[data-testid="status-badge"]')?.textContent).toBe('completed?');
-    expect(ok!.textContent).toContain('0123456*');
+    expect(ok!.textContent).toContain('0123456');
+    expect(ok!.querySelector('.dirty')?.getAttribute('title')).toMatch(/uncommitted changes/i);
     expect(bad!.querySelector('[data-testid="status-badge"]')?.textContent).toBe('failed');
     expect(bad!.querySelector('[data-testid="cell-final-loss"]')?.textContent).toBe('NaN');
     expect(bad!.textContent).toContain('eval/loss 0.41 · eval/accuracy 0.73');

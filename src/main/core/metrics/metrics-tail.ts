@@ -108,28 +108,59 @@ export class MetricsTail {
       const { bytesRead } = await fh.read(buf, filled, want, pos + filled);
       if (bytesRead === 0) break;
       filled += bytesRead;
-      const lastNl = buf.lastIndexOf(10, filled - 1);
-      if (lastNl < 0) continue; // no complete line yet
-      // Newline bytes never occur inside a UTF-8 multi-byte sequence, so cutting
-      // at a newline never splits a character.
-      const text = buf.toString('utf8', 0, lastNl);
-      let from = 0;
-      for (;;) {
-        const nl = text.indexOf('\n', from);
-        const raw = nl < 0 ? text.slice(from) : text.slice(from, nl);
-        st.lineCount++;
-        this.handleLine(raw, sink);
-        if (nl < 0) break;
-        from = nl + 1;
-      }
-      const consumed = lastNl + 1;
+      const consumed = this.consumeLines(buf, filled, sink);
+      if (consumed === 0) continue; // no complete line yet
       pos += consumed;
-      st.offset = pos;
-      st.fingerprint = buf.toString('base64', Math.max(0, consumed - FINGERPRINT_BYTES), consumed);
       // Keep the partial tail of this chunk at the start of the buffer.
       buf.copy(buf, 0, consumed, filled);
       filled -= consumed;
     }
+  }
+
+  /**
+   * Consume the complete lines at the start of `buf[0, filled)`, whose first
+   * byte is the byte at the current offset; returns the bytes consumed (0 when
+   * no line is complete yet) and advances offset, line count and fingerprint.
+   */
+  private consumeLines(buf: Buffer, filled: number, sink: RecordSink): number {
+    const lastNl = buf.lastIndexOf(10, filled - 1);
+    if (lastNl < 0) return 0;
+    const st = this.state;
+    // Newline bytes never occur inside a UTF-8 multi-byte sequence, so cutting
+    // at a newline never splits a character.
+    const text = buf.toString('utf8', 0, lastNl);
+    let from = 0;
+    for (;;) {
+      const nl = text.indexOf('\n', from);
+      const raw = nl < 0 ? text.slice(from) : text.slice(from, nl);
+      st.lineCount++;
+      this.handleLine(raw, sink);
+      if (nl < 0) break;
+      from = nl + 1;
+    }
+    const consumed = lastNl + 1;
+    st.offset += consumed;
+    st.fingerprint = buf.toString('base64', Math.max(0, consumed - FINGERPRINT_BYTES), consumed);
+    return consumed;
+  }
+
+  /**
+   * Consume bytes read elsewhere (a remote workspace ships them): `data` starts
+   * at the current offset. Complete lines are handed to `sink`; a trailing
+   * partial line is left for the next call, which must start at the new offset.
+   */
+  feed(data: Buffer, sink: RecordSink): ReadResult {
+    const startLines = this.state.lineCount;
+    const consumed = data.length ? this.consumeLines(data, data.length, sink) : 0;
+    return { reset: false, bytes: consumed, lines: this.state.lineCount - startLines };
+  }
+
+  /** Skip a line too long to be a metrics record, ending at byte `end` (found by whoever read the file). */
+  skipLineTo(end: number, maxLineBytes: number): void {
+    this.state.lineCount++;
+    this.malformed(`line longer than ${maxLineBytes} bytes`);
+    this.state.offset = end;
+    this.state.fingerprint = '';
   }
 
   /** Position just after the next newline at or after `from`, or null when there is none before `end`. */

@@ -29,8 +29,8 @@ import {
   type GitInfo,
   type PatchResult,
 } from '../capture/git';
-import { condaExport, pipFreeze, probePython } from '../capture/python';
-import { recordedEnvironment, systemInfo } from '../capture/system';
+import { condaExport, pipFreeze, probePython, type PythonInfo } from '../capture/python';
+import { recordedEnvironment, systemInfo, type SystemInfo } from '../capture/system';
 import { reproduceScript, shellJoin } from './reproduce';
 
 export interface RunRequest {
@@ -132,7 +132,7 @@ export function pythonIsoNow(d = new Date()): string {
 
 const SEED_KEYS = ['seed', 'training.seed', 'experiment.seed'];
 
-function chooseSeed(
+export function chooseSeed(
   composed: ComposedConfig,
   requested: number | undefined,
 ): { seed: number; overrides: string[] } {
@@ -142,7 +142,7 @@ function chooseSeed(
   return { seed: fromConfig ?? randomInt(2 ** 31), overrides: [] };
 }
 
-function interpreterOf(command: string[], explicit?: string): string {
+export function interpreterOf(command: string[], explicit?: string): string {
   if (explicit) return explicit;
   const first = command[0] ?? '';
   return /(^|\/)python[\d.]*$/.test(first) ? first : 'python3';
@@ -227,57 +227,25 @@ export async function prepareRun(req: RunRequest): Promise<PreparedRun> {
     PYTHONUNBUFFERED: '1',
   });
 
-  if (py.error) warnings.push(`could not probe ${python}: ${py.error}`);
-  if (freeze.error) warnings.push(freeze.error);
-  if (patch && !patch.complete) {
-    warnings.push(
-      patch.error
-        ? `the uncommitted changes could not be fully recorded: ${patch.error}`
-        : `uncommitted.patch is over its size limit: ${patch.omitted.length} file(s) left out (listed in metadata.json)`,
-    );
-  }
+  warnings.push(...captureWarnings(python, py, freeze, patch));
 
-  const metadata: Record<string, unknown> = {
-    // The seed's ExperimentMetadata, same names, same order.
+  const metadata = buildMetadata({
     name,
-    started_at: pythonIsoNow(startedAt),
-    git_hash: git.git_hash,
-    git_branch: git.git_branch,
-    git_dirty: git.git_dirty,
-    python_version: py.python_version,
-    torch_version: py.torch_version,
-    cuda_version: py.cuda_version,
-    hostname: sys.hostname,
-    command: shellJoin(command),
-    // What Expdesk adds.
+    startedAt: pythonIsoNow(startedAt),
+    git,
+    py,
+    sys,
+    patch,
+    command,
+    commandTemplate: req.command,
     seed,
-    command_argv: command,
-    command_template: req.command,
     cwd,
-    config_source: path.resolve(req.configFile),
-    config_files: composed.files,
+    configSource: path.resolve(req.configFile),
+    configFiles: composed.files,
     overrides: req.overrides ?? [],
-    python_executable: py.python_executable,
-    git_remote: git.git_remote,
-    git_root: git.root,
-    uncommitted_patch: patch
-      ? {
-          file: 'uncommitted.patch',
-          bytes: patch.bytes,
-          files: patch.files,
-          complete: patch.complete,
-          omitted: patch.omitted,
-          error: patch.error ?? null,
-        }
-      : null,
-    os: sys.os,
-    cpu: sys.cpu,
-    memory_bytes: sys.memory_bytes,
-    gpus: sys.gpus,
-    env: recordedEnvironment(env),
-    expdesk_version: expdeskVersion(),
-    capture_warnings: warnings,
-  };
+    env,
+    warnings,
+  });
   await writeAtomic(path.join(expDir, 'metadata.json'), JSON.stringify(metadata, null, 2) + '\n');
   await writeAtomic(path.join(expDir, 'requirements.txt'), freeze.text);
   if (conda !== null) await writeAtomic(path.join(expDir, 'conda_env.txt'), conda);
@@ -302,3 +270,92 @@ export async function prepareRun(req: RunRequest): Promise<PreparedRun> {
 }
 
 export { experimentsDirOf as experimentsFolder };
+
+/** Warnings about what the capture could not record. */
+export function captureWarnings(
+  python: string,
+  py: PythonInfo,
+  freeze: { error?: string },
+  patch: PatchResult | null,
+): string[] {
+  const warnings: string[] = [];
+  if (py.error) warnings.push(`could not probe ${python}: ${py.error}`);
+  if (freeze.error) warnings.push(freeze.error);
+  if (patch && !patch.complete) {
+    warnings.push(
+      patch.error
+        ? `the uncommitted changes could not be fully recorded: ${patch.error}`
+        : `uncommitted.patch is over its size limit: ${patch.omitted.length} file(s) left out (listed in metadata.json)`,
+    );
+  }
+  return warnings;
+}
+
+export interface MetadataInputs {
+  name: string;
+  /** Python's datetime.now().isoformat() on the machine the run starts on. */
+  startedAt: string;
+  git: GitInfo;
+  py: PythonInfo;
+  sys: SystemInfo;
+  patch: PatchResult | null;
+  command: string[];
+  commandTemplate: string[];
+  seed: number;
+  cwd: string;
+  configSource: string;
+  configFiles: string[];
+  overrides: string[];
+  /** The run's environment; only an allow-list of it is recorded. */
+  env: Record<string, string>;
+  warnings: string[];
+  /** Extra fields after the standard ones (remote runs say where they ran). */
+  extra?: Record<string, unknown>;
+}
+
+/** metadata.json: the seed's fields first, in the seed's order, then what Expdesk adds. */
+export function buildMetadata(m: MetadataInputs): Record<string, unknown> {
+  const { git, py, sys, patch } = m;
+  return {
+    // The seed's ExperimentMetadata, same names, same order.
+    name: m.name,
+    started_at: m.startedAt,
+    git_hash: git.git_hash,
+    git_branch: git.git_branch,
+    git_dirty: git.git_dirty,
+    python_version: py.python_version,
+    torch_version: py.torch_version,
+    cuda_version: py.cuda_version,
+    hostname: sys.hostname,
+    command: shellJoin(m.command),
+    // What Expdesk adds.
+    seed: m.seed,
+    command_argv: m.command,
+    command_template: m.commandTemplate,
+    cwd: m.cwd,
+    config_source: m.configSource,
+    config_files: m.configFiles,
+    overrides: m.overrides,
+    python_executable: py.python_executable,
+    git_remote: git.git_remote,
+    git_root: git.root,
+    uncommitted_patch: patch
+      ? {
+          file: 'uncommitted.patch',
+          bytes: patch.bytes,
+          files: patch.files,
+          complete: patch.complete,
+          omitted: patch.omitted,
+          error: patch.error ?? null,
+        }
+      : null,
+    os: sys.os,
+    cpu: sys.cpu,
+    memory_bytes: sys.memory_bytes,
+    gpus: sys.gpus,
+    env: recordedEnvironment(m.env),
+    expdesk_version: expdeskVersion(),
+    ...m.extra,
+    capture_warnings: m.warnings,
+  };
+}

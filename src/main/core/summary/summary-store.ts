@@ -12,14 +12,21 @@ import { MetricsFold, type MetricsFoldState } from '../../../shared/metrics-summ
 import type { ExperimentSummary, JsonValue, Problem } from '../../../shared/model';
 import { userCacheDir } from '../app/paths';
 import { MetricsTail, type MetricsTailState } from '../metrics/metrics-tail';
-import { readConfig, readFailed, readJsonObject, type FailedInfo, type JsonObject } from '../workspace/files';
+import {
+  readConfig,
+  readFailed,
+  readJsonObject,
+  type FailedInfo,
+  type JsonObject,
+  type Parsed,
+} from '../workspace/files';
 import { LAYOUT } from '../workspace/layout';
 import { deriveStatus, parseStatusFile, type StatusFile } from '../workspace/status';
 
 /** Bump when the cache entry's shape or the summary's semantics change. */
-const CACHE_VERSION = 2;
+export const CACHE_VERSION = 2;
 
-type FileSig = { size: number; mtimeMs: number; ino: number } | null;
+export type FileSig = { size: number; mtimeMs: number; ino: number } | null;
 
 const SMALL_FILES = {
   config: LAYOUT.config,
@@ -28,7 +35,8 @@ const SMALL_FILES = {
   status: LAYOUT.status,
   final: path.join(LAYOUT.checkpoints, 'final'),
 } as const;
-type SmallKey = keyof typeof SMALL_FILES;
+export type SmallKey = keyof typeof SMALL_FILES;
+export const SMALL_KEYS = Object.keys(SMALL_FILES) as SmallKey[];
 /** Logs whose mtime tells whether a seed-written run is still writing. */
 const ACTIVITY_FILES = [
   LAYOUT.metrics,
@@ -36,7 +44,8 @@ const ACTIVITY_FILES = [
   path.join(LAYOUT.logs, 'train_rank0.log'),
 ];
 
-interface Derived {
+/** What a summary needs from the small files; cached until one of them changes. */
+export interface Derived {
   name: string;
   algorithm: string | null;
   model: string | null;
@@ -49,8 +58,9 @@ interface Derived {
   problems: Problem[];
 }
 
-interface CacheEntry {
+export interface CacheEntry {
   version: number;
+  /** The folder's path, or a remote location (`ssh://…`): the cache key. */
   dir: string;
   sigs: Record<SmallKey, FileSig>;
   metricsSig: FileSig;
@@ -68,7 +78,7 @@ async function sigOf(file: string): Promise<FileSig> {
   }
 }
 
-function sameSig(a: FileSig, b: FileSig): boolean {
+export function sameSig(a: FileSig, b: FileSig): boolean {
   if (a === null || b === null) return a === b;
   return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
 }
@@ -97,6 +107,7 @@ export class SummaryStore {
   private readonly memory = new Map<string, CacheEntry>();
   private readonly inflight = new Map<string, Promise<ExperimentSummary>>();
   private readonly cacheDir: string | null;
+  private readonly aux = new Map<string, unknown>();
 
   constructor(options: SummaryStoreOptions = {}) {
     this.cacheDir =
@@ -217,73 +228,132 @@ export class SummaryStore {
       readFailed(dir),
       readJsonObject(dir, LAYOUT.status),
     ]);
-    const status = statusRaw.value ? parseStatusFile(statusRaw.value) : { value: null, problems: [] };
-    const c = config.value;
-    const m = metadata.value;
-    const dirty = getPath(m, 'git_dirty');
-    return {
-      name: str(getPath(c, 'experiment', 'name')) ?? str(getPath(m, 'name')) ?? path.basename(dir),
-      algorithm: str(getPath(c, 'algorithm', 'name')),
-      model: str(getPath(c, 'model', 'name')),
-      startedAt: str(getPath(m, 'started_at')),
-      gitHash: str(getPath(m, 'git_hash')),
-      gitDirty: typeof dirty === 'boolean' ? dirty : null,
-      failed: failed.value,
-      statusFile: status.value,
-      hasFinalCheckpoint: sigs.final !== null,
-      problems: [
-        ...config.problems,
-        ...metadata.problems,
-        ...failed.problems,
-        ...statusRaw.problems,
-        ...status.problems,
-      ],
-    };
+    return deriveFields(path.basename(dir), { config, metadata, failed, statusRaw }, sigs.final !== null);
   }
 
   private async build(entry: CacheEntry): Promise<ExperimentSummary> {
-    const { derived: d, tail, dir } = entry;
-    const fold = new MetricsFold(entry.fold);
-    const activity = await Promise.all(ACTIVITY_FILES.map((f) => sigOf(path.join(dir, f))));
+    const activity = await Promise.all(ACTIVITY_FILES.map((f) => sigOf(path.join(entry.dir, f))));
     const lastWriteMs = activity.reduce<number | null>(
       (acc, s) => (s && (acc === null || s.mtimeMs > acc) ? s.mtimeMs : acc),
       null,
     );
-    const status = deriveStatus({
-      failed: d.failed,
-      statusFile: d.statusFile,
-      hasFinalCheckpoint: d.hasFinalCheckpoint,
-      lastWriteMs,
-    });
-    const malformed: Problem[] = tail.malformed.map((m) => ({
-      file: LAYOUT.metrics,
-      line: m.line,
-      message: `malformed line skipped: ${m.message}`,
-    }));
-    if (tail.malformedCount > tail.malformed.length) {
-      malformed.push({
-        file: LAYOUT.metrics,
-        message: `${tail.malformedCount - tail.malformed.length} more malformed lines skipped`,
-      });
-    }
-    const f = fold.state;
-    return {
-      path: dir,
-      folder: path.basename(dir),
-      name: d.name,
-      algorithm: d.algorithm,
-      model: d.model,
-      total_steps: f.lastTrainStep,
-      final_loss: f.lastTrainLoss,
-      final_eval: f.lastEval,
-      status,
-      startedAt: d.startedAt ?? status.startedAt ?? null,
-      gitHash: d.gitHash,
-      gitDirty: d.gitDirty,
-      metrics: fold.metricStats(),
-      records: f.records,
-      malformedLines: tail.malformedCount,
-      problems: [...d.problems, ...malformed],
-    };
+    return buildSummary(entry, { lastWriteMs, path: entry.dir, folder: path.basename(entry.dir) });
   }
+
+  /** A cache entry by key (remote workspaces keep theirs under `ssh://…` keys). */
+  async getEntry(key: string): Promise<CacheEntry | null> {
+    return this.loadEntry(key);
+  }
+
+  async putEntry(entry: CacheEntry): Promise<void> {
+    await this.saveEntry(entry);
+  }
+
+  /** A small JSON document beside the summaries (remote workspaces: the last listing's folders). */
+  async readAux<T>(name: string): Promise<T | null> {
+    const file = this.cacheFile(`aux:${name}`);
+    if (!file) return (this.aux.get(name) as T | undefined) ?? null;
+    try {
+      return JSON.parse(await readFile(file, 'utf8')) as T;
+    } catch {
+      return (this.aux.get(name) as T | undefined) ?? null;
+    }
+  }
+
+  async writeAux(name: string, value: unknown): Promise<void> {
+    this.aux.set(name, value);
+    const file = this.cacheFile(`aux:${name}`);
+    if (!file) return;
+    try {
+      await mkdir(path.dirname(file), { recursive: true });
+      const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
+      await writeFile(tmp, JSON.stringify(value));
+      await rename(tmp, file);
+    } catch {
+      // an optimisation only
+    }
+  }
+}
+
+/** The fields a summary takes from the small files (pure: local and remote folders share it). */
+export function deriveFields(
+  folder: string,
+  files: {
+    config: Parsed<JsonObject>;
+    metadata: Parsed<JsonObject>;
+    failed: Parsed<FailedInfo>;
+    statusRaw: Parsed<JsonObject>;
+  },
+  hasFinalCheckpoint: boolean,
+): Derived {
+  const { config, metadata, failed, statusRaw } = files;
+  const status = statusRaw.value ? parseStatusFile(statusRaw.value) : { value: null, problems: [] };
+  const c = config.value;
+  const m = metadata.value;
+  const dirty = getPath(m, 'git_dirty');
+  return {
+    name: str(getPath(c, 'experiment', 'name')) ?? str(getPath(m, 'name')) ?? folder,
+    algorithm: str(getPath(c, 'algorithm', 'name')),
+    model: str(getPath(c, 'model', 'name')),
+    startedAt: str(getPath(m, 'started_at')),
+    gitHash: str(getPath(m, 'git_hash')),
+    gitDirty: typeof dirty === 'boolean' ? dirty : null,
+    failed: failed.value,
+    statusFile: status.value,
+    hasFinalCheckpoint,
+    problems: [
+      ...config.problems,
+      ...metadata.problems,
+      ...failed.problems,
+      ...statusRaw.problems,
+      ...status.problems,
+    ],
+  };
+}
+
+/** A summary from a cache entry (pure: the caller says where the folder is and when it was last written). */
+export function buildSummary(
+  entry: CacheEntry,
+  where: { path: string; folder: string; lastWriteMs: number | null; now?: number; processGone?: boolean },
+): ExperimentSummary {
+  const { derived: d, tail } = entry;
+  const fold = new MetricsFold(entry.fold);
+  const status = deriveStatus({
+    failed: d.failed,
+    statusFile: d.statusFile,
+    hasFinalCheckpoint: d.hasFinalCheckpoint,
+    lastWriteMs: where.lastWriteMs,
+    now: where.now,
+    processGone: where.processGone,
+  });
+  const malformed: Problem[] = tail.malformed.map((m) => ({
+    file: LAYOUT.metrics,
+    line: m.line,
+    message: `malformed line skipped: ${m.message}`,
+  }));
+  if (tail.malformedCount > tail.malformed.length) {
+    malformed.push({
+      file: LAYOUT.metrics,
+      message: `${tail.malformedCount - tail.malformed.length} more malformed lines skipped`,
+    });
+  }
+  const f = fold.state;
+  return {
+    path: where.path,
+    folder: where.folder,
+    name: d.name,
+    algorithm: d.algorithm,
+    model: d.model,
+    total_steps: f.lastTrainStep,
+    final_loss: f.lastTrainLoss,
+    final_eval: f.lastEval,
+    status,
+    startedAt: d.startedAt ?? status.startedAt ?? null,
+    gitHash: d.gitHash,
+    gitDirty: d.gitDirty,
+    metrics: fold.metricStats(),
+    records: f.records,
+    malformedLines: tail.malformedCount,
+    problems: [...d.problems, ...malformed],
+  };
 }

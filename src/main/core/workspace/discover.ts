@@ -31,6 +31,11 @@ export interface Discovery {
 /** Folders never searched: they hold no experiments and can be huge. */
 const SKIP = new Set(['node_modules', '.git', 'checkpoints', 'logs', 'outputs', '__pycache__', 'wandb']);
 
+/** Whether discovery looks into a folder of this name (the watcher's new-folder scan uses the same rule). */
+export function isSearchedDirName(name: string): boolean {
+  return !name.startsWith('.') && !SKIP.has(name);
+}
+
 async function exists(p: string): Promise<boolean> {
   try {
     await stat(p);
@@ -50,7 +55,7 @@ export async function isExperimentDir(dir: string): Promise<boolean> {
 async function subdirs(dir: string): Promise<string[]> {
   const entries = await readdir(dir, { withFileTypes: true });
   return entries
-    .filter((e) => e.isDirectory() && !e.name.startsWith('.') && !SKIP.has(e.name))
+    .filter((e) => e.isDirectory() && isSearchedDirName(e.name))
     .map((e) => path.join(dir, e.name))
     .sort((a, b) => a.localeCompare(b));
 }

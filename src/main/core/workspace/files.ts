@@ -74,14 +74,26 @@ export function parseYamlText(text: string, label: string): Parsed<JsonObject> {
   }
 }
 
-export async function readConfig(dir: string): Promise<Parsed<JsonObject>> {
-  const { text, problem } = await readSmallFile(path.join(dir, LAYOUT.config), LAYOUT.config);
+/** A small file's text, or why there is none (read here or shipped from a remote workspace). */
+export interface SmallFileText {
+  text: string | null;
+  problem?: Problem;
+}
+
+export function configFromText({ text, problem }: SmallFileText): Parsed<JsonObject> {
   if (text === null) return { value: null, problems: problem ? [problem] : [] };
   return parseYamlText(text, LAYOUT.config);
 }
 
+export async function readConfig(dir: string): Promise<Parsed<JsonObject>> {
+  return configFromText(await readSmallFile(path.join(dir, LAYOUT.config), LAYOUT.config));
+}
+
 export async function readJsonObject(dir: string, name: string): Promise<Parsed<JsonObject>> {
-  const { text, problem } = await readSmallFile(path.join(dir, name), name);
+  return jsonObjectFromText(await readSmallFile(path.join(dir, name), name), name);
+}
+
+export function jsonObjectFromText({ text, problem }: SmallFileText, name: string): Parsed<JsonObject> {
   if (text === null) return { value: null, problems: problem ? [problem] : [] };
   const parsed = parseJsonDocument(text);
   if ('error' in parsed) {
@@ -111,7 +123,10 @@ export function parseFailedText(text: string): FailedInfo {
 }
 
 export async function readFailed(dir: string): Promise<{ value: FailedInfo | null; problems: Problem[] }> {
-  const { text, problem } = await readSmallFile(path.join(dir, LAYOUT.failed), LAYOUT.failed);
+  return failedFromText(await readSmallFile(path.join(dir, LAYOUT.failed), LAYOUT.failed));
+}
+
+export function failedFromText({ text, problem }: SmallFileText): Parsed<FailedInfo> {
   if (text === null) return { value: null, problems: problem ? [problem] : [] };
   return { value: parseFailedText(text), problems: [] };
 }
@@ -124,20 +139,39 @@ async function listDir(dir: string): Promise<import('node:fs').Dirent[]> {
   }
 }
 
+/** A checkpoint entry from its folder name (pure: local and remote listings share it). */
+export function checkpointOf(name: string, fullPath: string): Checkpoint {
+  const m = /^(?:step|checkpoint)[_-]?(\d+)$/.exec(name);
+  return { name, step: m ? Number(m[1]) : null, final: name === 'final', path: fullPath };
+}
+
+/** step_N in numeric order, then final, then anything else by name. */
+export function sortCheckpoints(list: Checkpoint[]): Checkpoint[] {
+  const rank = (c: Checkpoint): number => (c.step !== null ? 0 : c.final ? 1 : 2);
+  return list.sort(
+    (a, b) => rank(a) - rank(b) || (a.step ?? 0) - (b.step ?? 0) || a.name.localeCompare(b.name),
+  );
+}
+
 export async function listCheckpoints(dir: string): Promise<Checkpoint[]> {
   const base = path.join(dir, LAYOUT.checkpoints);
   const out: Checkpoint[] = [];
   for (const e of await listDir(base)) {
     if (e.name.startsWith('.')) continue;
-    const m = /^(?:step|checkpoint)[_-]?(\d+)$/.exec(e.name);
-    const final = e.name === 'final';
-    out.push({ name: e.name, step: m ? Number(m[1]) : null, final, path: path.join(base, e.name) });
+    out.push(checkpointOf(e.name, path.join(base, e.name)));
   }
-  // step_N in numeric order, then final, then anything else by name.
-  const rank = (c: Checkpoint): number => (c.step !== null ? 0 : c.final ? 1 : 2);
-  return out.sort(
-    (a, b) => rank(a) - rank(b) || (a.step ?? 0) - (b.step ?? 0) || a.name.localeCompare(b.name),
-  );
+  return sortCheckpoints(out);
+}
+
+export function logFileOf(name: string, fullPath: string, size: number): LogFile {
+  const m = /^train_rank(\d+)\.log$/.exec(name);
+  return { name, path: fullPath, size, rank: m ? Number(m[1]) : null };
+}
+
+/** train.log first, then ranks in numeric order, then other logs. */
+export function sortLogs(list: LogFile[]): LogFile[] {
+  const key = (l: LogFile): number => (l.name === 'train.log' ? -1 : (l.rank ?? 1e9));
+  return list.sort((a, b) => key(a) - key(b) || a.name.localeCompare(b.name));
 }
 
 export async function listLogs(dir: string): Promise<LogFile[]> {
@@ -147,12 +181,9 @@ export async function listLogs(dir: string): Promise<LogFile[]> {
     if (!e.isFile() || !e.name.endsWith('.log')) continue;
     const p = path.join(base, e.name);
     const size = (await stat(p).catch(() => null))?.size ?? 0;
-    const m = /^train_rank(\d+)\.log$/.exec(e.name);
-    out.push({ name: e.name, path: p, size, rank: m ? Number(m[1]) : null });
+    out.push(logFileOf(e.name, p, size));
   }
-  // train.log first, then ranks in numeric order, then other logs.
-  const key = (l: LogFile): number => (l.name === 'train.log' ? -1 : (l.rank ?? 1e9));
-  return out.sort((a, b) => key(a) - key(b) || a.name.localeCompare(b.name));
+  return sortLogs(out);
 }
 
 export async function listOutputs(dir: string): Promise<OutputFile[]> {

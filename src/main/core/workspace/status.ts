@@ -63,6 +63,12 @@ export interface StatusInputs {
   /** Latest mtime of logs/metrics.jsonl and logs/*.log, or null. */
   lastWriteMs: number | null;
   now?: number;
+  /**
+   * Whether a "running" status file's process is gone, checked on the machine
+   * it runs on (remote workspaces check it there). Undefined: check here, by
+   * pid, when the status file names this host.
+   */
+  processGone?: boolean;
 }
 
 export function deriveStatus(inputs: StatusInputs): ExperimentStatus {
@@ -82,7 +88,9 @@ export function deriveStatus(inputs: StatusInputs): ExperimentStatus {
   }
   if (sf) {
     const base = { exitCode: sf.exit_code ?? null, signal: sf.signal ?? null, ...times };
-    if (sf.state === 'running' && sf.pid && sf.hostname === os.hostname() && !processAlive(sf.pid)) {
+    const gone =
+      inputs.processGone ?? Boolean(sf.pid && sf.hostname === os.hostname() && !processAlive(sf.pid));
+    if (sf.state === 'running' && sf.pid && gone) {
       return {
         state: 'unknown',
         source: 'status-file',

@@ -1,0 +1,964 @@
+"""Expdesk's remote helper: the far end of a remote workspace.
+
+Sent over SSH with every command (`python3 -c <this file, compressed>`), it
+is never installed on the remote machine. The request is one JSON object on
+stdin; the answer goes to stdout after a marker line, so anything a login
+script prints before it is skipped. Python 3.6+ standard library only.
+
+Operations:
+  gather  discover a workspace (the same rules as src/main/core/workspace/
+          discover.ts) and return, per experiment, the small files, stat
+          signatures and the metrics.jsonl bytes after the offset the client
+          already has: one round trip for a whole listing.
+  read    bytes of one file from an offset (tails, file views).
+  follow  stream a log's new bytes with their offsets, and the run's status,
+          until the client closes stdin.
+  prepare create the experiment folder atomically and capture git state and
+          patch, the interpreter, pip freeze, conda and the machine.
+  start   write the run's files, then start the run wrapper in tmux (or, where
+          tmux is missing, in a detached session of its own).
+  stop    ask a run's wrapper to stop and wait for the end.
+"""
+import base64
+import errno
+import json
+import os
+import platform
+import re
+import select
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import zlib
+
+MARKER = b"\n--expdesk-remote-1--\n"
+SMALL = {
+    "config": "config.yaml",
+    "metadata": "metadata.json",
+    "failed": "FAILED.txt",
+    "status": "expdesk_status.json",
+    "final": os.path.join("checkpoints", "final"),
+}
+TEXT_KEYS = ("config", "metadata", "failed", "status")
+MARKERS = ("config.yaml", "metadata.json", os.path.join("logs", "metrics.jsonl"))
+METRICS = os.path.join("logs", "metrics.jsonl")
+ACTIVITY = (METRICS, os.path.join("logs", "train.log"), os.path.join("logs", "train_rank0.log"))
+SKIP = {"node_modules", ".git", "checkpoints", "logs", "outputs", "__pycache__", "wandb"}
+MAX_SMALL = 16 * 1024 * 1024
+FINGERPRINT_BYTES = 64
+
+
+class Fail(Exception):
+    def __init__(self, code, message):
+        Exception.__init__(self, message)
+        self.code = code
+        self.message = message
+
+
+def b64(data):
+    return base64.b64encode(data).decode("ascii")
+
+
+def sig(path):
+    try:
+        st = os.stat(path)
+    except OSError:
+        return None
+    return [st.st_size, st.st_mtime_ns / 1e6, st.st_ino]
+
+
+def resolve(p):
+    return os.path.abspath(os.path.expanduser(p or "~"))
+
+
+# --- discovery (mirrors discover.ts) ---------------------------------------
+
+
+def is_experiment(d):
+    for m in MARKERS:
+        if os.path.exists(os.path.join(d, m)):
+            return True
+    return False
+
+
+def subdirs(d):
+    out = []
+    with os.scandir(d) as it:
+        for e in it:
+            # Dirent.isDirectory() in Node does not follow symlinks; neither do we.
+            if e.is_dir(follow_symlinks=False) and not e.name.startswith(".") and e.name not in SKIP:
+                out.append(e.name)
+    return out
+
+
+def experiments_under(d):
+    """Experiments as relative name lists ([child] or [child, grandchild]); the client sorts them."""
+    found = []
+    for child in subdirs(d):
+        p = os.path.join(d, child)
+        if is_experiment(p):
+            found.append([child])
+        else:
+            try:
+                grand = subdirs(p)
+            except OSError:
+                grand = []
+            for g in grand:
+                if is_experiment(os.path.join(p, g)):
+                    found.append([child, g])
+    return found
+
+
+def fs_fail(err, d):
+    if err.errno == errno.ENOENT:
+        return Fail("not-found", "no such folder: %s" % d)
+    if err.errno in (errno.EACCES, errno.EPERM):
+        return Fail("forbidden", "cannot read %s: permission denied" % d)
+    if err.errno == errno.ENOTDIR:
+        return Fail("bad-request", "not a folder: %s" % d)
+    return Fail("bad-request", "cannot read %s: %s" % (d, err.strerror))
+
+
+def discover(root):
+    d = resolve(root)
+    try:
+        os.stat(d)
+        if not os.path.isdir(d):
+            raise Fail("bad-request", "not a folder: %s" % d)
+        if is_experiment(d):
+            return {"root": d, "experimentsDir": d, "kind": "single-experiment", "rel": [[]]}
+        nested = os.path.join(d, "experiments")
+        if os.path.exists(nested):
+            found = experiments_under(nested)
+            if found:
+                return {"root": d, "experimentsDir": nested, "kind": "project-root", "rel": found}
+        found = experiments_under(d)
+        if not found:
+            raise Fail(
+                "not-found",
+                "%s holds no experiment (no folder with config.yaml, metadata.json or logs/metrics.jsonl)" % d,
+            )
+        return {"root": d, "experimentsDir": d, "kind": "experiments-folder", "rel": found}
+    except OSError as e:
+        raise fs_fail(e, d)
+
+
+# --- one experiment --------------------------------------------------------
+
+
+def read_small(path):
+    try:
+        size = os.stat(path).st_size
+    except OSError as e:
+        if e.errno == errno.ENOENT:
+            return None
+        return {"error": "cannot read: %s" % e.strerror}
+    if size > MAX_SMALL:
+        return {"too_large": size}
+    try:
+        with open(path, "rb") as f:
+            return {"data": b64(f.read())}
+    except OSError as e:
+        if e.errno == errno.ENOENT:
+            return None
+        return {"error": "cannot read: %s" % e.strerror}
+
+
+def pid_alive(pid):
+    try:
+        os.kill(pid, 0)
+        return True
+    except OSError as e:
+        return e.errno == errno.EPERM
+
+
+def run_liveness(d):
+    """For a status file saying running: is its process alive here? (The client cannot tell.)"""
+    try:
+        with open(os.path.join(d, SMALL["status"]), "rb") as f:
+            st = json.loads(f.read().decode("utf-8", "replace"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(st, dict) or st.get("state") != "running" or not isinstance(st.get("pid"), int):
+        return None
+    if st.get("hostname") != socket.gethostname():
+        return None
+    return pid_alive(st["pid"])
+
+
+def read_metrics(d, hint, budget):
+    path = os.path.join(d, METRICS)
+    s = sig(path)
+    if s is None:
+        return None
+    offset = int(hint.get("offset") or 0)
+    fp = base64.b64decode(hint.get("fingerprint") or "")
+    known = hint.get("sigs", {}).get("metrics")
+    reset = False
+    if known and known[2] != s[2]:
+        reset = True  # another inode: the file was replaced
+    elif offset > s[0]:
+        reset = True
+    try:
+        f = open(path, "rb")
+    except OSError as e:
+        return {"error": "cannot read: %s" % e.strerror}
+    with f:
+        if not reset and offset > 0 and fp:
+            f.seek(offset - len(fp))
+            if f.read(len(fp)) != fp:
+                reset = True
+        start = 0 if reset else offset
+        size = os.fstat(f.fileno()).st_size
+        f.seek(start)
+        want = max(0, min(size - start, budget))
+        data = f.read(want)
+        out = {"start": start, "reset": reset, "size": size, "more": start + len(data) < size}
+        if out["more"] and data and data.rfind(b"\n") < 0:
+            # One line longer than the whole budget: find its end rather than ship it.
+            pos = start + len(data)
+            f.seek(pos)
+            while True:
+                chunk = f.read(1 << 20)
+                if not chunk:
+                    break
+                nl = chunk.find(b"\n")
+                if nl >= 0:
+                    out["skip_to"] = pos + nl + 1
+                    break
+                pos += len(chunk)
+            data = b""
+        out["data"] = b64(data)
+        return out, len(data)
+
+
+def list_dir(d):
+    try:
+        with os.scandir(d) as it:
+            return list(it)
+    except OSError:
+        return []
+
+
+def file_size(p):
+    try:
+        return os.stat(p).st_size
+    except OSError:
+        return 0
+
+
+def details(d):
+    """Checkpoints, logs and outputs, as files.ts lists them (the client sorts)."""
+    base = os.path.join(d, "checkpoints")
+    checkpoints = [e.name for e in list_dir(base) if not e.name.startswith(".")]
+    logs = []
+    for e in list_dir(os.path.join(d, "logs")):
+        if e.is_file(follow_symlinks=False) and e.name.endswith(".log"):
+            logs.append({"name": e.name, "size": file_size(e.path)})
+    outputs = []
+    obase = os.path.join(d, "outputs")
+
+    def walk(folder, kind, depth):
+        for e in list_dir(folder):
+            if e.name.startswith("."):
+                continue
+            if e.is_dir(follow_symlinks=False):
+                if depth < 3:
+                    walk(e.path, kind, depth + 1)
+            elif e.is_file(follow_symlinks=False):
+                outputs.append({"kind": kind, "rel": os.path.relpath(e.path, obase), "size": file_size(e.path)})
+
+    for e in list_dir(obase):
+        kind = "eval" if e.name == "eval" else "samples" if e.name == "samples" else "other"
+        if e.is_dir(follow_symlinks=False):
+            walk(e.path, kind, 1)
+        elif e.is_file(follow_symlinks=False):
+            outputs.append({"kind": kind, "rel": e.name, "size": file_size(e.path)})
+    isfile = lambda n: os.path.isfile(os.path.join(d, n))  # noqa: E731
+    return {
+        "checkpoints": checkpoints,
+        "logs": logs,
+        "outputs": outputs,
+        "has_requirements": isfile("requirements.txt"),
+        "has_reproduce": isfile("reproduce.sh"),
+    }
+
+
+def gather_one(d, hint, detail, budget):
+    sigs = dict((k, sig(os.path.join(d, v))) for k, v in SMALL.items())
+    sigs["metrics"] = sig(os.path.join(d, METRICS))
+    known = hint.get("sigs") or {}
+    texts = {}
+    for k in TEXT_KEYS:
+        if detail or sigs[k] is None or sigs[k] != known.get(k):
+            texts[k] = read_small(os.path.join(d, SMALL[k]))
+    activity = [s[1] for s in (sig(os.path.join(d, a)) for a in ACTIVITY) if s]
+    out = {
+        "path": d,
+        "sigs": sigs,
+        "texts": texts,
+        "last_write_ms": max(activity) if activity else None,
+        "pid_alive": run_liveness(d),
+    }
+    used = 0
+    if sigs["metrics"] is not None and (sigs["metrics"] != known.get("metrics") or hint.get("more")):
+        got = read_metrics(d, hint, budget)
+        if isinstance(got, tuple):
+            out["metrics"], used = got
+        else:
+            out["metrics"] = got
+    if detail:
+        out["detail"] = details(d)
+    return out, used
+
+
+def op_gather(req):
+    hints = req.get("hints") or {}
+    per_exp = int(req.get("max_bytes_per_experiment") or 32 << 20)
+    total = int(req.get("max_total_bytes") or 128 << 20)
+    result = {"hostname": socket.gethostname()}
+    if req.get("root") is not None:
+        found = discover(req["root"])
+        base = found["experimentsDir"]
+        result.update(root=found["root"], experimentsDir=base, kind=found["kind"])
+        paths = [(os.path.join(base, *rel) if rel else base, rel) for rel in found["rel"]]
+    else:
+        paths = []
+        for p in req.get("experiments") or []:
+            d = resolve(p)
+            if not os.path.isdir(d):
+                if not os.path.exists(d):
+                    paths.append((d, {"error": ["not-found", "no such folder: %s" % d]}))
+                else:
+                    paths.append((d, {"error": ["bad-request", "not a folder: %s" % d]}))
+            elif not is_experiment(d):
+                paths.append(
+                    (
+                        d,
+                        {
+                            "error": [
+                                "not-found",
+                                "%s is not an experiment (no config.yaml, metadata.json or logs/metrics.jsonl)" % d,
+                            ]
+                        },
+                    )
+                )
+            else:
+                paths.append((d, None))
+    experiments = []
+    for d, extra in paths:
+        if isinstance(extra, dict) and "error" in extra:
+            experiments.append({"path": d, "error": extra["error"]})
+            continue
+        try:
+            one, used = gather_one(d, hints.get(d) or {}, bool(req.get("detail")), min(per_exp, max(total, 0)))
+            total -= used
+        except OSError as e:
+            one = {"path": d, "unreadable": e.strerror or str(e)}
+        if isinstance(extra, list):
+            one["rel"] = extra
+        experiments.append(one)
+    result["experiments"] = experiments
+    result["now_ms"] = time.time() * 1000
+    return result
+
+
+# --- reading and following files -------------------------------------------
+
+
+def op_read(req):
+    path = resolve(req["path"])
+    offset = int(req.get("offset") or 0)
+    limit = int(req.get("max") or 1 << 20)
+    try:
+        with open(path, "rb") as f:
+            size = os.fstat(f.fileno()).st_size
+            if offset < 0:
+                offset = max(0, size + offset)
+            offset = min(offset, size)
+            f.seek(offset)
+            data = f.read(min(limit, size - offset))
+    except OSError as e:
+        if e.errno == errno.ENOENT:
+            return {"missing": True, "size": 0, "offset": 0, "data": ""}
+        raise Fail("bad-request", "cannot read %s: %s" % (path, e.strerror))
+    return {"size": size, "offset": offset, "data": b64(data)}
+
+
+def log_of(exp_dir, name):
+    if name:
+        return os.path.join(exp_dir, "logs", name)
+    for n in ("train.log", "train_rank0.log"):
+        p = os.path.join(exp_dir, "logs", n)
+        if os.path.exists(p):
+            return p
+    return os.path.join(exp_dir, "logs", "train.log")
+
+
+def run_state(exp_dir):
+    status = None
+    try:
+        with open(os.path.join(exp_dir, SMALL["status"]), "rb") as f:
+            status = json.loads(f.read().decode("utf-8", "replace"))
+    except (OSError, ValueError):
+        status = None
+    alive = None
+    if isinstance(status, dict) and status.get("state") == "running" and isinstance(status.get("pid"), int):
+        if status.get("hostname") == socket.gethostname():
+            alive = pid_alive(status["pid"])
+    activity = [s[1] for s in (sig(os.path.join(exp_dir, a)) for a in ACTIVITY) if s]
+    return {
+        "status": status if isinstance(status, dict) else None,
+        "pid_alive": alive,
+        "failed": os.path.exists(os.path.join(exp_dir, "FAILED.txt")),
+        "final": os.path.exists(os.path.join(exp_dir, "checkpoints", "final")),
+        "last_write_ms": max(activity) if activity else None,
+    }
+
+
+def op_follow(req):
+    """Frames on stdout: a JSON header line, then (for data) that many raw bytes."""
+    exp_dir = resolve(req["exp_dir"])
+    name = req.get("file")
+    offset = int(req.get("offset") or 0)
+    poll = float(req.get("poll_ms") or 200) / 1000.0
+    heartbeat = float(req.get("heartbeat_ms") or 2000) / 1000.0
+    chunk_max = 1 << 20
+    out = sys.stdout.buffer
+    last_state = None
+    last_sent = 0.0
+    stdin = sys.stdin.buffer
+    out.write(MARKER)
+    if not os.path.isdir(exp_dir):
+        frame = {"t": "error", "code": "not-found", "message": "no such folder: %s" % exp_dir}
+        out.write((json.dumps(frame) + "\n").encode())
+        out.flush()
+        return None
+    path = log_of(exp_dir, name)
+    if offset < 0:
+        offset = max(0, file_size(path) + offset)
+    hello = {"t": "hello", "file": os.path.basename(path), "offset": offset, "exists": os.path.exists(path),
+             "exp_dir": exp_dir, "size": file_size(path)}
+    status_only = bool(req.get("status_only"))
+    out.write((json.dumps(hello) + "\n").encode())
+    out.flush()
+    while True:
+        if not name and not os.path.exists(path):
+            path = log_of(exp_dir, None)
+        # The state before the bytes: bytes written before the end are surely sent before it.
+        state = run_state(exp_dir)
+        try:
+            if status_only:
+                raise OSError("status only")
+            with open(path, "rb") as f:
+                size = os.fstat(f.fileno()).st_size
+                if size < offset:
+                    offset = 0  # truncated: start over, as LogTail does
+                    out.write(b'{"t":"reset"}\n')
+                f.seek(offset)
+                while offset < size:
+                    data = f.read(min(chunk_max, size - offset))
+                    if not data:
+                        break
+                    out.write((json.dumps({"t": "data", "o": offset, "n": len(data)}) + "\n").encode())
+                    out.write(data)
+                    offset += len(data)
+        except OSError:
+            pass
+        now = time.time()
+        if state != last_state or now - last_sent >= heartbeat:
+            frame = dict(state, t="state", offset=offset, now_ms=now * 1000)
+            out.write((json.dumps(frame) + "\n").encode())
+            last_state = state
+            last_sent = now
+        out.flush()
+        r, _, _ = select.select([stdin], [], [], poll)
+        if r and not os.read(stdin.fileno(), 4096):
+            return None  # the client went away (or closed our stdin): stop
+
+
+# --- launching -------------------------------------------------------------
+
+
+def run_cmd(argv, cwd=None, env=None, timeout=30):
+    try:
+        p = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    except OSError as e:
+        return False, "", str(e)
+    try:
+        out, err = p.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        p.kill()
+        p.communicate()
+        return False, "", "timed out after %d ms" % (timeout * 1000)
+    return p.returncode == 0, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
+
+
+def redact_url(url):
+    return re.sub(r"^(\w+://)[^@/]+@", r"\1", url)
+
+
+def exclude_pathspecs(root, excluded):
+    out = []
+    for d in excluded:
+        rel = os.path.relpath(d, root)
+        if rel and rel != "." and not rel.startswith(".."):
+            out.append(":(exclude,top)" + rel.replace(os.sep, "/"))
+    return out
+
+
+def git_info(cwd, excluded):
+    ok, top, _ = run_cmd(["git", "rev-parse", "--show-toplevel"], cwd, timeout=10)
+    if not ok:
+        return {"git_hash": "unknown", "git_branch": "unknown", "git_dirty": True, "git_remote": None, "root": None}
+    root = top.strip()
+    ok_h, h, _ = run_cmd(["git", "rev-parse", "HEAD"], cwd, timeout=10)
+    ok_b, b, _ = run_cmd(["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd, timeout=10)
+    ok_s, s, _ = run_cmd(["git", "status", "--porcelain", "--", ":/"] + exclude_pathspecs(root, excluded), cwd, timeout=60)
+    ok_r, r, _ = run_cmd(["git", "config", "--get", "remote.origin.url"], cwd, timeout=10)
+    return {
+        "git_hash": h.strip() if ok_h else "unknown",
+        "git_branch": b.strip() if ok_b else "unknown",
+        "git_dirty": bool(s.strip()) if ok_s else True,
+        "git_remote": redact_url(r.strip()) if ok_r else None,
+        "root": root,
+    }
+
+
+class PatchSplitter:
+    """git diff output cut into per-file sections, whole sections kept while under the limit (as git.ts)."""
+
+    def __init__(self, limit, out):
+        self.limit, self.out = limit, out
+        self.section, self.section_bytes, self.section_path, self.dropped = [], 0, "", False
+        self.carry = b""
+        self.written, self.files, self.omitted = 0, 0, []
+
+    def push(self, chunk):
+        data = self.carry + chunk
+        start = 0
+        while True:
+            nl = data.find(b"\n", start)
+            if nl < 0:
+                break
+            self.line(data[start : nl + 1])
+            start = nl + 1
+        self.carry = data[start:]
+
+    def line(self, line):
+        if line.startswith(b"diff --git "):
+            self.flush()
+            m = re.match(rb"^diff --git a/(.*) b/(.*)\n$", line)
+            self.section_path = (m.group(2) if m else line[11:].strip()).decode("latin-1")
+        self.section_bytes += len(line)
+        if self.dropped:
+            return
+        if self.written + self.section_bytes > self.limit:
+            self.dropped = True
+            self.section = []
+            return
+        self.section.append(line)
+
+    def flush(self):
+        if self.carry:
+            rest, self.carry = self.carry, b""
+            self.line(rest)
+        if self.section_bytes == 0:
+            return
+        if self.dropped:
+            self.omitted.append({"path": self.section_path, "bytes": self.section_bytes})
+        else:
+            for b in self.section:
+                self.out.write(b)
+            self.written += self.section_bytes
+            self.files += 1
+        self.section, self.section_bytes, self.dropped = [], 0, False
+
+
+def write_patch(root, out_file, limit, excluded):
+    pathspecs = ["."] + exclude_pathspecs(root, excluded)
+    tmpdir = tempfile.mkdtemp(prefix="expdesk-index-")
+    env = dict(os.environ, GIT_INDEX_FILE=os.path.join(tmpdir, "index"))
+    with open(out_file, "wb") as out:
+        splitter = PatchSplitter(limit, out)
+        try:
+            ok, _, err = run_cmd(["git", "read-tree", "HEAD"], root, env, 60)
+            if not ok:
+                raise RuntimeError("git read-tree HEAD: %s" % err.strip())
+            ok, _, err = run_cmd(["git", "add", "--all", "--intent-to-add", "--"] + pathspecs, root, env, 120)
+            if not ok:
+                raise RuntimeError("git add --intent-to-add: %s" % err.strip())
+            argv = ["git", "-c", "core.quotepath=off", "diff", "--binary", "--full-index", "--no-color",
+                    "--no-ext-diff", "--no-renames", "HEAD", "--", "."]
+            p = subprocess.Popen(argv, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+            while True:
+                chunk = p.stdout.read(1 << 16)
+                if not chunk:
+                    break
+                splitter.push(chunk)
+            err = p.stderr.read().decode("utf-8", "replace")
+            if p.wait() != 0:
+                raise RuntimeError("git diff: %s" % (err.strip() or "exit %d" % p.returncode))
+            splitter.flush()
+            return {"bytes": splitter.written, "files": splitter.files, "complete": not splitter.omitted,
+                    "omitted": splitter.omitted}
+        except Exception as e:  # noqa: BLE001 - a failed patch is recorded, never fatal
+            splitter.flush()
+            return {"bytes": splitter.written, "files": splitter.files, "complete": False,
+                    "omitted": splitter.omitted, "error": str(e)}
+        finally:
+            shutil.rmtree(tmpdir, ignore_errors=True)
+
+
+PROBE = r"""
+import json, os, sys
+out = {"python_version": sys.version, "python_executable": sys.executable,
+       "conda": os.path.exists(os.path.join(sys.prefix, "conda-meta"))}
+try:
+    import torch
+    out["torch_version"] = str(torch.__version__)
+    out["cuda_version"] = str(torch.version.cuda) if torch.version.cuda else "N/A"
+except ImportError:
+    out["torch_version"] = "not installed"
+    out["cuda_version"] = "N/A"
+except Exception as e:
+    out["torch_version"] = "error: %s" % (e,)
+    out["cuda_version"] = "unknown"
+print(json.dumps(out))
+"""
+
+
+def probe_python(python, cwd, timeout):
+    ok, out, err = run_cmd([python, "-c", PROBE], cwd, timeout=timeout)
+    if ok:
+        try:
+            return json.loads(out.strip().split("\n")[-1])
+        except ValueError:
+            err = "unexpected output %r" % out[:200]
+    return {"python_version": "unknown", "torch_version": "unknown", "cuda_version": "unknown",
+            "python_executable": python, "conda": False, "error": "probing %s: %s" % (python, err.strip())}
+
+
+def system_info():
+    arch = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "i686": "ia32"}.get(
+        platform.machine().lower(), platform.machine())
+    model = "unknown"
+    try:
+        with open("/proc/cpuinfo") as f:
+            for line in f:
+                if line.lower().startswith("model name"):
+                    model = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        model = platform.processor() or "unknown"
+    try:
+        mem = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):
+        mem = 0
+    gpus = []
+    ok, out, _ = run_cmd(["nvidia-smi", "--query-gpu=name,memory.total,driver_version", "--format=csv,noheader"],
+                         timeout=10)
+    if ok:
+        for line in out.strip().split("\n"):
+            if line.strip():
+                parts = [s.strip() for s in line.split(",")] + ["", "", ""]
+                gpus.append({"name": parts[0], "memory_total": parts[1], "driver_version": parts[2]})
+    return {"hostname": socket.gethostname(), "os": "%s %s %s" % (platform.system(), platform.release(), arch),
+            "cpu": {"model": model, "count": os.cpu_count() or 1}, "memory_bytes": mem, "gpus": gpus}
+
+
+def experiment_name(n, base):
+    name = "exp%03d_%s" % (n, base)
+    return re.sub(r"[-._]+$", "", name[:120]) if len(name) > 120 else name
+
+
+def next_number(names):
+    best = 0
+    for n in names:
+        m = re.match(r"^exp(\d+)(?:_|$)", n)
+        if m:
+            best = max(best, int(m.group(1)))
+    return best + 1
+
+
+def op_prepare(req):
+    from datetime import datetime
+
+    cwd = resolve(req["cwd"])
+    if not os.path.isdir(cwd):
+        raise Fail("bad-request", "the project folder %s does not exist on %s" % (cwd, socket.gethostname()))
+    exp_parent = resolve(req["experiments_dir"])
+    git = git_info(cwd, [exp_parent])
+    if git["git_dirty"] and git["root"] and req.get("refuse_dirty"):
+        raise Fail("bad-request", "the working tree of %s has uncommitted changes; commit them or launch without "
+                   "--refuse-dirty" % git["root"])
+    started = datetime.now()
+    os.makedirs(exp_parent, exist_ok=True)
+    explicit = req.get("name")
+    if explicit:
+        name = explicit
+        try:
+            os.mkdir(os.path.join(exp_parent, name))
+        except FileExistsError:
+            raise Fail("bad-request", "an experiment named %s already exists in %s" % (name, exp_parent))
+    else:
+        base = req["base"] + "_" + started.strftime("%m%d_%H%M")
+        n = next_number(os.listdir(exp_parent))
+        for _ in range(1000):
+            name = experiment_name(n, base)
+            try:
+                os.mkdir(os.path.join(exp_parent, name))  # atomic: exactly one creator wins
+                break
+            except FileExistsError:
+                n += 1
+        else:
+            raise Fail("bad-request", "could not find a free experiment number in %s" % exp_parent)
+    exp_dir = os.path.join(exp_parent, name)
+    for sub in ("checkpoints", "logs", "outputs"):
+        os.makedirs(os.path.join(exp_dir, sub), exist_ok=True)
+    patch = None
+    if git["root"] and git["git_hash"] != "unknown":
+        patch = write_patch(git["root"], os.path.join(exp_dir, "uncommitted.patch"),
+                            int(req.get("patch_limit") or 50 << 20), [exp_parent])
+    python = req.get("python") or "python3"
+    py = probe_python(python, cwd, float(req.get("probe_timeout_ms") or 30000) / 1000)
+    ok, freeze, err = run_cmd([python, "-m", "pip", "freeze"], cwd,
+                              timeout=float(req.get("freeze_timeout_ms") or 120000) / 1000)
+    freeze_out = {"text": freeze} if ok else {
+        "text": "# pip freeze failed for %s: %s\n" % (python, (err.strip().split("\n") or ["failed"])[-1]),
+        "error": "pip freeze: %s" % ((err.strip().split("\n") or ["failed"])[-1])}
+    conda = None
+    if py.get("conda"):
+        prefix = os.path.dirname(os.path.dirname(py["python_executable"]))
+        ok, c, cerr = run_cmd([os.environ.get("CONDA_EXE") or "conda", "list", "--export", "-p", prefix], cwd,
+                              timeout=120)
+        conda = c if ok else "# conda list --export failed: %s\n" % cerr.strip()
+    return {"exp_dir": exp_dir, "name": name, "cwd": cwd, "started_at": started.isoformat(), "git": git,
+            "py": py, "freeze": freeze_out, "conda": conda, "sys": system_info(), "patch": patch,
+            "env": dict(os.environ), "tmux": shutil.which("tmux") is not None}
+
+
+def write_atomic(path, data, mode):
+    tmp = "%s.tmp-%d" % (path, os.getpid())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, mode)
+    with os.fdopen(fd, "wb") as f:
+        f.write(data)
+    os.chmod(tmp, mode)
+    os.replace(tmp, path)
+
+
+def op_start(req):
+    for f in req.get("files") or []:
+        write_atomic(f["path"], base64.b64decode(f["data"]), int(f.get("mode") or 0o644))
+    spec = req["spec"]
+    exp_dir = spec["exp_dir"]
+    env = dict((k, v) for k, v in os.environ.items() if k not in ("TMUX", "TMUX_PANE"))
+    env.update(spec.pop("env_extra", {}))
+    spec["env"] = env
+    use_tmux = bool(req.get("tmux")) and shutil.which("tmux") is not None
+    session = req.get("session") if use_tmux else None
+    spec["tmux_session"] = session
+    # The spec holds the run's environment: a private folder, a private file; the wrapper deletes it.
+    tmp = tempfile.mkdtemp(prefix="expdesk-launch-")
+    runner = os.path.join(tmp, "expdesk_run.py")
+    with open(runner, "wb") as f:
+        f.write(base64.b64decode(req["runner"]))
+    spec_file = os.path.join(tmp, "spec.json")
+    fd = os.open(spec_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as f:
+        json.dump(spec, f)
+    python = req.get("runner_python") or sys.executable or "python3"
+    errlog = os.path.join(tmp, "start.err")
+    argv = [python, runner, spec_file]
+    if session:
+        cmd = ["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "50", "--"] + argv
+        ok, _, err = run_cmd(cmd, spec["cwd"], env, 15)
+        if not ok:
+            shutil.rmtree(tmp, ignore_errors=True)
+            raise Fail("internal", "tmux new-session failed: %s" % err.strip())
+    else:
+        # No tmux: a session of its own (setsid), detached from this connection,
+        # so the run survives the SSH link; the wrapper still records its exit.
+        pid = os.fork()
+        if pid == 0:
+            try:
+                os.setsid()
+                if os.fork() != 0:
+                    os._exit(0)
+                os.chdir(spec["cwd"])
+                nul = os.open(os.devnull, os.O_RDWR)
+                err_fd = os.open(errlog, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+                os.dup2(nul, 0)
+                os.dup2(nul, 1)
+                os.dup2(err_fd, 2)
+                signal.signal(signal.SIGHUP, signal.SIG_IGN)
+                os.execvpe(python, argv, env)
+            finally:
+                os._exit(127)
+        os.waitpid(pid, 0)
+    deadline = time.time() + float(req.get("start_timeout_ms") or 15000) / 1000
+    status_path = os.path.join(exp_dir, "expdesk_status.json")
+    try:
+        while not os.path.exists(status_path):
+            if time.time() > deadline:
+                why = ""
+                try:
+                    with open(errlog) as f:
+                        why = f.read()[-2000:]
+                except OSError:
+                    pass
+                raise Fail("internal", "the run wrapper did not start within %d s%s"
+                           % (int(float(req.get("start_timeout_ms") or 15000) / 1000), (": " + why) if why else ""))
+            time.sleep(0.02)
+    finally:
+        # The wrapper has read its script (Python compiles it whole at start): nothing needs it now.
+        try:
+            os.unlink(runner)
+        except OSError:
+            pass
+    with open(status_path) as f:
+        status = json.load(f)
+    shutil.rmtree(tmp, ignore_errors=True)
+    return {"tmux_session": session, "status": status, "hostname": socket.gethostname()}
+
+
+def op_stop(req):
+    exp_dir = resolve(req["exp_dir"])
+    wait = float(req.get("wait_ms") or 30000) / 1000
+    status_path = os.path.join(exp_dir, "expdesk_status.json")
+
+    def read():
+        try:
+            with open(status_path) as f:
+                s = json.load(f)
+            return s if isinstance(s, dict) and s.get("schema") == "expdesk.status/1" else None
+        except (OSError, ValueError):
+            return None
+
+    st = read()
+    if st is None:
+        raise Fail("bad-request", "%s has no expdesk_status.json: it was not started by Expdesk, so Expdesk "
+                   "cannot stop it" % exp_dir)
+    if st.get("state") != "running":
+        return {"status": st}
+    if st.get("hostname") and st["hostname"] != socket.gethostname():
+        raise Fail("bad-request", "the run is on %s; stop it from there" % st["hostname"])
+    pid, child = st.get("pid"), st.get("child_pid")
+    if isinstance(pid, int) and pid_alive(pid):
+        os.kill(pid, signal.SIGUSR1)
+    elif isinstance(child, int) and pid_alive(child):
+        for sig_ in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+            try:
+                os.killpg(child, sig_)
+            except OSError:
+                break
+            time.sleep(5)
+            if not pid_alive(child):
+                break
+        return {"status": read()}
+    else:
+        raise Fail("bad-request", "the run's process %s is gone and no exit was recorded" % (pid,))
+    deadline = time.time() + wait
+    while True:
+        st = read()
+        if st and st.get("state") != "running":
+            return {"status": st}
+        if time.time() > deadline:
+            return {"status": st}
+        time.sleep(0.1)
+
+
+def op_pack(req):
+    """A tar stream of what a bundle takes from an experiment, plus a git pack of the recorded commit."""
+    import tarfile
+
+    exp_dir = resolve(req["exp_dir"])
+    out = sys.stdout.buffer
+    if not os.path.isdir(exp_dir) or not is_experiment(exp_dir):
+        raise Fail("not-found", "%s is not an experiment folder" % exp_dir)
+    base = os.path.basename(exp_dir)
+    names = []
+    for e in list_dir(exp_dir):
+        if e.is_file(follow_symlinks=False):
+            names.append(e.name)
+    logs = os.path.join(exp_dir, "logs")
+    if req.get("with_logs"):
+        for dirpath, _dirs, files in os.walk(logs):
+            for f in files:
+                names.append(os.path.relpath(os.path.join(dirpath, f), exp_dir))
+    elif os.path.isfile(os.path.join(exp_dir, METRICS)):
+        names.append(METRICS)
+    if req.get("with_checkpoint"):
+        cps = os.path.join(exp_dir, "checkpoints")
+        pick = "final" if os.path.isdir(os.path.join(cps, "final")) else None
+        if pick is None:
+            steps = []
+            for e in list_dir(cps):
+                m = re.match(r"^(?:step|checkpoint)[_-]?(\d+)$", e.name)
+                if m:
+                    steps.append((int(m.group(1)), e.name))
+            pick = max(steps)[1] if steps else None
+        if pick:
+            names.append(os.path.join("checkpoints", pick))
+    pack_file = None
+    commit = req.get("git_hash") or ""
+    root = req.get("git_root")
+    if re.match(r"^[0-9a-f]{40}([0-9a-f]{24})?$", commit) and root and os.path.isdir(root):
+        ok, _, _ = run_cmd(["git", "cat-file", "-e", commit + "^{commit}"], root, timeout=30)
+        if ok:
+            fd, pack_file = tempfile.mkstemp(prefix="expdesk-pack-")
+            with os.fdopen(fd, "wb") as f:
+                rl = subprocess.Popen(["git", "rev-list", "--objects", "-n1", commit], cwd=root,
+                                      stdout=subprocess.PIPE)
+                po = subprocess.Popen(["git", "pack-objects", "--stdout", "-q"], cwd=root, stdin=rl.stdout, stdout=f)
+                rl.stdout.close()
+                if po.wait() != 0 or rl.wait() != 0:
+                    os.unlink(pack_file)
+                    pack_file = None
+    out.write(MARKER)
+    try:
+        with tarfile.open(fileobj=out, mode="w|") as tar:
+            for n in names:
+                tar.add(os.path.join(exp_dir, n), arcname=os.path.join(base, n))
+            if pack_file:
+                tar.add(pack_file, arcname=".expdesk-commit.pack")
+    finally:
+        if pack_file:
+            os.unlink(pack_file)
+    out.flush()
+    return None
+
+
+OPS = {"pack": op_pack, "gather": op_gather, "read": op_read, "follow": op_follow, "prepare": op_prepare, "start": op_start,
+       "stop": op_stop}
+
+
+def main():
+    # One JSON line; stdin then stays open only for `follow`, whose end is our stdin's end.
+    raw = sys.stdin.buffer.readline()
+    req = json.loads(raw.decode("utf-8"))
+    op = OPS.get(req.get("op"))
+    try:
+        if op is None:
+            raise Fail("bad-request", "unknown operation %r" % req.get("op"))
+        result = op(req)
+        if result is None:
+            return 0
+        body = {"ok": result}
+    except Fail as e:
+        body = {"error": {"code": e.code, "message": e.message}}
+    except Exception as e:  # noqa: BLE001 - every failure goes back to the client as an answer
+        body = {"error": {"code": "internal", "message": "%s: %s" % (type(e).__name__, e)}}
+    out = sys.stdout.buffer
+    out.write(MARKER)
+    out.write(zlib.compress(json.dumps(body).encode("utf-8"), 6))
+    out.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,424 @@
+/**
+ * Remote workspaces in the CLI: every command that takes a folder also takes
+ * `ssh://[user@]host[:port]/path` or `host:/path`. One SSH connection per
+ * host for the whole command, closed at exit. Connection problems exit 4 with
+ * one line saying what to do (unknown host key: --accept-new-host-key).
+ */
+import os from 'node:os';
+import path from 'node:path';
+import type { ExperimentDetail, WorkspaceListing } from '../shared/model';
+import {
+  formatRemoteLocation,
+  parseRemoteLocation,
+  remoteEndpointLabel,
+  RemoteLocationError,
+  withRemotePath,
+  type RemoteLocation,
+} from '../shared/remote-location';
+import { ConfigError } from '../main/core/configs/compose';
+import {
+  ConnectionLostError,
+  RemoteUnreachableError,
+  SshPermanentError,
+  type SshConnection,
+} from '../main/core/remote/connection';
+import { HostKeyChangedError, HostKeyUnknownError } from '../main/core/remote/known-hosts';
+import { RemotePool } from '../main/core/remote/pool';
+import { callRemote, RemoteOpError } from '../main/core/remote/remote-python';
+import {
+  launchRemoteRun,
+  RemoteLogFollower,
+  remoteRunEnded,
+  stopRemoteRun,
+  type RemoteRunState,
+  type RemoteRunStatus,
+} from '../main/core/remote/remote-runs';
+import { fetchRemoteExperiment } from '../main/core/remote/remote-export';
+import { RemoteWorkspace } from '../main/core/remote/remote-workspace';
+import { LaunchError } from '../main/core/runs/prepare';
+import type { SummaryStore } from '../main/core/summary/summary-store';
+import { WorkspaceError } from '../main/core/workspace/discover';
+import { RECENT_WRITE_MS } from '../main/core/workspace/status';
+import { CliError } from './commands';
+import { cliSshOptions, onCliExit } from './remote-context';
+import type { ExportCliOptions } from './bundle';
+import type { RunCliOptions } from './run';
+
+/** Exit code for "could not reach or trust the remote". */
+export const EXIT_REMOTE = 4;
+
+let pool: RemotePool | null = null;
+
+/** Ask for a key's passphrase on the terminal, without echo; null where there is no terminal. */
+export function promptPassphrase(file: string, attempt: number): Promise<string | null> {
+  const stdin = process.stdin;
+  if (!stdin.isTTY) return Promise.resolve(null);
+  return new Promise((resolve) => {
+    const again = attempt > 1 ? 'Bad passphrase, try again. ' : '';
+    process.stderr.write(`${again}Enter passphrase for key '${file}': `);
+    let value = '';
+    stdin.setRawMode(true);
+    stdin.resume();
+    const onData = (d: Buffer): void => {
+      for (const ch of d.toString('utf8')) {
+        if (ch === '\r' || ch === '\n') return finish(value);
+        if (ch === '\u0003' || ch === '\u0004') return finish(null); // Ctrl-C, Ctrl-D: skip the key
+        if (ch === '\u007f' || ch === '\b') value = value.slice(0, -1);
+        else value += ch;
+      }
+    };
+    const finish = (v: string | null): void => {
+      stdin.off('data', onData);
+      stdin.setRawMode(false);
+      stdin.pause();
+      process.stderr.write('\n');
+      resolve(v);
+    };
+    stdin.on('data', onData);
+  });
+}
+
+function remotes(): RemotePool {
+  if (!pool) {
+    const o = cliSshOptions();
+    pool = new RemotePool({
+      acceptNewHostKey: o.acceptNewHostKey || undefined,
+      knownHostsFiles: o.knownHosts ? [path.resolve(o.knownHosts)] : undefined,
+      identityFiles: o.identity?.length ? o.identity.map((f) => path.resolve(f)) : undefined,
+      configFile: o.sshConfig ? path.resolve(o.sshConfig) : undefined,
+      passphrase: promptPassphrase,
+      onStatus: (s) => {
+        if (s.state === 'reconnecting' && s.attempt === 0)
+          process.stderr.write(`expdesk: ${s.host}: connection lost; reconnecting\n`);
+        else if (s.state === 'reconnecting' && s.retryInMs !== undefined)
+          process.stderr.write(
+            `expdesk: ${s.host}: connection lost (${s.error ?? 'no answer'}); retrying in ${(s.retryInMs / 1000).toFixed(1)} s\n`,
+          );
+        else if (s.state === 'connected' && s.attempt > 0)
+          process.stderr.write(`expdesk: ${s.host}: reconnected\n`);
+      },
+    });
+    const p = pool;
+    onCliExit(() => {
+      p.closeAll();
+      if (pool === p) pool = null;
+    });
+  }
+  return pool;
+}
+
+/** A CliError for a remote failure, or null when `err` is not one. */
+export function remoteCliError(err: unknown): CliError | null {
+  if (err instanceof HostKeyUnknownError || err instanceof HostKeyChangedError)
+    return new CliError(err.message, EXIT_REMOTE);
+  if (err instanceof SshPermanentError || err instanceof RemoteUnreachableError)
+    return new CliError(err.message, EXIT_REMOTE);
+  if (err instanceof ConnectionLostError) return new CliError(err.message, EXIT_REMOTE);
+  if (err instanceof RemoteLocationError) return new CliError(err.message, 2);
+  if (err instanceof RemoteOpError)
+    return new CliError(err.message, err.code === 'not-found' ? 3 : err.code === 'internal' ? 1 : 2);
+  if (err instanceof WorkspaceError) return new CliError(err.message, err.code === 'not-found' ? 3 : 2);
+  return null;
+}
+
+function fail(err: unknown): never {
+  throw remoteCliError(err) ?? err;
+}
+
+function open(text: string): { loc: RemoteLocation; conn: SshConnection } {
+  try {
+    return remotes().forLocation(text);
+  } catch (err) {
+    fail(err);
+  }
+}
+
+function workspaceFor(loc: RemoteLocation, conn: SshConnection, store: SummaryStore): RemoteWorkspace {
+  return new RemoteWorkspace(conn, loc, store);
+}
+
+export async function listRemote(dir: string, store: SummaryStore): Promise<WorkspaceListing> {
+  const { loc, conn } = open(dir);
+  try {
+    return await workspaceFor(loc, conn, store).list(loc.path);
+  } catch (err) {
+    fail(err);
+  }
+}
+
+/** Details of remote experiments, one round trip per host; a failed one is its Error. */
+export async function remoteDetails(
+  dirs: string[],
+  store: SummaryStore,
+): Promise<Map<string, ExperimentDetail | Error>> {
+  const out = new Map<string, ExperimentDetail | Error>();
+  const groups = new Map<string, { loc: RemoteLocation; conn: SshConnection; dirs: string[] }>();
+  for (const dir of dirs) {
+    const { loc, conn } = open(dir);
+    const key = remoteEndpointLabel(loc);
+    const g = groups.get(key) ?? { loc, conn, dirs: [] };
+    g.dirs.push(dir);
+    groups.set(key, g);
+  }
+  try {
+    await Promise.all(
+      [...groups.values()].map(async (g) => {
+        const paths = g.dirs.map((d) => parseRemoteLocation(d)!.path);
+        const details = await workspaceFor(g.loc, g.conn, store).details(paths);
+        g.dirs.forEach((d, i) => out.set(d, details[i] ?? new Error(`no answer for ${d}`)));
+      }),
+    );
+  } catch (err) {
+    fail(err);
+  }
+  return out;
+}
+
+function write(data: Buffer | string): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.stdout.write(data)) resolve();
+    else process.stdout.once('drain', () => resolve());
+  });
+}
+
+/**
+ * Print a remote log from `fromOffset` (negative: from the end) until `shouldEnd`
+ * says so after a state frame; reconnects and resumes by offset on its own.
+ */
+async function followRemote(
+  conn: SshConnection,
+  expDir: string,
+  fromOffset: number,
+  shouldEnd: (state: RemoteRunState) => boolean,
+  onHello?: (h: { exists: boolean; file: string }) => void,
+): Promise<RemoteRunState | null> {
+  let last: RemoteRunState | null = null;
+  let writing = Promise.resolve();
+  const follower = new RemoteLogFollower(conn, expDir, {
+    fromOffset,
+    onHello,
+    onData: (_offset, data) => {
+      writing = writing.then(() => write(data));
+    },
+    onState: (state) => {
+      last = state;
+      if (shouldEnd(state)) follower.stop();
+    },
+    onReconnect: (info) => {
+      if (info && info.attempt > 1) process.stderr.write(`expdesk: following again (${info.error})\n`);
+    },
+  });
+  await follower.run();
+  await writing;
+  return last;
+}
+
+export async function remoteTailCommand(
+  expDir: string,
+  opts: { follow?: boolean; bytes?: number },
+): Promise<number> {
+  const { loc, conn } = open(expDir);
+  let stop = false;
+  const onSigint = (): void => {
+    stop = true;
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    let missingLog = false;
+    const state = await followRemote(
+      conn,
+      loc.path,
+      -(opts.bytes ?? 64 * 1024),
+      (s) => !opts.follow || stop || remoteRunEnded(s, RECENT_WRITE_MS),
+      (h) => {
+        if (!h.exists && !opts.follow) missingLog = true;
+      },
+    );
+    if (missingLog) throw new CliError(`${expDir} has no log (logs/train.log or logs/train_rank0.log)`);
+    return opts.follow && state?.status?.state === 'failed' ? 1 : 0;
+  } catch (err) {
+    fail(err);
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
+/**
+ * `expdesk attach ssh://…`: a running run's tmux session on the remote, in
+ * this terminal (detach with the tmux prefix, Ctrl-B d); the log otherwise.
+ */
+export async function remoteAttachCommand(expDir: string): Promise<number> {
+  const { loc, conn } = open(expDir);
+  let status: RemoteRunStatus | null = null;
+  try {
+    const file = await callRemote<{ data: string; missing?: boolean }>(
+      conn,
+      {
+        op: 'read',
+        path: `${loc.path.replace(/\/+$/, '')}/expdesk_status.json`,
+        offset: 0,
+        max: 1024 * 1024,
+      },
+      { retry: true },
+    );
+    if (!file.missing)
+      status = JSON.parse(Buffer.from(file.data, 'base64').toString('utf8')) as RemoteRunStatus;
+  } catch (err) {
+    if (!(err instanceof SyntaxError)) fail(err);
+  }
+  if (!status)
+    throw new CliError(
+      `${expDir} was not started by Expdesk: there is no terminal to attach to (try expdesk tail --follow)`,
+    );
+  if (status.state !== 'running') {
+    process.stderr.write(`expdesk: the run is ${status.state}; showing the end of its log\n`);
+    return remoteTailCommand(expDir, {});
+  }
+  if (!status.tmux_session || !process.stdin.isTTY || !process.stdout.isTTY)
+    return remoteTailCommand(expDir, { follow: true });
+  const session = status.tmux_session.replace(/[^A-Za-z0-9_.:=-]/g, '');
+  let channel;
+  try {
+    channel = await conn.openTerminal(`exec tmux attach-session -t '=${session}'`, {
+      rows: process.stdout.rows || 24,
+      cols: process.stdout.columns || 80,
+      term: process.env.TERM || 'xterm-256color',
+    });
+  } catch (err) {
+    fail(err);
+  }
+  const stdin = process.stdin;
+  stdin.setRawMode(true);
+  stdin.resume();
+  const onInput = (d: Buffer): void => {
+    channel.write(d);
+  };
+  const onResize = (): void => channel.setWindow(process.stdout.rows, process.stdout.columns, 0, 0);
+  stdin.on('data', onInput);
+  process.stdout.on('resize', onResize);
+  channel.on('data', (d: Buffer) => process.stdout.write(d));
+  const code = await new Promise<number>((resolve) => {
+    let exit = 0;
+    channel.on('exit', (c: number | null) => (exit = c ?? 1));
+    channel.on('close', () => resolve(exit));
+  });
+  stdin.off('data', onInput);
+  process.stdout.off('resize', onResize);
+  stdin.setRawMode(false);
+  stdin.pause();
+  return code;
+}
+
+/**
+ * `expdesk export ssh://…`: fetch what the bundle needs (one remote command)
+ * into a temporary folder, with the recorded commit's objects, and export
+ * from there; the bundle is written here.
+ */
+export async function remoteExportCommand(expDir: string, opts: ExportCliOptions): Promise<number> {
+  const { loc, conn } = open(expDir);
+  process.stderr.write(`expdesk: fetching ${expDir}\n`);
+  let fetched;
+  try {
+    fetched = await fetchRemoteExperiment(conn, loc.path, opts);
+  } catch (err) {
+    fail(err);
+  }
+  try {
+    const { exportCommand } = await import('./bundle');
+    // The local copy has the remote folder's name, so the default bundle name is the same.
+    return await exportCommand(fetched.expDir, {
+      ...opts,
+      repo: opts.repo ?? fetched.repository ?? undefined,
+    });
+  } finally {
+    fetched.cleanup();
+  }
+}
+
+function describeStatus(s: RemoteRunStatus | null): string {
+  if (!s) return 'unknown';
+  return `${s.state}${s.signal ? ` (${s.signal})` : s.exit_code !== null && s.exit_code !== undefined ? ` (exit code ${s.exit_code})` : ''}`;
+}
+
+export async function remoteStopCommand(expDir: string): Promise<string> {
+  const { loc, conn } = open(expDir);
+  try {
+    return describeStatus(await stopRemoteRun(conn, loc.path));
+  } catch (err) {
+    if (err instanceof RemoteOpError && err.code === 'bad-request') throw new CliError(err.message);
+    fail(err);
+  }
+}
+
+function signalNumber(name: string): number {
+  const n = os.constants.signals[name as NodeJS.Signals];
+  return typeof n === 'number' ? n : 1;
+}
+
+export async function remoteRunCommand(command: string[], opts: RunCliOptions): Promise<number> {
+  const { loc, conn } = open(opts.workspace!);
+  let started;
+  try {
+    started = await launchRemoteRun(conn, {
+      workspace: loc.path,
+      configFile: opts.config,
+      overrides: opts.set,
+      command,
+      name: opts.name,
+      seed: opts.seed,
+      python: opts.python,
+      refuseDirty: opts.refuseDirty,
+      cwd: opts.cwd,
+    });
+  } catch (err) {
+    if (err instanceof ConfigError || err instanceof LaunchError) throw new CliError(err.message);
+    fail(err);
+  }
+  const where = formatRemoteLocation(withRemotePath(loc, started.expDir));
+  for (const w of started.warnings) process.stderr.write(`${w}\n`);
+  process.stdout.write(`${where}\n`);
+  const holder = started.tmuxSession
+    ? `tmux session ${started.tmuxSession} on ${started.hostname}`
+    : `a detached session on ${started.hostname} (without tmux)`;
+  if (opts.detach) {
+    process.stderr.write(`expdesk: running in ${holder}; follow it with: expdesk tail --follow ${where}\n`);
+    return 0;
+  }
+  let interrupts = 0;
+  let detached = false;
+  const onSigint = (): void => {
+    interrupts++;
+    if (interrupts === 1) {
+      process.stderr.write('\nexpdesk: stopping the run (Ctrl-C again to detach and leave it running)\n');
+      stopRemoteRun(conn, started.expDir).catch((err: Error) =>
+        process.stderr.write(`expdesk: ${err.message}\n`),
+      );
+    } else detached = true;
+  };
+  process.on('SIGINT', onSigint);
+  try {
+    const state = await followRemote(
+      conn,
+      started.expDir,
+      0,
+      (s) => detached || remoteRunEnded(s, RECENT_WRITE_MS),
+    );
+    const status = state?.status ?? null;
+    if (detached || !status || status.state === 'running') {
+      process.stderr.write(`expdesk: detached; the run goes on in ${holder}: ${where}\n`);
+      return 130;
+    }
+    if (status.state === 'failed') process.stderr.write(`expdesk: the run failed; see ${where}/FAILED.txt\n`);
+    if (status.state === 'stopped') process.stderr.write('expdesk: the run was stopped\n');
+    return status.exit_code ?? (status.signal ? 128 + signalNumber(status.signal) : 1);
+  } catch (err) {
+    const e = remoteCliError(err);
+    if (e) {
+      e.message = `${e.message}\nexpdesk: the run goes on in ${holder}; re-attach with: expdesk tail --follow ${where}`;
+      throw e;
+    }
+    throw err;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}

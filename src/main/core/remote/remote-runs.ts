@@ -1,0 +1,505 @@
+/**
+ * Runs on a remote workspace: launch, follow, stop.
+ *
+ * Launch is two round trips. The config is composed HERE, from the local
+ * config file (the same composition, overrides and typo guard as a local
+ * run; the frozen result is what matters for reproduction). Then `prepare`
+ * runs on the remote: it creates expNNN_… atomically (mkdir) and captures
+ * git state and the uncommitted patch (throwaway index, as capture/git.ts),
+ * the interpreter, pip freeze, conda and the machine — all there, where the
+ * run will execute. Then `start` writes config.yaml, metadata.json,
+ * requirements.txt and reproduce.sh, and starts resources/runner/expdesk_run.py
+ * (sent along, deleted once loaded) in `tmux new-session -d`, or where tmux is
+ * missing in a detached session of its own (setsid): either way the run
+ * survives the SSH link and the laptop, and its wrapper records exit status,
+ * end time and FAILED.txt in the folder.
+ *
+ * Following (re-attaching) is one long-running command (`follow`) that
+ * streams the log's new bytes with their offsets and the run's state; when
+ * the link drops it is restarted from the last offset received, so no byte is
+ * lost or doubled.
+ */
+import { readFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import type { ClientChannel } from 'ssh2';
+import { experimentBaseName, safeNamePart, timestampPart } from '../../../shared/naming';
+import { remoteBasename, remoteDirname, remoteJoin } from '../../../shared/remote-location';
+import { runnerScript } from '../app/paths';
+import type { GitInfo, PatchResult } from '../capture/git';
+import type { PythonInfo } from '../capture/python';
+import type { SystemInfo } from '../capture/system';
+import { composeConfig, freezeConfig } from '../configs/compose';
+import { tmuxSessionName } from '../runs/launch';
+import {
+  buildMetadata,
+  captureWarnings,
+  chooseSeed,
+  interpreterOf,
+  LaunchError,
+  type RunRequest,
+} from '../runs/prepare';
+import { reproduceScript } from '../runs/reproduce';
+import type { StatusFile } from '../workspace/status';
+import {
+  ConnectionLostError,
+  RemoteUnreachableError,
+  SshPermanentError,
+  type SshConnection,
+} from './connection';
+import { afterMarker, callRemote, helperCommand, RemoteOpError } from './remote-python';
+
+export type RemoteRunStatus = StatusFile & { child_pid?: number | null };
+
+export interface RemoteRunState {
+  status: RemoteRunStatus | null;
+  /** Whether a running status file's process is alive (checked on the remote); null when not applicable. */
+  pid_alive: boolean | null;
+  failed: boolean;
+  final: boolean;
+  last_write_ms: number | null;
+  /** The log offset every byte before which was sent ahead of this state. */
+  offset: number;
+  now_ms: number;
+}
+
+export interface FollowOptions {
+  /** Log file name under logs/ (default train.log, else train_rank0.log). */
+  file?: string;
+  /** Where to start; negative: that many bytes before the end. */
+  fromOffset?: number;
+  onData: (offset: number, data: Buffer) => void;
+  onState?: (state: RemoteRunState) => void;
+  onHello?: (hello: { file: string; offset: number; exists: boolean; expDir: string; size: number }) => void;
+  /** Only the run's state, no log bytes (watching a run's status). */
+  statusOnly?: boolean;
+  /** A reconnection is under way (attempt) or done (null). */
+  onReconnect?: (info: { attempt: number; error: string } | null) => void;
+  pollMs?: number;
+  heartbeatMs?: number;
+}
+
+type Frame =
+  | { t: 'hello'; file: string; offset: number; exists: boolean; exp_dir: string; size: number }
+  | { t: 'data'; o: number; n: number }
+  | { t: 'reset' }
+  | ({ t: 'state' } & RemoteRunState)
+  | { t: 'error'; code: RemoteOpError['code']; message: string };
+
+/** Splits the follow stream into frames: a JSON header line, then (for data) its bytes. */
+export class FrameParser {
+  private buf: Buffer = Buffer.alloc(0);
+  private seenMarker = false;
+  private pendingData: { o: number; n: number } | null = null;
+
+  constructor(
+    private readonly onFrame: (f: Frame) => void,
+    private readonly onBytes: (offset: number, data: Buffer) => void,
+  ) {}
+
+  push(chunk: Buffer): void {
+    this.buf = this.buf.length ? Buffer.concat([this.buf, chunk]) : chunk;
+    if (!this.seenMarker) {
+      const rest = afterMarker(this.buf);
+      if (!rest) return;
+      this.seenMarker = true;
+      this.buf = rest;
+    }
+    for (;;) {
+      if (this.pendingData) {
+        if (this.buf.length < this.pendingData.n) return;
+        const data = this.buf.subarray(0, this.pendingData.n);
+        this.buf = this.buf.subarray(this.pendingData.n);
+        const { o } = this.pendingData;
+        this.pendingData = null;
+        this.onBytes(o, Buffer.from(data));
+        continue;
+      }
+      const nl = this.buf.indexOf(10);
+      if (nl < 0) return;
+      const line = this.buf.toString('utf8', 0, nl);
+      this.buf = this.buf.subarray(nl + 1);
+      const frame = JSON.parse(line) as Frame;
+      if (frame.t === 'data') this.pendingData = { o: frame.o, n: frame.n };
+      else this.onFrame(frame);
+    }
+  }
+}
+
+const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
+
+/**
+ * Follow a remote log by byte offset across dropped connections. `offset` is
+ * the next byte expected; every byte is delivered once, in order.
+ */
+export class RemoteLogFollower {
+  offset: number | null = null;
+  reconnects = 0;
+  private stopped = false;
+  private channel: ClientChannel | null = null;
+
+  constructor(
+    private readonly conn: SshConnection,
+    private readonly expDir: string,
+    private readonly opts: FollowOptions,
+  ) {}
+
+  /** Runs until stop(); rejects when the remote is gone for good or the folder is missing. */
+  async run(): Promise<void> {
+    let failures = 0;
+    let lastError = '';
+    while (!this.stopped) {
+      let progressed = false;
+      try {
+        const outcome = await this.once(() => (progressed = true));
+        if (outcome === 'stopped' || this.stopped) return;
+        lastError = outcome;
+      } catch (err) {
+        if (
+          err instanceof RemoteOpError ||
+          err instanceof SshPermanentError ||
+          err instanceof RemoteUnreachableError
+        )
+          throw err;
+        if ((err as { kind?: string }).kind?.startsWith('host-key')) throw err;
+        lastError = (err as Error).message;
+      }
+      if (this.stopped) return;
+      this.reconnects++;
+      failures = progressed ? 1 : failures + 1;
+      this.opts.onReconnect?.({ attempt: failures, error: lastError });
+      if (this.conn.connected) {
+        // The link is up but the follower ended: the helper itself failed; do not spin.
+        if (failures > 5)
+          throw new Error(`following the log on ${this.conn.label} keeps failing: ${lastError}`);
+        await sleep(Math.min(200 * 2 ** failures, 5000));
+      }
+      // When the link is down, the next openStream waits for ensureConnected's backoff.
+    }
+  }
+
+  /** One follow command; resolves 'stopped', or a reason when the stream ended by itself. */
+  private async once(onProgress: () => void): Promise<string> {
+    const heartbeatMs = this.opts.heartbeatMs ?? 2000;
+    const request = {
+      op: 'follow',
+      exp_dir: this.expDir,
+      file: this.opts.file ?? null,
+      offset: this.offset ?? this.opts.fromOffset ?? 0,
+      poll_ms: this.opts.pollMs ?? 200,
+      heartbeat_ms: heartbeatMs,
+      status_only: this.opts.statusOnly ?? false,
+    };
+    const channel = await this.conn.openStream(helperCommand(), JSON.stringify(request) + '\n');
+    if (this.offset !== null) this.opts.onReconnect?.(null);
+    this.channel = channel;
+    if (this.stopped) {
+      channel.close();
+      return 'stopped';
+    }
+    return new Promise<string>((resolve, reject) => {
+      let settled = false;
+      let stderr = '';
+      let errorFrame: Error | null = null;
+      // A link that stalls without closing (no frame for several heartbeats) is dropped and re-made.
+      const stallMs = heartbeatMs * 3 + 5000;
+      let watchdog = setTimeout(stall, stallMs);
+      function stall(): void {
+        channel.close();
+        conn.dropLink();
+      }
+      const conn = this.conn;
+      const feed = (): void => {
+        clearTimeout(watchdog);
+        watchdog = setTimeout(stall, stallMs);
+      };
+      const parser = new FrameParser(
+        (f) => {
+          feed();
+          if (f.t === 'hello') {
+            this.offset = this.offset ?? f.offset;
+            this.opts.onHello?.({
+              file: f.file,
+              offset: f.offset,
+              exists: f.exists,
+              expDir: f.exp_dir,
+              size: f.size,
+            });
+          } else if (f.t === 'reset') {
+            this.offset = 0;
+          } else if (f.t === 'state') {
+            onProgress();
+            const { t: _t, ...state } = f;
+            this.opts.onState?.(state);
+          } else if (f.t === 'error') {
+            errorFrame = new RemoteOpError(f.code, f.message);
+          }
+        },
+        (o, data) => {
+          feed();
+          onProgress();
+          const at = this.offset ?? o;
+          // Only bytes at or after the next expected offset; never a gap or a double.
+          if (o + data.length <= at) return;
+          const slice = o < at ? data.subarray(at - o) : data;
+          this.offset = Math.max(at, o) + slice.length;
+          this.opts.onData(Math.max(at, o), slice);
+        },
+      );
+      const done = (reason: string | Error): void => {
+        if (settled) return;
+        settled = true;
+        clearTimeout(watchdog);
+        if (this.channel === channel) this.channel = null;
+        if (reason instanceof Error) reject(reason);
+        else resolve(reason);
+      };
+      channel.on('data', (d: Buffer) => {
+        try {
+          parser.push(d);
+        } catch (err) {
+          done(new Error(`garbled follow stream from ${conn.label}: ${(err as Error).message}`));
+          channel.close();
+        }
+      });
+      channel.stderr.on('data', (d: Buffer) => {
+        if (stderr.length < 16 * 1024) stderr += d.toString('utf8');
+      });
+      channel.on('close', () => {
+        if (errorFrame) return done(errorFrame);
+        if (this.stopped) return done('stopped');
+        done(stderr.trim().split('\n').pop() || 'the follow stream ended');
+      });
+      channel.on('error', (err: Error) => done(new ConnectionLostError(err.message)));
+    });
+  }
+
+  stop(): void {
+    this.stopped = true;
+    const ch = this.channel;
+    this.channel = null;
+    if (ch) {
+      try {
+        ch.end(); // the helper sees its stdin close and exits
+        ch.close();
+      } catch {
+        // already gone
+      }
+    }
+  }
+}
+
+export interface RemoteRunRequest extends Omit<RunRequest, 'workspace' | 'cwd'> {
+  /** The remote workspace path (a project root or its experiments/ folder). */
+  workspace: string;
+  /** Remote folder the command runs in (default: the workspace's project folder). */
+  cwd?: string;
+  /** Use tmux where the remote has it (default true; EXPDESK_REMOTE_NO_TMUX=1 forces the detached mode). */
+  tmux?: boolean;
+  stopTimeouts?: [number, number];
+}
+
+export interface RemoteRunStarted {
+  /** The remote experiment folder (absolute path on the remote). */
+  expDir: string;
+  name: string;
+  warnings: string[];
+  tmuxSession: string | null;
+  hostname: string;
+}
+
+interface PrepareAnswer {
+  exp_dir: string;
+  name: string;
+  cwd: string;
+  started_at: string;
+  git: GitInfo;
+  py: PythonInfo;
+  freeze: { text: string; error?: string };
+  conda: string | null;
+  sys: SystemInfo;
+  patch: PatchResult | null;
+  env: Record<string, string>;
+  tmux: boolean;
+}
+
+function remoteExperimentsDir(workspace: string): string {
+  return remoteBasename(workspace) === 'experiments' ? workspace : remoteJoin(workspace, 'experiments');
+}
+
+function remoteProjectDir(workspace: string): string {
+  return remoteBasename(workspace) === 'experiments' ? remoteDirname(workspace) : workspace;
+}
+
+function posixRelative(from: string, to: string): string {
+  return path.posix.relative(from, to);
+}
+
+/** Launch a run on a remote workspace; resolves once its wrapper has written its status file. */
+export async function launchRemoteRun(conn: SshConnection, req: RemoteRunRequest): Promise<RemoteRunStarted> {
+  if (req.command.length === 0)
+    throw new LaunchError('no command given: put it after --, e.g. -- python train.py {config}');
+  // Compose first, here: a bad config fails before anything is created remotely.
+  let composed = composeConfig(req.configFile, { overrides: req.overrides });
+  const seedChoice = chooseSeed(composed, req.seed);
+  if (seedChoice.overrides.length) {
+    composed = composeConfig(req.configFile, {
+      overrides: [...(req.overrides ?? []), ...seedChoice.overrides],
+    });
+  }
+  const seed = seedChoice.seed;
+  const python = interpreterOf(req.command, req.python);
+  const now = req.now ?? new Date();
+  // The name's time is the remote's clock (MMDD_HHMM appended there), like started_at.
+  const full = experimentBaseName(composed.config, now, req.keyHyperparameters);
+  const suffix = `_${timestampPart(now)}`;
+  const base = full.endsWith(suffix) ? full.slice(0, -suffix.length) : full;
+  let explicit: string | undefined;
+  if (req.name) {
+    explicit = safeNamePart(req.name);
+    if (!explicit)
+      throw new LaunchError(`--name ${JSON.stringify(req.name)} has no character usable in a folder name`);
+  }
+  const experimentsDir = remoteExperimentsDir(req.workspace);
+  const prep = await callRemote<PrepareAnswer>(
+    conn,
+    {
+      op: 'prepare',
+      experiments_dir: experimentsDir,
+      base,
+      name: explicit ?? null,
+      cwd: req.cwd ?? remoteProjectDir(req.workspace),
+      python,
+      refuse_dirty: Boolean(req.refuseDirty),
+      patch_limit: req.patchLimitBytes ?? null,
+      probe_timeout_ms: Number(process.env.EXPDESK_PROBE_TIMEOUT_MS ?? 30_000),
+      freeze_timeout_ms: Number(process.env.EXPDESK_FREEZE_TIMEOUT_MS ?? 120_000),
+    },
+    { retry: false },
+  ).catch((err: unknown) => {
+    if (err instanceof RemoteOpError && err.code === 'bad-request') throw new LaunchError(err.message);
+    throw err;
+  });
+
+  const expDir = prep.exp_dir;
+  const configPath = remoteJoin(expDir, 'config.yaml');
+  const frozen = freezeConfig(composed, { name: prep.name, outputDir: expDir });
+  const command = req.command.map((a) =>
+    a.replaceAll('{config}', configPath).replaceAll('{seed}', String(seed)),
+  );
+  const envExtra: Record<string, string> = {
+    EXPDESK_EXPERIMENT_DIR: expDir,
+    EXPDESK_CONFIG: configPath,
+    EXPDESK_SEED: String(seed),
+    PYTHONUNBUFFERED: '1',
+  };
+  const warnings: string[] = [];
+  const git = prep.git;
+  if (git.git_dirty && git.root) {
+    warnings.push(
+      '⚠️  WARNING: Git working directory has uncommitted changes! They are recorded in uncommitted.patch.',
+    );
+  } else if (!git.root) {
+    warnings.push(
+      `⚠️  WARNING: ${prep.cwd} on ${prep.sys.hostname} is not in a git repository: the code version cannot be recorded.`,
+    );
+  }
+  warnings.push(...captureWarnings(python, prep.py, prep.freeze, prep.patch));
+  const metadata = buildMetadata({
+    name: prep.name,
+    startedAt: prep.started_at,
+    git,
+    py: prep.py,
+    sys: prep.sys,
+    patch: prep.patch,
+    command,
+    commandTemplate: req.command,
+    seed,
+    cwd: prep.cwd,
+    configSource: path.resolve(req.configFile),
+    configFiles: composed.files,
+    overrides: req.overrides ?? [],
+    env: { ...prep.env, ...envExtra },
+    warnings,
+    extra: { remote: { host: conn.label, config_composed_on: os.hostname() } },
+  });
+  const reproduce = reproduceScript({
+    name: prep.name,
+    gitHash: git.git_hash,
+    gitRoot: git.root,
+    gitRemote: git.git_remote,
+    relativeCwd: git.root ? posixRelative(git.root, prep.cwd) : '',
+    commandTemplate: req.command,
+    seed,
+    hasPatch: Boolean(prep.patch && prep.patch.bytes > 0),
+    python,
+    generatedAt: prep.started_at,
+  });
+  const file = (name: string, data: string, mode = 0o644): { path: string; data: string; mode: number } => ({
+    path: remoteJoin(expDir, name),
+    data: Buffer.from(data).toString('base64'),
+    mode,
+  });
+  const files = [
+    file('config.yaml', frozen.text),
+    file('metadata.json', JSON.stringify(metadata, null, 2) + '\n'),
+    file('requirements.txt', prep.freeze.text),
+    file('reproduce.sh', reproduce, 0o755),
+  ];
+  if (prep.conda !== null) files.push(file('conda_env.txt', prep.conda));
+  const useTmux = (req.tmux ?? true) && process.env.EXPDESK_REMOTE_NO_TMUX !== '1' && prep.tmux;
+  const started = await callRemote<{
+    tmux_session: string | null;
+    status: RemoteRunStatus;
+    hostname: string;
+  }>(
+    conn,
+    {
+      op: 'start',
+      files,
+      runner: readFileSync(runnerScript()).toString('base64'),
+      spec: {
+        exp_dir: expDir,
+        cwd: prep.cwd,
+        argv: command,
+        env_extra: envExtra,
+        stop_timeouts: req.stopTimeouts ?? [10, 10],
+      },
+      tmux: useTmux,
+      session: tmuxSessionName(prep.name),
+    },
+    { retry: false },
+  );
+  return {
+    expDir,
+    name: prep.name,
+    warnings,
+    tmuxSession: started.tmux_session,
+    hostname: started.hostname,
+  };
+}
+
+/** Stop a remote run (SIGUSR1 to its wrapper, which escalates); resolves with the final status. */
+export async function stopRemoteRun(
+  conn: SshConnection,
+  expDir: string,
+  waitMs = 30_000,
+): Promise<RemoteRunStatus | null> {
+  const r = await callRemote<{ status: RemoteRunStatus | null }>(
+    conn,
+    { op: 'stop', exp_dir: expDir, wait_ms: waitMs },
+    { retry: false, timeoutMs: waitMs + 60_000 },
+  );
+  return r.status;
+}
+
+/** Whether a followed run has ended, by the same rules as the local `expdesk tail --follow`. */
+export function remoteRunEnded(state: RemoteRunState, recentWriteMs: number): boolean {
+  const s = state.status;
+  if (s && typeof s === 'object' && 'state' in s) {
+    if (s.state !== 'running') return true;
+    return state.pid_alive === false; // running, but its process is gone and nothing was recorded
+  }
+  if (state.failed || state.final) return true;
+  return state.last_write_ms === null || state.now_ms - state.last_write_ms >= recentWriteMs;
+}

@@ -1,0 +1,466 @@
+/**
+ * Listing and reading experiments on a remote workspace with a bounded number
+ * of round trips: ONE remote command (the helper's `gather`) discovers the
+ * workspace with discover.ts's rules and returns, per experiment, the small
+ * files, stat signatures and the metrics.jsonl bytes after the offset this
+ * client already has. The summary logic stays the TypeScript one
+ * (MetricsTail, MetricsFold, deriveFields, deriveStatus): the remote ships
+ * bytes, never summaries. Cache entries live in the SummaryStore under the
+ * experiment's `ssh://…` location, so a second listing — even from a new
+ * process — transfers only what changed. Only an experiment whose metrics are
+ * larger than one answer's budget costs follow-up calls (bounded by data
+ * size, never by the number of folders).
+ */
+import type {
+  Checkpoint,
+  ExperimentDetail,
+  ExperimentSummary,
+  LogFile,
+  OutputFile,
+  WorkspaceListing,
+} from '../../../shared/model';
+import { MetricsFold } from '../../../shared/metrics-summary';
+import {
+  formatRemoteLocation,
+  remoteBasename,
+  remoteJoin,
+  withRemotePath,
+  type RemoteLocation,
+} from '../../../shared/remote-location';
+import { MetricsTail, emptyTailState } from '../metrics/metrics-tail';
+import {
+  buildSummary,
+  CACHE_VERSION,
+  deriveFields,
+  sameSig,
+  SMALL_KEYS,
+  type CacheEntry,
+  type FileSig,
+  type SmallKey,
+  type SummaryStore,
+} from '../summary/summary-store';
+import { WorkspaceError } from '../workspace/discover';
+import {
+  checkpointOf,
+  configFromText,
+  failedFromText,
+  jsonObjectFromText,
+  logFileOf,
+  sortCheckpoints,
+  sortLogs,
+  type SmallFileText,
+} from '../workspace/files';
+import { LAYOUT } from '../workspace/layout';
+import { unreadableSummary } from '../workspace/workspace';
+import type { SshConnection } from './connection';
+import { callRemote, RemoteOpError } from './remote-python';
+
+/** Bump when the remote part of an entry changes shape. */
+const REMOTE_ENTRY_VERSION = 1;
+/** Metrics bytes per experiment per answer, and per answer in all. */
+const MAX_BYTES_PER_EXPERIMENT = 16 * 1024 * 1024;
+const MAX_TOTAL_BYTES = 64 * 1024 * 1024;
+/** Follow-up calls for metrics larger than one answer: bounded so a runaway file cannot loop forever. */
+const MAX_FOLLOW_UPS = 64;
+
+type TextKey = 'config' | 'metadata' | 'failed' | 'status';
+const TEXT_KEYS: TextKey[] = ['config', 'metadata', 'failed', 'status'];
+const TEXT_FILES: Record<TextKey, string> = {
+  config: LAYOUT.config,
+  metadata: LAYOUT.metadata,
+  failed: LAYOUT.failed,
+  status: LAYOUT.status,
+};
+
+type WireSig = [number, number, number] | null;
+type WireText = null | { data: string } | { too_large: number } | { error: string };
+interface WireMetrics {
+  start: number;
+  reset: boolean;
+  size: number;
+  more: boolean;
+  data: string;
+  skip_to?: number;
+  error?: string;
+}
+interface WireDetail {
+  checkpoints: string[];
+  logs: Array<{ name: string; size: number }>;
+  outputs: Array<{ kind: OutputFile['kind']; rel: string; size: number }>;
+  has_requirements: boolean;
+  has_reproduce: boolean;
+}
+interface WireExperiment {
+  path: string;
+  rel?: string[];
+  error?: [string, string];
+  unreadable?: string;
+  sigs?: Record<SmallKey | 'metrics', WireSig>;
+  texts?: Partial<Record<TextKey, WireText>>;
+  last_write_ms?: number | null;
+  pid_alive?: boolean | null;
+  metrics?: WireMetrics | { error: string };
+  detail?: WireDetail;
+}
+interface GatherResult {
+  hostname: string;
+  root?: string;
+  experimentsDir?: string;
+  kind?: WorkspaceListing['kind'];
+  experiments: WireExperiment[];
+  now_ms: number;
+}
+
+/** A summary cache entry of a remote experiment: the texts are kept so one changed file re-derives. */
+interface RemoteEntry extends CacheEntry {
+  remote: { version: number; texts: Record<TextKey, SmallFileText>; more: boolean };
+}
+
+interface Hint {
+  sigs: Record<string, WireSig>;
+  offset: number;
+  fingerprint: string;
+  more?: boolean;
+}
+
+function toSig(w: WireSig | undefined): FileSig {
+  return w ? { size: w[0], mtimeMs: w[1], ino: w[2] } : null;
+}
+
+function toWire(s: FileSig): WireSig {
+  return s ? [s.size, s.mtimeMs, s.ino] : null;
+}
+
+function textOf(w: WireText | undefined, label: string): SmallFileText {
+  if (!w) return { text: null };
+  if ('data' in w) return { text: Buffer.from(w.data, 'base64').toString('utf8') };
+  if ('too_large' in w)
+    return {
+      text: null,
+      problem: { file: label, message: `${label} is ${w.too_large} bytes: too large to read` },
+    };
+  return {
+    text: null,
+    problem: { file: label, message: `${w.error.replace(/^cannot read/, `cannot read ${label}`)}` },
+  };
+}
+
+function hintOf(entry: RemoteEntry): Hint {
+  const sigs: Record<string, WireSig> = {};
+  for (const k of SMALL_KEYS) sigs[k] = toWire(entry.sigs[k]);
+  sigs.metrics = toWire(entry.metricsSig);
+  return {
+    sigs,
+    offset: entry.tail.offset,
+    fingerprint: entry.tail.fingerprint,
+    more: entry.remote.more || undefined,
+  };
+}
+
+/** Folder order of discover.ts: children by name, a grouped sweep's experiments in place of their group. */
+function compareRel(a: string[], b: string[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === undefined) return -1;
+    if (y === undefined) return 1;
+    const c = x.localeCompare(y);
+    if (c) return c;
+  }
+  return 0;
+}
+
+function coreError(err: unknown): unknown {
+  if (err instanceof RemoteOpError && err.code !== 'internal')
+    return new WorkspaceError(err.code, err.message);
+  return err;
+}
+
+export class RemoteWorkspace {
+  constructor(
+    readonly conn: SshConnection,
+    /** The endpoint (user, host, port as the user wrote them); its path is ignored. */
+    readonly endpoint: RemoteLocation,
+    private readonly store: SummaryStore,
+  ) {}
+
+  /** The `ssh://…` text of a remote path on this endpoint. */
+  locate(p: string): string {
+    return formatRemoteLocation(withRemotePath(this.endpoint, p));
+  }
+
+  private async loadEntry(key: string): Promise<RemoteEntry | null> {
+    const e = (await this.store.getEntry(key)) as RemoteEntry | null;
+    return e && e.remote?.version === REMOTE_ENTRY_VERSION ? e : null;
+  }
+
+  /** Fold one gathered experiment into its cache entry. Returns the entry and whether metrics remain to fetch. */
+  private absorb(key: string, g: WireExperiment, cached: RemoteEntry | null): RemoteEntry {
+    const sigs = Object.fromEntries(SMALL_KEYS.map((k) => [k, toSig(g.sigs?.[k])])) as Record<
+      SmallKey,
+      FileSig
+    >;
+    const texts = {} as Record<TextKey, SmallFileText>;
+    for (const k of TEXT_KEYS) {
+      const sent = g.texts && k in g.texts;
+      // Not sent means unchanged since the hint: keep the cached text.
+      texts[k] = sent ? textOf(g.texts![k], TEXT_FILES[k]) : (cached?.remote.texts[k] ?? { text: null });
+    }
+    const smallSame =
+      cached !== null &&
+      SMALL_KEYS.every((k) => sameSig(sigs[k], cached.sigs[k])) &&
+      !TEXT_KEYS.some((k) => g.texts && k in g.texts);
+    const derived = smallSame
+      ? cached.derived
+      : deriveFields(
+          remoteBasename(g.path),
+          {
+            config: configFromText(texts.config),
+            metadata: jsonObjectFromText(texts.metadata, LAYOUT.metadata),
+            failed: failedFromText(texts.failed),
+            statusRaw: jsonObjectFromText(texts.status, LAYOUT.status),
+          },
+          sigs.final !== null,
+        );
+    const entry: RemoteEntry = {
+      version: CACHE_VERSION,
+      dir: key,
+      sigs,
+      metricsSig: cached?.metricsSig ?? null,
+      derived,
+      tail: cached?.tail ?? emptyTailState(),
+      fold: cached?.fold ?? new MetricsFold().state,
+      remote: { version: REMOTE_ENTRY_VERSION, texts, more: false },
+    };
+    const metricsSig = toSig(g.sigs?.metrics);
+    if (metricsSig === null) {
+      entry.tail = emptyTailState();
+      entry.fold = new MetricsFold().state;
+      entry.metricsSig = null;
+      return entry;
+    }
+    const m = g.metrics;
+    if (!m) return entry; // unchanged since the hint
+    if ('error' in m && m.error !== undefined && !('data' in m)) {
+      entry.derived = {
+        ...entry.derived,
+        problems: [...entry.derived.problems, { file: LAYOUT.metrics, message: `cannot read: ${m.error}` }],
+      };
+      return entry;
+    }
+    const wm = m as WireMetrics;
+    let tail = new MetricsTail(LAYOUT.metrics, entry.tail);
+    let fold = new MetricsFold(entry.fold);
+    if (wm.reset || wm.start !== tail.state.offset) {
+      tail = new MetricsTail(LAYOUT.metrics);
+      fold = new MetricsFold();
+      if (wm.start !== 0) {
+        // The answer does not continue what we have: ask again from the start.
+        entry.tail = tail.state;
+        entry.fold = fold.state;
+        entry.metricsSig = null;
+        entry.remote.more = true;
+        return entry;
+      }
+    }
+    tail.feed(Buffer.from(wm.data, 'base64'), (rec) => fold.add(rec));
+    if (wm.skip_to !== undefined) tail.skipLineTo(wm.skip_to, MAX_BYTES_PER_EXPERIMENT);
+    entry.tail = tail.state;
+    entry.fold = fold.state;
+    entry.remote.more = wm.more && tail.state.offset < wm.size;
+    // The signature is recorded only once everything up to it was read.
+    entry.metricsSig = entry.remote.more ? null : metricsSig;
+    return entry;
+  }
+
+  private summaryOf(entry: RemoteEntry, g: WireExperiment, nowMs: number): ExperimentSummary {
+    return buildSummary(entry, {
+      path: entry.dir,
+      folder: remoteBasename(g.path),
+      lastWriteMs: g.last_write_ms ?? null,
+      now: nowMs,
+      // Checked on the remote: the local process table says nothing about it.
+      processGone: g.pid_alive === false,
+    });
+  }
+
+  /**
+   * Gather, then fetch the rest of any metrics file larger than one answer.
+   * Returns the experiments' entries in the order gathered.
+   */
+  private async gatherAndAbsorb(
+    request: Record<string, unknown>,
+  ): Promise<{ result: GatherResult; entries: Map<string, RemoteEntry> }> {
+    const hints: Record<string, Hint> = (request.hints as Record<string, Hint>) ?? {};
+    const result = await callRemote<GatherResult>(
+      this.conn,
+      {
+        op: 'gather',
+        max_bytes_per_experiment: MAX_BYTES_PER_EXPERIMENT,
+        max_total_bytes: MAX_TOTAL_BYTES,
+        ...request,
+      },
+      { retry: true },
+    ).catch((err: unknown) => {
+      throw coreError(err);
+    });
+    const entries = new Map<string, RemoteEntry>();
+    const byPath = new Map<string, WireExperiment>();
+    for (const g of result.experiments) {
+      if (g.error || g.unreadable) continue;
+      const key = this.locate(g.path);
+      const cached = (await this.loadEntry(key)) ?? null;
+      entries.set(g.path, this.absorb(key, g, hints[g.path] ? cached : null));
+      byPath.set(g.path, g);
+    }
+    for (let round = 0; round < MAX_FOLLOW_UPS; round++) {
+      const pending = [...entries].filter(([, e]) => e.remote.more);
+      if (pending.length === 0) break;
+      const more = await callRemote<GatherResult>(
+        this.conn,
+        {
+          op: 'gather',
+          root: null,
+          experiments: pending.map(([p]) => p),
+          hints: Object.fromEntries(pending.map(([p, e]) => [p, hintOf(e)])),
+          max_bytes_per_experiment: MAX_BYTES_PER_EXPERIMENT,
+          max_total_bytes: MAX_TOTAL_BYTES,
+        },
+        { retry: true },
+      );
+      for (const g of more.experiments) {
+        const prev = entries.get(g.path);
+        if (!prev || g.error || g.unreadable) continue;
+        entries.set(g.path, this.absorb(prev.dir, g, prev));
+        byPath.set(g.path, { ...byPath.get(g.path)!, ...g, texts: g.texts });
+      }
+      result.now_ms = more.now_ms;
+    }
+    for (const e of entries.values()) await this.store.putEntry(e);
+    result.experiments = result.experiments.map((g) => byPath.get(g.path) ?? g);
+    return { result, entries };
+  }
+
+  private async hintsFor(paths: string[]): Promise<Record<string, Hint>> {
+    const hints: Record<string, Hint> = {};
+    for (const p of paths) {
+      const e = await this.loadEntry(this.locate(p));
+      if (e) hints[p] = hintOf(e);
+    }
+    return hints;
+  }
+
+  /** List a remote workspace (same shapes and rules as a local one). */
+  async list(root: string): Promise<WorkspaceListing> {
+    const indexKey = `remote-index:${this.locate(root)}`;
+    const previous = (await this.store.readAux<string[]>(indexKey)) ?? [];
+    const hints = await this.hintsFor(previous);
+    const { result, entries } = await this.gatherAndAbsorb({ root, hints });
+    await this.store.writeAux(
+      indexKey,
+      result.experiments.map((g) => g.path),
+    );
+    const ordered = [...result.experiments].sort((a, b) => compareRel(a.rel ?? [], b.rel ?? []));
+    const experiments = ordered.map((g) => {
+      const entry = entries.get(g.path);
+      if (!entry)
+        return unreadableSummary(
+          this.locate(g.path),
+          new Error(g.unreadable ?? g.error?.[1] ?? 'unreadable'),
+        );
+      return this.summaryOf(entry, g, result.now_ms);
+    });
+    return {
+      root: this.locate(result.root ?? root),
+      experimentsDir: this.locate(result.experimentsDir ?? root),
+      kind: result.kind ?? 'experiments-folder',
+      experiments,
+    };
+  }
+
+  /** Details of several experiments of this endpoint in one round trip (show, summarize, compare). */
+  async details(paths: string[]): Promise<Array<ExperimentDetail | Error>> {
+    const hints = await this.hintsFor(paths);
+    const { result, entries } = await this.gatherAndAbsorb({
+      root: null,
+      experiments: paths,
+      hints,
+      detail: true,
+    });
+    return result.experiments.map((g) => {
+      if (g.error) return new WorkspaceError(g.error[0] as WorkspaceError['code'], g.error[1]);
+      if (g.unreadable) return new Error(`cannot read ${g.path}: ${g.unreadable}`);
+      const entry = entries.get(g.path)!;
+      const summary = this.summaryOf(entry, g, result.now_ms);
+      const config = configFromText(entry.remote.texts.config);
+      const metadata = jsonObjectFromText(entry.remote.texts.metadata, LAYOUT.metadata);
+      const d = g.detail ?? {
+        checkpoints: [],
+        logs: [],
+        outputs: [],
+        has_requirements: false,
+        has_reproduce: false,
+      };
+      const at = (...parts: string[]): string => this.locate(remoteJoin(g.path, ...parts));
+      const checkpoints: Checkpoint[] = sortCheckpoints(
+        d.checkpoints.map((n) => checkpointOf(n, at(LAYOUT.checkpoints, n))),
+      );
+      const logs: LogFile[] = sortLogs(d.logs.map((l) => logFileOf(l.name, at(LAYOUT.logs, l.name), l.size)));
+      const outputs: OutputFile[] = d.outputs
+        .map((o) => ({ kind: o.kind, name: o.rel, path: at(LAYOUT.outputs, o.rel), size: o.size }))
+        .sort((a, b) => a.name.localeCompare(b.name));
+      return {
+        summary,
+        config: config.value,
+        metadata: metadata.value,
+        checkpoints,
+        logs,
+        outputs,
+        hasRequirements: d.has_requirements,
+        hasReproduceScript: d.has_reproduce,
+      };
+    });
+  }
+
+  /**
+   * Current summaries of several experiments in one round trip, transferring
+   * only what changed since the last call (watching runs' states).
+   */
+  async summaries(paths: string[]): Promise<Array<ExperimentSummary | Error>> {
+    const hints = await this.hintsFor(paths);
+    const { result, entries } = await this.gatherAndAbsorb({ root: null, experiments: paths, hints });
+    return result.experiments.map((g) => {
+      if (g.error) return new WorkspaceError(g.error[0] as WorkspaceError['code'], g.error[1]);
+      if (g.unreadable) return new Error(`cannot read ${g.path}: ${g.unreadable}`);
+      return this.summaryOf(entries.get(g.path)!, g, result.now_ms);
+    });
+  }
+
+  /** One experiment's details; throws WorkspaceError like readExperimentDetail. */
+  async detail(p: string): Promise<ExperimentDetail> {
+    const [d] = await this.details([p]);
+    if (d instanceof Error) throw d;
+    return d!;
+  }
+
+  /** Bytes of a remote file from an offset (negative: from the end). */
+  async readFile(
+    p: string,
+    offset = 0,
+    max = 1024 * 1024,
+  ): Promise<{ size: number; offset: number; data: Buffer; missing: boolean }> {
+    const r = await callRemote<{ size: number; offset: number; data: string; missing?: boolean }>(
+      this.conn,
+      { op: 'read', path: p, offset, max },
+      { retry: true },
+    ).catch((err: unknown) => {
+      throw coreError(err);
+    });
+    return {
+      size: r.size,
+      offset: r.offset,
+      data: Buffer.from(r.data, 'base64'),
+      missing: Boolean(r.missing),
+    };
+  }
+}

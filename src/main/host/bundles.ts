@@ -1,0 +1,71 @@
+/**
+ * The host's side of reproduction bundles and verification (issue 5): thin
+ * adapters over core/bundle and core/verify that forward export progress as
+ * `bundle.progress` events and turn core errors into ApiErrors.
+ */
+import { existsSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { ApiError, type EventPayload, type RequestParams, type RequestResult } from '../../shared/contract';
+import { BundleError, defaultBundlePath, exportBundle, type BundleProgress } from '../core/bundle/export';
+import { VerifyError, verifyRuns } from '../core/verify/verify';
+
+/** Where a bundle goes when the interface gives no path: the user's Downloads folder, else home. */
+export function defaultBundleDir(): string {
+  const downloads = path.join(os.homedir(), 'Downloads');
+  return existsSync(downloads) ? downloads : os.homedir();
+}
+
+/** At most this often per export, plus every phase change: enough for a progress bar, cheap on the wire. */
+const PROGRESS_INTERVAL_MS = 200;
+
+export async function exportBundleRequest(
+  params: RequestParams<'bundle.export'>,
+  emit: (payload: EventPayload<'bundle.progress'>) => void,
+): Promise<RequestResult<'bundle.export'>> {
+  const expDir = path.resolve(params.expDir);
+  if (params.out !== undefined && !path.isAbsolute(params.out))
+    throw new ApiError('bad-request', `out must be an absolute path, got ${params.out}`);
+  const out = params.out ?? defaultBundlePath(expDir, defaultBundleDir());
+  let lastPhase: string | null = null;
+  let lastAt = 0;
+  const onProgress = (p: BundleProgress): void => {
+    const now = Date.now();
+    if (p.phase === lastPhase && now - lastAt < PROGRESS_INTERVAL_MS) return;
+    lastPhase = p.phase;
+    lastAt = now;
+    emit({ expDir, phase: p.phase, done: p.done, total: p.total });
+  };
+  try {
+    return await exportBundle({
+      expDir,
+      out,
+      withCheckpoint: params.withCheckpoint,
+      withLogs: params.withLogs,
+      repository: params.repository,
+      sourceFileLimitBytes: params.sourceFileLimitBytes,
+      onProgress,
+    });
+  } catch (err) {
+    if (err instanceof BundleError)
+      throw new ApiError(
+        err.code === 'not-found' ? 'not-found' : err.code === 'bad-request' ? 'bad-request' : 'internal',
+        err.message,
+      );
+    throw err;
+  }
+}
+
+export async function verifyRequest(
+  params: RequestParams<'experiments.verify'>,
+): Promise<RequestResult<'experiments.verify'>> {
+  try {
+    return await verifyRuns(path.resolve(params.original), path.resolve(params.reproduced), {
+      tolerance: params.tolerance,
+      ignore: params.ignore,
+    });
+  } catch (err) {
+    if (err instanceof VerifyError) throw new ApiError(err.code, err.message);
+    throw err;
+  }
+}

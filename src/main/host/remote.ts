@@ -1,0 +1,313 @@
+/**
+ * The host's side of remote workspaces (ssh://… and host:/path wherever the
+ * contract takes a folder): listing and reading through RemoteWorkspace, runs
+ * through remote-runs, log subscriptions through resumable followers, and the
+ * interface's part of SSH — connection state (`remote.status` events),
+ * trusting an unknown host key the user was shown (`remote.trustHostKey`),
+ * and passphrases asked through the interface (`remote.passphrase` event,
+ * answered with `remote.answerPassphrase`).
+ */
+import { randomUUID } from 'node:crypto';
+import {
+  ApiError,
+  type EventName,
+  type EventPayload,
+  type RequestParams,
+  type RequestResult,
+} from '../../shared/contract';
+import type { ExperimentDetail, WorkspaceListing } from '../../shared/model';
+import {
+  formatRemoteLocation,
+  parseRemoteLocation,
+  remoteEndpointLabel,
+  RemoteLocationError,
+  withRemotePath,
+  type RemoteLocation,
+} from '../../shared/remote-location';
+import { ConfigError } from '../core/configs/compose';
+import {
+  ConnectionLostError,
+  RemoteUnreachableError,
+  SshConnection,
+  SshPermanentError,
+  type SshOptions,
+} from '../core/remote/connection';
+import { HostKeyChangedError, HostKeyUnknownError } from '../core/remote/known-hosts';
+import { RemotePool } from '../core/remote/pool';
+import { RemoteOpError } from '../core/remote/remote-python';
+import { launchRemoteRun, RemoteLogFollower, stopRemoteRun } from '../core/remote/remote-runs';
+import { RemoteWorkspace } from '../core/remote/remote-workspace';
+import { LaunchError } from '../core/runs/prepare';
+import type { SummaryStore } from '../core/summary/summary-store';
+import { WorkspaceError } from '../core/workspace/discover';
+
+type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
+
+/** How often watched remote runs are polled for their state. */
+const WATCH_MS = 2000;
+/** How long the interface has to answer a passphrase question. */
+const PASSPHRASE_TIMEOUT_MS = 5 * 60_000;
+
+export function isRemote(text: string | null | undefined): text is string {
+  if (!text) return false;
+  try {
+    return parseRemoteLocation(text) !== null;
+  } catch {
+    return true; // a malformed ssh:// URL: the remote path reports it
+  }
+}
+
+/** Remote failures as the contract's errors: never an exception that kills the host. */
+export function remoteApiError(err: unknown): ApiError | null {
+  if (err instanceof ApiError) return err;
+  if (err instanceof HostKeyUnknownError || err instanceof HostKeyChangedError)
+    return new ApiError('forbidden', err.message);
+  if (err instanceof SshPermanentError) return new ApiError('forbidden', err.message);
+  if (err instanceof RemoteUnreachableError || err instanceof ConnectionLostError)
+    return new ApiError('internal', err.message);
+  if (err instanceof RemoteLocationError) return new ApiError('bad-request', err.message);
+  if (err instanceof RemoteOpError) return new ApiError(err.code, err.message);
+  if (err instanceof WorkspaceError) return new ApiError(err.code, err.message);
+  if (err instanceof ConfigError || err instanceof LaunchError)
+    return new ApiError('bad-request', err.message);
+  return null;
+}
+
+async function wrap<T>(fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw remoteApiError(err) ?? err;
+  }
+}
+
+export class RemoteService {
+  readonly pool: RemotePool;
+  private readonly followers = new Map<string, RemoteLogFollower>();
+  private readonly watched = new Map<
+    string,
+    { loc: RemoteLocation; runs: Map<string, { expDir: string; last: string }>; busy: boolean }
+  >();
+  private watchTimer: NodeJS.Timeout | null = null;
+  private readonly passphrases = new Map<string, (value: string | null) => void>();
+
+  constructor(
+    private readonly emit: Emit,
+    private readonly summaries: SummaryStore,
+    options: SshOptions = {},
+  ) {
+    this.pool = new RemotePool({
+      ...options,
+      passphrase: (keyFile, attempt) => this.askPassphrase(keyFile, attempt),
+    });
+    this.pool.onStatus((s) => this.emit('remote.status', s));
+  }
+
+  private open(text: string): { loc: RemoteLocation; conn: SshConnection; ws: RemoteWorkspace } {
+    const loc = parseRemoteLocation(text);
+    if (!loc) throw new ApiError('bad-request', `not a remote location: ${text}`);
+    const conn = this.pool.connection(loc);
+    return { loc, conn, ws: new RemoteWorkspace(conn, loc, this.summaries) };
+  }
+
+  private askPassphrase(keyFile: string, attempt: number): Promise<string | null> {
+    const request = randomUUID();
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.passphrases.delete(request);
+        resolve(null);
+      }, PASSPHRASE_TIMEOUT_MS);
+      timer.unref();
+      this.passphrases.set(request, (value) => {
+        clearTimeout(timer);
+        this.passphrases.delete(request);
+        resolve(value);
+      });
+      this.emit('remote.passphrase', { request, keyFile, attempt });
+    });
+  }
+
+  answerPassphrase(
+    params: RequestParams<'remote.answerPassphrase'>,
+  ): RequestResult<'remote.answerPassphrase'> {
+    const answer = this.passphrases.get(params.request);
+    if (!answer) throw new ApiError('not-found', 'no passphrase question is waiting under that id');
+    answer(params.passphrase);
+    return {};
+  }
+
+  status(): RequestResult<'remote.status'> {
+    return { hosts: this.pool.statuses() };
+  }
+
+  /** Record the host key the user was shown (by its fingerprint) and reconnect. */
+  async trustHostKey(
+    params: RequestParams<'remote.trustHostKey'>,
+  ): Promise<RequestResult<'remote.trustHostKey'>> {
+    return wrap(async () => {
+      const loc = parseRemoteLocation(params.location);
+      if (!loc) throw new ApiError('bad-request', `not a remote location: ${params.location}`);
+      // A throwaway connection that accepts only the key with this fingerprint.
+      const probe = new SshConnection(
+        { host: loc.host, user: loc.user, port: loc.port },
+        {
+          acceptNewHostKey: params.fingerprint,
+          passphrase: (f, a) => this.askPassphrase(f, a),
+        },
+      );
+      try {
+        await probe.connect();
+      } finally {
+        probe.close();
+      }
+      this.pool.drop(loc);
+      return {};
+    });
+  }
+
+  list(root: string): Promise<WorkspaceListing> {
+    return wrap(async () => {
+      const { loc, ws } = this.open(root);
+      return ws.list(loc.path);
+    });
+  }
+
+  detail(p: string): Promise<ExperimentDetail> {
+    return wrap(async () => {
+      const { loc, ws } = this.open(p);
+      return ws.detail(loc.path);
+    });
+  }
+
+  async start(
+    params: RequestParams<'run.start'> & { workspace: string },
+  ): Promise<RequestResult<'run.start'>> {
+    return wrap(async () => {
+      const { loc, conn } = this.open(params.workspace);
+      const started = await launchRemoteRun(conn, {
+        workspace: loc.path,
+        configFile: params.configFile,
+        overrides: params.overrides,
+        command: params.command,
+        cwd: params.cwd,
+        name: params.name,
+        seed: params.seed,
+        python: params.python,
+        refuseDirty: params.refuseDirty,
+      });
+      const expDir = formatRemoteLocation(withRemotePath(loc, started.expDir));
+      this.watch(expDir);
+      return {
+        expDir,
+        name: started.name,
+        warnings: started.warnings,
+        tmuxSession: started.tmuxSession,
+        // Remote runs live in tmux or a detached session there: never tied to this process.
+        diesWithExpdesk: false,
+      };
+    });
+  }
+
+  async stop(params: RequestParams<'run.stop'>): Promise<RequestResult<'run.stop'>> {
+    return wrap(async () => {
+      const { loc, conn } = this.open(params.expDir);
+      const s = await stopRemoteRun(conn, loc.path);
+      return { state: s?.state ?? 'unknown', exitCode: s?.exit_code ?? null, signal: s?.signal ?? null };
+    });
+  }
+
+  /**
+   * Announce a remote run's state changes as `run.status` events, until it
+   * ends. All watched runs of a host are polled together: one remote command
+   * per host every WATCH_MS, however many runs (sshd allows few channels).
+   */
+  watch(expDir: string): void {
+    const { loc } = this.open(expDir);
+    const key = remoteEndpointLabel(loc);
+    let host = this.watched.get(key);
+    if (!host) {
+      host = { loc, runs: new Map(), busy: false };
+      this.watched.set(key, host);
+    }
+    if (!host.runs.has(loc.path)) {
+      host.runs.set(loc.path, { expDir, last: '' });
+      void this.pollWatched(); // announce the current state now, not a tick later
+    }
+    if (!this.watchTimer) {
+      this.watchTimer = setInterval(() => void this.pollWatched(), WATCH_MS);
+      this.watchTimer.unref();
+    }
+  }
+
+  private async pollWatched(): Promise<void> {
+    for (const [key, host] of this.watched) {
+      if (host.busy) continue;
+      host.busy = true;
+      try {
+        const { ws } = this.open(formatRemoteLocation(host.loc));
+        const paths = [...host.runs.keys()];
+        const summaries = await ws.summaries(paths);
+        summaries.forEach((s, i) => {
+          const run = host.runs.get(paths[i]!)!;
+          const state = s instanceof Error ? 'unknown' : s.status.state;
+          if (state !== run.last) {
+            run.last = state;
+            this.emit('run.status', { expDir: run.expDir, state });
+          }
+          if (s instanceof Error || (state !== 'running' && state !== 'unknown')) host.runs.delete(paths[i]!);
+        });
+      } catch {
+        // The link is down or the host is gone: remote.status events say so; try again next tick.
+      } finally {
+        host.busy = false;
+        if (host.runs.size === 0) this.watched.delete(key);
+      }
+    }
+    if (this.watched.size === 0 && this.watchTimer) {
+      clearInterval(this.watchTimer);
+      this.watchTimer = null;
+    }
+  }
+
+  async subscribeLog(params: RequestParams<'log.subscribe'>): Promise<RequestResult<'log.subscribe'>> {
+    return wrap(async () => {
+      const { loc, conn } = this.open(params.expDir);
+      const subscription = randomUUID();
+      let hello: (h: { file: string; offset: number; size: number }) => void = () => undefined;
+      const ready = new Promise<{ file: string; offset: number; size: number }>((r) => (hello = r));
+      const follower = new RemoteLogFollower(conn, loc.path, {
+        file: params.file,
+        fromOffset: params.fromOffset ?? 0,
+        onHello: (h) => hello(h),
+        onData: (offset, data) =>
+          this.emit('log.data', { subscription, offset, data: data.toString('base64') }),
+      });
+      this.followers.set(subscription, follower);
+      const ended = follower.run().finally(() => this.followers.delete(subscription));
+      // The first answer tells where the log starts; a failure before it is the request's failure.
+      const h = await Promise.race([ready, ended.then(() => null)]);
+      if (!h) throw new ApiError('internal', `could not follow the log of ${params.expDir}`);
+      ended.catch(() => undefined); // later failures end the subscription; remote.status says why
+      return { subscription, file: h.file, offset: h.offset, size: h.size };
+    });
+  }
+
+  /** True when the subscription was a remote one (and is now ended). */
+  unsubscribeLog(subscription: string): boolean {
+    const f = this.followers.get(subscription);
+    if (!f) return false;
+    f.stop();
+    this.followers.delete(subscription);
+    return true;
+  }
+
+  dispose(): void {
+    for (const f of this.followers.values()) f.stop();
+    this.followers.clear();
+    this.watched.clear();
+    if (this.watchTimer) clearInterval(this.watchTimer);
+    this.watchTimer = null;
+    for (const answer of this.passphrases.values()) answer(null);
+    this.pool.closeAll();
+  }
+}

@@ -1,0 +1,177 @@
+/**
+ * One plotly chart. React owns the container; plotly owns what is inside it
+ * (Plotly.react on new data, purge on unmount). Zoom is reported up and comes
+ * back as `xRange`, so every chart of a view zooms together and the zoom
+ * holds through live updates (uirevision keeps the user's y zoom too).
+ * Charts off screen skip their redraws until they scroll into view.
+ */
+import { useEffect, useRef, useState } from 'react';
+import type { Data, Layout, PlotlyHTMLElement } from 'plotly.js';
+import { loadPlotly } from '../lib/plotly';
+import { cssVar, useColorScheme } from '../theme';
+
+export interface ChartSeries {
+  name: string;
+  x: readonly number[];
+  y: readonly (number | null)[];
+  color: string;
+  /** Drawn thin and faint (the raw curve behind a smoothed one). */
+  faint?: boolean;
+  showInLegend?: boolean;
+}
+
+export interface XRange {
+  min: number;
+  max: number;
+}
+
+export interface ChartProps {
+  title: string;
+  series: readonly ChartSeries[];
+  xMode: 'step' | 'time';
+  xRange: XRange | null;
+  onZoom?(range: XRange | null): void;
+  /** Stable across data updates: plotly keeps the user's zoom while it is unchanged. */
+  revision: string;
+  height?: number;
+  note?: string;
+  legend?: boolean;
+  testId?: string;
+}
+
+function toMs(v: unknown, xMode: 'step' | 'time'): number | null {
+  if (typeof v === 'number') return v;
+  if (typeof v !== 'string') return null;
+  if (xMode === 'step') return Number(v);
+  // Plotly's date strings are in the axis' own (UTC) clock, like the ms values we gave it.
+  const t = Date.parse(`${v.replace(' ', 'T')}${/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? '' : 'Z'}`);
+  return Number.isNaN(t) ? null : t;
+}
+
+export function Chart(props: ChartProps): React.JSX.Element {
+  const ref = useRef<HTMLDivElement>(null);
+  const [visible, setVisible] = useState(true);
+  const [error, setError] = useState<string | null>(null);
+  const scheme = useColorScheme();
+  const latest = useRef(props);
+  useEffect(() => {
+    latest.current = props;
+  });
+
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || typeof IntersectionObserver === 'undefined') return;
+    const io = new IntersectionObserver((entries) => setVisible(entries.some((e) => e.isIntersecting)), {
+      rootMargin: '200px',
+    });
+    io.observe(el);
+    return () => io.disconnect();
+  }, []);
+
+  useEffect(() => {
+    const el = ref.current;
+    if (!el || !visible) return;
+    let cancelled = false;
+    const started = performance.now();
+    void loadPlotly()
+      .then(async (Plotly) => {
+        if (cancelled) return;
+        const fg = cssVar('--fg', '#222');
+        const muted = cssVar('--muted', '#888');
+        const grid = cssVar('--grid', '#e5e5e5');
+        const data: Data[] = props.series.map((s) => ({
+          type: 'scatter',
+          mode: 'lines',
+          name: s.name,
+          x: s.x as number[],
+          y: s.y as (number | null)[],
+          line: { color: s.color, width: s.faint ? 1 : 1.6 },
+          opacity: s.faint ? 0.28 : 1,
+          hoverinfo: s.faint ? 'skip' : 'x+y+name',
+          showlegend: s.showInLegend ?? false,
+          connectgaps: false,
+        }));
+        const layout: Partial<Layout> = {
+          height: props.height ?? 210,
+          margin: { l: 52, r: 10, t: 8, b: 30 },
+          paper_bgcolor: 'rgba(0,0,0,0)',
+          plot_bgcolor: 'rgba(0,0,0,0)',
+          font: { family: cssVar('--font', 'sans-serif'), size: 10, color: muted },
+          hovermode: 'x',
+          hoverlabel: { font: { family: cssVar('--mono', 'monospace'), size: 11 } },
+          showlegend: props.legend ?? false,
+          legend: { orientation: 'h', y: -0.22, font: { color: fg, size: 10 } },
+          uirevision: props.revision,
+          xaxis: {
+            type: props.xMode === 'time' ? 'date' : 'linear',
+            gridcolor: grid,
+            zeroline: false,
+            linecolor: grid,
+            ...(props.xRange
+              ? { range: [props.xRange.min, props.xRange.max], autorange: false }
+              : { autorange: true }),
+          },
+          yaxis: { gridcolor: grid, zeroline: false, linecolor: grid, exponentformat: 'e', automargin: true },
+        };
+        const gd = (await Plotly.react(el, data, layout, {
+          displaylogo: false,
+          responsive: true,
+          modeBarButtonsToRemove: ['select2d', 'lasso2d', 'autoScale2d'],
+        })) as PlotlyHTMLElement & { _expdeskBound?: boolean };
+        if (cancelled) return;
+        setError(null);
+        el.dataset.plotted = String(props.series.reduce((n, s) => n + s.x.length, 0));
+        el.dataset.plotMs = String(Math.round(performance.now() - started));
+        window.dispatchEvent(new CustomEvent('expdesk:plotted', { detail: { title: props.title } }));
+        if (!gd._expdeskBound) {
+          gd._expdeskBound = true;
+          gd.on('plotly_relayout', (ev) => {
+            const e = ev as Record<string, unknown>;
+            const p = latest.current;
+            if (e['xaxis.autorange']) p.onZoom?.(null);
+            else if (e['xaxis.range[0]'] !== undefined && e['xaxis.range[1]'] !== undefined) {
+              const min = toMs(e['xaxis.range[0]'], p.xMode);
+              const max = toMs(e['xaxis.range[1]'], p.xMode);
+              if (min !== null && max !== null) p.onZoom?.({ min, max });
+            }
+          });
+        }
+      })
+      .catch((err: unknown) => {
+        if (!cancelled) setError(err instanceof Error ? err.message : String(err));
+      });
+    return () => {
+      cancelled = true;
+    };
+  }, [
+    visible,
+    props.series,
+    props.xMode,
+    props.xRange,
+    props.revision,
+    props.height,
+    props.legend,
+    props.title,
+    scheme,
+  ]);
+
+  useEffect(() => {
+    const el = ref.current;
+    return () => {
+      if (el) void loadPlotly().then((Plotly) => Plotly.purge(el));
+    };
+  }, []);
+
+  return (
+    <figure className="chart" data-testid={props.testId ?? 'chart'} data-title={props.title}>
+      <figcaption>
+        <span className="chart-title mono ellipsis" title={props.title}>
+          {props.title}
+        </span>
+        {props.note && <span className="chart-note">{props.note}</span>}
+      </figcaption>
+      {error && <div className="banner banner-error small">Chart failed: {error}</div>}
+      <div className="chart-plot" ref={ref} style={{ minHeight: props.height ?? 210 }} />
+    </figure>
+  );
+}

@@ -1,0 +1,452 @@
+/**
+ * Compare two or more experiments: final and best metrics, the config keys
+ * whose values differ (changed cells highlighted; equal keys hidden unless
+ * asked), metadata differences, overlaid charts per metric, a parallel-
+ * coordinates view of hyperparameters against a chosen metric, and CSV.
+ */
+import { useEffect, useMemo, useRef, useState } from 'react';
+import type { CompareResult, MetricsSeriesResult } from '../../shared/contract';
+import type { ExperimentSummary, JsonValue } from '../../shared/model';
+import { finalMetric } from '../lib/columns';
+import { toCsv, type CsvCell } from '../lib/csv';
+import { ema } from '../lib/ema';
+import { formatConfigValue, formatMetric, MISSING } from '../format';
+import { SERIES_COLORS } from '../theme';
+import { useExpdesk } from '../store-context';
+import { Chart, type ChartSeries, type XRange } from './Chart';
+import { bucketsFor, groupByPrefix, useElementWidth } from './MetricsTab';
+import { ParallelCoordinates } from './ParallelCoordinates';
+import { VerifyReproduction } from './VerifyReproduction';
+
+const colorOf = (i: number): string => SERIES_COLORS[i % SERIES_COLORS.length]!;
+/** Overlaid charts drawn at first; more on request (each costs a request per experiment). */
+const FIRST_CHARTS = 12;
+
+export default function CompareView(): React.JSX.Element {
+  const compare = useExpdesk((s) => s.compare);
+  const loading = useExpdesk((s) => s.compareLoading);
+  const error = useExpdesk((s) => s.compareError);
+  const paths = useExpdesk((s) => s.comparePaths);
+  const setView = useExpdesk((s) => s.setView);
+
+  if (paths.length < 2)
+    return (
+      <div className="empty" data-testid="compare-empty">
+        <p>Check two or more experiments in the table (Space, or Ctrl/⌘+click), then Compare (c).</p>
+        <button type="button" className="btn" onClick={() => setView('experiments')}>
+          Back to the experiments
+        </button>
+      </div>
+    );
+  return (
+    <div className="compare-view" data-testid="compare-view" aria-busy={loading}>
+      {error && (
+        <div className="banner banner-error" role="alert" data-testid="compare-error">
+          {error}
+        </div>
+      )}
+      {!compare && loading && <p className="muted pad">Comparing…</p>}
+      {compare && <CompareBody compare={compare} />}
+    </div>
+  );
+}
+
+function CompareBody({ compare }: { compare: CompareResult }): React.JSX.Element {
+  const exps = compare.experiments;
+  const hideEqual = useExpdesk((s) => s.hideEqual);
+  const setHideEqual = useExpdesk((s) => s.setHideEqual);
+  const openDetail = useExpdesk((s) => s.openDetail);
+  const openCompare = useExpdesk((s) => s.openCompare);
+  const metricKeys = useMemo(() => unionMetricKeys(exps), [exps]);
+
+  const exportCsv = (): void => {
+    downloadText('expdesk-compare.csv', toCsv(compareRows(compare, metricKeys)), 'text/csv;charset=utf-8');
+  };
+
+  return (
+    <>
+      <div className="compare-head">
+        <h2>Compare {exps.length} experiments</h2>
+        <div className="legend-chips">
+          {exps.map((e, i) => (
+            <span key={e.path} className="legend-chip" title={e.path}>
+              <span className="swatch" style={{ background: colorOf(i) }} />
+              <button type="button" className="link-btn ellipsis" onClick={() => void openDetail(e.path)}>
+                {e.name}
+              </button>
+              {exps.length > 2 && (
+                <button
+                  type="button"
+                  className="icon-btn"
+                  aria-label={`Remove ${e.name} from the comparison`}
+                  onClick={() => void openCompare(exps.filter((x) => x !== e).map((x) => x.path))}
+                >
+                  ×
+                </button>
+              )}
+            </span>
+          ))}
+        </div>
+        <span className="spacer" />
+        <button type="button" className="btn" onClick={exportCsv} data-testid="export-csv">
+          Export CSV
+        </button>
+      </div>
+
+      <div className="compare-scroll">
+        {exps.length === 2 && <VerifyReproduction key={exps.map((e) => e.path).join('\n')} exps={exps} />}
+        <section className="card wide">
+          <h3>Metrics</h3>
+          <MetricsTable exps={exps} keys={metricKeys} />
+        </section>
+
+        <section className="card wide" data-testid="config-diff">
+          <div className="card-head">
+            <h3>
+              Config{' '}
+              <span className="muted">
+                {compare.configDiff.length} differ · {compare.configSame.length} equal
+              </span>
+            </h3>
+            <label className="check-label">
+              <input
+                type="checkbox"
+                checked={hideEqual}
+                onChange={(e) => setHideEqual(e.target.checked)}
+                data-testid="hide-equal"
+              />
+              Hide equal keys
+            </label>
+          </div>
+          <ConfigTable compare={compare} hideEqual={hideEqual} />
+        </section>
+
+        <section className="card wide" data-testid="metadata-diff">
+          <h3>
+            Metadata <span className="muted">{compare.metadataDiff.length} differ</span>
+          </h3>
+          {compare.metadataDiff.length === 0 && hideEqual ? (
+            <p className="muted small">Same git hash, Python and torch versions, host and command.</p>
+          ) : (
+            <DiffTable
+              exps={exps}
+              rows={[
+                ...compare.metadataDiff.map((r) => ({ ...r, differs: true })),
+                ...(hideEqual
+                  ? []
+                  : compare.metadataSame.map((r) => ({
+                      key: r.key,
+                      values: exps.map(() => r.value),
+                      present: exps.map(() => true),
+                      differs: false,
+                    }))),
+              ]}
+              testId="metadata-table"
+            />
+          )}
+        </section>
+
+        <OverlaidCharts exps={exps} metricKeys={metricKeys} />
+
+        <ParallelCoordinates compare={compare} metricKeys={metricKeys} />
+      </div>
+    </>
+  );
+}
+
+function unionMetricKeys(exps: readonly ExperimentSummary[]): string[] {
+  const keys = new Set<string>();
+  for (const e of exps) for (const k of Object.keys(e.metrics)) keys.add(k);
+  return groupByPrefix([...keys]).flatMap(([, ks]) => ks);
+}
+
+function MetricsTable({
+  exps,
+  keys,
+}: {
+  exps: readonly ExperimentSummary[];
+  keys: string[];
+}): React.JSX.Element {
+  if (keys.length === 0) return <p className="muted small">No metrics.</p>;
+  return (
+    <div className="table-wrap">
+      <table className="mini compare-table" data-testid="metrics-compare">
+        <thead>
+          <tr>
+            <th>metric</th>
+            {exps.map((e, i) => (
+              <th key={e.path} colSpan={2} className="exp-col" title={e.path}>
+                <span className="swatch" style={{ background: colorOf(i) }} />
+                <span className="ellipsis">{e.name}</span>
+              </th>
+            ))}
+          </tr>
+          <tr className="subhead">
+            <th />
+            {exps.map((e) => [
+              <th key={`${e.path}f`} className="num">
+                final
+              </th>,
+              <th key={`${e.path}b`} className="num">
+                best
+              </th>,
+            ])}
+          </tr>
+        </thead>
+        <tbody>
+          {keys.map((k) => {
+            const dir = exps.map((e) => e.metrics[k]?.direction).find((d) => d && d !== 'unknown');
+            const finals = exps.map((e) => finalMetric(e, k));
+            const bests = exps.map((e) => e.metrics[k]?.best);
+            const winner = bestIndex(finals, dir);
+            const bestWinner = bestIndex(bests, dir);
+            return (
+              <tr key={k}>
+                <td className="mono">{k}</td>
+                {exps.map((e, i) => [
+                  <td key={`${e.path}f`} className={`num${winner === i ? ' winner' : ''}`}>
+                    {finals[i] === undefined ? MISSING : formatMetric(finals[i])}
+                  </td>,
+                  <td key={`${e.path}b`} className={`num muted-num${bestWinner === i ? ' winner' : ''}`}>
+                    {bests[i] === undefined || bests[i] === null ? MISSING : formatMetric(bests[i])}
+                  </td>,
+                ])}
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function bestIndex(values: readonly (number | null | undefined)[], dir: string | undefined): number {
+  if (dir !== 'min' && dir !== 'max') return -1;
+  let best = -1;
+  values.forEach((v, i) => {
+    if (typeof v !== 'number' || !Number.isFinite(v)) return;
+    const b = values[best];
+    if (best === -1 || (typeof b === 'number' && (dir === 'min' ? v < b : v > b))) best = i;
+  });
+  return best;
+}
+
+interface DiffRow {
+  key: string;
+  values: JsonValue[];
+  present: boolean[];
+  differs: boolean;
+}
+
+function ConfigTable({
+  compare,
+  hideEqual,
+}: {
+  compare: CompareResult;
+  hideEqual: boolean;
+}): React.JSX.Element {
+  const rows: DiffRow[] = useMemo(() => {
+    const n = compare.experiments.length;
+    const diff = compare.configDiff.map((r) => ({ ...r, differs: true }));
+    if (hideEqual) return diff;
+    const same = compare.configSame.map((r) => ({
+      key: r.key,
+      values: Array.from({ length: n }, () => r.value),
+      present: Array.from({ length: n }, () => true),
+      differs: false,
+    }));
+    return [...diff, ...same].sort((a, b) => a.key.localeCompare(b.key));
+  }, [compare, hideEqual]);
+  if (rows.length === 0) return <p className="muted small">Every config key is equal.</p>;
+  return <DiffTable exps={compare.experiments} rows={rows} testId="config-table" />;
+}
+
+function DiffTable(props: {
+  exps: readonly ExperimentSummary[];
+  rows: DiffRow[];
+  testId: string;
+}): React.JSX.Element {
+  return (
+    <div className="table-wrap">
+      <table className="mini compare-table" data-testid={props.testId}>
+        <thead>
+          <tr>
+            <th>key</th>
+            {props.exps.map((e, i) => (
+              <th key={e.path} className="exp-col" title={e.path}>
+                <span className="swatch" style={{ background: colorOf(i) }} />
+                <span className="ellipsis">{e.name}</span>
+              </th>
+            ))}
+          </tr>
+        </thead>
+        <tbody>
+          {props.rows.map((r) => {
+            const first = JSON.stringify(r.present[0] ? r.values[0] : undefined);
+            return (
+              <tr
+                key={r.key}
+                className={r.differs ? 'differs' : 'same'}
+                data-testid="diff-row"
+                data-key={r.key}
+              >
+                <td className="mono key">{r.key}</td>
+                {r.values.map((v, i) => {
+                  const changed = r.differs && JSON.stringify(r.present[i] ? v : undefined) !== first;
+                  return (
+                    <td
+                      key={i}
+                      className={`mono${changed ? ' changed' : ''}${r.present[i] ? '' : ' absent'}`}
+                      data-testid={changed ? 'changed-cell' : undefined}
+                    >
+                      {r.present[i] ? formatConfigValue(v) : 'absent'}
+                    </td>
+                  );
+                })}
+              </tr>
+            );
+          })}
+        </tbody>
+      </table>
+    </div>
+  );
+}
+
+function OverlaidCharts({
+  exps,
+  metricKeys,
+}: {
+  exps: readonly ExperimentSummary[];
+  metricKeys: string[];
+}): React.JSX.Element {
+  const client = useExpdesk((s) => s.client);
+  const [xMode, setXMode] = useState<'step' | 'time'>('step');
+  const [range, setRange] = useState<XRange | null>(null);
+  const [smoothing, setSmoothing] = useState(0);
+  const [limit, setLimit] = useState(FIRST_CHARTS);
+  const [data, setData] = useState<(MetricsSeriesResult | null)[]>([]);
+  const gridRef = useRef<HTMLDivElement>(null);
+  const buckets = bucketsFor(useElementWidth(gridRef));
+  const keys = useMemo(() => metricKeys.slice(0, limit), [metricKeys, limit]);
+  const pathsKey = exps.map((e) => e.path).join('\n');
+
+  useEffect(() => {
+    let live = true;
+    const paths = pathsKey.split('\n');
+    void Promise.all(
+      paths.map((expDir) =>
+        client.invoke('metrics.series', { expDir, keys, x: xMode, range, buckets }).catch(() => null),
+      ),
+    ).then((r) => live && setData(r));
+    return () => {
+      live = false;
+    };
+  }, [client, pathsKey, keys, xMode, range, buckets]);
+
+  return (
+    <section className="card wide" data-testid="compare-charts">
+      <div className="card-head">
+        <h3>Charts</h3>
+        <div className="segmented" role="group" aria-label="x axis">
+          <button
+            type="button"
+            className={xMode === 'step' ? 'active' : ''}
+            onClick={() => (setXMode('step'), setRange(null))}
+          >
+            Step
+          </button>
+          <button
+            type="button"
+            className={xMode === 'time' ? 'active' : ''}
+            onClick={() => (setXMode('time'), setRange(null))}
+          >
+            Wall time
+          </button>
+        </div>
+        <label className="slider">
+          <span className="small muted">Smoothing</span>
+          <input
+            type="range"
+            min={0}
+            max={0.99}
+            step={0.01}
+            value={smoothing}
+            onChange={(e) => setSmoothing(Number(e.target.value))}
+          />
+          <span className="mono small num-w">{smoothing.toFixed(2)}</span>
+        </label>
+        {range && (
+          <button type="button" className="btn small" onClick={() => setRange(null)}>
+            Reset zoom
+          </button>
+        )}
+      </div>
+      <div className="chart-grid" ref={gridRef}>
+        {keys.map((key) => {
+          const series: ChartSeries[] = [];
+          exps.forEach((e, i) => {
+            const s = data[i]?.series[key];
+            if (!s) return;
+            series.push({
+              name: e.name,
+              x: s.x,
+              y: smoothing > 0 ? ema(s.y, smoothing) : s.y,
+              color: colorOf(i),
+            });
+          });
+          return (
+            <Chart
+              key={key}
+              title={key}
+              series={series}
+              xMode={xMode}
+              xRange={range}
+              onZoom={setRange}
+              revision={`compare\n${key}\n${xMode}`}
+              testId="compare-chart"
+            />
+          );
+        })}
+      </div>
+      {metricKeys.length > limit && (
+        <button type="button" className="btn" onClick={() => setLimit(metricKeys.length)}>
+          Show all {metricKeys.length} metrics
+        </button>
+      )}
+    </section>
+  );
+}
+
+/** The comparison as rows for CSV: section, key, one value per experiment. */
+export function compareRows(compare: CompareResult, metricKeys: readonly string[]): CsvCell[][] {
+  const exps = compare.experiments;
+  const value = (v: JsonValue | undefined): CsvCell =>
+    v === undefined ? '' : typeof v === 'object' && v !== null ? JSON.stringify(v) : v;
+  const rows: CsvCell[][] = [
+    ['section', 'key', ...exps.map((e) => e.name)],
+    ['experiment', 'path', ...exps.map((e) => e.path)],
+    ['experiment', 'status', ...exps.map((e) => e.status.state)],
+  ];
+  for (const k of metricKeys) {
+    rows.push(['metric final', k, ...exps.map((e) => finalMetric(e, k) ?? '')]);
+    rows.push(['metric best', k, ...exps.map((e) => e.metrics[k]?.best ?? '')]);
+  }
+  for (const r of compare.configDiff)
+    rows.push(['config', r.key, ...r.values.map((v, i) => (r.present[i] ? value(v) : ''))]);
+  for (const r of compare.configSame) rows.push(['config (equal)', r.key, ...exps.map(() => value(r.value))]);
+  for (const r of compare.metadataDiff)
+    rows.push(['metadata', r.key, ...r.values.map((v, i) => (r.present[i] ? value(v) : ''))]);
+  return rows;
+}
+
+/** Save text as a file through the browser's download (a Blob URL: nothing leaves the machine). */
+export function downloadText(name: string, text: string, type: string): void {
+  const url = URL.createObjectURL(new Blob([text], { type }));
+  const a = document.createElement('a');
+  a.href = url;
+  a.download = name;
+  document.body.appendChild(a);
+  a.click();
+  a.remove();
+  setTimeout(() => URL.revokeObjectURL(url), 10_000);
+}

@@ -1,0 +1,166 @@
+import { lazy, Suspense, useEffect } from 'react';
+import { loadPlotly } from '../lib/plotly';
+import type { ExperimentDetail } from '../../shared/model';
+import { DETAIL_TABS, basename, type DetailTab } from '../state/detail';
+import { useExpdesk } from '../store-context';
+import { ExportBundle } from './ExportBundle';
+import { OutputsTab } from './OutputsTab';
+import { OverviewTab } from './OverviewTab';
+import { StatusBadge } from './StatusBadge';
+
+// CodeMirror, xterm and plotly load when their tab is first shown.
+const ConfigTab = lazy(() => import('./ConfigTab'));
+const LogTab = lazy(() => import('./LogTab'));
+const MetricsTab = lazy(() => import('./MetricsTab'));
+
+const TAB_LABEL: Record<DetailTab, string> = {
+  overview: 'Overview',
+  config: 'Config',
+  log: 'Log',
+  metrics: 'Metrics',
+  outputs: 'Outputs',
+};
+
+/**
+ * One experiment in full, beside the compact list. Everything from the folder
+ * is untrusted text and is rendered as text (React escapes it); nothing here
+ * sets HTML.
+ */
+export function DetailView(): React.JSX.Element | null {
+  const detailPath = useExpdesk((s) => s.detailPath);
+  const detail = useExpdesk((s) => s.detail);
+  const loading = useExpdesk((s) => s.detailLoading);
+  const error = useExpdesk((s) => s.detailError);
+  const tab = useExpdesk((s) => s.tab);
+  const setTab = useExpdesk((s) => s.setTab);
+  const close = useExpdesk((s) => s.closeDetail);
+  const notes = useExpdesk((s) => (s.launchNotes?.expDir === s.detailPath ? s.launchNotes : null));
+  // While the user reads the overview, load plotly (4.6 MB) in idle time: Metrics then opens at once.
+  useEffect(() => {
+    const idle = window.requestIdleCallback ?? ((cb: () => void) => window.setTimeout(cb, 1000));
+    idle(() => void loadPlotly());
+  }, []);
+  if (!detailPath) return null;
+
+  return (
+    <section className="detail" data-testid="detail-panel" aria-busy={loading} aria-label="Experiment">
+      <div className="detail-head">
+        <div className="detail-title">
+          {detail && <StatusBadge status={detail.summary.status} />}
+          <h2 data-testid="detail-name" className="ellipsis" title={detail?.summary.name}>
+            {detail?.summary.name ?? basename(detailPath)}
+          </h2>
+          {loading && <span className="spinner" aria-label="Loading" />}
+        </div>
+        {detail && <RunActions detail={detail} />}
+        <button
+          type="button"
+          className="icon-btn"
+          onClick={close}
+          title="Close (Esc)"
+          data-testid="detail-close"
+        >
+          ×
+        </button>
+      </div>
+      <code className="detail-path" title={detailPath}>
+        {detailPath}
+      </code>
+      {notes && notes.warnings.length > 0 && (
+        <div className="banner banner-warning" data-testid="launch-warnings" role="status">
+          {notes.warnings.map((w, i) => (
+            <div key={i}>⚠ {w}</div>
+          ))}
+        </div>
+      )}
+      {error && (
+        <div className="banner banner-error" role="alert" data-testid="detail-error">
+          {error}
+        </div>
+      )}
+      <div className="tabs" role="tablist" aria-label="Experiment views">
+        {DETAIL_TABS.map((t, i) => (
+          <button
+            type="button"
+            role="tab"
+            key={t}
+            aria-selected={tab === t}
+            className={`tab${tab === t ? ' active' : ''}`}
+            onClick={() => setTab(t)}
+            title={`${TAB_LABEL[t]} (${i + 1})`}
+            data-testid={`tab-${t}`}
+          >
+            {TAB_LABEL[t]}
+            <span className="tab-key">{i + 1}</span>
+          </button>
+        ))}
+      </div>
+      <div className="tab-body" role="tabpanel" data-testid={`tabpanel-${tab}`}>
+        {!detail && loading && <p className="muted pad">Loading…</p>}
+        {detail && (
+          <Suspense fallback={<p className="muted pad">Loading…</p>}>
+            {tab === 'overview' && <OverviewTab detail={detail} />}
+            {tab === 'config' && <ConfigTab detail={detail} />}
+            {tab === 'log' && <LogTab key={detail.summary.path} detail={detail} />}
+            {tab === 'metrics' && <MetricsTab key={detail.summary.path} detail={detail} />}
+            {tab === 'outputs' && <OutputsTab key={detail.summary.path} detail={detail} />}
+          </Suspense>
+        )}
+      </div>
+    </section>
+  );
+}
+
+/** Stop, reveal in the file manager (desktop only), copy the path. */
+function RunActions({ detail }: { detail: ExperimentDetail }): React.JSX.Element {
+  const mode = useExpdesk((s) => s.info?.mode);
+  const stopping = useExpdesk((s) => s.stopping === detail.summary.path);
+  const stopRun = useExpdesk((s) => s.stopRun);
+  const showInFolder = useExpdesk((s) => s.showInFolder);
+  const copyPath = useExpdesk((s) => s.copyPath);
+  const path = detail.summary.path;
+  const running = detail.summary.status.state === 'running';
+  const desktop = mode === 'electron';
+  return (
+    <div className="actions">
+      {running && (
+        <button
+          type="button"
+          className="btn danger"
+          disabled={stopping}
+          onClick={() => {
+            if (window.confirm(`Stop ${detail.summary.name}? (SIGINT, then SIGTERM, then SIGKILL)`))
+              void stopRun(path);
+          }}
+          data-testid="action-stop"
+        >
+          {stopping ? 'Stopping…' : '■ Stop'}
+        </button>
+      )}
+      <ExportBundle path={path} />
+      <button
+        type="button"
+        className="btn"
+        disabled={!desktop}
+        onClick={() => void showInFolder(path)}
+        title={
+          desktop
+            ? 'Show the folder in the file manager'
+            : 'Only in the desktop app: a browser cannot open your file manager'
+        }
+        data-testid="action-reveal"
+      >
+        Show in folder
+      </button>
+      <button
+        type="button"
+        className="btn"
+        onClick={() => void copyPath(path)}
+        title="Copy the folder's path"
+        data-testid="action-copy-path"
+      >
+        Copy path
+      </button>
+    </div>
+  );
+}

@@ -1,0 +1,515 @@
+/**
+ * Config editor and launch. The YAML is edited in CodeMirror; syntax errors
+ * are marked while typing (the core's parser, in the renderer), and the
+ * core's composition (defaults, overrides, interpolation) runs on save and on
+ * every override change, its errors marked at their file and line. Beside
+ * it: the experiment name a launch would get, the resolved config and its
+ * changes from the base, the overrides form, command, interpreter and seed.
+ */
+import type { Diagnostic } from '@codemirror/lint';
+import { useEffect, useMemo, useRef, useState } from 'react';
+import { flattenConfig } from '../../shared/config-diff';
+import type { ConfigProblem } from '../../shared/contract';
+import { diffAgainstBase } from '../lib/config-preview';
+import { rangeOfLine, yamlProblems, type TextProblem } from '../lib/yaml-check';
+import { formatConfigValue } from '../format';
+import { modKey } from '../keyboard';
+import type { OverrideRow } from '../state/launch';
+import { useShallow } from 'zustand/react/shallow';
+import { useExpdesk } from '../store-context';
+import { CodeEditor, type CodeEditorHandle } from './CodeEditor';
+
+interface ShownProblem {
+  source: 'yaml' | 'compose';
+  where: string;
+  line: number | null;
+  message: string;
+  /** In the file being edited (so the editor can jump to it). */
+  here: boolean;
+}
+
+function samePath(a: string | null, b: string | null): boolean {
+  return a !== null && b !== null && a.replace(/\\/g, '/') === b.replace(/\\/g, '/');
+}
+
+function relTo(root: string | null, file: string): string {
+  if (root && file.startsWith(`${root}/`)) return file.slice(root.length + 1);
+  return file;
+}
+
+export default function LaunchView(): React.JSX.Element {
+  const s = useExpdesk(
+    useShallow((st) => ({
+      configRoot: st.configRoot,
+      configFiles: st.configFiles,
+      configFilesError: st.configFilesError,
+      configFile: st.configFile,
+      configText: st.configText,
+      configDirty: st.configDirty,
+      compose: st.compose,
+      openLaunch: st.openLaunch,
+      openConfig: st.openConfig,
+    })),
+  );
+  const editor = useRef<CodeEditorHandle>(null);
+  const [previewTab, setPreviewTab] = useState<'diff' | 'frozen'>('diff');
+  const openLaunch = s.openLaunch;
+  const hasFile = s.configFile !== null;
+
+  useEffect(() => {
+    // First visit: list the project's configs and open one.
+    if (!hasFile) void openLaunch();
+  }, [hasFile, openLaunch]);
+
+  return (
+    <div className="launch-view" data-testid="launch-view">
+      <nav className="config-list" aria-label="Config files">
+        <div className="pane-title">
+          Configs
+          {s.configRoot && (
+            <code className="muted small ellipsis" title={s.configRoot}>
+              {s.configRoot}
+            </code>
+          )}
+        </div>
+        {s.configFilesError && <div className="banner banner-error small">{s.configFilesError}</div>}
+        {s.configFiles.length === 0 && !s.configFilesError && (
+          <p className="muted small pad">No .yaml files in this project’s configs/ folder.</p>
+        )}
+        {s.configFiles.map((f) => (
+          <button
+            type="button"
+            key={f.path}
+            className={`file-item${f.path === s.configFile ? ' active' : ''}`}
+            onClick={() => {
+              if (s.configDirty && !window.confirm('Discard unsaved changes?')) return;
+              void s.openConfig(f.path);
+            }}
+            title={f.path}
+            data-testid="config-file"
+            data-rel={f.rel}
+          >
+            <span className="mono ellipsis">{f.rel}</span>
+          </button>
+        ))}
+      </nav>
+
+      {/* Remounted per file (and once its text arrives), so the editor's own text never fights React's. */}
+      <EditorPane
+        key={`${s.configFile ?? ''}\n${s.configText === null ? 'loading' : 'loaded'}`}
+        editor={editor}
+      />
+
+      <aside className="launch-pane">
+        <LaunchForm editorText={() => editor.current?.getText() ?? null} />
+        <div className="preview">
+          <div className="tabs small-tabs" role="tablist">
+            <button
+              type="button"
+              role="tab"
+              aria-selected={previewTab === 'diff'}
+              className={`tab${previewTab === 'diff' ? ' active' : ''}`}
+              onClick={() => setPreviewTab('diff')}
+            >
+              Changes from base
+            </button>
+            <button
+              type="button"
+              role="tab"
+              aria-selected={previewTab === 'frozen'}
+              className={`tab${previewTab === 'frozen' ? ' active' : ''}`}
+              onClick={() => setPreviewTab('frozen')}
+              data-testid="frozen-tab"
+            >
+              Resolved config
+            </button>
+          </div>
+          <div className="preview-body" data-testid="resolved-preview">
+            {!s.compose ? (
+              <p className="muted small pad">…</p>
+            ) : !s.compose.ok ? (
+              <p className="muted small pad">Fix the error to see the resolved config.</p>
+            ) : previewTab === 'frozen' ? (
+              <pre className="code frozen" data-testid="frozen-config">
+                {s.compose.frozen}
+              </pre>
+            ) : (
+              <BaseDiff config={s.compose.config} base={s.compose.base} />
+            )}
+          </div>
+        </div>
+      </aside>
+    </div>
+  );
+}
+
+function EditorPane({ editor }: { editor: React.RefObject<CodeEditorHandle | null> }): React.JSX.Element {
+  const s = useExpdesk(
+    useShallow((st) => ({
+      configRoot: st.configRoot,
+      configFile: st.configFile,
+      configText: st.configText,
+      configDirty: st.configDirty,
+      configSaving: st.configSaving,
+      compose: st.compose,
+      composing: st.composing,
+      composeError: st.composeError,
+      saveConfig: st.saveConfig,
+      setConfigDirty: st.setConfigDirty,
+    })),
+  );
+  const [text, setText] = useState<string | null>(s.configText);
+  const [syntax, setSyntax] = useState<TextProblem[]>(() =>
+    s.configText === null ? [] : yamlProblems(s.configText),
+  );
+
+  // Lint while typing, once typing pauses.
+  useEffect(() => {
+    if (text === null) return;
+    const t = setTimeout(() => setSyntax(yamlProblems(text)), 150);
+    return () => clearTimeout(t);
+  }, [text]);
+
+  const composeError: ConfigProblem | null = s.compose && !s.compose.ok ? s.compose.error : null;
+  const problems: ShownProblem[] = useMemo(() => {
+    const out: ShownProblem[] = syntax.map((p) => ({
+      source: 'yaml',
+      where: `${relTo(s.configRoot, s.configFile ?? '')}:${p.line}:${p.column}`,
+      line: p.line,
+      message: p.message,
+      here: true,
+    }));
+    // The core's error concerns the saved file; a syntax error in the text being typed comes first.
+    if (composeError && syntax.length === 0) {
+      const here = samePath(composeError.file, s.configFile);
+      const line = composeError.line
+        ? `:${composeError.line}${composeError.column ? `:${composeError.column}` : ''}`
+        : '';
+      out.push({
+        source: 'compose',
+        where: composeError.file ? `${relTo(s.configRoot, composeError.file)}${line}` : 'overrides',
+        line: here ? composeError.line : null,
+        message: composeError.message,
+        here,
+      });
+    }
+    return out;
+  }, [syntax, composeError, s.configFile, s.configRoot]);
+
+  const diagnostics: Diagnostic[] = useMemo(() => {
+    if (text === null) return [];
+    const d: Diagnostic[] = syntax.map((p) => ({
+      from: p.from,
+      to: p.to,
+      severity: 'error',
+      message: p.message,
+      source: 'YAML',
+    }));
+    if (composeError && syntax.length === 0 && !s.configDirty) {
+      if (samePath(composeError.file, s.configFile) && composeError.line) {
+        const r = rangeOfLine(text, composeError.line, composeError.column);
+        d.push({ ...r, severity: 'error', message: composeError.message, source: 'compose' });
+      } else if (composeError.file && !samePath(composeError.file, s.configFile)) {
+        // The error is in a file this one pulls in: mark the defaults line that brings it.
+        const m = /^defaults\s*:/m.exec(text);
+        const line = m ? text.slice(0, m.index).split('\n').length : 1;
+        const where = `${relTo(s.configRoot, composeError.file)}${composeError.line ? `:${composeError.line}` : ''}`;
+        d.push({
+          ...rangeOfLine(text, line),
+          severity: 'error',
+          message: `${where}: ${composeError.message}`,
+          source: 'compose',
+        });
+      }
+    }
+    return d;
+  }, [text, syntax, composeError, s.configDirty, s.configFile, s.configRoot]);
+
+  const save = (t: string): void => {
+    void s.saveConfig(t);
+  };
+
+  return (
+    <section className="editor-pane">
+      <div className="subbar">
+        <span className="mono small ellipsis" data-testid="editing-file">
+          {s.configFile ? relTo(s.configRoot, s.configFile) : 'no file'}
+        </span>
+        {s.configDirty && (
+          <span className="dirty-dot" title="Unsaved changes" data-testid="unsaved">
+            ● unsaved
+          </span>
+        )}
+        <span className="spacer" />
+        <span className="muted small">{s.composing ? 'composing…' : ''}</span>
+        <button
+          type="button"
+          className="btn small"
+          disabled={!s.configDirty || s.configSaving}
+          onClick={() => save(editor.current?.getText() ?? text ?? '')}
+          title={`Save and compose (${modKey('S')})`}
+          data-testid="save-config"
+        >
+          {s.configSaving ? 'Saving…' : 'Save'}
+        </button>
+      </div>
+      <div className="editor-host">
+        {s.configFile && s.configText !== null ? (
+          <CodeEditor
+            ref={editor}
+            doc={s.configText}
+            docKey={s.configFile}
+            diagnostics={diagnostics}
+            onChange={(t) => {
+              setText(t);
+              s.setConfigDirty(t !== s.configText);
+            }}
+            onSave={save}
+            ariaLabel="Config being edited"
+            testId="config-editor"
+          />
+        ) : (
+          <p className="muted pad">
+            {s.composeError ?? (s.configFile ? 'Loading…' : 'Choose a config on the left.')}
+          </p>
+        )}
+      </div>
+      <div className={`problems${problems.length ? ' has' : ''}`} data-testid="config-problems">
+        {problems.length === 0 ? (
+          <span className="ok small">
+            ✓ {s.configDirty ? 'No syntax error (save to compose)' : 'Composes without error'}
+          </span>
+        ) : (
+          problems.map((p, i) => (
+            <button
+              type="button"
+              key={i}
+              className="problem"
+              data-testid="problem-item"
+              onClick={() => p.here && p.line && editor.current?.goToLine(p.line)}
+            >
+              <span className="problem-badge">{p.source === 'yaml' ? 'YAML' : 'config'}</span>
+              <span className="mono">{p.where}</span>
+              <span>{p.message}</span>
+            </button>
+          ))
+        )}
+      </div>
+    </section>
+  );
+}
+
+function BaseDiff(props: {
+  config: Parameters<typeof diffAgainstBase>[0];
+  base: Parameters<typeof diffAgainstBase>[1];
+}): React.JSX.Element {
+  const rows = useMemo(() => diffAgainstBase(props.config, props.base), [props.config, props.base]);
+  if (rows.length === 0)
+    return <p className="muted small pad">Same as its base (the defaults it pulls in).</p>;
+  return (
+    <table className="mini" data-testid="base-diff">
+      <thead>
+        <tr>
+          <th>key</th>
+          <th>base</th>
+          <th>resolved</th>
+        </tr>
+      </thead>
+      <tbody>
+        {rows.map((r) => (
+          <tr key={r.key} className={`change-${r.change}`}>
+            <td className="mono">{r.key}</td>
+            <td className="mono muted">{r.base === undefined ? '—' : formatConfigValue(r.base)}</td>
+            <td className="mono changed">{r.value === undefined ? 'removed' : formatConfigValue(r.value)}</td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+function LaunchForm({ editorText }: { editorText: () => string | null }): React.JSX.Element {
+  const s = useExpdesk(
+    useShallow((st) => ({
+      compose: st.compose,
+      overrides: st.overrides,
+      setOverrides: st.setOverrides,
+      runName: st.runName,
+      command: st.command,
+      python: st.python,
+      seed: st.seed,
+      refuseDirty: st.refuseDirty,
+      setLaunchField: st.setLaunchField,
+      launch: st.launch,
+      launching: st.launching,
+      launchError: st.launchError,
+      configFile: st.configFile,
+      configDirty: st.configDirty,
+    })),
+  );
+  const keys = useMemo(
+    () => (s.compose?.ok ? Object.keys(flattenConfig(s.compose.config)).sort() : []),
+    [s.compose],
+  );
+  const resolved = useMemo(() => (s.compose?.ok ? flattenConfig(s.compose.config) : {}), [s.compose]);
+  const overrideError = s.compose && !s.compose.ok && !s.compose.error.file ? s.compose.error.message : null;
+  const setRow = (i: number, patch: Partial<OverrideRow>): void =>
+    s.setOverrides(s.overrides.map((r, j) => (j === i ? { ...r, ...patch } : r)));
+  const name = s.compose?.ok ? `expNNN_${s.compose.namePreview}` : null;
+
+  return (
+    <form
+      className="launch-form"
+      onSubmit={(e) => {
+        e.preventDefault();
+        void s.launch(s.configDirty ? editorText() : null);
+      }}
+    >
+      <div className="pane-title">Launch</div>
+      <div className="field">
+        <span className="field-label">Experiment</span>
+        <code className="name-preview" data-testid="name-preview">
+          {s.runName.trim() ? s.runName.trim() : (name ?? '—')}
+        </code>
+      </div>
+
+      <div className="field">
+        <span className="field-label">
+          Overrides <span className="muted">KEY=VALUE, applied last (+KEY adds a new key)</span>
+        </span>
+        <datalist id="config-keys">
+          {keys.map((k) => (
+            <option key={k} value={k} />
+          ))}
+        </datalist>
+        {s.overrides.map((r, i) => (
+          <div key={i} className="override-row" data-testid="override-row">
+            <input
+              type="text"
+              list="config-keys"
+              value={r.key}
+              placeholder="training.lr"
+              aria-label="Override key"
+              onChange={(e) => setRow(i, { key: e.target.value })}
+              data-testid="override-key"
+              spellCheck={false}
+            />
+            <span className="muted">=</span>
+            <input
+              type="text"
+              value={r.value}
+              placeholder={
+                r.key && resolved[r.key.replace(/^\+\+?/, '')] !== undefined
+                  ? formatConfigValue(resolved[r.key.replace(/^\+\+?/, '')])
+                  : 'value'
+              }
+              aria-label="Override value"
+              onChange={(e) => setRow(i, { value: e.target.value })}
+              data-testid="override-value"
+              spellCheck={false}
+            />
+            <button
+              type="button"
+              className="icon-btn"
+              aria-label="Remove override"
+              onClick={() => s.setOverrides(s.overrides.filter((_, j) => j !== i))}
+            >
+              ×
+            </button>
+          </div>
+        ))}
+        <button
+          type="button"
+          className="btn small"
+          onClick={() => s.setOverrides([...s.overrides, { key: '', value: '' }])}
+          data-testid="add-override"
+        >
+          + Override
+        </button>
+        {overrideError && (
+          <div className="field-error" data-testid="override-error">
+            {overrideError}
+          </div>
+        )}
+      </div>
+
+      <label className="field">
+        <span className="field-label">
+          Command <span className="muted">{'{config}'} = the frozen config’s path</span>
+        </span>
+        <input
+          type="text"
+          value={s.command}
+          onChange={(e) => s.setLaunchField({ command: e.target.value })}
+          data-testid="launch-command"
+          spellCheck={false}
+        />
+      </label>
+      <div className="field-row">
+        <label className="field">
+          <span className="field-label">Interpreter</span>
+          <input
+            type="text"
+            value={s.python}
+            placeholder="from the command"
+            onChange={(e) => s.setLaunchField({ python: e.target.value })}
+            data-testid="launch-python"
+            spellCheck={false}
+          />
+        </label>
+        <label className="field narrow">
+          <span className="field-label">Seed</span>
+          <input
+            type="text"
+            inputMode="numeric"
+            value={s.seed}
+            placeholder={
+              resolved['training.seed'] !== undefined
+                ? formatConfigValue(resolved['training.seed'])
+                : 'config'
+            }
+            onChange={(e) => s.setLaunchField({ seed: e.target.value })}
+            data-testid="launch-seed"
+          />
+        </label>
+      </div>
+      <label className="field">
+        <span className="field-label">
+          Name <span className="muted">optional, instead of the generated one</span>
+        </span>
+        <input
+          type="text"
+          value={s.runName}
+          onChange={(e) => s.setLaunchField({ runName: e.target.value })}
+          data-testid="launch-name"
+          spellCheck={false}
+        />
+      </label>
+      <label className="check-label">
+        <input
+          type="checkbox"
+          checked={s.refuseDirty}
+          onChange={(e) => s.setLaunchField({ refuseDirty: e.target.checked })}
+        />
+        Refuse to launch with uncommitted changes
+      </label>
+      <p className="muted small hint">
+        Uncommitted changes are saved with the run as uncommitted.patch; the run’s page warns about a dirty
+        tree.
+      </p>
+      {s.launchError && (
+        <div className="banner banner-error" role="alert" data-testid="launch-error">
+          {s.launchError}
+        </div>
+      )}
+      <button
+        type="submit"
+        className="btn primary launch-btn"
+        disabled={s.launching || !s.configFile || (s.compose !== null && !s.compose.ok)}
+        data-testid="launch-button"
+      >
+        {s.launching ? 'Launching…' : '▶ Launch'}
+      </button>
+    </form>
+  );
+}

@@ -1,0 +1,256 @@
+import type { ExperimentDetail, ExperimentStatus, JsonValue } from '../../shared/model';
+import { useNow } from '../hooks';
+import { durationMs } from '../lib/columns';
+import {
+  formatBytes,
+  formatDuration,
+  formatFinalEval,
+  formatFinalLoss,
+  formatJsonValue,
+  formatMetric,
+  formatTimestamp,
+  MISSING,
+  problemText,
+  statusReason,
+} from '../format';
+import { StatusBadge } from './StatusBadge';
+
+/** Environment fields worth a glance, in the seed's ExperimentMetadata order. */
+const ENV_KEYS = ['python_version', 'torch_version', 'cuda_version', 'hostname', 'command'] as const;
+
+function text(v: JsonValue | undefined): string {
+  return v === undefined || v === null || v === '' ? MISSING : formatJsonValue(v);
+}
+
+/** Status, summary, git, environment, metrics, files: everything at a glance. */
+export function OverviewTab({ detail }: { detail: ExperimentDetail }): React.JSX.Element {
+  const s = detail.summary;
+  const md = detail.metadata ?? {};
+  const metrics = Object.entries(s.metrics);
+  const now = useNow(s.status.state === 'running');
+  const duration = durationMs(s, now);
+  return (
+    <div className="overview" data-testid="overview">
+      <StatusBlock status={s.status} />
+
+      {s.gitDirty && (
+        <div className="banner banner-warning dirty-warning" data-testid="dirty-warning" role="note">
+          <strong>Dirty working tree.</strong> This run started with uncommitted changes, so its commit alone
+          does not reproduce it. Runs launched by Expdesk keep those changes in <code>uncommitted.patch</code>
+          .
+        </div>
+      )}
+
+      <div className="cards">
+        <section className="card" data-testid="detail-summary">
+          <h3>Run</h3>
+          <dl className="kv">
+            <dt>Algorithm</dt>
+            <dd>{s.algorithm ?? MISSING}</dd>
+            <dt>Model</dt>
+            <dd>{s.model ?? MISSING}</dd>
+            <dt>Started</dt>
+            <dd>{formatTimestamp(s.status.startedAt ?? s.startedAt)}</dd>
+            <dt>Duration</dt>
+            <dd>{duration === null ? MISSING : formatDuration(duration)}</dd>
+            <dt>Steps</dt>
+            <dd>{s.total_steps ?? MISSING}</dd>
+            <dt>Final loss</dt>
+            <dd>{formatFinalLoss(s)}</dd>
+            <dt>Final eval</dt>
+            <dd>{formatFinalEval(s.final_eval)}</dd>
+            <dt>Records</dt>
+            <dd>
+              {s.records}
+              {s.malformedLines > 0 && ` (${s.malformedLines} malformed line(s) skipped)`}
+            </dd>
+          </dl>
+        </section>
+
+        <section className="card" data-testid="detail-git">
+          <h3>Code</h3>
+          <dl className="kv">
+            <dt>Commit</dt>
+            <dd className="mono">
+              {s.gitHash ?? MISSING}
+              {s.gitDirty && (
+                <span className="tag tag-warning" title="uncommitted changes when it started">
+                  dirty
+                </span>
+              )}
+            </dd>
+            <dt>Branch</dt>
+            <dd className="mono">{text(md.git_branch)}</dd>
+            {md.git_remote !== undefined && (
+              <>
+                <dt>Remote</dt>
+                <dd className="mono wrap">{text(md.git_remote)}</dd>
+              </>
+            )}
+            <dt>Reproduce</dt>
+            <dd>
+              {detail.hasReproduceScript ? 'reproduce.sh' : 'no reproduce.sh'} ·{' '}
+              {detail.hasRequirements ? 'requirements.txt' : 'no requirements.txt'}
+            </dd>
+          </dl>
+        </section>
+
+        <section className="card" data-testid="detail-environment">
+          <h3>Environment</h3>
+          <dl className="kv">
+            {ENV_KEYS.map((k) => (
+              <div key={k} className="kv-row">
+                <dt>{k.replace(/_/g, ' ')}</dt>
+                <dd className={k === 'command' ? 'mono wrap' : 'wrap'}>{text(md[k])}</dd>
+              </div>
+            ))}
+          </dl>
+        </section>
+
+        <section className="card" data-testid="detail-checkpoints">
+          <h3>Checkpoints ({detail.checkpoints.length})</h3>
+          {detail.checkpoints.length ? (
+            <ul className="plain">
+              {detail.checkpoints.map((c) => (
+                <li key={c.path} title={c.path}>
+                  <span className="mono">{c.name}</span>
+                  {c.final && <span className="tag">final</span>}
+                </li>
+              ))}
+            </ul>
+          ) : (
+            <p className="muted">None.</p>
+          )}
+        </section>
+      </div>
+
+      {s.problems.length > 0 && (
+        <section className="card wide" data-testid="detail-problems">
+          <h3>Problems ({s.problems.length})</h3>
+          <ul className="problems-list">
+            {s.problems.map((p, i) => (
+              <li key={i}>{problemText(p)}</li>
+            ))}
+          </ul>
+        </section>
+      )}
+
+      {metrics.length > 0 && (
+        <section className="card wide" data-testid="detail-metrics">
+          <h3>Metrics ({metrics.length})</h3>
+          <table className="mini">
+            <thead>
+              <tr>
+                <th>metric</th>
+                <th className="num">last</th>
+                <th className="num">best</th>
+                <th className="num">min</th>
+                <th className="num">max</th>
+                <th className="num">count</th>
+                <th className="num" title="records where the value was NaN or ±Infinity">
+                  NaN/Inf
+                </th>
+              </tr>
+            </thead>
+            <tbody>
+              {metrics.map(([key, m]) => (
+                <tr key={key}>
+                  <td className="mono">{key}</td>
+                  <td className="num">{formatMetric(m.last)}</td>
+                  <td className="num">
+                    {m.best === null ? MISSING : `${formatMetric(m.best)} @${m.bestStep ?? '?'}`}
+                  </td>
+                  <td className="num">{formatMetric(m.min)}</td>
+                  <td className="num">{formatMetric(m.max)}</td>
+                  <td className="num">{m.count}</td>
+                  <td className="num">{m.nonFinite || ''}</td>
+                </tr>
+              ))}
+            </tbody>
+          </table>
+        </section>
+      )}
+
+      <div className="cards">
+        <section className="card" data-testid="detail-logs">
+          <h3>Logs ({detail.logs.length})</h3>
+          {detail.logs.length ? (
+            <ul className="plain">
+              {detail.logs.map((l) => (
+                <li key={l.path} title={l.path}>
+                  <span className="mono">{l.name}</span> <span className="muted">{formatBytes(l.size)}</span>
+                </li>
+              ))}
+            </ul>
+          ) : (
+            <p className="muted">None.</p>
+          )}
+        </section>
+        <section className="card" data-testid="detail-outputs">
+          <h3>Outputs ({detail.outputs.length})</h3>
+          {detail.outputs.length ? (
+            <ul className="plain">
+              {detail.outputs.map((o) => (
+                <li key={o.path} title={o.path}>
+                  <span className="tag">{o.kind}</span> <span className="mono">{o.name}</span>{' '}
+                  <span className="muted">{formatBytes(o.size)}</span>
+                </li>
+              ))}
+            </ul>
+          ) : (
+            <p className="muted">None.</p>
+          )}
+        </section>
+      </div>
+
+      <section className="card wide" data-testid="detail-metadata">
+        <h3>Metadata</h3>
+        {detail.metadata && Object.keys(detail.metadata).length > 0 ? (
+          <dl className="kv">
+            {Object.entries(detail.metadata).map(([k, v]) => (
+              <div key={k} className="kv-row">
+                <dt>{k}</dt>
+                <dd className="wrap mono">{formatJsonValue(v)}</dd>
+              </div>
+            ))}
+          </dl>
+        ) : (
+          <p className="muted">No metadata.json.</p>
+        )}
+      </section>
+    </div>
+  );
+}
+
+function StatusBlock({ status }: { status: ExperimentStatus }): React.JSX.Element {
+  return (
+    <div className={`status-block status-${status.state}`} data-testid="detail-status">
+      <div className="status-line">
+        <StatusBadge status={status} />
+        {status.state === 'failed' && (
+          <strong data-testid="failed-at">
+            {status.failedAtStep !== null && status.failedAtStep !== undefined
+              ? `Failed at step ${status.failedAtStep}`
+              : 'Failed'}
+          </strong>
+        )}
+        <span className="muted small" data-testid="status-reason">
+          {statusReason(status)}
+        </span>
+      </div>
+      {(status.startedAt || status.endedAt) && (
+        <p className="small muted">
+          {status.startedAt && `started ${formatTimestamp(status.startedAt)}`}
+          {status.endedAt && ` · ended ${formatTimestamp(status.endedAt)}`}
+          {status.exitCode !== null && status.exitCode !== undefined && ` · exit code ${status.exitCode}`}
+          {status.signal && ` · signal ${status.signal}`}
+        </p>
+      )}
+      {status.traceback && (
+        <pre className="code traceback" data-testid="traceback">
+          {status.traceback}
+        </pre>
+      )}
+    </div>
+  );
+}

@@ -1,0 +1,177 @@
+/**
+ * The experiment table's columns as data: which exist, their width, how they
+ * sort. Fixed columns have plain ids; `cfg:<dotted key>` shows a config value
+ * and `metric:<key>` a metric's final value, so users add any of them from
+ * the column chooser. Pure, so sorting and the chooser are tested without a DOM.
+ */
+import type { ExperimentSummary, JsonValue } from '../../shared/model';
+import type { FlatConfig } from './query';
+
+export interface ColumnDef {
+  id: string;
+  label: string;
+  /** Pixels; the table is a grid of fixed tracks so 5,000 rows lay out once. */
+  width: number;
+  numeric: boolean;
+  /** Shown in the chooser's "fields" group (fixed) or as config/metric columns. */
+  group: 'field' | 'config' | 'metric';
+}
+
+export const FIXED_COLUMNS: readonly ColumnDef[] = [
+  { id: 'status', label: 'Status', width: 92, numeric: false, group: 'field' },
+  { id: 'name', label: 'Name', width: 300, numeric: false, group: 'field' },
+  { id: 'algorithm', label: 'Algorithm', width: 76, numeric: false, group: 'field' },
+  { id: 'model', label: 'Model', width: 150, numeric: false, group: 'field' },
+  { id: 'started', label: 'Started', width: 118, numeric: false, group: 'field' },
+  { id: 'duration', label: 'Duration', width: 74, numeric: true, group: 'field' },
+  { id: 'git', label: 'Git', width: 76, numeric: false, group: 'field' },
+  { id: 'steps', label: 'Steps', width: 60, numeric: true, group: 'field' },
+  { id: 'final_loss', label: 'Final loss', width: 78, numeric: true, group: 'field' },
+  { id: 'final_eval', label: 'Final eval', width: 220, numeric: false, group: 'field' },
+  { id: 'problems', label: 'Problems', width: 70, numeric: true, group: 'field' },
+];
+
+/** The seed's key hyperparameters (naming.py) and the ones every sweep varies. */
+export const KEY_CONFIG_KEYS: readonly string[] = [
+  'dpo.beta',
+  'ppo.clip_ratio',
+  'training.lr',
+  'training.batch_size',
+  'training.seed',
+];
+
+export const DEFAULT_COLUMNS: readonly string[] = [
+  'status',
+  'name',
+  'algorithm',
+  'model',
+  'started',
+  'duration',
+  'git',
+  'cfg:dpo.beta',
+  'cfg:training.lr',
+  'steps',
+  'final_loss',
+  'final_eval',
+  'problems',
+];
+
+/** The one column the compact list (beside an open experiment) keeps besides status. */
+export const COMPACT_COLUMNS: readonly string[] = ['status', 'name'];
+
+export function columnDef(id: string): ColumnDef {
+  const fixed = FIXED_COLUMNS.find((c) => c.id === id);
+  if (fixed) return fixed;
+  if (id.startsWith('cfg:')) return { id, label: id.slice(4), width: 84, numeric: true, group: 'config' };
+  if (id.startsWith('metric:')) return { id, label: id.slice(7), width: 92, numeric: true, group: 'metric' };
+  return { id, label: id, width: 80, numeric: false, group: 'field' };
+}
+
+/** Parse the file's own clock ("2024-01-01T12:34:56.789", no zone: local time) to ms. */
+export function parseTime(iso: string | null | undefined): number | null {
+  if (!iso) return null;
+  const t = Date.parse(iso);
+  return Number.isNaN(t) ? null : t;
+}
+
+/** Run time in ms: end − start, or now − start while it runs; null when unknown. */
+export function durationMs(e: ExperimentSummary, now: number): number | null {
+  const start = parseTime(e.status.startedAt ?? e.startedAt);
+  if (start === null) return null;
+  const end = parseTime(e.status.endedAt);
+  if (end !== null) return Math.max(0, end - start);
+  return e.status.state === 'running' ? Math.max(0, now - start) : null;
+}
+
+/** A metric's final value: the last eval record's for eval keys, else the last record's. */
+export function finalMetric(e: ExperimentSummary, key: string): number | null | undefined {
+  if (e.final_eval && Object.prototype.hasOwnProperty.call(e.final_eval, key)) return e.final_eval[key];
+  const m = e.metrics[key];
+  return m ? m.last : undefined;
+}
+
+export type SortValue = string | number | null;
+
+function scalar(v: JsonValue | undefined): SortValue {
+  if (v === undefined || v === null) return null;
+  if (typeof v === 'number' || typeof v === 'string') return v;
+  if (typeof v === 'boolean') return v ? 1 : 0;
+  return JSON.stringify(v);
+}
+
+export function sortValue(
+  e: ExperimentSummary,
+  id: string,
+  config: FlatConfig | undefined,
+  now: number,
+): SortValue {
+  switch (id) {
+    case 'status':
+      return e.status.state;
+    case 'name':
+      return e.name.toLowerCase();
+    case 'algorithm':
+      return e.algorithm;
+    case 'model':
+      return e.model;
+    case 'started':
+      return parseTime(e.status.startedAt ?? e.startedAt);
+    case 'duration':
+      return durationMs(e, now);
+    case 'git':
+      return e.gitHash;
+    case 'steps':
+      return e.total_steps;
+    case 'final_loss':
+      return e.total_steps === null ? null : e.final_loss;
+    case 'final_eval': {
+      const first = e.final_eval ? Object.values(e.final_eval)[0] : undefined;
+      return first ?? null;
+    }
+    case 'problems':
+      return e.problems.length;
+  }
+  if (id.startsWith('cfg:')) return scalar(config?.[id.slice(4)]);
+  if (id.startsWith('metric:')) return finalMetric(e, id.slice(7)) ?? null;
+  return null;
+}
+
+export interface SortState {
+  column: string;
+  dir: 'asc' | 'desc';
+}
+
+/** Stable sort; missing values last whatever the direction (they are never "the best"). */
+export function sortExperiments(
+  rows: readonly ExperimentSummary[],
+  sort: SortState | null,
+  configOf: (path: string) => FlatConfig | undefined,
+  now: number,
+): ExperimentSummary[] {
+  if (!sort) return [...rows];
+  const keyed = rows.map((e, i) => ({ e, i, v: sortValue(e, sort.column, configOf(e.path), now) }));
+  const sign = sort.dir === 'asc' ? 1 : -1;
+  keyed.sort((a, b) => {
+    if (a.v === null || b.v === null) return a.v === b.v ? a.i - b.i : a.v === null ? 1 : -1;
+    let c: number;
+    if (typeof a.v === 'number' && typeof b.v === 'number') c = a.v - b.v;
+    else c = String(a.v).localeCompare(String(b.v), undefined, { numeric: true });
+    return c !== 0 ? c * sign : a.i - b.i;
+  });
+  return keyed.map((k) => k.e);
+}
+
+/** Cycle a header click: ascending, descending, off; Started goes newest first, the question asked of it most. */
+export function nextSort(current: SortState | null, column: string): SortState | null {
+  if (!current || current.column !== column) return { column, dir: column === 'started' ? 'desc' : 'asc' };
+  if (current.dir === 'asc' && column !== 'started') return { column, dir: 'desc' };
+  if (current.dir === 'desc' && column === 'started') return { column, dir: 'asc' };
+  return null;
+}
+
+/** Metric keys across the workspace, for the column chooser, most common first. */
+export function metricKeys(rows: readonly ExperimentSummary[]): string[] {
+  const count = new Map<string, number>();
+  for (const e of rows) for (const k of Object.keys(e.metrics)) count.set(k, (count.get(k) ?? 0) + 1);
+  return [...count.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k]) => k);
+}

@@ -1,0 +1,139 @@
+/**
+ * The experiment table's filter language, as pure functions. One text box
+ * takes everything a researcher types without reaching for the mouse:
+ *
+ *   dpo 7b                 every word must appear in name, folder, algorithm or model
+ *   dpo.beta=0.1           a config value (numbers compare as numbers: 0.1 = 1e-1)
+ *   training.lr<1e-4       also != > < >= <=, on config values and on metrics (last value)
+ *   eval/loss<0.5          a metric's last value
+ *   status:failed          a status (also is:running); several statuses are OR-ed
+ *   "two words"            a quoted phrase
+ */
+import type { ExperimentState, ExperimentSummary, JsonValue } from '../../shared/model';
+
+export type Op = '=' | '!=' | '>' | '<' | '>=' | '<=';
+
+export interface Condition {
+  key: string;
+  op: Op;
+  value: string;
+}
+
+export interface ParsedQuery {
+  /** Lower-cased words and phrases that must all match. */
+  words: string[];
+  conditions: Condition[];
+  statuses: ExperimentState[];
+}
+
+const STATES: readonly ExperimentState[] = ['running', 'completed', 'failed', 'stopped', 'unknown'];
+
+/** Split on spaces, keeping "quoted phrases" together. */
+function tokens(input: string): string[] {
+  const out: string[] = [];
+  const re = /"([^"]*)"|(\S+)/g;
+  let m: RegExpExecArray | null;
+  while ((m = re.exec(input))) out.push(m[1] ?? m[2]!);
+  return out;
+}
+
+const CONDITION = /^([A-Za-z_][\w./-]*?)(!=|>=|<=|=|>|<)(.*)$/;
+
+export function parseQuery(input: string): ParsedQuery {
+  const q: ParsedQuery = { words: [], conditions: [], statuses: [] };
+  for (const t of tokens(input)) {
+    const status = /^(?:status|is):(\w+)$/i.exec(t);
+    if (status) {
+      const s = status[1]!.toLowerCase() as ExperimentState;
+      if (STATES.includes(s)) q.statuses.push(s);
+      continue;
+    }
+    const c = CONDITION.exec(t);
+    if (c && c[3] !== undefined && c[3] !== '') {
+      q.conditions.push({ key: c[1]!, op: c[2] as Op, value: c[3] });
+      continue;
+    }
+    q.words.push(t.toLowerCase());
+  }
+  return q;
+}
+
+/** Whether the query needs config values (so the table loads them). */
+export function needsConfig(q: ParsedQuery): boolean {
+  return q.conditions.length > 0;
+}
+
+/** Flat config of one experiment (dotted keys), or undefined while not loaded. */
+export type FlatConfig = Record<string, JsonValue>;
+
+function asNumber(v: unknown): number | null {
+  if (typeof v === 'number') return Number.isFinite(v) ? v : null;
+  if (typeof v === 'string' && v.trim() !== '' && /^[-+]?(\d+\.?\d*|\.\d+)([eE][-+]?\d+)?$/.test(v.trim()))
+    return Number(v);
+  return null;
+}
+
+function compare(actual: JsonValue | undefined, op: Op, expected: string): boolean {
+  if (actual === undefined) return op === '!=';
+  const a = asNumber(actual);
+  const e = asNumber(expected);
+  if (a !== null && e !== null) {
+    switch (op) {
+      case '=':
+        return a === e;
+      case '!=':
+        return a !== e;
+      case '>':
+        return a > e;
+      case '<':
+        return a < e;
+      case '>=':
+        return a >= e;
+      case '<=':
+        return a <= e;
+    }
+  }
+  const text = (typeof actual === 'string' ? actual : JSON.stringify(actual)).toLowerCase();
+  const want = expected.toLowerCase();
+  if (op === '=') return text === want;
+  if (op === '!=') return text !== want;
+  // Ordering of non-numbers: plain string order, so dates and versions still sort sensibly.
+  if (op === '>') return text > want;
+  if (op === '<') return text < want;
+  if (op === '>=') return text >= want;
+  return text <= want;
+}
+
+/** The value a condition's key names: a summary field, a metric's last value, or a config value. */
+export function lookup(
+  e: ExperimentSummary,
+  key: string,
+  config: FlatConfig | undefined,
+): JsonValue | undefined {
+  switch (key) {
+    case 'name':
+      return e.name;
+    case 'algorithm':
+      return e.algorithm;
+    case 'model':
+      return e.model;
+    case 'steps':
+      return e.total_steps;
+    case 'git':
+      return e.gitHash;
+  }
+  const m = e.metrics[key];
+  if (m) return m.last;
+  if (config && Object.prototype.hasOwnProperty.call(config, key)) return config[key];
+  return undefined;
+}
+
+export function matches(e: ExperimentSummary, q: ParsedQuery, config: FlatConfig | undefined): boolean {
+  if (q.statuses.length && !q.statuses.includes(e.status.state)) return false;
+  if (q.words.length) {
+    const hay = `${e.name}\n${e.folder}\n${e.algorithm ?? ''}\n${e.model ?? ''}`.toLowerCase();
+    for (const w of q.words) if (!hay.includes(w)) return false;
+  }
+  for (const c of q.conditions) if (!compare(lookup(e, c.key, config), c.op, c.value)) return false;
+  return true;
+}

@@ -1,0 +1,139 @@
+/** The app: host info, the connection, the current view, toasts, and following host events. */
+import type { AppInfo } from '../../shared/contract';
+import type { RemoteStatusPayload } from '../../shared/remote-location';
+import type { ApiClient, ConnectionState } from '../api/client';
+import { message, type Ctx, type Slice } from './context';
+
+export type View = 'experiments' | 'compare' | 'launch';
+
+export interface Toast {
+  id: number;
+  kind: 'info' | 'success' | 'warning' | 'error';
+  text: string;
+}
+
+export interface AppSlice {
+  /** The transport; constant for the store's life (components subscribe to high-rate events on it directly). */
+  client: ApiClient;
+  info: AppInfo | null;
+  connection: ConnectionState;
+  view: View;
+  shortcutsOpen: boolean;
+  toasts: Toast[];
+  /** Connection state of each remote (SSH) host in use, by host. */
+  remoteHosts: Record<string, RemoteStatusPayload>;
+  /** An encrypted SSH key waiting for its passphrase. */
+  passphraseRequest: { request: string; keyFile: string; attempt: number } | null;
+  /** Load app info and the open workspace, and follow host events. Call once. */
+  init(): Promise<void>;
+  /** Stop following events (tests, hot reload). */
+  dispose(): void;
+  setView(view: View): void;
+  setShortcutsOpen(open: boolean): void;
+  toast(kind: Toast['kind'], text: string): void;
+  dismissToast(id: number): void;
+  /** Accept a host key seen for the first time, with the fingerprint the user was shown. */
+  trustHostKey(host: string, fingerprint: string): Promise<void>;
+  answerPassphrase(passphrase: string | null): Promise<void>;
+}
+
+const TOAST_MS = 6_000;
+
+export function appSlice(ctx: Ctx): Slice<AppSlice> {
+  let toastId = 0;
+  return (set, get) => ({
+    client: ctx.client,
+    info: null,
+    connection: 'open',
+    view: 'experiments',
+    shortcutsOpen: false,
+    toasts: [],
+    remoteHosts: {},
+    passphraseRequest: null,
+    async init() {
+      const { client } = ctx;
+      ctx.unsubscribers.push(
+        client.on('workspace.changed', ({ root }) => {
+          // Ignore the echo of our own workspace.open; follow other windows' changes.
+          const s = get();
+          if (!s.listingLoading && s.listing?.root !== root) void s.refresh();
+        }),
+        client.on('experiment.updated', ({ summary }) => get().applyUpdate(summary)),
+        client.on('run.status', ({ expDir, state }) => get().applyRunStatus(expDir, state)),
+        client.on('remote.status', (status) =>
+          set({ remoteHosts: { ...get().remoteHosts, [status.host]: status } }),
+        ),
+        client.on('remote.passphrase', (request) => set({ passphraseRequest: request })),
+      );
+      // Hosts already connected (another window opened them); an older host may not know the request.
+      void client
+        .invoke('remote.status', {})
+        .then(({ hosts }) => {
+          const remoteHosts = { ...get().remoteHosts };
+          for (const h of hosts) remoteHosts[h.host] ??= h;
+          set({ remoteHosts });
+        })
+        .catch(() => undefined);
+      if (client.onConnection) {
+        let wasClosed = false;
+        ctx.unsubscribers.push(
+          client.onConnection((connection) => {
+            set({ connection });
+            if (connection === 'closed') wasClosed = true;
+            if (connection === 'open' && wasClosed) {
+              // The server may have restarted: its state is the truth, and its watches are gone.
+              wasClosed = false;
+              get().forgetWatches();
+              void get().refresh();
+            }
+          }),
+        );
+      }
+      try {
+        const info = await client.invoke('app.info', {});
+        set({ info });
+        if (info.workspace) await get().refresh();
+      } catch (err) {
+        set({ listingError: message(err) });
+      }
+    },
+    dispose() {
+      while (ctx.unsubscribers.length) ctx.unsubscribers.pop()!();
+      get().forgetWatches();
+    },
+    setView(view) {
+      set({ view });
+    },
+    setShortcutsOpen(open) {
+      set({ shortcutsOpen: open });
+    },
+    toast(kind, text) {
+      const id = ++toastId;
+      set({ toasts: [...get().toasts.slice(-4), { id, kind, text }] });
+      if (kind !== 'error') setTimeout(() => get().dismissToast(id), TOAST_MS);
+    },
+    dismissToast(id) {
+      if (get().toasts.some((t) => t.id === id)) set({ toasts: get().toasts.filter((t) => t.id !== id) });
+    },
+    async trustHostKey(host, fingerprint) {
+      try {
+        // The host only needs [user@]host[:port] from the location; the path is not used.
+        await ctx.client.invoke('remote.trustHostKey', { location: `ssh://${host}/`, fingerprint });
+        get().toast('success', `Trusted ${host}; connecting…`);
+        void get().refresh();
+      } catch (err) {
+        get().toast('error', `Could not trust ${host}: ${message(err)}`);
+      }
+    },
+    async answerPassphrase(passphrase) {
+      const request = get().passphraseRequest;
+      if (!request) return;
+      set({ passphraseRequest: null });
+      try {
+        await ctx.client.invoke('remote.answerPassphrase', { request: request.request, passphrase });
+      } catch (err) {
+        get().toast('error', message(err));
+      }
+    },
+  });
+}

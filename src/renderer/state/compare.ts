@@ -1,0 +1,43 @@
+/** Compare: two or more experiments side by side (experiments.compare). */
+import type { CompareResult } from '../../shared/contract';
+import { message, type Ctx, type Slice } from './context';
+
+export interface CompareSlice {
+  comparePaths: string[];
+  compare: CompareResult | null;
+  compareLoading: boolean;
+  compareError: string | null;
+  /** Config keys equal everywhere are hidden unless asked for. */
+  hideEqual: boolean;
+  /** Compare these (default: the checked rows) and show the Compare view. */
+  openCompare(paths?: string[]): Promise<void>;
+  setHideEqual(hide: boolean): void;
+}
+
+export function compareSlice(ctx: Ctx): Slice<CompareSlice> {
+  return (set, get) => ({
+    comparePaths: [],
+    compare: null,
+    compareLoading: false,
+    compareError: null,
+    hideEqual: true,
+    async openCompare(paths) {
+      const target = paths ?? get().checked;
+      if (target.length < 2) {
+        get().toast('info', 'Check two or more experiments (Space or the row checkbox), then Compare.');
+        return;
+      }
+      const ticket = ++ctx.tickets.compare;
+      set({ view: 'compare', comparePaths: target, compareLoading: true, compareError: null });
+      try {
+        const compare = await ctx.client.invoke('experiments.compare', { paths: target });
+        if (ticket === ctx.tickets.compare) set({ compare, compareLoading: false });
+      } catch (err) {
+        if (ticket === ctx.tickets.compare) set({ compareLoading: false, compareError: message(err) });
+      }
+    },
+    setHideEqual(hideEqual) {
+      set({ hideEqual });
+    },
+  });
+}

@@ -1,0 +1,124 @@
+/** One experiment in full: its detail, the open tab, and the run actions. */
+import type { ExperimentDetail } from '../../shared/model';
+import type { ExpdeskState } from '../store';
+import { message, type Ctx, type Slice } from './context';
+
+export const DETAIL_TABS = ['overview', 'config', 'log', 'metrics', 'outputs'] as const;
+export type DetailTab = (typeof DETAIL_TABS)[number];
+
+export interface DetailSlice {
+  /** The experiment shown in the detail view. */
+  detailPath: string | null;
+  detail: ExperimentDetail | null;
+  detailLoading: boolean;
+  detailError: string | null;
+  tab: DetailTab;
+  /** Warnings of the run launched last, shown on its monitor (dirty tree, dies with Expdesk). */
+  launchNotes: { expDir: string; warnings: string[] } | null;
+  stopping: string | null;
+  /** Show an experiment (default: the highlighted one), optionally on a tab. */
+  openDetail(path?: string, tab?: DetailTab): Promise<void>;
+  closeDetail(): void;
+  setTab(tab: DetailTab): void;
+  /** Re-read the open experiment soon (its files changed); coalesces bursts of updates. */
+  refreshDetailSoon(): void;
+  stopRun(path: string): Promise<void>;
+  showInFolder(path: string): Promise<void>;
+  copyPath(path: string): Promise<void>;
+}
+
+/** Bursts of experiment.updated while a run writes: re-read its file lists at most this often. */
+const DETAIL_REFRESH_MS = 2_000;
+
+export function detailSlice(ctx: Ctx): Slice<DetailSlice> {
+  let refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  return (set, get) => ({
+    detailPath: null,
+    detail: null,
+    detailLoading: false,
+    detailError: null,
+    tab: 'overview',
+    launchNotes: null,
+    stopping: null,
+
+    async openDetail(path, tab) {
+      const target = path ?? get().selectedPath;
+      if (!target) return;
+      const ticket = ++ctx.tickets.detail;
+      const same = get().detailPath === target;
+      const patch: Partial<ExpdeskState> = {
+        selectedPath: target,
+        detailPath: target,
+        detail: same ? get().detail : null, // no flicker on refresh
+        detailLoading: true,
+        detailError: null,
+        view: 'experiments',
+      };
+      if (tab) patch.tab = tab;
+      set(patch);
+      try {
+        const detail = await ctx.client.invoke('experiment.get', { path: target });
+        if (ticket !== ctx.tickets.detail) return;
+        set({ detail, detailLoading: false });
+        // A run launched a moment ago may not be listed yet: show it in the table too.
+        const listing = get().listing;
+        if (listing && !listing.experiments.some((e) => e.path === detail.summary.path))
+          get().applyUpdate(detail.summary);
+      } catch (err) {
+        if (ticket === ctx.tickets.detail) set({ detailLoading: false, detailError: message(err) });
+      }
+    },
+
+    closeDetail() {
+      ctx.tickets.detail++;
+      set({ detailPath: null, detail: null, detailLoading: false, detailError: null });
+    },
+
+    setTab(tab) {
+      set({ tab });
+    },
+
+    refreshDetailSoon() {
+      if (refreshTimer) return;
+      refreshTimer = setTimeout(() => {
+        refreshTimer = null;
+        const path = get().detailPath;
+        if (path) void get().openDetail(path);
+      }, DETAIL_REFRESH_MS);
+    },
+
+    async stopRun(path) {
+      set({ stopping: path });
+      try {
+        const r = await ctx.client.invoke('run.stop', { expDir: path });
+        get().toast('info', `Stopped ${basename(path)} (${r.state}${r.signal ? `, ${r.signal}` : ''})`);
+      } catch (err) {
+        get().toast('error', `Could not stop ${basename(path)}: ${message(err)}`);
+      } finally {
+        set({ stopping: null });
+      }
+      if (get().detailPath === path) void get().openDetail(path);
+    },
+
+    async showInFolder(path) {
+      try {
+        await ctx.client.invoke('app.showInFolder', { path });
+      } catch (err) {
+        get().toast('error', message(err));
+      }
+    },
+
+    async copyPath(path) {
+      try {
+        await navigator.clipboard.writeText(path);
+        get().toast('success', 'Path copied');
+      } catch {
+        get().toast('error', 'The clipboard is not available here; select the path and copy it.');
+      }
+    },
+  });
+}
+
+export function basename(p: string): string {
+  return p.split(/[\\/]/).filter(Boolean).pop() ?? p;
+}

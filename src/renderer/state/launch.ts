@@ -1,0 +1,233 @@
+/**
+ * The config editor and launch form: the project's config files, the one
+ * being edited (its text as saved; the editor owns the text being typed),
+ * the core's composition of it (errors with file/line, resolved config, name
+ * preview), the overrides and command, and run.start.
+ */
+import type { ComposeResult } from '../../shared/contract';
+import { splitCommand } from '../lib/command-line';
+import { readJson, writeJson } from '../lib/recent';
+import { message, PREF, type Ctx, type Slice } from './context';
+
+export interface OverrideRow {
+  key: string;
+  value: string;
+}
+
+export interface LaunchForm {
+  command: string;
+  python: string;
+  seed: string;
+  runName: string;
+  refuseDirty: boolean;
+}
+
+export interface LaunchSlice extends LaunchForm {
+  configRoot: string | null;
+  configFiles: { path: string; rel: string }[];
+  configFilesError: string | null;
+  configFile: string | null;
+  /** The file's text as last read or saved. */
+  configText: string | null;
+  configDirty: boolean;
+  configSaving: boolean;
+  compose: ComposeResult | null;
+  composing: boolean;
+  composeError: string | null;
+  overrides: OverrideRow[];
+  launching: boolean;
+  launchError: string | null;
+  openLaunch(file?: string): Promise<void>;
+  loadConfigFiles(): Promise<void>;
+  openConfig(file: string): Promise<void>;
+  setConfigDirty(dirty: boolean): void;
+  /** Save the editor's text (config.write), then compose it again. */
+  saveConfig(text: string): Promise<boolean>;
+  recompose(): Promise<void>;
+  setOverrides(rows: OverrideRow[]): void;
+  setLaunchField(patch: Partial<LaunchForm>): void;
+  /** Save unsaved edits, start the run, and show its live monitor. */
+  launch(editorText: string | null): Promise<void>;
+}
+
+const DEFAULT_FORM: LaunchForm = {
+  command: 'python3 train.py {config}',
+  python: '',
+  seed: '',
+  runName: '',
+  refuseDirty: false,
+};
+
+function isForm(v: unknown): v is Partial<LaunchForm> {
+  return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** KEY=VALUE strings for the rows that have a key. */
+export function overrideStrings(rows: readonly OverrideRow[]): string[] {
+  return rows.filter((r) => r.key.trim()).map((r) => `${r.key.trim()}=${r.value}`);
+}
+
+export function launchSlice(ctx: Ctx): Slice<LaunchSlice> {
+  const saved = readJson(ctx.storage, PREF.launch, isForm) ?? {};
+  const form: LaunchForm = {
+    command: typeof saved.command === 'string' && saved.command ? saved.command : DEFAULT_FORM.command,
+    python: typeof saved.python === 'string' ? saved.python : '',
+    seed: '',
+    runName: '',
+    refuseDirty: saved.refuseDirty === true,
+  };
+  let composeTimer: ReturnType<typeof setTimeout> | null = null;
+
+  return (set, get) => ({
+    ...form,
+    configRoot: null,
+    configFiles: [],
+    configFilesError: null,
+    configFile: null,
+    configText: null,
+    configDirty: false,
+    configSaving: false,
+    compose: null,
+    composing: false,
+    composeError: null,
+    overrides: [],
+    launching: false,
+    launchError: null,
+
+    async openLaunch(file) {
+      set({ view: 'launch' });
+      await get().loadConfigFiles();
+      const target = file ?? get().configFile ?? get().configFiles[0]?.path;
+      if (target && target !== get().configFile) await get().openConfig(target);
+    },
+
+    async loadConfigFiles() {
+      const ticket = ++ctx.tickets.configFiles;
+      try {
+        const res = await ctx.client.invoke('config.list', {});
+        if (ticket !== ctx.tickets.configFiles) return;
+        set({ configRoot: res.root, configFiles: res.files, configFilesError: null });
+      } catch (err) {
+        if (ticket === ctx.tickets.configFiles) set({ configFilesError: message(err) });
+      }
+    },
+
+    async openConfig(file) {
+      set({ configFile: file, configText: null, configDirty: false, compose: null, composeError: null });
+      try {
+        const { text } = await ctx.client.invoke('config.read', { file });
+        if (get().configFile !== file) return;
+        set({ configText: text });
+        await get().recompose();
+      } catch (err) {
+        if (get().configFile === file) set({ composeError: message(err) });
+      }
+    },
+
+    setConfigDirty(dirty) {
+      if (get().configDirty !== dirty) set({ configDirty: dirty });
+    },
+
+    async saveConfig(text) {
+      const file = get().configFile;
+      if (!file) return false;
+      set({ configSaving: true });
+      try {
+        await ctx.client.invoke('config.write', { file, text });
+        if (get().configFile === file) set({ configText: text, configDirty: false });
+        await get().recompose();
+        return true;
+      } catch (err) {
+        get().toast('error', `Could not save: ${message(err)}`);
+        return false;
+      } finally {
+        set({ configSaving: false });
+      }
+    },
+
+    async recompose() {
+      const file = get().configFile;
+      if (!file) return;
+      const ticket = ++ctx.tickets.compose;
+      set({ composing: true });
+      try {
+        const compose = await ctx.client.invoke('config.compose', {
+          file,
+          overrides: overrideStrings(get().overrides),
+        });
+        if (ticket === ctx.tickets.compose) set({ compose, composing: false, composeError: null });
+      } catch (err) {
+        if (ticket === ctx.tickets.compose) set({ composing: false, composeError: message(err) });
+      }
+    },
+
+    setOverrides(rows) {
+      set({ overrides: rows });
+      // Typing in the overrides form: compose once the typing pauses.
+      if (composeTimer) clearTimeout(composeTimer);
+      composeTimer = setTimeout(() => {
+        composeTimer = null;
+        void get().recompose();
+      }, 250);
+    },
+
+    setLaunchField(patch) {
+      set(patch);
+      const s = { ...get(), ...patch };
+      writeJson(ctx.storage, PREF.launch, {
+        command: s.command,
+        python: s.python,
+        refuseDirty: s.refuseDirty,
+      });
+    },
+
+    async launch(editorText) {
+      // First, while the click still counts as a user gesture.
+      get().askNotificationPermission();
+      const s = get();
+      const file = s.configFile;
+      if (!file) return;
+      const { argv, error } = splitCommand(s.command);
+      if (error) {
+        set({ launchError: `Command: ${error}` });
+        return;
+      }
+      const seedText = s.seed.trim();
+      if (seedText && !/^\d+$/.test(seedText)) {
+        set({ launchError: 'Seed: a whole number, or empty for the config’s own' });
+        return;
+      }
+      set({ launching: true, launchError: null });
+      try {
+        if (editorText !== null && s.configDirty && !(await get().saveConfig(editorText))) return;
+        const composed = get().compose;
+        if (composed && !composed.ok) {
+          set({ launchError: `The config has an error: ${composed.error.message}` });
+          return;
+        }
+        const started = await ctx.client.invoke('run.start', {
+          configFile: file,
+          command: argv,
+          overrides: overrideStrings(s.overrides),
+          ...(seedText ? { seed: Number(seedText) } : {}),
+          ...(s.python.trim() ? { python: s.python.trim() } : {}),
+          ...(s.runName.trim() ? { name: s.runName.trim() } : {}),
+          ...(s.refuseDirty ? { refuseDirty: true } : {}),
+        });
+        const warnings = [...started.warnings];
+        if (started.diesWithExpdesk) warnings.push('tmux is not available: quitting Expdesk stops this run.');
+        set({
+          launchNotes: { expDir: started.expDir, warnings },
+          runStates: { ...get().runStates, [started.expDir]: 'running' },
+          runName: '',
+        });
+        get().toast('success', `Launched ${started.name}`);
+        await get().openDetail(started.expDir, 'log');
+      } catch (err) {
+        set({ launchError: message(err) });
+      } finally {
+        set({ launching: false });
+      }
+    },
+  });
+}

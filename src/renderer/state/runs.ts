@@ -1,0 +1,48 @@
+/**
+ * Run lifecycles as the host reports them (`run.status`, and the status in
+ * `experiment.updated`): a run that ends or fails is announced once, in the
+ * app and as a desktop notification.
+ */
+import { basename } from './detail';
+import type { Ctx, Slice } from './context';
+
+export interface RunsSlice {
+  /** Last known state per experiment folder, for runs seen running. */
+  runStates: Record<string, string>;
+  applyRunStatus(expDir: string, state: string): void;
+  /** A state transition seen anywhere; announces running → ended once. */
+  noteRunState(expDir: string, name: string, previous: string | null, next: string): void;
+  /** Ask for notification permission (call from a click: browsers want a user gesture). */
+  askNotificationPermission(): void;
+}
+
+const ENDED = new Set(['completed', 'failed', 'stopped']);
+
+export function runsSlice(ctx: Ctx): Slice<RunsSlice> {
+  const announced = new Set<string>();
+  return (set, get) => ({
+    runStates: {},
+    applyRunStatus(expDir, state) {
+      const listed = get().listing?.experiments.find((e) => e.path === expDir);
+      const previous = get().runStates[expDir] ?? listed?.status.state ?? null;
+      get().noteRunState(expDir, listed?.name ?? basename(expDir), previous, state);
+      if (get().detailPath === expDir) get().refreshDetailSoon();
+    },
+    noteRunState(expDir, name, previous, next) {
+      if (get().runStates[expDir] !== next) set({ runStates: { ...get().runStates, [expDir]: next } });
+      if (previous !== 'running' || !ENDED.has(next)) return;
+      const key = `${expDir}\n${next}`;
+      if (announced.has(key)) return;
+      announced.add(key);
+      const verb = next === 'failed' ? 'failed' : next === 'stopped' ? 'was stopped' : 'finished';
+      get().toast(
+        next === 'failed' ? 'error' : next === 'stopped' ? 'warning' : 'success',
+        `${name} ${verb}`,
+      );
+      ctx.notifier.show(`Run ${verb}`, name);
+    },
+    askNotificationPermission() {
+      if (ctx.notifier.permission() === 'default') void ctx.notifier.request();
+    },
+  });
+}

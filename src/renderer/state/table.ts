@@ -1,0 +1,114 @@
+/**
+ * The experiment table's view state: the query, sort and columns, the
+ * highlighted row and the rows checked for Compare. The visible rows are
+ * derived (selectVisibleExperiments), never stored, so live updates, filters
+ * and sorting can never disagree.
+ */
+import type { ExperimentSummary } from '../../shared/model';
+import { DEFAULT_COLUMNS, nextSort, sortExperiments, type SortState } from '../lib/columns';
+import { matches, parseQuery } from '../lib/query';
+import { isStringArray, readJson, writeJson } from '../lib/recent';
+import type { ExpdeskState } from '../store';
+import { PREF, type Ctx, type Slice } from './context';
+
+export interface TableSlice {
+  query: string;
+  sort: SortState | null;
+  /** Visible column ids, in order (persisted). */
+  columns: string[];
+  /** The highlighted row (keyboard or click). */
+  selectedPath: string | null;
+  /** Rows checked for Compare, in the order they were checked. */
+  checked: string[];
+  setQuery(query: string): void;
+  /** A header click: ascending, descending, off. */
+  cycleSort(column: string): void;
+  setColumns(columns: string[]): void;
+  toggleColumn(id: string): void;
+  select(path: string | null): void;
+  /** Move the highlight by delta visible rows (Up = -1, Down = +1), clamped. */
+  moveSelection(delta: number): void;
+  toggleChecked(path: string): void;
+  setChecked(paths: string[]): void;
+}
+
+export function tableSlice(ctx: Ctx): Slice<TableSlice> {
+  const persist = (columns: string[]): void => writeJson(ctx.storage, PREF.columns, columns);
+  return (set, get) => ({
+    query: '',
+    sort: null,
+    columns: readJson(ctx.storage, PREF.columns, isStringArray) ?? [...DEFAULT_COLUMNS],
+    selectedPath: null,
+    checked: [],
+    setQuery(query) {
+      set({ query });
+      if (/[=<>]/.test(query)) void get().loadConfigValues();
+    },
+    cycleSort(column) {
+      set({ sort: nextSort(get().sort, column) });
+      if (column.startsWith('cfg:')) void get().loadConfigValues();
+    },
+    setColumns(columns) {
+      // Status and name always stay: a row without them cannot be recognised.
+      const next = ['status', 'name', ...columns.filter((c) => c !== 'status' && c !== 'name')];
+      persist(next);
+      set({ columns: next });
+      if (next.some((c) => c.startsWith('cfg:'))) void get().loadConfigValues();
+    },
+    toggleColumn(id) {
+      const cols = get().columns;
+      get().setColumns(cols.includes(id) ? cols.filter((c) => c !== id) : [...cols, id]);
+    },
+    select(path) {
+      set({ selectedPath: path });
+    },
+    moveSelection(delta) {
+      const rows = selectVisibleExperiments(get());
+      if (rows.length === 0) return;
+      const current = rows.findIndex((e) => e.path === get().selectedPath);
+      const next =
+        current === -1
+          ? delta > 0
+            ? 0
+            : rows.length - 1
+          : Math.max(0, Math.min(rows.length - 1, current + delta));
+      set({ selectedPath: rows[next]!.path });
+    },
+    toggleChecked(path) {
+      const checked = get().checked;
+      set({ checked: checked.includes(path) ? checked.filter((p) => p !== path) : [...checked, path] });
+    },
+    setChecked(paths) {
+      set({ checked: [...new Set(paths)] });
+    },
+  });
+}
+
+type VisibleInputs = Pick<ExpdeskState, 'listing' | 'query' | 'sort' | 'configIndex'>;
+
+let memoInputs: VisibleInputs | null = null;
+let memoRows: ExperimentSummary[] = [];
+
+/**
+ * The rows the table shows, filtered and sorted. Memoised on its inputs so
+ * every component (and moveSelection) shares one array per state change.
+ */
+export function selectVisibleExperiments(s: VisibleInputs): ExperimentSummary[] {
+  if (
+    memoInputs &&
+    memoInputs.listing === s.listing &&
+    memoInputs.query === s.query &&
+    memoInputs.sort === s.sort &&
+    memoInputs.configIndex === s.configIndex
+  )
+    return memoRows;
+  const all = s.listing?.experiments ?? [];
+  const q = parseQuery(s.query);
+  const filtered =
+    q.words.length || q.conditions.length || q.statuses.length
+      ? all.filter((e) => matches(e, q, s.configIndex[e.path]))
+      : all;
+  memoRows = sortExperiments(filtered, s.sort, (p) => s.configIndex[p], Date.now());
+  memoInputs = { listing: s.listing, query: s.query, sort: s.sort, configIndex: s.configIndex };
+  return memoRows;
+}

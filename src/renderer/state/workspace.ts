@@ -1,0 +1,273 @@
+/**
+ * The open workspace: its listing, kept live through experiments.watch
+ * (`experiment.updated` replaces one row or adds a new run), the recent
+ * workspaces, and the config values the table filters and shows as columns.
+ */
+import { flattenConfig } from '../../shared/config-diff';
+import type { ExperimentSummary, JsonValue, WorkspaceListing } from '../../shared/model';
+import type { FlatConfig } from '../lib/query';
+import { isStringArray, pushRecent, readJson, writeJson } from '../lib/recent';
+import type { ExpdeskState } from '../store';
+import { message, PREF, type Ctx, type Slice } from './context';
+
+export interface WorkspaceSlice {
+  listing: WorkspaceListing | null;
+  listingLoading: boolean;
+  listingError: string | null;
+  /** Workspaces opened before, most recent first (localStorage). */
+  recent: string[];
+  /** Flat config (dotted keys) of each experiment, by path, loaded on demand. Configs are frozen: never stale. */
+  configIndex: Record<string, FlatConfig>;
+  configIndexLoading: boolean;
+  configIndexError: string | null;
+  /** Config keys whose values differ between experiments (the interesting columns). */
+  varyingConfigKeys: string[];
+  /** Make a folder the workspace (the browser's equivalent of dropping it). Resolves true on success. */
+  openWorkspace(root: string): Promise<boolean>;
+  /** List the host's open workspace again, and the open detail with it. */
+  refresh(): Promise<void>;
+  dismissError(): void;
+  /** Show a message in the error banner (e.g. a drop the browser cannot resolve to a path). */
+  reportError(message: string): void;
+  forgetRecent(root: string): void;
+  /** Load config values of listed experiments not loaded yet (for config columns and filters). */
+  loadConfigValues(): Promise<void>;
+  /** A watched experiment changed or a new one appeared. */
+  applyUpdate(summary: ExperimentSummary): void;
+  /** Drop the host's watches (a new listing, a lost connection, dispose). */
+  forgetWatches(): void;
+}
+
+/** Performance marks let benchmarks split "time to first render" into host time and render time. */
+function mark(name: string): void {
+  if (typeof performance !== 'undefined' && typeof performance.mark === 'function') performance.mark(name);
+}
+
+/** experiments.compare answers at most this many paths at once (the contract's max). */
+const CONFIG_CHUNK = 200;
+/** experiments.watch takes at most this many paths (the contract's max). */
+const WATCH_MAX = 10_000;
+
+function isUnder(path: string, dir: string): boolean {
+  const d = dir.endsWith('/') || dir.endsWith('\\') ? dir : `${dir}/`;
+  return path.startsWith(d) || path.startsWith(d.replace(/\/$/, '\\'));
+}
+
+/** Running and unknown runs first: if a workspace has more than the watch limit, those change. */
+function watchOrder(experiments: readonly ExperimentSummary[]): string[] {
+  const live = experiments.filter((e) => e.status.state === 'running' || e.status.source === 'inferred');
+  const rest = experiments.filter((e) => !(e.status.state === 'running' || e.status.source === 'inferred'));
+  return [...live, ...rest].slice(0, WATCH_MAX).map((e) => e.path);
+}
+
+export function workspaceSlice(ctx: Ctx): Slice<WorkspaceSlice> {
+  let watches: string[] = [];
+  let watchedKey = '';
+  const watched = new Set<string>();
+  let configRun = 0;
+  let watchFailed = false;
+
+  return (set, get) => {
+    /** Install a new listing; drop the highlight and the detail if their experiment is gone. */
+    function applyListing(listing: WorkspaceListing): Partial<ExpdeskState> {
+      const paths = new Set(listing.experiments.map((e) => e.path));
+      const s = get();
+      const patch: Partial<ExpdeskState> = { listing, listingLoading: false, listingError: null };
+      if (s.selectedPath && !paths.has(s.selectedPath)) patch.selectedPath = null;
+      if (s.detailPath && !paths.has(s.detailPath)) {
+        Object.assign(patch, { detailPath: null, detail: null, detailError: null, detailLoading: false });
+        ctx.tickets.detail++;
+      }
+      const checked = s.checked.filter((p) => paths.has(p));
+      if (checked.length !== s.checked.length) patch.checked = checked;
+      if (s.listing?.root !== listing.root) {
+        Object.assign(patch, { configIndex: {}, varyingConfigKeys: [], configIndexError: null });
+        configRun++;
+      }
+      return patch;
+    }
+
+    function remember(root: string): void {
+      const recent = pushRecent(get().recent, root);
+      writeJson(ctx.storage, PREF.recent, recent);
+      set({ recent });
+    }
+
+    /** Watch what the listing shows (once per distinct set), so the table follows runs live. */
+    async function syncWatches(listing: WorkspaceListing): Promise<void> {
+      const paths = watchOrder(listing.experiments);
+      const key = `${listing.root}\n${paths.length}\n${paths[0] ?? ''}\n${paths.at(-1) ?? ''}`;
+      if (key === watchedKey) return;
+      get().forgetWatches();
+      watchedKey = key;
+      await watch(paths);
+    }
+
+    async function watch(paths: string[]): Promise<void> {
+      if (watchFailed) return;
+      for (const p of paths) watched.add(p);
+      try {
+        const { subscription } = await ctx.client.invoke('experiments.watch', { paths });
+        watches.push(subscription);
+      } catch (err) {
+        // The table still works without live updates (refresh with Ctrl+R); say it once, quietly.
+        watchFailed = true;
+        console.warn('expdesk: live updates are off:', message(err));
+      }
+    }
+
+    function maybeLoadConfigs(): void {
+      const s = get();
+      if (s.listing && (s.columns.some((c) => c.startsWith('cfg:')) || s.query.includes('=')))
+        void s.loadConfigValues();
+    }
+
+    return {
+      listing: null,
+      listingLoading: false,
+      listingError: null,
+      recent: readJson(ctx.storage, PREF.recent, isStringArray) ?? [],
+      configIndex: {},
+      configIndexLoading: false,
+      configIndexError: null,
+      varyingConfigKeys: [],
+
+      async openWorkspace(root) {
+        const trimmed = root.trim();
+        if (!trimmed) {
+          set({ listingError: 'Type the path of a folder to open.' });
+          return false;
+        }
+        const ticket = ++ctx.tickets.listing;
+        set({ listingLoading: true, listingError: null });
+        try {
+          const listing = await ctx.client.invoke('workspace.open', { root: trimmed });
+          if (ticket !== ctx.tickets.listing) return true;
+          set(applyListing(listing));
+          const info = get().info;
+          if (info) set({ info: { ...info, workspace: listing.root } });
+          remember(listing.root);
+          void syncWatches(listing);
+          maybeLoadConfigs();
+          return true;
+        } catch (err) {
+          if (ticket === ctx.tickets.listing) set({ listingLoading: false, listingError: message(err) });
+          return false;
+        }
+      },
+
+      async refresh() {
+        const ticket = ++ctx.tickets.listing;
+        set({ listingLoading: true, listingError: null });
+        try {
+          mark('expdesk:list-sent');
+          const listing = await ctx.client.invoke('workspace.list', {});
+          mark('expdesk:list-received');
+          if (ticket !== ctx.tickets.listing) return;
+          set(applyListing(listing));
+          const info = get().info;
+          if (info && info.workspace !== listing.root) set({ info: { ...info, workspace: listing.root } });
+          remember(listing.root);
+          void syncWatches(listing);
+          maybeLoadConfigs();
+        } catch (err) {
+          if (ticket === ctx.tickets.listing) set({ listingLoading: false, listingError: message(err) });
+          return;
+        }
+        const open = get().detailPath;
+        if (open) await get().openDetail(open);
+      },
+
+      dismissError() {
+        set({ listingError: null, detailError: null });
+      },
+
+      reportError(text) {
+        set({ listingError: text });
+      },
+
+      forgetRecent(root) {
+        const recent = get().recent.filter((r) => r !== root);
+        writeJson(ctx.storage, PREF.recent, recent);
+        set({ recent });
+      },
+
+      async loadConfigValues() {
+        const s = get();
+        if (!s.listing || s.configIndexLoading || s.configIndexError) return;
+        const run = configRun;
+        const missing = s.listing.experiments.map((e) => e.path).filter((p) => !(p in s.configIndex));
+        if (missing.length === 0) return;
+        set({ configIndexLoading: true });
+        try {
+          for (let i = 0; i < missing.length; i += CONFIG_CHUNK) {
+            const paths = missing.slice(i, i + CONFIG_CHUNK);
+            const res = await ctx.client.invoke('experiments.compare', { paths });
+            if (run !== configRun) return;
+            const flats: FlatConfig[] = paths.map(() => ({}));
+            // compare reports equal keys once and differing keys per experiment: rebuild each config.
+            for (const { key, value } of res.configSame) for (const f of flats) f[key] = value;
+            const varying = new Set(get().varyingConfigKeys);
+            for (const row of res.configDiff) {
+              varying.add(row.key);
+              row.values.forEach((v: JsonValue, j) => {
+                if (row.present[j]) flats[j]![row.key] = v;
+              });
+            }
+            // Within one chunk a key may look constant; across chunks it may not: compare with loaded ones.
+            const index = { ...get().configIndex };
+            const known = Object.values(index)[0];
+            paths.forEach((p, j) => (index[p] = flattenConfig(flats[j]!) as FlatConfig));
+            if (known) {
+              for (const { key, value } of res.configSame)
+                if (JSON.stringify(known[key]) !== JSON.stringify(value)) varying.add(key);
+            }
+            set({ configIndex: index, varyingConfigKeys: [...varying].sort() });
+          }
+        } catch (err) {
+          if (run === configRun) set({ configIndexError: message(err) });
+        } finally {
+          if (run === configRun) set({ configIndexLoading: false });
+        }
+        // Rows that arrived while loading.
+        if (run === configRun) {
+          const again = get();
+          if (again.listing?.experiments.some((e) => !(e.path in again.configIndex)))
+            void again.loadConfigValues();
+        }
+      },
+
+      applyUpdate(summary) {
+        const s = get();
+        const listing = s.listing;
+        if (!listing) return;
+        const i = listing.experiments.findIndex((e) => e.path === summary.path);
+        const previous = i === -1 ? null : listing.experiments[i]!;
+        if (
+          i === -1 &&
+          !isUnder(summary.path, listing.experimentsDir) &&
+          !isUnder(summary.path, listing.root)
+        )
+          return;
+        const experiments = [...listing.experiments];
+        if (i === -1) experiments.push(summary);
+        else experiments[i] = summary;
+        const patch: Partial<ExpdeskState> = { listing: { ...listing, experiments } };
+        if (s.detail && s.detailPath === summary.path) patch.detail = { ...s.detail, summary };
+        set(patch);
+        if (i === -1) maybeLoadConfigs();
+        get().noteRunState(summary.path, summary.name, previous?.status.state ?? null, summary.status.state);
+        if (s.detailPath === summary.path) get().refreshDetailSoon();
+      },
+
+      forgetWatches() {
+        const old = watches;
+        watches = [];
+        watchedKey = '';
+        watched.clear();
+        for (const subscription of old)
+          void ctx.client.invoke('experiments.unwatch', { subscription }).catch(() => undefined);
+      },
+    };
+  };
+}

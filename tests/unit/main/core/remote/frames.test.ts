@@ -1,0 +1,65 @@
+import { writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { MetricsFold } from '../../../../../src/shared/metrics-summary';
+import { MetricsTail } from '../../../../../src/main/core/metrics/metrics-tail';
+import { MARKER } from '../../../../../src/main/core/remote/remote-python';
+import { FrameParser } from '../../../../../src/main/core/remote/remote-runs';
+import { tmpDir } from '../../../../helpers/tmp';
+
+describe('the follow stream', () => {
+  it('skips what precedes the marker and splits frames from data, whatever the chunking', () => {
+    const payload = Buffer.from('line one\nline two\n\u00e9\u00e8 binary \x00\xff');
+    const stream = Buffer.concat([
+      Buffer.from('motd printed by a login script\n'),
+      MARKER,
+      Buffer.from(
+        JSON.stringify({ t: 'hello', file: 'train.log', offset: 5, exists: true, exp_dir: '/x' }) + '\n',
+      ),
+      Buffer.from(JSON.stringify({ t: 'data', o: 5, n: payload.length }) + '\n'),
+      payload,
+      Buffer.from(JSON.stringify({ t: 'state', status: null, offset: 5 + payload.length }) + '\n'),
+    ]);
+    for (const size of [1, 3, 7, 64, stream.length]) {
+      const frames: string[] = [];
+      const bytes: Buffer[] = [];
+      const p = new FrameParser(
+        (f) => frames.push(f.t),
+        (o, d) => {
+          expect(o).toBe(5);
+          bytes.push(d);
+        },
+      );
+      for (let i = 0; i < stream.length; i += size) p.push(stream.subarray(i, i + size));
+      expect(frames).toEqual(['hello', 'state']);
+      expect(Buffer.concat(bytes).equals(payload)).toBe(true);
+    }
+  });
+});
+
+describe('MetricsTail.feed (bytes shipped from a remote workspace)', () => {
+  it('gives the same records, malformed lines and offsets as reading the file, in any split', async () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'metrics.jsonl');
+    const text =
+      '{"step": 1, "prefix": "train", "train/loss": 0.5}\n' +
+      'not json\n' +
+      '{"step": 2, "prefix": "train", "train/loss": NaN}\n' +
+      '\n' +
+      '{"step": 3, "prefix": "eval", "eval/loss": 0.4}\n' +
+      '{"step": 4, "pre';
+    writeFileSync(file, text);
+    const local = new MetricsTail(file);
+    const localFold = new MetricsFold();
+    await local.readAppended((r) => localFold.add(r));
+    const bytes = Buffer.from(text);
+    for (const cut of [0, 10, 51, 60, bytes.length]) {
+      const remote = new MetricsTail('metrics.jsonl');
+      const fold = new MetricsFold();
+      remote.feed(bytes.subarray(0, cut), (r) => fold.add(r));
+      remote.feed(bytes.subarray(remote.state.offset), (r) => fold.add(r));
+      expect(remote.state).toEqual(local.state);
+      expect(fold.state).toEqual(localFold.state);
+    }
+  });
+});

@@ -1,0 +1,142 @@
+/** The table's filter language and the column model: parsing, matching, sorting. */
+import { describe, expect, it } from 'vitest';
+import { durationMs, finalMetric, nextSort, sortExperiments } from '../../../src/renderer/lib/columns';
+import { matches, parseQuery } from '../../../src/renderer/lib/query';
+import { summary } from './fakes';
+
+const stats = (last: number | null) => ({
+  last,
+  lastStep: 10,
+  min: last,
+  max: last,
+  best: last,
+  bestStep: 10,
+  direction: 'min' as const,
+  count: 10,
+  nonFinite: 0,
+});
+
+describe('parseQuery', () => {
+  it('splits words, conditions, statuses and quoted phrases', () => {
+    expect(
+      parseQuery('dpo "llama 7b" dpo.beta=0.1 training.lr<=1e-4 status:failed is:Running eval/loss<0.5'),
+    ).toEqual({
+      words: ['dpo', 'llama 7b'],
+      conditions: [
+        { key: 'dpo.beta', op: '=', value: '0.1' },
+        { key: 'training.lr', op: '<=', value: '1e-4' },
+        { key: 'eval/loss', op: '<', value: '0.5' },
+      ],
+      statuses: ['failed', 'running'],
+    });
+  });
+  it('keeps a key with nothing after the operator as a word, and ignores unknown statuses', () => {
+    expect(parseQuery('beta= status:bogus')).toEqual({ words: ['beta='], conditions: [], statuses: [] });
+  });
+});
+
+describe('matches', () => {
+  const e = summary({
+    path: '/ws/exp001_dpo_llama',
+    algorithm: 'dpo',
+    model: 'meta/llama-7b',
+    metrics: { 'eval/loss': stats(0.41) },
+  });
+  const config = { 'dpo.beta': 0.1, 'training.lr': 0.0001, 'model.name': 'meta/llama-7b' };
+
+  it('needs every word in the name, folder, algorithm or model', () => {
+    expect(matches(e, parseQuery('dpo LLAMA'), config)).toBe(true);
+    expect(matches(e, parseQuery('dpo ppo'), config)).toBe(false);
+  });
+  it('compares config values as numbers when both sides are numbers', () => {
+    expect(matches(e, parseQuery('dpo.beta=0.1'), config)).toBe(true);
+    expect(matches(e, parseQuery('dpo.beta=1e-1'), config)).toBe(true);
+    expect(matches(e, parseQuery('dpo.beta=0.05'), config)).toBe(false);
+    expect(matches(e, parseQuery('training.lr<1e-3'), config)).toBe(true);
+    expect(matches(e, parseQuery('dpo.beta!=0.1'), config)).toBe(false);
+  });
+  it('compares strings case-insensitively, and filters on metrics and fields', () => {
+    expect(matches(e, parseQuery('model.name=META/LLAMA-7B'), config)).toBe(true);
+    expect(matches(e, parseQuery('eval/loss<0.5'), config)).toBe(true);
+    expect(matches(e, parseQuery('eval/loss>0.5'), config)).toBe(false);
+    expect(matches(e, parseQuery('algorithm=dpo'), undefined)).toBe(true);
+  });
+  it('a missing key matches only !=', () => {
+    expect(matches(e, parseQuery('ppo.clip_ratio=0.2'), config)).toBe(false);
+    expect(matches(e, parseQuery('ppo.clip_ratio!=0.2'), config)).toBe(true);
+    expect(matches(e, parseQuery('dpo.beta=0.1'), undefined)).toBe(false);
+  });
+  it('filters by status', () => {
+    expect(matches(e, parseQuery('status:completed'), config)).toBe(true);
+    expect(matches(e, parseQuery('status:failed status:running'), config)).toBe(false);
+  });
+});
+
+describe('columns', () => {
+  const a = summary({ path: '/a', total_steps: 30, final_loss: 0.2 });
+  const b = summary({ path: '/b', total_steps: null, final_loss: null });
+  const c = summary({ path: '/c', total_steps: 10, final_loss: 0.5 });
+  const configs: Record<string, Record<string, number>> = {
+    '/a': { 'dpo.beta': 0.1 },
+    '/c': { 'dpo.beta': 0.05 },
+  };
+  const paths = (rows: { path: string }[]) => rows.map((r) => r.path);
+
+  it('sorts numbers, keeps missing values last in both directions, and is stable', () => {
+    const rows = [a, b, c];
+    expect(paths(sortExperiments(rows, { column: 'steps', dir: 'asc' }, () => undefined, 0))).toEqual([
+      '/c',
+      '/a',
+      '/b',
+    ]);
+    expect(paths(sortExperiments(rows, { column: 'steps', dir: 'desc' }, () => undefined, 0))).toEqual([
+      '/a',
+      '/c',
+      '/b',
+    ]);
+    expect(
+      paths(sortExperiments(rows, { column: 'cfg:dpo.beta', dir: 'asc' }, (p) => configs[p], 0)),
+    ).toEqual(['/c', '/a', '/b']);
+    expect(paths(sortExperiments(rows, null, () => undefined, 0))).toEqual(['/a', '/b', '/c']);
+  });
+  it('cycles a header: ascending, descending, off; Started starts newest first', () => {
+    expect(nextSort(null, 'name')).toEqual({ column: 'name', dir: 'asc' });
+    expect(nextSort({ column: 'name', dir: 'asc' }, 'name')).toEqual({ column: 'name', dir: 'desc' });
+    expect(nextSort({ column: 'name', dir: 'desc' }, 'name')).toBeNull();
+    expect(nextSort(null, 'started')).toEqual({ column: 'started', dir: 'desc' });
+    expect(nextSort({ column: 'started', dir: 'desc' }, 'started')).toEqual({
+      column: 'started',
+      dir: 'asc',
+    });
+  });
+  it('computes durations from the status times, and running ones up to now', () => {
+    const done = summary({
+      path: '/d',
+      status: {
+        state: 'completed',
+        source: 'status-file',
+        reason: '',
+        startedAt: '2024-01-01T10:00:00',
+        endedAt: '2024-01-01T10:02:30',
+      },
+    });
+    expect(durationMs(done, 0)).toBe(150_000);
+    const start = Date.parse('2024-01-01T10:00:00');
+    const running = summary({
+      path: '/r',
+      status: { state: 'running', source: 'status-file', reason: '', startedAt: '2024-01-01T10:00:00' },
+    });
+    expect(durationMs(running, start + 5_000)).toBe(5_000);
+    expect(durationMs(summary({ path: '/u' }), 0)).toBeNull();
+  });
+  it('takes a final metric from the last eval record first', () => {
+    const e = summary({
+      path: '/e',
+      final_eval: { 'eval/loss': 0.3 },
+      metrics: { 'eval/loss': stats(0.9), 'train/loss': stats(0.7) },
+    });
+    expect(finalMetric(e, 'eval/loss')).toBe(0.3);
+    expect(finalMetric(e, 'train/loss')).toBe(0.7);
+    expect(finalMetric(e, 'nope')).toBeUndefined();
+  });
+});
