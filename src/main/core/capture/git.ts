@@ -177,7 +177,11 @@ export async function writeUncommittedPatch(
       env,
       timeoutMs: 120_000,
     });
-    if (!add.ok) throw new Error(`git add --intent-to-add: ${add.stderr.trim() || add.error}`);
+    // git exits 1 when an excluded pathspec (experiments/) is also gitignored,
+    // after adding everything else: that is not a failure.
+    if (!add.ok && !/paths are ignored by one of your \.gitignore files/.test(add.stderr)) {
+      throw new Error(`git add --intent-to-add: ${add.stderr.trim() || add.error}`);
+    }
     const diff = await streamCommand(
       'git',
       [
