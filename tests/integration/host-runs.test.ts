@@ -27,7 +27,8 @@ function project(): string {
   return dir;
 }
 
-describe('runs through the host', () => {
+// Launches spawn tmux and Python: on a loaded two-core machine they take longer than the default 30 s.
+describe('runs through the host', { timeout: 120_000 }, () => {
   it('config.compose answers resolved values, or the error at its line', async () => {
     const proj = project();
     const host = new ExpdeskHost({

@@ -51,7 +51,7 @@ beforeAll(() => {
 afterAll(() => tmux.cleanup());
 
 describe('concurrent runs', () => {
-  it(`${RUNS} runs at 2 MB/s for ${SECONDS} s each lose no byte`, async () => {
+  it(`${RUNS} runs at 2 MB/s for ${SECONDS} s each lose no byte`, { timeout: 240_000 }, async () => {
     const proj = tmpDir('expdesk-load-');
     writeFileSync(path.join(proj, 'writer.py'), WRITER);
     writeFileSync(path.join(proj, 'config.yaml'), 'experiment:\n  name: load\n');

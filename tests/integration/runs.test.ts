@@ -56,7 +56,8 @@ function expDirOf(stdout: string): string {
 
 const json = (file: string): Record<string, unknown> => JSON.parse(readFileSync(file, 'utf8'));
 
-describe('expdesk run', () => {
+// Each test launches real runs (tmux, Python, git): generous on a loaded two-core machine.
+describe('expdesk run', { timeout: 120_000 }, () => {
   it('captures a dirty tree with untracked files as a patch that reproduces it byte for byte', () => {
     const proj = project();
     writeFileSync(
