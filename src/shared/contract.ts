@@ -141,7 +141,15 @@ export const requests = {
    */
   'config.compose': {
     params: z
-      .object({ file: AbsPath, overrides: z.array(z.string().max(4096)).max(500).optional() })
+      .object({
+        file: AbsPath,
+        overrides: z.array(z.string().max(4096)).max(500).optional(),
+        /** The editor's unsaved text of `file`, composed in its place (live errors while typing). */
+        text: z
+          .string()
+          .max(4 * 1024 * 1024)
+          .optional(),
+      })
       .strict(),
     result: ComposeResult,
   },

@@ -50,6 +50,21 @@ describe('runs through the host', { timeout: 120_000 }, () => {
       ok: false,
       error: { file: path.join(proj, 'configs', 'bad.yaml'), line: 2, column: 1 },
     });
+    // The editor's unsaved text is composed in place of the file: the error moves with it,
+    // and the file on disk is left as it was.
+    const file = path.join(proj, 'configs', 'dpo_beta0.05.yaml');
+    const saved = readFileSync(file, 'utf8');
+    const draft = await host.dispatch('config.compose', {
+      file,
+      text: `${saved}\n\nnote: \${training.nope}\n`,
+    });
+    expect(draft).toMatchObject({
+      ok: false,
+      error: { file, line: saved.split('\n').length + 2, column: 1 },
+    });
+    const fixed = await host.dispatch('config.compose', { file, text: saved.replace('0.05', '0.3') });
+    expect(fixed).toMatchObject({ ok: true, config: { dpo: { beta: 0.3 } } });
+    expect(readFileSync(file, 'utf8')).toBe(saved);
     await expect(host.dispatch('run.start', { configFile: 'x', command: [] })).rejects.toMatchObject({
       code: 'bad-request',
     });

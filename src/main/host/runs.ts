@@ -46,7 +46,7 @@ export class RunService {
 
   compose(params: RequestParams<'config.compose'>): RequestResult<'config.compose'> {
     try {
-      const composed = composeConfig(params.file, { overrides: params.overrides });
+      const composed = composeConfig(params.file, { overrides: params.overrides, text: params.text });
       const frozen = freezeConfig(composed, { name: '<experiment name>', outputDir: '<experiment folder>' });
       return {
         ok: true,

@@ -152,10 +152,12 @@ function EditorPane({ editor }: { editor: React.RefObject<CodeEditorHandle | nul
       configDirty: st.configDirty,
       configSaving: st.configSaving,
       compose: st.compose,
+      composedDraft: st.composedDraft,
       composing: st.composing,
       composeError: st.composeError,
       saveConfig: st.saveConfig,
       setConfigDirty: st.setConfigDirty,
+      setConfigDraft: st.setConfigDraft,
     })),
   );
   const [text, setText] = useState<string | null>(s.configText);
@@ -170,7 +172,11 @@ function EditorPane({ editor }: { editor: React.RefObject<CodeEditorHandle | nul
     return () => clearTimeout(t);
   }, [text]);
 
-  const composeError: ConfigProblem | null = s.compose && !s.compose.ok ? s.compose.error : null;
+  // The core composes the text being typed (not only the saved file): its answer
+  // counts once it is about exactly that text, so a stale error never marks a line.
+  const composeCurrent = s.compose !== null && s.composedDraft === (s.configDirty ? text : null);
+  const composeError: ConfigProblem | null =
+    composeCurrent && s.compose && !s.compose.ok ? s.compose.error : null;
   const problems: ShownProblem[] = useMemo(() => {
     const out: ShownProblem[] = syntax.map((p) => ({
       source: 'yaml',
@@ -179,7 +185,7 @@ function EditorPane({ editor }: { editor: React.RefObject<CodeEditorHandle | nul
       message: p.message,
       here: true,
     }));
-    // The core's error concerns the saved file; a syntax error in the text being typed comes first.
+    // A syntax error in the text being typed comes first.
     if (composeError && syntax.length === 0) {
       const here = samePath(composeError.file, s.configFile);
       const line = composeError.line
@@ -193,8 +199,12 @@ function EditorPane({ editor }: { editor: React.RefObject<CodeEditorHandle | nul
         here,
       });
     }
+    // The compose request itself failed (the host is gone, the file was removed).
+    if (s.composeError && syntax.length === 0) {
+      out.push({ source: 'compose', where: '', line: null, message: s.composeError, here: false });
+    }
     return out;
-  }, [syntax, composeError, s.configFile, s.configRoot]);
+  }, [syntax, composeError, s.composeError, s.configFile, s.configRoot]);
 
   const diagnostics: Diagnostic[] = useMemo(() => {
     if (text === null) return [];
@@ -205,7 +215,7 @@ function EditorPane({ editor }: { editor: React.RefObject<CodeEditorHandle | nul
       message: p.message,
       source: 'YAML',
     }));
-    if (composeError && syntax.length === 0 && !s.configDirty) {
+    if (composeError && syntax.length === 0) {
       if (samePath(composeError.file, s.configFile) && composeError.line) {
         const r = rangeOfLine(text, composeError.line, composeError.column);
         d.push({ ...r, severity: 'error', message: composeError.message, source: 'compose' });
@@ -223,7 +233,7 @@ function EditorPane({ editor }: { editor: React.RefObject<CodeEditorHandle | nul
       }
     }
     return d;
-  }, [text, syntax, composeError, s.configDirty, s.configFile, s.configRoot]);
+  }, [text, syntax, composeError, s.configFile, s.configRoot]);
 
   const save = (t: string): void => {
     void s.saveConfig(t);
@@ -263,6 +273,7 @@ function EditorPane({ editor }: { editor: React.RefObject<CodeEditorHandle | nul
             onChange={(t) => {
               setText(t);
               s.setConfigDirty(t !== s.configText);
+              s.setConfigDraft(t);
             }}
             onSave={save}
             ariaLabel="Config being edited"
@@ -277,7 +288,11 @@ function EditorPane({ editor }: { editor: React.RefObject<CodeEditorHandle | nul
       <div className={`problems${problems.length ? ' has' : ''}`} data-testid="config-problems">
         {problems.length === 0 ? (
           <span className="ok small">
-            ✓ {s.configDirty ? 'No syntax error (save to compose)' : 'Composes without error'}
+            {!composeCurrent || s.composing
+              ? 'composing…'
+              : s.configDirty
+                ? '✓ Composes without error (unsaved)'
+                : '✓ Composes without error'}
           </span>
         ) : (
           problems.map((p, i) => (

@@ -32,6 +32,10 @@ export interface LaunchSlice extends LaunchForm {
   configDirty: boolean;
   configSaving: boolean;
   compose: ComposeResult | null;
+  /** The text `compose` was composed from: the editor's draft, or null for the saved file. */
+  composedDraft: string | null;
+  /** The editor's unsaved text, composed live in place of the saved file; null when clean. */
+  configDraft: string | null;
   composing: boolean;
   composeError: string | null;
   overrides: OverrideRow[];
@@ -41,6 +45,8 @@ export interface LaunchSlice extends LaunchForm {
   loadConfigFiles(): Promise<void>;
   openConfig(file: string): Promise<void>;
   setConfigDirty(dirty: boolean): void;
+  /** The editor's text changed: remember the draft and compose it once typing pauses. */
+  setConfigDraft(text: string | null): void;
   /** Save the editor's text (config.write), then compose it again. */
   saveConfig(text: string): Promise<boolean>;
   recompose(): Promise<void>;
@@ -78,156 +84,182 @@ export function launchSlice(ctx: Ctx): Slice<LaunchSlice> {
   };
   let composeTimer: ReturnType<typeof setTimeout> | null = null;
 
-  return (set, get) => ({
-    ...form,
-    configRoot: null,
-    configFiles: [],
-    configFilesError: null,
-    configFile: null,
-    configText: null,
-    configDirty: false,
-    configSaving: false,
-    compose: null,
-    composing: false,
-    composeError: null,
-    overrides: [],
-    launching: false,
-    launchError: null,
-
-    async openLaunch(file) {
-      set({ view: 'launch' });
-      await get().loadConfigFiles();
-      const target = file ?? get().configFile ?? get().configFiles[0]?.path;
-      if (target && target !== get().configFile) await get().openConfig(target);
-    },
-
-    async loadConfigFiles() {
-      const ticket = ++ctx.tickets.configFiles;
-      try {
-        const res = await ctx.client.invoke('config.list', {});
-        if (ticket !== ctx.tickets.configFiles) return;
-        set({ configRoot: res.root, configFiles: res.files, configFilesError: null });
-      } catch (err) {
-        if (ticket === ctx.tickets.configFiles) set({ configFilesError: message(err) });
-      }
-    },
-
-    async openConfig(file) {
-      set({ configFile: file, configText: null, configDirty: false, compose: null, composeError: null });
-      try {
-        const { text } = await ctx.client.invoke('config.read', { file });
-        if (get().configFile !== file) return;
-        set({ configText: text });
-        await get().recompose();
-      } catch (err) {
-        if (get().configFile === file) set({ composeError: message(err) });
-      }
-    },
-
-    setConfigDirty(dirty) {
-      if (get().configDirty !== dirty) set({ configDirty: dirty });
-    },
-
-    async saveConfig(text) {
-      const file = get().configFile;
-      if (!file) return false;
-      set({ configSaving: true });
-      try {
-        await ctx.client.invoke('config.write', { file, text });
-        if (get().configFile === file) set({ configText: text, configDirty: false });
-        await get().recompose();
-        return true;
-      } catch (err) {
-        get().toast('error', `Could not save: ${message(err)}`);
-        return false;
-      } finally {
-        set({ configSaving: false });
-      }
-    },
-
-    async recompose() {
-      const file = get().configFile;
-      if (!file) return;
-      const ticket = ++ctx.tickets.compose;
-      set({ composing: true });
-      try {
-        const compose = await ctx.client.invoke('config.compose', {
-          file,
-          overrides: overrideStrings(get().overrides),
-        });
-        if (ticket === ctx.tickets.compose) set({ compose, composing: false, composeError: null });
-      } catch (err) {
-        if (ticket === ctx.tickets.compose) set({ composing: false, composeError: message(err) });
-      }
-    },
-
-    setOverrides(rows) {
-      set({ overrides: rows });
-      // Typing in the overrides form: compose once the typing pauses.
+  return (set, get) => {
+    // Typing in the editor or the overrides form: compose once the typing pauses.
+    const scheduleCompose = (): void => {
       if (composeTimer) clearTimeout(composeTimer);
       composeTimer = setTimeout(() => {
         composeTimer = null;
         void get().recompose();
       }, 250);
-    },
+    };
+    return {
+      ...form,
+      configRoot: null,
+      configFiles: [],
+      configFilesError: null,
+      configFile: null,
+      configText: null,
+      configDirty: false,
+      configSaving: false,
+      compose: null,
+      composedDraft: null,
+      configDraft: null,
+      composing: false,
+      composeError: null,
+      overrides: [],
+      launching: false,
+      launchError: null,
 
-    setLaunchField(patch) {
-      set(patch);
-      const s = { ...get(), ...patch };
-      writeJson(ctx.storage, PREF.launch, {
-        command: s.command,
-        python: s.python,
-        refuseDirty: s.refuseDirty,
-      });
-    },
+      async openLaunch(file) {
+        set({ view: 'launch' });
+        await get().loadConfigFiles();
+        const target = file ?? get().configFile ?? get().configFiles[0]?.path;
+        if (target && target !== get().configFile) await get().openConfig(target);
+      },
 
-    async launch(editorText) {
-      // First, while the click still counts as a user gesture.
-      get().askNotificationPermission();
-      const s = get();
-      const file = s.configFile;
-      if (!file) return;
-      const { argv, error } = splitCommand(s.command);
-      if (error) {
-        set({ launchError: `Command: ${error}` });
-        return;
-      }
-      const seedText = s.seed.trim();
-      if (seedText && !/^\d+$/.test(seedText)) {
-        set({ launchError: 'Seed: a whole number, or empty for the config’s own' });
-        return;
-      }
-      set({ launching: true, launchError: null });
-      try {
-        if (editorText !== null && s.configDirty && !(await get().saveConfig(editorText))) return;
-        const composed = get().compose;
-        if (composed && !composed.ok) {
-          set({ launchError: `The config has an error: ${composed.error.message}` });
+      async loadConfigFiles() {
+        const ticket = ++ctx.tickets.configFiles;
+        try {
+          const res = await ctx.client.invoke('config.list', {});
+          if (ticket !== ctx.tickets.configFiles) return;
+          set({ configRoot: res.root, configFiles: res.files, configFilesError: null });
+        } catch (err) {
+          if (ticket === ctx.tickets.configFiles) set({ configFilesError: message(err) });
+        }
+      },
+
+      async openConfig(file) {
+        set({
+          configFile: file,
+          configText: null,
+          configDirty: false,
+          configDraft: null,
+          compose: null,
+          composedDraft: null,
+          composeError: null,
+        });
+        try {
+          const { text } = await ctx.client.invoke('config.read', { file });
+          if (get().configFile !== file) return;
+          set({ configText: text });
+          await get().recompose();
+        } catch (err) {
+          if (get().configFile === file) set({ composeError: message(err) });
+        }
+      },
+
+      setConfigDirty(dirty) {
+        if (get().configDirty !== dirty) set({ configDirty: dirty });
+      },
+
+      setConfigDraft(text) {
+        const draft = text === get().configText ? null : text;
+        if (draft === get().configDraft) return;
+        set({ configDraft: draft });
+        scheduleCompose();
+      },
+
+      async saveConfig(text) {
+        const file = get().configFile;
+        if (!file) return false;
+        set({ configSaving: true });
+        try {
+          await ctx.client.invoke('config.write', { file, text });
+          if (get().configFile === file) set({ configText: text, configDirty: false, configDraft: null });
+          await get().recompose();
+          return true;
+        } catch (err) {
+          get().toast('error', `Could not save: ${message(err)}`);
+          return false;
+        } finally {
+          set({ configSaving: false });
+        }
+      },
+
+      async recompose() {
+        const file = get().configFile;
+        if (!file) return;
+        const ticket = ++ctx.tickets.compose;
+        const draft = get().configDraft;
+        set({ composing: true });
+        try {
+          const compose = await ctx.client.invoke('config.compose', {
+            file,
+            overrides: overrideStrings(get().overrides),
+            ...(draft !== null ? { text: draft } : {}),
+          });
+          if (ticket === ctx.tickets.compose)
+            set({ compose, composedDraft: draft, composing: false, composeError: null });
+        } catch (err) {
+          if (ticket === ctx.tickets.compose) set({ composing: false, composeError: message(err) });
+        }
+      },
+
+      setOverrides(rows) {
+        set({ overrides: rows });
+        scheduleCompose();
+      },
+
+      setLaunchField(patch) {
+        set(patch);
+        const s = { ...get(), ...patch };
+        writeJson(ctx.storage, PREF.launch, {
+          command: s.command,
+          python: s.python,
+          refuseDirty: s.refuseDirty,
+        });
+      },
+
+      async launch(editorText) {
+        // First, while the click still counts as a user gesture.
+        get().askNotificationPermission();
+        const s = get();
+        const file = s.configFile;
+        if (!file) return;
+        const { argv, error } = splitCommand(s.command);
+        if (error) {
+          set({ launchError: `Command: ${error}` });
           return;
         }
-        const started = await ctx.client.invoke('run.start', {
-          configFile: file,
-          command: argv,
-          overrides: overrideStrings(s.overrides),
-          ...(seedText ? { seed: Number(seedText) } : {}),
-          ...(s.python.trim() ? { python: s.python.trim() } : {}),
-          ...(s.runName.trim() ? { name: s.runName.trim() } : {}),
-          ...(s.refuseDirty ? { refuseDirty: true } : {}),
-        });
-        const warnings = [...started.warnings];
-        if (started.diesWithExpdesk) warnings.push('tmux is not available: quitting Expdesk stops this run.');
-        set({
-          launchNotes: { expDir: started.expDir, warnings },
-          runStates: { ...get().runStates, [started.expDir]: 'running' },
-          runName: '',
-        });
-        get().toast('success', `Launched ${started.name}`);
-        await get().openDetail(started.expDir, 'log');
-      } catch (err) {
-        set({ launchError: message(err) });
-      } finally {
-        set({ launching: false });
-      }
-    },
-  });
+        const seedText = s.seed.trim();
+        if (seedText && !/^\d+$/.test(seedText)) {
+          set({ launchError: 'Seed: a whole number, or empty for the config’s own' });
+          return;
+        }
+        set({ launching: true, launchError: null });
+        try {
+          if (editorText !== null && s.configDirty && !(await get().saveConfig(editorText))) return;
+          const composed = get().compose;
+          if (composed && !composed.ok) {
+            set({ launchError: `The config has an error: ${composed.error.message}` });
+            return;
+          }
+          const started = await ctx.client.invoke('run.start', {
+            configFile: file,
+            command: argv,
+            overrides: overrideStrings(s.overrides),
+            ...(seedText ? { seed: Number(seedText) } : {}),
+            ...(s.python.trim() ? { python: s.python.trim() } : {}),
+            ...(s.runName.trim() ? { name: s.runName.trim() } : {}),
+            ...(s.refuseDirty ? { refuseDirty: true } : {}),
+          });
+          const warnings = [...started.warnings];
+          if (started.diesWithExpdesk)
+            warnings.push('tmux is not available: quitting Expdesk stops this run.');
+          set({
+            launchNotes: { expDir: started.expDir, warnings },
+            runStates: { ...get().runStates, [started.expDir]: 'running' },
+            runName: '',
+          });
+          get().toast('success', `Launched ${started.name}`);
+          await get().openDetail(started.expDir, 'log');
+        } catch (err) {
+          set({ launchError: message(err) });
+        } finally {
+          set({ launching: false });
+        }
+      },
+    };
+  };
 }

@@ -105,12 +105,16 @@ function walk(
   }
 }
 
-function loadFile(file: string): LoadedFile {
+function loadFile(file: string, draft?: string): LoadedFile {
   let text: string;
   try {
-    if (statSync(file).size > MAX_CONFIG_BYTES)
+    if (draft !== undefined) {
+      if (Buffer.byteLength(draft) > MAX_CONFIG_BYTES)
+        throw new ConfigError({ file, line: 1, column: 1 }, 'file too large for a config');
+      text = draft;
+    } else if (statSync(file).size > MAX_CONFIG_BYTES)
       throw new ConfigError({ file, line: 1, column: 1 }, 'file too large for a config');
-    text = readFileSync(file, 'utf8');
+    else text = readFileSync(file, 'utf8');
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     throw new ConfigError({ file, line: 1, column: 1 }, `cannot read: ${(err as Error).message}`);
@@ -167,8 +171,9 @@ interface Merged {
   files: string[];
 }
 
-function compose(file: string, chain: string[]): Merged {
-  const loaded = loadFile(file);
+/** `drafts`: unsaved editor text to read in place of a file's content on disk. */
+function compose(file: string, chain: string[], drafts: ReadonlyMap<string, string>): Merged {
+  const loaded = loadFile(file, drafts.get(file));
   let config: ConfigMap = {};
   const origins: Origins = new Map();
   const floatPaths = new Set<string>();
@@ -179,7 +184,7 @@ function compose(file: string, chain: string[]): Merged {
       const cycle = [...chain, file, target].map((f) => path.basename(f)).join(' → ');
       throw new ConfigError(pos, `cycle in defaults: ${cycle}`);
     }
-    const sub = compose(target, [...chain, file]);
+    const sub = compose(target, [...chain, file], drafts);
     config = deepMerge(config, sub.config);
     sub.origins.forEach((v, k) => origins.set(k, v));
     sub.floatPaths.forEach((p) => floatPaths.add(p));
@@ -258,13 +263,20 @@ function applyOverride(config: ConfigMap, o: Override, origins: Origins, floatPa
 
 export interface ComposeOptions {
   overrides?: string[];
+  /**
+   * The config editor's unsaved text of `file`, composed in place of what is
+   * on disk so that errors show while typing. Defaults it pulls in are read
+   * from disk as usual.
+   */
+  text?: string;
 }
 
 /** Compose, override and interpolate a config file. Throws ConfigError with file:line:column. */
 export function composeConfig(file: string, options: ComposeOptions = {}): ComposedConfig {
   const top = path.resolve(file);
   if (!existsSync(top)) throw new ConfigError(null, `config file not found: ${top}`);
-  const merged = compose(top, []);
+  const drafts = new Map(options.text === undefined ? [] : [[top, options.text]]);
+  const merged = compose(top, [], drafts);
   const config = structuredClone(merged.config);
   for (const text of options.overrides ?? [])
     applyOverride(config, parseOverride(text), merged.origins, merged.floatPaths);
