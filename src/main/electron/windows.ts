@@ -93,6 +93,8 @@ export function createMainWindow(registry: WindowRegistry, options: MainWindowOp
       webviewTag: false,
       spellcheck: false,
       navigateOnDragDrop: false,
+      // No middle-click: it could only ask for windows that are denied anyway.
+      disableBlinkFeatures: 'Auxclick',
     },
   });
   registry.add(win);

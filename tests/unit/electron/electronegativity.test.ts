@@ -55,13 +55,6 @@ const REVIEWED: ReadonlyArray<{ id: string; file: string; why: string }> = [
       'anything but a well-formed http(s) URL without credentials (tests/unit/electron/origin-policy.test.ts).',
   },
   {
-    id: 'AUXCLICK_JS_CHECK',
-    file: 'src/main/electron/windows.ts',
-    why:
-      'A middle click can only ask for a new window, and setWindowOpenHandler denies every one ' +
-      '(http(s) links go to the OS browser after the same check); navigation is denied by will-navigate.',
-  },
-  {
     id: 'PRELOAD_JS_CHECK',
     file: 'src/main/electron/windows.ts',
     why:
