@@ -7,9 +7,10 @@
 //   npm start                      the demo workspace
 //   npm start -- ~/runs            a folder (or --workspace ~/runs)
 import { spawn, spawnSync } from 'node:child_process';
-import { accessSync, constants, existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { findElectronBinary } from './electron-binary.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -37,43 +38,7 @@ export function staleReason(root = ROOT) {
   return newestInput > oldestOutput ? 'sources changed since the last build' : null;
 }
 
-/**
- * Where the Electron binary is, without `require('electron')`, which since
- * Electron 45 tries to download a missing binary. Same logic as
- * tests/electron/electron-binary.ts (both are held to the same unit test).
- */
-export function findElectronBinary(electronPackageDir, env = process.env, platform = process.platform) {
-  const pathFile = path.join(electronPackageDir, 'path.txt');
-  const recorded = existsSync(pathFile) ? readFileSync(pathFile, 'utf8').trim() : '';
-  const override = env.ELECTRON_OVERRIDE_DIST_PATH;
-  const fallback =
-    platform === 'darwin'
-      ? 'Electron.app/Contents/MacOS/Electron'
-      : platform === 'win32'
-        ? 'electron.exe'
-        : 'electron';
-  const binary = override
-    ? path.join(override, recorded || 'electron')
-    : path.join(electronPackageDir, 'dist', recorded || fallback);
-  if (!override && !recorded) {
-    return {
-      path: binary,
-      available: false,
-      reason: `${pathFile} is missing: the Electron binary was never downloaded`,
-    };
-  }
-  if (!existsSync(binary)) return { path: binary, available: false, reason: `${binary} does not exist` };
-  if (!statSync(binary).isFile())
-    return { path: binary, available: false, reason: `${binary} is not a file` };
-  if (platform !== 'win32') {
-    try {
-      accessSync(binary, constants.X_OK);
-    } catch {
-      return { path: binary, available: false, reason: `${binary} is not executable` };
-    }
-  }
-  return { path: binary, available: true, reason: '' };
-}
+export { findElectronBinary };
 
 /**
  * `expdesk serve` takes the workspace only as --workspace DIR; the app also

@@ -1,14 +1,14 @@
 /**
- * Finding the Electron binary without triggering Electron 45's download, in
- * both copies of the logic: the smoke test's (TypeScript) and npm start's
- * (scripts/start.mjs). Also start.mjs's translation of app arguments to
- * `expdesk serve` arguments and its staleness check.
+ * Finding the Electron binary without triggering Electron 45's download
+ * (scripts/electron-binary.mjs, used by npm start and the smoke test). Also
+ * start.mjs's translation of app arguments to `expdesk serve` arguments and
+ * its staleness check.
  */
 import { chmodSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { findElectronBinary as findTs, type ElectronBinary } from '../../electron/electron-binary';
+import { findElectronBinary, type ElectronBinary } from '../../../scripts/electron-binary.mjs';
 import { tmpDir } from '../../helpers/tmp';
 
 type Finder = (dir: string, env?: NodeJS.ProcessEnv, platform?: NodeJS.Platform) => ElectronBinary;
@@ -41,10 +41,12 @@ function fakeElectronPackage(options: {
   return dir;
 }
 
-describe.each([
-  ['tests/electron/electron-binary.ts', (): Finder => findTs],
-  ['scripts/start.mjs', (): Finder => start.findElectronBinary],
-])('findElectronBinary (%s)', (_name, finder) => {
+describe('findElectronBinary', () => {
+  const finder = (): Finder => findElectronBinary;
+  it('is the one npm start uses', () => {
+    expect(start.findElectronBinary).toBe(findElectronBinary);
+  });
+
   const env = {};
   it('reports a never-downloaded binary (no path.txt) with the path it looked for', () => {
     const dir = fakeElectronPackage({});
