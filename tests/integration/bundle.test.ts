@@ -9,31 +9,20 @@
  * bundle.export and experiments.verify.
  */
 import { spawn, spawnSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ExpdeskHost } from '../../src/main/host/host';
 import type { EventPayload } from '../../src/shared/contract';
 import { checkManifest, receiverPath, runReproduce, unpackBundle } from '../helpers/bundle';
 import { EXPDESK_BIN, REPO } from '../helpers/cli';
-import { git, initRepo } from '../helpers/git';
+import { git } from '../helpers/git';
 import { tmpDir } from '../helpers/tmp';
-import { privateTmux } from '../helpers/tmux';
+import { demoProject, usePrivateTmux } from '../helpers/demo-project';
 
-let tmux: ReturnType<typeof privateTmux>;
-beforeAll(() => {
-  tmux = privateTmux();
-});
-afterAll(() => tmux.cleanup());
+const tmux = usePrivateTmux();
 
-function project(): string {
-  const dir = tmpDir('expdesk-bundleproj-');
-  cpSync(path.join(REPO, 'resources/demo/configs'), path.join(dir, 'configs'), { recursive: true });
-  cpSync(path.join(REPO, 'resources/demo/train.py'), path.join(dir, 'train.py'));
-  writeFileSync(path.join(dir, '.gitignore'), '*.ckpt\n');
-  initRepo(dir);
-  return dir;
-}
+const project = (): string => demoProject('expdesk-bundleproj-');
 
 interface Cli {
   code: number | null;

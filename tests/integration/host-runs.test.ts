@@ -3,29 +3,18 @@
  * live errors, launch, follow the log by byte offset (every byte once, also
  * across a re-subscription from an offset), and see the status events.
  */
-import { cpSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import type { EventName, EventPayload } from '../../src/shared/contract';
 import { ExpdeskHost } from '../../src/main/host/host';
-import { REPO } from '../helpers/cli';
-import { initRepo } from '../helpers/git';
 import { tmpDir } from '../helpers/tmp';
-import { privateTmux } from '../helpers/tmux';
+import { demoProject, usePrivateTmux } from '../helpers/demo-project';
 
-let tmux: ReturnType<typeof privateTmux>;
-beforeAll(() => {
-  tmux = privateTmux();
-});
-afterAll(() => tmux.cleanup());
+// Runs go to a private tmux server (privateTmux sets TMUX_TMPDIR for this process).
+usePrivateTmux();
 
-function project(): string {
-  const dir = tmpDir('expdesk-hostproj-');
-  cpSync(path.join(REPO, 'resources/demo/configs'), path.join(dir, 'configs'), { recursive: true });
-  cpSync(path.join(REPO, 'resources/demo/train.py'), path.join(dir, 'train.py'));
-  initRepo(dir);
-  return dir;
-}
+const project = (): string => demoProject('expdesk-hostproj-', null);
 
 // Launches spawn tmux and Python: on a loaded two-core machine they take longer than the default 30 s.
 describe('runs through the host', { timeout: 120_000 }, () => {
@@ -103,10 +92,16 @@ describe('runs through the host', { timeout: 120_000 }, () => {
       if (Date.now() > deadline) throw new Error('run did not complete');
       await new Promise((r) => setTimeout(r, 100));
     }
-    await new Promise((r) => setTimeout(r, 500)); // the last poll after the end
-    const chunks = events
-      .filter((e) => e.event === 'log.data')
-      .map((e) => e.payload as EventPayload<'log.data'>);
+    // The last chunks may still be on their way (the follower polls): wait for the file's length.
+    const logFile = path.join(started.expDir, 'logs', 'train.log');
+    const streamed = (): EventPayload<'log.data'>[] =>
+      events.filter((e) => e.event === 'log.data').map((e) => e.payload as EventPayload<'log.data'>);
+    const streamedBytes = (): number =>
+      streamed().reduce((n, c) => n + Buffer.from(c.data, 'base64').length, 0);
+    while (streamedBytes() < statSync(logFile).size && Date.now() < deadline + 10_000) {
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    const chunks = streamed();
     let expectedOffset = 0;
     const parts: Buffer[] = [];
     for (const c of chunks) {
@@ -115,7 +110,7 @@ describe('runs through the host', { timeout: 120_000 }, () => {
       parts.push(b);
       expectedOffset += b.length;
     }
-    const log = readFileSync(path.join(started.expDir, 'logs', 'train.log'));
+    const log = readFileSync(logFile);
     expect(Buffer.concat(parts).equals(log)).toBe(true);
     const states = events
       .filter((e) => e.event === 'run.status')

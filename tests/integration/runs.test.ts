@@ -4,30 +4,18 @@
  * via the real `expdesk` command.
  */
 import { spawn, spawnSync, execFileSync } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, writeFileSync, chmodSync, mkdirSync, readdirSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync, chmodSync, mkdirSync, readdirSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { parse as parseYaml } from 'yaml';
-import { EXPDESK_BIN, REPO, runCli } from '../helpers/cli';
-import { git, initRepo } from '../helpers/git';
+import { EXPDESK_BIN, runCli } from '../helpers/cli';
+import { git } from '../helpers/git';
 import { tmpDir } from '../helpers/tmp';
-import { privateTmux } from '../helpers/tmux';
+import { demoProject, usePrivateTmux } from '../helpers/demo-project';
 
-let tmux: ReturnType<typeof privateTmux>;
-beforeAll(() => {
-  tmux = privateTmux();
-});
-afterAll(() => tmux.cleanup());
+const tmux = usePrivateTmux();
 
-/** A project: the demo's configs and train.py in a fresh git repository. */
-function project(): string {
-  const dir = tmpDir('expdesk-proj-');
-  cpSync(path.join(REPO, 'resources/demo/configs'), path.join(dir, 'configs'), { recursive: true });
-  cpSync(path.join(REPO, 'resources/demo/train.py'), path.join(dir, 'train.py'));
-  writeFileSync(path.join(dir, '.gitignore'), '*.ckpt\n');
-  initRepo(dir);
-  return dir;
-}
+const project = (): string => demoProject('expdesk-proj-');
 
 function env(extra: Record<string, string> = {}): Record<string, string> {
   return { ...tmux.env, EXPDESK_CACHE_DIR: tmpDir(), ...extra };
