@@ -8,6 +8,7 @@ import { demoWorkspaceDir, expdeskVersion, rendererDir } from '../main/core/app/
 import { ExpdeskHost } from '../main/host/host';
 import { startServer, type RunningServer } from '../main/server/server';
 import { isLoopback } from '../main/server/security';
+import { isRemoteLocation } from '../shared/remote-location';
 
 /** Tried first when no --port is given, so the URL is stable between runs; busy means ephemeral. */
 export const DEFAULT_PORT = 7770;
@@ -24,7 +25,12 @@ export interface ServeOptions {
 
 export async function runServe(opts: ServeOptions): Promise<void> {
   const demo = demoWorkspaceDir();
-  const workspace = opts.workspace ? path.resolve(opts.workspace) : demo;
+  // A remote workspace (ssh://…, host:/path) is kept as written; a local one is made absolute.
+  const workspace = opts.workspace
+    ? isRemoteLocation(opts.workspace)
+      ? opts.workspace
+      : path.resolve(opts.workspace)
+    : demo;
   const bindAddress = opts.host ?? '127.0.0.1';
   if (!isLoopback(bindAddress)) {
     process.stderr.write(
