@@ -18,3 +18,11 @@ export function csvField(value: string): string {
 export function csv(header: string[], rows: string[][]): string {
   return [header, ...rows].map((r) => r.map(csvField).join(',')).join('\n') + '\n';
 }
+
+/** Write to stdout, resolving once the data is handed over (waits for 'drain' under back-pressure). */
+export function writeStdout(data: Buffer | string): Promise<void> {
+  return new Promise((resolve) => {
+    if (process.stdout.write(data)) resolve();
+    else process.stdout.once('drain', () => resolve());
+  });
+}

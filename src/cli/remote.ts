@@ -43,6 +43,7 @@ import { CliError } from './commands';
 import { cliSshOptions, onCliExit } from './remote-context';
 import type { ExportCliOptions } from './bundle';
 import type { RunCliOptions } from './run';
+import { writeStdout } from './output';
 
 /** Exit code for "could not reach or trust the remote". */
 export const EXIT_REMOTE = 4;
@@ -174,13 +175,6 @@ export async function remoteDetails(
   return out;
 }
 
-function write(data: Buffer | string): Promise<void> {
-  return new Promise((resolve) => {
-    if (process.stdout.write(data)) resolve();
-    else process.stdout.once('drain', () => resolve());
-  });
-}
-
 /**
  * Print a remote log from `fromOffset` (negative: from the end) until `shouldEnd`
  * says so after a state frame; reconnects and resumes by offset on its own.
@@ -198,7 +192,7 @@ async function followRemote(
     fromOffset,
     onHello,
     onData: (_offset, data) => {
-      writing = writing.then(() => write(data));
+      writing = writing.then(() => writeStdout(data));
     },
     onState: (state) => {
       last = state;

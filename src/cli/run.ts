@@ -15,6 +15,7 @@ import { LaunchError, prepareRun } from '../main/core/runs/prepare';
 import { RECENT_WRITE_MS } from '../main/core/workspace/status';
 import { isRemoteLocation } from '../shared/remote-location';
 import { CliError } from './commands';
+import { writeStdout } from './output';
 
 export interface RunCliOptions {
   workspace?: string;
@@ -30,13 +31,6 @@ export interface RunCliOptions {
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-function write(data: string | Buffer): Promise<void> {
-  return new Promise((resolve) => {
-    if (process.stdout.write(data)) resolve();
-    else process.stdout.once('drain', () => resolve());
-  });
-}
-
 /** Copy a log to stdout from `offset` until the run has ended and every byte is out. */
 async function follow(
   expDir: string,
@@ -50,7 +44,7 @@ async function follow(
     const status = readStatusFile(expDir);
     const ended = isDone() || (status !== null && status.state !== 'running');
     let chunk;
-    while ((chunk = await tail.read())) await write(chunk.data);
+    while ((chunk = await tail.read())) await writeStdout(chunk.data);
     if (ended) return status;
     await sleep(100);
   }
