@@ -18,6 +18,13 @@ Operations:
   start   write the run's files, then start the run wrapper in tmux (or, where
           tmux is missing, in a detached session of its own).
   stop    ask a run's wrapper to stop and wait for the end.
+  pack    a tar of what a bundle takes from an experiment, plus a git pack.
+  tail    the bytes appended to metrics files since the client's copy (local
+          mirrors for charts and verify), several files in one round trip.
+  file    one file of an experiment, confined to the experiment folder (file views).
+  configs list the project's config files; config_read / config_write read and
+          save one (atomically), confined to the project and never inside an
+          experiment (the rules of src/main/core/configs/config-files.ts).
 """
 import base64
 import errno
@@ -29,6 +36,7 @@ import select
 import shutil
 import signal
 import socket
+import stat as stat_mod
 import subprocess
 import sys
 import tempfile
@@ -363,6 +371,14 @@ def op_gather(req):
             one["rel"] = extra
         experiments.append(one)
     result["experiments"] = experiments
+    if req.get("discover") is not None:
+        # The workspace's experiments now (a watch's look for new folders), without gathering them.
+        try:
+            found = discover(req["discover"])
+            base = found["experimentsDir"]
+            result["discovered"] = [os.path.join(base, *rel) if rel else base for rel in found["rel"]]
+        except Fail as e:
+            result["discover_error"] = [e.code, e.message]
     result["now_ms"] = time.time() * 1000
     return result
 
@@ -933,7 +949,224 @@ def op_pack(req):
     return None
 
 
-OPS = {"pack": op_pack, "gather": op_gather, "read": op_read, "follow": op_follow, "prepare": op_prepare, "start": op_start,
+# --- metrics mirrors, confined file reads, config files ----------------------
+
+
+def inside(child, parent):
+    rel = os.path.relpath(child, parent)
+    return rel != "." and rel.split(os.sep)[0] != ".." and not os.path.isabs(rel)
+
+
+def op_tail(req):
+    """Bytes of metrics files after the client's offset, checked against the inode and the
+    fingerprint of the bytes before it (as MetricsTail does): reset means start over from 0.
+    A path is an experiment folder (its logs/metrics.jsonl) or, with file_ok, the file itself. The bytes travel
+    as latin-1 text: exact, and they compress like the text they are."""
+    per_file = int(req.get("max_bytes_per_file") or 16 << 20)
+    total = int(req.get("max_total_bytes") or 64 << 20)
+    out = []
+    for item in req.get("files") or []:
+        p = resolve(item.get("path"))
+        try:
+            st = os.stat(p)
+        except OSError as e:
+            if e.errno in (errno.ENOENT, errno.ENOTDIR):
+                out.append({"path": p, "error": ["not-found", "no such file or folder: %s" % p]})
+            else:
+                out.append({"path": p, "error": ["bad-request", "cannot read %s: %s" % (p, e.strerror)]})
+            continue
+        f = p
+        if not stat_mod.S_ISDIR(st.st_mode) and not item.get("file_ok"):
+            out.append({"path": p, "error": ["not-found", "%s is not an experiment folder" % p]})
+            continue
+        if stat_mod.S_ISDIR(st.st_mode):
+            f = os.path.join(p, METRICS)
+            if not os.path.isfile(f):
+                if is_experiment(p):
+                    out.append({"path": p, "missing": True})
+                else:
+                    out.append({"path": p, "error": ["not-found", "%s has no %s: not an experiment" % (p, METRICS)]})
+                continue
+        offset = int(item.get("offset") or 0)
+        fp = base64.b64decode(item.get("fingerprint") or "")
+        known_ino = item.get("ino")
+        try:
+            fh = open(f, "rb")
+        except OSError as e:
+            out.append({"path": p, "error": ["bad-request", "cannot read %s: %s" % (f, e.strerror)]})
+            continue
+        with fh:
+            fst = os.fstat(fh.fileno())
+            size = fst.st_size
+            reset = offset > size or (offset > 0 and known_ino is not None and known_ino != fst.st_ino)
+            if not reset and offset > 0 and fp:
+                fh.seek(max(0, offset - len(fp)))
+                if fh.read(len(fp)) != fp:
+                    reset = True
+            start = 0 if reset else offset
+            fh.seek(start)
+            data = fh.read(max(0, min(size - start, per_file, total)))
+        total -= len(data)
+        out.append({"path": p, "size": size, "ino": fst.st_ino, "start": start, "reset": reset,
+                    "data": data.decode("latin-1"), "more": start + len(data) < size})
+    return {"files": out}
+
+
+def experiment_root_of(d):
+    cur = os.path.abspath(d)
+    while True:
+        if is_experiment(cur):
+            return cur
+        parent = os.path.dirname(cur)
+        if parent == cur:
+            return None
+        cur = parent
+
+
+def op_file(req):
+    """One file of an experiment (src/main/core/workspace/file-access.ts's rules)."""
+    requested = resolve(req["path"])
+    limit = int(req.get("max") or 2 << 20)
+    root = experiment_root_of(os.path.dirname(requested))
+    if root is None:
+        raise Fail("forbidden", "%s is not inside an experiment folder" % requested)
+    try:
+        os.stat(requested)
+    except OSError as e:
+        if e.errno in (errno.ENOENT, errno.ENOTDIR):
+            raise Fail("not-found", "no such file: %s" % requested)
+        if e.errno in (errno.EACCES, errno.EPERM):
+            raise Fail("forbidden", "cannot read %s: permission denied" % requested)
+        raise Fail("bad-request", "cannot read %s: %s" % (requested, e.strerror))
+    real = os.path.realpath(requested)
+    if not inside(real, os.path.realpath(root)):
+        raise Fail("forbidden", "%s leads outside its experiment folder (to %s)" % (requested, real))
+    st = os.stat(real)
+    if not stat_mod.S_ISREG(st.st_mode):
+        raise Fail("bad-request", "not a regular file: %s" % requested)
+    try:
+        with open(real, "rb") as f:
+            data = f.read(min(st.st_size, limit))
+    except OSError as e:
+        raise Fail("forbidden" if e.errno in (errno.EACCES, errno.EPERM) else "bad-request",
+                   "cannot read %s: %s" % (requested, e.strerror))
+    return {"size": st.st_size, "data": b64(data)}
+
+
+CONFIG_EXT = re.compile(r"\.ya?ml$", re.I)
+MAX_CONFIG_BYTES = 4 * 1024 * 1024
+
+
+def project_root(workspace):
+    """The project a workspace belongs to (projectRootOf in config-files.ts)."""
+    root = resolve(workspace)
+    if os.path.isdir(os.path.join(root, "configs")) or os.path.isdir(os.path.join(root, "experiments")):
+        return root
+    if os.path.basename(root) == "experiments":
+        return os.path.dirname(root)
+    parent = os.path.dirname(root)
+    if os.path.basename(parent) == "experiments" and is_experiment(root):
+        return os.path.dirname(parent)
+    return root
+
+
+def op_configs(req):
+    project = project_root(req["root"])
+    found = []
+
+    def walk(d, depth):
+        if depth > 8 or len(found) >= 5000:
+            return
+        for e in sorted(list_dir(d), key=lambda e: e.name):
+            if e.name.startswith(".") or len(found) >= 5000:
+                continue
+            if e.is_dir(follow_symlinks=False):
+                walk(e.path, depth + 1)
+            elif CONFIG_EXT.search(e.name) and os.path.isfile(e.path):
+                found.append({"path": e.path, "rel": os.path.relpath(e.path, project).replace(os.sep, "/")})
+
+    walk(os.path.join(project, "configs"), 0)
+    found.sort(key=lambda f: f["rel"])
+    return {"project": project, "files": found}
+
+
+def config_target(req, for_write):
+    """The real path of a config file inside the project (resolveInProject in config-files.ts)."""
+    project = project_root(req["root"])
+    requested = resolve(req["file"])
+    if not CONFIG_EXT.search(requested):
+        raise Fail("bad-request", "only .yaml and .yml files are configs: %s" % requested)
+    if not os.path.isdir(project):
+        raise Fail("not-found", "the project folder is gone: %s" % project)
+    project_real = os.path.realpath(project)
+    if os.path.exists(requested):
+        real = os.path.realpath(requested)
+    elif not for_write:
+        raise Fail("not-found", "cannot open %s" % requested)
+    else:
+        folder = os.path.dirname(requested)
+        if not os.path.isdir(folder):
+            raise Fail("not-found", "no such folder: %s" % folder)
+        if os.path.lexists(requested):
+            raise Fail("forbidden", "%s is a link to a missing file" % requested)
+        real = os.path.join(os.path.realpath(folder), os.path.basename(requested))
+    if not inside(real, project_real):
+        raise Fail("forbidden", "%s is outside the open project (%s)" % (requested, project))
+    return requested, real, project_real
+
+
+def op_config_read(req):
+    requested, real, _ = config_target(req, False)
+    st = os.stat(real)
+    if not stat_mod.S_ISREG(st.st_mode):
+        raise Fail("bad-request", "not a file: %s" % requested)
+    if st.st_size > MAX_CONFIG_BYTES:
+        raise Fail("bad-request", "%s is %d bytes: too large for a config" % (requested, st.st_size))
+    with open(real, "rb") as f:
+        return {"data": b64(f.read())}
+
+
+def op_config_write(req):
+    requested, real, project_real = config_target(req, True)
+    # Stricter than a local save: a remote project's files are edited only in its configs/ folder.
+    configs_real = os.path.realpath(os.path.join(project_real, "configs"))
+    if not inside(real, configs_real):
+        raise Fail("forbidden", "%s is outside the project's configs folder (%s)" % (requested, configs_real))
+    if os.path.relpath(real, project_real).split(os.sep)[0] == "experiments":
+        raise Fail("forbidden", "%s is in the experiments folder: frozen configs are not edited" % requested)
+    d = os.path.dirname(real)
+    while d == project_real or inside(d, project_real):
+        if is_experiment(d):
+            raise Fail("forbidden", "%s is inside the experiment %s: frozen configs are not edited" % (requested, d))
+        if d == project_real:
+            break
+        d = os.path.dirname(d)
+    mode = 0o644
+    if os.path.exists(real):
+        st = os.stat(real)
+        if not stat_mod.S_ISREG(st.st_mode):
+            raise Fail("bad-request", "not a file: %s" % requested)
+        mode = stat_mod.S_IMODE(st.st_mode)
+    tmp = os.path.join(os.path.dirname(real), ".%s.%s.tmp" % (os.path.basename(real), base64.b16encode(os.urandom(6)).decode().lower()))
+    try:
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, mode)
+        with os.fdopen(fd, "wb") as f:
+            f.write(base64.b64decode(req["data"]))
+        os.chmod(tmp, mode)
+        os.rename(tmp, real)
+    except OSError as e:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        if e.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            raise Fail("forbidden", "cannot write %s: %s" % (requested, e.strerror))
+        raise
+    return {"path": real}
+
+
+OPS = {"pack": op_pack, "tail": op_tail, "file": op_file, "configs": op_configs, "config_read": op_config_read,
+       "config_write": op_config_write, "gather": op_gather, "read": op_read, "follow": op_follow, "prepare": op_prepare, "start": op_start,
        "stop": op_stop}
 
 

@@ -54,7 +54,12 @@ export class ExpdeskHost implements ExpdeskApi {
         : path.resolve(options.workspace)
       : null;
     this.summaries = new SummaryStore({ cacheDir: options.cacheDir });
-    this.remote = new RemoteService((event, payload) => this.emit(event, payload), this.summaries);
+    this.remote = new RemoteService(
+      (event, payload) => this.emit(event, payload),
+      this.summaries,
+      {},
+      { cacheDir: options.cacheDir, workspace: () => this.workspace },
+    );
     this.runs = new RunService(
       (event, payload) => this.emit(event, payload),
       () => this.workspace,
@@ -64,6 +69,7 @@ export class ExpdeskHost implements ExpdeskApi {
       emit: (event, payload) => this.emit(event, payload),
       workspace: () => this.workspace,
       revealInFolder: options.revealInFolder,
+      remote: this.remote,
     });
   }
 
@@ -158,12 +164,15 @@ export class ExpdeskHost implements ExpdeskApi {
 
   // --- Reproduction bundles and verification (issue 5): see ./bundles.ts ---
   async 'bundle.export'(params: RequestParams<'bundle.export'>): Promise<RequestResult<'bundle.export'>> {
+    if (isRemote(params.expDir))
+      return this.remote.exportBundle(params, (payload) => this.emit('bundle.progress', payload));
     return exportBundleRequest(params, (payload) => this.emit('bundle.progress', payload));
   }
 
   async 'experiments.verify'(
     params: RequestParams<'experiments.verify'>,
   ): Promise<RequestResult<'experiments.verify'>> {
+    if (isRemote(params.original) || isRemote(params.reproduced)) return this.remote.verify(params);
     return verifyRequest(params);
   }
 

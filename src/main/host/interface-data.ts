@@ -3,7 +3,10 @@
  * charts, live watches, comparisons, reading experiment files, the config
  * editor's files, and revealing a path in the file manager. Each request is a
  * thin adapter over a core module; this class owns the series cache and the
- * watcher, and dispose() ends them.
+ * watcher, and dispose() ends them. Remote experiments (ssh://…) go through
+ * the RemoteService (./remote.ts): their series are built from local mirrors
+ * of their metrics by the same SeriesStore, a watch's remote part is polled
+ * per host, and a comparison may mix local and remote experiments.
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -22,9 +25,13 @@ import {
 } from '../core/configs/config-files';
 import { SeriesStore } from '../core/metrics/series-store';
 import type { SummaryStore } from '../core/summary/summary-store';
+import { compareDetails } from '../core/remote/mixed-compare';
 import { ExperimentWatcher } from '../core/watch/experiment-watcher';
 import { compareExperiments } from '../core/workspace/compare';
+import { readExperimentDetail } from '../core/workspace/experiment';
 import { readExperimentFile } from '../core/workspace/file-access';
+import { mapLimited } from '../core/workspace/workspace';
+import { isRemote, type RemoteService } from './remote';
 
 type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 
@@ -34,6 +41,8 @@ export interface InterfaceDataOptions {
   workspace: () => string | null;
   /** Reveal a path in the OS file manager (Electron's shell.showItemInFolder); absent in browser mode. */
   revealInFolder?: (path: string) => void | Promise<void>;
+  /** Remote experiments' data; without it, remote paths are refused. */
+  remote?: RemoteService;
 }
 
 export class InterfaceDataService {
@@ -43,7 +52,11 @@ export class InterfaceDataService {
   constructor(private readonly options: InterfaceDataOptions) {
     this.watcher = new ExperimentWatcher({
       summaries: options.summaries,
-      workspace: options.workspace,
+      // A remote workspace is searched by the remote watcher, not on this disk.
+      workspace: () => {
+        const w = options.workspace();
+        return isRemote(w) ? null : w;
+      },
       sink: {
         metricsChanged: (subscription, expDir, records) =>
           options.emit('metrics.changed', { subscription, expDir, records }),
@@ -52,8 +65,15 @@ export class InterfaceDataService {
     });
   }
 
-  metricsSeries(params: RequestParams<'metrics.series'>): Promise<RequestResult<'metrics.series'>> {
-    return this.series.query(params.expDir, {
+  async metricsSeries(params: RequestParams<'metrics.series'>): Promise<RequestResult<'metrics.series'>> {
+    let dir = params.expDir;
+    if (isRemote(dir)) {
+      // The remote file's new bytes join a local mirror; the columns then grow by what was appended.
+      const [m] = await this.remoteService().mirrorMetrics([dir]);
+      if (m!.reset) this.series.forget(m!.dir);
+      dir = m!.dir;
+    }
+    return this.series.query(dir, {
       keys: params.keys,
       x: params.x ?? 'step',
       range: params.range ?? null,
@@ -62,37 +82,67 @@ export class InterfaceDataService {
   }
 
   async watch(params: RequestParams<'experiments.watch'>): Promise<RequestResult<'experiments.watch'>> {
-    return { subscription: await this.watcher.watch(params.paths) };
+    const remote = params.paths.filter((p) => isRemote(p));
+    const local = params.paths.filter((p) => !isRemote(p));
+    const subscription = await this.watcher.watch(local);
+    try {
+      // Registered even with no remote path: a remote workspace's new experiments are announced to it.
+      this.options.remote?.watchExperiments(subscription, remote);
+    } catch (err) {
+      this.watcher.unwatch(subscription);
+      throw err;
+    }
+    return { subscription };
   }
 
   unwatch(params: RequestParams<'experiments.unwatch'>): RequestResult<'experiments.unwatch'> {
     this.watcher.unwatch(params.subscription);
+    this.options.remote?.unwatchExperiments(params.subscription);
     return {};
   }
 
-  compare(params: RequestParams<'experiments.compare'>): Promise<RequestResult<'experiments.compare'>> {
-    return compareExperiments(
-      params.paths.map((p) => path.resolve(p)),
-      this.options.summaries,
-    );
+  async compare(params: RequestParams<'experiments.compare'>): Promise<RequestResult<'experiments.compare'>> {
+    if (!params.paths.some((p) => isRemote(p))) {
+      return compareExperiments(
+        params.paths.map((p) => path.resolve(p)),
+        this.options.summaries,
+      );
+    }
+    const remotePaths = params.paths.filter((p) => isRemote(p));
+    const [remote, local] = await Promise.all([
+      this.remoteService().details(remotePaths),
+      mapLimited(
+        params.paths.filter((p) => !isRemote(p)),
+        8,
+        (p) => readExperimentDetail(path.resolve(p), this.options.summaries),
+      ),
+    ]);
+    let r = 0;
+    let l = 0;
+    return compareDetails(params.paths.map((p) => (isRemote(p) ? remote[r++]! : local[l++]!)));
   }
 
   readFile(params: RequestParams<'file.read'>): Promise<RequestResult<'file.read'>> {
+    if (isRemote(params.path)) return this.remoteService().readFile(params.path, params.maxBytes);
     return readExperimentFile(params.path, params.maxBytes);
   }
 
   async listConfigs(params: RequestParams<'config.list'>): Promise<RequestResult<'config.list'>> {
     const root = params.root ?? this.options.workspace();
     if (!root) return { root: null, files: [] };
+    if (isRemote(root)) return this.remoteService().listConfigs(root);
     const project = await projectRootOf(root);
     return { root: project, files: await listConfigFiles(project) };
   }
 
   async readConfig(params: RequestParams<'config.read'>): Promise<RequestResult<'config.read'>> {
+    if (isRemote(params.file)) return this.remoteService().readConfig(params.file, this.options.workspace());
     return { text: await readConfigFile(params.file, await this.project()) };
   }
 
   async writeConfig(params: RequestParams<'config.write'>): Promise<RequestResult<'config.write'>> {
+    if (isRemote(params.file))
+      return this.remoteService().writeConfig(params.file, params.text, this.options.workspace());
     await writeConfigFile(params.file, params.text, await this.project());
     return {};
   }
@@ -120,6 +170,16 @@ export class InterfaceDataService {
   private async project(): Promise<string> {
     const workspace = this.options.workspace();
     if (!workspace) throw new ApiError('bad-request', 'no workspace is open: open a project folder first');
+    if (isRemote(workspace))
+      throw new ApiError(
+        'forbidden',
+        `the open project is on a remote machine (${workspace}): this file is not in it`,
+      );
     return projectRootOf(workspace);
+  }
+
+  private remoteService(): RemoteService {
+    if (!this.options.remote) throw new ApiError('bad-request', 'remote experiments are not available here');
+    return this.options.remote;
   }
 }

@@ -6,8 +6,17 @@
  * trusting an unknown host key the user was shown (`remote.trustHostKey`),
  * and passphrases asked through the interface (`remote.passphrase` event,
  * answered with `remote.answerPassphrase`).
+ *
+ * The interface's data on remote experiments, like local ones: metric series
+ * and verify read local mirrors of the remote metrics.jsonl files
+ * (RemoteMetricsMirror: only new bytes travel), watches poll each host with
+ * one command a tick (RemoteExperimentWatcher), compare gathers a host's
+ * details in one command, file views and config files are helper commands
+ * that apply the local confinement rules on the remote, and bundle.export
+ * fetches the experiment (and its commit) then exports here.
  */
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import {
   ApiError,
   type EventName,
@@ -16,6 +25,7 @@ import {
   type RequestResult,
 } from '../../shared/contract';
 import type { ExperimentDetail, WorkspaceListing } from '../../shared/model';
+import { userCacheDir } from '../core/app/paths';
 import {
   formatRemoteLocation,
   parseRemoteLocation,
@@ -34,12 +44,24 @@ import {
 } from '../core/remote/connection';
 import { HostKeyChangedError, HostKeyUnknownError } from '../core/remote/known-hosts';
 import { RemotePool } from '../core/remote/pool';
+import { fetchRemoteExperiment } from '../core/remote/remote-export';
+import {
+  listRemoteConfigs,
+  readRemoteConfig,
+  readRemoteExperimentFile,
+  writeRemoteConfig,
+  type RemoteFileText,
+} from '../core/remote/remote-files';
+import { RemoteMetricsMirror, type MirrorResult } from '../core/remote/remote-metrics';
+import { RemoteExperimentWatcher } from '../core/remote/remote-watcher';
 import { RemoteOpError } from '../core/remote/remote-python';
 import { launchRemoteRun, RemoteLogFollower, stopRemoteRun } from '../core/remote/remote-runs';
 import { RemoteWorkspace } from '../core/remote/remote-workspace';
 import { LaunchError } from '../core/runs/prepare';
 import type { SummaryStore } from '../core/summary/summary-store';
 import { WorkspaceError } from '../core/workspace/discover';
+import { VerifyError } from '../core/verify/verify';
+import { exportBundleRequest, verifyRequest } from './bundles';
 
 type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 
@@ -81,6 +103,33 @@ async function wrap<T>(fn: () => Promise<T>): Promise<T> {
   }
 }
 
+/** As wrap, and the message names the remote endpoint when it does not already. */
+async function wrapAt<T>(label: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    const api =
+      remoteApiError(err) ?? (err instanceof VerifyError ? new ApiError(err.code, err.message) : null);
+    if (!api) throw err;
+    throw api.message.includes(label) ? api : new ApiError(api.code, `${label}: ${api.message}`);
+  }
+}
+
+interface HostGroup {
+  label: string;
+  conn: SshConnection;
+  ws: RemoteWorkspace;
+  /** The locations on this host: their index in the request and their parsed form. */
+  items: Array<{ index: number; loc: RemoteLocation }>;
+}
+
+export interface RemoteDataOptions {
+  /** Where mirrors of remote metrics are kept (the summaries' cache folder; default the user's). */
+  cacheDir?: string;
+  /** The open workspace: a remote one is searched for new experiments while watches are on. */
+  workspace?: () => string | null;
+}
+
 export class RemoteService {
   readonly pool: RemotePool;
   private readonly followers = new Map<string, RemoteLogFollower>();
@@ -90,17 +139,30 @@ export class RemoteService {
   >();
   private watchTimer: NodeJS.Timeout | null = null;
   private readonly passphrases = new Map<string, (value: string | null) => void>();
+  readonly mirror: RemoteMetricsMirror;
+  private readonly experimentWatcher: RemoteExperimentWatcher;
 
   constructor(
     private readonly emit: Emit,
     private readonly summaries: SummaryStore,
     options: SshOptions = {},
+    data: RemoteDataOptions = {},
   ) {
     this.pool = new RemotePool({
       ...options,
       passphrase: (keyFile, attempt) => this.askPassphrase(keyFile, attempt),
     });
     this.pool.onStatus((s) => this.emit('remote.status', s));
+    this.mirror = new RemoteMetricsMirror(data.cacheDir ?? userCacheDir());
+    this.experimentWatcher = new RemoteExperimentWatcher({
+      open: (endpoint) => new RemoteWorkspace(this.pool.connection(endpoint), endpoint, this.summaries),
+      workspace: data.workspace ?? (() => null),
+      sink: {
+        metricsChanged: (subscription, expDir, records) =>
+          this.emit('metrics.changed', { subscription, expDir, records }),
+        updated: (summary) => this.emit('experiment.updated', { summary }),
+      },
+    });
   }
 
   private open(text: string): { loc: RemoteLocation; conn: SshConnection; ws: RemoteWorkspace } {
@@ -301,7 +363,207 @@ export class RemoteService {
     return true;
   }
 
+  // --- The interface's data on remote experiments ---
+
+  /** Locations grouped by endpoint, so each host is asked once for all of its experiments. */
+  private byHost(locations: string[]): HostGroup[] {
+    const groups = new Map<string, HostGroup>();
+    locations.forEach((text, index) => {
+      const { loc, conn, ws } = this.open(text);
+      const label = remoteEndpointLabel(loc);
+      let g = groups.get(label);
+      if (!g) {
+        g = { label, conn, ws, items: [] };
+        groups.set(label, g);
+      }
+      g.items.push({ index, loc });
+    });
+    return [...groups.values()];
+  }
+
+  /**
+   * Bring the local mirrors of these experiments' metrics up to date (one
+   * command per host) and return them, in order. Fails on the first
+   * experiment that has none (not an experiment, gone), naming it.
+   */
+  mirrorMetrics(locations: string[], opts: { allowFile?: boolean } = {}): Promise<MirrorResult[]> {
+    return wrap(async () => {
+      const out: MirrorResult[] = new Array<MirrorResult>(locations.length);
+      await Promise.all(
+        this.byHost(locations).map((g) =>
+          wrapAt(g.label, async () => {
+            const results = await this.mirror.sync(
+              g.conn,
+              g.items.map((it) => ({
+                location: locations[it.index]!,
+                remotePath: it.loc.path,
+                allowFile: opts.allowFile,
+              })),
+            );
+            results.forEach((r, i) => {
+              if (r instanceof Error) throw r;
+              out[g.items[i]!.index] = r;
+            });
+          }),
+        ),
+      );
+      return out;
+    });
+  }
+
+  /** Details of remote experiments, one command per host, in order; a missing one fails the request. */
+  details(locations: string[]): Promise<ExperimentDetail[]> {
+    return wrap(async () => {
+      const out: ExperimentDetail[] = new Array<ExperimentDetail>(locations.length);
+      await Promise.all(
+        this.byHost(locations).map((g) =>
+          wrapAt(g.label, async () => {
+            const details = await g.ws.details(g.items.map((it) => it.loc.path));
+            details.forEach((d, i) => {
+              if (d instanceof Error) throw d;
+              out[g.items[i]!.index] = d;
+            });
+          }),
+        ),
+      );
+      return out;
+    });
+  }
+
+  readFile(location: string, maxBytes?: number): Promise<RemoteFileText> {
+    return wrap(async () => {
+      const { loc, conn } = this.open(location);
+      return wrapAt(remoteEndpointLabel(loc), () => readRemoteExperimentFile(conn, loc.path, maxBytes));
+    });
+  }
+
+  listConfigs(root: string): Promise<RequestResult<'config.list'>> {
+    return wrap(async () => {
+      const { loc, conn, ws } = this.open(root);
+      const r = await wrapAt(remoteEndpointLabel(loc), () => listRemoteConfigs(conn, loc.path));
+      return {
+        root: ws.locate(r.project),
+        files: r.files.map((f) => ({ path: ws.locate(f.path), rel: f.rel })),
+      };
+    });
+  }
+
+  /** The remote workspace a config file must belong to: the same endpoint as the file. */
+  private configTarget(
+    file: string,
+    workspace: string | null,
+  ): { loc: RemoteLocation; conn: SshConnection; root: string } {
+    const { loc, conn } = this.open(file);
+    const ws = isRemote(workspace) ? parseRemoteLocation(workspace) : null;
+    if (!ws || remoteEndpointLabel(ws) !== remoteEndpointLabel(loc))
+      throw new ApiError(
+        'forbidden',
+        `${file} is outside the open project (${workspace ?? 'no workspace is open'})`,
+      );
+    return { loc, conn, root: ws.path };
+  }
+
+  readConfig(file: string, workspace: string | null): Promise<RequestResult<'config.read'>> {
+    return wrap(async () => {
+      const { loc, conn, root } = this.configTarget(file, workspace);
+      return { text: await wrapAt(remoteEndpointLabel(loc), () => readRemoteConfig(conn, root, loc.path)) };
+    });
+  }
+
+  writeConfig(file: string, text: string, workspace: string | null): Promise<RequestResult<'config.write'>> {
+    return wrap(async () => {
+      const { loc, conn, root } = this.configTarget(file, workspace);
+      await wrapAt(remoteEndpointLabel(loc), () => writeRemoteConfig(conn, root, loc.path, text));
+      return {};
+    });
+  }
+
+  /** Follow remote experiments under a subscription id (events as for local watches). */
+  watchExperiments(subscription: string, locations: string[]): void {
+    try {
+      for (const l of locations) this.open(l); // a malformed location fails the request, not a later tick
+    } catch (err) {
+      throw remoteApiError(err) ?? err;
+    }
+    this.experimentWatcher.watch(subscription, locations);
+  }
+
+  unwatchExperiments(subscription: string): void {
+    this.experimentWatcher.unwatch(subscription);
+  }
+
+  /** Fetch the remote experiment (and its commit) in one command, then export the bundle here. */
+  exportBundle(
+    params: RequestParams<'bundle.export'>,
+    emit: (payload: EventPayload<'bundle.progress'>) => void,
+  ): Promise<RequestResult<'bundle.export'>> {
+    return wrap(async () => {
+      const { loc, conn } = this.open(params.expDir);
+      emit({ expDir: params.expDir, phase: 'scan', done: 0, total: 0 });
+      const fetched = await wrapAt(remoteEndpointLabel(loc), () =>
+        fetchRemoteExperiment(conn, loc.path, {
+          withLogs: params.withLogs,
+          withCheckpoint: params.withCheckpoint,
+        }),
+      );
+      const here = (text: string): string => text.split(fetched.expDir).join(params.expDir);
+      try {
+        const r = await exportBundleRequest(
+          {
+            ...params,
+            expDir: fetched.expDir,
+            repository: params.repository ?? fetched.repository ?? undefined,
+          },
+          (p) => emit({ ...p, expDir: params.expDir }),
+        );
+        return {
+          ...r,
+          sourceMissing: r.sourceMissing === null ? null : here(r.sourceMissing),
+          warnings: r.warnings.map(here),
+        };
+      } catch (err) {
+        if (err instanceof ApiError) throw new ApiError(err.code, here(err.message));
+        throw err;
+      } finally {
+        fetched.cleanup();
+      }
+    });
+  }
+
+  /** verify with either side (or both) remote: their metrics are mirrored here first. */
+  verify(params: RequestParams<'experiments.verify'>): Promise<RequestResult<'experiments.verify'>> {
+    return wrap(async () => {
+      const sides = [params.original, params.reproduced];
+      const remote = sides.filter((s) => isRemote(s));
+      // Either side may be a folder or a metrics.jsonl file, as for local runs.
+      const mirrors = await this.mirrorMetrics(remote, { allowFile: true });
+      const local = new Map(remote.map((s, i) => [s, mirrors[i]!.dir]));
+      const shown = new Map(sides.map((s) => [local.get(s) ?? path.resolve(s), s]));
+      const here = (text: string): string => {
+        for (const [dir, s] of shown) if (dir !== s) text = text.split(dir).join(s);
+        return text;
+      };
+      try {
+        const r = await verifyRequest({
+          ...params,
+          original: local.get(params.original) ?? params.original,
+          reproduced: local.get(params.reproduced) ?? params.reproduced,
+        });
+        return {
+          ...r,
+          original: isRemote(params.original) ? params.original : r.original,
+          reproduced: isRemote(params.reproduced) ? params.reproduced : r.reproduced,
+          warnings: r.warnings.map(here),
+        };
+      } catch (err) {
+        if (err instanceof ApiError) throw new ApiError(err.code, here(err.message));
+        throw err;
+      }
+    });
+  }
+
   dispose(): void {
+    this.experimentWatcher.dispose();
     for (const f of this.followers.values()) f.stop();
     this.followers.clear();
     this.watched.clear();

@@ -109,6 +109,9 @@ interface GatherResult {
   kind?: WorkspaceListing['kind'];
   experiments: WireExperiment[];
   now_ms: number;
+  /** With `discover`: the workspace's experiment folders now (watches look for new ones). */
+  discovered?: string[];
+  discover_error?: [string, string];
 }
 
 /** A summary cache entry of a remote experiment: the texts are kept so one changed file re-derives. */
@@ -427,13 +430,31 @@ export class RemoteWorkspace {
    * only what changed since the last call (watching runs' states).
    */
   async summaries(paths: string[]): Promise<Array<ExperimentSummary | Error>> {
+    return (await this.poll(paths, null)).summaries;
+  }
+
+  /**
+   * summaries(), and in the same round trip, when `discoverRoot` is given,
+   * the remote paths of the experiments now in that workspace (null if it
+   * cannot be listed): what a watch needs each tick.
+   */
+  async poll(
+    paths: string[],
+    discoverRoot: string | null,
+  ): Promise<{ summaries: Array<ExperimentSummary | Error>; discovered: string[] | null }> {
     const hints = await this.hintsFor(paths);
-    const { result, entries } = await this.gatherAndAbsorb({ root: null, experiments: paths, hints });
-    return result.experiments.map((g) => {
+    const { result, entries } = await this.gatherAndAbsorb({
+      root: null,
+      experiments: paths,
+      hints,
+      ...(discoverRoot !== null ? { discover: discoverRoot } : {}),
+    });
+    const summaries = result.experiments.map((g) => {
       if (g.error) return new WorkspaceError(g.error[0] as WorkspaceError['code'], g.error[1]);
       if (g.unreadable) return new Error(`cannot read ${g.path}: ${g.unreadable}`);
       return this.summaryOf(entries.get(g.path)!, g, result.now_ms);
     });
+    return { summaries, discovered: result.discovered ?? null };
   }
 
   /** One experiment's details; throws WorkspaceError like readExperimentDetail. */
