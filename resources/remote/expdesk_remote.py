@@ -1055,6 +1055,7 @@ def op_file(req):
 
 CONFIG_EXT = re.compile(r"\.ya?ml$", re.I)
 MAX_CONFIG_BYTES = 4 * 1024 * 1024
+MAX_CONFIG_TOTAL_BYTES = 32 * 1024 * 1024
 
 
 def project_root(workspace):
@@ -1087,6 +1088,21 @@ def op_configs(req):
 
     walk(os.path.join(project, "configs"), 0)
     found.sort(key=lambda f: f["rel"])
+    if req.get("data"):
+        # Every config's text in the same answer (the interface composes a remote
+        # config here, defaults included): only files really inside the project.
+        project_real = os.path.realpath(project)
+        total = 0
+        for f in found:
+            real = os.path.realpath(f["path"])
+            if not inside(real, project_real):
+                continue
+            size = os.stat(real).st_size
+            total += size
+            if size > MAX_CONFIG_BYTES or total > MAX_CONFIG_TOTAL_BYTES:
+                raise Fail("bad-request", "%s: the configs are too large to compose (%d bytes)" % (f["path"], total))
+            with open(real, "rb") as fh:
+                f["data"] = b64(fh.read())
     return {"project": project, "files": found}
 
 

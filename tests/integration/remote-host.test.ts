@@ -179,6 +179,64 @@ describe('the host on a remote workspace', () => {
     }
   }, 90_000);
 
+  it('the config editor and launch work on a remote project: composed with its defaults, errors at remote lines', async () => {
+    const proj = tmpDir('expdesk-rh-proj-');
+    cpSync(path.join(REPO, 'resources/demo/configs'), path.join(proj, 'configs'), { recursive: true });
+    cpSync(path.join(REPO, 'resources/demo/train.py'), path.join(proj, 'train.py'));
+    initRepo(proj);
+    const h = new ExpdeskHost({
+      mode: 'browser',
+      version: 'test',
+      workspace: sshd.url(proj),
+      demoWorkspace: null,
+      cacheDir: tmpDir('expdesk-rh-cache-'),
+    });
+    const events: Array<{ event: EventName; payload: unknown }> = [];
+    h.onEvent((event, payload) => events.push({ event, payload }));
+    const localFile = path.join(proj, 'configs', 'dpo_beta0.05.yaml');
+    const file = sshd.url(localFile);
+    try {
+      const ok = (await h.dispatch('config.compose', { file, overrides: ['training.lr=0.5'] })) as {
+        ok: true;
+        config: { dpo: { beta: number }; training: { lr: number } };
+        files: string[];
+      };
+      expect(ok).toMatchObject({ ok: true, config: { dpo: { beta: 0.05 }, training: { lr: 0.5 } } });
+      expect(ok.files).toEqual([sshd.url(path.join(proj, 'configs', 'base.yaml')), file]);
+      // The editor's unsaved text: the error is at its line in the remote file.
+      const saved = readFileSync(localFile, 'utf8');
+      const bad = await h.dispatch('config.compose', { file, text: `${saved}note: \${training.nope}\n` });
+      expect(bad).toMatchObject({ ok: false, error: { file, line: saved.split('\n').length, column: 1 } });
+      expect(JSON.stringify(bad)).not.toContain('expdesk-remote-configs-'); // no local copy's path leaks
+
+      const started = (await h.dispatch('run.start', {
+        configFile: file,
+        overrides: ['training.max_steps=20'],
+        command: ['python3', 'train.py', '{config}', '--step-delay', '0'],
+      })) as { expDir: string };
+      expect(started.expDir.startsWith(sshd.url(proj))).toBe(true);
+      await until(
+        () =>
+          events.some(
+            (e) =>
+              e.event === 'run.status' &&
+              (e.payload as EventPayload<'run.status'>).expDir === started.expDir &&
+              (e.payload as EventPayload<'run.status'>).state === 'completed',
+          ),
+        60_000,
+      );
+      const remoteDir = started.expDir.slice(sshd.url('').length);
+      const meta = JSON.parse(readFileSync(path.join(remoteDir, 'metadata.json'), 'utf8')) as Record<
+        string,
+        unknown
+      >;
+      expect(meta.config_source).toBe(localFile);
+      expect(readFileSync(path.join(remoteDir, 'config.yaml'), 'utf8')).toContain('beta: 0.05');
+    } finally {
+      h.dispose();
+    }
+  }, 90_000);
+
   it('asks the interface for the passphrase of an encrypted key', async () => {
     const key = path.join(sshd.dir, 'id_host_encrypted');
     appendFileSync(path.join(sshd.dir, 'authorized_keys'), `${keygen(key, 'hunter2')}\n`);

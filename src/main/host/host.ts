@@ -74,6 +74,7 @@ export class ExpdeskHost implements ExpdeskApi {
   }
 
   async 'config.compose'(params: RequestParams<'config.compose'>): Promise<RequestResult<'config.compose'>> {
+    if (isRemote(params.file)) return this.remote.compose(params, this.workspace);
     return this.runs.compose(params);
   }
 

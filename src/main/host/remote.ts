@@ -55,6 +55,7 @@ import {
 import { RemoteMetricsMirror, type MirrorResult } from '../core/remote/remote-metrics';
 import { RemoteExperimentWatcher } from '../core/remote/remote-watcher';
 import { RemoteOpError } from '../core/remote/remote-python';
+import { mirrorRemoteConfigs, type RemoteConfigMirror } from '../core/remote/remote-configs';
 import { launchRemoteRun, RemoteLogFollower, stopRemoteRun } from '../core/remote/remote-runs';
 import { RemoteWorkspace } from '../core/remote/remote-workspace';
 import { LaunchError } from '../core/runs/prepare';
@@ -62,6 +63,7 @@ import type { SummaryStore } from '../core/summary/summary-store';
 import { WorkspaceError } from '../core/workspace/discover';
 import { VerifyError } from '../core/verify/verify';
 import { exportBundleRequest, verifyRequest } from './bundles';
+import { composeForEditor } from './runs';
 
 type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 
@@ -104,6 +106,18 @@ async function wrap<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 /** As wrap, and the message names the remote endpoint when it does not already. */
+/** The local copy of a remote project's config, or a clear error for a file that is not one. */
+function localConfigOf(mirror: RemoteConfigMirror, remotePath: string): string {
+  const local = mirror.localFor(remotePath);
+  if (!local)
+    throw new ApiError(
+      'bad-request',
+      `${remotePath} is not a config of the remote project ${mirror.project}: ` +
+        'configs are composed from the YAML files under its configs/ folder',
+    );
+  return local;
+}
+
 async function wrapAt<T>(label: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
@@ -246,17 +260,35 @@ export class RemoteService {
   ): Promise<RequestResult<'run.start'>> {
     return wrap(async () => {
       const { loc, conn } = this.open(params.workspace);
-      const started = await launchRemoteRun(conn, {
-        workspace: loc.path,
-        configFile: params.configFile,
-        overrides: params.overrides,
-        command: params.command,
-        cwd: params.cwd,
-        name: params.name,
-        seed: params.seed,
-        python: params.python,
-        refuseDirty: params.refuseDirty,
-      });
+      // A config of the remote project (the interface's launch): composed here from copies of its configs.
+      let mirror: RemoteConfigMirror | null = null;
+      let configFile = params.configFile;
+      if (isRemote(params.configFile)) {
+        const target = this.configTarget(params.configFile, params.workspace);
+        mirror = await wrapAt(remoteEndpointLabel(loc), () => mirrorRemoteConfigs(conn, loc.path));
+        configFile = localConfigOf(mirror, target.loc.path);
+      }
+      let started;
+      try {
+        started = await launchRemoteRun(conn, {
+          workspace: loc.path,
+          configFile,
+          configLabel: mirror ? mirror.remoteFor : undefined,
+          overrides: params.overrides,
+          command: params.command,
+          cwd: params.cwd,
+          name: params.name,
+          seed: params.seed,
+          python: params.python,
+          refuseDirty: params.refuseDirty,
+        });
+      } catch (err) {
+        if (mirror && err instanceof ConfigError)
+          throw new ApiError('bad-request', mirror.remoteText(err.message));
+        throw err;
+      } finally {
+        mirror?.cleanup();
+      }
       const expDir = formatRemoteLocation(withRemotePath(loc, started.expDir));
       this.watch(expDir);
       return {
@@ -445,6 +477,37 @@ export class RemoteService {
         root: ws.locate(r.project),
         files: r.files.map((f) => ({ path: ws.locate(f.path), rel: f.rel })),
       };
+    });
+  }
+
+  /**
+   * config.compose of a remote project's config (the config editor on a remote
+   * workspace): one command copies the project's configs here, the core
+   * composes them, and every path in the answer is the remote one again.
+   */
+  compose(
+    params: RequestParams<'config.compose'>,
+    workspace: string | null,
+  ): Promise<RequestResult<'config.compose'>> {
+    return wrap(async () => {
+      const { loc, conn, root } = this.configTarget(params.file, workspace);
+      const { ws } = this.open(params.file);
+      const mirror = await wrapAt(remoteEndpointLabel(loc), () => mirrorRemoteConfigs(conn, root));
+      try {
+        const r = composeForEditor({ ...params, file: localConfigOf(mirror, loc.path) });
+        const located = (p: string): string => ws.locate(mirror.remoteFor(p));
+        if (r.ok) return { ...r, files: r.files.map(located) };
+        return {
+          ok: false,
+          error: {
+            ...r.error,
+            file: r.error.file === null ? null : located(r.error.file),
+            message: mirror.remoteText(r.error.message),
+          },
+        };
+      } finally {
+        mirror.cleanup();
+      }
     });
   }
 

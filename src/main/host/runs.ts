@@ -45,31 +45,7 @@ export class RunService {
   ) {}
 
   compose(params: RequestParams<'config.compose'>): RequestResult<'config.compose'> {
-    try {
-      const composed = composeConfig(params.file, { overrides: params.overrides, text: params.text });
-      const frozen = freezeConfig(composed, { name: '<experiment name>', outputDir: '<experiment folder>' });
-      return {
-        ok: true,
-        config: composed.config,
-        base: composed.base,
-        files: composed.files,
-        frozen: frozen.text,
-        namePreview: experimentBaseName(composed.config, new Date()),
-      };
-    } catch (err) {
-      if (err instanceof ConfigError) {
-        return {
-          ok: false,
-          error: {
-            file: err.pos?.file ?? null,
-            line: err.pos?.line ?? null,
-            column: err.pos?.column ?? null,
-            message: err.detail,
-          },
-        };
-      }
-      throw err;
-    }
+    return composeForEditor(params);
   }
 
   async start(params: RequestParams<'run.start'>): Promise<RequestResult<'run.start'>> {
@@ -183,5 +159,37 @@ export class RunService {
       }
     }
     this.terminals.clear();
+  }
+}
+
+/**
+ * config.compose: the composed config, its frozen text and the name preview,
+ * or the config error (file, line, column) as a result rather than a failure.
+ */
+export function composeForEditor(params: RequestParams<'config.compose'>): RequestResult<'config.compose'> {
+  try {
+    const composed = composeConfig(params.file, { overrides: params.overrides, text: params.text });
+    const frozen = freezeConfig(composed, { name: '<experiment name>', outputDir: '<experiment folder>' });
+    return {
+      ok: true,
+      config: composed.config,
+      base: composed.base,
+      files: composed.files,
+      frozen: frozen.text,
+      namePreview: experimentBaseName(composed.config, new Date()),
+    };
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      return {
+        ok: false,
+        error: {
+          file: err.pos?.file ?? null,
+          line: err.pos?.line ?? null,
+          column: err.pos?.column ?? null,
+          message: err.detail,
+        },
+      };
+    }
+    throw err;
   }
 }

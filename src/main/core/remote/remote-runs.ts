@@ -294,6 +294,8 @@ export interface RemoteRunRequest extends Omit<RunRequest, 'workspace' | 'cwd'> 
   workspace: string;
   /** Remote folder the command runs in (default: the workspace's project folder). */
   cwd?: string;
+  /** How config files are named in metadata.json (the interface composes a remote project's configs from local copies). */
+  configLabel?: (file: string) => string;
   /** Use tmux where the remote has it (default true; EXPDESK_REMOTE_NO_TMUX=1 forces the detached mode). */
   tmux?: boolean;
   stopTimeouts?: [number, number];
@@ -416,8 +418,8 @@ export async function launchRemoteRun(conn: SshConnection, req: RemoteRunRequest
     commandTemplate: req.command,
     seed,
     cwd: prep.cwd,
-    configSource: path.resolve(req.configFile),
-    configFiles: composed.files,
+    configSource: (req.configLabel ?? ((f: string) => f))(path.resolve(req.configFile)),
+    configFiles: composed.files.map(req.configLabel ?? ((f: string) => f)),
     overrides: req.overrides ?? [],
     env: { ...prep.env, ...envExtra },
     warnings,
