@@ -25,9 +25,8 @@ import {
 } from '../core/configs/config-files';
 import { SeriesStore } from '../core/metrics/series-store';
 import type { SummaryStore } from '../core/summary/summary-store';
-import { compareDetails } from '../core/remote/mixed-compare';
+import { compareDetails, compareExperiments } from '../core/workspace/compare';
 import { ExperimentWatcher } from '../core/watch/experiment-watcher';
-import { compareExperiments } from '../core/workspace/compare';
 import { readExperimentDetail } from '../core/workspace/experiment';
 import { readExperimentFile } from '../core/workspace/file-access';
 import { mapLimited } from '../core/workspace/workspace';

@@ -6,7 +6,7 @@
  */
 import { diffConfigs, flattenConfig } from '../../../shared/config-diff';
 import type { CompareResult } from '../../../shared/contract';
-import type { JsonValue } from '../../../shared/model';
+import type { ExperimentDetail, JsonValue } from '../../../shared/model';
 import type { SummaryStore } from '../summary/summary-store';
 import { readExperimentDetail } from './experiment';
 import { mapLimited } from './workspace';
@@ -67,8 +67,10 @@ function comparableMetadata(
   return metadata || out.seed !== undefined ? out : null;
 }
 
-export async function compareExperiments(dirs: string[], store: SummaryStore): Promise<CompareResult> {
-  const details = await mapLimited(dirs, 8, (dir) => readExperimentDetail(dir, store));
+/** The comparison of experiment details already read, wherever they came from (local folders, a remote host). */
+export function compareDetails(
+  details: Array<Pick<ExperimentDetail, 'summary' | 'config' | 'metadata'>>,
+): CompareResult {
   const config = split(details.map((d) => d.config));
   const metadata = split(details.map((d) => comparableMetadata(d.metadata, d.config)));
   const byImportance = <T extends { key: string }>(rows: T[]): T[] =>
@@ -80,4 +82,8 @@ export async function compareExperiments(dirs: string[], store: SummaryStore): P
     metadataDiff: byImportance(metadata.diff),
     metadataSame: byImportance(metadata.same),
   };
+}
+
+export async function compareExperiments(dirs: string[], store: SummaryStore): Promise<CompareResult> {
+  return compareDetails(await mapLimited(dirs, 8, (dir) => readExperimentDetail(dir, store)));
 }
