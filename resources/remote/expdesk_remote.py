@@ -606,7 +606,9 @@ def write_patch(root, out_file, limit, excluded):
             if not ok:
                 raise RuntimeError("git read-tree HEAD: %s" % err.strip())
             ok, _, err = run_cmd(["git", "add", "--all", "--intent-to-add", "--"] + pathspecs, root, env, 120)
-            if not ok:
+            # git exits 1 when an excluded pathspec (experiments/) is also gitignored,
+            # after adding everything else: that is not a failure (as in capture/git.ts).
+            if not ok and "paths are ignored by one of your .gitignore files" not in err:
                 raise RuntimeError("git add --intent-to-add: %s" % err.strip())
             argv = ["git", "-c", "core.quotepath=off", "diff", "--binary", "--full-index", "--no-color",
                     "--no-ext-diff", "--no-renames", "HEAD", "--", "."]

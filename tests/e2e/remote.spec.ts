@@ -13,7 +13,7 @@ import path from 'node:path';
 import { expect, test, type Locator, type Page } from '@playwright/test';
 import { FaultProxy } from '../helpers/fault-proxy';
 import { startSshd, type TestSshd } from '../helpers/sshd';
-import { REPO, snap, startServe, type Served } from './helpers/serve';
+import { makeLaunchable, REPO, snap, startServe, type Served } from './helpers/serve';
 
 test.describe.configure({ mode: 'serial' });
 
@@ -29,6 +29,9 @@ test.beforeAll(async () => {
   root = mkdtempSync(path.join(os.tmpdir(), 'expdesk-e2e-remote-'));
   cache = mkdtempSync(path.join(os.tmpdir(), 'expdesk-e2e-remote-cache-'));
   execFileSync('python3', [path.join(REPO, 'tests/fixtures/seed_writer.py'), root], { stdio: 'ignore' });
+  // The remote folder is also a project (the demo's configs and train.py, in git): launchable from the page.
+  writeFileSync(path.join(root, '.gitignore'), 'experiments/\n');
+  makeLaunchable(root);
   proxy = new FaultProxy(sshd.port, { latencyMs: 5 });
   await proxy.listen();
   // The host has never been seen: the page must show its fingerprint before anything connects.
@@ -120,4 +123,57 @@ test('a dropped link is shown while it is retried, and the workspace comes back'
   await expect(chip).toHaveAttribute('data-state', 'connected', { timeout: 30_000 });
   await page.getByTestId('refresh-button').click();
   await expect(page.getByTestId('experiment-row')).toHaveCount(5);
+});
+
+test('the config editor and launch work on the remote project; the run is watched to its end', async ({
+  page,
+}, testInfo) => {
+  test.setTimeout(120_000);
+  await page.goto(served.urlWithToken);
+  await expect(page.getByTestId('experiment-row')).toHaveCount(5, { timeout: 20_000 });
+  await page.locator('body').press('n');
+  await page.getByTestId('config-file').filter({ hasText: 'dpo_beta0.05.yaml' }).click();
+  const editor = page.getByTestId('config-editor');
+  await expect(editor).toContainText('beta: 0.05');
+  // The remote config is composed with its remote defaults: the preview and name follow.
+  await expect(page.getByTestId('name-preview')).toContainText('expNNN_dpo_tiny-llama-1m_beta0.05_');
+
+  // A resolution error while typing, marked at its line of the remote file.
+  await editor.locator('.cm-content').click();
+  await page.keyboard.press('Control+End');
+  await page.keyboard.type('\nnote: ${training.nope}\n');
+  const problem = page.getByTestId('problem-item').first();
+  await expect(problem).toContainText('training.nope', { timeout: 20_000 });
+  await expect(problem).toContainText('configs/dpo_beta0.05.yaml:');
+  await page.keyboard.press('Control+z');
+  await page.keyboard.press('Control+z');
+  await page.keyboard.press('Control+z');
+  await expect(page.getByTestId('unsaved')).toHaveCount(0);
+  await expect(page.getByTestId('config-problems')).toContainText('Composes without error', {
+    timeout: 20_000,
+  });
+
+  await page.getByTestId('add-override').click();
+  await page.getByTestId('override-key').fill('training.max_steps');
+  await page.getByTestId('override-value').fill('40');
+  await page.getByTestId('launch-command').fill('python3 train.py {config} --step-delay 0.05');
+  await snap(page, testInfo, 'remote-launch');
+  await page.getByTestId('launch-button').click();
+
+  const detail = page.getByTestId('detail-panel');
+  await expect(detail).toBeVisible({ timeout: 30_000 });
+  const name = (await detail.getByTestId('detail-name').textContent())!;
+  expect(name).toMatch(/^exp006_dpo_tiny-llama-1m_beta0\.05_/);
+  await expect(page.getByTestId('log-terminal')).toContainText('step 10/40', { timeout: 30_000 });
+  await expect(detail.getByTestId('status-badge').first()).toHaveAttribute('data-state', 'completed', {
+    timeout: 60_000,
+  });
+  // The project ignores experiments/: the capture is still complete, with no warning about it.
+  await expect(detail).not.toContainText('could not be fully recorded');
+  await snap(page, testInfo, 'remote-finished');
+  // The run lives on the remote, in the remote project's experiments/.
+  const meta = JSON.parse(readFileSync(path.join(root, 'experiments', name, 'metadata.json'), 'utf8')) as {
+    config_source: string;
+  };
+  expect(meta.config_source).toBe(path.join(root, 'configs', 'dpo_beta0.05.yaml'));
 });
