@@ -232,6 +232,26 @@ export const requests = {
     params: z.object({ file: AbsPath, text: z.string().max(4 * 1024 * 1024) }).strict(),
     result: z.object({}),
   },
+  /**
+   * The project's git working tree as a launch now would record it (the
+   * launch form's dirty-tree warning): null outside git, or for a remote
+   * project (checked on the remote at launch).
+   */
+  'project.git': {
+    params: z.object({ root: AbsPath.optional() }).strict(),
+    result: z.object({
+      git: z
+        .object({
+          root: z.string(),
+          hash: z.string(),
+          branch: z.string(),
+          /** At most 200 `git status --porcelain` lines; `changed` counts them all. */
+          changes: z.array(z.string()),
+          changed: z.number(),
+        })
+        .nullable(),
+    }),
+  },
   /** Reveal a folder in the OS file manager (Electron only; browser mode answers bad-request). */
   'app.showInFolder': { params: z.object({ path: AbsPath }).strict(), result: z.object({}) },
 

@@ -211,6 +211,11 @@ test('a config with an error is marked at its line, live and after saving', asyn
   // Saved, the core still finds it at the same line.
   await page.keyboard.press('Control+s');
   await expect(page.getByTestId('unsaved')).toHaveCount(0);
+  // The saved edit makes the tree dirty: the launch form says what uncommitted.patch will hold.
+  const gitState = page.getByTestId('git-state');
+  await expect(gitState).toHaveAttribute('data-state', 'dirty');
+  await expect(gitState).toContainText('1 uncommitted change');
+  await expect(gitState).toContainText('configs/dpo_beta0.05.yaml');
   await expect(problem).toContainText(`dpo_beta0.05.yaml:${errorLine}`);
   await expect(editor.locator('.cm-lintRange-error').first()).toContainText('note');
 
@@ -220,6 +225,7 @@ test('a config with an error is marked at its line, live and after saving', asyn
   await page.keyboard.insertText(original);
   await page.getByTestId('save-config').click();
   await expect(page.getByTestId('config-problems')).toContainText('Composes without error');
+  await expect(gitState).toHaveAttribute('data-state', 'clean');
 });
 
 test('launch a run, watch its log and chart grow, and see it finish', async ({ page }, testInfo) => {

@@ -3,7 +3,7 @@
  * live errors, launch, follow the log by byte offset (every byte once, also
  * across a re-subscription from an offset), and see the status events.
  */
-import { readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { EventName, EventPayload } from '../../src/shared/contract';
@@ -54,6 +54,18 @@ describe('runs through the host', { timeout: 120_000 }, () => {
     const fixed = await host.dispatch('config.compose', { file, text: saved.replace('0.05', '0.3') });
     expect(fixed).toMatchObject({ ok: true, config: { dpo: { beta: 0.3 } } });
     expect(readFileSync(file, 'utf8')).toBe(saved);
+    // The launch form's dirty-tree warning: what a launch now would record, experiments/ left out.
+    expect(await host.dispatch('project.git', {})).toMatchObject({
+      git: { changed: 1, changes: ['?? configs/bad.yaml'] },
+    });
+    mkdirSync(path.join(proj, 'experiments', 'exp001_x'), { recursive: true });
+    writeFileSync(path.join(proj, 'experiments', 'exp001_x', 'metadata.json'), '{}\n');
+    expect(await host.dispatch('project.git', {})).toMatchObject({ git: { changed: 1 } });
+    writeFileSync(path.join(proj, 'new_module.py'), 'X = 1\n');
+    expect(await host.dispatch('project.git', {})).toMatchObject({
+      git: { root: realpathSync(proj), changed: 2, changes: ['?? configs/bad.yaml', '?? new_module.py'] },
+    });
+    expect(await host.dispatch('project.git', { root: tmpDir() })).toEqual({ git: null });
     await expect(host.dispatch('run.start', { configFile: 'x', command: [] })).rejects.toMatchObject({
       code: 'bad-request',
     });

@@ -3,7 +3,7 @@
  * runs and what it may import (after VS Code's code-layering rule). A new
  * import across layers fails this test with the file, the line and the rule.
  */
-import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 
@@ -124,10 +124,47 @@ export function violations(file: string, text: string): string[] {
   return out;
 }
 
+/**
+ * zod 4 probes for eval with `new Function` when a schema is first used: under
+ * the renderer's strict CSP that is a reported violation. The renderer may
+ * import shared modules that use zod for their types only.
+ */
+export function zodInRenderer(file: string, text: string): string[] {
+  const out: string[] = [];
+  const re = /import\s+(?!type\s)[^'"]*?\sfrom\s+['"]([^'"]+)['"]/g;
+  for (const m of text.matchAll(re)) {
+    const spec = m[1]!;
+    const line = text.slice(0, m.index).split('\n').length;
+    const where = `${path.relative(ROOT, file)}:${line}`;
+    if (spec === 'zod' || spec.startsWith('zod/')) out.push(`${where}: imports zod at run time`);
+    else if (spec.startsWith('.')) {
+      const target = path.resolve(path.dirname(file), spec);
+      const candidates = [target, `${target}.ts`, `${target}.tsx`].filter(
+        (c) => existsSync(c) && !statSync(c).isDirectory(),
+      );
+      const used = candidates.find((c) => /from\s+['"]zod['"]/.test(readFileSync(c, 'utf8')));
+      if (used && layerOf(used) === 'shared')
+        out.push(`${where}: imports ${spec} at run time, which uses zod (use \`import type\`)`);
+    }
+  }
+  return out;
+}
+
 describe('layering', () => {
   it('no source file imports across layers', () => {
     const found = sourceFiles(SRC).flatMap((f) => violations(f, readFileSync(f, 'utf8')));
     expect(found).toEqual([]);
+  });
+
+  it('the renderer never runs zod (its eval probe breaks the CSP): shared schemas are imported as types', () => {
+    const files = sourceFiles(path.join(SRC, 'renderer'));
+    expect(files.length).toBeGreaterThan(10);
+    expect(files.flatMap((f) => zodInRenderer(f, readFileSync(f, 'utf8')))).toEqual([]);
+    const f = path.join(SRC, 'renderer', 'x.ts');
+    expect(zodInRenderer(f, "import { isRemoteLocation } from '../shared/remote-location';")).toHaveLength(1);
+    expect(zodInRenderer(f, "import type { RemoteStatusPayload } from '../shared/remote-location';")).toEqual(
+      [],
+    );
   });
 
   it('catches the imports it is meant to catch', () => {

@@ -157,6 +157,10 @@ export class ExpdeskHost implements ExpdeskApi {
     return this.data.writeConfig(params);
   }
 
+  async 'project.git'(params: RequestParams<'project.git'>): Promise<RequestResult<'project.git'>> {
+    return this.data.projectGit(params);
+  }
+
   async 'app.showInFolder'(
     params: RequestParams<'app.showInFolder'>,
   ): Promise<RequestResult<'app.showInFolder'>> {

@@ -26,6 +26,7 @@ import {
 import { SeriesStore } from '../core/metrics/series-store';
 import type { SummaryStore } from '../core/summary/summary-store';
 import { compareDetails, compareExperiments } from '../core/workspace/compare';
+import { workingTree } from '../core/capture/git';
 import { ExperimentWatcher } from '../core/watch/experiment-watcher';
 import { readExperimentDetail } from '../core/workspace/experiment';
 import { readExperimentFile } from '../core/workspace/file-access';
@@ -144,6 +145,15 @@ export class InterfaceDataService {
       return this.remoteService().writeConfig(params.file, params.text, this.options.workspace());
     await writeConfigFile(params.file, params.text, await this.project());
     return {};
+  }
+
+  async projectGit(params: RequestParams<'project.git'>): Promise<RequestResult<'project.git'>> {
+    const root = params.root ?? this.options.workspace();
+    if (!root || isRemote(root)) return { git: null };
+    const project = await projectRootOf(root);
+    const tree = await workingTree(project, [path.join(project, 'experiments')]);
+    if (!tree) return { git: null };
+    return { git: { ...tree, changes: tree.changes.slice(0, 200), changed: tree.changes.length } };
   }
 
   async showInFolder(params: RequestParams<'app.showInFolder'>): Promise<RequestResult<'app.showInFolder'>> {

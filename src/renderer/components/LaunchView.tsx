@@ -508,10 +508,7 @@ function LaunchForm({ editorText }: { editorText: () => string | null }): React.
         />
         Refuse to launch with uncommitted changes
       </label>
-      <p className="muted small hint">
-        Uncommitted changes are saved with the run as uncommitted.patch; the run’s page warns about a dirty
-        tree.
-      </p>
+      <GitState />
       {s.launchError && (
         <div className="banner banner-error" role="alert" data-testid="launch-error">
           {s.launchError}
@@ -526,5 +523,63 @@ function LaunchForm({ editorText }: { editorText: () => string | null }): React.
         {s.launching ? 'Launching…' : '▶ Launch'}
       </button>
     </form>
+  );
+}
+
+/** The project's tree as a launch now would record it: clean, or the changes uncommitted.patch will hold. */
+function GitState(): React.JSX.Element {
+  const s = useExpdesk(
+    useShallow((st) => ({
+      git: st.gitState,
+      error: st.gitStateError,
+      refuseDirty: st.refuseDirty,
+      reload: st.loadGitState,
+      root: st.configRoot,
+    })),
+  );
+  const recheck = (
+    <button type="button" className="btn small" onClick={() => void s.reload()} data-testid="git-recheck">
+      Check again
+    </button>
+  );
+  if (s.error)
+    return (
+      <div className="git-state small muted" data-testid="git-state" data-state="error">
+        Could not read the working tree: {s.error} {recheck}
+      </div>
+    );
+  if (!s.git)
+    return (
+      <p className="git-state small muted" data-testid="git-state" data-state="unknown">
+        {s.root?.startsWith('ssh://') // the host gives remote roots in their canonical ssh:// form
+          ? 'The remote tree is checked at launch: uncommitted changes are saved with the run as uncommitted.patch.'
+          : 'Not in a git repository: the code version cannot be recorded.'}
+      </p>
+    );
+  if (s.git.changed === 0)
+    return (
+      <div className="git-state small ok" data-testid="git-state" data-state="clean">
+        ✓ Clean tree at <code>{s.git.hash.slice(0, 8)}</code> ({s.git.branch}) {recheck}
+      </div>
+    );
+  return (
+    <div
+      className={`git-state small ${s.refuseDirty ? 'banner-inline-error' : 'warn'}`}
+      data-testid="git-state"
+      data-state="dirty"
+    >
+      ⚠ {s.git.changed} uncommitted change{s.git.changed === 1 ? '' : 's'} on {s.git.branch} at{' '}
+      <code>{s.git.hash.slice(0, 8)}</code>:{' '}
+      {s.refuseDirty
+        ? 'the launch will be refused.'
+        : 'they will be saved with the run as uncommitted.patch.'}{' '}
+      {recheck}
+      <ul className="git-changes mono">
+        {s.git.changes.slice(0, 8).map((c) => (
+          <li key={c}>{c}</li>
+        ))}
+        {s.git.changed > 8 && <li className="muted">… and {s.git.changed - 8} more</li>}
+      </ul>
+    </div>
   );
 }

@@ -4,7 +4,7 @@
  * the core's composition of it (errors with file/line, resolved config, name
  * preview), the overrides and command, and run.start.
  */
-import type { ComposeResult } from '../../shared/contract';
+import type { ComposeResult, RequestResult } from '../../shared/contract';
 import { splitCommand } from '../lib/command-line';
 import { readJson, writeJson } from '../lib/recent';
 import { message, PREF, type Ctx, type Slice } from './context';
@@ -39,6 +39,9 @@ export interface LaunchSlice extends LaunchForm {
   composing: boolean;
   composeError: string | null;
   overrides: OverrideRow[];
+  /** The project's working tree as a launch now would record it; null until asked, or outside git. */
+  gitState: RequestResult<'project.git'>['git'] | null;
+  gitStateError: string | null;
   launching: boolean;
   launchError: string | null;
   openLaunch(file?: string): Promise<void>;
@@ -50,6 +53,8 @@ export interface LaunchSlice extends LaunchForm {
   /** Save the editor's text (config.write), then compose it again. */
   saveConfig(text: string): Promise<boolean>;
   recompose(): Promise<void>;
+  /** Ask again whether the project's tree is dirty (on opening the form, after a save, after a launch). */
+  loadGitState(): Promise<void>;
   setOverrides(rows: OverrideRow[]): void;
   setLaunchField(patch: Partial<LaunchForm>): void;
   /** Save unsaved edits, start the run, and show its live monitor. */
@@ -108,11 +113,14 @@ export function launchSlice(ctx: Ctx): Slice<LaunchSlice> {
       composing: false,
       composeError: null,
       overrides: [],
+      gitState: null,
+      gitStateError: null,
       launching: false,
       launchError: null,
 
       async openLaunch(file) {
         set({ view: 'launch' });
+        void get().loadGitState();
         await get().loadConfigFiles();
         const target = file ?? get().configFile ?? get().configFiles[0]?.path;
         if (target && target !== get().configFile) await get().openConfig(target);
@@ -167,6 +175,7 @@ export function launchSlice(ctx: Ctx): Slice<LaunchSlice> {
         try {
           await ctx.client.invoke('config.write', { file, text });
           if (get().configFile === file) set({ configText: text, configDirty: false, configDraft: null });
+          void get().loadGitState();
           await get().recompose();
           return true;
         } catch (err) {
@@ -193,6 +202,15 @@ export function launchSlice(ctx: Ctx): Slice<LaunchSlice> {
             set({ compose, composedDraft: draft, composing: false, composeError: null });
         } catch (err) {
           if (ticket === ctx.tickets.compose) set({ composing: false, composeError: message(err) });
+        }
+      },
+
+      async loadGitState() {
+        try {
+          const { git } = await ctx.client.invoke('project.git', {});
+          set({ gitState: git, gitStateError: null });
+        } catch (err) {
+          set({ gitState: null, gitStateError: message(err) });
         }
       },
 
@@ -231,6 +249,15 @@ export function launchSlice(ctx: Ctx): Slice<LaunchSlice> {
         try {
           if (editorText !== null && s.configDirty && !(await get().saveConfig(editorText))) return;
           const composed = get().compose;
+          const git = get().gitState;
+          if (s.refuseDirty && git && git.changed > 0) {
+            set({
+              launchError:
+                `The working tree has ${git.changed} uncommitted change(s): commit them, ` +
+                'or untick “Refuse to launch with uncommitted changes”.',
+            });
+            return;
+          }
           if (composed && !composed.ok) {
             set({ launchError: `The config has an error: ${composed.error.message}` });
             return;

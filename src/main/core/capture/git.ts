@@ -69,6 +69,45 @@ export async function gitInfo(cwd: string, excluded: string[] = []): Promise<Git
   };
 }
 
+export interface WorkingTree {
+  /** The repository's top folder. */
+  root: string;
+  hash: string;
+  branch: string;
+  /** `git status --porcelain` lines of what a launch now would record in uncommitted.patch. */
+  changes: string[];
+}
+
+/**
+ * What a launch from `cwd` would record, asked before launching (the launch
+ * form's dirty-tree warning): null outside a git repository. `excluded`
+ * folders (experiments/) are left out, as the capture leaves them out.
+ */
+export async function workingTree(cwd: string, excluded: string[] = []): Promise<WorkingTree | null> {
+  const top = await run('git', ['rev-parse', '--show-toplevel'], { cwd, timeoutMs: 10_000 });
+  if (!top.ok) return null;
+  const root = top.stdout.trim();
+  const [hash, branch, status] = await Promise.all([
+    run('git', ['rev-parse', 'HEAD'], { cwd, timeoutMs: 10_000 }),
+    run('git', ['rev-parse', '--abbrev-ref', 'HEAD'], { cwd, timeoutMs: 10_000 }),
+    run(
+      'git',
+      ['-c', 'core.quotepath=off', 'status', '--porcelain', '--', ':/', ...excludePathspecs(root, excluded)],
+      {
+        cwd,
+        timeoutMs: 60_000,
+      },
+    ),
+  ]);
+  if (!status.ok) throw new Error(`git status in ${root}: ${status.stderr.trim() || status.error}`);
+  return {
+    root,
+    hash: hash.ok ? hash.stdout.trim() : 'unknown',
+    branch: branch.ok ? branch.stdout.trim() : 'unknown',
+    changes: status.stdout.split('\n').filter((l) => l.trim().length > 0),
+  };
+}
+
 /** Credentials in a remote URL (https://user:token@host/…) are never recorded. */
 export function redactUrl(url: string): string {
   return url.replace(/^(\w+:\/\/)[^@/]+@/, '$1');
