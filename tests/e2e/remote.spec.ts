@@ -66,6 +66,8 @@ test('an unknown host shows its fingerprint; trusting it lists the remote experi
   const dialog = page.getByTestId('hostkey-dialog');
   await expect(dialog).toBeVisible({ timeout: 20_000 });
   await expect(dialog).toContainText(fingerprint());
+  // The page says what to do in the page, not with a command-line flag.
+  await expect(page.locator('body')).not.toContainText('--accept-new-host-key');
   await snap(page, testInfo, 'remote-hostkey');
   expect(readFileSync(knownHosts, 'utf8')).toBe('');
 

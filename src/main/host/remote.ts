@@ -84,8 +84,14 @@ export function isRemote(text: string | null | undefined): text is string {
 /** Remote failures as the contract's errors: never an exception that kills the host. */
 export function remoteApiError(err: unknown): ApiError | null {
   if (err instanceof ApiError) return err;
-  if (err instanceof HostKeyUnknownError || err instanceof HostKeyChangedError)
-    return new ApiError('forbidden', err.message);
+  if (err instanceof HostKeyUnknownError)
+    // The interface asks through its host-key dialog (remote.status carries the key), not a CLI flag.
+    return new ApiError(
+      'forbidden',
+      `the authenticity of host ${err.host} can't be established: its ${err.keyType} key fingerprint is ` +
+        `${err.fingerprint}. Compare it with the one the host's administrator gave you, and trust it if it matches.`,
+    );
+  if (err instanceof HostKeyChangedError) return new ApiError('forbidden', err.message);
   if (err instanceof SshPermanentError) return new ApiError('forbidden', err.message);
   if (err instanceof RemoteUnreachableError || err instanceof ConnectionLostError)
     return new ApiError('internal', err.message);
