@@ -199,8 +199,8 @@ describe('launch', () => {
         files[file] = text;
         return {};
       })
-      .handle('config.compose', ({ file, overrides }) =>
-        files[file]!.includes('${')
+      .handle('config.compose', ({ file, overrides, text }) =>
+        (text ?? files[file]!).includes('${')
           ? { ok: false, error: { file, line: 2, column: 4, message: 'no key nope in the config' } }
           : {
               ok: true,
@@ -261,6 +261,39 @@ describe('launch', () => {
     expect(s().tab).toBe('log');
     expect(s().launchNotes!.warnings).toEqual(['the working tree has uncommitted changes']);
     expect(s().listing!.experiments.some((e) => e.path === '/ws/experiments/exp009')).toBe(true);
+  });
+
+  it('composes the unsaved text while typing, and marks only answers about that text', async () => {
+    const { client, store } = launchable();
+    await store.getState().openLaunch();
+    const s = () => store.getState();
+    s().setConfigDirty(true);
+    s().setConfigDraft('a: 1\nb: ${nope}\n');
+    await new Promise((r) => setTimeout(r, 400)); // the typing pause
+    const composed = client.calls.filter((c) => c.name === 'config.compose').pop();
+    expect(composed!.params).toMatchObject({ text: 'a: 1\nb: ${nope}\n' });
+    expect(s().compose).toMatchObject({ ok: false, error: { line: 2 } });
+    expect(s().composedDraft).toBe('a: 1\nb: ${nope}\n');
+    // Back to the saved text: no draft is sent, and the answer is about the file.
+    s().setConfigDraft('a: 1\n');
+    await new Promise((r) => setTimeout(r, 400));
+    expect(client.calls.filter((c) => c.name === 'config.compose').pop()!.params).not.toHaveProperty('text');
+    expect(s().compose).toMatchObject({ ok: true });
+    expect(s().composedDraft).toBeNull();
+  });
+
+  it('shows the dirty tree before launching, and refuses it when asked to', async () => {
+    const { client, store } = launchable();
+    client.handle('project.git', () => ({
+      git: { root: '/ws', hash: 'abc', branch: 'main', changes: [' M train.py'], changed: 1 },
+    }));
+    await store.getState().openLaunch();
+    await new Promise((r) => setTimeout(r, 0));
+    expect(store.getState().gitState).toMatchObject({ changed: 1, changes: [' M train.py'] });
+    store.getState().setLaunchField({ refuseDirty: true });
+    await store.getState().launch(null);
+    expect(store.getState().launchError).toMatch(/1 uncommitted change/);
+    expect(client.calls.some((c) => c.name === 'run.start')).toBe(false);
   });
 
   it('refuses a bad command or seed without asking the host', async () => {
