@@ -1,4 +1,5 @@
 /** Process entry of the `expdesk` command. */
+import { flushSummaryCaches } from '../main/core/summary/summary-store';
 import { main } from './main';
 
 main(process.argv.slice(2)).then(
@@ -6,7 +7,10 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
     // serve keeps running on its own handles; everything else exits now, even
     // if a library left a handle open (a run's tmux client, a timer).
-    if (!process.argv.slice(2).includes('serve')) process.stdout.write('', () => process.exit(code));
+    // Summaries reach the disk cache after the listing that read them: write what is left first.
+    void flushSummaryCaches().finally(() => {
+      if (!process.argv.slice(2).includes('serve')) process.stdout.write('', () => process.exit(code));
+    });
   },
   (err: unknown) => {
     process.stderr.write(`expdesk: ${err instanceof Error ? err.message : String(err)}\n`);

@@ -74,6 +74,16 @@ export const ExperimentSummary = z.object({
   records: z.number(),
   malformedLines: z.number(),
   problems: z.array(Problem),
+  /**
+   * The config's values for LISTED_CONFIG_KEYS (shared/listed-config.ts), keys
+   * it lacks left out; undefined when unknown (a summary from an older version).
+   */
+  params: z
+    .record(
+      z.string(),
+      z.lazy(() => JsonValue),
+    )
+    .optional(),
 });
 export type ExperimentSummary = z.infer<typeof ExperimentSummary>;
 

@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { demoWorkspaceDir, expdeskVersion, packageRoot, rendererDir } from '../core/app/paths';
+import { flushSummaryCaches } from '../core/summary/summary-store';
 import { ExpdeskHost } from '../host/host';
 import { registerIpc } from './ipc';
 import { parseLaunchArgs } from './launch-args';
@@ -99,6 +100,17 @@ function start(): void {
     event.preventDefault();
     if (app.isReady()) void openWorkspace(file);
     else void app.whenReady().then(() => openWorkspace(file));
+  });
+
+  // Summaries reach the disk cache after the listing that read them: write what is left before quitting.
+  let cacheFlushed = false;
+  app.on('will-quit', (event) => {
+    if (cacheFlushed) return;
+    event.preventDefault();
+    void flushSummaryCaches().finally(() => {
+      cacheFlushed = true;
+      app.quit();
+    });
   });
 
   app.on('window-all-closed', () => {

@@ -6,25 +6,29 @@
  * resumes at its byte offset, so a live run costs O(appended) per refresh.
  */
 import { createHash } from 'node:crypto';
-import { mkdir, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { MetricsFold, type MetricsFoldState } from '../../../shared/metrics-summary';
+import { flattenConfig } from '../../../shared/config-diff';
+import { LISTED_CONFIG_KEYS } from '../../../shared/listed-config';
 import type { ExperimentSummary, JsonValue, Problem } from '../../../shared/model';
 import { userCacheDir } from '../app/paths';
 import { MetricsTail, type MetricsTailState } from '../metrics/metrics-tail';
+import { readText, statSig, writeAtomic } from '../workspace/fs-batch';
 import {
-  readConfig,
-  readFailed,
-  readJsonObject,
+  configFromText,
+  failedFromText,
+  jsonObjectFromText,
+  readSmallFile,
   type FailedInfo,
   type JsonObject,
   type Parsed,
+  type SmallFileText,
 } from '../workspace/files';
 import { LAYOUT } from '../workspace/layout';
 import { deriveStatus, parseStatusFile, type StatusFile } from '../workspace/status';
 
 /** Bump when the cache entry's shape or the summary's semantics change. */
-export const CACHE_VERSION = 2;
+export const CACHE_VERSION = 3;
 
 export type FileSig = { size: number; mtimeMs: number; ino: number } | null;
 
@@ -37,12 +41,12 @@ const SMALL_FILES = {
 } as const;
 export type SmallKey = keyof typeof SMALL_FILES;
 export const SMALL_KEYS = Object.keys(SMALL_FILES) as SmallKey[];
-/** Logs whose mtime tells whether a seed-written run is still writing. */
-const ACTIVITY_FILES = [
-  LAYOUT.metrics,
-  path.join(LAYOUT.logs, 'train.log'),
-  path.join(LAYOUT.logs, 'train_rank0.log'),
-];
+/**
+ * Logs whose mtime tells whether a seed-written run is still writing, besides
+ * logs/metrics.jsonl (statted anyway). Only statted when no status file,
+ * FAILED.txt or final checkpoint decides the status.
+ */
+const ACTIVITY_FILES = [path.join(LAYOUT.logs, 'train.log'), path.join(LAYOUT.logs, 'train_rank0.log')];
 
 /** What a summary needs from the small files; cached until one of them changes. */
 export interface Derived {
@@ -56,6 +60,8 @@ export interface Derived {
   statusFile: StatusFile | null;
   hasFinalCheckpoint: boolean;
   problems: Problem[];
+  /** The config's LISTED_CONFIG_KEYS values (absent in entries written by older versions). */
+  params?: Record<string, JsonValue>;
 }
 
 export interface CacheEntry {
@@ -69,13 +75,28 @@ export interface CacheEntry {
   fold: MetricsFoldState;
 }
 
+/** What a file that exists but cannot be statted (EACCES, …) is recorded as: read, and its problem reported. */
+const UNSTATTABLE: NonNullable<FileSig> = { size: -1, mtimeMs: -1, ino: -1 };
+
+/** `dir` (resolved) joined with a normalized relative name: path.join's cost, 40,000 times a listing, saved. */
+function inDir(dir: string, name: string): string {
+  return dir.endsWith(path.sep) ? dir + name : dir + path.sep + name;
+}
+
+/** null for a missing file; never throws. */
 async function sigOf(file: string): Promise<FileSig> {
   try {
-    const st = await stat(file);
-    return { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino };
+    return await statSig(file);
   } catch {
-    return null;
+    return UNSTATTABLE;
   }
+}
+
+/** A small file's text given its fresh signature: a missing file is not opened at all. */
+function readKnown(dir: string, key: SmallKey, sig: FileSig): Promise<SmallFileText> {
+  if (sig === null) return Promise.resolve({ text: null });
+  const name = SMALL_FILES[key];
+  return readSmallFile(inDir(dir, name), name, sig.size >= 0 ? sig.size : undefined);
 }
 
 export function sameSig(a: FileSig, b: FileSig): boolean {
@@ -98,6 +119,27 @@ function str(v: JsonValue | undefined): string | null {
   return null;
 }
 
+/** Cache writes wait for this long without a summary being read, so a listing never waits for them… */
+const FLUSH_DELAY_MS = 200;
+/** …but no longer than this while summaries keep being read (a watcher refreshing live runs). */
+const FLUSH_MAX_WAIT_MS = 5_000;
+/** Cache files written per batch, so a listing's stats are never queued behind thousands of writes. */
+const FLUSH_CHUNK = 128;
+
+/** Stores with cache entries not written yet (see flushSummaryCaches). */
+const unflushed = new Set<SummaryStore>();
+
+/**
+ * Write every store's pending cache entries, before the process exits; gives
+ * up after `limitMs` (a stuck cache folder must not keep the app from quitting).
+ */
+export async function flushSummaryCaches(limitMs = 5_000): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, limitMs)));
+  await Promise.race([Promise.all([...unflushed].map((s) => s.flush())), limit]);
+  clearTimeout(timer);
+}
+
 export interface SummaryStoreOptions {
   /** Cache folder; defaults to userCacheDir(). `false` disables the disk cache. */
   cacheDir?: string | false;
@@ -108,6 +150,11 @@ export class SummaryStore {
   private readonly inflight = new Map<string, Promise<ExperimentSummary>>();
   private readonly cacheDir: string | null;
   private readonly aux = new Map<string, unknown>();
+  /** Entries summarized but not yet written to the disk cache, by folder. */
+  private readonly dirty = new Map<string, CacheEntry>();
+  private flushTimer: NodeJS.Timeout | null = null;
+  private dirtySince = 0;
+  private flushing: Promise<void> | null = null;
 
   constructor(options: SummaryStoreOptions = {}) {
     this.cacheDir =
@@ -138,10 +185,72 @@ export class SummaryStore {
     const file = this.cacheFile(dir);
     if (!file) return null;
     try {
-      const entry = JSON.parse(await readFile(file, 'utf8')) as CacheEntry;
+      const entry = JSON.parse(await readText(file)) as CacheEntry;
       return entry.version === CACHE_VERSION && entry.dir === dir ? entry : null;
     } catch {
       return null; // no cache yet, or a damaged one: rebuild
+    }
+  }
+
+  /**
+   * Keep a refreshed entry, and write it to the disk cache later: creating
+   * 5,000 cache files costs seconds on some disks, which a first listing must
+   * not wait for. Losing unwritten entries (a crash) only costs a re-read.
+   */
+  private keepEntry(entry: CacheEntry): void {
+    this.memory.set(entry.dir, entry);
+    if (!this.cacheDir) return;
+    if (this.dirty.size === 0) this.dirtySince = Date.now();
+    this.dirty.set(entry.dir, entry);
+    unflushed.add(this);
+    this.scheduleFlush();
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushTimer || this.flushing) return;
+    this.flushTimer = setTimeout(() => {
+      this.flushTimer = null;
+      void this.flush(false);
+    }, FLUSH_DELAY_MS);
+    this.flushTimer.unref();
+  }
+
+  /** Whether background writes should wait: summaries are being read (a listing), for not too long. */
+  private yielding(): boolean {
+    return this.inflight.size > 0 && Date.now() - this.dirtySince < FLUSH_MAX_WAIT_MS;
+  }
+
+  /**
+   * Write the entries kept since the last flush; resolves when they are on
+   * disk (or failed to be). In the background (`all` false) it stops between
+   * chunks while summaries are being read, and goes on later.
+   */
+  async flush(all = true): Promise<void> {
+    if (this.flushTimer) clearTimeout(this.flushTimer);
+    this.flushTimer = null;
+    while (this.flushing) await this.flushing;
+    if (this.dirty.size === 0) {
+      unflushed.delete(this);
+      return;
+    }
+    this.flushing = (async () => {
+      while (this.dirty.size > 0 && (all || !this.yielding())) {
+        const chunk = [...this.dirty.values()].slice(0, FLUSH_CHUNK);
+        for (const e of chunk) this.dirty.delete(e.dir);
+        await Promise.all(
+          chunk.map((e) => {
+            const file = this.cacheFile(e.dir);
+            return file ? this.writeCacheFile(file, JSON.stringify(e)) : undefined;
+          }),
+        );
+      }
+    })();
+    try {
+      await this.flushing;
+    } finally {
+      this.flushing = null;
+      if (this.dirty.size === 0) unflushed.delete(this);
+      else this.scheduleFlush();
     }
   }
 
@@ -149,26 +258,27 @@ export class SummaryStore {
     this.memory.set(entry.dir, entry);
     const file = this.cacheFile(entry.dir);
     if (!file) return;
+    await this.writeCacheFile(file, JSON.stringify(entry));
+  }
+
+  /** Write one cache file atomically (temp file, rename); failures only cost speed. */
+  private async writeCacheFile(file: string, text: string): Promise<void> {
     try {
-      await mkdir(path.dirname(file), { recursive: true });
-      const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-      await writeFile(tmp, JSON.stringify(entry));
-      await rename(tmp, file);
+      await writeAtomic(file, text);
     } catch {
       // The disk cache is an optimisation: a read-only or full cache folder only costs speed.
     }
   }
 
   private async refresh(dir: string): Promise<ExperimentSummary> {
-    const sigEntries = await Promise.all(
-      (Object.keys(SMALL_FILES) as SmallKey[]).map(
-        async (k) => [k, await sigOf(path.join(dir, SMALL_FILES[k]))] as const,
-      ),
-    );
-    const sigs = Object.fromEntries(sigEntries) as Record<SmallKey, FileSig>;
-    const metricsFile = path.join(dir, LAYOUT.metrics);
-    const metricsSig = await sigOf(metricsFile);
-    const cached = await this.loadEntry(dir);
+    const metricsFile = inDir(dir, LAYOUT.metrics);
+    // Every signature and the cached entry at once: a listing's cost is these stats.
+    const [sigList, metricsSig, cached] = await Promise.all([
+      Promise.all(SMALL_KEYS.map((k) => sigOf(inDir(dir, SMALL_FILES[k])))),
+      sigOf(metricsFile),
+      this.loadEntry(dir),
+    ]);
+    const sigs = Object.fromEntries(SMALL_KEYS.map((k, i) => [k, sigList[i]!])) as Record<SmallKey, FileSig>;
 
     let entry: CacheEntry;
     let changed = false;
@@ -216,25 +326,40 @@ export class SummaryStore {
       }
       entry.metricsSig = metricsSig;
     }
-    if (changed) await this.saveEntry(entry);
+    if (changed) this.keepEntry(entry);
     else this.memory.set(dir, entry);
-    return this.build(entry);
+    return this.build(entry, metricsSig);
   }
 
+  /** Read the small files whose signatures say they exist (a missing one is never opened). */
   private async readDerived(dir: string, sigs: Record<SmallKey, FileSig>): Promise<Derived> {
     const [config, metadata, failed, statusRaw] = await Promise.all([
-      readConfig(dir),
-      readJsonObject(dir, LAYOUT.metadata),
-      readFailed(dir),
-      readJsonObject(dir, LAYOUT.status),
+      readKnown(dir, 'config', sigs.config),
+      readKnown(dir, 'metadata', sigs.metadata),
+      readKnown(dir, 'failed', sigs.failed),
+      readKnown(dir, 'status', sigs.status),
     ]);
-    return deriveFields(path.basename(dir), { config, metadata, failed, statusRaw }, sigs.final !== null);
+    return deriveFields(
+      path.basename(dir),
+      {
+        config: configFromText(config),
+        metadata: jsonObjectFromText(metadata, LAYOUT.metadata),
+        failed: failedFromText(failed),
+        statusRaw: jsonObjectFromText(statusRaw, LAYOUT.status),
+      },
+      sigs.final !== null,
+    );
   }
 
-  private async build(entry: CacheEntry): Promise<ExperimentSummary> {
-    const activity = await Promise.all(ACTIVITY_FILES.map((f) => sigOf(path.join(entry.dir, f))));
+  private async build(entry: CacheEntry, metricsSig: FileSig): Promise<ExperimentSummary> {
+    const d = entry.derived;
+    // The logs' mtimes only matter to a status inferred from recent writes.
+    const inferred = !d.failed && !d.statusFile && !d.hasFinalCheckpoint;
+    const activity = inferred
+      ? [metricsSig, ...(await Promise.all(ACTIVITY_FILES.map((f) => sigOf(inDir(entry.dir, f)))))]
+      : [];
     const lastWriteMs = activity.reduce<number | null>(
-      (acc, s) => (s && (acc === null || s.mtimeMs > acc) ? s.mtimeMs : acc),
+      (acc, s) => (s && s.mtimeMs >= 0 && (acc === null || s.mtimeMs > acc) ? s.mtimeMs : acc),
       null,
     );
     return buildSummary(entry, { lastWriteMs, path: entry.dir, folder: path.basename(entry.dir) });
@@ -254,7 +379,7 @@ export class SummaryStore {
     const file = this.cacheFile(`aux:${name}`);
     if (!file) return (this.aux.get(name) as T | undefined) ?? null;
     try {
-      return JSON.parse(await readFile(file, 'utf8')) as T;
+      return JSON.parse(await readText(file)) as T;
     } catch {
       return (this.aux.get(name) as T | undefined) ?? null;
     }
@@ -264,14 +389,7 @@ export class SummaryStore {
     this.aux.set(name, value);
     const file = this.cacheFile(`aux:${name}`);
     if (!file) return;
-    try {
-      await mkdir(path.dirname(file), { recursive: true });
-      const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-      await writeFile(tmp, JSON.stringify(value));
-      await rename(tmp, file);
-    } catch {
-      // an optimisation only
-    }
+    await this.writeCacheFile(file, JSON.stringify(value));
   }
 }
 
@@ -291,6 +409,9 @@ export function deriveFields(
   const c = config.value;
   const m = metadata.value;
   const dirty = getPath(m, 'git_dirty');
+  const flat = c ? flattenConfig(c) : {};
+  const params: Record<string, JsonValue> = {};
+  for (const k of LISTED_CONFIG_KEYS) if (Object.prototype.hasOwnProperty.call(flat, k)) params[k] = flat[k]!;
   return {
     name: str(getPath(c, 'experiment', 'name')) ?? str(getPath(m, 'name')) ?? folder,
     algorithm: str(getPath(c, 'algorithm', 'name')),
@@ -301,6 +422,7 @@ export function deriveFields(
     failed: failed.value,
     statusFile: status.value,
     hasFinalCheckpoint,
+    params,
     problems: [
       ...config.problems,
       ...metadata.problems,
@@ -355,5 +477,6 @@ export function buildSummary(
     records: f.records,
     malformedLines: tail.malformedCount,
     problems: [...d.problems, ...malformed],
+    ...(d.params ? { params: d.params } : {}),
   };
 }

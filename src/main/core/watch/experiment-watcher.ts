@@ -33,6 +33,7 @@ import path from 'node:path';
 import type { ExperimentSummary } from '../../../shared/model';
 import type { SummaryStore } from '../summary/summary-store';
 import { isExperimentDir, isSearchedDirName } from '../workspace/discover';
+import { statSig } from '../workspace/fs-batch';
 import { LAYOUT } from '../workspace/layout';
 import { mapLimited, summarizeSafely } from '../workspace/workspace';
 
@@ -103,8 +104,9 @@ function emptySigs(): Record<FileKey, string> {
 
 async function sigOf(file: string): Promise<string> {
   try {
-    const st = await stat(file);
-    return `${st.ino}:${st.size}:${st.mtimeMs}`;
+    // Batched with the tick's other stats (and a listing's) in one worker round trip.
+    const st = await statSig(file);
+    return st ? `${st.ino}:${st.size}:${st.mtimeMs}` : '';
   } catch {
     return '';
   }

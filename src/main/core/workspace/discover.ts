@@ -5,8 +5,9 @@
  * level is searched so grouped sweeps (experiments/sweep1/exp…) are found.
  * Read-only: only stat and readdir.
  */
-import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { mapLimited, readDirents, statFile } from './fast-fs';
+import { statSig } from './fs-batch';
 import { EXPERIMENT_MARKERS } from './layout';
 
 export type WorkspaceKind = 'experiments-folder' | 'project-root' | 'single-experiment';
@@ -28,6 +29,9 @@ export interface Discovery {
   experiments: string[];
 }
 
+/** Folders checked at once: enough to overlap I/O, few enough to bound open requests. */
+const CONCURRENCY = 32;
+
 /** Folders never searched: they hold no experiments and can be huge. */
 const SKIP = new Set(['node_modules', '.git', 'checkpoints', 'logs', 'outputs', '__pycache__', 'wandb']);
 
@@ -37,12 +41,7 @@ export function isSearchedDirName(name: string): boolean {
 }
 
 async function exists(p: string): Promise<boolean> {
-  try {
-    await stat(p);
-    return true;
-  } catch {
-    return false;
-  }
+  return (await statSig(p).catch(() => null)) !== null;
 }
 
 export async function isExperimentDir(dir: string): Promise<boolean> {
@@ -53,25 +52,29 @@ export async function isExperimentDir(dir: string): Promise<boolean> {
 }
 
 async function subdirs(dir: string): Promise<string[]> {
-  const entries = await readdir(dir, { withFileTypes: true });
+  const entries = await readDirents(dir);
   return entries
     .filter((e) => e.isDirectory() && isSearchedDirName(e.name))
     .map((e) => path.join(dir, e.name))
     .sort((a, b) => a.localeCompare(b));
 }
 
-/** Experiments directly under dir, and one level below for grouped sweeps. */
+/** The experiments among these folders, in their order. */
+async function experimentsAmong(dirs: string[]): Promise<string[]> {
+  const is = await mapLimited(dirs, CONCURRENCY, isExperimentDir);
+  return dirs.filter((_, i) => is[i]);
+}
+
+/** Experiments directly under dir, and one level below for grouped sweeps (checked in parallel, order kept). */
 async function experimentsUnder(dir: string): Promise<string[]> {
-  const found: string[] = [];
-  for (const child of await subdirs(dir)) {
-    if (await isExperimentDir(child)) found.push(child);
-    else {
-      for (const grandchild of await subdirs(child).catch(() => [])) {
-        if (await isExperimentDir(grandchild)) found.push(grandchild);
-      }
-    }
+  const children = await subdirs(dir);
+  const is = await mapLimited(children, CONCURRENCY, isExperimentDir);
+  const found: string[][] = [];
+  for (let i = 0; i < children.length; i++) {
+    if (is[i]) found.push([children[i]!]);
+    else found.push(await experimentsAmong(await subdirs(children[i]!).catch(() => [])));
   }
-  return found;
+  return found.flat();
 }
 
 function describeFsError(err: unknown, dir: string): WorkspaceError {
@@ -86,7 +89,7 @@ function describeFsError(err: unknown, dir: string): WorkspaceError {
 export async function discoverExperiments(root: string): Promise<Discovery> {
   const dir = path.resolve(root);
   try {
-    const st = await stat(dir);
+    const st = await statFile(dir);
     if (!st.isDirectory()) throw new WorkspaceError('bad-request', `not a folder: ${dir}`);
     if (await isExperimentDir(dir)) {
       return { root: dir, experimentsDir: dir, kind: 'single-experiment', experiments: [dir] };

@@ -3,11 +3,12 @@
  * could read plus the problems it found (file, line, column), never throws
  * for bad content: one damaged experiment must not stop a listing.
  */
-import { readdir, readFile, stat } from 'node:fs/promises';
+import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { parseJsonDocument } from '../../../shared/jsonl';
 import type { Checkpoint, JsonValue, LogFile, OutputFile, Problem } from '../../../shared/model';
+import { readText, statSig } from './fs-batch';
 import { LAYOUT } from './layout';
 
 /** YAML aliases allowed in one document: enough for real configs, too few for an alias bomb. */
@@ -22,19 +23,21 @@ export interface Parsed<T> {
   problems: Problem[];
 }
 
-async function readSmallFile(
-  file: string,
-  label: string,
-): Promise<{ text: string | null; problem?: Problem }> {
+/**
+ * A small file's text, or why there is none. `knownSize` skips the stat when
+ * the caller has just statted the file (a listing does, for its cache check).
+ */
+export async function readSmallFile(file: string, label: string, knownSize?: number): Promise<SmallFileText> {
   try {
-    const st = await stat(file);
-    if (st.size > MAX_SMALL_FILE_BYTES) {
+    const size = knownSize ?? (await statSig(file))?.size;
+    if (size === undefined) return { text: null };
+    if (size > MAX_SMALL_FILE_BYTES) {
       return {
         text: null,
-        problem: { file: label, message: `${label} is ${st.size} bytes: too large to read` },
+        problem: { file: label, message: `${label} is ${size} bytes: too large to read` },
       };
     }
-    return { text: await readFile(file, 'utf8') };
+    return { text: await readText(file) };
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return { text: null };

@@ -6,24 +6,14 @@ import path from 'node:path';
 import type { ExperimentSummary, WorkspaceListing } from '../../../shared/model';
 import type { SummaryStore } from '../summary/summary-store';
 import { discoverExperiments } from './discover';
+import { mapLimited } from './fast-fs';
 
 export { WorkspaceError } from './discover';
 
 /** Folders summarized at once: enough to overlap I/O, few enough to bound open files. */
-const CONCURRENCY = 16;
+const CONCURRENCY = 128;
 
-export async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
+export { mapLimited };
 
 /** A summary for a folder that could not be read at all, so it still shows up with its problem. */
 export function unreadableSummary(dir: string, err: unknown): ExperimentSummary {
@@ -44,6 +34,7 @@ export function unreadableSummary(dir: string, err: unknown): ExperimentSummary 
     metrics: {},
     records: 0,
     malformedLines: 0,
+    params: {},
     problems: [{ file: '.', message: `cannot read the experiment: ${message}` }],
   };
 }

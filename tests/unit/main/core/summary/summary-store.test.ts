@@ -1,7 +1,8 @@
-import { appendFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { SummaryStore } from '../../../../../src/main/core/summary/summary-store';
+import type { ExperimentSummary } from '../../../../../src/shared/model';
+import { CACHE_VERSION, SummaryStore } from '../../../../../src/main/core/summary/summary-store';
 import { listWorkspace } from '../../../../../src/main/core/workspace/workspace';
 import { metricsLines, writeExperiment } from '../../../../helpers/experiments';
 import { treeSnapshot } from '../../../../helpers/snapshot';
@@ -34,8 +35,9 @@ describe('SummaryStore', () => {
     const store = new SummaryStore({ cacheDir: cache });
     await listWorkspace(root, store);
     await listWorkspace(root, store);
+    await store.flush();
     expect(treeSnapshot(root)).toEqual(before);
-    expect(readdirSync(path.join(cache, 'summaries-v2'))).toHaveLength(1);
+    expect(readdirSync(path.join(cache, `summaries-v${CACHE_VERSION}`))).toHaveLength(1);
   });
 
   it('re-reads when a file changes, resuming metrics at their byte offset', async () => {
@@ -43,16 +45,68 @@ describe('SummaryStore', () => {
     const dir = writeExperiment(path.join(tmpDir(), 'exp'), {
       metrics: metricsLines([train(1, 2), train(2, 1)]),
     });
-    const first = await new SummaryStore({ cacheDir: cache }).summarize(dir);
+    const store = new SummaryStore({ cacheDir: cache });
+    const first = await store.summarize(dir);
     expect(first.total_steps).toBe(2);
+    await store.flush();
     appendFileSync(path.join(dir, 'logs', 'metrics.jsonl'), metricsLines([train(3, 0.5)]));
     // A new store (a restarted app) resumes from the disk cache.
-    const second = await new SummaryStore({ cacheDir: cache }).summarize(dir);
+    const restarted = new SummaryStore({ cacheDir: cache });
+    const second = await restarted.summarize(dir);
     expect(second.total_steps).toBe(3);
     expect(second.metrics['train/loss']).toMatchObject({ count: 3, best: 0.5 });
+    await restarted.flush();
     writeFileSync(path.join(dir, 'FAILED.txt'), 'Failed at step 3\nboom\n');
     const third = await new SummaryStore({ cacheDir: cache }).summarize(dir);
     expect(third.status).toMatchObject({ state: 'failed', failedAtStep: 3 });
+  });
+
+  it('a listing with a warm cache (in memory or on disk) sees every changed, new or removed input file', async () => {
+    const root = tmpDir();
+    const cache = tmpDir();
+    const a = writeExperiment(path.join(root, 'a'), { metrics: metricsLines([train(1, 2), train(2, 1)]) });
+    const b = writeExperiment(path.join(root, 'b'), { metadata: { git_hash: 'abc', git_dirty: false } });
+    const store = new SummaryStore({ cacheDir: cache });
+    const byFolder = async (s: SummaryStore): Promise<Record<string, ExperimentSummary>> =>
+      Object.fromEntries((await listWorkspace(root, s)).experiments.map((e) => [e.folder, e]));
+    const first = await byFolder(store);
+    expect(first.a).toMatchObject({ total_steps: 2, algorithm: 'dpo', params: {} });
+    expect(first.b).toMatchObject({ gitDirty: false, status: { source: 'inferred' } });
+
+    appendFileSync(path.join(a, 'logs', 'metrics.jsonl'), metricsLines([train(3, 0.5)]));
+    writeFileSync(
+      path.join(a, 'config.yaml'),
+      'experiment:\n  name: a\nalgorithm:\n  name: ppo\ntraining:\n  lr: 1.0e-05\n  optimizer: adam\n',
+    );
+    writeFileSync(
+      path.join(b, 'expdesk_status.json'),
+      JSON.stringify({
+        schema: 'expdesk.status/1',
+        state: 'completed',
+        exit_code: 0,
+        started_at: '2026-01-01T00:00:00',
+      }),
+    );
+    writeFileSync(path.join(b, 'metadata.json'), JSON.stringify({ git_hash: 'abc', git_dirty: true }));
+    await store.flush();
+    for (const s of [store, new SummaryStore({ cacheDir: cache })]) {
+      const again = await byFolder(s);
+      expect(again.a).toMatchObject({ total_steps: 3, final_loss: 0.5, algorithm: 'ppo' });
+      // The key hyperparameters the table shows ride along; other config keys do not.
+      expect(again.a!.params).toEqual({ 'training.lr': 1e-5 });
+      expect(again.b).toMatchObject({
+        gitDirty: true,
+        status: { state: 'completed', source: 'status-file' },
+      });
+    }
+
+    rmSync(path.join(b, 'expdesk_status.json'));
+    writeFileSync(path.join(b, 'FAILED.txt'), 'Failed at step 7\nboom\n');
+    const third = await byFolder(store);
+    expect(third.b!.status).toMatchObject({ state: 'failed', failedAtStep: 7 });
+    await store.flush();
+    rmSync(path.join(b, 'FAILED.txt'));
+    expect((await byFolder(new SummaryStore({ cacheDir: cache }))).b!.status.source).toBe('inferred');
   });
 
   it('starts over when metrics.jsonl is rewritten', async () => {

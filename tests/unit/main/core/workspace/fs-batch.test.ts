@@ -1,0 +1,36 @@
+import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { readText, statSig, writeAtomic } from '../../../../../src/main/core/workspace/fs-batch';
+import { tmpDir } from '../../../../helpers/tmp';
+
+describe('fs-batch (stats, reads and writes in a worker)', () => {
+  it('answers each of many concurrent calls like the fs module would', async () => {
+    const root = tmpDir();
+    const files = Array.from({ length: 300 }, (_, i) => path.join(root, `f${i}.txt`));
+    files.forEach((f, i) => i % 3 !== 0 && writeFileSync(f, 'x'.repeat(i)));
+    const sigs = await Promise.all(files.map((f) => statSig(f)));
+    files.forEach((f, i) => {
+      if (i % 3 === 0) expect(sigs[i]).toBeNull();
+      else {
+        const st = statSync(f);
+        expect(sigs[i]).toEqual({ size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
+      }
+    });
+    // Below a file is ENOTDIR: missing too, not an error.
+    expect(await statSig(path.join(files[1]!, 'below'))).toBeNull();
+    const texts = await Promise.all(files.slice(1, 3).map((f) => readText(f)));
+    expect(texts).toEqual(['x', 'xx']);
+    await expect(readText(files[0]!)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('writes atomically, creating the folder, and reports a failed write', async () => {
+    const root = tmpDir();
+    const file = path.join(root, 'a', 'b', 'entry.json');
+    await writeAtomic(file, '{"v":1}');
+    await writeAtomic(file, '{"v":2}');
+    expect(readFileSync(file, 'utf8')).toBe('{"v":2}');
+    mkdirSync(path.join(root, 'dir'));
+    await expect(writeAtomic(path.join(root, 'dir'), 'x')).rejects.toHaveProperty('code');
+  });
+});
