@@ -3,7 +3,7 @@ import { memo, useEffect, useMemo, useRef } from 'react';
 import { useNow } from '../hooks';
 import type { ExperimentSummary } from '../../shared/model';
 import { columnDef, COMPACT_COLUMNS, durationMs, finalMetric, type ColumnDef } from '../lib/columns';
-import type { FlatConfig } from '../lib/query';
+import { configValue, listedConfigKnown, type FlatConfig } from '../lib/query';
 import {
   formatConfigValue,
   formatDuration,
@@ -323,14 +323,12 @@ function Cell(props: {
       );
   }
   if (c.id.startsWith('cfg:')) {
+    // The loaded config, else the key hyperparameters the listing carries, else "loading".
     const key = c.id.slice(4);
-    const text = props.config
-      ? Object.prototype.hasOwnProperty.call(props.config, key)
-        ? formatConfigValue(props.config[key])
-        : MISSING
-      : props.configLoading
-        ? '…'
-        : MISSING;
+    const known = props.config !== undefined || listedConfigKnown(e, key);
+    const value = known ? configValue(e, key, props.config) : undefined;
+    const text =
+      value !== undefined ? formatConfigValue(value) : !known && props.configLoading ? '…' : MISSING;
     return <Text cls={cls} text={text} />;
   }
   if (c.id.startsWith('metric:'))

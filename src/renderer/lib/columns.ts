@@ -4,8 +4,9 @@
  * and `metric:<key>` a metric's final value, so users add any of them from
  * the column chooser. Pure, so sorting and the chooser are tested without a DOM.
  */
+import { LISTED_CONFIG_KEYS } from '../../shared/listed-config';
 import type { ExperimentSummary, JsonValue } from '../../shared/model';
-import type { FlatConfig } from './query';
+import { configValue, parseQuery, type FlatConfig } from './query';
 
 export interface ColumnDef {
   id: string;
@@ -31,14 +32,8 @@ export const FIXED_COLUMNS: readonly ColumnDef[] = [
   { id: 'problems', label: 'Problems', width: 70, numeric: true, group: 'field' },
 ];
 
-/** The seed's key hyperparameters (naming.py) and the ones every sweep varies. */
-export const KEY_CONFIG_KEYS: readonly string[] = [
-  'dpo.beta',
-  'ppo.clip_ratio',
-  'training.lr',
-  'training.batch_size',
-  'training.seed',
-];
+/** The seed's key hyperparameters (naming.py) and the ones every sweep varies: every listing carries them. */
+export const KEY_CONFIG_KEYS: readonly string[] = LISTED_CONFIG_KEYS;
 
 export const DEFAULT_COLUMNS: readonly string[] = [
   'status',
@@ -131,7 +126,7 @@ export function sortValue(
     case 'problems':
       return e.problems.length;
   }
-  if (id.startsWith('cfg:')) return scalar(config?.[id.slice(4)]);
+  if (id.startsWith('cfg:')) return scalar(configValue(e, id.slice(4), config));
   if (id.startsWith('metric:')) return finalMetric(e, id.slice(7)) ?? null;
   return null;
 }
@@ -139,6 +134,27 @@ export function sortValue(
 export interface SortState {
   column: string;
   dir: 'asc' | 'desc';
+}
+
+/** Condition keys that name summary fields, not config values (see query.ts's lookup). */
+const FIELD_KEYS = new Set(['name', 'algorithm', 'model', 'steps', 'git']);
+
+/** The config keys the table shows, sorts or filters by; a condition on a listed metric is not one. */
+export function configKeysInUse(
+  columns: readonly string[],
+  sort: SortState | null,
+  query: string,
+  rows: readonly ExperimentSummary[],
+): string[] {
+  const keys = new Set<string>();
+  for (const c of columns) if (c.startsWith('cfg:')) keys.add(c.slice(4));
+  if (sort?.column.startsWith('cfg:')) keys.add(sort.column.slice(4));
+  for (const c of parseQuery(query).conditions) {
+    if (FIELD_KEYS.has(c.key) || rows.some((e) => Object.prototype.hasOwnProperty.call(e.metrics, c.key)))
+      continue;
+    keys.add(c.key);
+  }
+  return [...keys];
 }
 
 /** Stable sort; missing values last whatever the direction (they are never "the best"). */

@@ -9,6 +9,7 @@
  *   status:failed          a status (also is:running); several statuses are OR-ed
  *   "two words"            a quoted phrase
  */
+import { LISTED_CONFIG_KEYS } from '../../shared/listed-config';
 import type { ExperimentState, ExperimentSummary, JsonValue } from '../../shared/model';
 
 export type Op = '=' | '!=' | '>' | '<' | '>=' | '<=';
@@ -65,6 +66,40 @@ export function needsConfig(q: ParsedQuery): boolean {
 
 /** Flat config of one experiment (dotted keys), or undefined while not loaded. */
 export type FlatConfig = Record<string, JsonValue>;
+
+const LISTED = new Set(LISTED_CONFIG_KEYS);
+const hasOwn = (o: object, k: string): boolean => Object.prototype.hasOwnProperty.call(o, k);
+
+/** Whether the listing itself answers config key `key` for `e` (its key hyperparameters), with no config loaded. */
+export function listedConfigKnown(e: ExperimentSummary, key: string): boolean {
+  return e.params !== undefined && LISTED.has(key);
+}
+
+/**
+ * One config value of an experiment: from its loaded flat config, else from
+ * the key hyperparameters its summary carries; undefined when the config has
+ * no such key or it is not known yet (see listedConfigKnown).
+ */
+export function configValue(
+  e: ExperimentSummary,
+  key: string,
+  config: FlatConfig | undefined,
+): JsonValue | undefined {
+  if (config) return hasOwn(config, key) ? config[key] : undefined;
+  if (e.params && LISTED.has(key) && hasOwn(e.params, key)) return e.params[key];
+  return undefined;
+}
+
+/**
+ * Whether showing, sorting or filtering by these config keys needs the
+ * experiments' configs loaded: a key beyond the listed ones, or a summary
+ * without them (an older host's).
+ */
+export function needsConfigLoad(experiments: readonly ExperimentSummary[], keys: readonly string[]): boolean {
+  if (keys.length === 0) return false;
+  if (keys.some((k) => !LISTED.has(k))) return true;
+  return experiments.some((e) => e.params === undefined);
+}
 
 function asNumber(v: unknown): number | null {
   if (typeof v === 'number') return Number.isFinite(v) ? v : null;
@@ -124,8 +159,7 @@ export function lookup(
   }
   const m = e.metrics[key];
   if (m) return m.last;
-  if (config && Object.prototype.hasOwnProperty.call(config, key)) return config[key];
-  return undefined;
+  return configValue(e, key, config);
 }
 
 export function matches(e: ExperimentSummary, q: ParsedQuery, config: FlatConfig | undefined): boolean {

@@ -42,18 +42,18 @@ export function tableSlice(ctx: Ctx): Slice<TableSlice> {
     checked: [],
     setQuery(query) {
       set({ query });
-      if (/[=<>]/.test(query)) void get().loadConfigValues();
+      if (/[=<>]/.test(query)) get().ensureConfigValues();
     },
     cycleSort(column) {
       set({ sort: nextSort(get().sort, column) });
-      if (column.startsWith('cfg:')) void get().loadConfigValues();
+      if (column.startsWith('cfg:')) get().ensureConfigValues();
     },
     setColumns(columns) {
       // Status and name always stay: a row without them cannot be recognised.
       const next = ['status', 'name', ...columns.filter((c) => c !== 'status' && c !== 'name')];
       persist(next);
       set({ columns: next });
-      if (next.some((c) => c.startsWith('cfg:'))) void get().loadConfigValues();
+      if (next.some((c) => c.startsWith('cfg:'))) get().ensureConfigValues();
     },
     toggleColumn(id) {
       const cols = get().columns;

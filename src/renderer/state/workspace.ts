@@ -5,7 +5,8 @@
  */
 import { flattenConfig } from '../../shared/config-diff';
 import type { ExperimentSummary, JsonValue, WorkspaceListing } from '../../shared/model';
-import type { FlatConfig } from '../lib/query';
+import { configKeysInUse } from '../lib/columns';
+import { needsConfigLoad, type FlatConfig } from '../lib/query';
 import { isStringArray, pushRecent, readJson, writeJson } from '../lib/recent';
 import type { ExpdeskState } from '../store';
 import { message, PREF, type Ctx, type Slice } from './context';
@@ -32,6 +33,11 @@ export interface WorkspaceSlice {
   forgetRecent(root: string): void;
   /** Load config values of listed experiments not loaded yet (for config columns and filters). */
   loadConfigValues(): Promise<void>;
+  /**
+   * Load config values if the table's columns, sort or filter need more than
+   * the key hyperparameters every listing carries (LISTED_CONFIG_KEYS).
+   */
+  ensureConfigValues(): void;
   /** A watched experiment changed or a new one appeared. */
   applyUpdate(summary: ExperimentSummary): void;
   /** Drop the host's watches (a new listing, a lost connection, dispose). */
@@ -117,9 +123,7 @@ export function workspaceSlice(ctx: Ctx): Slice<WorkspaceSlice> {
     }
 
     function maybeLoadConfigs(): void {
-      const s = get();
-      if (s.listing && (s.columns.some((c) => c.startsWith('cfg:')) || s.query.includes('=')))
-        void s.loadConfigValues();
+      get().ensureConfigValues();
     }
 
     return {
@@ -235,6 +239,14 @@ export function workspaceSlice(ctx: Ctx): Slice<WorkspaceSlice> {
           if (again.listing?.experiments.some((e) => !(e.path in again.configIndex)))
             void again.loadConfigValues();
         }
+      },
+
+      ensureConfigValues() {
+        const s = get();
+        if (!s.listing) return;
+        const rows = s.listing.experiments;
+        if (needsConfigLoad(rows, configKeysInUse(s.columns, s.sort, s.query, rows)))
+          void s.loadConfigValues();
       },
 
       applyUpdate(summary) {

@@ -143,6 +143,31 @@ describe('table state', () => {
     expect(selectVisibleExperiments(s())).toBe(selectVisibleExperiments(s())); // memoised
   });
 
+  it('shows, sorts and filters by the key hyperparameters a listing carries without loading configs', async () => {
+    const { client, store, ws } = setup();
+    const betas = [0.1, 0.05, 0.2];
+    ws.experiments.forEach((e, i) => (e.params = { 'dpo.beta': betas[i]!, 'training.lr': 1e-5 }));
+    await store.getState().init();
+    await flush();
+    const s = () => store.getState();
+    const compares = () => client.calls.filter((c) => c.name === 'experiments.compare').length;
+    // The default columns (cfg:dpo.beta, cfg:training.lr) need nothing more than the listing.
+    expect(s().columns).toContain('cfg:dpo.beta');
+    s().cycleSort('cfg:dpo.beta');
+    expect(selectVisibleExperiments(s()).map((e) => e.folder)).toEqual(['b', 'a', 'c']);
+    s().setQuery('dpo.beta>0.07');
+    expect(selectVisibleExperiments(s()).map((e) => e.folder)).toEqual(['a', 'c']);
+    s().setQuery('training.seed=1'); // a listed key the configs lack: no row, still no load
+    expect(selectVisibleExperiments(s())).toEqual([]);
+    await flush();
+    expect(compares()).toBe(0);
+    // Any other key loads the configs.
+    s().setQuery('model.name=m');
+    await flush();
+    expect(compares()).toBe(1);
+    expect(selectVisibleExperiments(s()).map((e) => e.folder)).toEqual(['b', 'a', 'c']); // still by beta
+  });
+
   it('persists the chosen columns, always keeping status and name', async () => {
     const { store, storage } = setup();
     store.getState().setColumns(['git', 'cfg:training.lr']);
