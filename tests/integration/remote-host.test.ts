@@ -13,33 +13,24 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiError, type EventName, type EventPayload } from '../../src/shared/contract';
 import { ExpdeskHost } from '../../src/main/host/host';
 import { REPO } from '../helpers/cli';
+import { envOverrides } from '../helpers/env';
 import { initRepo } from '../helpers/git';
 import { keygen, startSshd, type TestSshd } from '../helpers/sshd';
 import { tmpDir } from '../helpers/tmp';
 
 let sshd: TestSshd;
 let root: string;
-const saved: Record<string, string | undefined> = {};
-
-function setEnv(vars: Record<string, string>): void {
-  for (const [k, v] of Object.entries(vars)) {
-    if (!(k in saved)) saved[k] = process.env[k];
-    process.env[k] = v;
-  }
-}
+const env = envOverrides();
 
 beforeAll(async () => {
   sshd = await startSshd();
   root = mkdtempSync(path.join(os.tmpdir(), 'expdesk-remote-host-'));
   execFileSync('python3', [path.join(REPO, 'tests/fixtures/seed_writer.py'), root], { stdio: 'ignore' });
-  setEnv(sshd.env);
+  env.set(sshd.env);
 });
 
 afterAll(async () => {
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  env.restore();
   await sshd?.stop();
   rmSync(root, { recursive: true, force: true });
 });
@@ -113,7 +104,7 @@ describe('the host on a remote workspace', () => {
   it('an unknown host is refused with its fingerprint; remote.trustHostKey records only the key shown', async () => {
     const kh = path.join(sshd.dir, 'host-test-known-hosts');
     writeFileSync(kh, '');
-    setEnv({ EXPDESK_KNOWN_HOSTS: kh });
+    env.set({ EXPDESK_KNOWN_HOSTS: kh });
     const { host: h, events } = host();
     try {
       const err = await h.dispatch('workspace.list', {}).then(
@@ -142,7 +133,7 @@ describe('the host on a remote workspace', () => {
       expect(listing.experiments).toHaveLength(5);
     } finally {
       h.dispose();
-      setEnv({ EXPDESK_KNOWN_HOSTS: sshd.knownHosts });
+      env.set({ EXPDESK_KNOWN_HOSTS: sshd.knownHosts });
     }
   }, 60_000);
 
@@ -240,7 +231,7 @@ describe('the host on a remote workspace', () => {
   it('asks the interface for the passphrase of an encrypted key', async () => {
     const key = path.join(sshd.dir, 'id_host_encrypted');
     appendFileSync(path.join(sshd.dir, 'authorized_keys'), `${keygen(key, 'hunter2')}\n`);
-    setEnv({ EXPDESK_SSH_IDENTITY: key });
+    env.set({ EXPDESK_SSH_IDENTITY: key });
     const { host: h, events } = host();
     h.onEvent((event, payload) => {
       if (event === 'remote.passphrase') {
@@ -255,7 +246,7 @@ describe('the host on a remote workspace', () => {
       expect(events.filter((e) => e.event === 'remote.passphrase')).toHaveLength(1);
     } finally {
       h.dispose();
-      setEnv({ EXPDESK_SSH_IDENTITY: sshd.identity });
+      env.set({ EXPDESK_SSH_IDENTITY: sshd.identity });
     }
   }, 60_000);
 });

@@ -24,6 +24,7 @@ import { ExpdeskHost } from '../../src/main/host/host';
 import { ApiError, type EventName, type EventPayload } from '../../src/shared/contract';
 import { checkManifest, filesUnder, unpackBundle } from '../helpers/bundle';
 import { REPO } from '../helpers/cli';
+import { envOverrides } from '../helpers/env';
 import { metricsLines, writeExperiment } from '../helpers/experiments';
 import { FaultProxy } from '../helpers/fault-proxy';
 import { treeSnapshot } from '../helpers/snapshot';
@@ -39,18 +40,11 @@ let root: string;
 let big: string;
 let before: Record<string, string>;
 let seedDirs: string[];
-const saved: Record<string, string | undefined> = {};
-
-function setEnv(vars: Record<string, string>): void {
-  for (const [k, v] of Object.entries(vars)) {
-    if (!(k in saved)) saved[k] = process.env[k];
-    process.env[k] = v;
-  }
-}
+const env = envOverrides();
 
 beforeAll(async () => {
   sshd = await startSshd();
-  setEnv(sshd.env);
+  env.set(sshd.env);
   root = mkdtempSync(path.join(os.tmpdir(), 'expdesk-remote-ui-'));
   execFileSync('python3', [path.join(REPO, 'tests/fixtures/seed_writer.py'), root], { stdio: 'ignore' });
   seedDirs = readdirSync(path.join(root, 'experiments'))
@@ -67,10 +61,7 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  for (const [k, v] of Object.entries(saved)) {
-    if (v === undefined) delete process.env[k];
-    else process.env[k] = v;
-  }
+  env.restore();
   await sshd?.stop();
   rmSync(root, { recursive: true, force: true });
 });
