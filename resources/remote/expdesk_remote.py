@@ -632,26 +632,9 @@ def write_patch(root, out_file, limit, excluded):
             shutil.rmtree(tmpdir, ignore_errors=True)
 
 
-PROBE = r"""
-import json, os, sys
-out = {"python_version": sys.version, "python_executable": sys.executable,
-       "conda": os.path.exists(os.path.join(sys.prefix, "conda-meta"))}
-try:
-    import torch
-    out["torch_version"] = str(torch.__version__)
-    out["cuda_version"] = str(torch.version.cuda) if torch.version.cuda else "N/A"
-except ImportError:
-    out["torch_version"] = "not installed"
-    out["cuda_version"] = "N/A"
-except Exception as e:
-    out["torch_version"] = "error: %s" % (e,)
-    out["cuda_version"] = "unknown"
-print(json.dumps(out))
-"""
-
-
-def probe_python(python, cwd, timeout):
-    ok, out, err = run_cmd([python, "-c", PROBE], cwd, timeout=timeout)
+def probe_python(python, probe, cwd, timeout):
+    # `probe` is the launcher's script (PYTHON_PROBE in src/main/core/capture/python.ts): one source for both.
+    ok, out, err = run_cmd([python, "-c", probe], cwd, timeout=timeout)
     if ok:
         try:
             return json.loads(out.strip().split("\n")[-1])
@@ -743,7 +726,7 @@ def op_prepare(req):
         patch = write_patch(git["root"], os.path.join(exp_dir, "uncommitted.patch"),
                             int(req.get("patch_limit") or 50 << 20), [exp_parent])
     python = req.get("python") or "python3"
-    py = probe_python(python, cwd, float(req.get("probe_timeout_ms") or 30000) / 1000)
+    py = probe_python(python, req["probe"], cwd, float(req.get("probe_timeout_ms") or 30000) / 1000)
     ok, freeze, err = run_cmd([python, "-m", "pip", "freeze"], cwd,
                               timeout=float(req.get("freeze_timeout_ms") or 120000) / 1000)
     freeze_out = {"text": freeze} if ok else {

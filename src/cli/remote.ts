@@ -42,7 +42,7 @@ import { RECENT_WRITE_MS } from '../main/core/workspace/status';
 import { CliError } from './commands';
 import { cliSshOptions, onCliExit } from './remote-context';
 import type { ExportCliOptions } from './bundle';
-import type { RunCliOptions } from './run';
+import { runRequestFields, type RunCliOptions } from './run';
 import { writeStdout } from './output';
 
 /** Exit code for "could not reach or trust the remote". */
@@ -353,17 +353,7 @@ export async function remoteRunCommand(command: string[], opts: RunCliOptions): 
   const { loc, conn } = open(opts.workspace!);
   let started;
   try {
-    started = await launchRemoteRun(conn, {
-      workspace: loc.path,
-      configFile: opts.config,
-      overrides: opts.set,
-      command,
-      name: opts.name,
-      seed: opts.seed,
-      python: opts.python,
-      refuseDirty: opts.refuseDirty,
-      cwd: opts.cwd,
-    });
+    started = await launchRemoteRun(conn, { workspace: loc.path, ...runRequestFields(command, opts) });
   } catch (err) {
     if (err instanceof ConfigError || err instanceof LaunchError) throw new CliError(err.message);
     fail(err);

@@ -11,7 +11,7 @@ import { ConfigError } from '../main/core/configs/compose';
 import { LogTail, tailOffset } from '../main/core/logs/log-tail';
 import { readStatusFile, RunControlError, stopRun, type RunStatus } from '../main/core/runs/control';
 import { launchRun, tmuxAvailable, tmuxSessionAlive } from '../main/core/runs/launch';
-import { LaunchError, prepareRun } from '../main/core/runs/prepare';
+import { LaunchError, prepareRun, type RunRequest } from '../main/core/runs/prepare';
 import { RECENT_WRITE_MS } from '../main/core/workspace/status';
 import { isRemoteLocation } from '../shared/remote-location';
 import { CliError } from './commands';
@@ -50,6 +50,20 @@ async function follow(
   }
 }
 
+/** What `expdesk run`'s options ask of a launch, here or on a remote. */
+export function runRequestFields(command: string[], opts: RunCliOptions): Omit<RunRequest, 'workspace'> {
+  return {
+    configFile: opts.config,
+    overrides: opts.set,
+    command,
+    name: opts.name,
+    seed: opts.seed,
+    python: opts.python,
+    refuseDirty: opts.refuseDirty,
+    cwd: opts.cwd,
+  };
+}
+
 export async function runCommand(command: string[], opts: RunCliOptions): Promise<number> {
   if (opts.workspace && isRemoteLocation(opts.workspace))
     return (await import('./remote')).remoteRunCommand(command, opts);
@@ -62,14 +76,7 @@ export async function runCommand(command: string[], opts: RunCliOptions): Promis
   try {
     prepared = await prepareRun({
       workspace: opts.workspace ?? process.cwd(),
-      configFile: opts.config,
-      overrides: opts.set,
-      command,
-      name: opts.name,
-      seed: opts.seed,
-      python: opts.python,
-      refuseDirty: opts.refuseDirty,
-      cwd: opts.cwd,
+      ...runRequestFields(command, opts),
     });
   } catch (err) {
     if (err instanceof ConfigError || err instanceof LaunchError) throw new CliError(err.message);

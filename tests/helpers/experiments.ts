@@ -33,3 +33,17 @@ export function writeExperiment(dir: string, e: FakeExperiment): string {
   if (e.status) writeFileSync(path.join(dir, 'expdesk_status.json'), JSON.stringify(e.status));
   return dir;
 }
+
+/** The first keys of metadata.json as the seed's code writes them, in its order (experiment-management.md). */
+export const SEED_METADATA_KEYS = [
+  'name',
+  'started_at',
+  'git_hash',
+  'git_branch',
+  'git_dirty',
+  'python_version',
+  'torch_version',
+  'cuda_version',
+  'hostname',
+  'command',
+];

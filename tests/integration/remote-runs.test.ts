@@ -18,6 +18,7 @@ import { FaultProxy } from '../helpers/fault-proxy';
 import { git, initRepo } from '../helpers/git';
 import { startSshd, type TestSshd } from '../helpers/sshd';
 import { tmpDir } from '../helpers/tmp';
+import { SEED_METADATA_KEYS } from '../helpers/experiments';
 
 let sshd: TestSshd;
 let proxy: FaultProxy;
@@ -139,18 +140,7 @@ describe('remote runs', () => {
     );
 
     const meta = json(path.join(exp, 'metadata.json'));
-    expect(Object.keys(meta).slice(0, 10)).toEqual([
-      'name',
-      'started_at',
-      'git_hash',
-      'git_branch',
-      'git_dirty',
-      'python_version',
-      'torch_version',
-      'cuda_version',
-      'hostname',
-      'command',
-    ]);
+    expect(Object.keys(meta).slice(0, 10)).toEqual(SEED_METADATA_KEYS);
     expect(meta).toMatchObject({
       name: path.basename(exp),
       git_hash: git(proj, 'rev-parse', 'HEAD').trim(),

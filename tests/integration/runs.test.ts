@@ -12,6 +12,7 @@ import { EXPDESK_BIN, runCli } from '../helpers/cli';
 import { git } from '../helpers/git';
 import { tmpDir } from '../helpers/tmp';
 import { demoProject, usePrivateTmux } from '../helpers/demo-project';
+import { SEED_METADATA_KEYS } from '../helpers/experiments';
 
 const tmux = usePrivateTmux();
 
@@ -87,18 +88,7 @@ describe('expdesk run', { timeout: 120_000 }, () => {
     const meta = json(path.join(exp, 'metadata.json'));
     const hash = git(proj, 'rev-parse', 'HEAD').trim();
     // The seed's fields, under the seed's names, in the seed's order.
-    expect(Object.keys(meta).slice(0, 10)).toEqual([
-      'name',
-      'started_at',
-      'git_hash',
-      'git_branch',
-      'git_dirty',
-      'python_version',
-      'torch_version',
-      'cuda_version',
-      'hostname',
-      'command',
-    ]);
+    expect(Object.keys(meta).slice(0, 10)).toEqual(SEED_METADATA_KEYS);
     expect(meta).toMatchObject({
       name: path.basename(exp),
       git_hash: hash,

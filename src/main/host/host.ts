@@ -19,7 +19,7 @@ import { listWorkspace, WorkspaceError } from '../core/workspace/workspace';
 import { readExperimentDetail } from '../core/workspace/experiment';
 import { SummaryStore } from '../core/summary/summary-store';
 import path from 'node:path';
-import { RunService } from './runs';
+import { composeForEditor, RunService } from './runs';
 import { isRemote, RemoteService } from './remote';
 import { InterfaceDataService } from './interface-data';
 import { exportBundleRequest, verifyRequest } from './bundles';
@@ -75,7 +75,7 @@ export class ExpdeskHost implements ExpdeskApi {
 
   async 'config.compose'(params: RequestParams<'config.compose'>): Promise<RequestResult<'config.compose'>> {
     if (isRemote(params.file)) return this.remote.compose(params, this.workspace);
-    return this.runs.compose(params);
+    return composeForEditor(params);
   }
 
   async 'run.start'(params: RequestParams<'run.start'>): Promise<RequestResult<'run.start'>> {

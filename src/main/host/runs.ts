@@ -44,10 +44,6 @@ export class RunService {
     private readonly defaultWorkspace: () => string | null,
   ) {}
 
-  compose(params: RequestParams<'config.compose'>): RequestResult<'config.compose'> {
-    return composeForEditor(params);
-  }
-
   async start(params: RequestParams<'run.start'>): Promise<RequestResult<'run.start'>> {
     const workspace = params.workspace ?? this.defaultWorkspace();
     if (!workspace) throw new ApiError('bad-request', 'no workspace is open to launch into');

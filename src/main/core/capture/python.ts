@@ -16,7 +16,8 @@ export interface PythonInfo {
   error?: string;
 }
 
-const PROBE = `
+/** The script that reports a Python's versions; the remote helper runs the same one (sent with `prepare`). */
+export const PYTHON_PROBE = `
 import json, os, sys
 out = {"python_version": sys.version, "python_executable": sys.executable,
        "conda": os.path.exists(os.path.join(sys.prefix, "conda-meta"))}
@@ -37,8 +38,12 @@ export function probeTimeoutMs(): number {
   return Number(process.env.EXPDESK_PROBE_TIMEOUT_MS ?? 30_000);
 }
 
+export function freezeTimeoutMs(): number {
+  return Number(process.env.EXPDESK_FREEZE_TIMEOUT_MS ?? 120_000);
+}
+
 export async function probePython(python: string, cwd: string): Promise<PythonInfo> {
-  const r = await run(python, ['-c', PROBE], { cwd, timeoutMs: probeTimeoutMs() });
+  const r = await run(python, ['-c', PYTHON_PROBE], { cwd, timeoutMs: probeTimeoutMs() });
   const fallback = (error: string): PythonInfo => ({
     python_version: 'unknown',
     torch_version: 'unknown',
@@ -59,7 +64,7 @@ export async function probePython(python: string, cwd: string): Promise<PythonIn
 export async function pipFreeze(python: string, cwd: string): Promise<{ text: string; error?: string }> {
   const r = await run(python, ['-m', 'pip', 'freeze'], {
     cwd,
-    timeoutMs: Number(process.env.EXPDESK_FREEZE_TIMEOUT_MS ?? 120_000),
+    timeoutMs: freezeTimeoutMs(),
   });
   if (r.ok) return { text: r.stdout };
   const why = r.timedOut ? r.error! : (r.stderr.trim().split('\n').pop() ?? r.error ?? 'failed');

@@ -27,7 +27,7 @@ import { experimentBaseName, safeNamePart, timestampPart } from '../../../shared
 import { remoteBasename, remoteDirname, remoteJoin } from '../../../shared/remote-location';
 import { runnerScript } from '../app/paths';
 import type { GitInfo, PatchResult } from '../capture/git';
-import type { PythonInfo } from '../capture/python';
+import { freezeTimeoutMs, probeTimeoutMs, PYTHON_PROBE, type PythonInfo } from '../capture/python';
 import type { SystemInfo } from '../capture/system';
 import { composeConfig, freezeConfig } from '../configs/compose';
 import { tmuxSessionName } from '../runs/launch';
@@ -374,8 +374,9 @@ export async function launchRemoteRun(conn: SshConnection, req: RemoteRunRequest
       python,
       refuse_dirty: Boolean(req.refuseDirty),
       patch_limit: req.patchLimitBytes ?? null,
-      probe_timeout_ms: Number(process.env.EXPDESK_PROBE_TIMEOUT_MS ?? 30_000),
-      freeze_timeout_ms: Number(process.env.EXPDESK_FREEZE_TIMEOUT_MS ?? 120_000),
+      probe: PYTHON_PROBE,
+      probe_timeout_ms: probeTimeoutMs(),
+      freeze_timeout_ms: freezeTimeoutMs(),
     },
     { retry: false },
   ).catch((err: unknown) => {

@@ -9,11 +9,6 @@
  */
 import { mkdir, readdir, readFile, rename, stat, writeFile, type Dirent, type Stats } from 'node:fs';
 
-/** A path's stat, or null when it does not exist or cannot be statted. */
-export function statOrNull(file: string): Promise<Stats | null> {
-  return new Promise((resolve) => stat(file, (err, st) => resolve(err ? null : st)));
-}
-
 /** A path's stat, or null when it does not exist (ENOENT, ENOTDIR); other errors reject. */
 export function statIfExists(file: string): Promise<Stats | null> {
   return new Promise((resolve, reject) =>

@@ -13,6 +13,7 @@ import { verifyRuns } from '../../../../../src/main/core/verify/verify';
 import { receiverPath, realPython, runReproduce, unpackBundle } from '../../../../helpers/bundle';
 import { launchDirect, makeDirty, miniProject, TRAIN_PY } from '../../../../helpers/bundle-project';
 import { tmpDir } from '../../../../helpers/tmp';
+import { SEED_METADATA_KEYS } from '../../../../helpers/experiments';
 
 /** Launch, export, move the project out of reach, unpack in a fresh folder. */
 async function bundleOf(
@@ -61,18 +62,7 @@ describe('reproduce.sh of a bundle', { timeout: 90_000 }, () => {
     expect(config.experiment).toEqual({ name: path.basename(out), output_dir: out });
     expect(config.training).toEqual({ steps: 6, seed: 9 });
     const meta = JSON.parse(readFileSync(path.join(out, 'metadata.json'), 'utf8'));
-    expect(Object.keys(meta).slice(0, 10)).toEqual([
-      'name',
-      'started_at',
-      'git_hash',
-      'git_branch',
-      'git_dirty',
-      'python_version',
-      'torch_version',
-      'cuda_version',
-      'hostname',
-      'command',
-    ]);
+    expect(Object.keys(meta).slice(0, 10)).toEqual(SEED_METADATA_KEYS);
     expect(meta).toMatchObject({ name: path.basename(out), seed: 9, git_dirty: true });
     expect(meta.reproduced_from).toMatchObject({ name: path.basename(exp), bundle });
     expect(meta.command_argv).toEqual([
