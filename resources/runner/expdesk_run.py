@@ -112,6 +112,9 @@ def main():
     log_path = os.path.join(exp_dir, "logs", "train.log")
     metrics_path = os.path.join(exp_dir, "logs", "metrics.jsonl")
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
+    # Opened before the status file says "running": whoever sees the run started
+    # finds its log (and does not fall back to the script's own train_rank0.log).
+    log = open(log_path, "ab", buffering=0)
     int_timeout, term_timeout = spec.get("stop_timeouts", [10.0, 10.0])
 
     status = Status(
@@ -192,7 +195,6 @@ def main():
         except termios.error:
             old_tty = None
 
-    log = open(log_path, "ab", buffering=0)
     echo = True
     exit_status = None
     exited_at = None

@@ -3,7 +3,7 @@
  * live errors, launch, follow the log by byte offset (every byte once, also
  * across a re-subscription from an offset), and see the status events.
  */
-import { mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, realpathSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { EventName, EventPayload } from '../../src/shared/contract';
@@ -89,11 +89,14 @@ describe('runs through the host', { timeout: 120_000 }, () => {
       command: ['python3', 'train.py', '{config}', '--step-delay', '0.03'],
     })) as { expDir: string; tmuxSession: string | null };
     expect(started.tmuxSession).toMatch(/^expdesk-exp001_/);
+    // Started means its log exists: the subscription follows train.log, never the script's train_rank0.log.
+    expect(existsSync(path.join(started.expDir, 'logs', 'train.log'))).toBe(true);
     const sub = (await host.dispatch('log.subscribe', { expDir: started.expDir })) as {
       subscription: string;
       offset: number;
+      file: string;
     };
-    expect(sub.offset).toBe(0);
+    expect(sub).toMatchObject({ offset: 0, file: 'train.log' });
 
     const deadline = Date.now() + 30_000;
     while (
