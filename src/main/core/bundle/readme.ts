@@ -4,7 +4,7 @@
  * Expdesk. It says what the run was, how to run it again, how to check the
  * result, and — first and plainly — what the bundle lacks.
  */
-import { shellJoin } from '../runs/reproduce';
+import { shellJoin } from '../../../shared/shell-quote';
 
 export interface ReadmeInput {
   name: string;

@@ -12,7 +12,7 @@
  * holding what the run recorded: the body never changes per bundle, so it can
  * be read and tested once; the header is the only generated part.
  */
-import { shellQuote } from '../runs/reproduce';
+import { shellComment, shellQuote } from '../../../shared/shell-quote';
 
 export interface BundleScriptSpec {
   name: string;
@@ -45,16 +45,11 @@ function bashArray(words: string[]): string {
   return words.length ? `(\n  ${words.map(shellQuote).join('\n  ')}\n)` : '()';
 }
 
-/** Keep a header comment on one line whatever the recorded strings hold. */
-function oneLine(s: string): string {
-  return s.replace(/[\r\n]+/g, ' ');
-}
-
 export function bundleReproduceScript(s: BundleScriptSpec): string {
   const env = Object.entries(s.environment).map(([k, v]) => `${k}=${v}`);
   const needs = s.hasPatch ? 'bash, Python 3 and git (or patch, for text-only changes)' : 'bash and Python 3';
   const header = `#!/usr/bin/env bash
-# reproduce.sh: run ${oneLine(s.name)} again from this bundle alone, with no access
+# reproduce.sh: run ${shellComment(s.name)} again from this bundle alone, with no access
 # to the original repository or to Expdesk. Made by Expdesk ${s.expdeskVersion} on ${s.generatedAt}.
 # Needs ${needs}; without --python, pip needs the package index.
 #
