@@ -514,6 +514,59 @@ def run_cmd(argv, cwd=None, env=None, timeout=30):
     return p.returncode == 0, out.decode("utf-8", "replace"), err.decode("utf-8", "replace")
 
 
+# Every git call goes through safe_git_argv: the repository's own configuration
+# cannot make git run a command (core.fsmonitor, hooks, the filter drivers that
+# .gitattributes names, diff drivers, a pager). The same rules as
+# src/main/core/capture/safe-git.ts (see there for why each one).
+GIT_SAFE_CONFIG = ["core.fsmonitor=false", "core.hooksPath=/dev/null", "core.untrackedCache=false",
+                   "core.pager=cat", "core.editor=false", "core.sshCommand=false", "credential.helper=",
+                   "protocol.ext.allow=never", "gc.auto=0", "maintenance.auto=false"]
+GIT_SAFE_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "GIT_ASKPASS": "false", "SSH_ASKPASS": "false"}
+_FILTER_KEY = re.compile(r"^filter\.(.+)\.(clean|smudge|process)$")
+
+
+def untrusted_driver_overrides(listing, scoped=True):
+    drivers = []
+    for line in listing.split("\n"):
+        if scoped:
+            scope, _, rest = line.partition("\t")
+            if not rest or scope in ("global", "system"):
+                continue
+        else:
+            rest = line  # a git without --show-scope: every driver is switched off
+        m = _FILTER_KEY.match(rest.split(" ", 1)[0])
+        if m and m.group(1) not in drivers:
+            drivers.append(m.group(1))
+    out = []
+    for name in drivers:
+        if "=" in name:
+            raise RuntimeError("the repository defines a git filter named %r, which Expdesk cannot switch off; "
+                               "remove it from .git/config" % name)
+        out += ["filter.%s.clean=" % name, "filter.%s.smudge=" % name, "filter.%s.process=" % name,
+                "filter.%s.required=false" % name]
+    return out
+
+
+def safe_git_env(env=None):
+    return dict(env if env is not None else os.environ, **GIT_SAFE_ENV)
+
+
+def safe_git_argv(cwd):
+    """["git", -c overrides…] for the repository around cwd; append the command's arguments."""
+    base = ["git"]
+    for kv in GIT_SAFE_CONFIG:
+        base += ["-c", kv]
+    regexp = r"^filter\..*\.(clean|smudge|process)$"
+    ok, out, err = run_cmd(base + ["config", "--show-scope", "--get-regexp", regexp], cwd, safe_git_env(), 10)
+    scoped = True
+    if not ok and "show-scope" in err:
+        scoped = False
+        ok, out, _ = run_cmd(base + ["config", "--get-regexp", regexp], cwd, safe_git_env(), 10)
+    for kv in untrusted_driver_overrides(out if ok else "", scoped):
+        base += ["-c", kv]
+    return base
+
+
 def redact_url(url):
     return re.sub(r"^(\w+://)[^@/]+@", r"\1", url)
 
@@ -528,14 +581,20 @@ def exclude_pathspecs(root, excluded):
 
 
 def git_info(cwd, excluded):
-    ok, top, _ = run_cmd(["git", "rev-parse", "--show-toplevel"], cwd, timeout=10)
+    try:
+        git = safe_git_argv(cwd)
+    except RuntimeError:
+        return {"git_hash": "unknown", "git_branch": "unknown", "git_dirty": True, "git_remote": None, "root": None}
+    env = safe_git_env()
+    ok, top, _ = run_cmd(git + ["rev-parse", "--show-toplevel"], cwd, env, timeout=10)
     if not ok:
         return {"git_hash": "unknown", "git_branch": "unknown", "git_dirty": True, "git_remote": None, "root": None}
     root = top.strip()
-    ok_h, h, _ = run_cmd(["git", "rev-parse", "HEAD"], cwd, timeout=10)
-    ok_b, b, _ = run_cmd(["git", "rev-parse", "--abbrev-ref", "HEAD"], cwd, timeout=10)
-    ok_s, s, _ = run_cmd(["git", "status", "--porcelain", "--", ":/"] + exclude_pathspecs(root, excluded), cwd, timeout=60)
-    ok_r, r, _ = run_cmd(["git", "config", "--get", "remote.origin.url"], cwd, timeout=10)
+    ok_h, h, _ = run_cmd(git + ["rev-parse", "HEAD"], cwd, env, timeout=10)
+    ok_b, b, _ = run_cmd(git + ["rev-parse", "--abbrev-ref", "HEAD"], cwd, env, timeout=10)
+    ok_s, s, _ = run_cmd(git + ["-c", "core.quotepath=off", "status", "--porcelain", "--ignore-submodules=dirty",
+                                "--", ":/"] + exclude_pathspecs(root, excluded), cwd, env, timeout=60)
+    ok_r, r, _ = run_cmd(git + ["config", "--get", "remote.origin.url"], cwd, env, timeout=10)
     return {
         "git_hash": h.strip() if ok_h else "unknown",
         "git_branch": b.strip() if ok_b else "unknown",
@@ -598,20 +657,22 @@ class PatchSplitter:
 def write_patch(root, out_file, limit, excluded):
     pathspecs = ["."] + exclude_pathspecs(root, excluded)
     tmpdir = tempfile.mkdtemp(prefix="expdesk-index-")
-    env = dict(os.environ, GIT_INDEX_FILE=os.path.join(tmpdir, "index"))
+    env = safe_git_env(dict(os.environ, GIT_INDEX_FILE=os.path.join(tmpdir, "index")))
     with open(out_file, "wb") as out:
         splitter = PatchSplitter(limit, out)
         try:
-            ok, _, err = run_cmd(["git", "read-tree", "HEAD"], root, env, 60)
+            git = safe_git_argv(root)
+            ok, _, err = run_cmd(git + ["read-tree", "HEAD"], root, env, 60)
             if not ok:
                 raise RuntimeError("git read-tree HEAD: %s" % err.strip())
-            ok, _, err = run_cmd(["git", "add", "--all", "--intent-to-add", "--"] + pathspecs, root, env, 120)
+            ok, _, err = run_cmd(git + ["add", "--all", "--intent-to-add", "--"] + pathspecs, root, env, 120)
             # git exits 1 when an excluded pathspec (experiments/) is also gitignored,
             # after adding everything else: that is not a failure (as in capture/git.ts).
             if not ok and "paths are ignored by one of your .gitignore files" not in err:
                 raise RuntimeError("git add --intent-to-add: %s" % err.strip())
-            argv = ["git", "-c", "core.quotepath=off", "diff", "--binary", "--full-index", "--no-color",
-                    "--no-ext-diff", "--no-renames", "HEAD", "--", "."]
+            argv = git + ["-c", "core.quotepath=off", "diff", "--binary", "--full-index", "--no-color",
+                          "--no-ext-diff", "--no-textconv", "--ignore-submodules=dirty", "--no-renames", "HEAD",
+                          "--", "."]
             p = subprocess.Popen(argv, cwd=root, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
             while True:
                 chunk = p.stdout.read(1 << 16)
@@ -909,13 +970,18 @@ def op_pack(req):
     commit = req.get("git_hash") or ""
     root = req.get("git_root")
     if re.match(r"^[0-9a-f]{40}([0-9a-f]{24})?$", commit) and root and os.path.isdir(root):
-        ok, _, _ = run_cmd(["git", "cat-file", "-e", commit + "^{commit}"], root, timeout=30)
+        try:
+            git = safe_git_argv(root)
+        except RuntimeError:
+            git = None
+        ok = git is not None and run_cmd(git + ["cat-file", "-e", commit + "^{commit}"], root, safe_git_env(), 30)[0]
         if ok:
             fd, pack_file = tempfile.mkstemp(prefix="expdesk-pack-")
             with os.fdopen(fd, "wb") as f:
-                rl = subprocess.Popen(["git", "rev-list", "--objects", "-n1", commit], cwd=root,
-                                      stdout=subprocess.PIPE)
-                po = subprocess.Popen(["git", "pack-objects", "--stdout", "-q"], cwd=root, stdin=rl.stdout, stdout=f)
+                rl = subprocess.Popen(git + ["rev-list", "--objects", "-n1", commit], cwd=root,
+                                      env=safe_git_env(), stdout=subprocess.PIPE)
+                po = subprocess.Popen(git + ["pack-objects", "--stdout", "-q"], cwd=root, env=safe_git_env(),
+                                      stdin=rl.stdout, stdout=f)
                 rl.stdout.close()
                 if po.wait() != 0 or rl.wait() != 0:
                     os.unlink(pack_file)

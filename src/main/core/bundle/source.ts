@@ -4,14 +4,17 @@
  * which costs no checkout), and extract it with `git archive` into a folder
  * the export packs from. Files over the size limit are left out of the
  * extraction and reported; nothing is dropped silently.
+ *
+ * git runs through safeGit: `git archive` applies the smudge filters that
+ * .gitattributes names, and the repository's own filter drivers are switched
+ * off there, so archiving runs no command the repository configures.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { fileURLToPath } from 'node:url';
 import { x as extractTar } from 'tar';
-import { run } from '../capture/exec';
+import { safeGit } from '../capture/safe-git';
 
 export interface SourceEntry {
   /** Path inside the repository, '/'-separated. */
@@ -50,12 +53,12 @@ function localPathOfRemote(remote: string | null): string | null {
 }
 
 async function gitTop(dir: string): Promise<string | null> {
-  const r = await run('git', ['rev-parse', '--show-toplevel'], { cwd: dir, timeoutMs: 10_000 });
+  const r = await (await safeGit(dir)).run(['rev-parse', '--show-toplevel'], { timeoutMs: 10_000 });
   return r.ok ? r.stdout.trim() : null;
 }
 
 async function hasCommit(repo: string, hash: string): Promise<boolean> {
-  const r = await run('git', ['cat-file', '-e', `${hash}^{commit}`], { cwd: repo, timeoutMs: 10_000 });
+  const r = await (await safeGit(repo)).run(['cat-file', '-e', `${hash}^{commit}`], { timeoutMs: 10_000 });
   return r.ok;
 }
 
@@ -115,8 +118,8 @@ export async function locateSource(opts: {
 export async function listSourceTree(
   loc: SourceLocation,
 ): Promise<{ files: SourceEntry[]; submodules: string[] }> {
-  const r = await run('git', ['ls-tree', '-r', '-l', '-z', '--full-tree', loc.gitHash], {
-    cwd: loc.repository,
+  const git = await safeGit(loc.repository);
+  const r = await git.run(['ls-tree', '-r', '-l', '-z', '--full-tree', loc.gitHash], {
     timeoutMs: 120_000,
     maxBuffer: 1024 * 1024 * 1024,
   });
@@ -146,11 +149,9 @@ export async function extractSourceTree(
   signal?: AbortSignal,
   onFile?: (bytes: number) => void,
 ): Promise<void> {
-  const child = spawn('git', ['archive', '--format=tar', loc.gitHash], {
-    cwd: loc.repository,
-    stdio: ['ignore', 'pipe', 'pipe'],
-    signal,
-  });
+  const git = await safeGit(loc.repository);
+  const child = git.spawn(['archive', '--format=tar', loc.gitHash], { signal });
+  child.stdin.end();
   let stderr = '';
   child.stderr.on('data', (d: Buffer) => {
     if (stderr.length < 16 * 1024) stderr += d.toString();

@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { run, streamCommand } from './exec';
+import { safeGit } from './safe-git';
 
 export interface GitInfo {
   git_hash: string;
@@ -48,17 +48,15 @@ export function excludePathspecs(root: string, excluded: string[]): string[] {
 }
 
 export async function gitInfo(cwd: string, excluded: string[] = []): Promise<GitInfo> {
-  const top = await run('git', ['rev-parse', '--show-toplevel'], { cwd, timeoutMs: 10_000 });
+  const git = await safeGit(cwd);
+  const top = await git.run(['rev-parse', '--show-toplevel'], { timeoutMs: 10_000 });
   if (!top.ok) return UNKNOWN;
   const root = top.stdout.trim();
   const [hash, branch, status, remote] = await Promise.all([
-    run('git', ['rev-parse', 'HEAD'], { cwd, timeoutMs: 10_000 }),
-    run('git', ['rev-parse', '--abbrev-ref', 'HEAD'], { cwd, timeoutMs: 10_000 }),
-    run('git', ['status', '--porcelain', '--', ':/', ...excludePathspecs(root, excluded)], {
-      cwd,
-      timeoutMs: 60_000,
-    }),
-    run('git', ['config', '--get', 'remote.origin.url'], { cwd, timeoutMs: 10_000 }),
+    git.run(['rev-parse', 'HEAD'], { timeoutMs: 10_000 }),
+    git.run(['rev-parse', '--abbrev-ref', 'HEAD'], { timeoutMs: 10_000 }),
+    git.run(statusArgs(root, excluded), { timeoutMs: 60_000 }),
+    git.run(['config', '--get', 'remote.origin.url'], { timeoutMs: 10_000 }),
   ]);
   return {
     git_hash: hash.ok ? hash.stdout.trim() : 'unknown',
@@ -67,6 +65,24 @@ export async function gitInfo(cwd: string, excluded: string[] = []): Promise<Git
     git_remote: remote.ok ? redactUrl(remote.stdout.trim()) : null,
     root,
   };
+}
+
+/**
+ * `git status` of the whole tree but the excluded folders. Submodules count
+ * by their commit only: asking for their own changes would run git inside
+ * them, under their own configuration, which safeGit has not read.
+ */
+function statusArgs(root: string, excluded: string[]): string[] {
+  return [
+    '-c',
+    'core.quotepath=off',
+    'status',
+    '--porcelain',
+    '--ignore-submodules=dirty',
+    '--',
+    ':/',
+    ...excludePathspecs(root, excluded),
+  ];
 }
 
 export interface WorkingTree {
@@ -84,20 +100,14 @@ export interface WorkingTree {
  * folders (experiments/) are left out, as the capture leaves them out.
  */
 export async function workingTree(cwd: string, excluded: string[] = []): Promise<WorkingTree | null> {
-  const top = await run('git', ['rev-parse', '--show-toplevel'], { cwd, timeoutMs: 10_000 });
+  const git = await safeGit(cwd);
+  const top = await git.run(['rev-parse', '--show-toplevel'], { timeoutMs: 10_000 });
   if (!top.ok) return null;
   const root = top.stdout.trim();
   const [hash, branch, status] = await Promise.all([
-    run('git', ['rev-parse', 'HEAD'], { cwd, timeoutMs: 10_000 }),
-    run('git', ['rev-parse', '--abbrev-ref', 'HEAD'], { cwd, timeoutMs: 10_000 }),
-    run(
-      'git',
-      ['-c', 'core.quotepath=off', 'status', '--porcelain', '--', ':/', ...excludePathspecs(root, excluded)],
-      {
-        cwd,
-        timeoutMs: 60_000,
-      },
-    ),
+    git.run(['rev-parse', 'HEAD'], { timeoutMs: 10_000 }),
+    git.run(['rev-parse', '--abbrev-ref', 'HEAD'], { timeoutMs: 10_000 }),
+    git.run(statusArgs(root, excluded), { timeoutMs: 60_000 }),
   ]);
   if (!status.ok) throw new Error(`git status in ${root}: ${status.stderr.trim() || status.error}`);
   return {
@@ -209,10 +219,10 @@ export async function writeUncommittedPatch(
   const out = createWriteStream(outFile, { mode: 0o644 });
   const splitter = new PatchSplitter(limitBytes, (b) => out.write(b));
   try {
-    const read = await run('git', ['read-tree', 'HEAD'], { cwd, env, timeoutMs: 60_000 });
+    const git = await safeGit(cwd);
+    const read = await git.run(['read-tree', 'HEAD'], { env, timeoutMs: 60_000 });
     if (!read.ok) throw new Error(`git read-tree HEAD: ${read.stderr.trim() || read.error}`);
-    const add = await run('git', ['add', '--all', '--intent-to-add', '--', ...pathspecs], {
-      cwd,
+    const add = await git.run(['add', '--all', '--intent-to-add', '--', ...pathspecs], {
       env,
       timeoutMs: 120_000,
     });
@@ -221,8 +231,7 @@ export async function writeUncommittedPatch(
     if (!add.ok && !/paths are ignored by one of your \.gitignore files/.test(add.stderr)) {
       throw new Error(`git add --intent-to-add: ${add.stderr.trim() || add.error}`);
     }
-    const diff = await streamCommand(
-      'git',
+    const diff = await git.stream(
       [
         '-c',
         'core.quotepath=off',
@@ -231,13 +240,15 @@ export async function writeUncommittedPatch(
         '--full-index',
         '--no-color',
         '--no-ext-diff',
+        '--no-textconv',
+        '--ignore-submodules=dirty',
         '--no-renames',
         'HEAD',
         '--',
         '.',
       ],
       (chunk) => splitter.push(chunk),
-      { cwd, env, timeoutMs: 600_000 },
+      { env, timeoutMs: 600_000 },
     );
     if (diff.code !== 0) throw new Error(`git diff: ${diff.stderr.trim() || `exit ${diff.code}`}`);
     splitter.flush();
