@@ -15,7 +15,9 @@ import { BundleError, defaultBundlePath, exportBundle } from '../main/core/bundl
 import { humanBytes } from '../main/core/bundle/readme';
 import { VerifyError, verifyRuns } from '../main/core/verify/verify';
 import { isRemoteLocation } from '../shared/remote-location';
+import { jsonText } from '../shared/terminal-text';
 import { CliError } from './commands';
+import { printErr, printOut } from './output';
 
 export interface ExportCliOptions {
   output?: string;
@@ -98,7 +100,7 @@ export async function exportCommand(expDir: string, opts: ExportCliOptions): Pro
       if (!w.startsWith('the bundle has no source tree')) lines.push(`warning: ${w}`);
     lines.push(`${r.format} bundle, ${humanBytes(r.bytes)}, ${r.files} files, unpacks to ${r.folder}/`);
     lines.push(r.path);
-    process.stdout.write(lines.join('\n') + '\n');
+    printOut(lines.join('\n') + '\n');
     return 0;
   } catch (err) {
     printer.end();
@@ -136,10 +138,10 @@ export async function verifyCommand(
       },
       ignore: opts.ignore,
     });
-    if (opts.json) process.stdout.write(JSON.stringify(r, null, 2) + '\n');
+    if (opts.json) process.stdout.write(jsonText(r) + '\n');
     else {
-      for (const w of r.warnings) process.stderr.write(`expdesk: warning: ${w}\n`);
-      process.stdout.write(`${r.message}\n`);
+      for (const w of r.warnings) printErr(`expdesk: warning: ${w}\n`);
+      printOut(`${r.message}\n`);
     }
     return r.verdict === 'diverged' ? 1 : 0;
   } catch (err) {

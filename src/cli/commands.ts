@@ -10,6 +10,7 @@ import { isRemoteLocation } from '../shared/remote-location';
 import { readExperimentDetail } from '../main/core/workspace/experiment';
 import { listWorkspace, WorkspaceError } from '../main/core/workspace/workspace';
 import type { SummaryStore } from '../main/core/summary/summary-store';
+import { jsonText } from '../shared/terminal-text';
 import { csv, textTable } from './output';
 
 export class CliError extends Error {
@@ -98,16 +99,12 @@ export async function listCommand(
     throw asCliError(err);
   }
   if (opts.json) {
-    return JSON.stringify(
-      {
-        root: listing.root,
-        experimentsDir: listing.experimentsDir,
-        kind: listing.kind,
-        experiments: listing.experiments.map(summaryJson),
-      },
-      null,
-      2,
-    );
+    return jsonText({
+      root: listing.root,
+      experimentsDir: listing.experimentsDir,
+      kind: listing.kind,
+      experiments: listing.experiments.map(summaryJson),
+    });
   }
   const rows = listing.experiments.map((s) => [
     statusLabel(s),
@@ -148,7 +145,7 @@ export async function showCommand(
 ): Promise<string> {
   const d = await detailOf(dir, store);
   if (opts.json) {
-    return JSON.stringify({ ...d, summary: summaryJson(d.summary) }, null, 2);
+    return jsonText({ ...d, summary: summaryJson(d.summary) });
   }
   const s = d.summary;
   const out: string[] = [];
@@ -199,11 +196,7 @@ async function detailsOf(dirs: string[], store: SummaryStore): Promise<Experimen
 
 export async function summarizeCommand(dirs: string[], store: SummaryStore): Promise<string> {
   const details = await detailsOf(dirs, store);
-  return JSON.stringify(
-    details.map((d) => summaryJson(d.summary)),
-    null,
-    2,
-  );
+  return jsonText(details.map((d) => summaryJson(d.summary)));
 }
 
 export async function compareCommand(
@@ -216,26 +209,22 @@ export async function compareCommand(
   const evalKeys = [...new Set(summaries.flatMap((s) => Object.keys(s.final_eval ?? {})))].sort();
   const diff = diffConfigs(details.map((d) => d.config));
   if (opts.json) {
-    return JSON.stringify(
-      {
-        experiments: summaries.map((s) => ({
-          name: s.name,
-          algorithm: s.algorithm,
-          total_steps: s.total_steps,
-          final_loss: s.final_loss,
-          final_eval: s.final_eval,
-          status: s.status.state,
-          path: s.path,
-        })),
-        config_diff: diff.map((r) => ({
-          key: r.key,
-          values: r.values.map((v) => (v === undefined ? null : v)),
-          present: r.values.map((v) => v !== undefined),
-        })),
-      },
-      null,
-      2,
-    );
+    return jsonText({
+      experiments: summaries.map((s) => ({
+        name: s.name,
+        algorithm: s.algorithm,
+        total_steps: s.total_steps,
+        final_loss: s.final_loss,
+        final_eval: s.final_eval,
+        status: s.status.state,
+        path: s.path,
+      })),
+      config_diff: diff.map((r) => ({
+        key: r.key,
+        values: r.values.map((v) => (v === undefined ? null : v)),
+        present: r.values.map((v) => v !== undefined),
+      })),
+    });
   }
   const header = ['name', 'algorithm', 'total_steps', 'final_loss', ...evalKeys, ...diff.map((r) => r.key)];
   const rows = summaries.map((s, i) => [

@@ -1,6 +1,7 @@
 /** Process entry of the `expdesk` command. */
 import { flushSummaryCaches } from '../main/core/summary/summary-store';
 import { main } from './main';
+import { printErr } from './output';
 
 main(process.argv.slice(2)).then(
   (code) => {
@@ -13,7 +14,7 @@ main(process.argv.slice(2)).then(
     });
   },
   (err: unknown) => {
-    process.stderr.write(`expdesk: ${err instanceof Error ? err.message : String(err)}\n`);
+    printErr(`expdesk: ${err instanceof Error ? err.message : String(err)}\n`);
     process.exitCode = 1;
   },
 );

@@ -9,9 +9,10 @@ import type { RunCliOptions } from './run';
 import type { ExportCliOptions, VerifyCliOptions } from './bundle';
 import { CliError, compareCommand, listCommand, showCommand, summarizeCommand } from './commands';
 import { closeCliConnections, setCliSshOptions, type CliSshOptions } from './remote-context';
+import { printErr, printOut } from './output';
 
 function print(text: string): void {
-  process.stdout.write(text.endsWith('\n') ? text : `${text}\n`);
+  printOut(text.endsWith('\n') ? text : `${text}\n`);
 }
 
 export function buildProgram(store: () => SummaryStore = () => new SummaryStore()): Command {
@@ -209,10 +210,10 @@ export async function main(argv: string[]): Promise<number> {
       return err.exitCode;
     }
     if (err instanceof CliError) {
-      process.stderr.write(`expdesk: ${err.message}\n`);
+      printErr(`expdesk: ${err.message}\n`);
       return err.exitCode;
     }
-    process.stderr.write(`expdesk: ${err instanceof Error ? err.message : String(err)}\n`);
+    printErr(`expdesk: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;
   } finally {
     closeCliConnections();

@@ -1,6 +1,16 @@
-/** Plain-text tables and CSV for the CLI. */
+/**
+ * Plain-text tables and CSV for the CLI, and its way out to the terminal:
+ * everything printed passes escapeControls (src/shared/terminal-text.ts), so
+ * text from folders never sends a terminal a control sequence.
+ */
+import { StringDecoder } from 'node:string_decoder';
+import { csvField } from '../shared/csv';
+import { escapeControls, TerminalFilter } from '../shared/terminal-text';
 
 export function textTable(header: string[], rows: string[][]): string {
+  // Escaped before measuring, so a cell's visible form sets its column's width.
+  header = header.map((c) => escapeControls(c));
+  rows = rows.map((r) => r.map((c) => escapeControls(c)));
   const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => (r[i] ?? '').length)));
   const line = (cells: string[]): string =>
     cells
@@ -10,13 +20,24 @@ export function textTable(header: string[], rows: string[][]): string {
   return [line(header), ...rows.map(line)].join('\n');
 }
 
-/** RFC 4180 field quoting. */
-export function csvField(value: string): string {
-  return /[",\r\n]/.test(value) ? `"${value.replace(/"/g, '""')}"` : value;
-}
-
+/** CSV with the interface's quoting and formula neutralising (src/shared/csv.ts), one record a line. */
 export function csv(header: string[], rows: string[][]): string {
   return [header, ...rows].map((r) => r.map(csvField).join(',')).join('\n') + '\n';
+}
+
+/** Text for the terminal: control characters shown escaped, but line breaks and tabs. */
+export function terminalSafe(text: string): string {
+  return escapeControls(text, '\n\t');
+}
+
+/** Write text to stdout, control characters escaped. */
+export function printOut(text: string): void {
+  process.stdout.write(terminalSafe(text));
+}
+
+/** Write text to stderr, control characters escaped. */
+export function printErr(text: string): void {
+  process.stderr.write(terminalSafe(text));
 }
 
 /** Write to stdout, resolving once the data is handed over (waits for 'drain' under back-pressure). */
@@ -25,4 +46,24 @@ export function writeStdout(data: Buffer | string): Promise<void> {
     if (process.stdout.write(data)) resolve();
     else process.stdout.once('drain', () => resolve());
   });
+}
+
+/**
+ * A run's log on its way to stdout (tail, attach without tmux): colours and
+ * progress bars pass, every other escape sequence is shown escaped
+ * (TerminalFilter). UTF-8 characters split between chunks are joined first.
+ */
+export function logOutput(): { write(data: Buffer): Promise<void>; end(): Promise<void> } {
+  const decoder = new StringDecoder('utf8');
+  const filter = new TerminalFilter();
+  return {
+    write: (data) => {
+      const text = filter.push(decoder.write(data));
+      return text ? writeStdout(text) : Promise.resolve();
+    },
+    end: () => {
+      const text = filter.push(decoder.end()) + filter.end();
+      return text ? writeStdout(text) : Promise.resolve();
+    },
+  };
 }

@@ -43,7 +43,7 @@ import { CliError } from './commands';
 import { cliSshOptions, onCliExit } from './remote-context';
 import type { ExportCliOptions } from './bundle';
 import { runRequestFields, type RunCliOptions } from './run';
-import { writeStdout } from './output';
+import { logOutput, printErr, printOut } from './output';
 
 /** Exit code for "could not reach or trust the remote". */
 export const EXIT_REMOTE = 4;
@@ -188,11 +188,12 @@ async function followRemote(
 ): Promise<RemoteRunState | null> {
   let last: RemoteRunState | null = null;
   let writing = Promise.resolve();
+  const out = logOutput();
   const follower = new RemoteLogFollower(conn, expDir, {
     fromOffset,
     onHello,
     onData: (_offset, data) => {
-      writing = writing.then(() => writeStdout(data));
+      writing = writing.then(() => out.write(data));
     },
     onState: (state) => {
       last = state;
@@ -204,6 +205,7 @@ async function followRemote(
   });
   await follower.run();
   await writing;
+  await out.end();
   return last;
 }
 
@@ -359,8 +361,8 @@ export async function remoteRunCommand(command: string[], opts: RunCliOptions): 
     fail(err);
   }
   const where = formatRemoteLocation(withRemotePath(loc, started.expDir));
-  for (const w of started.warnings) process.stderr.write(`${w}\n`);
-  process.stdout.write(`${where}\n`);
+  for (const w of started.warnings) printErr(`${w}\n`);
+  printOut(`${where}\n`);
   const holder = started.tmuxSession
     ? `tmux session ${started.tmuxSession} on ${started.hostname}`
     : `a detached session on ${started.hostname} (without tmux)`;

@@ -15,7 +15,7 @@ import { LaunchError, prepareRun, type RunRequest } from '../main/core/runs/prep
 import { RECENT_WRITE_MS } from '../main/core/workspace/status';
 import { isRemoteLocation } from '../shared/remote-location';
 import { CliError } from './commands';
-import { writeStdout } from './output';
+import { logOutput, printErr } from './output';
 
 export interface RunCliOptions {
   workspace?: string;
@@ -39,13 +39,17 @@ async function follow(
   isDone: () => boolean,
 ): Promise<RunStatus | null> {
   const tail = new LogTail(file, offset);
+  const out = logOutput();
   for (;;) {
     // Read the status before the log: bytes written before the end are then surely read.
     const status = readStatusFile(expDir);
     const ended = isDone() || (status !== null && status.state !== 'running');
     let chunk;
-    while ((chunk = await tail.read())) await writeStdout(chunk.data);
-    if (ended) return status;
+    while ((chunk = await tail.read())) await out.write(chunk.data);
+    if (ended) {
+      await out.end();
+      return status;
+    }
     await sleep(100);
   }
 }
@@ -82,7 +86,7 @@ export async function runCommand(command: string[], opts: RunCliOptions): Promis
     if (err instanceof ConfigError || err instanceof LaunchError) throw new CliError(err.message);
     throw err;
   }
-  for (const w of prepared.warnings) process.stderr.write(`${w}\n`);
+  for (const w of prepared.warnings) printErr(`${w}\n`);
   const run = await launchRun(prepared);
   process.stdout.write(`${prepared.expDir}\n`);
   if (run.diesWithExpdesk) {

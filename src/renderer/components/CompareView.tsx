@@ -8,7 +8,7 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import type { CompareResult, MetricsSeriesResult } from '../../shared/contract';
 import type { ExperimentSummary, JsonValue } from '../../shared/model';
 import { finalMetric } from '../lib/columns';
-import { toCsv, type CsvCell } from '../lib/csv';
+import { toCsv, type CsvCell } from '../../shared/csv';
 import { ema } from '../lib/ema';
 import { formatConfigValue, formatMetric, MISSING } from '../format';
 import { SERIES_COLORS } from '../theme';

@@ -2,7 +2,7 @@
 import { describe, expect, it } from 'vitest';
 import { joinCommand, splitCommand } from '../../../src/renderer/lib/command-line';
 import { diffAgainstBase } from '../../../src/renderer/lib/config-preview';
-import { csvField, toCsv } from '../../../src/renderer/lib/csv';
+import { csvField, toCsv } from '../../../src/shared/csv';
 import { ema } from '../../../src/renderer/lib/ema';
 import { jsonToTable, parsePythonJson, parseSamples } from '../../../src/renderer/lib/outputs';
 import { layoutParcoords } from '../../../src/renderer/lib/parcoords';
