@@ -7,7 +7,7 @@
  */
 import { useEffect, useRef, useState } from 'react';
 import type { Data, Layout, PlotlyHTMLElement } from 'plotly.js';
-import { loadPlotly } from '../lib/plotly';
+import { loadPlotly, plotlyText } from '../lib/plotly';
 import { cssVar, useColorScheme } from '../theme';
 
 export interface ChartSeries {
@@ -82,7 +82,8 @@ export function Chart(props: ChartProps): React.JSX.Element {
         const data: Data[] = props.series.map((s) => ({
           type: 'scatter',
           mode: 'lines',
-          name: s.name,
+          // Names come from folders: plain text, never plotly's HTML subset.
+          name: plotlyText(s.name),
           x: s.x as number[],
           y: s.y as (number | null)[],
           line: { color: s.color, width: s.faint ? 1 : 1.6 },
@@ -98,7 +99,8 @@ export function Chart(props: ChartProps): React.JSX.Element {
           plot_bgcolor: 'rgba(0,0,0,0)',
           font: { family: cssVar('--font', 'sans-serif'), size: 10, color: muted },
           hovermode: 'x',
-          hoverlabel: { font: { family: cssVar('--mono', 'monospace'), size: 11 } },
+          // namelength -1: plotly's own cut (15 characters) could split an escaped name's &lt; entity.
+          hoverlabel: { namelength: -1, font: { family: cssVar('--mono', 'monospace'), size: 11 } },
           showlegend: props.legend ?? false,
           legend: { orientation: 'h', y: -0.22, font: { color: fg, size: 10 } },
           uirevision: props.revision,

@@ -16,3 +16,13 @@ export function loadPlotly(): Promise<PlotlyModule> {
   });
   return loading;
 }
+
+/**
+ * Text for plotly's labels (trace names in legends and hover labels): plotly
+ * reads a subset of HTML there (<b>, <br>, <a href>, <span style>, entities),
+ * so a metric or run name from a folder is escaped to show as written. & < >
+ * become entities, which plotly turns back into the characters.
+ */
+export function plotlyText(s: string): string {
+  return s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
