@@ -43,6 +43,7 @@ import { CliError } from './commands';
 import { cliSshOptions, onCliExit } from './remote-context';
 import type { ExportCliOptions } from './bundle';
 import { runRequestFields, type RunCliOptions } from './run';
+import { shellQuote } from '../shared/shell-quote';
 import { logOutput, printErr, printOut } from './output';
 
 /** Exit code for "could not reach or trust the remote". */
@@ -275,7 +276,7 @@ export async function remoteAttachCommand(expDir: string): Promise<number> {
   const session = status.tmux_session.replace(/[^A-Za-z0-9_.:=-]/g, '');
   let channel;
   try {
-    channel = await conn.openTerminal(`exec tmux attach-session -t '=${session}'`, {
+    channel = await conn.openTerminal(`exec tmux attach-session -t ${shellQuote(`=${session}`)}`, {
       rows: process.stdout.rows || 24,
       cols: process.stdout.columns || 80,
       term: process.env.TERM || 'xterm-256color',
