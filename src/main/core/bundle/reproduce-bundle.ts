@@ -50,7 +50,7 @@ export function bundleReproduceScript(s: BundleScriptSpec): string {
   const needs = s.hasPatch ? 'bash, Python 3 and git (or patch, for text-only changes)' : 'bash and Python 3';
   const header = `#!/usr/bin/env bash
 # reproduce.sh: run ${shellComment(s.name)} again from this bundle alone, with no access
-# to the original repository or to Expdesk. Made by Expdesk ${s.expdeskVersion} on ${s.generatedAt}.
+# to the original repository or to Expdesk. Made by Expdesk ${shellComment(s.expdeskVersion)} on ${shellComment(s.generatedAt)}.
 # Needs ${needs}; without --python, pip needs the package index.
 #
 #   bash reproduce.sh                      # new venv + pip install -r requirements.txt

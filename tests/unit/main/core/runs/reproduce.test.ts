@@ -9,6 +9,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { chmodSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
+import { bundleReproduceScript } from '../../../../../src/main/core/bundle/reproduce-bundle';
 import { reproduceScript } from '../../../../../src/main/core/runs/reproduce';
 import { shellJoin, shellQuote } from '../../../../../src/shared/shell-quote';
 import { initRepo } from '../../../../helpers/git';
@@ -136,5 +137,54 @@ describe('reproduce.sh', () => {
     expect(r.stderr).toContain(`  python ${shellQuote(WORD)}\n`);
     expect(markers(root)).toEqual([]);
     expect(existsSync(path.join(root, 'PWNED5'))).toBe(false);
+  });
+});
+
+describe("the bundle's reproduce.sh", () => {
+  it('holds hostile recorded values as data: its header runs nothing and gives them back intact', () => {
+    const root = tmpDir('expdesk-repro-');
+    const spec = {
+      name: `exp001 $(touch PWNED1)\ntouch PWNED2`,
+      gitHash: 'a'.repeat(40),
+      seed: 3,
+      relativeCwd: HOSTILE,
+      hasSource: false,
+      sourceMissingReason: "it's `touch PWNED3` gone",
+      sourceOmitted: [HOSTILE, 'b $(touch PWNED4)'],
+      hasPatch: false,
+      patchComplete: true,
+      patchOmitted: [],
+      pythonVersion: '3.11.2',
+      commandTemplate: ['python', 'train.py', '{config}', WORD],
+      recordedCommand: `python train.py $(touch PWNED5)`,
+      environment: { PYTHONHASHSEED: `0 $(touch PWNED6) \`touch PWNED7\`` },
+      generatedAt: 'now\ntouch PWNED8',
+      expdeskVersion: '0.1.0',
+    };
+    const script = bundleReproduceScript(spec);
+    const file = path.join(root, 'reproduce.sh');
+    writeFileSync(file, script);
+    expect(spawnSync('bash', ['-n', file]).status).toBe(0);
+    // The generated header alone, then its variables printed NUL-separated.
+    const header = script.slice(0, script.indexOf('# --- How it works'));
+    const dump =
+      'for v in "$NAME" "$REL_CWD" "$SOURCE_MISSING_REASON" "$RECORDED_COMMAND" "${SOURCE_OMITTED[@]}" ' +
+      '"${COMMAND[@]}" "${RECORDED_ENV[@]}"; do printf "%s\\0" "$v"; done';
+    const r = spawnSync('bash', ['-c', `${header}\n${dump}`], { cwd: root, encoding: 'utf8' });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout.split('\0').slice(0, -1)).toEqual([
+      spec.name,
+      HOSTILE,
+      spec.sourceMissingReason,
+      spec.recordedCommand,
+      ...spec.sourceOmitted,
+      ...spec.commandTemplate,
+      `PYTHONHASHSEED=${spec.environment.PYTHONHASHSEED}`,
+    ]);
+    // --help runs the header and prints the name through the usage text.
+    const help = spawnSync('bash', [file, '--help'], { cwd: root, encoding: 'utf8' });
+    expect(help.status, help.stderr).toBe(0);
+    expect(help.stdout).toContain(spec.name);
+    expect(markers(root)).toEqual([]);
   });
 });
