@@ -436,6 +436,43 @@ def run_state(exp_dir):
     }
 
 
+def status_only_req(req):
+    return bool(req.get("status_only"))
+
+
+def log_refusal(exp_dir, path):
+    """Why a log may not be read (a link out of the experiment, not a regular file), or None.
+    A log that does not exist yet is fine: it is checked again at every read."""
+    if not os.path.lexists(path):
+        return None
+    real = os.path.realpath(path)
+    if not inside(real, os.path.realpath(exp_dir)):
+        return "%s leads outside its experiment folder (to %s): refused, links out are not followed" % (path, real)
+    try:
+        st = os.stat(real)
+    except OSError:
+        return None
+    if not stat_mod.S_ISREG(st.st_mode):
+        return "%s is not a regular file: not read" % path
+    return None
+
+
+def open_log(exp_dir, path):
+    """The log opened for reading when log_refusal allows it; OSError otherwise (the caller skips it)."""
+    why = log_refusal(exp_dir, path)
+    if why:
+        raise OSError(errno.EPERM, why)
+    real = os.path.realpath(path)
+    fd = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat_mod.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EPERM, "%s is not a regular file" % path)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def op_follow(req):
     """Frames on stdout: a JSON header line, then (for data) that many raw bytes."""
     exp_dir = resolve(req["exp_dir"])
@@ -449,8 +486,20 @@ def op_follow(req):
     last_sent = 0.0
     stdin = sys.stdin.buffer
     out.write(MARKER)
+    problem = None
     if not os.path.isdir(exp_dir):
-        frame = {"t": "error", "code": "not-found", "message": "no such folder: %s" % exp_dir}
+        problem = ("not-found", "no such folder: %s" % exp_dir)
+    elif not is_experiment(exp_dir):
+        problem = ("forbidden", "%s is not an experiment folder: its logs are not followed" % exp_dir)
+    elif name is not None and (os.path.basename(name) != name or name in (".", "..")):
+        problem = ("bad-request", "%s is not the name of a log in %s" % (name, os.path.join(exp_dir, "logs")))
+    else:
+        # Confined (log-tail.ts's rules): a log leading out of the experiment is refused by name.
+        why = log_refusal(exp_dir, log_of(exp_dir, name))
+        if why and not status_only_req(req):
+            problem = ("forbidden", why)
+    if problem:
+        frame = {"t": "error", "code": problem[0], "message": problem[1]}
         out.write((json.dumps(frame) + "\n").encode())
         out.flush()
         return None
@@ -470,7 +519,7 @@ def op_follow(req):
         try:
             if status_only:
                 raise OSError("status only")
-            with open(path, "rb") as f:
+            with open_log(exp_dir, path) as f:
                 size = os.fstat(f.fileno()).st_size
                 if size < offset:
                     offset = 0  # truncated: start over, as LogTail does

@@ -1,0 +1,121 @@
+/**
+ * Issue 15 A, B and C on remote workspaces, against a real sshd on
+ * 127.0.0.1: the remote helper refuses to follow a log linked out of its
+ * experiment, a remote config's `defaults:` cannot pull in a file outside the
+ * project (on either machine), and a remote export never carries what a
+ * link leading out points to.
+ */
+import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EventName, EventPayload } from '../../src/shared/contract';
+import { ExpdeskHost } from '../../src/main/host/host';
+import { demoProject } from '../helpers/demo-project';
+import { envOverrides } from '../helpers/env';
+import { startSshd, type TestSshd } from '../helpers/sshd';
+import { tmpDir } from '../helpers/tmp';
+
+const SECRET = 'SECRET-9c1d: the private key of someone else';
+
+let sshd: TestSshd;
+const env = envOverrides();
+
+beforeAll(async () => {
+  sshd = await startSshd();
+  env.set(sshd.env);
+});
+
+afterAll(async () => {
+  env.restore();
+  await sshd?.stop();
+});
+
+function secretFile(): string {
+  const file = path.join(tmpDir('expdesk-rsecret-'), 'shadow.yaml');
+  writeFileSync(file, `secret: ${SECRET}\n`);
+  return file;
+}
+
+function hostOn(workspace: string): {
+  host: ExpdeskHost;
+  events: Array<{ event: EventName; payload: unknown }>;
+} {
+  const host = new ExpdeskHost({
+    mode: 'browser',
+    version: 't',
+    workspace,
+    demoWorkspace: null,
+    cacheDir: tmpDir('expdesk-rconf-cache-'),
+  });
+  const events: Array<{ event: EventName; payload: unknown }> = [];
+  host.onEvent((event, payload) => events.push({ event, payload }));
+  return { host, events };
+}
+
+function leaked(events: Array<{ event: EventName; payload: unknown }>): string {
+  return events
+    .filter((e) => e.event === 'log.data')
+    .map((e) => Buffer.from((e.payload as EventPayload<'log.data'>).data, 'base64').toString('utf8'))
+    .join('');
+}
+
+describe('remote confinement (issue 15 A, B)', { timeout: 90_000 }, () => {
+  it('log.subscribe on a remote experiment refuses a log linked out of it, and a folder that is not an experiment', async () => {
+    const secret = secretFile();
+    const workspace = tmpDir('expdesk-rconf-ws-');
+    const expDir = path.join(workspace, 'exp001');
+    mkdirSync(path.join(expDir, 'logs'), { recursive: true });
+    writeFileSync(path.join(expDir, 'config.yaml'), 'training:\n  lr: 0.1\n');
+    symlinkSync(secret, path.join(expDir, 'logs', 'train.log'));
+    const notExp = path.join(workspace, 'loose');
+    mkdirSync(path.join(notExp, 'logs'), { recursive: true });
+    symlinkSync(secret, path.join(notExp, 'logs', 'train.log'));
+    const { host, events } = hostOn(sshd.url(workspace));
+    try {
+      await expect(host.dispatch('log.subscribe', { expDir: sshd.url(expDir) })).rejects.toMatchObject({
+        code: 'forbidden',
+        message: expect.stringContaining(
+          `${path.join(expDir, 'logs', 'train.log')} leads outside its experiment folder`,
+        ) as unknown,
+      });
+      await expect(
+        host.dispatch('log.subscribe', { expDir: sshd.url(notExp), file: 'train.log' }),
+      ).rejects.toMatchObject({
+        code: 'forbidden',
+        message: expect.stringContaining('not an experiment') as unknown,
+      });
+      await expect(
+        host.dispatch('log.subscribe', { expDir: sshd.url(expDir), file: '../config.yaml' }),
+      ).rejects.toMatchObject({ code: 'bad-request' });
+      expect(leaked(events)).not.toContain(SECRET);
+    } finally {
+      host.dispose();
+    }
+  });
+
+  it('config.compose on a remote project: a default leading out is an error at its line, never read', async () => {
+    const secret = secretFile();
+    const proj = demoProject('expdesk-rconf-proj-', null);
+    const file = path.join(proj, 'configs', 'evil.yaml');
+    // An absolute path: composed here from copies, it would name a file on this machine.
+    writeFileSync(file, `defaults:\n  - base\n  - ${secret}\nx: 1\n`);
+    const { host } = hostOn(sshd.url(proj));
+    try {
+      const r = await host.dispatch('config.compose', { file: sshd.url(file) });
+      expect(r).toMatchObject({ ok: false, error: { file: sshd.url(file), line: 3 } });
+      expect((r as { error: { message: string } }).error.message).toMatch(/is refused: .* leads outside/);
+      const climbing = await host.dispatch('config.compose', {
+        file: sshd.url(file),
+        text: `defaults: [../../../../../../../../..${secret.replace(/\.yaml$/, '')}]\n`,
+      });
+      expect(climbing).toMatchObject({ ok: false, error: { file: sshd.url(file), line: 1 } });
+      expect(JSON.stringify([r, climbing])).not.toContain(SECRET);
+      const ok = await host.dispatch('config.compose', {
+        file: sshd.url(path.join(proj, 'configs', 'dpo_beta0.05.yaml')),
+      });
+      expect(ok).toMatchObject({ ok: true, config: { dpo: { beta: 0.05 } } });
+    } finally {
+      host.dispose();
+    }
+  });
+});
