@@ -2,13 +2,27 @@
  * Issue 15 A and B through the host's dispatch, as the WebSocket and IPC call
  * it: a hostile experiment folder or project plants symlinks (and `defaults:`
  * entries) leading to a secret file outside, and nothing of the secret comes
- * back — the request is refused with a message naming the file.
+ * back — the request is refused with a message naming the file. And C and H
+ * where the user meets them: `expdesk export --with-logs` on a folder with a
+ * log linked to the secret and a symlink loop in logs/.
  */
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawn, spawnSync } from 'node:child_process';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { EventName, EventPayload } from '../../src/shared/contract';
 import { ExpdeskHost } from '../../src/main/host/host';
+import { filesUnder, unpackBundle } from '../helpers/bundle';
+import { EXPDESK_BIN, REPO } from '../helpers/cli';
 import { demoProject } from '../helpers/demo-project';
 import { tmpDir } from '../helpers/tmp';
 
@@ -192,5 +206,69 @@ describe('config.compose stays inside the open project (issue 15 B)', { timeout:
     } finally {
       host.dispose();
     }
+  });
+});
+
+describe('expdesk export on a hostile folder (issue 15 C, H)', { timeout: 120_000 }, () => {
+  /** The seed's exp001 with logs/train_rank1.log linked to the secret and `ln -s . logs/loop`. */
+  function hostileExperiment(secret: string): string {
+    const fixtures = tmpDir('expdesk-conf-seed-');
+    execFileSync('python3', [path.join(REPO, 'tests/fixtures/seed_writer.py'), fixtures], {
+      stdio: 'ignore',
+    });
+    const exp = path.join(fixtures, 'experiments', 'exp001_dpo_llama-7b_beta0.1_0115_1430');
+    rmSync(path.join(exp, 'logs', 'train_rank1.log'));
+    symlinkSync(secret, path.join(exp, 'logs', 'train_rank1.log'));
+    symlinkSync('.', path.join(exp, 'logs', 'loop'));
+    return exp;
+  }
+
+  it('--with-logs says what it left out, carries none of the secret, and ends', async () => {
+    const secret = realpathSync(secretFile());
+    const exp = hostileExperiment(secret);
+    const out = path.join(tmpDir(), 'hostile.zip');
+    const r = spawnSync(process.execPath, [EXPDESK_BIN, 'export', exp, '--with-logs', '-o', out], {
+      encoding: 'utf8',
+      env: { ...process.env, EXPDESK_CACHE_DIR: tmpDir() },
+      timeout: 120_000,
+    });
+    expect(r.status, r.stderr).toBe(0);
+    expect(r.stdout).toContain(
+      `warning: logs/train_rank1.log is left out of the bundle: a link leading outside (to ${secret})`,
+    );
+    expect(r.stdout).toContain(
+      'warning: logs/loop is left out of the bundle: a link to a folder (.): links to folders are not followed',
+    );
+    expect(r.stdout.trimEnd().split('\n').pop()).toBe(out);
+    const dir = await unpackBundle(out, tmpDir());
+    const files = filesUnder(dir);
+    expect(files.filter((f) => f.startsWith('logs/'))).toEqual([
+      'logs/metrics.jsonl',
+      'logs/train_rank0.log',
+    ]);
+    for (const f of files) expect(readFileSync(path.join(dir, f), 'latin1')).not.toContain(SECRET);
+  });
+
+  it('SIGTERM stops it and leaves no bundle', async () => {
+    const exp = hostileExperiment(secretFile());
+    const outDir = tmpDir();
+    const out = path.join(outDir, 'stopped.zip');
+    const child = spawn(process.execPath, [EXPDESK_BIN, 'export', exp, '--with-logs', '-o', out], {
+      env: { ...process.env, EXPDESK_CACHE_DIR: tmpDir(), EXPDESK_TEST_STALL_EXPORT_AFTER: '3' },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const closed = new Promise<number | null>((resolve) => child.on('close', (code) => resolve(code)));
+    // Waits in the middle of packing (the stall hook) until it is stopped.
+    await until(
+      () => stderr.includes('packing') && readdirSync(outDir).some((f) => f.includes('.partial-')),
+      60_000,
+    );
+    child.kill('SIGTERM');
+    expect(await closed).toBe(130);
+    expect(stderr).toContain(`export interrupted: no bundle was written at ${out}`);
+    expect(existsSync(out)).toBe(false);
+    expect(readdirSync(outDir)).toEqual([]);
   });
 });
