@@ -249,6 +249,26 @@ describe('expdesk export on a hostile folder (issue 15 C, H)', { timeout: 120_00
     for (const f of files) expect(readFileSync(path.join(dir, f), 'latin1')).not.toContain(SECRET);
   });
 
+  it('through the host: bundle.export names what it left out and carries none of the secret', async () => {
+    const secret = realpathSync(secretFile());
+    const exp = hostileExperiment(secret);
+    const out = path.join(tmpDir(), 'host.tar.gz');
+    const { host } = hostOn(path.dirname(exp));
+    try {
+      const r = (await host.dispatch('bundle.export', { expDir: exp, out, withLogs: true })) as {
+        warnings: string[];
+      };
+      expect(r.warnings).toContain(
+        `logs/train_rank1.log is left out of the bundle: a link leading outside (to ${secret})`,
+      );
+      const dir = await unpackBundle(out, tmpDir());
+      for (const f of filesUnder(dir))
+        expect(readFileSync(path.join(dir, f), 'latin1')).not.toContain(SECRET);
+    } finally {
+      host.dispose();
+    }
+  });
+
   it('SIGTERM stops it and leaves no bundle', async () => {
     const exp = hostileExperiment(secretFile());
     const outDir = tmpDir();

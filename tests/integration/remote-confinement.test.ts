@@ -5,11 +5,14 @@
  * project (on either machine), and a remote export never carries what a
  * link leading out points to.
  */
-import { mkdirSync, symlinkSync, writeFileSync } from 'node:fs';
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventName, EventPayload } from '../../src/shared/contract';
 import { ExpdeskHost } from '../../src/main/host/host';
+import { filesUnder, unpackBundle } from '../helpers/bundle';
+import { EXPDESK_BIN, REPO } from '../helpers/cli';
 import { demoProject } from '../helpers/demo-project';
 import { envOverrides } from '../helpers/env';
 import { startSshd, type TestSshd } from '../helpers/sshd';
@@ -117,5 +120,50 @@ describe('remote confinement (issue 15 A, B)', { timeout: 90_000 }, () => {
     } finally {
       host.dispose();
     }
+  });
+});
+
+describe('remote export (issue 15 C, H)', { timeout: 120_000 }, () => {
+  it('`expdesk export ssh://… --with-logs --with-checkpoint` carries no link leading out, and says so', async () => {
+    const secret = realpathSync(secretFile());
+    const fixtures = tmpDir('expdesk-rconf-seed-');
+    execFileSync('python3', [path.join(REPO, 'tests/fixtures/seed_writer.py'), fixtures], {
+      stdio: 'ignore',
+    });
+    const exp = path.join(fixtures, 'experiments', 'exp001_dpo_llama-7b_beta0.1_0115_1430');
+    for (const f of ['requirements.txt', 'logs/train_rank1.log']) {
+      rmSync(path.join(exp, f));
+      symlinkSync(secret, path.join(exp, f));
+    }
+    symlinkSync(secret, path.join(exp, 'checkpoints', 'final', 'weights.bin'));
+    symlinkSync('.', path.join(exp, 'logs', 'loop'));
+    const out = path.join(tmpDir(), 'remote.zip');
+    const r = spawnSync(
+      process.execPath,
+      [EXPDESK_BIN, 'export', sshd.url(exp), '--with-logs', '--with-checkpoint', '-o', out],
+      {
+        encoding: 'utf8',
+        env: { ...process.env, ...sshd.env, EXPDESK_CACHE_DIR: tmpDir() },
+        timeout: 120_000,
+      },
+    );
+    expect(r.status, r.stderr).toBe(0);
+    const outside = `a link leading outside (to ${secret})`;
+    for (const f of ['requirements.txt', 'logs/train_rank1.log', 'checkpoints/final/weights.bin'])
+      expect(r.stdout).toContain(`warning: ${f} is left out of the bundle: ${outside}`);
+    expect(r.stdout).toContain('warning: logs/loop is left out of the bundle: a link to a folder (.)');
+    const dir = await unpackBundle(out, tmpDir());
+    const files = filesUnder(dir);
+    expect(files.filter((f) => !/^(README\.md|bundle\.json|reproduce\.sh|MANIFEST)$/.test(f))).toEqual(
+      [
+        'checkpoints/final/trainer_state.json',
+        'config.yaml',
+        'logs/metrics.jsonl',
+        'logs/train_rank0.log',
+        'metadata.json',
+        'reproduce.original.sh',
+      ].sort(),
+    );
+    for (const f of files) expect(readFileSync(path.join(dir, f), 'latin1')).not.toContain(SECRET);
   });
 });

@@ -585,6 +585,7 @@ export class RemoteService {
             repository: params.repository ?? fetched.repository ?? undefined,
           },
           (p) => emit({ ...p, expDir: params.expDir }),
+          fetched.leftOut,
         );
         return {
           ...r,

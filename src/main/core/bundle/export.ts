@@ -77,6 +77,8 @@ export interface ExportOptions {
   repository?: string;
   onProgress?: (p: BundleProgress) => void;
   signal?: AbortSignal;
+  /** Entries left out before the export saw the folder (a remote fetch), named with the rest. */
+  leftOut?: LeftOut[];
 }
 
 export interface ExportResult {
@@ -214,7 +216,7 @@ export async function exportBundle(opts: ExportOptions): Promise<ExportResult> {
     withCheckpoint: opts.withCheckpoint,
     checkAbort,
   });
-  const plan = planRecorded(scan);
+  const plan = planRecorded(scan, opts.leftOut);
   const none = { value: null, problems: [] };
   const [metaRead, configRead, statusRead] = await Promise.all([
     plan.readable.has(LAYOUT.metadata) ? readJsonObject(expDir, LAYOUT.metadata) : none,

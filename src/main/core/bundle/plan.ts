@@ -71,10 +71,11 @@ export interface RecordedPlan {
   readable: Set<string>;
 }
 
-export function planRecorded(scan: ExperimentScan): RecordedPlan {
+/** `known`: entries already left out before the scan (a remote fetch leaves them behind). */
+export function planRecorded(scan: ExperimentScan, known: LeftOut[] = []): RecordedPlan {
   const recorded: FileItem[] = [];
   const absent: Array<{ file: string; meaning: string }> = [];
-  const leftOut: LeftOut[] = [];
+  const leftOut: LeftOut[] = [...known];
   const notes: string[] = [];
   const readable = new Set<string>();
   const take = (e: ScannedEntry): FileItem | null => {
