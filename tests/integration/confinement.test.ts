@@ -168,6 +168,14 @@ describe('config.compose stays inside the open project (issue 15 B)', { timeout:
       await expect(
         host.dispatch('run.start', { configFile: secret, command: ['python3', 'train.py', '{config}'] }),
       ).rejects.toMatchObject({ code: 'bad-request', message: expect.stringContaining(secret) as unknown });
+      // Naming another workspace in the request does not widen it.
+      await expect(
+        host.dispatch('run.start', {
+          workspace: path.dirname(secret),
+          configFile: secret,
+          command: ['python3', 'train.py', '{config}'],
+        }),
+      ).rejects.toThrow(/leads outside the open project/);
     } finally {
       host.dispose();
     }

@@ -51,8 +51,10 @@ export class RunService {
     const workspace = params.workspace ?? this.defaultWorkspace();
     if (!workspace) throw new ApiError('bad-request', 'no workspace is open to launch into');
     try {
-      // The config and its defaults come from the open project only (as config.compose).
-      const prepared = await prepareRun({ ...params, workspace, configRoot: await projectRootOf(workspace) });
+      // The config and its defaults come from the open project only (as config.compose), not
+      // from wherever a request's own workspace points.
+      const configRoot = await projectRootOf(this.defaultWorkspace() ?? workspace);
+      const prepared = await prepareRun({ ...params, workspace, configRoot });
       const run = await launchRun(prepared);
       // Keep the terminal (the tmux client) drained; the UI's live terminal attaches to it later.
       run.terminal.onData(() => undefined);
