@@ -131,7 +131,7 @@ describe('remote export (issue 15 C, H)', { timeout: 120_000 }, () => {
       stdio: 'ignore',
     });
     const exp = path.join(fixtures, 'experiments', 'exp001_dpo_llama-7b_beta0.1_0115_1430');
-    for (const f of ['requirements.txt', 'logs/train_rank1.log']) {
+    for (const f of ['requirements.txt', 'metadata.json', 'logs/train_rank1.log']) {
       rmSync(path.join(exp, f));
       symlinkSync(secret, path.join(exp, f));
     }
@@ -149,7 +149,12 @@ describe('remote export (issue 15 C, H)', { timeout: 120_000 }, () => {
     );
     expect(r.status, r.stderr).toBe(0);
     const outside = `a link leading outside (to ${secret})`;
-    for (const f of ['requirements.txt', 'logs/train_rank1.log', 'checkpoints/final/weights.bin'])
+    for (const f of [
+      'requirements.txt',
+      'metadata.json',
+      'logs/train_rank1.log',
+      'checkpoints/final/weights.bin',
+    ])
       expect(r.stdout).toContain(`warning: ${f} is left out of the bundle: ${outside}`);
     expect(r.stdout).toContain('warning: logs/loop is left out of the bundle: a link to a folder (.)');
     const dir = await unpackBundle(out, tmpDir());
@@ -160,7 +165,6 @@ describe('remote export (issue 15 C, H)', { timeout: 120_000 }, () => {
         'config.yaml',
         'logs/metrics.jsonl',
         'logs/train_rank0.log',
-        'metadata.json',
         'reproduce.original.sh',
       ].sort(),
     );

@@ -57,15 +57,19 @@ export async function fetchRemoteExperiment(
   remotePath: string,
   opts: { withLogs?: boolean; withCheckpoint?: boolean },
 ): Promise<FetchedExperiment> {
-  // The metadata says which commit to pack, and where the repository is.
-  const meta = await callRemote<{ data: string; missing?: boolean }>(
+  // The metadata says which commit to pack, and where the repository is. Read confined to the
+  // experiment (the `file` op, file.read's rules): a metadata.json linked out of it is not read.
+  const meta = await callRemote<{ data: string }>(
     conn,
-    { op: 'read', path: `${remotePath.replace(/\/+$/, '')}/metadata.json`, offset: 0, max: 16 * 1024 * 1024 },
+    { op: 'file', path: `${remotePath.replace(/\/+$/, '')}/metadata.json`, max: 16 * 1024 * 1024 },
     { retry: true },
-  );
+  ).catch((err: unknown) => {
+    if (err instanceof RemoteOpError && err.code !== 'internal') return null;
+    throw err;
+  });
   let gitHash: unknown = null;
   let gitRoot: unknown = null;
-  if (!meta.missing) {
+  if (meta) {
     try {
       const m = JSON.parse(Buffer.from(meta.data, 'base64').toString('utf8')) as Record<string, unknown>;
       gitHash = m.git_hash;
