@@ -193,24 +193,8 @@ async function pack(
   return packer.manifest.length + 1;
 }
 
-export async function exportBundle(opts: ExportOptions): Promise<ExportResult> {
-  const expDir = path.resolve(opts.expDir);
-  const out = path.resolve(opts.out);
-  const format = bundleFormatOf(out);
-  const folder = bundleFolderOf(out);
-  if (!folder) throw new BundleError(`${out}: the bundle needs a name before its extension`, 'bad-request');
-  await checkTarget(expDir, out);
-  const outDir = path.dirname(out);
-  await mkdir(outDir, { recursive: true });
-  const progress = opts.onProgress ?? ((): void => undefined);
-  const signal = opts.signal;
-  const checkAbort = (): void => {
-    if (signal?.aborted) throw interrupted();
-  };
-  const limit = opts.sourceFileLimitBytes ?? DEFAULT_SOURCE_FILE_LIMIT_BYTES;
-
-  // 1. What the folder recorded: lstat'ed, then planned; only files the plan packs are read.
-  progress({ phase: 'scan', done: 0, total: 1 });
+/** What the folder recorded: lstat'ed (scan), planned, and only what the plan packs is read. */
+async function recordedStage(expDir: string, opts: ExportOptions, checkAbort: () => void) {
   const scan = await scanExperiment(expDir, {
     withLogs: opts.withLogs,
     withCheckpoint: opts.withCheckpoint,
@@ -233,14 +217,47 @@ export async function exportBundle(opts: ExportOptions): Promise<ExportResult> {
   ];
   if (statusRead.value?.state === 'running')
     notes.push('the run is still running: its metrics and logs in the bundle are a snapshot');
-  const name = stringOf(metadata?.name) ?? path.basename(expDir);
   const patch = patchOf(
     metadata,
     plan.recorded.find((i) => i.rel === 'uncommitted.patch'),
   );
   const commandTemplate = commandTemplateOf(metadata);
   const seed = seedOf(metadata, configRead.value);
-  const warnings = [...notes, ...factWarnings(patch, commandTemplate, seed)];
+  return {
+    plan,
+    metadata,
+    name: stringOf(metadata?.name) ?? path.basename(expDir),
+    patch,
+    commandTemplate,
+    seed,
+    notes,
+    warnings: [...notes, ...factWarnings(patch, commandTemplate, seed)],
+  };
+}
+
+export async function exportBundle(opts: ExportOptions): Promise<ExportResult> {
+  const expDir = path.resolve(opts.expDir);
+  const out = path.resolve(opts.out);
+  const format = bundleFormatOf(out);
+  const folder = bundleFolderOf(out);
+  if (!folder) throw new BundleError(`${out}: the bundle needs a name before its extension`, 'bad-request');
+  await checkTarget(expDir, out);
+  const outDir = path.dirname(out);
+  await mkdir(outDir, { recursive: true });
+  const progress = opts.onProgress ?? ((): void => undefined);
+  const signal = opts.signal;
+  const checkAbort = (): void => {
+    if (signal?.aborted) throw interrupted();
+  };
+  const limit = opts.sourceFileLimitBytes ?? DEFAULT_SOURCE_FILE_LIMIT_BYTES;
+
+  // 1. What the folder recorded: lstat'ed, then planned; only files the plan packs are read.
+  progress({ phase: 'scan', done: 0, total: 1 });
+  const { plan, metadata, name, patch, commandTemplate, seed, notes, warnings } = await recordedStage(
+    expDir,
+    opts,
+    checkAbort,
+  );
   progress({ phase: 'scan', done: 1, total: 1 });
   checkAbort();
 
