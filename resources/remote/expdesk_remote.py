@@ -28,6 +28,7 @@ Operations:
 """
 import base64
 import errno
+import io
 import json
 import os
 import platform
@@ -436,6 +437,43 @@ def run_state(exp_dir):
     }
 
 
+def status_only_req(req):
+    return bool(req.get("status_only"))
+
+
+def log_refusal(exp_dir, path):
+    """Why a log may not be read (a link out of the experiment, not a regular file), or None.
+    A log that does not exist yet is fine: it is checked again at every read."""
+    if not os.path.lexists(path):
+        return None
+    real = os.path.realpath(path)
+    if not inside(real, os.path.realpath(exp_dir)):
+        return "%s leads outside its experiment folder (to %s): refused, links out are not followed" % (path, real)
+    try:
+        st = os.stat(real)
+    except OSError:
+        return None
+    if not stat_mod.S_ISREG(st.st_mode):
+        return "%s is not a regular file: not read" % path
+    return None
+
+
+def open_log(exp_dir, path):
+    """The log opened for reading when log_refusal allows it; OSError otherwise (the caller skips it)."""
+    why = log_refusal(exp_dir, path)
+    if why:
+        raise OSError(errno.EPERM, why)
+    real = os.path.realpath(path)
+    fd = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat_mod.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EPERM, "%s is not a regular file" % path)
+        return os.fdopen(fd, "rb")
+    except BaseException:
+        os.close(fd)
+        raise
+
+
 def op_follow(req):
     """Frames on stdout: a JSON header line, then (for data) that many raw bytes."""
     exp_dir = resolve(req["exp_dir"])
@@ -449,8 +487,20 @@ def op_follow(req):
     last_sent = 0.0
     stdin = sys.stdin.buffer
     out.write(MARKER)
+    problem = None
     if not os.path.isdir(exp_dir):
-        frame = {"t": "error", "code": "not-found", "message": "no such folder: %s" % exp_dir}
+        problem = ("not-found", "no such folder: %s" % exp_dir)
+    elif not is_experiment(exp_dir):
+        problem = ("forbidden", "%s is not an experiment folder: its logs are not followed" % exp_dir)
+    elif name is not None and (os.path.basename(name) != name or name in (".", "..")):
+        problem = ("bad-request", "%s is not the name of a log in %s" % (name, os.path.join(exp_dir, "logs")))
+    else:
+        # Confined (log-tail.ts's rules): a log leading out of the experiment is refused by name.
+        why = log_refusal(exp_dir, log_of(exp_dir, name))
+        if why and not status_only_req(req):
+            problem = ("forbidden", why)
+    if problem:
+        frame = {"t": "error", "code": problem[0], "message": problem[1]}
         out.write((json.dumps(frame) + "\n").encode())
         out.flush()
         return None
@@ -470,7 +520,7 @@ def op_follow(req):
         try:
             if status_only:
                 raise OSError("status only")
-            with open(path, "rb") as f:
+            with open_log(exp_dir, path) as f:
                 size = os.fstat(f.fileno()).st_size
                 if size < offset:
                     offset = 0  # truncated: start over, as LogTail does
@@ -934,8 +984,60 @@ def op_stop(req):
         time.sleep(0.1)
 
 
+WALK_MAX_DEPTH = 32  # scan.ts's MAX_WALK_DEPTH
+WALK_MAX_ENTRIES = 200000  # scan.ts's MAX_WALK_ENTRIES
+# What a bundle takes from the experiment's top (scan.ts's TOP_RECORDS).
+BUNDLE_TOP = ("config.yaml", "metadata.json", "requirements.txt", "conda_env.txt", "uncommitted.patch",
+              "FAILED.txt", SMALL["status"], "reproduce.sh")
+LEFT_OUT_NAME = ".expdesk-left-out.json"
+
+
+def special_name(mode):
+    if stat_mod.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat_mod.S_ISSOCK(mode):
+        return "a socket"
+    if stat_mod.S_ISCHR(mode) or stat_mod.S_ISBLK(mode):
+        return "a device"
+    return "not a regular file"
+
+
+def pack_choice(p, exp_real):
+    """What an export takes of the entry at p, seen without following it (bundle/plan.ts's rules):
+    ("file", path to read), ("dir", None), ("skip", None) or ("leave", reason)."""
+    try:
+        st = os.lstat(p)
+    except OSError:
+        return "skip", None
+    if stat_mod.S_ISREG(st.st_mode):
+        return "file", p
+    if stat_mod.S_ISDIR(st.st_mode):
+        return "dir", None
+    if not stat_mod.S_ISLNK(st.st_mode):
+        return "leave", "%s: never read" % special_name(st.st_mode)
+    try:
+        target = os.readlink(p)
+    except OSError:
+        target = "?"
+    try:
+        os.stat(p)
+    except OSError as e:
+        return "leave", "a symlink loop" if e.errno == errno.ELOOP else "a link to nothing (its target is missing)"
+    real = os.path.realpath(p)
+    if real != exp_real and not inside(real, exp_real):
+        return "leave", "a link leading outside (to %s)" % real
+    rst = os.stat(real)
+    if stat_mod.S_ISREG(rst.st_mode):
+        return "file", real
+    if stat_mod.S_ISDIR(rst.st_mode):
+        return "leave", "a link to a folder (%s): links to folders are not followed" % target
+    return "leave", "a link to something that is not a regular file (%s)" % target
+
+
 def op_pack(req):
-    """A tar stream of what a bundle takes from an experiment, plus a git pack of the recorded commit."""
+    """A tar stream of what a bundle takes from an experiment, plus a git pack of the recorded commit.
+    Only regular files travel: a link inside the experiment to a regular file as that file's bytes;
+    every other link, FIFO or device is left out and listed (with why) in .expdesk-left-out.json."""
     import tarfile
 
     exp_dir = resolve(req["exp_dir"])
@@ -943,17 +1045,47 @@ def op_pack(req):
     if not os.path.isdir(exp_dir) or not is_experiment(exp_dir):
         raise Fail("not-found", "%s is not an experiment folder" % exp_dir)
     base = os.path.basename(exp_dir)
-    names = []
-    for e in list_dir(exp_dir):
-        if e.is_file(follow_symlinks=False):
-            names.append(e.name)
+    exp_real = os.path.realpath(exp_dir)
+    names = []  # (path to read, name inside the experiment)
+    left_out = []
+
+    def take(p, rel):
+        kind, what = pack_choice(p, exp_real)
+        rel = rel.replace(os.sep, "/")
+        if kind == "file":
+            names.append((what, rel))
+        elif kind == "leave":
+            left_out.append({"path": rel, "reason": what})
+        return kind
+
+    def walk(folder, rel, depth, budget):
+        """logs/ or a checkpoint folder: real folders only, never through a link; bounded."""
+        try:
+            entries = sorted(os.listdir(folder))
+        except OSError:
+            return budget
+        for n in entries:
+            if budget <= 0:
+                return 0
+            budget -= 1
+            p = os.path.join(folder, n)
+            r = rel + "/" + n
+            if os.path.isdir(p) and not os.path.islink(p):
+                if depth + 1 <= WALK_MAX_DEPTH:
+                    budget = walk(p, r, depth + 1, budget)
+            else:
+                take(p, r)
+        return budget
+
+    for n in BUNDLE_TOP:
+        take(os.path.join(exp_dir, n), n)
     logs = os.path.join(exp_dir, "logs")
+    budget = WALK_MAX_ENTRIES
     if req.get("with_logs"):
-        for dirpath, _dirs, files in os.walk(logs):
-            for f in files:
-                names.append(os.path.relpath(os.path.join(dirpath, f), exp_dir))
-    elif os.path.isfile(os.path.join(exp_dir, METRICS)):
-        names.append(METRICS)
+        if take(logs, "logs") == "dir":
+            budget = walk(logs, "logs", 1, budget)
+    else:
+        take(os.path.join(exp_dir, METRICS), METRICS)
     if req.get("with_checkpoint"):
         cps = os.path.join(exp_dir, "checkpoints")
         pick = "final" if os.path.isdir(os.path.join(cps, "final")) else None
@@ -965,7 +1097,16 @@ def op_pack(req):
                     steps.append((int(m.group(1)), e.name))
             pick = max(steps)[1] if steps else None
         if pick:
-            names.append(os.path.join("checkpoints", pick))
+            chosen = os.path.join(cps, pick)
+            rel = "checkpoints/" + pick
+            real = os.path.realpath(chosen)
+            if os.path.isdir(chosen) and not os.path.islink(chosen):
+                walk(chosen, rel, 1, budget)
+            elif os.path.islink(chosen) and os.path.isdir(real) and inside(real, exp_real):
+                # final -> step_N inside the experiment: that folder's files, named checkpoints/final/…
+                walk(real, rel, 1, budget)
+            else:
+                take(chosen, rel)
     pack_file = None
     commit = req.get("git_hash") or ""
     root = req.get("git_root")
@@ -989,8 +1130,23 @@ def op_pack(req):
     out.write(MARKER)
     try:
         with tarfile.open(fileobj=out, mode="w|") as tar:
-            for n in names:
-                tar.add(os.path.join(exp_dir, n), arcname=os.path.join(base, n))
+            for p, n in names:
+                try:
+                    # Not through a link put there since, and never blocking on a FIFO.
+                    fh = open(p, "rb", opener=lambda f, flags: os.open(
+                        f, flags | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0)))
+                except OSError:
+                    continue  # gone or replaced meanwhile
+                with fh:
+                    info = tar.gettarinfo(arcname=base + "/" + n, fileobj=fh)
+                    if not info.isfile():
+                        continue
+                    tar.addfile(info, fh)
+            listing = json.dumps(left_out).encode()
+            info = tarfile.TarInfo(LEFT_OUT_NAME)
+            info.size = len(listing)
+            info.mtime = int(time.time())
+            tar.addfile(info, io.BytesIO(listing))
             if pack_file:
                 tar.add(pack_file, arcname=".expdesk-commit.pack")
     finally:

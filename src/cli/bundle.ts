@@ -11,7 +11,7 @@
  */
 import path from 'node:path';
 import type { BundleProgress, BundlePhase } from '../main/core/bundle/export';
-import { BundleError, defaultBundlePath, exportBundle } from '../main/core/bundle/export';
+import { BundleError, defaultBundlePath, exportBundle, type LeftOut } from '../main/core/bundle/export';
 import { humanBytes } from '../main/core/bundle/readme';
 import { VerifyError, verifyRuns } from '../main/core/verify/verify';
 import { isRemoteLocation } from '../shared/remote-location';
@@ -26,6 +26,8 @@ export interface ExportCliOptions {
   repo?: string;
   /** MB, as typed (0: no limit). */
   sourceFileLimit?: string;
+  /** Not an option: what a remote fetch left out (src/cli/remote.ts), named with the rest. */
+  leftOut?: LeftOut[];
 }
 
 const PHASE_TEXT: Record<BundlePhase, string> = {
@@ -86,6 +88,7 @@ export async function exportCommand(expDir: string, opts: ExportCliOptions): Pro
       withLogs: opts.withLogs,
       repository: opts.repo,
       sourceFileLimitBytes: limit,
+      leftOut: opts.leftOut,
       onProgress: printer.onProgress,
       signal: controller.signal,
     });

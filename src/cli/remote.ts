@@ -326,6 +326,7 @@ export async function remoteExportCommand(expDir: string, opts: ExportCliOptions
     return await exportCommand(fetched.expDir, {
       ...opts,
       repo: opts.repo ?? fetched.repository ?? undefined,
+      leftOut: fetched.leftOut,
     });
   } finally {
     fetched.cleanup();

@@ -7,7 +7,13 @@ import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApiError, type EventPayload, type RequestParams, type RequestResult } from '../../shared/contract';
-import { BundleError, defaultBundlePath, exportBundle, type BundleProgress } from '../core/bundle/export';
+import {
+  BundleError,
+  defaultBundlePath,
+  exportBundle,
+  type BundleProgress,
+  type LeftOut,
+} from '../core/bundle/export';
 import { VerifyError, verifyRuns } from '../core/verify/verify';
 
 /** Where a bundle goes when the interface gives no path: the user's Downloads folder, else home. */
@@ -22,6 +28,8 @@ const PROGRESS_INTERVAL_MS = 200;
 export async function exportBundleRequest(
   params: RequestParams<'bundle.export'>,
   emit: (payload: EventPayload<'bundle.progress'>) => void,
+  /** What a remote fetch left out (host/remote.ts), named with the rest. */
+  leftOut?: LeftOut[],
 ): Promise<RequestResult<'bundle.export'>> {
   const expDir = path.resolve(params.expDir);
   if (params.out !== undefined && !path.isAbsolute(params.out))
@@ -44,6 +52,7 @@ export async function exportBundleRequest(
       withLogs: params.withLogs,
       repository: params.repository,
       sourceFileLimitBytes: params.sourceFileLimitBytes,
+      leftOut,
       onProgress,
     });
   } catch (err) {

@@ -75,7 +75,7 @@ export class ExpdeskHost implements ExpdeskApi {
 
   async 'config.compose'(params: RequestParams<'config.compose'>): Promise<RequestResult<'config.compose'>> {
     if (isRemote(params.file)) return this.remote.compose(params, this.workspace);
-    return composeForEditor(params);
+    return composeForEditor(params, await this.data.project());
   }
 
   async 'run.start'(params: RequestParams<'run.start'>): Promise<RequestResult<'run.start'>> {

@@ -176,7 +176,8 @@ export class InterfaceDataService {
     this.series.clear();
   }
 
-  private async project(): Promise<string> {
+  /** The open (local) project: what config files and composing are confined to. */
+  async project(): Promise<string> {
     const workspace = this.options.workspace();
     if (!workspace) throw new ApiError('bad-request', 'no workspace is open: open a project folder first');
     if (isRemote(workspace))

@@ -280,6 +280,7 @@ export class RemoteService {
           workspace: loc.path,
           configFile,
           configLabel: mirror ? mirror.remoteFor : undefined,
+          configRoot: mirror?.localRoot,
           overrides: params.overrides,
           command: params.command,
           cwd: params.cwd,
@@ -500,7 +501,7 @@ export class RemoteService {
       const { ws } = this.open(params.file);
       const mirror = await wrapAt(remoteEndpointLabel(loc), () => mirrorRemoteConfigs(conn, root));
       try {
-        const r = composeForEditor({ ...params, file: localConfigOf(mirror, loc.path) });
+        const r = composeForEditor({ ...params, file: localConfigOf(mirror, loc.path) }, mirror.localRoot);
         const located = (p: string): string => ws.locate(mirror.remoteFor(p));
         if (r.ok) return { ...r, files: r.files.map(located) };
         return {
@@ -584,6 +585,7 @@ export class RemoteService {
             repository: params.repository ?? fetched.repository ?? undefined,
           },
           (p) => emit({ ...p, expDir: params.expDir }),
+          fetched.leftOut,
         );
         return {
           ...r,

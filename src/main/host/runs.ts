@@ -17,10 +17,13 @@ import {
 } from '../../shared/contract';
 import { experimentBaseName } from '../../shared/naming';
 import { composeConfig, ConfigError, freezeConfig } from '../core/configs/compose';
+import { projectRootOf } from '../core/configs/config-files';
+import { ConfinementError, resolveInsideSync } from '../core/fs/confine';
 import { LogTail, tailOffset } from '../core/logs/log-tail';
 import { readStatusFile, RunControlError, stopRun } from '../core/runs/control';
 import { launchRun } from '../core/runs/launch';
 import { LaunchError, prepareRun } from '../core/runs/prepare';
+import { isExperimentDir } from '../core/workspace/discover';
 
 type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 
@@ -48,7 +51,10 @@ export class RunService {
     const workspace = params.workspace ?? this.defaultWorkspace();
     if (!workspace) throw new ApiError('bad-request', 'no workspace is open to launch into');
     try {
-      const prepared = await prepareRun({ ...params, workspace });
+      // The config and its defaults come from the open project only (as config.compose), not
+      // from wherever a request's own workspace points.
+      const configRoot = await projectRootOf(this.defaultWorkspace() ?? workspace);
+      const prepared = await prepareRun({ ...params, workspace, configRoot });
       const run = await launchRun(prepared);
       // Keep the terminal (the tmux client) drained; the UI's live terminal attaches to it later.
       run.terminal.onData(() => undefined);
@@ -81,15 +87,22 @@ export class RunService {
 
   async subscribeLog(params: RequestParams<'log.subscribe'>): Promise<RequestResult<'log.subscribe'>> {
     const expDir = path.resolve(params.expDir);
+    // Confined (issue 15 A): only an experiment's own logs, never through a link leading out.
+    if (!(await isExperimentDir(expDir)))
+      throw new ApiError('forbidden', `${expDir} is not an experiment folder: its logs are not followed`);
     const name =
       params.file ?? (existsSync(path.join(expDir, 'logs', 'train.log')) ? 'train.log' : 'train_rank0.log');
+    if (path.basename(name) !== name || name === '..' || name === '.')
+      throw new ApiError('bad-request', `${name} is not the name of a log in ${path.join(expDir, 'logs')}`);
     const file = path.join(expDir, 'logs', name);
-    const size = await tailOffset(file, 0);
+    const size = await tailOffset(file, 0, expDir).catch((err: unknown) => {
+      throw err instanceof ConfinementError ? new ApiError('forbidden', err.message) : err;
+    });
     let offset = params.fromOffset ?? 0;
     if (offset < 0) offset = Math.max(0, size + offset);
     offset = Math.min(offset, size);
     const subscription = randomUUID();
-    this.subscriptions.set(subscription, { tail: new LogTail(file, offset), expDir });
+    this.subscriptions.set(subscription, { tail: new LogTail(file, offset, expDir), expDir });
     this.ensurePolling();
     // The first chunk goes out on the next poll, after the caller has the id.
     return { subscription, file: name, offset, size };
@@ -161,10 +174,26 @@ export class RunService {
 /**
  * config.compose: the composed config, its frozen text and the name preview,
  * or the config error (file, line, column) as a result rather than a failure.
+ * Confined to `project` (the open project, as config.read): a file outside it
+ * is refused; a default leading out is a config error at its line.
  */
-export function composeForEditor(params: RequestParams<'config.compose'>): RequestResult<'config.compose'> {
+export function composeForEditor(
+  params: RequestParams<'config.compose'>,
+  project: string,
+): RequestResult<'config.compose'> {
   try {
-    const composed = composeConfig(params.file, { overrides: params.overrides, text: params.text });
+    resolveInsideSync(project, params.file, `the open project (${project})`);
+  } catch (err) {
+    if (err instanceof ConfinementError && err.problem !== 'missing')
+      throw new ApiError('forbidden', err.message);
+    if (!(err instanceof ConfinementError)) throw err;
+  }
+  try {
+    const composed = composeConfig(params.file, {
+      overrides: params.overrides,
+      text: params.text,
+      root: project,
+    });
     const frozen = freezeConfig(composed, { name: '<experiment name>', outputDir: '<experiment folder>' });
     return {
       ok: true,

@@ -9,9 +9,15 @@
  *     (++KEY=VALUE sets whether or not it exists).
  *   - `${dotted.path}` interpolation, also inside strings.
  * Every error names the file, line and column (ConfigError).
+ *
+ * Confined when given the project (`root`): the file and every default must
+ * resolve (realpath) inside it, so neither a request for /etc/shadow nor a
+ * `defaults:` entry (or a link among the configs) leading out of the project
+ * reads a file outside; a default that does is an error at its line.
  */
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { ConfinementError, resolveInsideSync } from '../fs/confine';
 import {
   isMap as isYamlMap,
   isScalar,
@@ -155,11 +161,19 @@ function loadFile(file: string, draft?: string): LoadedFile {
   return out;
 }
 
-function resolveDefault(fromFile: string, spec: string, pos: SourcePos): string {
+function resolveDefault(fromFile: string, spec: string, pos: SourcePos, root: string | undefined): string {
   const base = path.resolve(path.dirname(fromFile), spec);
   const candidates = /\.ya?ml$/.test(spec) ? [base] : [`${base}.yaml`, `${base}.yml`, base];
   const found = candidates.find((c) => existsSync(c) && statSync(c).isFile());
   if (!found) throw new ConfigError(pos, `default '${spec}' not found (looked for ${candidates.join(', ')})`);
+  if (root !== undefined) {
+    try {
+      resolveInsideSync(root, found, 'the project');
+    } catch (err) {
+      if (!(err instanceof ConfinementError)) throw err;
+      throw new ConfigError(pos, `default '${spec}' is refused: ${err.message}`);
+    }
+  }
   return found;
 }
 
@@ -172,19 +186,24 @@ interface Merged {
 }
 
 /** `drafts`: unsaved editor text to read in place of a file's content on disk. */
-function compose(file: string, chain: string[], drafts: ReadonlyMap<string, string>): Merged {
+function compose(
+  file: string,
+  chain: string[],
+  drafts: ReadonlyMap<string, string>,
+  root: string | undefined,
+): Merged {
   const loaded = loadFile(file, drafts.get(file));
   let config: ConfigMap = {};
   const origins: Origins = new Map();
   const floatPaths = new Set<string>();
   const files: string[] = [];
   for (const { spec, pos } of loaded.defaults) {
-    const target = resolveDefault(file, spec, pos);
+    const target = resolveDefault(file, spec, pos, root);
     if (chain.includes(target) || target === file) {
       const cycle = [...chain, file, target].map((f) => path.basename(f)).join(' → ');
       throw new ConfigError(pos, `cycle in defaults: ${cycle}`);
     }
-    const sub = compose(target, [...chain, file], drafts);
+    const sub = compose(target, [...chain, file], drafts, root);
     config = deepMerge(config, sub.config);
     sub.origins.forEach((v, k) => origins.set(k, v));
     sub.floatPaths.forEach((p) => floatPaths.add(p));
@@ -269,14 +288,27 @@ export interface ComposeOptions {
    * from disk as usual.
    */
   text?: string;
+  /**
+   * The open project: the file and every default must resolve (realpath)
+   * inside it. Unset for a file the user named on the command line.
+   */
+  root?: string;
 }
 
 /** Compose, override and interpolate a config file. Throws ConfigError with file:line:column. */
 export function composeConfig(file: string, options: ComposeOptions = {}): ComposedConfig {
   const top = path.resolve(file);
   if (!existsSync(top)) throw new ConfigError(null, `config file not found: ${top}`);
+  if (options.root !== undefined) {
+    try {
+      resolveInsideSync(options.root, top, `the open project (${options.root})`);
+    } catch (err) {
+      if (!(err instanceof ConfinementError)) throw err;
+      throw new ConfigError(null, err.message);
+    }
+  }
   const drafts = new Map(options.text === undefined ? [] : [[top, options.text]]);
-  const merged = compose(top, [], drafts);
+  const merged = compose(top, [], drafts, options.root);
   const config = structuredClone(merged.config);
   for (const text of options.overrides ?? [])
     applyOverride(config, parseOverride(text), merged.origins, merged.floatPaths);

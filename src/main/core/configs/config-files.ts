@@ -10,7 +10,7 @@ import { randomBytes } from 'node:crypto';
 import { lstat, readdir, readFile, realpath, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isExperimentDir, WorkspaceError } from '../workspace/discover';
-import { isInside } from '../workspace/file-access';
+import { isInside } from '../fs/confine';
 
 const CONFIG_EXT = /\.ya?ml$/i;
 /** configs/ trees are small; these bound a pathological one (or a symlink loop, which is not followed). */

@@ -17,6 +17,8 @@ import { callRemote } from './remote-python';
 export interface RemoteConfigMirror {
   /** The remote project folder. */
   project: string;
+  /** The local folder holding the copies: composing is confined to it (no default leads to a local file). */
+  localRoot: string;
   /** The local copy of a remote config file, or null when it is not one of the project's configs. */
   localFor(remotePath: string): string | null;
   /** The remote path of a local copy (other paths are returned as they are). */
@@ -58,6 +60,7 @@ export async function mirrorRemoteConfigs(
       : localPath;
   return {
     project: r.project,
+    localRoot: dir,
     localFor: (remotePath) => toLocal.get(path.posix.normalize(remotePath)) ?? null,
     remoteFor,
     remoteText: (text) => text.split(dir).join(project),

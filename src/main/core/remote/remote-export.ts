@@ -7,6 +7,8 @@
  * the pack goes into a throwaway repository marked shallow at that commit,
  * so the local export (bundle/export.ts) finds the source exactly as it
  * would in the original repository. Nothing is written on the remote.
+ * Only regular files travel; what the helper left out (a link leading out,
+ * a FIFO …) comes as a list, and the export names it as it would locally.
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -24,10 +26,26 @@ export interface FetchedExperiment {
   expDir: string;
   /** A local repository holding the recorded commit, or null when the remote had none. */
   repository: string | null;
+  /** Entries the remote helper left out (links leading out, links to folders, FIFOs …), with why. */
+  leftOut: Array<{ path: string; reason: string }>;
   cleanup(): void;
 }
 
 const PACK_NAME = '.expdesk-commit.pack';
+/** Beside the copy (not in it: the experiment cannot plant it), what the helper left out. */
+const LEFT_OUT_NAME = '.expdesk-left-out.json';
+
+function readLeftOut(file: string): Array<{ path: string; reason: string }> {
+  if (!existsSync(file)) return [];
+  const parsed = JSON.parse(readFileSync(file, 'utf8')) as unknown;
+  if (!Array.isArray(parsed)) return [];
+  return parsed.flatMap((e: unknown) => {
+    const o = e as { path?: unknown; reason?: unknown } | null;
+    return o && typeof o.path === 'string' && typeof o.reason === 'string'
+      ? [{ path: o.path, reason: o.reason }]
+      : [];
+  });
+}
 
 /** A zlib stream starts with 0x78 and a check byte; a tar stream starts with a file name. */
 function looksLikeZlib(b: Buffer): boolean {
@@ -39,15 +57,19 @@ export async function fetchRemoteExperiment(
   remotePath: string,
   opts: { withLogs?: boolean; withCheckpoint?: boolean },
 ): Promise<FetchedExperiment> {
-  // The metadata says which commit to pack, and where the repository is.
-  const meta = await callRemote<{ data: string; missing?: boolean }>(
+  // The metadata says which commit to pack, and where the repository is. Read confined to the
+  // experiment (the `file` op, file.read's rules): a metadata.json linked out of it is not read.
+  const meta = await callRemote<{ data: string }>(
     conn,
-    { op: 'read', path: `${remotePath.replace(/\/+$/, '')}/metadata.json`, offset: 0, max: 16 * 1024 * 1024 },
+    { op: 'file', path: `${remotePath.replace(/\/+$/, '')}/metadata.json`, max: 16 * 1024 * 1024 },
     { retry: true },
-  );
+  ).catch((err: unknown) => {
+    if (err instanceof RemoteOpError && err.code !== 'internal') return null;
+    throw err;
+  });
   let gitHash: unknown = null;
   let gitRoot: unknown = null;
-  if (!meta.missing) {
+  if (meta) {
     try {
       const m = JSON.parse(Buffer.from(meta.data, 'base64').toString('utf8')) as Record<string, unknown>;
       gitHash = m.git_hash;
@@ -140,7 +162,8 @@ export async function fetchRemoteExperiment(
       repository = repo;
       rmSync(pack);
     }
-    return { expDir, repository, cleanup };
+    const leftOut = readLeftOut(path.join(tmp, LEFT_OUT_NAME));
+    return { expDir, repository, leftOut, cleanup };
   } catch (err) {
     cleanup();
     throw err;

@@ -342,11 +342,12 @@ export async function launchRemoteRun(conn: SshConnection, req: RemoteRunRequest
   if (req.command.length === 0)
     throw new LaunchError('no command given: put it after --, e.g. -- python train.py {config}');
   // Compose first, here: a bad config fails before anything is created remotely.
-  let composed = composeConfig(req.configFile, { overrides: req.overrides });
+  let composed = composeConfig(req.configFile, { overrides: req.overrides, root: req.configRoot });
   const seedChoice = chooseSeed(composed, req.seed);
   if (seedChoice.overrides.length) {
     composed = composeConfig(req.configFile, {
       overrides: [...(req.overrides ?? []), ...seedChoice.overrides],
+      root: req.configRoot,
     });
   }
   const seed = seedChoice.seed;

@@ -38,6 +38,8 @@ export interface RunRequest {
   workspace: string;
   /** The config file to compose. */
   configFile: string;
+  /** When set, the config and its defaults must lie inside this folder (the open project). */
+  configRoot?: string;
   overrides?: string[];
   /** The command; `{config}` is replaced by the frozen config's path, `{seed}` by the seed. */
   command: string[];
@@ -156,11 +158,12 @@ export async function prepareRun(req: RunRequest): Promise<PreparedRun> {
   const startedAt = req.now ?? new Date();
 
   // Compose first: a bad config must fail before anything is created.
-  let composed = composeConfig(req.configFile, { overrides: req.overrides });
+  let composed = composeConfig(req.configFile, { overrides: req.overrides, root: req.configRoot });
   const seedChoice = chooseSeed(composed, req.seed);
   if (seedChoice.overrides.length) {
     composed = composeConfig(req.configFile, {
       overrides: [...(req.overrides ?? []), ...seedChoice.overrides],
+      root: req.configRoot,
     });
   }
   const python = interpreterOf(req.command, req.python);

@@ -10,6 +10,7 @@
  */
 import { open, realpath, stat } from 'node:fs/promises';
 import path from 'node:path';
+import { isInside } from '../fs/confine';
 import { isExperimentDir, WorkspaceError } from './discover';
 
 export const DEFAULT_MAX_BYTES = 2 * 1024 * 1024;
@@ -31,10 +32,8 @@ export async function experimentRootOf(dir: string): Promise<string | null> {
   }
 }
 
-export function isInside(child: string, parent: string): boolean {
-  const rel = path.relative(parent, child);
-  return rel !== '' && !rel.startsWith('..') && !path.isAbsolute(rel);
-}
+// One rule for "inside" across core (core/fs/confine.ts); re-exported for existing callers.
+export { isInside };
 
 function fsError(err: unknown, file: string): WorkspaceError {
   const code = (err as NodeJS.ErrnoException).code;
