@@ -25,6 +25,13 @@ Operations:
   configs list the project's config files; config_read / config_write read and
           save one (atomically), confined to the project and never inside an
           experiment (the rules of src/main/core/configs/config-files.ts).
+  ops     the operations this helper implements (the parity tests check them
+          against src/main/core/remote/protocol.ts).
+
+Every request carries the protocol version `v` and every answer (and the
+follow stream's hello frame) carries this helper's, PROTOCOL_VERSION below:
+the two sides refuse each other when they differ. The shapes of the requests
+and answers are declared in src/main/core/remote/protocol.ts.
 """
 import base64
 import errno
@@ -44,6 +51,7 @@ import time
 import zlib
 
 MARKER = b"\n--expdesk-remote-1--\n"
+PROTOCOL_VERSION = 2  # PROTOCOL_VERSION in src/main/core/remote/protocol.ts
 SMALL = {
     "config": "config.yaml",
     "metadata": "metadata.json",
@@ -457,7 +465,8 @@ def op_follow(req):
     path = log_of(exp_dir, name)
     if offset < 0:
         offset = max(0, file_size(path) + offset)
-    hello = {"t": "hello", "file": os.path.basename(path), "offset": offset, "exists": os.path.exists(path),
+    hello = {"t": "hello", "v": PROTOCOL_VERSION, "file": os.path.basename(path), "offset": offset,
+             "exists": os.path.exists(path),
              "exp_dir": exp_dir, "size": file_size(path)}
     status_only = bool(req.get("status_only"))
     out.write((json.dumps(hello) + "\n").encode())
@@ -1166,9 +1175,14 @@ def op_config_write(req):
     return {"path": real}
 
 
-OPS = {"pack": op_pack, "tail": op_tail, "file": op_file, "configs": op_configs, "config_read": op_config_read,
-       "config_write": op_config_write, "gather": op_gather, "read": op_read, "follow": op_follow, "prepare": op_prepare, "start": op_start,
-       "stop": op_stop}
+def op_ops(req):
+    return {"ops": sorted(OPS)}
+
+
+# The dispatch table: exactly the operations declared in src/main/core/remote/protocol.ts (a test checks).
+OPS = {"ops": op_ops, "pack": op_pack, "tail": op_tail, "file": op_file, "configs": op_configs,
+       "config_read": op_config_read, "config_write": op_config_write, "gather": op_gather, "read": op_read,
+       "follow": op_follow, "prepare": op_prepare, "start": op_start, "stop": op_stop}
 
 
 def main():
@@ -1176,18 +1190,27 @@ def main():
     raw = sys.stdin.buffer.readline()
     req = json.loads(raw.decode("utf-8"))
     op = OPS.get(req.get("op"))
+    out = sys.stdout.buffer
     try:
+        if req.get("v") != PROTOCOL_VERSION:
+            raise Fail("bad-request", "the remote helper speaks protocol version %d, the client sent %r: "
+                       "versions differ" % (PROTOCOL_VERSION, req.get("v")))
         if op is None:
             raise Fail("bad-request", "unknown operation %r" % req.get("op"))
         result = op(req)
         if result is None:
             return 0
-        body = {"ok": result}
+        body = {"v": PROTOCOL_VERSION, "ok": result}
     except Fail as e:
-        body = {"error": {"code": e.code, "message": e.message}}
+        if op is op_follow:
+            # The follow stream speaks in frames: its errors are frames too.
+            frame = {"t": "error", "code": e.code, "message": e.message}
+            out.write(MARKER + (json.dumps(frame) + "\n").encode())
+            out.flush()
+            return 0
+        body = {"v": PROTOCOL_VERSION, "error": {"code": e.code, "message": e.message}}
     except Exception as e:  # noqa: BLE001 - every failure goes back to the client as an answer
-        body = {"error": {"code": "internal", "message": "%s: %s" % (type(e).__name__, e)}}
-    out = sys.stdout.buffer
+        body = {"v": PROTOCOL_VERSION, "error": {"code": "internal", "message": "%s: %s" % (type(e).__name__, e)}}
     out.write(MARKER)
     out.write(zlib.compress(json.dumps(body).encode("utf-8"), 6))
     out.flush()

@@ -17,7 +17,8 @@ import { inflateSync } from 'node:zlib';
 import { x as extractTar } from 'tar';
 import { remoteBasename } from '../../../shared/remote-location';
 import type { SshConnection } from './connection';
-import { callRemote, helperCommand, MARKER, RemoteOpError } from './remote-python';
+import { wireRequest } from './protocol';
+import { callRemote, helperCommand, MARKER, openEnvelope, RemoteOpError } from './remote-python';
 
 export interface FetchedExperiment {
   /** The local copy of the experiment folder. */
@@ -40,7 +41,7 @@ export async function fetchRemoteExperiment(
   opts: { withLogs?: boolean; withCheckpoint?: boolean },
 ): Promise<FetchedExperiment> {
   // The metadata says which commit to pack, and where the repository is.
-  const meta = await callRemote<{ data: string; missing?: boolean }>(
+  const meta = await callRemote(
     conn,
     { op: 'read', path: `${remotePath.replace(/\/+$/, '')}/metadata.json`, offset: 0, max: 16 * 1024 * 1024 },
     { retry: true },
@@ -61,14 +62,14 @@ export async function fetchRemoteExperiment(
   try {
     const channel = await conn.openStream(
       helperCommand(),
-      JSON.stringify({
+      wireRequest({
         op: 'pack',
         exp_dir: remotePath,
         with_logs: Boolean(opts.withLogs),
         with_checkpoint: Boolean(opts.withCheckpoint),
         git_hash: typeof gitHash === 'string' ? gitHash : null,
         git_root: typeof gitRoot === 'string' ? gitRoot : null,
-      }) + '\n',
+      }),
     );
     channel.end();
     const tarStream = new PassThrough();
@@ -109,13 +110,10 @@ export async function fetchRemoteExperiment(
     // Set in the channel's callbacks, which TypeScript's narrowing does not see.
     const ended = mode as 'head' | 'tar' | 'error';
     if (ended === 'error') {
-      const body = JSON.parse(inflateSync(Buffer.concat(errorParts)).toString('utf8')) as {
-        error?: { code: RemoteOpError['code']; message: string };
-      };
-      throw new RemoteOpError(
-        body.error?.code ?? 'internal',
-        body.error?.message ?? 'the remote export failed',
-      );
+      // A JSON body instead of the tar: an error (or a helper of another version).
+      const body: unknown = JSON.parse(inflateSync(Buffer.concat(errorParts)).toString('utf8'));
+      openEnvelope(conn.label, 'pack', body);
+      throw new RemoteOpError('internal', 'the remote export failed');
     }
     if (mode === 'head')
       throw new RemoteOpError('internal', `the remote export failed on ${conn.label}: ${stderr.trim()}`);

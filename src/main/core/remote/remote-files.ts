@@ -24,11 +24,7 @@ export async function readRemoteExperimentFile(
   remotePath: string,
   maxBytes = DEFAULT_MAX_FILE_BYTES,
 ): Promise<RemoteFileText> {
-  const r = await callRemote<{ size: number; data: string }>(
-    conn,
-    { op: 'file', path: remotePath, max: maxBytes },
-    { retry: true },
-  );
+  const r = await callRemote(conn, { op: 'file', path: remotePath, max: maxBytes }, { retry: true });
   const buf = Buffer.from(r.data, 'base64');
   const truncated = r.size > buf.length;
   // stream: true holds back a character cut at the cap instead of turning it into U+FFFD.
@@ -49,11 +45,7 @@ export async function readRemoteConfig(
   workspacePath: string,
   file: string,
 ): Promise<string> {
-  const r = await callRemote<{ data: string }>(
-    conn,
-    { op: 'config_read', root: workspacePath, file },
-    { retry: true },
-  );
+  const r = await callRemote(conn, { op: 'config_read', root: workspacePath, file }, { retry: true });
   return Buffer.from(r.data, 'base64').toString('utf8');
 }
 
@@ -64,7 +56,7 @@ export async function writeRemoteConfig(
   file: string,
   text: string,
 ): Promise<string> {
-  const r = await callRemote<{ path: string }>(
+  const r = await callRemote(
     conn,
     {
       op: 'config_write',

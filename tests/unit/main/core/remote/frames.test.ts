@@ -3,6 +3,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MetricsFold } from '../../../../../src/shared/metrics-summary';
 import { MetricsTail } from '../../../../../src/main/core/metrics/metrics-tail';
+import { PROTOCOL_VERSION } from '../../../../../src/main/core/remote/protocol';
 import { MARKER } from '../../../../../src/main/core/remote/remote-python';
 import { FrameParser } from '../../../../../src/main/core/remote/remote-runs';
 import { tmpDir } from '../../../../helpers/tmp';
@@ -14,11 +15,30 @@ describe('the follow stream', () => {
       Buffer.from('motd printed by a login script\n'),
       MARKER,
       Buffer.from(
-        JSON.stringify({ t: 'hello', file: 'train.log', offset: 5, exists: true, exp_dir: '/x' }) + '\n',
+        JSON.stringify({
+          t: 'hello',
+          v: PROTOCOL_VERSION,
+          file: 'train.log',
+          offset: 5,
+          exists: true,
+          exp_dir: '/x',
+          size: 5,
+        }) + '\n',
       ),
       Buffer.from(JSON.stringify({ t: 'data', o: 5, n: payload.length }) + '\n'),
       payload,
-      Buffer.from(JSON.stringify({ t: 'state', status: null, offset: 5 + payload.length }) + '\n'),
+      Buffer.from(
+        JSON.stringify({
+          t: 'state',
+          status: null,
+          pid_alive: null,
+          failed: false,
+          final: false,
+          last_write_ms: null,
+          offset: 5 + payload.length,
+          now_ms: 1,
+        }) + '\n',
+      ),
     ]);
     for (const size of [1, 3, 7, 64, stream.length]) {
       const frames: string[] = [];
@@ -34,6 +54,21 @@ describe('the follow stream', () => {
       expect(frames).toEqual(['hello', 'state']);
       expect(Buffer.concat(bytes).equals(payload)).toBe(true);
     }
+  });
+
+  it('refuses a malformed frame naming the field, and a hello from a helper of another version', () => {
+    const parse = (frame: object): void =>
+      new FrameParser(
+        () => undefined,
+        () => undefined,
+      ).push(Buffer.concat([MARKER, Buffer.from(JSON.stringify(frame) + '\n')]));
+    expect(() => parse({ t: 'data', o: -1, n: 3 })).toThrow(/malformed frame in follow: o: /);
+    expect(() => parse({ t: 'state', status: 'running', offset: 0 })).toThrow(
+      /malformed frame in follow: status: /,
+    );
+    expect(() =>
+      parse({ t: 'hello', file: 'train.log', offset: 0, exists: true, exp_dir: '/x', size: 0, v: 1 }),
+    ).toThrow(/speaks protocol version 1, this Expdesk speaks 2 .*stale helper/);
   });
 });
 
