@@ -166,13 +166,20 @@ def discover(root):
 # --- one experiment --------------------------------------------------------
 
 
+def os_error(e, syscall):
+    """A failed read, with what the client needs to word it as the local reader does
+    (Node's "CODE: message, syscall"): the errno's name and the call that failed. Node
+    opens a folder and fails on read; Python fails on open, hence the caller's choice."""
+    return {"error": "cannot read: %s" % e.strerror, "errno": errno.errorcode.get(e.errno), "syscall": syscall}
+
+
 def read_small(path):
     try:
         size = os.stat(path).st_size
     except OSError as e:
         if e.errno == errno.ENOENT:
             return None
-        return {"error": "cannot read: %s" % e.strerror}
+        return os_error(e, "stat")
     if size > MAX_SMALL:
         return {"too_large": size}
     try:
@@ -181,7 +188,7 @@ def read_small(path):
     except OSError as e:
         if e.errno == errno.ENOENT:
             return None
-        return {"error": "cannot read: %s" % e.strerror}
+        return os_error(e, "read" if e.errno == errno.EISDIR else "open")
 
 
 def pid_alive(pid):
@@ -190,6 +197,17 @@ def pid_alive(pid):
         return True
     except OSError as e:
         return e.errno == errno.EPERM
+    except (OverflowError, ValueError):
+        return False  # no process can have it (Node's process.kill refuses it too: not alive)
+
+
+def status_pid(st):
+    """The pid of a "running" status file, as the core reads it (a JSON number that is an integer, 4.0
+    included; not true/false), or None."""
+    pid = st.get("pid") if isinstance(st, dict) and st.get("state") == "running" else None
+    if isinstance(pid, bool) or not isinstance(pid, (int, float)) or pid != pid or pid in (float("inf"), float("-inf")):
+        return None
+    return int(pid) if pid == int(pid) else None
 
 
 def run_liveness(d):
@@ -199,11 +217,10 @@ def run_liveness(d):
             st = json.loads(f.read().decode("utf-8", "replace"))
     except (OSError, ValueError):
         return None
-    if not isinstance(st, dict) or st.get("state") != "running" or not isinstance(st.get("pid"), int):
+    pid = status_pid(st)
+    if pid is None or st.get("hostname") != socket.gethostname():
         return None
-    if st.get("hostname") != socket.gethostname():
-        return None
-    return pid_alive(st["pid"])
+    return pid_alive(pid)
 
 
 def read_metrics(d, hint, budget):
@@ -222,7 +239,7 @@ def read_metrics(d, hint, budget):
     try:
         f = open(path, "rb")
     except OSError as e:
-        return {"error": "cannot read: %s" % e.strerror}
+        return os_error(e, "read" if e.errno == errno.EISDIR else "open")
     with f:
         if not reset and offset > 0 and fp:
             f.seek(offset - len(fp))
@@ -431,9 +448,9 @@ def run_state(exp_dir):
     except (OSError, ValueError):
         status = None
     alive = None
-    if isinstance(status, dict) and status.get("state") == "running" and isinstance(status.get("pid"), int):
-        if status.get("hostname") == socket.gethostname():
-            alive = pid_alive(status["pid"])
+    pid = status_pid(status)
+    if pid is not None and status.get("hostname") == socket.gethostname():
+        alive = pid_alive(pid)
     activity = [s[1] for s in (sig(os.path.join(exp_dir, a)) for a in ACTIVITY) if s]
     return {
         "status": status if isinstance(status, dict) else None,

@@ -60,11 +60,19 @@ export interface GatherRequest {
   max_total_bytes?: number;
 }
 
+/** A failed read on the remote: its text, and the errno's name and failing call to word it as Node does. */
+const WireOsError = z.strictObject({
+  error: z.string(),
+  errno: z.string().nullable().optional(),
+  syscall: z.string().optional(),
+});
+export type WireOsError = z.infer<typeof WireOsError>;
+
 const WireText = z.union([
   z.null(),
   z.strictObject({ data: z.string() }),
   z.strictObject({ too_large: count }),
-  z.strictObject({ error: z.string() }),
+  WireOsError,
 ]);
 
 const WireMetrics = z.union([
@@ -76,7 +84,7 @@ const WireMetrics = z.union([
     data: z.string(),
     skip_to: count.optional(),
   }),
-  z.strictObject({ error: z.string() }),
+  WireOsError,
 ]);
 
 const WireDetail = z.object({

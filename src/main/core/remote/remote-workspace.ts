@@ -11,6 +11,7 @@
  * larger than one answer's budget costs follow-up calls (bounded by data
  * size, never by the number of folders).
  */
+import { getSystemErrorMap } from 'node:util';
 import type {
   Checkpoint,
   ExperimentDetail,
@@ -52,7 +53,15 @@ import {
 } from '../workspace/files';
 import { LAYOUT } from '../workspace/layout';
 import { unreadableSummary } from '../workspace/workspace';
-import type { GatherAnswer, GatherHint, GatherRequest, WireExperiment, WireSig, WireText } from './protocol';
+import type {
+  GatherAnswer,
+  GatherHint,
+  GatherRequest,
+  WireExperiment,
+  WireOsError,
+  WireSig,
+  WireText,
+} from './protocol';
 import { callRemote, RemoteOpError, type HelperHost } from './remote-python';
 
 /** Bump when the remote part of an entry changes shape. */
@@ -90,6 +99,20 @@ function toWire(s: FileSig): WireSig {
   return s ? [s.size, s.mtimeMs, s.ino] : null;
 }
 
+let errnoMessages: Map<string, string> | null = null;
+
+/**
+ * A remote read's failure worded as the local reader's (Node's `CODE: message, syscall`),
+ * so a problem reads the same whichever side met it; the helper's own text where the
+ * errno is not known here.
+ */
+export function osErrorText(w: WireOsError): string {
+  errnoMessages ??= new Map([...getSystemErrorMap().values()]);
+  const message = w.errno ? errnoMessages.get(w.errno) : undefined;
+  if (message && w.syscall) return `${w.errno}: ${message}, ${w.syscall}`;
+  return w.error.replace(/^cannot read: /, '');
+}
+
 function textOf(w: WireText | undefined, label: string): SmallFileText {
   if (!w) return { text: null };
   if ('data' in w) return { text: Buffer.from(w.data, 'base64').toString('utf8') };
@@ -98,10 +121,7 @@ function textOf(w: WireText | undefined, label: string): SmallFileText {
       text: null,
       problem: { file: label, message: `${label} is ${w.too_large} bytes: too large to read` },
     };
-  return {
-    text: null,
-    problem: { file: label, message: `${w.error.replace(/^cannot read/, `cannot read ${label}`)}` },
-  };
+  return { text: null, problem: { file: label, message: `cannot read ${label}: ${osErrorText(w)}` } };
 }
 
 function hintOf(entry: RemoteEntry): Hint {
@@ -204,7 +224,10 @@ export class RemoteWorkspace {
     if (!('data' in m)) {
       entry.derived = {
         ...entry.derived,
-        problems: [...entry.derived.problems, { file: LAYOUT.metrics, message: `cannot read: ${m.error}` }],
+        problems: [
+          ...entry.derived.problems,
+          { file: LAYOUT.metrics, message: `cannot read: ${osErrorText(m)}` },
+        ],
       };
       return entry;
     }
