@@ -35,6 +35,7 @@ import {
 } from '../../src/main/core/remote/remote-python';
 import { RemoteWorkspace } from '../../src/main/core/remote/remote-workspace';
 import { SummaryStore } from '../../src/main/core/summary/summary-store';
+import { discoverExperiments } from '../../src/main/core/workspace/discover';
 import { readExperimentDetail } from '../../src/main/core/workspace/experiment';
 import { listWorkspace } from '../../src/main/core/workspace/workspace';
 import { parseRemoteLocation } from '../../src/shared/remote-location';
@@ -457,6 +458,25 @@ describe('listings: the helper and the core agree', () => {
       path.join(exps, 'exp015_status_running_gone', 'expdesk_status.json'),
     );
     expect(await remoteListing(root, ws)).toEqual(await localListing(root));
+  });
+});
+
+describe("a watch's look for new folders: the helper and the core agree", () => {
+  it('finds the same experiment folders in every workspace shape', async () => {
+    const exps = path.join(damagedRoot, 'experiments');
+    for (const root of [
+      seedRoot,
+      damagedRoot,
+      exps,
+      path.join(exps, 'sweep_lr'),
+      path.join(exps, 'exp010_failed'),
+    ]) {
+      const local = await discoverExperiments(root);
+      const { discovered } = await remoteWorkspace().poll([], root);
+      expect(discovered?.slice().sort()).toEqual(local.experiments.slice().sort());
+    }
+    const gone = await remoteWorkspace().poll([], path.join(exps, 'no_such_folder'));
+    expect(gone.discovered).toBeNull();
   });
 });
 
