@@ -407,6 +407,25 @@ describe('listings: the helper and the core agree', () => {
     expect(treeSnapshot(damagedRoot)).toEqual(before);
   });
 
+  it('on metrics with lines longer than a read chunk (4 MiB) and than one answer (16 MiB)', async () => {
+    const root = tmpDir('expdesk-parity-long-');
+    const rec = (step: number, extra = ''): string =>
+      `{"step": ${step}, "prefix": "train", "train/loss": ${1 / step}${extra}}\n`;
+    // A valid record of 5 MiB: the core skips it as too long, so must a remote listing.
+    exp(root, 'exp001_long_record', {
+      [METRICS]: rec(1) + rec(2, `, "pad": "${'x'.repeat(5 * 1024 * 1024)}"`) + rec(3),
+    });
+    // A line of 17 MiB: longer than one answer, skipped on the remote side.
+    exp(root, 'exp002_huge_line', { [METRICS]: rec(1) + 'y'.repeat(17 * 1024 * 1024) + '\n' + rec(2) });
+    // Exactly at the limit: a 4 MiB line (newline included) is read.
+    const pad = 4 * 1024 * 1024 - rec(2, ', "pad": ""').length;
+    exp(root, 'exp003_at_limit', { [METRICS]: rec(1) + rec(2, `, "pad": "${'z'.repeat(pad)}"`) + rec(3) });
+    const local = (await localListing(root)) as { experiments: unknown[] };
+    const remote = (await remoteListing(root)) as typeof local;
+    for (let i = 0; i < local.experiments.length; i++)
+      expect(remote.experiments[i]).toEqual(local.experiments[i]);
+  });
+
   it('on project roots whose experiments folder is empty or is a file', async () => {
     const empty = tmpDir('expdesk-parity-shape-');
     mkdirSync(path.join(empty, 'experiments'));

@@ -28,7 +28,7 @@ import {
   withRemotePath,
   type RemoteLocation,
 } from '../../../shared/remote-location';
-import { MetricsTail, emptyTailState } from '../metrics/metrics-tail';
+import { MAX_LINE_BYTES, MetricsTail, emptyTailState } from '../metrics/metrics-tail';
 import {
   buildSummary,
   CACHE_VERSION,
@@ -247,7 +247,7 @@ export class RemoteWorkspace {
       }
     }
     tail.feed(Buffer.from(wm.data, 'base64'), (rec) => fold.add(rec));
-    if (wm.skip_to !== undefined) tail.skipLineTo(wm.skip_to, MAX_BYTES_PER_EXPERIMENT);
+    if (wm.skip_to !== undefined) tail.skipLineTo(wm.skip_to, MAX_LINE_BYTES);
     entry.tail = tail.state;
     entry.fold = fold.state;
     entry.remote.more = wm.more && tail.state.offset < wm.size;

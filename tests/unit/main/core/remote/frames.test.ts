@@ -97,4 +97,40 @@ describe('MetricsTail.feed (bytes shipped from a remote workspace)', () => {
       expect(fold.state).toEqual(localFold.state);
     }
   });
+
+  it('skips a line longer than a read chunk as reading the file does, in any split', async () => {
+    const dir = tmpDir();
+    const file = path.join(dir, 'metrics.jsonl');
+    const rec = (step: number, pad = ''): string =>
+      `{"step": ${step}, "prefix": "train", "train/loss": ${step}${pad}}\n`;
+    // With 64-byte chunks: a 63-byte line plus newline is read, a 65-byte one is skipped.
+    const fits = rec(2, `, "p": "${'a'.repeat(64 - rec(2, ', "p": ""').length)}"`);
+    const text =
+      rec(1) +
+      fits +
+      rec(3, `, "pad": "${'x'.repeat(80)}"`) +
+      rec(4) +
+      'y'.repeat(200) +
+      '\n' +
+      rec(5) +
+      'z'.repeat(70);
+    expect(fits.length).toBe(64);
+    writeFileSync(file, text);
+    const local = new MetricsTail(file, undefined, 64);
+    const localFold = new MetricsFold();
+    await local.readAppended((r) => localFold.add(r));
+    expect(local.state.malformed.map((m) => m.message)).toEqual([
+      'line longer than 64 bytes',
+      'line longer than 64 bytes',
+    ]);
+    const bytes = Buffer.from(text);
+    for (let cut = 0; cut <= bytes.length; cut += 7) {
+      const remote = new MetricsTail('metrics.jsonl', undefined, 64);
+      const fold = new MetricsFold();
+      remote.feed(bytes.subarray(0, cut), (r) => fold.add(r));
+      remote.feed(bytes.subarray(remote.state.offset), (r) => fold.add(r));
+      expect(remote.state).toEqual(local.state);
+      expect(fold.state).toEqual(localFold.state);
+    }
+  });
 });
