@@ -33,6 +33,7 @@ import {
   helperCommand,
   type HelperHost,
 } from '../../src/main/core/remote/remote-python';
+import { RemoteMetricsMirror } from '../../src/main/core/remote/remote-metrics';
 import { RemoteWorkspace } from '../../src/main/core/remote/remote-workspace';
 import { SummaryStore } from '../../src/main/core/summary/summary-store';
 import { discoverExperiments } from '../../src/main/core/workspace/discover';
@@ -460,7 +461,10 @@ describe('listings: the helper and the core agree', () => {
     const exps = path.join(root, 'experiments');
     writeDamaged(exps);
     const ws = remoteWorkspace();
-    expect(await remoteListing(root, ws)).toEqual(await localListing(root));
+    // Both sides keep what they read, so the second listing reads only what changed on each.
+    const store = new SummaryStore({ cacheDir: tmpDir('expdesk-parity-lc-') });
+    const local = async (): Promise<unknown> => normalize(await listWorkspace(root, store));
+    expect(await remoteListing(root, ws)).toEqual(await local());
     const e1 = path.join(exps, 'exp001_truncated');
     appendFileSync(
       path.join(e1, METRICS),
@@ -472,11 +476,22 @@ describe('listings: the helper and the core agree', () => {
       line({ step: 9, prefix: 'train', 'train/loss': 9 }),
     );
     writeFileSync(path.join(exps, 'exp019_only_metrics', 'FAILED.txt'), 'Failed at step 3\nboom\n');
+    // Replaced by a rename (another inode, longer), and rewritten in place with the same size.
+    const m2 = path.join(exps, 'exp002_bad_lines', METRICS);
+    writeFileSync(
+      m2 + '.new',
+      readFileSync(m2, 'utf8').replace('not json at all', '{"step": 77}') + line({ step: 99 }),
+    );
+    execFileSync('mv', [m2 + '.new', m2]);
+    const m4 = path.join(exps, 'exp004_no_config', METRICS);
+    writeFileSync(m4, readFileSync(m4, 'utf8').replace('"eval/accuracy":0.5', '"eval/accuracy":0.7'));
     copyFileSync(
       path.join(exps, 'exp011_status_completed', 'expdesk_status.json'),
       path.join(exps, 'exp015_status_running_gone', 'expdesk_status.json'),
     );
-    expect(await remoteListing(root, ws)).toEqual(await localListing(root));
+    const second = await remoteListing(root, ws);
+    expect(second).toEqual(await local());
+    expect(second).toEqual(await localListing(root));
   });
 });
 
@@ -496,6 +511,68 @@ describe("a watch's look for new folders: the helper and the core agree", () => 
     }
     const gone = await remoteWorkspace().poll([], path.join(exps, 'no_such_folder'));
     expect(gone.discovered).toBeNull();
+  });
+});
+
+describe('metrics mirrors (charts and verify on remote runs) hold the same bytes as the files', () => {
+  it('for every seed-written and damaged experiment, after appends, truncation, replacement and rewrites', async () => {
+    const root = tmpDir('expdesk-parity-mirror-');
+    const exps = path.join(root, 'experiments');
+    writeDamaged(exps);
+    execFileSync('python3', [path.join(REPO, 'tests/fixtures/seed_writer.py'), root], { stdio: 'ignore' });
+    const dirs = (await listWorkspace(root, new SummaryStore({ cacheDir: false }))).experiments.map(
+      (e) => e.path,
+    );
+    const mirror = new RemoteMetricsMirror(tmpDir('expdesk-parity-mirrors-'));
+    const targets = dirs.map((d) => ({ location: `${PREFIX}${d}`, remotePath: d }));
+    const check = async (): Promise<Array<{ reset: boolean }>> => {
+      const results = await mirror.sync(localHelper, targets);
+      return results.map((r, i) => {
+        const d = dirs[i]!;
+        if (r instanceof Error) {
+          // Only a folder whose metrics.jsonl cannot be read as a file.
+          expect(path.basename(d)).toBe('exp064_metrics_is_dir');
+          return { reset: false };
+        }
+        let original = Buffer.alloc(0);
+        try {
+          original = readFileSync(path.join(d, METRICS));
+        } catch {
+          // no metrics: an empty mirror
+        }
+        expect({ d, bytes: readFileSync(path.join(r.dir, METRICS)).toString('latin1') }).toEqual({
+          d,
+          bytes: original.toString('latin1'),
+        });
+        return r;
+      });
+    };
+    await check();
+    const at = (name: string): string => path.join(exps, name, METRICS);
+    appendFileSync(at('exp001_truncated'), 'in", "train/loss": 0.25}\n');
+    writeFileSync(at('exp002_bad_lines'), line({ step: 1, prefix: 'train', 'train/loss': 3 })); // shorter
+    const tmp = at('exp019_only_metrics') + '.new';
+    writeFileSync(
+      tmp,
+      readFileSync(at('exp019_only_metrics')).toString().replace('2.5', '9.5') + line({ step: 9 }),
+    );
+    execFileSync('mv', [tmp, at('exp019_only_metrics')]); // replaced: another inode, longer
+    // Rewritten in place, same size, within the last bytes a mirror checks (files are appended, not edited).
+    const same = readFileSync(at('exp004_no_config'));
+    const k = same.length - 5;
+    writeFileSync(
+      at('exp004_no_config'),
+      Buffer.concat([same.subarray(0, k), Buffer.from('7'), same.subarray(k + 1)]),
+    );
+    const second = await check();
+    const resetOf = (name: string): boolean =>
+      second[dirs.findIndex((d) => path.basename(d) === name)]!.reset;
+    expect(['exp002_bad_lines', 'exp019_only_metrics', 'exp004_no_config'].map(resetOf)).toEqual([
+      true,
+      true,
+      true,
+    ]);
+    expect(resetOf('exp001_truncated')).toBe(false);
   });
 });
 

@@ -20,8 +20,7 @@ import { createHash } from 'node:crypto';
 import { appendFile, mkdir, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LAYOUT } from '../workspace/layout';
-import type { SshConnection } from './connection';
-import { callRemote, RemoteOpError } from './remote-python';
+import { callRemote, RemoteOpError, type HelperHost } from './remote-python';
 
 const MIRROR_VERSION = 1;
 const FINGERPRINT_BYTES = 64;
@@ -75,7 +74,7 @@ export class RemoteMetricsMirror {
    * the mirror, or the error for that experiment (not an experiment, gone …).
    * Concurrent syncs of one location share one transfer.
    */
-  async sync(conn: SshConnection, targets: MirrorTarget[]): Promise<Array<MirrorResult | Error>> {
+  async sync(conn: HelperHost, targets: MirrorTarget[]): Promise<Array<MirrorResult | Error>> {
     const own: MirrorTarget[] = [];
     let release: (r: Map<string, MirrorResult | Error>) => void = () => undefined;
     const mine = new Promise<Map<string, MirrorResult | Error>>((r) => (release = r));
@@ -138,7 +137,7 @@ export class RemoteMetricsMirror {
   }
 
   private async transfer(
-    conn: SshConnection,
+    conn: HelperHost,
     targets: MirrorTarget[],
   ): Promise<Map<string, MirrorResult | Error>> {
     const out = new Map<string, MirrorResult | Error>();
