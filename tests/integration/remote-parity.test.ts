@@ -33,11 +33,13 @@ import {
   helperCommand,
   type HelperHost,
 } from '../../src/main/core/remote/remote-python';
+import { readRemoteExperimentFile } from '../../src/main/core/remote/remote-files';
 import { RemoteMetricsMirror } from '../../src/main/core/remote/remote-metrics';
 import { RemoteWorkspace } from '../../src/main/core/remote/remote-workspace';
 import { SummaryStore } from '../../src/main/core/summary/summary-store';
 import { discoverExperiments } from '../../src/main/core/workspace/discover';
 import { readExperimentDetail } from '../../src/main/core/workspace/experiment';
+import { readExperimentFile } from '../../src/main/core/workspace/file-access';
 import { listWorkspace } from '../../src/main/core/workspace/workspace';
 import { parseRemoteLocation } from '../../src/shared/remote-location';
 import { REPO } from '../helpers/cli';
@@ -573,6 +575,46 @@ describe('metrics mirrors (charts and verify on remote runs) hold the same bytes
       true,
     ]);
     expect(resetOf('exp001_truncated')).toBe(false);
+  });
+});
+
+describe('file views: the helper and the core agree', () => {
+  it('on text, truncated, linked, missing and forbidden files', async () => {
+    const root = tmpDir('expdesk-parity-files-');
+    const d = exp(root, 'exp001_files', {
+      'config.yaml': CONFIG,
+      'logs/train.log': 'step 1 ✓ done\n'.repeat(10),
+      'outputs/bad.txt': Buffer.from([0x61, 0xff, 0x62, 0x0a]),
+      'checkpoints/final/model.pt': 'x',
+    });
+    symlinkSync('/etc/hostname', path.join(d, 'outputs', 'escape.txt'));
+    symlinkSync(path.join(d, 'config.yaml'), path.join(d, 'outputs', 'inside.txt'));
+    symlinkSync(path.join(d, 'gone.txt'), path.join(d, 'outputs', 'dangling.txt'));
+    const cases: Array<[string, number]> = [
+      [path.join(d, 'config.yaml'), 1 << 20],
+      [path.join(d, 'logs', 'train.log'), 1 << 20],
+      // Cut inside the multi-byte ✓: the partial character is held back on both sides.
+      [path.join(d, 'logs', 'train.log'), 9],
+      [path.join(d, 'outputs', 'bad.txt'), 100],
+      [path.join(d, 'outputs', 'inside.txt'), 100],
+      [path.join(d, 'outputs', 'escape.txt'), 100],
+      [path.join(d, 'outputs', 'dangling.txt'), 100],
+      [path.join(d, 'outputs', 'missing.txt'), 100],
+      [path.join(d, 'config.yaml', 'below-a-file'), 100],
+      [path.join(d, 'checkpoints', 'final'), 100],
+      [path.join(root, 'not-in-an-experiment.txt'), 100],
+    ];
+    writeFileSync(path.join(root, 'not-in-an-experiment.txt'), 'x');
+    for (const [file, max] of cases) {
+      const local = await readExperimentFile(file, max).catch((e: { code?: string; message: string }) => ({
+        code: e.code,
+        message: e.message,
+      }));
+      const remote = await readRemoteExperimentFile(localHelper, file, max).catch(
+        (e: { code?: string; message: string }) => ({ code: e.code, message: e.message }),
+      );
+      expect({ file, max, ...remote }).toEqual({ file, max, ...local });
+    }
   });
 });
 

@@ -8,7 +8,7 @@
  * folder, then rename (core/configs/config-files.ts).
  */
 import type { SshConnection } from './connection';
-import { callRemote } from './remote-python';
+import { callRemote, type HelperHost } from './remote-python';
 
 export const DEFAULT_MAX_FILE_BYTES = 2 * 1024 * 1024;
 
@@ -20,7 +20,7 @@ export interface RemoteFileText {
 
 /** A text file of a remote experiment, the start up to `maxBytes`, as UTF-8 with U+FFFD. */
 export async function readRemoteExperimentFile(
-  conn: SshConnection,
+  conn: HelperHost,
   remotePath: string,
   maxBytes = DEFAULT_MAX_FILE_BYTES,
 ): Promise<RemoteFileText> {
