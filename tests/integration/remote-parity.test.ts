@@ -33,7 +33,8 @@ import {
   helperCommand,
   type HelperHost,
 } from '../../src/main/core/remote/remote-python';
-import { readRemoteExperimentFile } from '../../src/main/core/remote/remote-files';
+import { listRemoteConfigs, readRemoteExperimentFile } from '../../src/main/core/remote/remote-files';
+import { listConfigFiles, projectRootOf } from '../../src/main/core/configs/config-files';
 import { RemoteMetricsMirror } from '../../src/main/core/remote/remote-metrics';
 import { RemoteWorkspace } from '../../src/main/core/remote/remote-workspace';
 import { SummaryStore } from '../../src/main/core/summary/summary-store';
@@ -614,6 +615,37 @@ describe('file views: the helper and the core agree', () => {
         (e: { code?: string; message: string }) => ({ code: e.code, message: e.message }),
       );
       expect({ file, max, ...remote }).toEqual({ file, max, ...local });
+    }
+  });
+});
+
+describe('config files: the helper and the core agree', () => {
+  it('on the project and its config files, from every workspace shape', async () => {
+    const project = tmpDir('expdesk-parity-configs-');
+    for (const [rel, text] of [
+      ['configs/base.yaml', CONFIG],
+      ['configs/dpo/beta.YML', CONFIG],
+      ['configs/dpo/notes.txt', 'not a config'],
+      ['configs/.hidden.yaml', CONFIG],
+      ['configs/.hidden/inner.yaml', CONFIG],
+      ['configs/a/b/c/d/e/f/g/h/i/j/too_deep.yaml', CONFIG],
+      ['configs/a/b/c/d/e/f/g/h/deep_enough.yaml', CONFIG],
+      ['configs/Zeta.yaml', CONFIG],
+      ['configs/zeta-2.yaml', CONFIG],
+      ['outside.yaml', CONFIG],
+    ] as const) {
+      mkdirSync(path.dirname(path.join(project, rel)), { recursive: true });
+      writeFileSync(path.join(project, rel), text);
+    }
+    mkdirSync(path.join(project, 'configs', 'folder.yaml'));
+    symlinkSync(path.join(project, 'outside.yaml'), path.join(project, 'configs', 'link_out.yaml'));
+    symlinkSync(path.join(project, 'configs', 'dpo'), path.join(project, 'configs', 'linked_dir'));
+    symlinkSync(path.join(project, 'configs', 'gone.yaml'), path.join(project, 'configs', 'dangling.yaml'));
+    const single = exp(path.join(project, 'experiments'), 'exp001_x', { 'config.yaml': CONFIG });
+    for (const ws of [project, path.join(project, 'experiments'), single, path.join(project, 'configs')]) {
+      const root = await projectRootOf(ws);
+      const local = { project: root, files: await listConfigFiles(root) };
+      expect({ ws, ...(await listRemoteConfigs(localHelper, ws)) }).toEqual({ ws, ...local });
     }
   });
 });

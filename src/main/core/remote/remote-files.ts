@@ -34,7 +34,7 @@ export async function readRemoteExperimentFile(
 
 /** The project of a remote workspace and its config files (remote paths). */
 export function listRemoteConfigs(
-  conn: SshConnection,
+  conn: HelperHost,
   workspacePath: string,
 ): Promise<{ project: string; files: Array<{ path: string; rel: string }> }> {
   return callRemote(conn, { op: 'configs', root: workspacePath }, { retry: true });
