@@ -34,8 +34,10 @@ export type RemoteRunStatus = StatusFile & { child_pid?: number | null };
 const RunStatus = z.custom<RemoteRunStatus>(plainObject, { message: 'expected a JSON object' });
 
 const count = z.number().int().nonnegative();
+/** An inode number: 64 bits on some file systems (NFS, FUSE), beyond JSON's exact integers; compared, never counted. */
+const inode = z.number().nonnegative();
 /** [size, mtimeMs, ino] of a file, or null when it is missing. */
-const Sig = z.tuple([count, z.number(), count]).nullable();
+const Sig = z.tuple([count, z.number(), inode]).nullable();
 const ErrorPair = z.tuple([ErrorCode, z.string()]);
 
 // --- gather -------------------------------------------------------------------
@@ -170,7 +172,7 @@ const WireTail = z.union([
   z.object({
     path: z.string(),
     size: count,
-    ino: count,
+    ino: inode,
     start: count,
     reset: z.boolean(),
     /** The bytes as latin-1 text. */

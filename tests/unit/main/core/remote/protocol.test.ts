@@ -61,6 +61,22 @@ describe('answers are checked against the protocol', () => {
     });
   });
 
+  it('accepts 64-bit inode numbers (NFS, FUSE), which JSON carries only approximately', async () => {
+    const sigs = {
+      config: [1, 2.5, 2 ** 63],
+      metadata: null,
+      failed: null,
+      status: null,
+      final: null,
+      metrics: null,
+    };
+    const r = await callRemote(
+      answering({ v: PROTOCOL_VERSION, ok: { ...okGather, experiments: [{ path: '/e/x', sigs }] } }),
+      { op: 'gather', root: null, experiments: ['/e/x'] },
+    );
+    expect(r.experiments[0]!.sigs!.config).toEqual([1, 2.5, 2 ** 63]);
+  });
+
   it('names the operation and the field of a malformed answer', async () => {
     const bad = {
       ...okGather,
