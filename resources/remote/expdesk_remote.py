@@ -25,6 +25,13 @@ Operations:
   configs list the project's config files; config_read / config_write read and
           save one (atomically), confined to the project and never inside an
           experiment (the rules of src/main/core/configs/config-files.ts).
+  ops     the operations this helper implements (the parity tests check them
+          against src/main/core/remote/protocol.ts).
+
+Every request carries the protocol version `v` and every answer (and the
+follow stream's hello frame) carries this helper's, PROTOCOL_VERSION below:
+the two sides refuse each other when they differ. The shapes of the requests
+and answers are declared in src/main/core/remote/protocol.ts.
 """
 import base64
 import errno
@@ -45,6 +52,7 @@ import time
 import zlib
 
 MARKER = b"\n--expdesk-remote-1--\n"
+PROTOCOL_VERSION = 2  # PROTOCOL_VERSION in src/main/core/remote/protocol.ts
 SMALL = {
     "config": "config.yaml",
     "metadata": "metadata.json",
@@ -159,13 +167,20 @@ def discover(root):
 # --- one experiment --------------------------------------------------------
 
 
+def os_error(e, syscall):
+    """A failed read, with what the client needs to word it as the local reader does
+    (Node's "CODE: message, syscall"): the errno's name and the call that failed. Node
+    opens a folder and fails on read; Python fails on open, hence the caller's choice."""
+    return {"error": "cannot read: %s" % e.strerror, "errno": errno.errorcode.get(e.errno), "syscall": syscall}
+
+
 def read_small(path):
     try:
         size = os.stat(path).st_size
     except OSError as e:
         if e.errno == errno.ENOENT:
             return None
-        return {"error": "cannot read: %s" % e.strerror}
+        return os_error(e, "stat")
     if size > MAX_SMALL:
         return {"too_large": size}
     try:
@@ -174,7 +189,7 @@ def read_small(path):
     except OSError as e:
         if e.errno == errno.ENOENT:
             return None
-        return {"error": "cannot read: %s" % e.strerror}
+        return os_error(e, "read" if e.errno == errno.EISDIR else "open")
 
 
 def pid_alive(pid):
@@ -183,6 +198,17 @@ def pid_alive(pid):
         return True
     except OSError as e:
         return e.errno == errno.EPERM
+    except (OverflowError, ValueError):
+        return False  # no process can have it (Node's process.kill refuses it too: not alive)
+
+
+def status_pid(st):
+    """The pid of a "running" status file, as the core reads it (a JSON number that is an integer, 4.0
+    included; not true/false), or None."""
+    pid = st.get("pid") if isinstance(st, dict) and st.get("state") == "running" else None
+    if isinstance(pid, bool) or not isinstance(pid, (int, float)) or pid != pid or pid in (float("inf"), float("-inf")):
+        return None
+    return int(pid) if pid == int(pid) else None
 
 
 def run_liveness(d):
@@ -192,11 +218,10 @@ def run_liveness(d):
             st = json.loads(f.read().decode("utf-8", "replace"))
     except (OSError, ValueError):
         return None
-    if not isinstance(st, dict) or st.get("state") != "running" or not isinstance(st.get("pid"), int):
+    pid = status_pid(st)
+    if pid is None or st.get("hostname") != socket.gethostname():
         return None
-    if st.get("hostname") != socket.gethostname():
-        return None
-    return pid_alive(st["pid"])
+    return pid_alive(pid)
 
 
 def read_metrics(d, hint, budget):
@@ -215,7 +240,7 @@ def read_metrics(d, hint, budget):
     try:
         f = open(path, "rb")
     except OSError as e:
-        return {"error": "cannot read: %s" % e.strerror}
+        return os_error(e, "read" if e.errno == errno.EISDIR else "open")
     with f:
         if not reset and offset > 0 and fp:
             f.seek(offset - len(fp))
@@ -424,9 +449,9 @@ def run_state(exp_dir):
     except (OSError, ValueError):
         status = None
     alive = None
-    if isinstance(status, dict) and status.get("state") == "running" and isinstance(status.get("pid"), int):
-        if status.get("hostname") == socket.gethostname():
-            alive = pid_alive(status["pid"])
+    pid = status_pid(status)
+    if pid is not None and status.get("hostname") == socket.gethostname():
+        alive = pid_alive(pid)
     activity = [s[1] for s in (sig(os.path.join(exp_dir, a)) for a in ACTIVITY) if s]
     return {
         "status": status if isinstance(status, dict) else None,
@@ -507,7 +532,8 @@ def op_follow(req):
     path = log_of(exp_dir, name)
     if offset < 0:
         offset = max(0, file_size(path) + offset)
-    hello = {"t": "hello", "file": os.path.basename(path), "offset": offset, "exists": os.path.exists(path),
+    hello = {"t": "hello", "v": PROTOCOL_VERSION, "file": os.path.basename(path), "offset": offset,
+             "exists": os.path.exists(path),
              "exp_dir": exp_dir, "size": file_size(path)}
     status_only = bool(req.get("status_only"))
     out.write((json.dumps(hello) + "\n").encode())
@@ -1388,9 +1414,14 @@ def op_config_write(req):
     return {"path": real}
 
 
-OPS = {"pack": op_pack, "tail": op_tail, "file": op_file, "configs": op_configs, "config_read": op_config_read,
-       "config_write": op_config_write, "gather": op_gather, "read": op_read, "follow": op_follow, "prepare": op_prepare, "start": op_start,
-       "stop": op_stop}
+def op_ops(req):
+    return {"ops": sorted(OPS)}
+
+
+# The dispatch table: exactly the operations declared in src/main/core/remote/protocol.ts (a test checks).
+OPS = {"ops": op_ops, "pack": op_pack, "tail": op_tail, "file": op_file, "configs": op_configs,
+       "config_read": op_config_read, "config_write": op_config_write, "gather": op_gather, "read": op_read,
+       "follow": op_follow, "prepare": op_prepare, "start": op_start, "stop": op_stop}
 
 
 def main():
@@ -1398,18 +1429,27 @@ def main():
     raw = sys.stdin.buffer.readline()
     req = json.loads(raw.decode("utf-8"))
     op = OPS.get(req.get("op"))
+    out = sys.stdout.buffer
     try:
+        if req.get("v") != PROTOCOL_VERSION:
+            raise Fail("bad-request", "the remote helper speaks protocol version %d, the client sent %r: "
+                       "versions differ" % (PROTOCOL_VERSION, req.get("v")))
         if op is None:
             raise Fail("bad-request", "unknown operation %r" % req.get("op"))
         result = op(req)
         if result is None:
             return 0
-        body = {"ok": result}
+        body = {"v": PROTOCOL_VERSION, "ok": result}
     except Fail as e:
-        body = {"error": {"code": e.code, "message": e.message}}
+        if op is op_follow:
+            # The follow stream speaks in frames: its errors are frames too.
+            frame = {"t": "error", "code": e.code, "message": e.message}
+            out.write(MARKER + (json.dumps(frame) + "\n").encode())
+            out.flush()
+            return 0
+        body = {"v": PROTOCOL_VERSION, "error": {"code": e.code, "message": e.message}}
     except Exception as e:  # noqa: BLE001 - every failure goes back to the client as an answer
-        body = {"error": {"code": "internal", "message": "%s: %s" % (type(e).__name__, e)}}
-    out = sys.stdout.buffer
+        body = {"v": PROTOCOL_VERSION, "error": {"code": "internal", "message": "%s: %s" % (type(e).__name__, e)}}
     out.write(MARKER)
     out.write(zlib.compress(json.dumps(body).encode("utf-8"), 6))
     out.flush()

@@ -248,7 +248,7 @@ export async function remoteAttachCommand(expDir: string): Promise<number> {
   const { loc, conn } = open(expDir);
   let status: RemoteRunStatus | null = null;
   try {
-    const file = await callRemote<{ data: string; missing?: boolean }>(
+    const file = await callRemote(
       conn,
       {
         op: 'read',

@@ -10,6 +10,8 @@ import { parseJsonLine } from '../../../shared/jsonl';
 
 /** 4 MiB: large enough that syscalls do not dominate, small enough to stay cache-friendly. */
 const CHUNK_BYTES = 4 * 1024 * 1024;
+/** The longest metrics line read (newline included); a longer one is skipped as malformed. */
+export const MAX_LINE_BYTES = CHUNK_BYTES;
 /** How many malformed lines are kept with their message; the rest are only counted. */
 const MAX_REMEMBERED_ERRORS = 50;
 /** Bytes before the offset remembered to detect a file replaced by one of equal or larger size. */
@@ -151,8 +153,33 @@ export class MetricsTail {
    */
   feed(data: Buffer, sink: RecordSink): ReadResult {
     const startLines = this.state.lineCount;
-    const consumed = data.length ? this.consumeLines(data, data.length, sink) : 0;
-    return { reset: false, bytes: consumed, lines: this.state.lineCount - startLines };
+    const startOffset = this.state.offset;
+    let from = 0;
+    while (from < data.length) {
+      // A line longer than a read chunk is skipped, as readAppended skips it.
+      const long = this.longLineAt(data, from);
+      const upto = long < 0 ? data.length : long;
+      if (upto > from) from += this.consumeLines(data.subarray(from, upto), upto - from, sink);
+      if (long < 0 || from !== long) break;
+      const nl = data.indexOf(10, long);
+      if (nl < 0) break; // no newline yet: wait for the writer
+      this.skipLineTo(startOffset + nl + 1, this.chunkBytes);
+      from = nl + 1;
+    }
+    return { reset: false, bytes: this.state.offset - startOffset, lines: this.state.lineCount - startLines };
+  }
+
+  /** Where the first line longer than a read chunk (its newline included) starts in `data[from…]`, or -1. */
+  private longLineAt(data: Buffer, from: number): number {
+    if (data.length - from <= this.chunkBytes) return -1;
+    for (let pos = from; pos < data.length;) {
+      const nl = data.indexOf(10, pos);
+      const end = nl < 0 ? data.length : nl + 1;
+      if (end - pos > this.chunkBytes) return pos;
+      if (nl < 0) return -1;
+      pos = end;
+    }
+    return -1;
   }
 
   /** Skip a line too long to be a metrics record, ending at byte `end` (found by whoever read the file). */

@@ -32,10 +32,7 @@ export async function mirrorRemoteConfigs(
   conn: SshConnection,
   workspacePath: string,
 ): Promise<RemoteConfigMirror> {
-  const r = await callRemote<{
-    project: string;
-    files: Array<{ path: string; rel: string; data?: string }>;
-  }>(conn, { op: 'configs', root: workspacePath, data: true }, { retry: true });
+  const r = await callRemote(conn, { op: 'configs', root: workspacePath, data: true }, { retry: true });
   const dir = mkdtempSync(path.join(os.tmpdir(), 'expdesk-remote-configs-'));
   const toLocal = new Map<string, string>();
   try {

@@ -19,7 +19,8 @@ import { inflateSync } from 'node:zlib';
 import { x as extractTar } from 'tar';
 import { remoteBasename } from '../../../shared/remote-location';
 import type { SshConnection } from './connection';
-import { callRemote, helperCommand, MARKER, RemoteOpError } from './remote-python';
+import { wireRequest } from './protocol';
+import { callRemote, helperCommand, MARKER, openEnvelope, RemoteOpError } from './remote-python';
 
 export interface FetchedExperiment {
   /** The local copy of the experiment folder. */
@@ -59,7 +60,7 @@ export async function fetchRemoteExperiment(
 ): Promise<FetchedExperiment> {
   // The metadata says which commit to pack, and where the repository is. Read confined to the
   // experiment (the `file` op, file.read's rules): a metadata.json linked out of it is not read.
-  const meta = await callRemote<{ data: string }>(
+  const meta = await callRemote(
     conn,
     { op: 'file', path: `${remotePath.replace(/\/+$/, '')}/metadata.json`, max: 16 * 1024 * 1024 },
     { retry: true },
@@ -83,14 +84,14 @@ export async function fetchRemoteExperiment(
   try {
     const channel = await conn.openStream(
       helperCommand(),
-      JSON.stringify({
+      wireRequest({
         op: 'pack',
         exp_dir: remotePath,
         with_logs: Boolean(opts.withLogs),
         with_checkpoint: Boolean(opts.withCheckpoint),
         git_hash: typeof gitHash === 'string' ? gitHash : null,
         git_root: typeof gitRoot === 'string' ? gitRoot : null,
-      }) + '\n',
+      }),
     );
     channel.end();
     const tarStream = new PassThrough();
@@ -131,13 +132,10 @@ export async function fetchRemoteExperiment(
     // Set in the channel's callbacks, which TypeScript's narrowing does not see.
     const ended = mode as 'head' | 'tar' | 'error';
     if (ended === 'error') {
-      const body = JSON.parse(inflateSync(Buffer.concat(errorParts)).toString('utf8')) as {
-        error?: { code: RemoteOpError['code']; message: string };
-      };
-      throw new RemoteOpError(
-        body.error?.code ?? 'internal',
-        body.error?.message ?? 'the remote export failed',
-      );
+      // A JSON body instead of the tar: an error (or a helper of another version).
+      const body: unknown = JSON.parse(inflateSync(Buffer.concat(errorParts)).toString('utf8'));
+      openEnvelope(conn.label, 'pack', body);
+      throw new RemoteOpError('internal', 'the remote export failed');
     }
     if (mode === 'head')
       throw new RemoteOpError('internal', `the remote export failed on ${conn.label}: ${stderr.trim()}`);

@@ -8,7 +8,7 @@
  * folder, then rename (core/configs/config-files.ts).
  */
 import type { SshConnection } from './connection';
-import { callRemote } from './remote-python';
+import { callRemote, type HelperHost } from './remote-python';
 
 export const DEFAULT_MAX_FILE_BYTES = 2 * 1024 * 1024;
 
@@ -20,15 +20,11 @@ export interface RemoteFileText {
 
 /** A text file of a remote experiment, the start up to `maxBytes`, as UTF-8 with U+FFFD. */
 export async function readRemoteExperimentFile(
-  conn: SshConnection,
+  conn: HelperHost,
   remotePath: string,
   maxBytes = DEFAULT_MAX_FILE_BYTES,
 ): Promise<RemoteFileText> {
-  const r = await callRemote<{ size: number; data: string }>(
-    conn,
-    { op: 'file', path: remotePath, max: maxBytes },
-    { retry: true },
-  );
+  const r = await callRemote(conn, { op: 'file', path: remotePath, max: maxBytes }, { retry: true });
   const buf = Buffer.from(r.data, 'base64');
   const truncated = r.size > buf.length;
   // stream: true holds back a character cut at the cap instead of turning it into U+FFFD.
@@ -38,7 +34,7 @@ export async function readRemoteExperimentFile(
 
 /** The project of a remote workspace and its config files (remote paths). */
 export function listRemoteConfigs(
-  conn: SshConnection,
+  conn: HelperHost,
   workspacePath: string,
 ): Promise<{ project: string; files: Array<{ path: string; rel: string }> }> {
   return callRemote(conn, { op: 'configs', root: workspacePath }, { retry: true });
@@ -49,11 +45,7 @@ export async function readRemoteConfig(
   workspacePath: string,
   file: string,
 ): Promise<string> {
-  const r = await callRemote<{ data: string }>(
-    conn,
-    { op: 'config_read', root: workspacePath, file },
-    { retry: true },
-  );
+  const r = await callRemote(conn, { op: 'config_read', root: workspacePath, file }, { retry: true });
   return Buffer.from(r.data, 'base64').toString('utf8');
 }
 
@@ -64,7 +56,7 @@ export async function writeRemoteConfig(
   file: string,
   text: string,
 ): Promise<string> {
-  const r = await callRemote<{ path: string }>(
+  const r = await callRemote(
     conn,
     {
       op: 'config_write',

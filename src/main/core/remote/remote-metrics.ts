@@ -20,8 +20,7 @@ import { createHash } from 'node:crypto';
 import { appendFile, mkdir, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { LAYOUT } from '../workspace/layout';
-import type { SshConnection } from './connection';
-import { callRemote, RemoteOpError } from './remote-python';
+import { callRemote, RemoteOpError, type HelperHost } from './remote-python';
 
 const MIRROR_VERSION = 1;
 const FINGERPRINT_BYTES = 64;
@@ -29,18 +28,6 @@ const MAX_BYTES_PER_FILE = 16 * 1024 * 1024;
 const MAX_TOTAL_BYTES = 64 * 1024 * 1024;
 /** Follow-up calls for files larger than one answer: bounded so a runaway file cannot loop forever. */
 const MAX_ROUNDS = 256;
-
-interface WireTail {
-  path: string;
-  error?: [RemoteOpError['code'], string];
-  missing?: boolean;
-  size?: number;
-  ino?: number;
-  start?: number;
-  reset?: boolean;
-  data?: string;
-  more?: boolean;
-}
 
 export interface MirrorTarget {
   /** The experiment's `ssh://…` text: the mirror's key. */
@@ -87,7 +74,7 @@ export class RemoteMetricsMirror {
    * the mirror, or the error for that experiment (not an experiment, gone …).
    * Concurrent syncs of one location share one transfer.
    */
-  async sync(conn: SshConnection, targets: MirrorTarget[]): Promise<Array<MirrorResult | Error>> {
+  async sync(conn: HelperHost, targets: MirrorTarget[]): Promise<Array<MirrorResult | Error>> {
     const own: MirrorTarget[] = [];
     let release: (r: Map<string, MirrorResult | Error>) => void = () => undefined;
     const mine = new Promise<Map<string, MirrorResult | Error>>((r) => (release = r));
@@ -150,7 +137,7 @@ export class RemoteMetricsMirror {
   }
 
   private async transfer(
-    conn: SshConnection,
+    conn: HelperHost,
     targets: MirrorTarget[],
   ): Promise<Map<string, MirrorResult | Error>> {
     const out = new Map<string, MirrorResult | Error>();
@@ -185,7 +172,7 @@ export class RemoteMetricsMirror {
         }),
       );
       this.stats.calls++;
-      const answer = await callRemote<{ files: WireTail[] }>(
+      const answer = await callRemote(
         conn,
         { op: 'tail', files, max_bytes_per_file: MAX_BYTES_PER_FILE, max_total_bytes: MAX_TOTAL_BYTES },
         { retry: true },
@@ -201,11 +188,11 @@ export class RemoteMetricsMirror {
           out.set(t.location, new RemoteOpError('internal', `no answer for ${t.location}`));
           continue;
         }
-        if (w.error) {
+        if ('error' in w) {
           out.set(t.location, new RemoteOpError(w.error[0], w.error[1]));
           continue;
         }
-        if (w.missing) {
+        if ('missing' in w) {
           // No metrics yet (or any more): an empty mirror, like a local experiment without the file.
           if (st.offset !== 0 || !exists[i]) {
             await this.replace(st, Buffer.alloc(0), null);
@@ -214,7 +201,7 @@ export class RemoteMetricsMirror {
           out.set(t.location, acc);
           continue;
         }
-        const data = Buffer.from(w.data ?? '', 'latin1');
+        const data = Buffer.from(w.data, 'latin1');
         if (w.reset || w.start !== st.offset || !exists[i]) {
           if (w.start !== 0 && !w.reset) {
             // Not the continuation of our copy: ask again from the first byte.
@@ -223,14 +210,14 @@ export class RemoteMetricsMirror {
             next.push(t);
             continue;
           }
-          await this.replace(st, data, w.ino ?? null);
+          await this.replace(st, data, w.ino);
           acc.reset = acc.reset || exists[i]!;
         } else if (data.length > 0) {
           await appendFile(st.file, data);
           st.offset += data.length;
-          if (st.ino !== (w.ino ?? null)) await this.recordIno(st, w.ino ?? null);
-        } else if (st.ino !== (w.ino ?? null)) {
-          await this.recordIno(st, w.ino ?? null);
+          if (st.ino !== w.ino) await this.recordIno(st, w.ino);
+        } else if (st.ino !== w.ino) {
+          await this.recordIno(st, w.ino);
         }
         acc.bytes += data.length;
         this.stats.bytes += data.length;

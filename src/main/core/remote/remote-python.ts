@@ -10,13 +10,24 @@ import path from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { packageRoot } from '../app/paths';
 import type { ExecOptions, SshConnection } from './connection';
+import {
+  ANSWERS,
+  describeIssue,
+  ErrorCode,
+  PROTOCOL_VERSION,
+  wireRequest,
+  type AnsweredOp,
+  type AnsweredRequest,
+  type AnswerOf,
+  type HelperOp,
+} from './protocol';
 
 export const MARKER = Buffer.from('\n--expdesk-remote-1--\n');
 
 /** A failure reported by the helper (missing folder, bad request…), with the core's error codes. */
 export class RemoteOpError extends Error {
   constructor(
-    readonly code: 'not-found' | 'bad-request' | 'forbidden' | 'internal',
+    readonly code: ErrorCode,
     message: string,
   ) {
     super(message);
@@ -60,28 +71,82 @@ export function afterMarker(stdout: Buffer): Buffer | null {
   return at < 0 ? null : stdout.subarray(at + MARKER.length);
 }
 
-function explainFailure(conn: SshConnection, code: number | null, stderr: string): string {
+function explainFailure(conn: HelperHost, code: number | null, stderr: string): string {
   const tail = stderr.trim().split('\n').slice(-5).join('\n');
   if (code === 127)
     return `${remotePython()} was not found on ${conn.label}: remote workspaces need Python 3 there (set EXPDESK_REMOTE_PYTHON to its path)`;
   return `the remote helper failed on ${conn.label} (exit ${code ?? '?'})${tail ? `: ${tail}` : ''}`;
 }
 
-/** Run one helper operation and return its result. */
-export async function callRemote<T>(
-  conn: SshConnection,
-  request: Record<string, unknown>,
+/** What runs the helper: an SSH connection, or (in tests) a local shell. */
+export type HelperHost = Pick<SshConnection, 'exec' | 'label'>;
+
+/** An answer that does not follow the protocol: names the operation and the field. */
+export class RemoteProtocolError extends RemoteOpError {
+  constructor(message: string) {
+    super('internal', message);
+    this.name = 'RemoteProtocolError';
+  }
+}
+
+/** A helper speaking another protocol version than this Expdesk (a stale or foreign copy). */
+export function checkVersion(host: string, op: string, v: unknown): void {
+  if (v === PROTOCOL_VERSION) return;
+  throw new RemoteProtocolError(
+    `the remote helper on ${host} speaks protocol version ${typeof v === 'number' ? v : 'unknown (1 or older)'}, this Expdesk speaks ${PROTOCOL_VERSION} (op ${op}): a stale helper answered`,
+  );
+}
+
+function isObject(v: unknown): v is Record<string, unknown> {
+  return v !== null && typeof v === 'object' && !Array.isArray(v);
+}
+
+/**
+ * The envelope of one decoded answer body: `{v, ok}` or `{v, error}`. Checks
+ * the version, throws the helper's error, returns what `ok` holds (unchecked).
+ */
+export function openEnvelope(host: string, op: HelperOp, body: unknown): unknown {
+  if (!isObject(body))
+    throw new RemoteProtocolError(
+      `malformed answer to ${op} from ${host}: (the answer itself): expected an object`,
+    );
+  checkVersion(host, op, body.v);
+  if (body.error !== undefined) {
+    const e = body.error;
+    const code = ErrorCode.safeParse(isObject(e) ? e.code : undefined);
+    if (!isObject(e) || !code.success || typeof e.message !== 'string')
+      throw new RemoteProtocolError(
+        `malformed answer to ${op} from ${host}: error: expected {code, message}`,
+      );
+    throw new RemoteOpError(code.data, e.message);
+  }
+  if (!('ok' in body)) throw new RemoteProtocolError(`malformed answer to ${op} from ${host}: ok: missing`);
+  return body.ok;
+}
+
+/** Check one decoded answer body against the protocol; returns the typed answer. */
+export function checkAnswer<Op extends AnsweredOp>(host: string, op: Op, body: unknown): AnswerOf<Op> {
+  const ok = openEnvelope(host, op, body);
+  const parsed = ANSWERS[op].safeParse(ok);
+  if (!parsed.success)
+    throw new RemoteProtocolError(`malformed answer to ${op} from ${host}: ${describeIssue(parsed.error)}`);
+  return parsed.data as AnswerOf<Op>;
+}
+
+/** Run one helper operation and return its answer, checked against the protocol. */
+export async function callRemote<R extends AnsweredRequest>(
+  conn: HelperHost,
+  request: R,
   opts: Omit<ExecOptions, 'stdin'> = {},
-): Promise<T> {
-  const r = await conn.exec(helperCommand(), { ...opts, stdin: JSON.stringify(request) + '\n' });
+): Promise<AnswerOf<R['op']>> {
+  const r = await conn.exec(helperCommand(), { ...opts, stdin: wireRequest(request) });
   const body = afterMarker(r.stdout);
   if (!body) throw new RemoteOpError('internal', explainFailure(conn, r.code, r.stderr));
-  let parsed: { ok?: T; error?: { code: RemoteOpError['code']; message: string } };
+  let parsed: unknown;
   try {
-    parsed = JSON.parse(inflateSync(body).toString('utf8')) as typeof parsed;
+    parsed = JSON.parse(inflateSync(body).toString('utf8'));
   } catch (err) {
     throw new RemoteOpError('internal', `unreadable answer from ${conn.label}: ${(err as Error).message}`);
   }
-  if (parsed.error) throw new RemoteOpError(parsed.error.code, parsed.error.message);
-  return parsed.ok as T;
+  return checkAnswer(conn.label, request.op as R['op'], parsed);
 }

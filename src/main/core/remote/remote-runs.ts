@@ -26,9 +26,7 @@ import type { ClientChannel } from 'ssh2';
 import { experimentBaseName, safeNamePart, timestampPart } from '../../../shared/naming';
 import { remoteBasename, remoteDirname, remoteJoin } from '../../../shared/remote-location';
 import { runnerScript } from '../app/paths';
-import type { GitInfo, PatchResult } from '../capture/git';
-import { freezeTimeoutMs, probeTimeoutMs, PYTHON_PROBE, type PythonInfo } from '../capture/python';
-import type { SystemInfo } from '../capture/system';
+import { freezeTimeoutMs, probeTimeoutMs, PYTHON_PROBE } from '../capture/python';
 import { composeConfig, freezeConfig } from '../configs/compose';
 import { tmuxSessionName } from '../runs/launch';
 import {
@@ -40,28 +38,30 @@ import {
   type RunRequest,
 } from '../runs/prepare';
 import { reproduceScript } from '../runs/reproduce';
-import type { StatusFile } from '../workspace/status';
 import {
   ConnectionLostError,
   RemoteUnreachableError,
   SshPermanentError,
   type SshConnection,
 } from './connection';
-import { afterMarker, callRemote, helperCommand, RemoteOpError } from './remote-python';
+import {
+  describeIssue,
+  FollowFrame,
+  wireRequest,
+  type FollowRequest,
+  type RemoteRunState,
+  type RemoteRunStatus,
+} from './protocol';
+import {
+  afterMarker,
+  callRemote,
+  checkVersion,
+  helperCommand,
+  RemoteOpError,
+  RemoteProtocolError,
+} from './remote-python';
 
-export type RemoteRunStatus = StatusFile & { child_pid?: number | null };
-
-export interface RemoteRunState {
-  status: RemoteRunStatus | null;
-  /** Whether a running status file's process is alive (checked on the remote); null when not applicable. */
-  pid_alive: boolean | null;
-  failed: boolean;
-  final: boolean;
-  last_write_ms: number | null;
-  /** The log offset every byte before which was sent ahead of this state. */
-  offset: number;
-  now_ms: number;
-}
+export type { RemoteRunState, RemoteRunStatus };
 
 export interface FollowOptions {
   /** Log file name under logs/ (default train.log, else train_rank0.log). */
@@ -79,12 +79,22 @@ export interface FollowOptions {
   heartbeatMs?: number;
 }
 
-type Frame =
-  | { t: 'hello'; file: string; offset: number; exists: boolean; exp_dir: string; size: number }
-  | { t: 'data'; o: number; n: number }
-  | { t: 'reset' }
-  | ({ t: 'state' } & RemoteRunState)
-  | { t: 'error'; code: RemoteOpError['code']; message: string };
+type Frame = FollowFrame;
+
+/** One header line of the follow stream, checked against the protocol (and the helper's version on hello). */
+function parseFrame(line: string): Frame {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(line);
+  } catch {
+    throw new RemoteProtocolError(`malformed frame in follow: not JSON: ${line.slice(0, 200)}`);
+  }
+  const parsed = FollowFrame.safeParse(raw);
+  if (!parsed.success)
+    throw new RemoteProtocolError(`malformed frame in follow: ${describeIssue(parsed.error)}`);
+  if (parsed.data.t === 'hello') checkVersion('the remote', 'follow', parsed.data.v);
+  return parsed.data;
+}
 
 /** Splits the follow stream into frames: a JSON header line, then (for data) its bytes. */
 export class FrameParser {
@@ -119,7 +129,7 @@ export class FrameParser {
       if (nl < 0) return;
       const line = this.buf.toString('utf8', 0, nl);
       this.buf = this.buf.subarray(nl + 1);
-      const frame = JSON.parse(line) as Frame;
+      const frame = parseFrame(line);
       if (frame.t === 'data') this.pendingData = { o: frame.o, n: frame.n };
       else this.onFrame(frame);
     }
@@ -181,7 +191,7 @@ export class RemoteLogFollower {
   /** One follow command; resolves 'stopped', or a reason when the stream ended by itself. */
   private async once(onProgress: () => void): Promise<string> {
     const heartbeatMs = this.opts.heartbeatMs ?? 2000;
-    const request = {
+    const request: FollowRequest = {
       op: 'follow',
       exp_dir: this.expDir,
       file: this.opts.file ?? null,
@@ -190,7 +200,7 @@ export class RemoteLogFollower {
       heartbeat_ms: heartbeatMs,
       status_only: this.opts.statusOnly ?? false,
     };
-    const channel = await this.conn.openStream(helperCommand(), JSON.stringify(request) + '\n');
+    const channel = await this.conn.openStream(helperCommand(), wireRequest(request));
     if (this.offset !== null) this.opts.onReconnect?.(null);
     this.channel = channel;
     if (this.stopped) {
@@ -310,21 +320,6 @@ export interface RemoteRunStarted {
   hostname: string;
 }
 
-interface PrepareAnswer {
-  exp_dir: string;
-  name: string;
-  cwd: string;
-  started_at: string;
-  git: GitInfo;
-  py: PythonInfo;
-  freeze: { text: string; error?: string };
-  conda: string | null;
-  sys: SystemInfo;
-  patch: PatchResult | null;
-  env: Record<string, string>;
-  tmux: boolean;
-}
-
 function remoteExperimentsDir(workspace: string): string {
   return remoteBasename(workspace) === 'experiments' ? workspace : remoteJoin(workspace, 'experiments');
 }
@@ -364,7 +359,7 @@ export async function launchRemoteRun(conn: SshConnection, req: RemoteRunRequest
       throw new LaunchError(`--name ${JSON.stringify(req.name)} has no character usable in a folder name`);
   }
   const experimentsDir = remoteExperimentsDir(req.workspace);
-  const prep = await callRemote<PrepareAnswer>(
+  const prep = await callRemote(
     conn,
     {
       op: 'prepare',
@@ -452,11 +447,7 @@ export async function launchRemoteRun(conn: SshConnection, req: RemoteRunRequest
   ];
   if (prep.conda !== null) files.push(file('conda_env.txt', prep.conda));
   const useTmux = (req.tmux ?? true) && process.env.EXPDESK_REMOTE_NO_TMUX !== '1' && prep.tmux;
-  const started = await callRemote<{
-    tmux_session: string | null;
-    status: RemoteRunStatus;
-    hostname: string;
-  }>(
+  const started = await callRemote(
     conn,
     {
       op: 'start',
@@ -489,7 +480,7 @@ export async function stopRemoteRun(
   expDir: string,
   waitMs = 30_000,
 ): Promise<RemoteRunStatus | null> {
-  const r = await callRemote<{ status: RemoteRunStatus | null }>(
+  const r = await callRemote(
     conn,
     { op: 'stop', exp_dir: expDir, wait_ms: waitMs },
     { retry: false, timeoutMs: waitMs + 60_000 },

@@ -11,6 +11,7 @@
  * larger than one answer's budget costs follow-up calls (bounded by data
  * size, never by the number of folders).
  */
+import { getSystemErrorMap } from 'node:util';
 import type {
   Checkpoint,
   ExperimentDetail,
@@ -27,7 +28,7 @@ import {
   withRemotePath,
   type RemoteLocation,
 } from '../../../shared/remote-location';
-import { MetricsTail, emptyTailState } from '../metrics/metrics-tail';
+import { MAX_LINE_BYTES, MetricsTail, emptyTailState } from '../metrics/metrics-tail';
 import {
   buildSummary,
   CACHE_VERSION,
@@ -52,8 +53,16 @@ import {
 } from '../workspace/files';
 import { LAYOUT } from '../workspace/layout';
 import { unreadableSummary } from '../workspace/workspace';
-import type { SshConnection } from './connection';
-import { callRemote, RemoteOpError } from './remote-python';
+import type {
+  GatherAnswer,
+  GatherHint,
+  GatherRequest,
+  WireExperiment,
+  WireOsError,
+  WireSig,
+  WireText,
+} from './protocol';
+import { callRemote, RemoteOpError, type HelperHost } from './remote-python';
 
 /** Bump when the remote part of an entry changes shape. */
 const REMOTE_ENTRY_VERSION = 1;
@@ -72,59 +81,15 @@ const TEXT_FILES: Record<TextKey, string> = {
   status: LAYOUT.status,
 };
 
-type WireSig = [number, number, number] | null;
-type WireText = null | { data: string } | { too_large: number } | { error: string };
-interface WireMetrics {
-  start: number;
-  reset: boolean;
-  size: number;
-  more: boolean;
-  data: string;
-  skip_to?: number;
-  error?: string;
-}
-interface WireDetail {
-  checkpoints: string[];
-  logs: Array<{ name: string; size: number }>;
-  outputs: Array<{ kind: OutputFile['kind']; rel: string; size: number }>;
-  has_requirements: boolean;
-  has_reproduce: boolean;
-}
-interface WireExperiment {
-  path: string;
-  rel?: string[];
-  error?: [string, string];
-  unreadable?: string;
-  sigs?: Record<SmallKey | 'metrics', WireSig>;
-  texts?: Partial<Record<TextKey, WireText>>;
-  last_write_ms?: number | null;
-  pid_alive?: boolean | null;
-  metrics?: WireMetrics | { error: string };
-  detail?: WireDetail;
-}
-interface GatherResult {
-  hostname: string;
-  root?: string;
-  experimentsDir?: string;
-  kind?: WorkspaceListing['kind'];
-  experiments: WireExperiment[];
-  now_ms: number;
-  /** With `discover`: the workspace's experiment folders now (watches look for new ones). */
-  discovered?: string[];
-  discover_error?: [string, string];
-}
+type WireMetrics = Extract<NonNullable<WireExperiment['metrics']>, { data: string }>;
 
 /** A summary cache entry of a remote experiment: the texts are kept so one changed file re-derives. */
 interface RemoteEntry extends CacheEntry {
   remote: { version: number; texts: Record<TextKey, SmallFileText>; more: boolean };
 }
 
-interface Hint {
-  sigs: Record<string, WireSig>;
-  offset: number;
-  fingerprint: string;
-  more?: boolean;
-}
+type Hint = GatherHint;
+type GatherResult = GatherAnswer;
 
 function toSig(w: WireSig | undefined): FileSig {
   return w ? { size: w[0], mtimeMs: w[1], ino: w[2] } : null;
@@ -132,6 +97,20 @@ function toSig(w: WireSig | undefined): FileSig {
 
 function toWire(s: FileSig): WireSig {
   return s ? [s.size, s.mtimeMs, s.ino] : null;
+}
+
+let errnoMessages: Map<string, string> | null = null;
+
+/**
+ * A remote read's failure worded as the local reader's (Node's `CODE: message, syscall`),
+ * so a problem reads the same whichever side met it; the helper's own text where the
+ * errno is not known here.
+ */
+export function osErrorText(w: WireOsError): string {
+  errnoMessages ??= new Map([...getSystemErrorMap().values()]);
+  const message = w.errno ? errnoMessages.get(w.errno) : undefined;
+  if (message && w.syscall) return `${w.errno}: ${message}, ${w.syscall}`;
+  return w.error.replace(/^cannot read: /, '');
 }
 
 function textOf(w: WireText | undefined, label: string): SmallFileText {
@@ -142,10 +121,7 @@ function textOf(w: WireText | undefined, label: string): SmallFileText {
       text: null,
       problem: { file: label, message: `${label} is ${w.too_large} bytes: too large to read` },
     };
-  return {
-    text: null,
-    problem: { file: label, message: `${w.error.replace(/^cannot read/, `cannot read ${label}`)}` },
-  };
+  return { text: null, problem: { file: label, message: `cannot read ${label}: ${osErrorText(w)}` } };
 }
 
 function hintOf(entry: RemoteEntry): Hint {
@@ -181,7 +157,8 @@ function coreError(err: unknown): unknown {
 
 export class RemoteWorkspace {
   constructor(
-    readonly conn: SshConnection,
+    /** The SSH connection (or, in the parity tests, a local shell) that runs the helper. */
+    readonly conn: HelperHost,
     /** The endpoint (user, host, port as the user wrote them); its path is ignored. */
     readonly endpoint: RemoteLocation,
     private readonly store: SummaryStore,
@@ -244,14 +221,17 @@ export class RemoteWorkspace {
     }
     const m = g.metrics;
     if (!m) return entry; // unchanged since the hint
-    if ('error' in m && m.error !== undefined && !('data' in m)) {
+    if (!('data' in m)) {
       entry.derived = {
         ...entry.derived,
-        problems: [...entry.derived.problems, { file: LAYOUT.metrics, message: `cannot read: ${m.error}` }],
+        problems: [
+          ...entry.derived.problems,
+          { file: LAYOUT.metrics, message: `cannot read: ${osErrorText(m)}` },
+        ],
       };
       return entry;
     }
-    const wm = m as WireMetrics;
+    const wm: WireMetrics = m;
     let tail = new MetricsTail(LAYOUT.metrics, entry.tail);
     let fold = new MetricsFold(entry.fold);
     if (wm.reset || wm.start !== tail.state.offset) {
@@ -267,7 +247,7 @@ export class RemoteWorkspace {
       }
     }
     tail.feed(Buffer.from(wm.data, 'base64'), (rec) => fold.add(rec));
-    if (wm.skip_to !== undefined) tail.skipLineTo(wm.skip_to, MAX_BYTES_PER_EXPERIMENT);
+    if (wm.skip_to !== undefined) tail.skipLineTo(wm.skip_to, MAX_LINE_BYTES);
     entry.tail = tail.state;
     entry.fold = fold.state;
     entry.remote.more = wm.more && tail.state.offset < wm.size;
@@ -292,10 +272,10 @@ export class RemoteWorkspace {
    * Returns the experiments' entries in the order gathered.
    */
   private async gatherAndAbsorb(
-    request: Record<string, unknown>,
+    request: Omit<GatherRequest, 'op'>,
   ): Promise<{ result: GatherResult; entries: Map<string, RemoteEntry> }> {
-    const hints: Record<string, Hint> = (request.hints as Record<string, Hint>) ?? {};
-    const result = await callRemote<GatherResult>(
+    const hints: Record<string, Hint> = request.hints ?? {};
+    const result = await callRemote(
       this.conn,
       {
         op: 'gather',
@@ -319,7 +299,7 @@ export class RemoteWorkspace {
     for (let round = 0; round < MAX_FOLLOW_UPS; round++) {
       const pending = [...entries].filter(([, e]) => e.remote.more);
       if (pending.length === 0) break;
-      const more = await callRemote<GatherResult>(
+      const more = await callRemote(
         this.conn,
         {
           op: 'gather',
@@ -470,13 +450,11 @@ export class RemoteWorkspace {
     offset = 0,
     max = 1024 * 1024,
   ): Promise<{ size: number; offset: number; data: Buffer; missing: boolean }> {
-    const r = await callRemote<{ size: number; offset: number; data: string; missing?: boolean }>(
-      this.conn,
-      { op: 'read', path: p, offset, max },
-      { retry: true },
-    ).catch((err: unknown) => {
-      throw coreError(err);
-    });
+    const r = await callRemote(this.conn, { op: 'read', path: p, offset, max }, { retry: true }).catch(
+      (err: unknown) => {
+        throw coreError(err);
+      },
+    );
     return {
       size: r.size,
       offset: r.offset,

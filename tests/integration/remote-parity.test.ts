@@ -1,0 +1,670 @@
+/**
+ * Parity between the remote helper (resources/remote/expdesk_remote.py, run
+ * by a real python3 exactly as the remote side runs it: the compressed
+ * `python3 -c …` command line, the request on stdin, the answer after the
+ * marker) and the TypeScript core, on the same folders: the seed-written
+ * fixtures, the demo workspace and a set of damaged folders. Listings,
+ * statuses, summaries, problems and details must be equal; only the `ssh://`
+ * prefix of paths is transport-specific. No SSH is involved: the helper runs
+ * in a local shell, which is all an SSH exec adds on the far end.
+ *
+ * Also: the helper implements exactly the operations declared in
+ * src/main/core/remote/protocol.ts, and refuses a client of another version.
+ */
+import { execFileSync, spawn } from 'node:child_process';
+import {
+  appendFileSync,
+  copyFileSync,
+  mkdirSync,
+  readFileSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { inflateSync } from 'node:zlib';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ExecResult } from '../../src/main/core/remote/connection';
+import { HELPER_OPS, PROTOCOL_VERSION } from '../../src/main/core/remote/protocol';
+import {
+  afterMarker,
+  callRemote,
+  helperCommand,
+  type HelperHost,
+} from '../../src/main/core/remote/remote-python';
+import { listRemoteConfigs, readRemoteExperimentFile } from '../../src/main/core/remote/remote-files';
+import { listConfigFiles, projectRootOf } from '../../src/main/core/configs/config-files';
+import { RemoteMetricsMirror } from '../../src/main/core/remote/remote-metrics';
+import { RemoteWorkspace } from '../../src/main/core/remote/remote-workspace';
+import { SummaryStore } from '../../src/main/core/summary/summary-store';
+import { discoverExperiments } from '../../src/main/core/workspace/discover';
+import { readExperimentDetail } from '../../src/main/core/workspace/experiment';
+import { readExperimentFile } from '../../src/main/core/workspace/file-access';
+import { listWorkspace } from '../../src/main/core/workspace/workspace';
+import { parseRemoteLocation } from '../../src/shared/remote-location';
+import { REPO } from '../helpers/cli';
+import { treeSnapshot } from '../helpers/snapshot';
+import { tmpDir } from '../helpers/tmp';
+
+/** The far end of an SSH exec: a shell running the command with the request on stdin. */
+const localHelper: HelperHost = {
+  label: 'parity',
+  exec: (command, opts = {}) =>
+    new Promise<ExecResult>((resolve, reject) => {
+      const child = spawn('sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'] });
+      const out: Buffer[] = [];
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => out.push(d));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
+      child.on('error', reject);
+      child.on('close', (code, signal) => resolve({ code, signal, stdout: Buffer.concat(out), stderr }));
+      child.stdin.end(opts.stdin ?? '');
+    }),
+};
+
+const PREFIX = 'ssh://parity';
+const endpoint = parseRemoteLocation(`${PREFIX}/`)!;
+
+function remoteWorkspace(): RemoteWorkspace {
+  return new RemoteWorkspace(
+    localHelper,
+    endpoint,
+    new SummaryStore({ cacheDir: tmpDir('expdesk-parity-rc-') }),
+  );
+}
+
+/** What legitimately differs between transports: the ssh:// prefix, and "N s ago" said at slightly different moments. */
+function normalize<T>(value: T): T {
+  const text = JSON.stringify(value)
+    .split(PREFIX)
+    .join('')
+    .replace(/\d+(\.\d+)? ?(s|min|h) ago/g, 'N ago');
+  return JSON.parse(text) as T;
+}
+
+async function localListing(root: string): Promise<unknown> {
+  return normalize(await listWorkspace(root, new SummaryStore({ cacheDir: false })));
+}
+
+async function remoteListing(root: string, ws = remoteWorkspace()): Promise<unknown> {
+  return normalize(await ws.list(root));
+}
+
+async function errorOf(p: Promise<unknown>): Promise<{ code?: string; message: string } | 'no error'> {
+  try {
+    await p;
+    return 'no error';
+  } catch (err) {
+    const e = err as { code?: string; message: string };
+    return normalize({ code: e.code, message: e.message });
+  }
+}
+
+/** Details of these folders, locally and through the helper (errors by code and message). */
+async function detailsBoth(dirs: string[]): Promise<{ local: unknown[]; remote: unknown[] }> {
+  const store = new SummaryStore({ cacheDir: false });
+  const local: unknown[] = [];
+  for (const d of dirs) {
+    local.push(
+      await readExperimentDetail(d, store).then(
+        (x) => normalize(x),
+        (e: { code?: string; message: string }) => ({ code: e.code, message: e.message }),
+      ),
+    );
+  }
+  const remote = (await remoteWorkspace().details(dirs)).map((x) =>
+    x instanceof Error
+      ? normalize({ code: (x as { code?: string }).code, message: x.message })
+      : normalize(x),
+  );
+  return { local, remote };
+}
+
+let seedRoot: string;
+let damagedRoot: string;
+let before: Record<string, string>;
+
+beforeAll(() => {
+  seedRoot = tmpDirKept('expdesk-parity-seed-');
+  execFileSync('python3', [path.join(REPO, 'tests/fixtures/seed_writer.py'), seedRoot], { stdio: 'ignore' });
+  damagedRoot = tmpDirKept('expdesk-parity-damaged-');
+  writeDamaged(path.join(damagedRoot, 'experiments'));
+  before = treeSnapshot(damagedRoot);
+});
+
+const kept: string[] = [];
+function tmpDirKept(prefix: string): string {
+  // tmpDir() removes folders after each test; these live for the whole file.
+  const dir = execFileSync('mktemp', ['-d', path.join(os.tmpdir(), `${prefix}XXXXXX`)], {
+    encoding: 'utf8',
+  }).trim();
+  kept.push(dir);
+  return dir;
+}
+
+afterAll(() => {
+  for (const d of kept) execFileSync('rm', ['-rf', d]);
+});
+
+const line = (o: object): string => JSON.stringify(o) + '\n';
+const CONFIG = 'algorithm: dpo\nmodel:\n  name: tiny\nlearning_rate: 0.001\nseed: 1\n';
+
+function exp(root: string, name: string, files: Record<string, string | Buffer>): string {
+  const dir = path.join(root, name);
+  mkdirSync(dir, { recursive: true });
+  for (const [rel, data] of Object.entries(files)) {
+    mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+    writeFileSync(path.join(dir, rel), data);
+  }
+  return dir;
+}
+
+const METRICS = 'logs/metrics.jsonl';
+const HOUR_AGO = (Date.now() - 3600_000) / 1000;
+
+/** Damaged and unusual folders, each one a case the two readers must agree on. */
+function writeDamaged(root: string): void {
+  mkdirSync(root, { recursive: true });
+  const good = [
+    line({ step: 1, prefix: 'train', 'train/loss': 2.5, timestamp: '2024-01-01T00:00:00' }),
+    line({ step: 2, prefix: 'train', 'train/loss': 1.5, timestamp: '2024-01-01T00:00:01' }),
+    line({ step: 2, prefix: 'eval', 'eval/loss': 1.7, 'eval/accuracy': 0.5 }),
+  ].join('');
+  exp(root, 'exp001_truncated', { 'config.yaml': CONFIG, [METRICS]: good + '{"step": 3, "prefix": "tra' });
+  exp(root, 'exp002_bad_lines', {
+    'config.yaml': CONFIG,
+    [METRICS]:
+      good +
+      'not json at all\n' +
+      '[1, 2]\n' +
+      '42\n' +
+      '{"step": "four"}\n' +
+      '\n' +
+      line({ step: 5, prefix: 'train', 'train/loss': 0.5 }),
+  });
+  exp(root, 'exp003_nan_inf', {
+    'config.yaml': CONFIG,
+    [METRICS]:
+      '{"step": 1, "prefix": "train", "train/loss": NaN}\n' +
+      '{"step": 2, "prefix": "train", "train/loss": Infinity, "train/grad": -Infinity}\n' +
+      '{"step": 3, "prefix": "eval", "eval/loss": NaN}\n',
+  });
+  exp(root, 'exp004_no_config', {
+    'metadata.json': line({
+      experiment_name: 'no config',
+      git_hash: 'abc',
+      start_time: '2024-01-01T00:00:00',
+    }),
+    [METRICS]: good,
+  });
+  exp(root, 'exp005_bad_yaml', {
+    'config.yaml': 'algorithm: dpo\nmodel:\n  name: [unclosed\nlr: 1\n',
+    [METRICS]: good,
+  });
+  exp(root, 'exp006_dup_keys', { 'config.yaml': 'algorithm: dpo\nalgorithm: ppo\n' });
+  exp(root, 'exp007_config_list', { 'config.yaml': '- a\n- b\n', [METRICS]: good });
+  exp(root, 'exp008_metadata_array', { 'config.yaml': CONFIG, 'metadata.json': '[1, 2, 3]\n' });
+  exp(root, 'exp009_metadata_bad_json', {
+    'config.yaml': CONFIG,
+    'metadata.json': '{"experiment_name": "x",\n  oops}\n',
+  });
+  exp(root, 'exp010_failed', {
+    'config.yaml': CONFIG,
+    [METRICS]: good,
+    'FAILED.txt':
+      'Failed at step 2\nTraceback (most recent call last):\n  File "train.py", line 3\nRuntimeError: CUDA out of memory\n',
+  });
+  const status = (state: string, extra: object = {}): string =>
+    line({
+      schema: 'expdesk.status/1',
+      state,
+      started_at: '2024-01-01T00:00:00',
+      ended_at: state === 'running' ? null : '2024-01-01T01:00:00',
+      exit_code: state === 'completed' ? 0 : state === 'failed' ? 1 : null,
+      pid: process.pid,
+      hostname: os.hostname(),
+      ...extra,
+    });
+  exp(root, 'exp011_status_completed', {
+    'config.yaml': CONFIG,
+    [METRICS]: good,
+    'expdesk_status.json': status('completed'),
+  });
+  exp(root, 'exp012_status_failed', {
+    'config.yaml': CONFIG,
+    [METRICS]: good,
+    'expdesk_status.json': status('failed'),
+  });
+  exp(root, 'exp013_status_stopped', {
+    'config.yaml': CONFIG,
+    'expdesk_status.json': status('stopped', { signal: 'SIGINT' }),
+  });
+  // Running, and its process (this test's) alive here.
+  exp(root, 'exp014_status_running_alive', {
+    'config.yaml': CONFIG,
+    [METRICS]: good,
+    'expdesk_status.json': status('running'),
+  });
+  // Running, but the process is gone.
+  exp(root, 'exp015_status_running_gone', {
+    'config.yaml': CONFIG,
+    [METRICS]: good,
+    'expdesk_status.json': status('running', { pid: 2 ** 22 + 12345 }),
+  });
+  // A pid written as a float, one no process can have, and a run on another machine.
+  const raw = (pid: string, host = os.hostname()): string =>
+    `{"schema": "expdesk.status/1", "state": "running", "started_at": "2024-01-01T00:00:00", "pid": ${pid}, "hostname": ${JSON.stringify(host)}}\n`;
+  exp(root, 'exp015b_status_pid_float', { 'config.yaml': CONFIG, 'expdesk_status.json': raw('4206649.0') });
+  exp(root, 'exp015c_status_pid_huge', {
+    'config.yaml': CONFIG,
+    'expdesk_status.json': raw('1099511627776'),
+  });
+  exp(root, 'exp015d_status_other_host', {
+    'config.yaml': CONFIG,
+    'expdesk_status.json': raw('4206649', 'gpu-box-elsewhere'),
+  });
+  exp(root, 'exp015e_status_pid_zero', { 'config.yaml': CONFIG, 'expdesk_status.json': raw('0') });
+  exp(root, 'exp016_status_not_ours', {
+    'config.yaml': CONFIG,
+    'expdesk_status.json': line({ state: 'done', pid: 'x' }),
+  });
+  exp(root, 'exp017_status_not_json', {
+    'config.yaml': CONFIG,
+    'expdesk_status.json': '{"schema": "expdesk.status/1", ',
+  });
+  exp(root, 'exp018_status_array', { 'config.yaml': CONFIG, 'expdesk_status.json': '[]' });
+  exp(root, 'exp019_only_metrics', { [METRICS]: good });
+  exp(root, 'exp020_empty_metrics', { 'config.yaml': CONFIG, [METRICS]: '' });
+  exp(root, 'exp021_blank_metrics', { 'config.yaml': CONFIG, [METRICS]: '\n\n   \n' });
+  exp(root, 'exp022_crlf', {
+    'config.yaml': CONFIG.replace(/\n/g, '\r\n'),
+    [METRICS]: good.replace(/\n/g, '\r\n'),
+  });
+  exp(root, 'exp023_final_checkpoint', {
+    'config.yaml': CONFIG,
+    [METRICS]: good,
+    'checkpoints/final/model.pt': 'x',
+    'checkpoints/step_100/model.pt': 'x',
+    'checkpoints/step_20/model.pt': 'x',
+    'checkpoints/.hidden': 'x',
+    'logs/train.log': 'hello\n',
+    'logs/train_rank1.log': 'rank 1\n',
+    'logs/notes.txt': 'not a log',
+    'outputs/eval/results.json': '{}',
+    'outputs/samples/a/b/c/deep.txt': 'too deep?',
+    'outputs/samples/one.txt': '1',
+    'outputs/plot.png': 'png',
+    'outputs/.hidden': 'h',
+    'requirements.txt': 'torch==2.0\n',
+    'reproduce.sh': '#!/bin/sh\n',
+  });
+  exp(root, 'exp024_final_is_file', { 'config.yaml': CONFIG, 'checkpoints/final': 'not a folder' });
+  exp(root, 'exp025_non_utf8', {
+    'config.yaml': Buffer.concat([
+      Buffer.from('algorithm: dpo\nnote: '),
+      Buffer.from([0xff, 0xfe, 0x41]),
+      Buffer.from('\n'),
+    ]),
+    [METRICS]: Buffer.concat([Buffer.from(good), Buffer.from([0xc3, 0x28, 0x0a])]),
+  });
+  exp(root, 'exp026_bom', {
+    'metadata.json': '\ufeff' + line({ experiment_name: 'bom' }),
+    'config.yaml': '\ufeff' + CONFIG,
+  });
+  exp(root, 'exp027_empty_config', { 'config.yaml': '' });
+  exp(root, 'exp028_config_scalar', { 'config.yaml': 'just a string\n' });
+  exp(root, 'exp029_unicode', {
+    'config.yaml': 'algorithm: dpo\nnote: "ünïcödé ✓"\n',
+    'metadata.json': line({ experiment_name: 'ünïcödé', git_dirty: true, git_hash: 'f00' }),
+    [METRICS]: line({ step: 1, prefix: 'train', 'train/loss': 1, 'train/λ': 2 }),
+  });
+  exp(root, 'exp030_big_numbers', {
+    'config.yaml': CONFIG,
+    [METRICS]:
+      '{"step": 1e400, "prefix": "train", "train/loss": 1e-400}\n{"step": 12345678901234567890, "prefix": "train", "train/loss": -0.0}\n',
+  });
+  exp(root, 'exp031_metadata_fields', {
+    'metadata.json': line({
+      experiment_name: 'custom name',
+      start_time: '2024-02-03T04:05:06.789',
+      git_hash: 'deadbeef',
+      git_dirty: false,
+      seed: 7,
+      config: { algorithm: 'ppo' },
+    }),
+    [METRICS]: good,
+  });
+  // Written long ago: no activity, so the inferred status is not "running".
+  const old = exp(root, 'exp032_old_metrics', { [METRICS]: good, 'logs/train.log': 'x\n' });
+  utimesSync(path.join(old, METRICS), HOUR_AGO, HOUR_AGO);
+  utimesSync(path.join(old, 'logs/train.log'), HOUR_AGO, HOUR_AGO);
+  // Names whose order depends on the collation (the client sorts as the core does).
+  for (const name of ['Exp_B', 'exp_a', 'exp10_x', 'exp9_x', 'été_run', 'exp_a-2', 'exp_a_1'])
+    exp(root, name, { [METRICS]: good });
+  // A grouped sweep: experiments one level deeper.
+  exp(path.join(root, 'sweep_lr'), 'exp040_lr1', { 'config.yaml': CONFIG, [METRICS]: good });
+  exp(path.join(root, 'sweep_lr'), 'exp041_lr2', { 'config.yaml': CONFIG.replace('0.001', '0.002') });
+  exp(path.join(root, 'sweep_lr', 'deeper'), 'exp042_too_deep', { 'config.yaml': CONFIG });
+  // Not experiments: skipped names, hidden folders, files, a folder with no marker, a link to a folder.
+  exp(root, 'node_modules/exp050', { 'config.yaml': CONFIG });
+  exp(root, '.hidden_exp', { 'config.yaml': CONFIG });
+  exp(root, 'notes', { 'README.md': 'not an experiment' });
+  writeFileSync(path.join(root, 'exp060_a_file'), 'a file where a folder is expected');
+  symlinkSync(path.join(root, 'exp001_truncated'), path.join(root, 'exp061_link'));
+  // logs is a file: the metrics marker cannot be under it.
+  exp(root, 'exp062_logs_is_file', { 'config.yaml': CONFIG, logs: 'a file where a folder is expected' });
+  // config.yaml is a folder.
+  mkdirSync(path.join(root, 'exp063_config_is_dir', 'config.yaml'), { recursive: true });
+  writeFileSync(path.join(root, 'exp063_config_is_dir', 'metadata.json'), line({ experiment_name: 'x' }));
+  // metrics.jsonl is a folder.
+  mkdirSync(path.join(root, 'exp064_metrics_is_dir', METRICS), { recursive: true });
+}
+
+describe('the helper speaks the protocol declared in protocol.ts', () => {
+  it('implements exactly the declared operations', async () => {
+    const r = await callRemote(localHelper, { op: 'ops' });
+    expect([...r.ops].sort()).toEqual([...HELPER_OPS].sort());
+    // And its dispatch table says the same (the source, not only what it answers).
+    const source = readFileSync(path.join(REPO, 'resources/remote/expdesk_remote.py'), 'utf8');
+    const table = /^OPS = \{([^}]*)\}/m.exec(source)?.[1] ?? '';
+    const keys = [...table.matchAll(/"([a-z_]+)":/g)].map((m) => m[1]);
+    expect(keys.sort()).toEqual([...HELPER_OPS].sort());
+    expect(source).toContain(`PROTOCOL_VERSION = ${PROTOCOL_VERSION} `);
+  });
+
+  it('refuses a client of another protocol version with a sentence saying so', async () => {
+    const r = await localHelper.exec(helperCommand(), { stdin: JSON.stringify({ op: 'ops', v: 1 }) + '\n' });
+    const body = JSON.parse(inflateSync(afterMarker(r.stdout)!).toString('utf8')) as Record<string, unknown>;
+    expect(body).toEqual({
+      v: PROTOCOL_VERSION,
+      error: {
+        code: 'bad-request',
+        message: `the remote helper speaks protocol version ${PROTOCOL_VERSION}, the client sent 1: versions differ`,
+      },
+    });
+  });
+});
+
+describe('listings: the helper and the core agree', () => {
+  it('on the seed-written fixtures (project root and experiments folder)', async () => {
+    for (const root of [seedRoot, path.join(seedRoot, 'experiments')]) {
+      const local = await localListing(root);
+      expect((local as { experiments: unknown[] }).experiments).toHaveLength(5);
+      expect(await remoteListing(root)).toEqual(local);
+    }
+  });
+
+  it('on the demo workspace', async () => {
+    const root = path.join(REPO, 'resources/demo');
+    expect(await remoteListing(root)).toEqual(await localListing(root));
+  });
+
+  it('on damaged folders, problem by problem, and without writing into them', async () => {
+    const local = (await localListing(damagedRoot)) as { experiments: Array<{ folder: string }> };
+    const remote = (await remoteListing(damagedRoot)) as typeof local;
+    expect(remote.experiments.map((e) => e.folder)).toEqual(local.experiments.map((e) => e.folder));
+    // One experiment at a time, so a difference names its folder.
+    for (let i = 0; i < local.experiments.length; i++)
+      expect(remote.experiments[i]).toEqual(local.experiments[i]);
+    expect(remote).toEqual(local);
+    expect(treeSnapshot(damagedRoot)).toEqual(before);
+  });
+
+  it('on metrics with lines longer than a read chunk (4 MiB) and than one answer (16 MiB)', async () => {
+    const root = tmpDir('expdesk-parity-long-');
+    const rec = (step: number, extra = ''): string =>
+      `{"step": ${step}, "prefix": "train", "train/loss": ${1 / step}${extra}}\n`;
+    // A valid record of 5 MiB: the core skips it as too long, so must a remote listing.
+    exp(root, 'exp001_long_record', {
+      [METRICS]: rec(1) + rec(2, `, "pad": "${'x'.repeat(5 * 1024 * 1024)}"`) + rec(3),
+    });
+    // A line of 17 MiB: longer than one answer, skipped on the remote side.
+    exp(root, 'exp002_huge_line', { [METRICS]: rec(1) + 'y'.repeat(17 * 1024 * 1024) + '\n' + rec(2) });
+    // Exactly at the limit: a 4 MiB line (newline included) is read.
+    const pad = 4 * 1024 * 1024 - rec(2, ', "pad": ""').length;
+    exp(root, 'exp003_at_limit', { [METRICS]: rec(1) + rec(2, `, "pad": "${'z'.repeat(pad)}"`) + rec(3) });
+    const local = (await localListing(root)) as { experiments: unknown[] };
+    const remote = (await remoteListing(root)) as typeof local;
+    for (let i = 0; i < local.experiments.length; i++)
+      expect(remote.experiments[i]).toEqual(local.experiments[i]);
+  });
+
+  it('on project roots whose experiments folder is empty or is a file', async () => {
+    const empty = tmpDir('expdesk-parity-shape-');
+    mkdirSync(path.join(empty, 'experiments'));
+    exp(empty, 'exp001_beside', { [METRICS]: '' });
+    expect(await remoteListing(empty)).toEqual(await localListing(empty));
+    const file = tmpDir('expdesk-parity-shape-');
+    writeFileSync(path.join(file, 'experiments'), 'a file where a folder is expected');
+    exp(file, 'exp001_beside', { [METRICS]: '' });
+    const local = await errorOf(listWorkspace(file, new SummaryStore({ cacheDir: false })));
+    expect(await errorOf(remoteWorkspace().list(file))).toEqual(local);
+  });
+
+  it('on a single experiment, a folder of one sweep, and workspaces that are not', async () => {
+    const exps = path.join(damagedRoot, 'experiments');
+    for (const root of [path.join(exps, 'exp023_final_checkpoint'), path.join(exps, 'sweep_lr')]) {
+      expect(await remoteListing(root)).toEqual(await localListing(root));
+    }
+    for (const root of [
+      path.join(exps, 'no_such_folder'),
+      path.join(exps, 'exp060_a_file'),
+      path.join(exps, 'notes'),
+      path.join(exps, 'exp023_final_checkpoint', 'config.yaml', 'x'),
+    ]) {
+      const local = await errorOf(listWorkspace(root, new SummaryStore({ cacheDir: false })));
+      expect(local).not.toBe('no error');
+      expect(await errorOf(remoteWorkspace().list(root))).toEqual(local);
+    }
+  });
+
+  it('after appends, truncation and repairs, a hinted second listing still agrees', async () => {
+    const root = tmpDir('expdesk-parity-live-');
+    const exps = path.join(root, 'experiments');
+    writeDamaged(exps);
+    const ws = remoteWorkspace();
+    // Both sides keep what they read, so the second listing reads only what changed on each.
+    const store = new SummaryStore({ cacheDir: tmpDir('expdesk-parity-lc-') });
+    const local = async (): Promise<unknown> => normalize(await listWorkspace(root, store));
+    expect(await remoteListing(root, ws)).toEqual(await local());
+    const e1 = path.join(exps, 'exp001_truncated');
+    appendFileSync(
+      path.join(e1, METRICS),
+      'in", "train/loss": 0.25}\n' + line({ step: 4, prefix: 'eval', 'eval/loss': 0.2 }),
+    );
+    writeFileSync(path.join(exps, 'exp005_bad_yaml', 'config.yaml'), CONFIG);
+    writeFileSync(
+      path.join(exps, 'exp003_nan_inf', METRICS),
+      line({ step: 9, prefix: 'train', 'train/loss': 9 }),
+    );
+    writeFileSync(path.join(exps, 'exp019_only_metrics', 'FAILED.txt'), 'Failed at step 3\nboom\n');
+    // Replaced by a rename (another inode, longer), and rewritten in place with the same size.
+    const m2 = path.join(exps, 'exp002_bad_lines', METRICS);
+    writeFileSync(
+      m2 + '.new',
+      readFileSync(m2, 'utf8').replace('not json at all', '{"step": 77}') + line({ step: 99 }),
+    );
+    execFileSync('mv', [m2 + '.new', m2]);
+    const m4 = path.join(exps, 'exp004_no_config', METRICS);
+    writeFileSync(m4, readFileSync(m4, 'utf8').replace('"eval/accuracy":0.5', '"eval/accuracy":0.7'));
+    copyFileSync(
+      path.join(exps, 'exp011_status_completed', 'expdesk_status.json'),
+      path.join(exps, 'exp015_status_running_gone', 'expdesk_status.json'),
+    );
+    const second = await remoteListing(root, ws);
+    expect(second).toEqual(await local());
+    expect(second).toEqual(await localListing(root));
+  });
+});
+
+describe("a watch's look for new folders: the helper and the core agree", () => {
+  it('finds the same experiment folders in every workspace shape', async () => {
+    const exps = path.join(damagedRoot, 'experiments');
+    for (const root of [
+      seedRoot,
+      damagedRoot,
+      exps,
+      path.join(exps, 'sweep_lr'),
+      path.join(exps, 'exp010_failed'),
+    ]) {
+      const local = await discoverExperiments(root);
+      const { discovered } = await remoteWorkspace().poll([], root);
+      expect(discovered?.slice().sort()).toEqual(local.experiments.slice().sort());
+    }
+    const gone = await remoteWorkspace().poll([], path.join(exps, 'no_such_folder'));
+    expect(gone.discovered).toBeNull();
+  });
+});
+
+describe('metrics mirrors (charts and verify on remote runs) hold the same bytes as the files', () => {
+  it('for every seed-written and damaged experiment, after appends, truncation, replacement and rewrites', async () => {
+    const root = tmpDir('expdesk-parity-mirror-');
+    const exps = path.join(root, 'experiments');
+    writeDamaged(exps);
+    execFileSync('python3', [path.join(REPO, 'tests/fixtures/seed_writer.py'), root], { stdio: 'ignore' });
+    const dirs = (await listWorkspace(root, new SummaryStore({ cacheDir: false }))).experiments.map(
+      (e) => e.path,
+    );
+    const mirror = new RemoteMetricsMirror(tmpDir('expdesk-parity-mirrors-'));
+    const targets = dirs.map((d) => ({ location: `${PREFIX}${d}`, remotePath: d }));
+    const check = async (): Promise<Array<{ reset: boolean }>> => {
+      const results = await mirror.sync(localHelper, targets);
+      return results.map((r, i) => {
+        const d = dirs[i]!;
+        if (r instanceof Error) {
+          // Only a folder whose metrics.jsonl cannot be read as a file.
+          expect(path.basename(d)).toBe('exp064_metrics_is_dir');
+          return { reset: false };
+        }
+        let original = Buffer.alloc(0);
+        try {
+          original = readFileSync(path.join(d, METRICS));
+        } catch {
+          // no metrics: an empty mirror
+        }
+        expect({ d, bytes: readFileSync(path.join(r.dir, METRICS)).toString('latin1') }).toEqual({
+          d,
+          bytes: original.toString('latin1'),
+        });
+        return r;
+      });
+    };
+    await check();
+    const at = (name: string): string => path.join(exps, name, METRICS);
+    appendFileSync(at('exp001_truncated'), 'in", "train/loss": 0.25}\n');
+    writeFileSync(at('exp002_bad_lines'), line({ step: 1, prefix: 'train', 'train/loss': 3 })); // shorter
+    const tmp = at('exp019_only_metrics') + '.new';
+    writeFileSync(
+      tmp,
+      readFileSync(at('exp019_only_metrics')).toString().replace('2.5', '9.5') + line({ step: 9 }),
+    );
+    execFileSync('mv', [tmp, at('exp019_only_metrics')]); // replaced: another inode, longer
+    // Rewritten in place, same size, within the last bytes a mirror checks (files are appended, not edited).
+    const same = readFileSync(at('exp004_no_config'));
+    const k = same.length - 5;
+    writeFileSync(
+      at('exp004_no_config'),
+      Buffer.concat([same.subarray(0, k), Buffer.from('7'), same.subarray(k + 1)]),
+    );
+    const second = await check();
+    const resetOf = (name: string): boolean =>
+      second[dirs.findIndex((d) => path.basename(d) === name)]!.reset;
+    expect(['exp002_bad_lines', 'exp019_only_metrics', 'exp004_no_config'].map(resetOf)).toEqual([
+      true,
+      true,
+      true,
+    ]);
+    expect(resetOf('exp001_truncated')).toBe(false);
+  });
+});
+
+describe('file views: the helper and the core agree', () => {
+  it('on text, truncated, linked, missing and forbidden files', async () => {
+    const root = tmpDir('expdesk-parity-files-');
+    const d = exp(root, 'exp001_files', {
+      'config.yaml': CONFIG,
+      'logs/train.log': 'step 1 ✓ done\n'.repeat(10),
+      'outputs/bad.txt': Buffer.from([0x61, 0xff, 0x62, 0x0a]),
+      'checkpoints/final/model.pt': 'x',
+    });
+    symlinkSync('/etc/hostname', path.join(d, 'outputs', 'escape.txt'));
+    symlinkSync(path.join(d, 'config.yaml'), path.join(d, 'outputs', 'inside.txt'));
+    symlinkSync(path.join(d, 'gone.txt'), path.join(d, 'outputs', 'dangling.txt'));
+    const cases: Array<[string, number]> = [
+      [path.join(d, 'config.yaml'), 1 << 20],
+      [path.join(d, 'logs', 'train.log'), 1 << 20],
+      // Cut inside the multi-byte ✓: the partial character is held back on both sides.
+      [path.join(d, 'logs', 'train.log'), 9],
+      [path.join(d, 'outputs', 'bad.txt'), 100],
+      [path.join(d, 'outputs', 'inside.txt'), 100],
+      [path.join(d, 'outputs', 'escape.txt'), 100],
+      [path.join(d, 'outputs', 'dangling.txt'), 100],
+      [path.join(d, 'outputs', 'missing.txt'), 100],
+      [path.join(d, 'config.yaml', 'below-a-file'), 100],
+      [path.join(d, 'checkpoints', 'final'), 100],
+      [path.join(root, 'not-in-an-experiment.txt'), 100],
+    ];
+    writeFileSync(path.join(root, 'not-in-an-experiment.txt'), 'x');
+    for (const [file, max] of cases) {
+      const local = await readExperimentFile(file, max).catch((e: { code?: string; message: string }) => ({
+        code: e.code,
+        message: e.message,
+      }));
+      const remote = await readRemoteExperimentFile(localHelper, file, max).catch(
+        (e: { code?: string; message: string }) => ({ code: e.code, message: e.message }),
+      );
+      expect({ file, max, ...remote }).toEqual({ file, max, ...local });
+    }
+  });
+});
+
+describe('config files: the helper and the core agree', () => {
+  it('on the project and its config files, from every workspace shape', async () => {
+    const project = tmpDir('expdesk-parity-configs-');
+    for (const [rel, text] of [
+      ['configs/base.yaml', CONFIG],
+      ['configs/dpo/beta.YML', CONFIG],
+      ['configs/dpo/notes.txt', 'not a config'],
+      ['configs/.hidden.yaml', CONFIG],
+      ['configs/.hidden/inner.yaml', CONFIG],
+      ['configs/a/b/c/d/e/f/g/h/i/j/too_deep.yaml', CONFIG],
+      ['configs/a/b/c/d/e/f/g/h/deep_enough.yaml', CONFIG],
+      ['configs/Zeta.yaml', CONFIG],
+      ['configs/zeta-2.yaml', CONFIG],
+      ['outside.yaml', CONFIG],
+    ] as const) {
+      mkdirSync(path.dirname(path.join(project, rel)), { recursive: true });
+      writeFileSync(path.join(project, rel), text);
+    }
+    mkdirSync(path.join(project, 'configs', 'folder.yaml'));
+    symlinkSync(path.join(project, 'outside.yaml'), path.join(project, 'configs', 'link_out.yaml'));
+    symlinkSync(path.join(project, 'configs', 'dpo'), path.join(project, 'configs', 'linked_dir'));
+    symlinkSync(path.join(project, 'configs', 'gone.yaml'), path.join(project, 'configs', 'dangling.yaml'));
+    const single = exp(path.join(project, 'experiments'), 'exp001_x', { 'config.yaml': CONFIG });
+    for (const ws of [project, path.join(project, 'experiments'), single, path.join(project, 'configs')]) {
+      const root = await projectRootOf(ws);
+      const local = { project: root, files: await listConfigFiles(root) };
+      expect({ ws, ...(await listRemoteConfigs(localHelper, ws)) }).toEqual({ ws, ...local });
+    }
+  });
+});
+
+describe('details: the helper and the core agree', () => {
+  it('on every seed-written and damaged experiment, and on folders that are not experiments', async () => {
+    const seedList = (await listWorkspace(seedRoot, new SummaryStore({ cacheDir: false }))).experiments;
+    const damagedList = (await listWorkspace(damagedRoot, new SummaryStore({ cacheDir: false }))).experiments;
+    const exps = path.join(damagedRoot, 'experiments');
+    const dirs = [
+      ...seedList.map((e) => e.path),
+      ...damagedList.map((e) => e.path),
+      path.join(exps, 'notes'),
+      path.join(exps, 'exp060_a_file'),
+      path.join(exps, 'no_such_folder'),
+      path.join(exps, 'exp061_link'),
+    ];
+    const { local, remote } = await detailsBoth(dirs);
+    for (let i = 0; i < dirs.length; i++)
+      expect({ dir: dirs[i], ...(remote[i] as object) }).toEqual({ dir: dirs[i], ...(local[i] as object) });
+  });
+});

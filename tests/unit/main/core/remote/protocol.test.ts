@@ -1,0 +1,148 @@
+/**
+ * Answers from the remote helper are checked against the protocol on
+ * arrival: a malformed answer is an error naming the operation and the
+ * offending field (never a crash further on or a silently wrong value), and a
+ * helper of another protocol version is refused with a sentence saying so.
+ * The "helper" here is a stand-in that answers with chosen bytes.
+ */
+import { deflateSync } from 'node:zlib';
+import { describe, expect, it } from 'vitest';
+import { PROTOCOL_VERSION } from '../../../../../src/main/core/remote/protocol';
+import {
+  callRemote,
+  MARKER,
+  RemoteOpError,
+  RemoteProtocolError,
+  type HelperHost,
+} from '../../../../../src/main/core/remote/remote-python';
+import { RemoteWorkspace } from '../../../../../src/main/core/remote/remote-workspace';
+import { SummaryStore } from '../../../../../src/main/core/summary/summary-store';
+import { parseRemoteLocation } from '../../../../../src/shared/remote-location';
+
+/** A helper that answers every request with this body, and records what it was sent. */
+function answering(body: unknown): HelperHost & { sent: string[] } {
+  const sent: string[] = [];
+  return {
+    label: 'gpu-box',
+    sent,
+    exec: (_command, opts = {}) => {
+      sent.push(String(opts.stdin));
+      return Promise.resolve({
+        code: 0,
+        signal: null,
+        stderr: '',
+        stdout: Buffer.concat([
+          Buffer.from('motd\n'),
+          MARKER,
+          deflateSync(Buffer.from(JSON.stringify(body))),
+        ]),
+      });
+    },
+  };
+}
+
+const okGather = {
+  hostname: 'gpu-box',
+  experiments: [],
+  now_ms: 1,
+};
+
+describe('answers are checked against the protocol', () => {
+  it('sends the protocol version with the request and returns a well-formed answer', async () => {
+    const host = answering({ v: PROTOCOL_VERSION, ok: { size: 3, offset: 0, data: 'YWJj' } });
+    const r = await callRemote(host, { op: 'read', path: '/x', offset: 0, max: 10 });
+    expect(r).toEqual({ size: 3, offset: 0, data: 'YWJj' });
+    expect(JSON.parse(host.sent[0]!)).toEqual({
+      op: 'read',
+      path: '/x',
+      offset: 0,
+      max: 10,
+      v: PROTOCOL_VERSION,
+    });
+  });
+
+  it('accepts 64-bit inode numbers (NFS, FUSE), which JSON carries only approximately', async () => {
+    const sigs = {
+      config: [1, 2.5, 2 ** 63],
+      metadata: null,
+      failed: null,
+      status: null,
+      final: null,
+      metrics: null,
+    };
+    const r = await callRemote(
+      answering({ v: PROTOCOL_VERSION, ok: { ...okGather, experiments: [{ path: '/e/x', sigs }] } }),
+      { op: 'gather', root: null, experiments: ['/e/x'] },
+    );
+    expect(r.experiments[0]!.sigs!.config).toEqual([1, 2.5, 2 ** 63]);
+  });
+
+  it('names the operation and the field of a malformed answer', async () => {
+    const bad = {
+      ...okGather,
+      experiments: [{ path: '/e/exp1', sigs: { config: ['12', 1, 2] } }],
+    };
+    const err = await callRemote(answering({ v: PROTOCOL_VERSION, ok: bad }), {
+      op: 'gather',
+      root: '/e',
+    }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RemoteProtocolError);
+    expect((err as Error).message).toMatch(
+      /^malformed answer to gather from gpu-box: experiments\.0\.sigs\.config\.0: .*number/,
+    );
+
+    const tail = callRemote(
+      answering({ v: PROTOCOL_VERSION, ok: { files: [{ path: '/e/x', size: -5, ino: 1, start: 0 }] } }),
+      { op: 'tail', files: [], max_bytes_per_file: 1, max_total_bytes: 1 },
+    );
+    await expect(tail).rejects.toThrow(/^malformed answer to tail from gpu-box: files\.0/);
+
+    const missing = callRemote(answering({ v: PROTOCOL_VERSION, ok: { project: '/p' } }), {
+      op: 'configs',
+      root: '/p',
+    });
+    await expect(missing).rejects.toThrow('malformed answer to configs from gpu-box: files: ');
+  });
+
+  it('a listing over a malformed answer fails with that error, not a crash or a wrong listing', async () => {
+    const ws = new RemoteWorkspace(
+      answering({
+        v: PROTOCOL_VERSION,
+        ok: { ...okGather, root: '/e', experimentsDir: '/e', kind: 'a-new-kind', experiments: [] },
+      }),
+      parseRemoteLocation('ssh://gpu-box/')!,
+      new SummaryStore({ cacheDir: false }),
+    );
+    await expect(ws.list('/e')).rejects.toThrow(/^malformed answer to gather from gpu-box: kind: /);
+  });
+
+  it('refuses a helper of another version (or one too old to say), before reading its answer', async () => {
+    const stale = callRemote(answering({ ok: { ops: ['gather'] } }), { op: 'ops' });
+    await expect(stale).rejects.toThrow(
+      `the remote helper on gpu-box speaks protocol version unknown (1 or older), this Expdesk speaks ${PROTOCOL_VERSION} (op ops): a stale helper answered`,
+    );
+    const newer = callRemote(answering({ v: PROTOCOL_VERSION + 1, ok: { ops: [] } }), { op: 'ops' });
+    await expect(newer).rejects.toThrow(
+      `speaks protocol version ${PROTOCOL_VERSION + 1}, this Expdesk speaks`,
+    );
+  });
+
+  it("passes the helper's errors on with their code, and names a malformed error", async () => {
+    const err = await callRemote(
+      answering({ v: PROTOCOL_VERSION, error: { code: 'not-found', message: 'no such folder: /e' } }),
+      { op: 'read', path: '/e', offset: 0, max: 1 },
+    ).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(RemoteOpError);
+    expect(err).toMatchObject({ code: 'not-found', message: 'no such folder: /e' });
+
+    const weird = callRemote(answering({ v: PROTOCOL_VERSION, error: { code: 'gone', message: 'x' } }), {
+      op: 'ops',
+    });
+    await expect(weird).rejects.toThrow(
+      'malformed answer to ops from gpu-box: error: expected {code, message}',
+    );
+    await expect(callRemote(answering([1, 2]), { op: 'ops' })).rejects.toThrow(
+      'malformed answer to ops from gpu-box: (the answer itself): expected an object',
+    );
+  });
+});
