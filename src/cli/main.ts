@@ -7,7 +7,9 @@ import { expdeskVersion } from '../main/core/app/paths';
 import { SummaryStore } from '../main/core/summary/summary-store';
 import type { RunCliOptions } from './run';
 import type { ExportCliOptions, VerifyCliOptions } from './bundle';
-import { CliError, compareCommand, listCommand, showCommand, summarizeCommand } from './commands';
+import { ExpdeskError } from '../shared/errors';
+import { compareCommand, listCommand, showCommand, summarizeCommand } from './commands';
+import { CliError, cliExitCode } from './errors';
 import { closeCliConnections, setCliSshOptions, type CliSshOptions } from './remote-context';
 
 function print(text: string): void {
@@ -208,9 +210,9 @@ export async function main(argv: string[]): Promise<number> {
       // --help and --version exit through here with code 0.
       return err.exitCode;
     }
-    if (err instanceof CliError) {
+    if (err instanceof ExpdeskError) {
       process.stderr.write(`expdesk: ${err.message}\n`);
-      return err.exitCode;
+      return cliExitCode(err);
     }
     process.stderr.write(`expdesk: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;

@@ -15,7 +15,7 @@ import {
   type RequestParams,
   type RequestResult,
 } from '../../shared/contract';
-import { listWorkspace, WorkspaceError } from '../core/workspace/workspace';
+import { listWorkspace } from '../core/workspace/workspace';
 import { readExperimentDetail } from '../core/workspace/experiment';
 import { SummaryStore } from '../core/summary/summary-store';
 import path from 'node:path';
@@ -23,6 +23,7 @@ import { composeForEditor, RunService } from './runs';
 import { isRemote, RemoteService } from './remote';
 import { InterfaceDataService } from './interface-data';
 import { exportBundleRequest, verifyRequest } from './bundles';
+import { toApiError } from './errors';
 
 export interface HostOptions {
   mode: 'electron' | 'browser';
@@ -268,11 +269,4 @@ async function wrapCoreErrors<T>(fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     throw toApiError(err);
   }
-}
-
-function toApiError(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
-  if (err instanceof WorkspaceError) return new ApiError(err.code, err.message);
-  const message = err instanceof Error ? err.message : String(err);
-  return new ApiError('internal', message);
 }

@@ -18,9 +18,9 @@ import {
 import { experimentBaseName } from '../../shared/naming';
 import { composeConfig, ConfigError, freezeConfig } from '../core/configs/compose';
 import { LogTail, tailOffset } from '../core/logs/log-tail';
-import { readStatusFile, RunControlError, stopRun } from '../core/runs/control';
+import { readStatusFile, stopRun } from '../core/runs/control';
 import { launchRun } from '../core/runs/launch';
-import { LaunchError, prepareRun } from '../core/runs/prepare';
+import { prepareRun } from '../core/runs/prepare';
 
 type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 
@@ -47,36 +47,26 @@ export class RunService {
   async start(params: RequestParams<'run.start'>): Promise<RequestResult<'run.start'>> {
     const workspace = params.workspace ?? this.defaultWorkspace();
     if (!workspace) throw new ApiError('bad-request', 'no workspace is open to launch into');
-    try {
-      const prepared = await prepareRun({ ...params, workspace });
-      const run = await launchRun(prepared);
-      // Keep the terminal (the tmux client) drained; the UI's live terminal attaches to it later.
-      run.terminal.onData(() => undefined);
-      run.terminal.onExit(() => this.terminals.delete(run.expDir));
-      this.terminals.set(run.expDir, run.terminal);
-      this.watch(run.expDir);
-      return {
-        expDir: run.expDir,
-        name: run.name,
-        warnings: prepared.warnings,
-        tmuxSession: run.tmuxSession,
-        diesWithExpdesk: run.diesWithExpdesk,
-      };
-    } catch (err) {
-      if (err instanceof ConfigError || err instanceof LaunchError)
-        throw new ApiError('bad-request', err.message);
-      throw err;
-    }
+    // Config, launch and stop errors are ExpdeskErrors: dispatch maps them (./errors.ts).
+    const prepared = await prepareRun({ ...params, workspace });
+    const run = await launchRun(prepared);
+    // Keep the terminal (the tmux client) drained; the UI's live terminal attaches to it later.
+    run.terminal.onData(() => undefined);
+    run.terminal.onExit(() => this.terminals.delete(run.expDir));
+    this.terminals.set(run.expDir, run.terminal);
+    this.watch(run.expDir);
+    return {
+      expDir: run.expDir,
+      name: run.name,
+      warnings: prepared.warnings,
+      tmuxSession: run.tmuxSession,
+      diesWithExpdesk: run.diesWithExpdesk,
+    };
   }
 
   async stop(params: RequestParams<'run.stop'>): Promise<RequestResult<'run.stop'>> {
-    try {
-      const s = await stopRun(path.resolve(params.expDir));
-      return { state: s?.state ?? 'unknown', exitCode: s?.exit_code ?? null, signal: s?.signal ?? null };
-    } catch (err) {
-      if (err instanceof RunControlError) throw new ApiError('bad-request', err.message);
-      throw err;
-    }
+    const s = await stopRun(path.resolve(params.expDir));
+    return { state: s?.state ?? 'unknown', exitCode: s?.exit_code ?? null, signal: s?.signal ?? null };
   }
 
   async subscribeLog(params: RequestParams<'log.subscribe'>): Promise<RequestResult<'log.subscribe'>> {

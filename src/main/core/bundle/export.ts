@@ -46,6 +46,7 @@ import {
   type SourceEntry,
   type SourceLocation,
 } from './source';
+import { ExpdeskError } from '../../../shared/errors';
 
 /**
  * The installed archiver (7) exports a factory function, while @types/archiver
@@ -99,12 +100,9 @@ export interface ExportResult {
   bytes: number;
 }
 
-export class BundleError extends Error {
-  constructor(
-    message: string,
-    readonly code: 'not-found' | 'bad-request' | 'aborted' | 'failed' = 'failed',
-  ) {
-    super(message);
+export class BundleError extends ExpdeskError {
+  constructor(message: string, code: 'not-found' | 'bad-request' | 'aborted' | 'internal' = 'internal') {
+    super(code, message);
   }
 }
 

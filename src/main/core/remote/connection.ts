@@ -37,6 +37,7 @@ import {
   type HostKeyPolicy,
 } from './known-hosts';
 import { localUserName, resolveHost, type JumpHost, type ResolvedHost } from './ssh-config';
+import { ExpdeskError } from '../../../shared/errors';
 
 export type RemoteConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'failed' | 'closed';
 
@@ -115,25 +116,25 @@ export interface SshTarget {
 }
 
 /** A failure that retrying cannot fix: authentication, host keys, configuration. */
-export class SshPermanentError extends Error {
+export class SshPermanentError extends ExpdeskError {
   constructor(message: string) {
-    super(message);
+    super('ssh-refused', message);
     this.name = 'SshPermanentError';
   }
 }
 
 /** The connection was lost while a command ran; it may be retried after reconnecting. */
-export class ConnectionLostError extends Error {
+export class ConnectionLostError extends ExpdeskError {
   constructor(message: string) {
-    super(message);
+    super('ssh-unreachable', message);
     this.name = 'ConnectionLostError';
   }
 }
 
 /** The remote stayed unreachable until the give-up deadline. */
-export class RemoteUnreachableError extends Error {
+export class RemoteUnreachableError extends ExpdeskError {
   constructor(message: string) {
-    super(message);
+    super('ssh-unreachable', message);
     this.name = 'RemoteUnreachableError';
   }
 }

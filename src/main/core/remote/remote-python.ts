@@ -10,16 +10,17 @@ import path from 'node:path';
 import { deflateSync, inflateSync } from 'node:zlib';
 import { packageRoot } from '../app/paths';
 import type { ExecOptions, SshConnection } from './connection';
+import { ExpdeskError } from '../../../shared/errors';
 
 export const MARKER = Buffer.from('\n--expdesk-remote-1--\n');
 
 /** A failure reported by the helper (missing folder, bad request…), with the core's error codes. */
-export class RemoteOpError extends Error {
+export class RemoteOpError extends ExpdeskError {
   constructor(
-    readonly code: 'not-found' | 'bad-request' | 'forbidden' | 'internal',
+    override readonly code: 'not-found' | 'bad-request' | 'forbidden' | 'internal',
     message: string,
   ) {
-    super(message);
+    super(code, message);
     this.name = 'RemoteOpError';
   }
 }
