@@ -597,6 +597,25 @@ export class RemoteService {
     });
   }
 
+  /** Remote log followers, watches, timers and open SSH channels (tests, diagnostics). */
+  get activity(): {
+    logFollows: number;
+    watches: number;
+    runWatches: number;
+    timers: number;
+    sshChannels: number;
+  } {
+    let runWatches = 0;
+    for (const h of this.watched.values()) runWatches += h.runs.size;
+    return {
+      logFollows: this.followers.size,
+      watches: this.experimentWatcher.size.subscriptions,
+      runWatches,
+      timers: (this.watchTimer ? 1 : 0) + (this.experimentWatcher.polling ? 1 : 0),
+      sshChannels: this.pool.openChannels,
+    };
+  }
+
   dispose(): void {
     this.experimentWatcher.dispose();
     for (const f of this.followers.values()) f.stop();

@@ -87,7 +87,24 @@ export class RunService {
 
   unsubscribeLog(params: RequestParams<'log.unsubscribe'>): RequestResult<'log.unsubscribe'> {
     this.subscriptions.delete(params.subscription);
+    this.stopIfIdle();
     return {};
+  }
+
+  /** Logs followed, runs watched, and whether the poll timer runs (tests, diagnostics). */
+  get activity(): { logFollows: number; runWatches: number; timer: boolean } {
+    return {
+      logFollows: this.subscriptions.size,
+      runWatches: this.lastState.size,
+      timer: this.timer !== null,
+    };
+  }
+
+  private stopIfIdle(): void {
+    if (this.subscriptions.size === 0 && this.lastState.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
   }
 
   /** Announce this run's state changes (run.status events). */
@@ -124,10 +141,7 @@ export class RunService {
         }
         if (state !== 'running' && state !== 'unknown') this.lastState.delete(expDir);
       }
-      if (this.subscriptions.size === 0 && this.lastState.size === 0 && this.timer) {
-        clearInterval(this.timer);
-        this.timer = null;
-      }
+      this.stopIfIdle();
     } finally {
       this.polling = false;
     }
