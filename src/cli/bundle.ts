@@ -13,10 +13,10 @@ import path from 'node:path';
 import type { BundleProgress, BundlePhase } from '../main/core/bundle/export';
 import { BundleError, defaultBundlePath, exportBundle, type LeftOut } from '../main/core/bundle/export';
 import { humanBytes } from '../main/core/bundle/readme';
-import { VerifyError, verifyRuns } from '../main/core/verify/verify';
+import { verifyRuns } from '../main/core/verify/verify';
 import { isRemoteLocation } from '../shared/remote-location';
 import { jsonText } from '../shared/terminal-text';
-import { CliError } from './commands';
+import { CliError } from './errors';
 import { printErr, printOut } from './output';
 
 export interface ExportCliOptions {
@@ -65,8 +65,20 @@ function progressPrinter(): { onProgress: (p: BundleProgress) => void; end: () =
 }
 
 export async function exportCommand(expDir: string, opts: ExportCliOptions): Promise<number> {
-  // A remote experiment (ssh://…, host:/path) is fetched first, then exported here (src/cli/remote.ts).
-  if (isRemoteLocation(expDir)) return (await import('./remote')).remoteExportCommand(expDir, opts);
+  // A remote experiment (ssh://…, host:/path) is fetched first (src/cli/remote.ts), then exported here.
+  if (isRemoteLocation(expDir)) {
+    const fetched = await (await import('./remote')).fetchRemoteForExport(expDir, opts);
+    try {
+      // The local copy has the remote folder's name, so the default bundle name is the same.
+      return await exportCommand(fetched.expDir, {
+        ...opts,
+        repo: opts.repo ?? fetched.repository ?? undefined,
+        leftOut: fetched.leftOut,
+      });
+    } finally {
+      fetched.cleanup();
+    }
+  }
   const out = path.resolve(opts.output ?? defaultBundlePath(expDir, process.cwd()));
   const limit = opts.sourceFileLimit === undefined ? undefined : parseMegabytes(opts.sourceFileLimit);
   const controller = new AbortController();
@@ -107,11 +119,8 @@ export async function exportCommand(expDir: string, opts: ExportCliOptions): Pro
     return 0;
   } catch (err) {
     printer.end();
-    if (err instanceof BundleError) {
-      if (err.code === 'aborted')
-        throw new CliError(`export interrupted: no bundle was written at ${out}`, 130);
-      throw new CliError(err.message, err.code === 'not-found' ? 3 : err.code === 'bad-request' ? 2 : 1);
-    }
+    if (err instanceof BundleError && err.code === 'aborted')
+      throw new CliError(`export interrupted: no bundle was written at ${out}`, 130);
     throw err;
   } finally {
     process.off('SIGINT', interrupt);
@@ -133,24 +142,19 @@ export async function verifyCommand(
   reproduced: string,
   opts: VerifyCliOptions,
 ): Promise<number> {
-  try {
-    const r = await verifyRuns(original, reproduced, {
-      tolerance: {
-        rtol: opts.rtol === undefined ? undefined : parseTolerance('--rtol')(opts.rtol),
-        atol: opts.atol === undefined ? undefined : parseTolerance('--atol')(opts.atol),
-      },
-      ignore: opts.ignore,
-    });
-    if (opts.json) process.stdout.write(jsonText(r) + '\n');
-    else {
-      for (const w of r.warnings) printErr(`expdesk: warning: ${w}\n`);
-      printOut(`${r.message}\n`);
-    }
-    return r.verdict === 'diverged' ? 1 : 0;
-  } catch (err) {
-    if (err instanceof VerifyError) throw new CliError(err.message, err.code === 'not-found' ? 3 : 2);
-    throw err;
+  const r = await verifyRuns(original, reproduced, {
+    tolerance: {
+      rtol: opts.rtol === undefined ? undefined : parseTolerance('--rtol')(opts.rtol),
+      atol: opts.atol === undefined ? undefined : parseTolerance('--atol')(opts.atol),
+    },
+    ignore: opts.ignore,
+  });
+  if (opts.json) process.stdout.write(jsonText(r) + '\n');
+  else {
+    for (const w of r.warnings) printErr(`expdesk: warning: ${w}\n`);
+    printOut(`${r.message}\n`);
   }
+  return r.verdict === 'diverged' ? 1 : 0;
 }
 
 /** A non-negative number option (tolerances). */

@@ -1,30 +1,25 @@
 /**
  * The analysis commands of `expdesk`: list, show, summarize, compare. Each
  * returns the text to print so tests can call them without a subprocess;
- * main.ts maps CliError to one clear line and a non-zero exit code.
+ * main.ts maps their errors to one clear line and an exit code (errors.ts).
  */
 import path from 'node:path';
 import { diffConfigs, formatNumber, formatValue } from '../shared/config-diff';
 import type { ExperimentDetail, ExperimentSummary, JsonValue } from '../shared/model';
 import { isRemoteLocation } from '../shared/remote-location';
 import { readExperimentDetail } from '../main/core/workspace/experiment';
-import { listWorkspace, WorkspaceError } from '../main/core/workspace/workspace';
+import { listWorkspace } from '../main/core/workspace/workspace';
 import type { SummaryStore } from '../main/core/summary/summary-store';
 import { jsonText } from '../shared/terminal-text';
+import { ExpdeskError } from '../shared/errors';
+import { CliError } from './errors';
 import { csv, textTable } from './output';
 
-export class CliError extends Error {
-  constructor(
-    message: string,
-    readonly exitCode = 2,
-  ) {
-    super(message);
-  }
-}
+export { CliError } from './errors';
 
-function asCliError(err: unknown): CliError {
-  if (err instanceof CliError) return err;
-  if (err instanceof WorkspaceError) return new CliError(err.message, err.code === 'not-found' ? 3 : 2);
+/** Expdesk's own errors keep their code (main.ts maps it); anything else reading folders is a usage error. */
+function asCliError(err: unknown): ExpdeskError {
+  if (err instanceof ExpdeskError) return err;
   return new CliError(err instanceof Error ? err.message : String(err));
 }
 

@@ -7,7 +7,9 @@ import { expdeskVersion } from '../main/core/app/paths';
 import { SummaryStore } from '../main/core/summary/summary-store';
 import type { RunCliOptions } from './run';
 import type { ExportCliOptions, VerifyCliOptions } from './bundle';
-import { CliError, compareCommand, listCommand, showCommand, summarizeCommand } from './commands';
+import { ExpdeskError } from '../shared/errors';
+import { compareCommand, listCommand, showCommand, summarizeCommand } from './commands';
+import { CliError, cliExitCode } from './errors';
 import { closeCliConnections, setCliSshOptions, type CliSshOptions } from './remote-context';
 import { printErr, printOut } from './output';
 
@@ -209,9 +211,10 @@ export async function main(argv: string[]): Promise<number> {
       // --help and --version exit through here with code 0.
       return err.exitCode;
     }
-    if (err instanceof CliError) {
-      printErr(`expdesk: ${err.message}\n`);
-      return err.exitCode;
+    if (err instanceof ExpdeskError) {
+      printErr(`expdesk: ${err.message}
+`);
+      return cliExitCode(err);
     }
     printErr(`expdesk: ${err instanceof Error ? err.message : String(err)}\n`);
     return 1;

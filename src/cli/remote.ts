@@ -11,20 +11,12 @@ import {
   formatRemoteLocation,
   parseRemoteLocation,
   remoteEndpointLabel,
-  RemoteLocationError,
   withRemotePath,
   type RemoteLocation,
 } from '../shared/remote-location';
-import { ConfigError } from '../main/core/configs/compose';
-import {
-  ConnectionLostError,
-  RemoteUnreachableError,
-  SshPermanentError,
-  type SshConnection,
-} from '../main/core/remote/connection';
-import { HostKeyChangedError, HostKeyUnknownError } from '../main/core/remote/known-hosts';
+import type { SshConnection } from '../main/core/remote/connection';
 import { RemotePool } from '../main/core/remote/pool';
-import { callRemote, RemoteOpError } from '../main/core/remote/remote-python';
+import { callRemote } from '../main/core/remote/remote-python';
 import {
   launchRemoteRun,
   RemoteLogFollower,
@@ -33,21 +25,16 @@ import {
   type RemoteRunState,
   type RemoteRunStatus,
 } from '../main/core/remote/remote-runs';
-import { fetchRemoteExperiment } from '../main/core/remote/remote-export';
+import { fetchRemoteExperiment, type FetchedExperiment } from '../main/core/remote/remote-export';
 import { RemoteWorkspace } from '../main/core/remote/remote-workspace';
-import { LaunchError } from '../main/core/runs/prepare';
 import type { SummaryStore } from '../main/core/summary/summary-store';
-import { WorkspaceError } from '../main/core/workspace/discover';
 import { RECENT_WRITE_MS } from '../main/core/workspace/status';
-import { CliError } from './commands';
+import { ExpdeskError } from '../shared/errors';
+import { CliError } from './errors';
 import { cliSshOptions, onCliExit } from './remote-context';
-import type { ExportCliOptions } from './bundle';
-import { runRequestFields, type RunCliOptions } from './run';
+import { runRequestFields, type RunCliOptions } from './run-options';
 import { shellQuote } from '../shared/shell-quote';
 import { logOutput, printErr, printOut } from './output';
-
-/** Exit code for "could not reach or trust the remote". */
-export const EXIT_REMOTE = 4;
 
 let pool: RemotePool | null = null;
 
@@ -109,30 +96,8 @@ function remotes(): RemotePool {
   return pool;
 }
 
-/** A CliError for a remote failure, or null when `err` is not one. */
-export function remoteCliError(err: unknown): CliError | null {
-  if (err instanceof HostKeyUnknownError || err instanceof HostKeyChangedError)
-    return new CliError(err.message, EXIT_REMOTE);
-  if (err instanceof SshPermanentError || err instanceof RemoteUnreachableError)
-    return new CliError(err.message, EXIT_REMOTE);
-  if (err instanceof ConnectionLostError) return new CliError(err.message, EXIT_REMOTE);
-  if (err instanceof RemoteLocationError) return new CliError(err.message, 2);
-  if (err instanceof RemoteOpError)
-    return new CliError(err.message, err.code === 'not-found' ? 3 : err.code === 'internal' ? 1 : 2);
-  if (err instanceof WorkspaceError) return new CliError(err.message, err.code === 'not-found' ? 3 : 2);
-  return null;
-}
-
-function fail(err: unknown): never {
-  throw remoteCliError(err) ?? err;
-}
-
 function open(text: string): { loc: RemoteLocation; conn: SshConnection } {
-  try {
-    return remotes().forLocation(text);
-  } catch (err) {
-    fail(err);
-  }
+  return remotes().forLocation(text);
 }
 
 function workspaceFor(loc: RemoteLocation, conn: SshConnection, store: SummaryStore): RemoteWorkspace {
@@ -141,11 +106,7 @@ function workspaceFor(loc: RemoteLocation, conn: SshConnection, store: SummarySt
 
 export async function listRemote(dir: string, store: SummaryStore): Promise<WorkspaceListing> {
   const { loc, conn } = open(dir);
-  try {
-    return await workspaceFor(loc, conn, store).list(loc.path);
-  } catch (err) {
-    fail(err);
-  }
+  return await workspaceFor(loc, conn, store).list(loc.path);
 }
 
 /** Details of remote experiments, one round trip per host; a failed one is its Error. */
@@ -162,17 +123,13 @@ export async function remoteDetails(
     g.dirs.push(dir);
     groups.set(key, g);
   }
-  try {
-    await Promise.all(
-      [...groups.values()].map(async (g) => {
-        const paths = g.dirs.map((d) => parseRemoteLocation(d)!.path);
-        const details = await workspaceFor(g.loc, g.conn, store).details(paths);
-        g.dirs.forEach((d, i) => out.set(d, details[i] ?? new Error(`no answer for ${d}`)));
-      }),
-    );
-  } catch (err) {
-    fail(err);
-  }
+  await Promise.all(
+    [...groups.values()].map(async (g) => {
+      const paths = g.dirs.map((d) => parseRemoteLocation(d)!.path);
+      const details = await workspaceFor(g.loc, g.conn, store).details(paths);
+      g.dirs.forEach((d, i) => out.set(d, details[i] ?? new Error(`no answer for ${d}`)));
+    }),
+  );
   return out;
 }
 
@@ -233,8 +190,6 @@ export async function remoteTailCommand(
     );
     if (missingLog) throw new CliError(`${expDir} has no log (logs/train.log or logs/train_rank0.log)`);
     return opts.follow && state?.status?.state === 'failed' ? 1 : 0;
-  } catch (err) {
-    fail(err);
   } finally {
     process.off('SIGINT', onSigint);
   }
@@ -261,7 +216,7 @@ export async function remoteAttachCommand(expDir: string): Promise<number> {
     if (!file.missing)
       status = JSON.parse(Buffer.from(file.data, 'base64').toString('utf8')) as RemoteRunStatus;
   } catch (err) {
-    if (!(err instanceof SyntaxError)) fail(err);
+    if (!(err instanceof SyntaxError)) throw err;
   }
   if (!status)
     throw new CliError(
@@ -274,16 +229,11 @@ export async function remoteAttachCommand(expDir: string): Promise<number> {
   if (!status.tmux_session || !process.stdin.isTTY || !process.stdout.isTTY)
     return remoteTailCommand(expDir, { follow: true });
   const session = status.tmux_session.replace(/[^A-Za-z0-9_.:=-]/g, '');
-  let channel;
-  try {
-    channel = await conn.openTerminal(`exec tmux attach-session -t ${shellQuote(`=${session}`)}`, {
-      rows: process.stdout.rows || 24,
-      cols: process.stdout.columns || 80,
-      term: process.env.TERM || 'xterm-256color',
-    });
-  } catch (err) {
-    fail(err);
-  }
+  const channel = await conn.openTerminal(`exec tmux attach-session -t ${shellQuote(`=${session}`)}`, {
+    rows: process.stdout.rows || 24,
+    cols: process.stdout.columns || 80,
+    term: process.env.TERM || 'xterm-256color',
+  });
   const stdin = process.stdin;
   stdin.setRawMode(true);
   stdin.resume();
@@ -308,29 +258,16 @@ export async function remoteAttachCommand(expDir: string): Promise<number> {
 
 /**
  * `expdesk export ssh://…`: fetch what the bundle needs (one remote command)
- * into a temporary folder, with the recorded commit's objects, and export
- * from there; the bundle is written here.
+ * into a temporary folder, with the recorded commit's objects; bundle.ts
+ * exports from there (the bundle is written here) and calls cleanup().
  */
-export async function remoteExportCommand(expDir: string, opts: ExportCliOptions): Promise<number> {
+export async function fetchRemoteForExport(
+  expDir: string,
+  opts: { withLogs?: boolean; withCheckpoint?: boolean },
+): Promise<FetchedExperiment> {
   const { loc, conn } = open(expDir);
   process.stderr.write(`expdesk: fetching ${expDir}\n`);
-  let fetched;
-  try {
-    fetched = await fetchRemoteExperiment(conn, loc.path, opts);
-  } catch (err) {
-    fail(err);
-  }
-  try {
-    const { exportCommand } = await import('./bundle');
-    // The local copy has the remote folder's name, so the default bundle name is the same.
-    return await exportCommand(fetched.expDir, {
-      ...opts,
-      repo: opts.repo ?? fetched.repository ?? undefined,
-      leftOut: fetched.leftOut,
-    });
-  } finally {
-    fetched.cleanup();
-  }
+  return fetchRemoteExperiment(conn, loc.path, opts);
 }
 
 function describeStatus(s: RemoteRunStatus | null): string {
@@ -340,12 +277,7 @@ function describeStatus(s: RemoteRunStatus | null): string {
 
 export async function remoteStopCommand(expDir: string): Promise<string> {
   const { loc, conn } = open(expDir);
-  try {
-    return describeStatus(await stopRemoteRun(conn, loc.path));
-  } catch (err) {
-    if (err instanceof RemoteOpError && err.code === 'bad-request') throw new CliError(err.message);
-    fail(err);
-  }
+  return describeStatus(await stopRemoteRun(conn, loc.path));
 }
 
 function signalNumber(name: string): number {
@@ -355,13 +287,7 @@ function signalNumber(name: string): number {
 
 export async function remoteRunCommand(command: string[], opts: RunCliOptions): Promise<number> {
   const { loc, conn } = open(opts.workspace!);
-  let started;
-  try {
-    started = await launchRemoteRun(conn, { workspace: loc.path, ...runRequestFields(command, opts) });
-  } catch (err) {
-    if (err instanceof ConfigError || err instanceof LaunchError) throw new CliError(err.message);
-    fail(err);
-  }
+  const started = await launchRemoteRun(conn, { workspace: loc.path, ...runRequestFields(command, opts) });
   const where = formatRemoteLocation(withRemotePath(loc, started.expDir));
   for (const w of started.warnings) printErr(`${w}\n`);
   printOut(`${where}\n`);
@@ -400,11 +326,8 @@ export async function remoteRunCommand(command: string[], opts: RunCliOptions): 
     if (status.state === 'stopped') process.stderr.write('expdesk: the run was stopped\n');
     return status.exit_code ?? (status.signal ? 128 + signalNumber(status.signal) : 1);
   } catch (err) {
-    const e = remoteCliError(err);
-    if (e) {
-      e.message = `${e.message}\nexpdesk: the run goes on in ${holder}; re-attach with: expdesk tail --follow ${where}`;
-      throw e;
-    }
+    if (err instanceof ExpdeskError)
+      err.message = `${err.message}\nexpdesk: the run goes on in ${holder}; re-attach with: expdesk tail --follow ${where}`;
     throw err;
   } finally {
     process.off('SIGINT', onSigint);

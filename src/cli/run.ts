@@ -7,27 +7,17 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { ConfigError } from '../main/core/configs/compose';
 import { LogTail, tailOffset } from '../main/core/logs/log-tail';
-import { readStatusFile, RunControlError, stopRun, type RunStatus } from '../main/core/runs/control';
+import { readStatusFile, stopRun, type RunStatus } from '../main/core/runs/control';
 import { launchRun, tmuxAvailable, tmuxSessionAlive } from '../main/core/runs/launch';
-import { LaunchError, prepareRun, type RunRequest } from '../main/core/runs/prepare';
+import { prepareRun } from '../main/core/runs/prepare';
 import { RECENT_WRITE_MS } from '../main/core/workspace/status';
 import { isRemoteLocation } from '../shared/remote-location';
-import { CliError } from './commands';
+import { CliError } from './errors';
 import { logOutput, printErr } from './output';
+import { runRequestFields, type RunCliOptions } from './run-options';
 
-export interface RunCliOptions {
-  workspace?: string;
-  config: string;
-  set: string[];
-  name?: string;
-  seed?: number;
-  python?: string;
-  detach?: boolean;
-  refuseDirty?: boolean;
-  cwd?: string;
-}
+export { runRequestFields, type RunCliOptions } from './run-options';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
@@ -54,20 +44,6 @@ async function follow(
   }
 }
 
-/** What `expdesk run`'s options ask of a launch, here or on a remote. */
-export function runRequestFields(command: string[], opts: RunCliOptions): Omit<RunRequest, 'workspace'> {
-  return {
-    configFile: opts.config,
-    overrides: opts.set,
-    command,
-    name: opts.name,
-    seed: opts.seed,
-    python: opts.python,
-    refuseDirty: opts.refuseDirty,
-    cwd: opts.cwd,
-  };
-}
-
 export async function runCommand(command: string[], opts: RunCliOptions): Promise<number> {
   if (opts.workspace && isRemoteLocation(opts.workspace))
     return (await import('./remote')).remoteRunCommand(command, opts);
@@ -76,16 +52,10 @@ export async function runCommand(command: string[], opts: RunCliOptions): Promis
       '--detach needs tmux, so that the run outlives this command; install tmux (apt-get install tmux) or run in the foreground',
     );
   }
-  let prepared;
-  try {
-    prepared = await prepareRun({
-      workspace: opts.workspace ?? process.cwd(),
-      ...runRequestFields(command, opts),
-    });
-  } catch (err) {
-    if (err instanceof ConfigError || err instanceof LaunchError) throw new CliError(err.message);
-    throw err;
-  }
+  const prepared = await prepareRun({
+    workspace: opts.workspace ?? process.cwd(),
+    ...runRequestFields(command, opts),
+  });
   for (const w of prepared.warnings) printErr(`${w}\n`);
   const run = await launchRun(prepared);
   process.stdout.write(`${prepared.expDir}\n`);
@@ -168,15 +138,10 @@ export async function attachCommand(expDir: string): Promise<number> {
 
 export async function stopCommand(expDir: string): Promise<string> {
   if (isRemoteLocation(expDir)) return (await import('./remote')).remoteStopCommand(expDir);
-  try {
-    const s = await stopRun(path.resolve(expDir));
-    return s
-      ? `${s.state}${s.signal ? ` (${s.signal})` : s.exit_code !== null && s.exit_code !== undefined ? ` (exit code ${s.exit_code})` : ''}`
-      : 'unknown';
-  } catch (err) {
-    if (err instanceof RunControlError) throw new CliError(err.message);
-    throw err;
-  }
+  const s = await stopRun(path.resolve(expDir));
+  return s
+    ? `${s.state}${s.signal ? ` (${s.signal})` : s.exit_code !== null && s.exit_code !== undefined ? ` (exit code ${s.exit_code})` : ''}`
+    : 'unknown';
 }
 
 /** The log a tail shows: train.log, else rank 0's (as the seed's Logger writes it). */

@@ -9,26 +9,18 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import { silentNotifier } from './lib/notify';
 import { defaultStorage } from './lib/recent';
 import type { ApiClient } from './api/client';
-import { appSlice, type AppSlice } from './state/app';
-import { compareSlice, type CompareSlice } from './state/compare';
+import { appSlice } from './state/app';
+import { compareSlice } from './state/compare';
 import type { Ctx, StoreDeps } from './state/context';
-import { detailSlice, type DetailSlice } from './state/detail';
-import { launchSlice, type LaunchSlice } from './state/launch';
-import { runsSlice, type RunsSlice } from './state/runs';
-import { tableSlice, type TableSlice } from './state/table';
-import { workspaceSlice, type WorkspaceSlice } from './state/workspace';
+import { detailSlice } from './state/detail';
+import { launchSlice } from './state/launch';
+import { runsSlice } from './state/runs';
+import { tableSlice } from './state/table';
+import type { ExpdeskState } from './state/types';
+import { workspaceSlice } from './state/workspace';
 
 export { selectVisibleExperiments } from './state/table';
-export type { DetailTab } from './state/detail';
-export type { View } from './state/app';
-
-export type ExpdeskState = AppSlice &
-  WorkspaceSlice &
-  TableSlice &
-  DetailSlice &
-  CompareSlice &
-  LaunchSlice &
-  RunsSlice & { reset(): void };
+export type { DetailTab, ExpdeskState, View } from './state/types';
 export type ExpdeskStore = StoreApi<ExpdeskState>;
 
 /** The data part of the state, as at start (preferences aside); reset() returns to it. */

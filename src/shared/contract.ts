@@ -10,6 +10,7 @@ import { ExperimentDetail, ExperimentSummary, JsonValue, WorkspaceListing } from
 import { BundleExportParams, BundleExportResult, BundleProgressEvent, VerifyParams } from './bundle';
 import { VerifyResult } from './verify';
 import { RemoteStatusSchema } from './remote-location';
+import { ExpdeskError } from './errors';
 
 export const AppInfo = z.object({
   version: z.string(),
@@ -330,12 +331,12 @@ export const ApiErrorCode = z.enum(['bad-request', 'not-found', 'forbidden', 'in
 export type ApiErrorCode = z.infer<typeof ApiErrorCode>;
 
 /** The error every transport answers with; never an exception that kills the host. */
-export class ApiError extends Error {
+export class ApiError extends ExpdeskError {
   constructor(
-    readonly code: ApiErrorCode,
+    override readonly code: ApiErrorCode,
     message: string,
   ) {
-    super(message);
+    super(code, message);
     this.name = 'ApiError';
   }
   toJSON(): { code: ApiErrorCode; message: string } {

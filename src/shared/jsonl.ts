@@ -5,6 +5,7 @@
  * other line costs exactly one JSON.parse, so ingesting a million lines stays
  * as fast as the plain per-line JSON.parse baseline (see bench/metrics-ingest).
  */
+import { ExpdeskError } from './errors';
 
 const NAN = '\u0000NaN';
 const POS_INF = '\u0000Infinity';
@@ -56,7 +57,11 @@ function quoteNonFiniteTokens(line: string): string {
   return last === 0 ? line : out + line.slice(last);
 }
 
-export class JsonLineError extends Error {}
+export class JsonLineError extends ExpdeskError {
+  constructor(message: string) {
+    super('bad-request', message);
+  }
+}
 
 /**
  * Parse one JSONL line, accepting Python's NaN/Infinity/-Infinity.

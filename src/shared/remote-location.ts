@@ -13,6 +13,7 @@
  * remote side resolves it (the gatherer returns absolute paths).
  */
 import { z } from 'zod';
+import { ExpdeskError } from './errors';
 
 export interface RemoteLocation {
   /** The user, when given; else the SSH config's User, else the local user. */
@@ -36,9 +37,9 @@ function parsePort(text: string, original: string): number {
   return port;
 }
 
-export class RemoteLocationError extends Error {
+export class RemoteLocationError extends ExpdeskError {
   constructor(message: string) {
-    super(message);
+    super('bad-request', message);
     this.name = 'RemoteLocationError';
   }
 }

@@ -24,6 +24,48 @@ const ALLOWED_LAYERS: Record<Layer, Layer[]> = {
   cli: ['shared', 'core', 'host', 'server', 'cli'],
 };
 
+/**
+ * Inside core, folders are ordered too: a folder may import itself and folders
+ * of a lower rank, never one of its own rank or above (so two folders can
+ * never import each other). Lowest first; see docs/architecture.md.
+ */
+export const CORE_RANKS: Record<string, number> = {
+  app: 0, // the user's folders (cache, config)
+  fs: 0, // file-reading primitives
+  workspace: 1, // discovery, files, status, listing (summaries through the Summarizer interface)
+  metrics: 2,
+  configs: 2,
+  logs: 2,
+  summary: 3,
+  watch: 4,
+  verify: 4,
+  capture: 5,
+  runs: 6,
+  bundle: 7,
+  remote: 8,
+};
+
+/** The core folder a file is in (src/main/core/<folder>/...), or null outside core. */
+function coreFolder(file: string): string | null {
+  const rel = path.relative(path.join(SRC, 'main', 'core'), file).split(path.sep);
+  if (rel[0] === '..' || rel.length < 2) return rel[0] === '..' ? null : '';
+  return rel[0]!;
+}
+
+/** Why an import between two core files breaks the order, or null. */
+export function coreOrderViolation(from: string, to: string): string | null {
+  const a = coreFolder(from);
+  const b = coreFolder(to);
+  if (a === null || b === null || a === b) return null;
+  const ra = CORE_RANKS[a];
+  const rb = CORE_RANKS[b];
+  if (ra === undefined) return `core/${a}/ has no rank: add it to CORE_RANKS and to docs/architecture.md`;
+  if (rb === undefined) return `core/${b}/ has no rank: add it to CORE_RANKS and to docs/architecture.md`;
+  if (rb >= ra)
+    return `core/${a} (rank ${ra}) may only import lower core folders, not core/${b} (rank ${rb})`;
+  return null;
+}
+
 /** Packages (not relative imports) a layer may not use. */
 function forbiddenPackage(layer: Layer, spec: string): string | null {
   const isNode = spec.startsWith('node:') || NODE_BUILTINS.has(spec.split('/')[0]!);
@@ -115,6 +157,9 @@ export function violations(file: string, text: string): string[] {
       const targetLayer = layerOf(target + '.ts') ?? layerOf(target);
       if (!targetLayer || !ALLOWED_LAYERS[layer].includes(targetLayer)) {
         out.push(`${where}: ${layer} may not import ${targetLayer ?? 'unlayered'} code (${spec})`);
+      } else if (layer === 'core' && targetLayer === 'core') {
+        const why = coreOrderViolation(file, target);
+        if (why) out.push(`${where}: imports ${spec}: ${why}`);
       }
     } else {
       const why = forbiddenPackage(layer, spec);
@@ -180,5 +225,22 @@ describe('layering', () => {
     expect(violations(f('main/electron/x.ts'), "import { app } from 'electron';")).toEqual([]);
     expect(violations(f('renderer/x.ts'), "import type { X } from '../shared/model';")).toEqual([]);
     expect(violations(f('cli/x.ts'), "const m = await import('../main/server/server');")).toEqual([]);
+  });
+
+  it('orders the folders inside core: a lower folder importing a higher one fails with file, line and rule', () => {
+    const f = (rel: string): string => path.join(SRC, 'main', 'core', rel);
+    const up = violations(
+      f('workspace/workspace.ts'),
+      "\nimport type { SummaryStore } from '../summary/summary-store';",
+    );
+    expect(up).toEqual([
+      'src/main/core/workspace/workspace.ts:2: imports ../summary/summary-store: core/workspace (rank 1) may only import lower core folders, not core/summary (rank 3)',
+    ]);
+    // Same rank: metrics and configs may not import each other (no circles between folders).
+    expect(violations(f('metrics/x.ts'), "import { a } from '../configs/compose';")).toHaveLength(1);
+    expect(violations(f('remote/x.ts'), "import { a } from '../runs/prepare';")).toEqual([]);
+    expect(violations(f('summary/x.ts'), "import { a } from './y';")).toEqual([]);
+    expect(violations(f('newthing/x.ts'), "import { a } from '../workspace/files';")[0]).toMatch(/no rank/);
+    expect(violations(f('x.ts'), "import { a } from './workspace/files';")[0]).toMatch(/no rank/);
   });
 });

@@ -3,11 +3,15 @@
  * request of the contract and one event channel carries every event (both
  * named in src/shared/contract.ts); the host validates params and answers.
  * Every message is checked to come from the top frame of one of our windows
- * showing our own page before it reaches the host.
+ * showing our own page before it reaches the host. Each window's page has its
+ * own host session (host/session.ts): the subscriptions it opens end when the
+ * window is destroyed or its page is replaced (a reload), so a closed window
+ * leaves no log follow, watch or poller behind.
  */
-import { ipcMain, type IpcMainInvokeEvent } from 'electron';
+import { ipcMain, type IpcMainInvokeEvent, type WebContents } from 'electron';
 import { IPC_EVENT_CHANNEL, IPC_INVOKE_CHANNEL } from '../../shared/contract';
 import type { ExpdeskHost } from '../host/host';
+import { openSession, type HostSession } from '../host/session';
 import { errorEnvelope, toEnvelope, type IpcEnvelope } from './ipc-envelope';
 import { isTrustedSender, isTrustedSenderUrl } from './origin-policy';
 import type { WindowRegistry } from './windows';
@@ -16,6 +20,29 @@ import type { WindowRegistry } from './windows';
 export type IpcHost = Pick<ExpdeskHost, 'dispatch' | 'onEvent'>;
 
 export function registerIpc(host: IpcHost, windows: WindowRegistry, origins: readonly string[]): () => void {
+  const sessions = new Map<WebContents, HostSession>();
+  const followed = new WeakSet<WebContents>();
+  const endSession = (contents: WebContents): void => {
+    const session = sessions.get(contents);
+    sessions.delete(contents);
+    void session?.dispose();
+  };
+  const sessionOf = (contents: WebContents): HostSession => {
+    let session = sessions.get(contents);
+    if (!session) {
+      session = openSession(host);
+      sessions.set(contents, session);
+      if (!followed.has(contents)) {
+        followed.add(contents);
+        contents.once('destroyed', () => endSession(contents));
+        // A reload replaces the page (a committed main-frame navigation; a refused one never
+        // commits): what the old page subscribed to ends with it.
+        contents.on('did-navigate', () => endSession(contents));
+      }
+    }
+    return session;
+  };
+
   ipcMain.handle(
     IPC_INVOKE_CHANNEL,
     (event: IpcMainInvokeEvent, name: unknown, params: unknown): Promise<IpcEnvelope> => {
@@ -24,7 +51,7 @@ export function registerIpc(host: IpcHost, windows: WindowRegistry, origins: rea
           errorEnvelope('forbidden', 'request refused: it did not come from an Expdesk window'),
         );
       }
-      return toEnvelope(host.dispatch(name, params));
+      return toEnvelope(sessionOf(event.sender).dispatch(name, params));
     },
   );
 
@@ -41,6 +68,7 @@ export function registerIpc(host: IpcHost, windows: WindowRegistry, origins: rea
   return () => {
     ipcMain.removeHandler(IPC_INVOKE_CHANNEL);
     stopEvents();
+    for (const contents of [...sessions.keys()]) endSession(contents);
   };
 }
 

@@ -1,20 +1,15 @@
 /**
  * The host's side of reproduction bundles and verification (issue 5): thin
  * adapters over core/bundle and core/verify that forward export progress as
- * `bundle.progress` events and turn core errors into ApiErrors.
+ * `bundle.progress` events; their errors (BundleError, VerifyError) are
+ * ExpdeskErrors, mapped to ApiErrors by dispatch (./errors.ts).
  */
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApiError, type EventPayload, type RequestParams, type RequestResult } from '../../shared/contract';
-import {
-  BundleError,
-  defaultBundlePath,
-  exportBundle,
-  type BundleProgress,
-  type LeftOut,
-} from '../core/bundle/export';
-import { VerifyError, verifyRuns } from '../core/verify/verify';
+import { defaultBundlePath, exportBundle, type BundleProgress, type LeftOut } from '../core/bundle/export';
+import { verifyRuns } from '../core/verify/verify';
 
 /** Where a bundle goes when the interface gives no path: the user's Downloads folder, else home. */
 export function defaultBundleDir(): string {
@@ -44,37 +39,23 @@ export async function exportBundleRequest(
     lastAt = now;
     emit({ expDir, phase: p.phase, done: p.done, total: p.total });
   };
-  try {
-    return await exportBundle({
-      expDir,
-      out,
-      withCheckpoint: params.withCheckpoint,
-      withLogs: params.withLogs,
-      repository: params.repository,
-      sourceFileLimitBytes: params.sourceFileLimitBytes,
-      leftOut,
-      onProgress,
-    });
-  } catch (err) {
-    if (err instanceof BundleError)
-      throw new ApiError(
-        err.code === 'not-found' ? 'not-found' : err.code === 'bad-request' ? 'bad-request' : 'internal',
-        err.message,
-      );
-    throw err;
-  }
+  return exportBundle({
+    expDir,
+    out,
+    withCheckpoint: params.withCheckpoint,
+    withLogs: params.withLogs,
+    repository: params.repository,
+    sourceFileLimitBytes: params.sourceFileLimitBytes,
+    leftOut,
+    onProgress,
+  });
 }
 
 export async function verifyRequest(
   params: RequestParams<'experiments.verify'>,
 ): Promise<RequestResult<'experiments.verify'>> {
-  try {
-    return await verifyRuns(path.resolve(params.original), path.resolve(params.reproduced), {
-      tolerance: params.tolerance,
-      ignore: params.ignore,
-    });
-  } catch (err) {
-    if (err instanceof VerifyError) throw new ApiError(err.code, err.message);
-    throw err;
-  }
+  return verifyRuns(path.resolve(params.original), path.resolve(params.reproduced), {
+    tolerance: params.tolerance,
+    ignore: params.ignore,
+  });
 }

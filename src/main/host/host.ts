@@ -15,7 +15,7 @@ import {
   type RequestParams,
   type RequestResult,
 } from '../../shared/contract';
-import { listWorkspace, WorkspaceError } from '../core/workspace/workspace';
+import { listWorkspace } from '../core/workspace/workspace';
 import { readExperimentDetail } from '../core/workspace/experiment';
 import { SummaryStore } from '../core/summary/summary-store';
 import path from 'node:path';
@@ -23,6 +23,8 @@ import { composeForEditor, RunService } from './runs';
 import { isRemote, RemoteService } from './remote';
 import { InterfaceDataService } from './interface-data';
 import { exportBundleRequest, verifyRequest } from './bundles';
+import { toApiError } from './errors';
+import { openSession, type HostSession } from './session';
 
 export interface HostOptions {
   mode: 'electron' | 'browser';
@@ -34,6 +36,21 @@ export interface HostOptions {
   cacheDir?: string;
   /** Reveal a path in the OS file manager (the Electron shell passes shell.showItemInFolder). */
   revealInFolder?: (path: string) => void | Promise<void>;
+}
+
+export interface HostActivity {
+  /** Log subscriptions (local tails and remote followers). */
+  logFollows: number;
+  /** experiments.watch subscriptions. */
+  watches: number;
+  /** The same subscriptions as the remote watcher holds them (each watch is registered there too). */
+  remoteWatches: number;
+  /** Runs whose state changes are being announced (run.status). */
+  runWatches: number;
+  /** Poll timers running. */
+  timers: number;
+  /** SSH exec channels open. */
+  sshChannels: number;
 }
 
 type Listener = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
@@ -181,6 +198,29 @@ export class ExpdeskHost implements ExpdeskApi {
     return verifyRequest(params);
   }
 
+  /** A client's session (a WebSocket, a window): what it subscribes to ends with it (./session.ts). */
+  openSession(): HostSession {
+    return openSession(this);
+  }
+
+  /**
+   * What is following, watching and polling now, local and remote: after every
+   * client has gone (and no run is being announced) all of it is zero.
+   */
+  activity(): HostActivity {
+    const runs = this.runs.activity;
+    const data = this.data.activity;
+    const remote = this.remote.activity;
+    return {
+      logFollows: runs.logFollows + remote.logFollows,
+      watches: data.watches,
+      remoteWatches: remote.watches,
+      runWatches: runs.runWatches + remote.runWatches,
+      timers: (runs.timer ? 1 : 0) + (data.timer ? 1 : 0) + remote.timers,
+      sshChannels: remote.sshChannels,
+    };
+  }
+
   /** End subscriptions, timers and terminals (runs in tmux go on). */
   dispose(): void {
     this.runs.dispose();
@@ -268,11 +308,4 @@ async function wrapCoreErrors<T>(fn: () => Promise<T>): Promise<T> {
   } catch (err) {
     throw toApiError(err);
   }
-}
-
-function toApiError(err: unknown): ApiError {
-  if (err instanceof ApiError) return err;
-  if (err instanceof WorkspaceError) return new ApiError(err.code, err.message);
-  const message = err instanceof Error ? err.message : String(err);
-  return new ApiError('internal', message);
 }

@@ -171,6 +171,11 @@ export class InterfaceDataService {
     return {};
   }
 
+  /** Local watch subscriptions and whether their poll timer runs (tests, diagnostics). */
+  get activity(): { watches: number; timer: boolean } {
+    return { watches: this.watcher.size.subscriptions, timer: this.watcher.polling };
+  }
+
   dispose(): void {
     this.watcher.dispose();
     this.series.clear();

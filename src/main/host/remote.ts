@@ -24,25 +24,18 @@ import {
   type RequestParams,
   type RequestResult,
 } from '../../shared/contract';
+import { ExpdeskError } from '../../shared/errors';
 import type { ExperimentDetail, WorkspaceListing } from '../../shared/model';
 import { userCacheDir } from '../core/app/paths';
 import {
   formatRemoteLocation,
   parseRemoteLocation,
   remoteEndpointLabel,
-  RemoteLocationError,
   withRemotePath,
   type RemoteLocation,
 } from '../../shared/remote-location';
 import { ConfigError } from '../core/configs/compose';
-import {
-  ConnectionLostError,
-  RemoteUnreachableError,
-  SshConnection,
-  SshPermanentError,
-  type SshOptions,
-} from '../core/remote/connection';
-import { HostKeyChangedError, HostKeyUnknownError } from '../core/remote/known-hosts';
+import { SshConnection, type SshOptions } from '../core/remote/connection';
 import { RemotePool } from '../core/remote/pool';
 import { fetchRemoteExperiment } from '../core/remote/remote-export';
 import {
@@ -54,15 +47,12 @@ import {
 } from '../core/remote/remote-files';
 import { RemoteMetricsMirror, type MirrorResult } from '../core/remote/remote-metrics';
 import { RemoteExperimentWatcher } from '../core/remote/remote-watcher';
-import { RemoteOpError } from '../core/remote/remote-python';
 import { mirrorRemoteConfigs, type RemoteConfigMirror } from '../core/remote/remote-configs';
 import { launchRemoteRun, RemoteLogFollower, stopRemoteRun } from '../core/remote/remote-runs';
 import { RemoteWorkspace } from '../core/remote/remote-workspace';
-import { LaunchError } from '../core/runs/prepare';
 import type { SummaryStore } from '../core/summary/summary-store';
-import { WorkspaceError } from '../core/workspace/discover';
-import { VerifyError } from '../core/verify/verify';
 import { exportBundleRequest, verifyRequest } from './bundles';
+import { toApiError } from './errors';
 import { composeForEditor } from './runs';
 
 type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
@@ -81,33 +71,12 @@ export function isRemote(text: string | null | undefined): text is string {
   }
 }
 
-/** Remote failures as the contract's errors: never an exception that kills the host. */
-export function remoteApiError(err: unknown): ApiError | null {
-  if (err instanceof ApiError) return err;
-  if (err instanceof HostKeyUnknownError)
-    // The interface asks through its host-key dialog (remote.status carries the key), not a CLI flag.
-    return new ApiError(
-      'forbidden',
-      `the authenticity of host ${err.host} can't be established: its ${err.keyType} key fingerprint is ` +
-        `${err.fingerprint}. Compare it with the one the host's administrator gave you, and trust it if it matches.`,
-    );
-  if (err instanceof HostKeyChangedError) return new ApiError('forbidden', err.message);
-  if (err instanceof SshPermanentError) return new ApiError('forbidden', err.message);
-  if (err instanceof RemoteUnreachableError || err instanceof ConnectionLostError)
-    return new ApiError('internal', err.message);
-  if (err instanceof RemoteLocationError) return new ApiError('bad-request', err.message);
-  if (err instanceof RemoteOpError) return new ApiError(err.code, err.message);
-  if (err instanceof WorkspaceError) return new ApiError(err.code, err.message);
-  if (err instanceof ConfigError || err instanceof LaunchError)
-    return new ApiError('bad-request', err.message);
-  return null;
-}
-
+/** Remote failures as the contract's errors (the one mapping, ./errors.ts). */
 async function wrap<T>(fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    throw remoteApiError(err) ?? err;
+    throw toApiError(err);
   }
 }
 
@@ -128,9 +97,8 @@ async function wrapAt<T>(label: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    const api =
-      remoteApiError(err) ?? (err instanceof VerifyError ? new ApiError(err.code, err.message) : null);
-    if (!api) throw err;
+    if (!(err instanceof ExpdeskError)) throw err;
+    const api = toApiError(err);
     throw api.message.includes(label) ? api : new ApiError(api.code, `${label}: ${api.message}`);
   }
 }
@@ -550,11 +518,7 @@ export class RemoteService {
 
   /** Follow remote experiments under a subscription id (events as for local watches). */
   watchExperiments(subscription: string, locations: string[]): void {
-    try {
-      for (const l of locations) this.open(l); // a malformed location fails the request, not a later tick
-    } catch (err) {
-      throw remoteApiError(err) ?? err;
-    }
+    for (const l of locations) this.open(l); // a malformed location fails the request, not a later tick
     this.experimentWatcher.watch(subscription, locations);
   }
 
@@ -593,8 +557,9 @@ export class RemoteService {
           warnings: r.warnings.map(here),
         };
       } catch (err) {
-        if (err instanceof ApiError) throw new ApiError(err.code, here(err.message));
-        throw err;
+        if (!(err instanceof ExpdeskError)) throw err;
+        const api = toApiError(err);
+        throw new ApiError(api.code, here(api.message));
       } finally {
         fetched.cleanup();
       }
@@ -627,10 +592,30 @@ export class RemoteService {
           warnings: r.warnings.map(here),
         };
       } catch (err) {
-        if (err instanceof ApiError) throw new ApiError(err.code, here(err.message));
-        throw err;
+        if (!(err instanceof ExpdeskError)) throw err;
+        const api = toApiError(err);
+        throw new ApiError(api.code, here(api.message));
       }
     });
+  }
+
+  /** Remote log followers, watches, timers and open SSH channels (tests, diagnostics). */
+  get activity(): {
+    logFollows: number;
+    watches: number;
+    runWatches: number;
+    timers: number;
+    sshChannels: number;
+  } {
+    let runWatches = 0;
+    for (const h of this.watched.values()) runWatches += h.runs.size;
+    return {
+      logFollows: this.followers.size,
+      watches: this.experimentWatcher.size.subscriptions,
+      runWatches,
+      timers: (this.watchTimer ? 1 : 0) + (this.experimentWatcher.polling ? 1 : 0),
+      sshChannels: this.pool.openChannels,
+    };
   }
 
   dispose(): void {

@@ -20,9 +20,9 @@ import { composeConfig, ConfigError, freezeConfig } from '../core/configs/compos
 import { projectRootOf } from '../core/configs/config-files';
 import { ConfinementError, resolveInsideSync } from '../core/fs/confine';
 import { LogTail, tailOffset } from '../core/logs/log-tail';
-import { readStatusFile, RunControlError, stopRun } from '../core/runs/control';
+import { readStatusFile, stopRun } from '../core/runs/control';
 import { launchRun } from '../core/runs/launch';
-import { LaunchError, prepareRun } from '../core/runs/prepare';
+import { prepareRun } from '../core/runs/prepare';
 import { isExperimentDir } from '../core/workspace/discover';
 
 type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
@@ -50,39 +50,29 @@ export class RunService {
   async start(params: RequestParams<'run.start'>): Promise<RequestResult<'run.start'>> {
     const workspace = params.workspace ?? this.defaultWorkspace();
     if (!workspace) throw new ApiError('bad-request', 'no workspace is open to launch into');
-    try {
-      // The config and its defaults come from the open project only (as config.compose), not
-      // from wherever a request's own workspace points.
-      const configRoot = await projectRootOf(this.defaultWorkspace() ?? workspace);
-      const prepared = await prepareRun({ ...params, workspace, configRoot });
-      const run = await launchRun(prepared);
-      // Keep the terminal (the tmux client) drained; the UI's live terminal attaches to it later.
-      run.terminal.onData(() => undefined);
-      run.terminal.onExit(() => this.terminals.delete(run.expDir));
-      this.terminals.set(run.expDir, run.terminal);
-      this.watch(run.expDir);
-      return {
-        expDir: run.expDir,
-        name: run.name,
-        warnings: prepared.warnings,
-        tmuxSession: run.tmuxSession,
-        diesWithExpdesk: run.diesWithExpdesk,
-      };
-    } catch (err) {
-      if (err instanceof ConfigError || err instanceof LaunchError)
-        throw new ApiError('bad-request', err.message);
-      throw err;
-    }
+    // Config, launch and stop errors are ExpdeskErrors: dispatch maps them (./errors.ts).
+    // The config and its defaults come from the open project only (as config.compose), not
+    // from wherever a request's own workspace points.
+    const configRoot = await projectRootOf(this.defaultWorkspace() ?? workspace);
+    const prepared = await prepareRun({ ...params, workspace, configRoot });
+    const run = await launchRun(prepared);
+    // Keep the terminal (the tmux client) drained; the UI's live terminal attaches to it later.
+    run.terminal.onData(() => undefined);
+    run.terminal.onExit(() => this.terminals.delete(run.expDir));
+    this.terminals.set(run.expDir, run.terminal);
+    this.watch(run.expDir);
+    return {
+      expDir: run.expDir,
+      name: run.name,
+      warnings: prepared.warnings,
+      tmuxSession: run.tmuxSession,
+      diesWithExpdesk: run.diesWithExpdesk,
+    };
   }
 
   async stop(params: RequestParams<'run.stop'>): Promise<RequestResult<'run.stop'>> {
-    try {
-      const s = await stopRun(path.resolve(params.expDir));
-      return { state: s?.state ?? 'unknown', exitCode: s?.exit_code ?? null, signal: s?.signal ?? null };
-    } catch (err) {
-      if (err instanceof RunControlError) throw new ApiError('bad-request', err.message);
-      throw err;
-    }
+    const s = await stopRun(path.resolve(params.expDir));
+    return { state: s?.state ?? 'unknown', exitCode: s?.exit_code ?? null, signal: s?.signal ?? null };
   }
 
   async subscribeLog(params: RequestParams<'log.subscribe'>): Promise<RequestResult<'log.subscribe'>> {
@@ -110,7 +100,24 @@ export class RunService {
 
   unsubscribeLog(params: RequestParams<'log.unsubscribe'>): RequestResult<'log.unsubscribe'> {
     this.subscriptions.delete(params.subscription);
+    this.stopIfIdle();
     return {};
+  }
+
+  /** Logs followed, runs watched, and whether the poll timer runs (tests, diagnostics). */
+  get activity(): { logFollows: number; runWatches: number; timer: boolean } {
+    return {
+      logFollows: this.subscriptions.size,
+      runWatches: this.lastState.size,
+      timer: this.timer !== null,
+    };
+  }
+
+  private stopIfIdle(): void {
+    if (this.subscriptions.size === 0 && this.lastState.size === 0 && this.timer) {
+      clearInterval(this.timer);
+      this.timer = null;
+    }
   }
 
   /** Announce this run's state changes (run.status events). */
@@ -147,10 +154,7 @@ export class RunService {
         }
         if (state !== 'running' && state !== 'unknown') this.lastState.delete(expDir);
       }
-      if (this.subscriptions.size === 0 && this.lastState.size === 0 && this.timer) {
-        clearInterval(this.timer);
-        this.timer = null;
-      }
+      this.stopIfIdle();
     } finally {
       this.polling = false;
     }

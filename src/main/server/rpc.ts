@@ -5,8 +5,9 @@
  * id cannot be read) and the connection stays usable; nothing here throws.
  */
 import type { RawData, WebSocket } from 'ws';
-import { ApiError, unsubscribeRequests, WireRequest, type WireMessage } from '../../shared/contract';
+import { ApiError, WireRequest, type WireMessage } from '../../shared/contract';
 import type { ExpdeskHost } from '../host/host';
+import { openSession } from '../host/session';
 
 /** What the server needs of the host: the transport-agnostic entry points. */
 export type RpcHost = Pick<ExpdeskHost, 'dispatch' | 'onEvent'>;
@@ -42,47 +43,12 @@ function salvageId(value: unknown): number {
   return -1;
 }
 
-/** The `subscription` id a subscribe result or an unsubscribe request carries, if any. */
-function subscriptionOf(value: unknown): string | null {
-  if (value && typeof value === 'object' && 'subscription' in value) {
-    const id = (value as { subscription: unknown }).subscription;
-    if (typeof id === 'string') return id;
-  }
-  return null;
-}
-
-/** The request that ends what `method` opens, when it opens a subscription. */
-function enderOf(method: string): string | null {
-  return Object.prototype.hasOwnProperty.call(unsubscribeRequests, method)
-    ? unsubscribeRequests[method as keyof typeof unsubscribeRequests]
-    : null;
-}
-const ENDERS = new Set<string>(Object.values(unsubscribeRequests));
-
 export function attachRpc(ws: WebSocket, host: RpcHost): void {
-  const unsubscribe = host.onEvent((event, payload) => send(ws, { event, payload }));
-  // Subscriptions this connection opened (id → the request that ends it): a tab closed
-  // without unsubscribing must not leave log tails and watches polling for nobody.
-  const opened = new Map<string, string>();
-  ws.on('close', () => {
-    unsubscribe();
-    for (const [subscription, method] of opened) {
-      host.dispatch(method, { subscription }).catch(() => undefined);
-    }
-    opened.clear();
-  });
-  const track = (method: string, params: unknown, result: unknown): void => {
-    const ender = enderOf(method);
-    const subscription = ender ? subscriptionOf(result) : null;
-    if (ender && subscription) {
-      if (ws.readyState === ws.OPEN) opened.set(subscription, ender);
-      // Closed before the answer arrived: end it now, nobody else will.
-      else host.dispatch(ender, { subscription }).catch(() => undefined);
-    } else if (ENDERS.has(method)) {
-      const ended = subscriptionOf(params);
-      if (ended) opened.delete(ended);
-    }
-  };
+  // The connection's session owns its event listener and the subscriptions it opens
+  // (host/session.ts): a tab closed without unsubscribing leaves nothing polling.
+  const session = openSession(host);
+  session.add(host.onEvent((event, payload) => send(ws, { event, payload })));
+  ws.on('close', () => void session.dispose());
   // An 'error' without a listener would be thrown; ws closes the socket itself.
   ws.on('error', () => undefined);
 
@@ -107,11 +73,8 @@ export function attachRpc(ws: WebSocket, host: RpcHost): void {
       return;
     }
     const { id, method, params } = parsed.data;
-    host.dispatch(method, params).then(
-      (result) => {
-        track(method, params, result);
-        send(ws, { id, result });
-      },
+    session.dispatch(method, params).then(
+      (result) => send(ws, { id, result }),
       (err: unknown) => send(ws, { id, error: errorOf(err) }),
     );
   });

@@ -1,41 +1,8 @@
 /** The app: host info, the connection, the current view, toasts, and following host events. */
-import type { AppInfo } from '../../shared/contract';
-import type { RemoteStatusPayload } from '../../shared/remote-location';
-import type { ApiClient, ConnectionState } from '../api/client';
 import { message, type Ctx, type Slice } from './context';
+import type { AppSlice } from './types';
 
-export type View = 'experiments' | 'compare' | 'launch';
-
-export interface Toast {
-  id: number;
-  kind: 'info' | 'success' | 'warning' | 'error';
-  text: string;
-}
-
-export interface AppSlice {
-  /** The transport; constant for the store's life (components subscribe to high-rate events on it directly). */
-  client: ApiClient;
-  info: AppInfo | null;
-  connection: ConnectionState;
-  view: View;
-  shortcutsOpen: boolean;
-  toasts: Toast[];
-  /** Connection state of each remote (SSH) host in use, by host. */
-  remoteHosts: Record<string, RemoteStatusPayload>;
-  /** An encrypted SSH key waiting for its passphrase. */
-  passphraseRequest: { request: string; keyFile: string; attempt: number } | null;
-  /** Load app info and the open workspace, and follow host events. Call once. */
-  init(): Promise<void>;
-  /** Stop following events (tests, hot reload). */
-  dispose(): void;
-  setView(view: View): void;
-  setShortcutsOpen(open: boolean): void;
-  toast(kind: Toast['kind'], text: string): void;
-  dismissToast(id: number): void;
-  /** Accept a host key seen for the first time, with the fingerprint the user was shown. */
-  trustHostKey(host: string, fingerprint: string): Promise<void>;
-  answerPassphrase(passphrase: string | null): Promise<void>;
-}
+export type { AppSlice, Toast, View } from './types';
 
 const TOAST_MS = 6_000;
 

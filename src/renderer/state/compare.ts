@@ -1,18 +1,8 @@
 /** Compare: two or more experiments side by side (experiments.compare). */
-import type { CompareResult } from '../../shared/contract';
 import { message, type Ctx, type Slice } from './context';
+import type { CompareSlice } from './types';
 
-export interface CompareSlice {
-  comparePaths: string[];
-  compare: CompareResult | null;
-  compareLoading: boolean;
-  compareError: string | null;
-  /** Config keys equal everywhere are hidden unless asked for. */
-  hideEqual: boolean;
-  /** Compare these (default: the checked rows) and show the Compare view. */
-  openCompare(paths?: string[]): Promise<void>;
-  setHideEqual(hide: boolean): void;
-}
+export type { CompareSlice } from './types';
 
 export function compareSlice(ctx: Ctx): Slice<CompareSlice> {
   return (set, get) => ({

@@ -7,7 +7,7 @@ import type { StateCreator } from 'zustand/vanilla';
 import { toClientError, type ApiClient } from '../api/client';
 import type { KeyValueStorage } from '../lib/recent';
 import type { Notifier } from '../lib/notify';
-import type { ExpdeskState } from '../store';
+import type { ExpdeskState } from './types';
 
 export interface StoreDeps {
   client: ApiClient;

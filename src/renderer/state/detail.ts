@@ -1,31 +1,8 @@
 /** One experiment in full: its detail, the open tab, and the run actions. */
-import type { ExperimentDetail } from '../../shared/model';
-import type { ExpdeskState } from '../store';
 import { message, type Ctx, type Slice } from './context';
+import type { DetailSlice, ExpdeskState } from './types';
 
-export const DETAIL_TABS = ['overview', 'config', 'log', 'metrics', 'outputs'] as const;
-export type DetailTab = (typeof DETAIL_TABS)[number];
-
-export interface DetailSlice {
-  /** The experiment shown in the detail view. */
-  detailPath: string | null;
-  detail: ExperimentDetail | null;
-  detailLoading: boolean;
-  detailError: string | null;
-  tab: DetailTab;
-  /** Warnings of the run launched last, shown on its monitor (dirty tree, dies with Expdesk). */
-  launchNotes: { expDir: string; warnings: string[] } | null;
-  stopping: string | null;
-  /** Show an experiment (default: the highlighted one), optionally on a tab. */
-  openDetail(path?: string, tab?: DetailTab): Promise<void>;
-  closeDetail(): void;
-  setTab(tab: DetailTab): void;
-  /** Re-read the open experiment soon (its files changed); coalesces bursts of updates. */
-  refreshDetailSoon(): void;
-  stopRun(path: string): Promise<void>;
-  showInFolder(path: string): Promise<void>;
-  copyPath(path: string): Promise<void>;
-}
+export { DETAIL_TABS, type DetailSlice, type DetailTab } from './types';
 
 /** Bursts of experiment.updated while a run writes: re-read its file lists at most this often. */
 const DETAIL_REFRESH_MS = 2_000;

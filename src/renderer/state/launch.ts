@@ -4,62 +4,12 @@
  * the core's composition of it (errors with file/line, resolved config, name
  * preview), the overrides and command, and run.start.
  */
-import type { ComposeResult, RequestResult } from '../../shared/contract';
 import { splitCommand } from '../lib/command-line';
 import { readJson, writeJson } from '../lib/recent';
 import { message, PREF, type Ctx, type Slice } from './context';
+import type { LaunchForm, LaunchSlice, OverrideRow } from './types';
 
-export interface OverrideRow {
-  key: string;
-  value: string;
-}
-
-export interface LaunchForm {
-  command: string;
-  python: string;
-  seed: string;
-  runName: string;
-  refuseDirty: boolean;
-}
-
-export interface LaunchSlice extends LaunchForm {
-  configRoot: string | null;
-  configFiles: { path: string; rel: string }[];
-  configFilesError: string | null;
-  configFile: string | null;
-  /** The file's text as last read or saved. */
-  configText: string | null;
-  configDirty: boolean;
-  configSaving: boolean;
-  compose: ComposeResult | null;
-  /** The text `compose` was composed from: the editor's draft, or null for the saved file. */
-  composedDraft: string | null;
-  /** The editor's unsaved text, composed live in place of the saved file; null when clean. */
-  configDraft: string | null;
-  composing: boolean;
-  composeError: string | null;
-  overrides: OverrideRow[];
-  /** The project's working tree as a launch now would record it; null until asked, or outside git. */
-  gitState: RequestResult<'project.git'>['git'] | null;
-  gitStateError: string | null;
-  launching: boolean;
-  launchError: string | null;
-  openLaunch(file?: string): Promise<void>;
-  loadConfigFiles(): Promise<void>;
-  openConfig(file: string): Promise<void>;
-  setConfigDirty(dirty: boolean): void;
-  /** The editor's text changed: remember the draft and compose it once typing pauses. */
-  setConfigDraft(text: string | null): void;
-  /** Save the editor's text (config.write), then compose it again. */
-  saveConfig(text: string): Promise<boolean>;
-  recompose(): Promise<void>;
-  /** Ask again whether the project's tree is dirty (on opening the form, after a save, after a launch). */
-  loadGitState(): Promise<void>;
-  setOverrides(rows: OverrideRow[]): void;
-  setLaunchField(patch: Partial<LaunchForm>): void;
-  /** Save unsaved edits, start the run, and show its live monitor. */
-  launch(editorText: string | null): Promise<void>;
-}
+export type { LaunchForm, LaunchSlice, OverrideRow } from './types';
 
 const DEFAULT_FORM: LaunchForm = {
   command: 'python3 train.py {config}',

@@ -5,16 +5,9 @@
  */
 import { basename } from './detail';
 import type { Ctx, Slice } from './context';
+import type { RunsSlice } from './types';
 
-export interface RunsSlice {
-  /** Last known state per experiment folder, for runs seen running. */
-  runStates: Record<string, string>;
-  applyRunStatus(expDir: string, state: string): void;
-  /** A state transition seen anywhere; announces running → ended once. */
-  noteRunState(expDir: string, name: string, previous: string | null, next: string): void;
-  /** Ask for notification permission (call from a click: browsers want a user gesture). */
-  askNotificationPermission(): void;
-}
+export type { RunsSlice } from './types';
 
 const ENDED = new Set(['completed', 'failed', 'stopped']);
 

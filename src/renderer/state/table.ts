@@ -5,32 +5,13 @@
  * and sorting can never disagree.
  */
 import type { ExperimentSummary } from '../../shared/model';
-import { DEFAULT_COLUMNS, nextSort, sortExperiments, type SortState } from '../lib/columns';
+import { DEFAULT_COLUMNS, nextSort, sortExperiments } from '../lib/columns';
 import { matches, parseQuery } from '../lib/query';
 import { isStringArray, readJson, writeJson } from '../lib/recent';
-import type { ExpdeskState } from '../store';
 import { PREF, type Ctx, type Slice } from './context';
+import type { ExpdeskState, TableSlice } from './types';
 
-export interface TableSlice {
-  query: string;
-  sort: SortState | null;
-  /** Visible column ids, in order (persisted). */
-  columns: string[];
-  /** The highlighted row (keyboard or click). */
-  selectedPath: string | null;
-  /** Rows checked for Compare, in the order they were checked. */
-  checked: string[];
-  setQuery(query: string): void;
-  /** A header click: ascending, descending, off. */
-  cycleSort(column: string): void;
-  setColumns(columns: string[]): void;
-  toggleColumn(id: string): void;
-  select(path: string | null): void;
-  /** Move the highlight by delta visible rows (Up = -1, Down = +1), clamped. */
-  moveSelection(delta: number): void;
-  toggleChecked(path: string): void;
-  setChecked(paths: string[]): void;
-}
+export type { TableSlice } from './types';
 
 export function tableSlice(ctx: Ctx): Slice<TableSlice> {
   const persist = (columns: string[]): void => writeJson(ctx.storage, PREF.columns, columns);

@@ -8,41 +8,10 @@ import type { ExperimentSummary, JsonValue, WorkspaceListing } from '../../share
 import { configKeysInUse } from '../lib/columns';
 import { needsConfigLoad, type FlatConfig } from '../lib/query';
 import { isStringArray, pushRecent, readJson, writeJson } from '../lib/recent';
-import type { ExpdeskState } from '../store';
 import { message, PREF, type Ctx, type Slice } from './context';
+import type { ExpdeskState, WorkspaceSlice } from './types';
 
-export interface WorkspaceSlice {
-  listing: WorkspaceListing | null;
-  listingLoading: boolean;
-  listingError: string | null;
-  /** Workspaces opened before, most recent first (localStorage). */
-  recent: string[];
-  /** Flat config (dotted keys) of each experiment, by path, loaded on demand. Configs are frozen: never stale. */
-  configIndex: Record<string, FlatConfig>;
-  configIndexLoading: boolean;
-  configIndexError: string | null;
-  /** Config keys whose values differ between experiments (the interesting columns). */
-  varyingConfigKeys: string[];
-  /** Make a folder the workspace (the browser's equivalent of dropping it). Resolves true on success. */
-  openWorkspace(root: string): Promise<boolean>;
-  /** List the host's open workspace again, and the open detail with it. */
-  refresh(): Promise<void>;
-  dismissError(): void;
-  /** Show a message in the error banner (e.g. a drop the browser cannot resolve to a path). */
-  reportError(message: string): void;
-  forgetRecent(root: string): void;
-  /** Load config values of listed experiments not loaded yet (for config columns and filters). */
-  loadConfigValues(): Promise<void>;
-  /**
-   * Load config values if the table's columns, sort or filter need more than
-   * the key hyperparameters every listing carries (LISTED_CONFIG_KEYS).
-   */
-  ensureConfigValues(): void;
-  /** A watched experiment changed or a new one appeared. */
-  applyUpdate(summary: ExperimentSummary): void;
-  /** Drop the host's watches (a new listing, a lost connection, dispose). */
-  forgetWatches(): void;
-}
+export type { WorkspaceSlice } from './types';
 
 /** Performance marks let benchmarks split "time to first render" into host time and render time. */
 function mark(name: string): void {

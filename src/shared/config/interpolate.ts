@@ -7,16 +7,17 @@
  */
 import type { JsonValue } from '../model';
 import { allPaths, getPath, isMap, nearestKeys, type ConfigMap } from './tree';
+import { ExpdeskError } from '../errors';
 
 const REF = /(\\?)\$\{([^}]*)\}/g;
 
-export class InterpolationError extends Error {
+export class InterpolationError extends ExpdeskError {
   constructor(
     /** Dotted path of the value holding the bad reference. */
     readonly at: string,
     message: string,
   ) {
-    super(message);
+    super('bad-request', message);
   }
 }
 

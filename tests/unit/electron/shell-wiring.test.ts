@@ -92,7 +92,13 @@ describe('expdesk:// protocol', () => {
 
 describe('IPC', () => {
   function fakeWindow(url: string) {
-    const contents = { getURL: () => url, isDestroyed: () => false, send: vi.fn() };
+    const contents = {
+      getURL: () => url,
+      isDestroyed: () => false,
+      send: vi.fn(),
+      on: vi.fn(),
+      once: vi.fn(),
+    };
     return { webContents: contents, isDestroyed: () => false, on: vi.fn() };
   }
 

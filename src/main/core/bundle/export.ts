@@ -50,6 +50,7 @@ import { humanBytes } from './readme';
 import { scanExperiment } from './scan';
 import type { OmittedFile } from './source';
 import { sourceStage } from './source-stage';
+import { ExpdeskError } from '../../../shared/errors';
 
 export type { BundleFormat } from './packer';
 export type { LeftOut } from './plan';
@@ -99,12 +100,9 @@ export interface ExportResult {
   bytes: number;
 }
 
-export class BundleError extends Error {
-  constructor(
-    message: string,
-    readonly code: 'not-found' | 'bad-request' | 'aborted' | 'failed' = 'failed',
-  ) {
-    super(message);
+export class BundleError extends ExpdeskError {
+  constructor(message: string, code: 'not-found' | 'bad-request' | 'aborted' | 'internal' = 'internal') {
+    super(code, message);
   }
 }
 

@@ -39,6 +39,7 @@ import {
   setPath,
   type ConfigMap,
 } from '../../../shared/config/tree';
+import { ExpdeskError } from '../../../shared/errors';
 
 /** YAML aliases allowed per file: plenty for real configs, too few for an alias bomb. */
 const MAX_ALIASES = 100;
@@ -50,12 +51,12 @@ export interface SourcePos {
   column: number;
 }
 
-export class ConfigError extends Error {
+export class ConfigError extends ExpdeskError {
   constructor(
     readonly pos: SourcePos | null,
     readonly detail: string,
   ) {
-    super(pos ? `${pos.file}:${pos.line}:${pos.column}: ${detail}` : detail);
+    super('bad-request', pos ? `${pos.file}:${pos.line}:${pos.column}: ${detail}` : detail);
     this.name = 'ConfigError';
   }
 }

@@ -37,6 +37,7 @@ import {
   type HostKeyPolicy,
 } from './known-hosts';
 import { localUserName, resolveHost, type JumpHost, type ResolvedHost } from './ssh-config';
+import { ExpdeskError } from '../../../shared/errors';
 
 export type RemoteConnectionState = 'connecting' | 'connected' | 'reconnecting' | 'failed' | 'closed';
 
@@ -115,25 +116,25 @@ export interface SshTarget {
 }
 
 /** A failure that retrying cannot fix: authentication, host keys, configuration. */
-export class SshPermanentError extends Error {
+export class SshPermanentError extends ExpdeskError {
   constructor(message: string) {
-    super(message);
+    super('ssh-refused', message);
     this.name = 'SshPermanentError';
   }
 }
 
 /** The connection was lost while a command ran; it may be retried after reconnecting. */
-export class ConnectionLostError extends Error {
+export class ConnectionLostError extends ExpdeskError {
   constructor(message: string) {
-    super(message);
+    super('ssh-unreachable', message);
     this.name = 'ConnectionLostError';
   }
 }
 
 /** The remote stayed unreachable until the give-up deadline. */
-export class RemoteUnreachableError extends Error {
+export class RemoteUnreachableError extends ExpdeskError {
   constructor(message: string) {
-    super(message);
+    super('ssh-unreachable', message);
     this.name = 'RemoteUnreachableError';
   }
 }
@@ -233,7 +234,8 @@ interface Hop {
 
 export class SshConnection {
   readonly label: string;
-  readonly stats = { execs: 0, connects: 0, reconnects: 0, bytesIn: 0 };
+  /** `channels`: exec channels open now (closed ones subtracted), so tests can show none is left. */
+  readonly stats = { execs: 0, connects: 0, reconnects: 0, bytesIn: 0, channels: 0 };
   private client: Client | null = null;
   private jumps: Client[] = [];
   private connecting: Promise<Client> | null = null;
@@ -553,6 +555,7 @@ export class SshConnection {
         client.exec(command, (e, stream) => {
           if (e) return finish(this.client === client ? e : new ConnectionLostError(e.message));
           channel = stream;
+          this.countChannel(stream);
           stream.on('data', (d: Buffer) => {
             this.stats.bytesIn += d.length;
             out.push(d);
@@ -589,6 +592,7 @@ export class SshConnection {
       try {
         client.exec(command, (e, stream) => {
           if (e) return reject(this.client === client ? e : new ConnectionLostError(e.message));
+          this.countChannel(stream);
           if (stdin !== undefined) stream.write(stdin);
           resolve(stream);
         });
@@ -606,10 +610,17 @@ export class SshConnection {
     const client = await this.ensureConnected();
     this.stats.execs++;
     return new Promise<ClientChannel>((resolve, reject) => {
-      client.exec(command, { pty: { rows: size.rows, cols: size.cols, term: size.term } }, (e, stream) =>
-        e ? reject(e) : resolve(stream),
-      );
+      client.exec(command, { pty: { rows: size.rows, cols: size.cols, term: size.term } }, (e, stream) => {
+        if (e) return reject(e);
+        this.countChannel(stream);
+        resolve(stream);
+      });
     });
+  }
+
+  private countChannel(stream: ClientChannel): void {
+    this.stats.channels++;
+    stream.once('close', () => this.stats.channels--);
   }
 
   /** True while connected (for status displays). */

@@ -17,6 +17,7 @@ import { appendFileSync, existsSync, mkdirSync, readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { matchPattern } from './ssh-config';
+import { ExpdeskError } from '../../../shared/errors';
 
 export interface KnownHostEntry {
   file: string;
@@ -102,7 +103,7 @@ export function lookupHostKey(entries: KnownHostEntry[], name: string, keyBlob: 
   return { status: 'unknown', otherTypes: [...new Set(plain.map((e) => e.keyType))] };
 }
 
-export class HostKeyUnknownError extends Error {
+export class HostKeyUnknownError extends ExpdeskError {
   readonly kind = 'host-key-unknown';
   constructor(
     readonly host: string,
@@ -112,15 +113,24 @@ export class HostKeyUnknownError extends Error {
     otherTypes: string[] = [],
   ) {
     super(
+      'ssh-refused',
       `the authenticity of host ${host} can't be established: its ${keyType} key fingerprint is ${fingerprint}` +
         (otherTypes.length ? ` (keys of other types are known for it: ${otherTypes.join(', ')})` : '') +
         `. If you trust it, run again with --accept-new-host-key (the key is then added to ${knownHostsFile})`,
     );
     this.name = 'HostKeyUnknownError';
   }
+
+  /** The interface asks through its host-key dialog (remote.status carries the key), not a CLI flag. */
+  override get interfaceMessage(): string {
+    return (
+      `the authenticity of host ${this.host} can't be established: its ${this.keyType} key fingerprint is ` +
+      `${this.fingerprint}. Compare it with the one the host's administrator gave you, and trust it if it matches.`
+    );
+  }
 }
 
-export class HostKeyChangedError extends Error {
+export class HostKeyChangedError extends ExpdeskError {
   readonly kind = 'host-key-changed';
   constructor(
     readonly host: string,
@@ -131,6 +141,7 @@ export class HostKeyChangedError extends Error {
     readonly revoked = false,
   ) {
     super(
+      'ssh-refused',
       revoked
         ? `the ${keyType} key of ${host} (${fingerprint}) is marked @revoked in ${file}:${line}: connection refused`
         : `WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED for ${host}! Someone could be eavesdropping on you ` +

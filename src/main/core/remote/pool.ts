@@ -68,6 +68,13 @@ export class RemotePool {
     this.connections.delete(key);
   }
 
+  /** Exec channels open now on all connections (tests show none is left after a client goes). */
+  get openChannels(): number {
+    let n = 0;
+    for (const c of this.connections.values()) n += c.stats.channels;
+    return n;
+  }
+
   closeAll(): void {
     for (const c of this.connections.values()) c.close();
     this.connections.clear();

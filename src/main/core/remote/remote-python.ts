@@ -21,16 +21,17 @@ import {
   type AnswerOf,
   type HelperOp,
 } from './protocol';
+import { ExpdeskError } from '../../../shared/errors';
 
 export const MARKER = Buffer.from('\n--expdesk-remote-1--\n');
 
 /** A failure reported by the helper (missing folder, bad request…), with the core's error codes. */
-export class RemoteOpError extends Error {
+export class RemoteOpError extends ExpdeskError {
   constructor(
-    readonly code: ErrorCode,
+    override readonly code: ErrorCode,
     message: string,
   ) {
-    super(message);
+    super(code, message);
     this.name = 'RemoteOpError';
   }
 }

@@ -143,6 +143,11 @@ export class RemoteExperimentWatcher {
     return { subscriptions: this.subscriptions.size, experiments };
   }
 
+  /** True while its poll timer runs (only while some subscription is open). */
+  get polling(): boolean {
+    return this.timer !== null;
+  }
+
   dispose(): void {
     this.disposed = true;
     this.stopTimer();

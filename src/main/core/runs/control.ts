@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { LAYOUT } from '../workspace/layout';
 import { parseStatusFile, type StatusFile } from '../workspace/status';
+import { ExpdeskError } from '../../../shared/errors';
 
 export type RunStatus = StatusFile & { child_pid?: number | null };
 
@@ -32,7 +33,11 @@ function alive(pid: number): boolean {
   }
 }
 
-export class RunControlError extends Error {}
+export class RunControlError extends ExpdeskError {
+  constructor(message: string) {
+    super('bad-request', message);
+  }
+}
 
 /** Ask a run to stop. Resolves with the status once it has ended (or the wait timed out). */
 export async function stopRun(expDir: string, waitMs = 30_000): Promise<RunStatus | null> {

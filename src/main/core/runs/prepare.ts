@@ -32,6 +32,7 @@ import {
 import { condaExport, pipFreeze, probePython, type PythonInfo } from '../capture/python';
 import { recordedEnvironment, systemInfo, type SystemInfo } from '../capture/system';
 import { reproduceScript, shellJoin } from './reproduce';
+import { ExpdeskError } from '../../../shared/errors';
 
 export interface RunRequest {
   /** Where experiments live: a folder of experiments, or a project root (its experiments/ is used). */
@@ -69,7 +70,11 @@ export interface PreparedRun {
   warnings: string[];
 }
 
-export class LaunchError extends Error {}
+export class LaunchError extends ExpdeskError {
+  constructor(message: string) {
+    super('bad-request', message);
+  }
+}
 
 /** The folder new experiments go into. */
 export function experimentsDirOf(workspace: string): string {

@@ -25,6 +25,7 @@ import {
   type SmallFileText,
 } from '../workspace/files';
 import { LAYOUT } from '../workspace/layout';
+import type { Summarizer } from '../workspace/summarizer';
 import { deriveStatus, parseStatusFile, type StatusFile } from '../workspace/status';
 
 /** Bump when the cache entry's shape or the summary's semantics change. */
@@ -145,7 +146,7 @@ export interface SummaryStoreOptions {
   cacheDir?: string | false;
 }
 
-export class SummaryStore {
+export class SummaryStore implements Summarizer {
   private readonly memory = new Map<string, CacheEntry>();
   private readonly inflight = new Map<string, Promise<ExperimentSummary>>();
   private readonly cacheDir: string | null;

@@ -18,13 +18,14 @@ import {
   type VerifyResult,
 } from '../../../shared/verify';
 import { LAYOUT } from '../workspace/layout';
+import { ExpdeskError } from '../../../shared/errors';
 
-export class VerifyError extends Error {
+export class VerifyError extends ExpdeskError {
   constructor(
     message: string,
-    readonly code: 'not-found' | 'bad-request' = 'bad-request',
+    override readonly code: 'not-found' | 'bad-request' = 'bad-request',
   ) {
-    super(message);
+    super(code, message);
   }
 }
 

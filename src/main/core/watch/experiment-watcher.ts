@@ -228,6 +228,11 @@ export class ExperimentWatcher {
     return { subscriptions: this.subscriptions.size, experiments: this.watched.size };
   }
 
+  /** True while its poll timer runs (only while some subscription is open). */
+  get polling(): boolean {
+    return this.timer !== null;
+  }
+
   dispose(): void {
     this.disposed = true;
     this.stopTimer();

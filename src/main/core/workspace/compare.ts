@@ -7,7 +7,7 @@
 import { diffConfigs, flattenConfig } from '../../../shared/config-diff';
 import type { CompareResult } from '../../../shared/contract';
 import type { ExperimentDetail, JsonValue } from '../../../shared/model';
-import type { SummaryStore } from '../summary/summary-store';
+import type { Summarizer } from './summarizer';
 import { readExperimentDetail } from './experiment';
 import { mapLimited } from './workspace';
 
@@ -84,6 +84,6 @@ export function compareDetails(
   };
 }
 
-export async function compareExperiments(dirs: string[], store: SummaryStore): Promise<CompareResult> {
+export async function compareExperiments(dirs: string[], store: Summarizer): Promise<CompareResult> {
   return compareDetails(await mapLimited(dirs, 8, (dir) => readExperimentDetail(dir, store)));
 }

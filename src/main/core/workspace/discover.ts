@@ -9,15 +9,16 @@ import path from 'node:path';
 import { mapLimited, readDirents, statFile } from './fast-fs';
 import { statSig } from './fs-batch';
 import { EXPERIMENT_MARKERS } from './layout';
+import { ExpdeskError } from '../../../shared/errors';
 
 export type WorkspaceKind = 'experiments-folder' | 'project-root' | 'single-experiment';
 
-export class WorkspaceError extends Error {
+export class WorkspaceError extends ExpdeskError {
   constructor(
-    readonly code: 'not-found' | 'bad-request' | 'forbidden',
+    override readonly code: 'not-found' | 'bad-request' | 'forbidden',
     message: string,
   ) {
-    super(message);
+    super(code, message);
     this.name = 'WorkspaceError';
   }
 }

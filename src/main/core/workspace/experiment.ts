@@ -5,7 +5,7 @@
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ExperimentDetail } from '../../../shared/model';
-import type { SummaryStore } from '../summary/summary-store';
+import type { Summarizer } from './summarizer';
 import { isExperimentDir, WorkspaceError } from './discover';
 import { listCheckpoints, listLogs, listOutputs, readConfig, readJsonObject } from './files';
 import { LAYOUT } from './layout';
@@ -17,7 +17,7 @@ async function fileExists(p: string): Promise<boolean> {
   );
 }
 
-export async function readExperimentDetail(dir: string, store: SummaryStore): Promise<ExperimentDetail> {
+export async function readExperimentDetail(dir: string, store: Summarizer): Promise<ExperimentDetail> {
   const st = await stat(dir).catch((err: NodeJS.ErrnoException) => {
     throw new WorkspaceError(err.code === 'ENOENT' ? 'not-found' : 'bad-request', `no such folder: ${dir}`);
   });

@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { ExperimentSummary, WorkspaceListing } from '../../../shared/model';
-import type { SummaryStore } from '../summary/summary-store';
+import type { Summarizer } from './summarizer';
 import { discoverExperiments } from './discover';
 import { mapLimited } from './fast-fs';
 
@@ -39,7 +39,7 @@ export function unreadableSummary(dir: string, err: unknown): ExperimentSummary 
   };
 }
 
-export async function summarizeSafely(store: SummaryStore, dir: string): Promise<ExperimentSummary> {
+export async function summarizeSafely(store: Summarizer, dir: string): Promise<ExperimentSummary> {
   try {
     return await store.summarize(dir);
   } catch (err) {
@@ -47,7 +47,7 @@ export async function summarizeSafely(store: SummaryStore, dir: string): Promise
   }
 }
 
-export async function listWorkspace(root: string, store: SummaryStore): Promise<WorkspaceListing> {
+export async function listWorkspace(root: string, store: Summarizer): Promise<WorkspaceListing> {
   const found = await discoverExperiments(root);
   const experiments = await mapLimited(found.experiments, CONCURRENCY, (dir) => summarizeSafely(store, dir));
   return { root: found.root, experimentsDir: found.experimentsDir, kind: found.kind, experiments };
