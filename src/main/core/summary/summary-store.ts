@@ -27,6 +27,9 @@ import {
 import { LAYOUT } from '../workspace/layout';
 import { deriveStatus, parseStatusFile, type StatusFile } from '../workspace/status';
 
+/** A cache entry or aux document larger than this is damaged (or not ours): rebuilt instead of read. */
+const CACHE_MAX_BYTES = 64 * 1024 * 1024;
+
 /** Bump when the cache entry's shape or the summary's semantics change. */
 export const CACHE_VERSION = 3;
 
@@ -97,6 +100,14 @@ function readKnown(dir: string, key: SmallKey, sig: FileSig): Promise<SmallFileT
   if (sig === null) return Promise.resolve({ text: null });
   const name = SMALL_FILES[key];
   return readSmallFile(inDir(dir, name), name, sig.size >= 0 ? sig.size : undefined);
+}
+
+/** A metrics.jsonl that could not be read, in words (a refusal already names the file). */
+function metricsReadProblem(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM') return `cannot read ${LAYOUT.metrics}: permission denied`;
+  if (code === 'ENOTREG' || code === 'ELOOP') return (err as Error).message;
+  return `cannot read: ${(err as Error).message}`;
 }
 
 export function sameSig(a: FileSig, b: FileSig): boolean {
@@ -185,7 +196,7 @@ export class SummaryStore {
     const file = this.cacheFile(dir);
     if (!file) return null;
     try {
-      const entry = JSON.parse(await readText(file)) as CacheEntry;
+      const entry = JSON.parse(await readText(file, CACHE_MAX_BYTES)) as CacheEntry;
       return entry.version === CACHE_VERSION && entry.dir === dir ? entry : null;
     } catch {
       return null; // no cache yet, or a damaged one: rebuild
@@ -315,10 +326,7 @@ export class SummaryStore {
         } catch (err) {
           entry.derived = {
             ...entry.derived,
-            problems: [
-              ...entry.derived.problems,
-              { file: LAYOUT.metrics, message: `cannot read: ${(err as Error).message}` },
-            ],
+            problems: [...entry.derived.problems, { file: LAYOUT.metrics, message: metricsReadProblem(err) }],
           };
         }
         entry.tail = tail.state;
@@ -379,7 +387,7 @@ export class SummaryStore {
     const file = this.cacheFile(`aux:${name}`);
     if (!file) return (this.aux.get(name) as T | undefined) ?? null;
     try {
-      return JSON.parse(await readText(file)) as T;
+      return JSON.parse(await readText(file, CACHE_MAX_BYTES)) as T;
     } catch {
       return (this.aux.get(name) as T | undefined) ?? null;
     }

@@ -37,15 +37,27 @@ export async function readSmallFile(file: string, label: string, knownSize?: num
         problem: { file: label, message: `${label} is ${size} bytes: too large to read` },
       };
     }
-    return { text: await readText(file) };
+    // Opened without blocking, only if a regular file, and bounded again after the open.
+    return { text: await readText(file, MAX_SMALL_FILE_BYTES, label) };
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { text: null };
-    return {
-      text: null,
-      problem: { file: label, message: `cannot read ${label}: ${(err as Error).message}` },
-    };
+    return smallFileFailure(err, label);
   }
+}
+
+/** What a failed read of a small file means: nothing (missing) or a problem naming it. */
+export function smallFileFailure(err: unknown, label: string): SmallFileText {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return { text: null };
+  if (code === 'EACCES' || code === 'EPERM') {
+    return { text: null, problem: { file: label, message: `cannot read ${label}: permission denied` } };
+  }
+  if (code === 'ENOTREG' || code === 'EFBIG' || code === 'ELOOP') {
+    return { text: null, problem: { file: label, message: (err as Error).message } };
+  }
+  return {
+    text: null,
+    problem: { file: label, message: `cannot read ${label}: ${(err as Error).message}` },
+  };
 }
 
 function isPlainObject(v: unknown): v is JsonObject {
