@@ -6,7 +6,7 @@
  * the server. Run as a user would: the real CLI, the real serve process.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
@@ -40,10 +40,17 @@ interface Result {
   stderr: string;
 }
 
-/** The real CLI, asynchronously (several at once), killed after a generous limit so a hang fails the test. */
-function cli(args: string[], env: NodeJS.ProcessEnv): Promise<Result> {
+/**
+ * The real CLI, asynchronously (several at once), killed after a generous
+ * limit so a hang fails the test. `uid` runs it as another user (root can
+ * read a chmod 000 folder, so the permission tests run the CLI as nobody).
+ */
+export function cli(args: string[], env: NodeJS.ProcessEnv, uid?: number): Promise<Result> {
   return new Promise((resolve) => {
-    const child = spawn(process.execPath, [EXPDESK_BIN, ...args], { env: { ...process.env, ...env } });
+    const child = spawn(process.execPath, [EXPDESK_BIN, ...args], {
+      env: { ...process.env, ...env },
+      ...(uid !== undefined ? { uid, gid: uid } : {}),
+    });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
@@ -144,4 +151,53 @@ describe('a FIFO planted as an experiment file', () => {
       child.kill('SIGKILL');
     }
   }, 120_000);
+});
+
+/** Who can be refused a chmod 000 folder: this user, or nobody when the tests run as root. */
+function unprivilegedUid(): number | undefined | null {
+  if (process.getuid?.() !== 0) return undefined;
+  try {
+    return Number(execFileSync('id', ['-u', 'nobody'], { encoding: 'utf8' }).trim());
+  } catch {
+    return null;
+  }
+}
+
+describe('an unreadable experiment folder (chmod 000)', () => {
+  const uid = unprivilegedUid();
+  const why = 'running as root with no "nobody" user to run the CLI as: root reads chmod 000 folders';
+  it.skipIf(uid === null)(
+    `is listed with "permission denied", and show says so${uid === null ? ` (skipped: ${why})` : ''}`,
+    async () => {
+      const root = tmpDir();
+      const cache = tmpDir();
+      chmodSync(root, 0o755);
+      chmodSync(cache, 0o777);
+      for (const name of ['open', 'locked']) {
+        mkdirSync(path.join(root, name));
+        writeFileSync(path.join(root, name, 'config.yaml'), `experiment:\n  name: ${name}\n`);
+      }
+      const locked = path.join(root, 'locked');
+      chmodSync(locked, 0o000);
+      try {
+        const env = { EXPDESK_CACHE_DIR: cache };
+        const list = await cli(['list', root, '--json'], env, uid ?? undefined);
+        expect(list.code, list.stderr).toBe(0);
+        const listing = JSON.parse(list.stdout) as {
+          experiments: Array<{ path: string; problems: Array<{ file: string; message: string }> }>;
+        };
+        expect(listing.experiments.map((e) => path.basename(e.path))).toEqual(['locked', 'open']);
+        expect(listing.experiments[0]!.problems).toEqual([
+          { file: '.', message: 'cannot read the experiment: permission denied' },
+        ]);
+        const show = await cli(['show', locked], env, uid ?? undefined);
+        expect(show.code).not.toBe(0);
+        expect(show.stderr).toContain(`cannot read ${locked}: permission denied`);
+        expect(show.stderr).not.toContain('not an experiment');
+      } finally {
+        chmodSync(locked, 0o755);
+      }
+    },
+    120_000,
+  );
 });

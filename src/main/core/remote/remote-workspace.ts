@@ -247,7 +247,8 @@ export class RemoteWorkspace {
     if ('error' in m && m.error !== undefined && !('data' in m)) {
       entry.derived = {
         ...entry.derived,
-        problems: [...entry.derived.problems, { file: LAYOUT.metrics, message: `cannot read: ${m.error}` }],
+        // The helper's words are the local ones ("logs/metrics.jsonl is a FIFO, …").
+        problems: [...entry.derived.problems, { file: LAYOUT.metrics, message: m.error }],
       };
       return entry;
     }
