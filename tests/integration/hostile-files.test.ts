@@ -11,6 +11,7 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { EXPDESK_BIN, REPO } from '../helpers/cli';
+import { cli } from '../helpers/cli-async';
 import { tmpDir } from '../helpers/tmp';
 
 /** The experiment files a FIFO is planted as, one experiment each. */
@@ -31,36 +32,6 @@ function hostileWorkspace(): { root: string; dirs: Map<string, string> } {
     dirs.set(name, dir);
   });
   return { root, dirs };
-}
-
-interface Result {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-/**
- * The real CLI, asynchronously (several at once), killed after a generous
- * limit so a hang fails the test. `uid` runs it as another user (root can
- * read a chmod 000 folder, so the permission tests run the CLI as nobody).
- */
-export function cli(args: string[], env: NodeJS.ProcessEnv, uid?: number): Promise<Result> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [EXPDESK_BIN, ...args], {
-      env: { ...process.env, ...env },
-      ...(uid !== undefined ? { uid, gid: uid } : {}),
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (c: string) => (stdout += c));
-    child.stderr.setEncoding('utf8').on('data', (c: string) => (stderr += c));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 90_000);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ code, signal, stdout, stderr });
-    });
-  });
 }
 
 describe('a FIFO planted as an experiment file', () => {

@@ -21,6 +21,7 @@ import {
   parseDocument,
   type Node as YamlNode,
 } from 'yaml';
+import { yamlTooDeep } from '../../../shared/nesting';
 import type { JsonValue } from '../../../shared/model';
 import { emitYaml } from '../../../shared/config/emit';
 import { resolveInterpolations, InterpolationError } from '../../../shared/config/interpolate';
@@ -119,6 +120,8 @@ function loadFile(file: string, draft?: string): LoadedFile {
     if (err instanceof ConfigError) throw err;
     throw new ConfigError({ file, line: 1, column: 1 }, `cannot read: ${(err as Error).message}`);
   }
+  const deep = yamlTooDeep(text); // before parsing: deep nesting exhausts the parser's memory
+  if (deep) throw new ConfigError({ file, line: deep.line, column: deep.column }, deep.message);
   const lc = new LineCounter();
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter: lc });
   const first = doc.errors[0];

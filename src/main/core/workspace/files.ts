@@ -7,6 +7,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { parseJsonDocument } from '../../../shared/jsonl';
+import { yamlTooDeep } from '../../../shared/nesting';
 import type { Checkpoint, JsonValue, LogFile, OutputFile, Problem } from '../../../shared/model';
 import { readText, statSig } from './fs-batch';
 import { LAYOUT } from './layout';
@@ -66,6 +67,16 @@ function isPlainObject(v: unknown): v is JsonObject {
 
 /** Parse YAML safely (core schema, unique keys, alias limit), reporting errors at their line and column. */
 export function parseYamlText(text: string, label: string): Parsed<JsonObject> {
+  // Measured before parsing: deep nesting made the parser exhaust memory and abort the process.
+  const deep = yamlTooDeep(text);
+  if (deep) {
+    return {
+      value: null,
+      problems: [
+        { file: label, line: deep.line, column: deep.column, message: `${label} is ${deep.message}` },
+      ],
+    };
+  }
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true, schema: 'core' });
   const problems: Problem[] = doc.errors.map((e) => ({
     file: label,
@@ -112,9 +123,10 @@ export function jsonObjectFromText({ text, problem }: SmallFileText, name: strin
   if (text === null) return { value: null, problems: problem ? [problem] : [] };
   const parsed = parseJsonDocument(text);
   if ('error' in parsed) {
+    const message = parsed.error.startsWith('nested deeper') ? `${name} is ${parsed.error}` : parsed.error;
     return {
       value: null,
-      problems: [{ file: name, line: parsed.line, column: parsed.column, message: parsed.error }],
+      problems: [{ file: name, line: parsed.line, column: parsed.column, message }],
     };
   }
   if (!isPlainObject(parsed.value)) {
