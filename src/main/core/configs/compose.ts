@@ -10,7 +10,7 @@
  *   - `${dotted.path}` interpolation, also inside strings.
  * Every error names the file, line and column (ConfigError).
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import fs, { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import {
   isMap as isYamlMap,
@@ -22,6 +22,7 @@ import {
   type Node as YamlNode,
 } from 'yaml';
 import { yamlTooDeep } from '../../../shared/nesting';
+import { readRegularFileSync } from '../fs/safe-read';
 import type { JsonValue } from '../../../shared/model';
 import { emitYaml } from '../../../shared/config/emit';
 import { resolveInterpolations, InterpolationError } from '../../../shared/config/interpolate';
@@ -115,7 +116,8 @@ function loadFile(file: string, draft?: string): LoadedFile {
       text = draft;
     } else if (statSync(file).size > MAX_CONFIG_BYTES)
       throw new ConfigError({ file, line: 1, column: 1 }, 'file too large for a config');
-    else text = readFileSync(file, 'utf8');
+    // Only a regular file, opened without blocking (a FIFO would block this thread), bounded.
+    else text = readRegularFileSync(fs, file, MAX_CONFIG_BYTES, path.basename(file)).toString('utf8');
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     throw new ConfigError({ file, line: 1, column: 1 }, `cannot read: ${(err as Error).message}`);
