@@ -233,10 +233,12 @@ export class RemoteWorkspace {
       derived,
       tail: cached?.tail ?? emptyTailState(),
       fold: cached?.fold ?? new MetricsFold().state,
+      metricsProblem: cached?.metricsProblem ?? null,
       remote: { version: REMOTE_ENTRY_VERSION, texts, more: false },
     };
     const metricsSig = toSig(g.sigs?.metrics);
     if (metricsSig === null) {
+      entry.metricsProblem = null;
       entry.tail = emptyTailState();
       entry.fold = new MetricsFold().state;
       entry.metricsSig = null;
@@ -245,13 +247,11 @@ export class RemoteWorkspace {
     const m = g.metrics;
     if (!m) return entry; // unchanged since the hint
     if ('error' in m && m.error !== undefined && !('data' in m)) {
-      entry.derived = {
-        ...entry.derived,
-        // The helper's words are the local ones ("logs/metrics.jsonl is a FIFO, …").
-        problems: [...entry.derived.problems, { file: LAYOUT.metrics, message: m.error }],
-      };
+      // The helper's words are the local ones ("logs/metrics.jsonl is a FIFO, …").
+      entry.metricsProblem = { file: LAYOUT.metrics, message: m.error };
       return entry;
     }
+    entry.metricsProblem = null;
     const wm = m as WireMetrics;
     let tail = new MetricsTail(LAYOUT.metrics, entry.tail);
     let fold = new MetricsFold(entry.fold);

@@ -31,7 +31,7 @@ import { deriveStatus, parseStatusFile, type StatusFile } from '../workspace/sta
 const CACHE_MAX_BYTES = 64 * 1024 * 1024;
 
 /** Bump when the cache entry's shape or the summary's semantics change. */
-export const CACHE_VERSION = 3;
+export const CACHE_VERSION = 4;
 
 export type FileSig = { size: number; mtimeMs: number; ino: number } | null;
 
@@ -76,6 +76,12 @@ export interface CacheEntry {
   derived: Derived;
   tail: MetricsTailState;
   fold: MetricsFoldState;
+  /**
+   * Why metrics.jsonl could not be read at its current signature (a FIFO,
+   * permission denied), kept apart from the small files' problems so that it
+   * lasts exactly as long as that file does.
+   */
+  metricsProblem?: Problem | null;
 }
 
 /** What a file that exists but cannot be statted (EACCES, …) is recorded as: read, and its problem reported. */
@@ -304,6 +310,7 @@ export class SummaryStore {
         derived: await this.readDerived(dir, sigs),
         tail: cached?.tail ?? new MetricsTail(metricsFile).state,
         fold: cached?.fold ?? new MetricsFold().state,
+        metricsProblem: cached?.metricsProblem ?? null,
       };
       changed = true;
     }
@@ -323,15 +330,14 @@ export class SummaryStore {
             (rec) => fold.add(rec),
             () => (fold = new MetricsFold()),
           );
+          entry.metricsProblem = null;
         } catch (err) {
-          entry.derived = {
-            ...entry.derived,
-            problems: [...entry.derived.problems, { file: LAYOUT.metrics, message: metricsReadProblem(err) }],
-          };
+          entry.metricsProblem = { file: LAYOUT.metrics, message: metricsReadProblem(err) };
         }
         entry.tail = tail.state;
         entry.fold = fold.state;
       }
+      if (metricsSig === null) entry.metricsProblem = null;
       entry.metricsSig = metricsSig;
     }
     if (changed) this.keepEntry(entry);
@@ -484,7 +490,7 @@ export function buildSummary(
     metrics: fold.metricStats(),
     records: f.records,
     malformedLines: tail.malformedCount,
-    problems: [...d.problems, ...malformed],
+    problems: [...d.problems, ...(entry.metricsProblem ? [entry.metricsProblem] : []), ...malformed],
     ...(d.params ? { params: d.params } : {}),
   };
 }
