@@ -66,8 +66,12 @@ describe('a FIFO planted as an experiment file', () => {
     });
   }, 120_000);
 
-  it('`expdesk serve` answers workspace.list, and SIGTERM stops it', async () => {
+  it('`expdesk serve` answers workspace.list and experiment.get, and SIGTERM stops it', async () => {
     const { root } = hostileWorkspace();
+    // Issue 15 I: a metadata.json nested 20,000 levels made experiment.get answer "unserializable result".
+    const deep = path.join(root, 'deep');
+    mkdirSync(deep);
+    writeFileSync(path.join(deep, 'metadata.json'), '{"a":'.repeat(20_000) + '1' + '}'.repeat(20_000));
     const child: ChildProcess = spawn(
       process.execPath,
       [EXPDESK_BIN, 'serve', '--workspace', root, '--port', '0'],
@@ -102,16 +106,35 @@ describe('a FIFO planted as an experiment file', () => {
         ws.once('open', () => resolve());
         ws.once('error', reject);
       });
-      const reply = await new Promise<Record<string, unknown>>((resolve) => {
-        ws.once('message', (data: Buffer) => resolve(JSON.parse(data.toString()) as Record<string, unknown>));
-        ws.send(JSON.stringify({ id: 1, method: 'workspace.list', params: {} }));
-      });
-      ws.close();
+      const call = (id: number, method: string, params: object): Promise<Record<string, unknown>> =>
+        new Promise((resolve) => {
+          ws.once('message', (data: Buffer) =>
+            resolve(JSON.parse(data.toString()) as Record<string, unknown>),
+          );
+          ws.send(JSON.stringify({ id, method, params }));
+        });
+      const reply = await call(1, 'workspace.list', {});
       expect(reply.error).toBeUndefined();
-      const listing = reply.result as { experiments: Array<{ problems: Array<{ message: string }> }> };
-      expect(listing.experiments).toHaveLength(PLANTED.length);
-      for (const e of listing.experiments)
-        expect(e.problems[0]?.message).toMatch(/is a FIFO, not a regular file$/);
+      const listing = reply.result as {
+        experiments: Array<{ path: string; problems: Array<{ message: string }> }>;
+      };
+      expect(listing.experiments).toHaveLength(PLANTED.length + 1);
+      for (const e of listing.experiments) {
+        expect(e.problems[0]?.message).toMatch(
+          e.path === deep
+            ? /^metadata.json is nested deeper than 100 levels$/
+            : /is a FIFO, not a regular file$/,
+        );
+      }
+      const detail = await call(2, 'experiment.get', { path: deep });
+      ws.close();
+      expect(detail.error).toBeUndefined();
+      expect(detail.result).toMatchObject({
+        metadata: null,
+        summary: {
+          problems: [{ file: 'metadata.json', message: 'metadata.json is nested deeper than 100 levels' }],
+        },
+      });
 
       child.kill('SIGTERM');
       const end = await exited;
