@@ -70,10 +70,11 @@ function tooLarge(label: string, size: number, maxBytes: number): SafeReadError 
   return new SafeReadError('EFBIG', `${label} is ${size} bytes: too large to read (limit ${maxBytes})`);
 }
 
-function openError(err: unknown, label: string): unknown {
+function openError(err: unknown, label: string, noFollow: boolean): unknown {
   const code = (err as NodeJS.ErrnoException).code;
-  // O_NOFOLLOW on a symlink fails with ELOOP; a socket cannot be opened (ENXIO).
-  if (code === 'ELOOP') return new SafeReadError('ELOOP', `${label} is a symbolic link, not followed`);
+  // O_NOFOLLOW on a symlink fails with ELOOP (without it, ELOOP is a link loop); a socket cannot be opened (ENXIO).
+  if (code === 'ELOOP' && noFollow)
+    return new SafeReadError('ELOOP', `${label} is a symbolic link, not followed`);
   if (code === 'ENXIO') return new SafeReadError('ENOTREG', `${label} is a socket, not a regular file`);
   return err;
 }
@@ -93,7 +94,7 @@ export async function openRegular(
   try {
     fh = await open(file, flags);
   } catch (err) {
-    throw openError(err, label);
+    throw openError(err, label, options.noFollow === true);
   }
   try {
     const st = await fh.stat();
@@ -177,7 +178,7 @@ export function readRegularFileSync(
     fd = fs.openSync(file, c.O_RDONLY | c.O_NONBLOCK | (c.O_NOCTTY || 0) | (noFollow ? c.O_NOFOLLOW : 0));
   } catch (e) {
     const code = e && (e as { code?: string }).code;
-    if (code === 'ELOOP')
+    if (code === 'ELOOP' && noFollow)
       throw Object.assign(new Error(name + ' is a symbolic link, not followed'), { code });
     if (code === 'ENXIO') {
       throw Object.assign(new Error(name + ' is a socket, not a regular file'), { code: 'ENOTREG' });
