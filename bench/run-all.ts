@@ -1,5 +1,6 @@
 /** `npm run bench`: every benchmark, figures and ratios against same-run baselines. */
 import { benchMetricsIngest } from './metrics-ingest';
+import { benchMetricsMemory } from './metrics-memory';
 import { benchMetricsSeries } from './metrics-series';
 import { benchRemoteListing } from './remote-listing';
 import { report } from './report';
@@ -10,6 +11,7 @@ const only = process.argv[2];
 const benches: Record<string, () => Promise<import('./report').BenchResult[]>> = {
   'metrics-ingest': benchMetricsIngest,
   'metrics-series': benchMetricsSeries,
+  'metrics-memory': benchMetricsMemory,
   'run-startup': benchRunStartup,
   'remote-listing': benchRemoteListing,
   'ui-render': benchUiRender,

@@ -92,14 +92,106 @@ def resolve(p):
     return os.path.abspath(os.path.expanduser(p or "~"))
 
 
+# --- reading files (mirrors src/main/core/fs/safe-read.ts) ------------------
+
+
+class NotRegular(OSError):
+    """A FIFO, socket, device or folder where a file was expected: never read."""
+
+    def __init__(self, message):
+        OSError.__init__(self, message)
+        self.message = message
+        self.strerror = message
+
+
+def kind_of(mode):
+    if stat_mod.S_ISFIFO(mode):
+        return "a FIFO"
+    if stat_mod.S_ISSOCK(mode):
+        return "a socket"
+    if stat_mod.S_ISCHR(mode):
+        return "a character device"
+    if stat_mod.S_ISBLK(mode):
+        return "a block device"
+    if stat_mod.S_ISDIR(mode):
+        return "a folder"
+    return None
+
+
+def open_regular(path, label=None, nofollow=False):
+    """Open a regular file for reading: O_NONBLOCK, so a FIFO never blocks the open, and the
+    opened descriptor's fstat must say regular (checking the path first would race a swap).
+    Returns (file, stat); raises NotRegular naming the file, or the OSError."""
+    name = label or path
+    flags = os.O_RDONLY | getattr(os, "O_NONBLOCK", 0) | getattr(os, "O_NOCTTY", 0)
+    if nofollow:
+        flags |= getattr(os, "O_NOFOLLOW", 0)
+    try:
+        fd = os.open(path, flags)
+    except OSError as e:
+        if e.errno == errno.ENXIO:
+            raise NotRegular("%s is a socket, not a regular file" % name)
+        if nofollow and e.errno == errno.ELOOP:
+            raise NotRegular("%s is a symbolic link, not followed" % name)
+        raise
+    try:
+        st = os.fstat(fd)
+        if not stat_mod.S_ISREG(st.st_mode):
+            kind = kind_of(st.st_mode)
+            raise NotRegular("%s is %s, not a regular file" % (name, kind) if kind else "%s is not a regular file" % name)
+        return os.fdopen(fd, "rb"), st
+    except BaseException:
+        os.close(fd)
+        raise
+
+
+def read_regular(path, limit, label=None):
+    """A regular file's bytes, whole, at most `limit` (a larger one raises Fail)."""
+    f, st = open_regular(path, label)
+    with f:
+        if st.st_size > limit:
+            raise Fail("bad-request", "%s is %d bytes: too large to read (limit %d)" % (label or path, st.st_size, limit))
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise Fail("bad-request", "%s is %d bytes: too large to read (limit %d)" % (label or path, len(data), limit))
+    return data
+
+
+def why(e):
+    """An OSError in the words the TypeScript side uses."""
+    if isinstance(e, NotRegular):
+        return e.message
+    if e.errno in (errno.EACCES, errno.EPERM):
+        return "permission denied"
+    return e.strerror or str(e)
+
+
+def read_status_json(path):
+    """A status file's JSON (1 MiB at most), or None when missing, not regular, unreadable or bad."""
+    try:
+        return json.loads(read_regular(path, 1 << 20).decode("utf-8", "replace"))
+    except (OSError, ValueError, Fail):
+        return None
+
+
 # --- discovery (mirrors discover.ts) ---------------------------------------
 
 
-def is_experiment(d):
+def experiment_state(d):
+    """'experiment', 'none', or 'unreadable' (permission denied: listed with that problem)."""
+    refused = False
     for m in MARKERS:
-        if os.path.exists(os.path.join(d, m)):
-            return True
-    return False
+        try:
+            os.stat(os.path.join(d, m))
+            return "experiment"
+        except OSError as e:
+            if e.errno in (errno.EACCES, errno.EPERM):
+                refused = True
+    return "unreadable" if refused else "none"
+
+
+def is_experiment(d):
+    return experiment_state(d) == "experiment"
 
 
 def subdirs(d):
@@ -117,7 +209,7 @@ def experiments_under(d):
     found = []
     for child in subdirs(d):
         p = os.path.join(d, child)
-        if is_experiment(p):
+        if experiment_state(p) != "none":
             found.append([child])
         else:
             try:
@@ -125,7 +217,7 @@ def experiments_under(d):
             except OSError:
                 grand = []
             for g in grand:
-                if is_experiment(os.path.join(p, g)):
+                if experiment_state(os.path.join(p, g)) != "none":
                     found.append([child, g])
     return found
 
@@ -146,7 +238,10 @@ def discover(root):
         os.stat(d)
         if not os.path.isdir(d):
             raise Fail("bad-request", "not a folder: %s" % d)
-        if is_experiment(d):
+        state = experiment_state(d)
+        if state == "unreadable":
+            raise Fail("forbidden", "cannot read %s: permission denied" % d)
+        if state == "experiment":
             return {"root": d, "experimentsDir": d, "kind": "single-experiment", "rel": [[]]}
         nested = os.path.join(d, "experiments")
         if os.path.exists(nested):
@@ -167,29 +262,34 @@ def discover(root):
 # --- one experiment --------------------------------------------------------
 
 
-def os_error(e, syscall):
-    """A failed read, with what the client needs to word it as the local reader does
-    (Node's "CODE: message, syscall"): the errno's name and the call that failed. Node
-    opens a folder and fails on read; Python fails on open, hence the caller's choice."""
+def os_error(e, syscall, label):
+    """A failed read, with what the client needs to word it as the local reader does: permission
+    denied in the core's words, else Node's "CODE: message, syscall" (the errno's name and the call
+    that failed; the client maps them)."""
+    if e.errno in (errno.EACCES, errno.EPERM):
+        return {"error": "cannot read %s: permission denied" % label}
     return {"error": "cannot read: %s" % e.strerror, "errno": errno.errorcode.get(e.errno), "syscall": syscall}
 
 
-def read_small(path):
+def read_small(path, label):
     try:
-        size = os.stat(path).st_size
+        f, st = open_regular(path, label)
+    except NotRegular as e:
+        return {"error": e.message}
     except OSError as e:
         if e.errno == errno.ENOENT:
             return None
-        return os_error(e, "stat")
-    if size > MAX_SMALL:
-        return {"too_large": size}
-    try:
-        with open(path, "rb") as f:
-            return {"data": b64(f.read())}
-    except OSError as e:
-        if e.errno == errno.ENOENT:
-            return None
-        return os_error(e, "read" if e.errno == errno.EISDIR else "open")
+        return os_error(e, "open", label)
+    with f:
+        if st.st_size > MAX_SMALL:
+            return {"too_large": st.st_size}
+        try:
+            data = f.read(MAX_SMALL + 1)
+        except OSError as e:
+            return os_error(e, "read", label)
+    if len(data) > MAX_SMALL:
+        return {"too_large": len(data)}
+    return {"data": b64(data)}
 
 
 def pid_alive(pid):
@@ -213,11 +313,7 @@ def status_pid(st):
 
 def run_liveness(d):
     """For a status file saying running: is its process alive here? (The client cannot tell.)"""
-    try:
-        with open(os.path.join(d, SMALL["status"]), "rb") as f:
-            st = json.loads(f.read().decode("utf-8", "replace"))
-    except (OSError, ValueError):
-        return None
+    st = read_status_json(os.path.join(d, SMALL["status"]))
     pid = status_pid(st)
     if pid is None or st.get("hostname") != socket.gethostname():
         return None
@@ -238,9 +334,11 @@ def read_metrics(d, hint, budget):
     elif offset > s[0]:
         reset = True
     try:
-        f = open(path, "rb")
+        f, _ = open_regular(path, METRICS)
+    except NotRegular as e:
+        return {"error": e.message}
     except OSError as e:
-        return os_error(e, "read" if e.errno == errno.EISDIR else "open")
+        return os_error(e, "open", METRICS)
     with f:
         if not reset and offset > 0 and fp:
             f.seek(offset - len(fp))
@@ -329,7 +427,7 @@ def gather_one(d, hint, detail, budget):
     texts = {}
     for k in TEXT_KEYS:
         if detail or sigs[k] is None or sigs[k] != known.get(k):
-            texts[k] = read_small(os.path.join(d, SMALL[k]))
+            texts[k] = read_small(os.path.join(d, SMALL[k]), SMALL[k])
     activity = [s[1] for s in (sig(os.path.join(d, a)) for a in ACTIVITY) if s]
     out = {
         "path": d,
@@ -369,6 +467,8 @@ def op_gather(req):
                     paths.append((d, {"error": ["not-found", "no such folder: %s" % d]}))
                 else:
                     paths.append((d, {"error": ["bad-request", "not a folder: %s" % d]}))
+            elif experiment_state(d) == "unreadable":
+                paths.append((d, {"error": ["forbidden", "cannot read %s: permission denied" % d]}))
             elif not is_experiment(d):
                 paths.append(
                     (
@@ -388,11 +488,15 @@ def op_gather(req):
         if isinstance(extra, dict) and "error" in extra:
             experiments.append({"path": d, "error": extra["error"]})
             continue
+        if req.get("root") is not None and experiment_state(d) == "unreadable":
+            one = {"path": d, "unreadable": "permission denied", "rel": extra}
+            experiments.append(one)
+            continue
         try:
             one, used = gather_one(d, hints.get(d) or {}, bool(req.get("detail")), min(per_exp, max(total, 0)))
             total -= used
         except OSError as e:
-            one = {"path": d, "unreadable": e.strerror or str(e)}
+            one = {"path": d, "unreadable": why(e)}
         if isinstance(extra, list):
             one["rel"] = extra
         experiments.append(one)
@@ -417,8 +521,9 @@ def op_read(req):
     offset = int(req.get("offset") or 0)
     limit = int(req.get("max") or 1 << 20)
     try:
-        with open(path, "rb") as f:
-            size = os.fstat(f.fileno()).st_size
+        f, st = open_regular(path)
+        with f:
+            size = st.st_size
             if offset < 0:
                 offset = max(0, size + offset)
             offset = min(offset, size)
@@ -427,7 +532,7 @@ def op_read(req):
     except OSError as e:
         if e.errno == errno.ENOENT:
             return {"missing": True, "size": 0, "offset": 0, "data": ""}
-        raise Fail("bad-request", "cannot read %s: %s" % (path, e.strerror))
+        raise Fail("bad-request", "cannot read %s: %s" % (path, why(e)) if not isinstance(e, NotRegular) else e.message)
     return {"size": size, "offset": offset, "data": b64(data)}
 
 
@@ -442,12 +547,7 @@ def log_of(exp_dir, name):
 
 
 def run_state(exp_dir):
-    status = None
-    try:
-        with open(os.path.join(exp_dir, SMALL["status"]), "rb") as f:
-            status = json.loads(f.read().decode("utf-8", "replace"))
-    except (OSError, ValueError):
-        status = None
+    status = read_status_json(os.path.join(exp_dir, SMALL["status"]))
     alive = None
     pid = status_pid(status)
     if pid is not None and status.get("hostname") == socket.gethostname():
@@ -488,15 +588,8 @@ def open_log(exp_dir, path):
     why = log_refusal(exp_dir, path)
     if why:
         raise OSError(errno.EPERM, why)
-    real = os.path.realpath(path)
-    fd = os.open(real, os.O_RDONLY | getattr(os, "O_NOFOLLOW", 0) | getattr(os, "O_NONBLOCK", 0))
-    try:
-        if not stat_mod.S_ISREG(os.fstat(fd).st_mode):
-            raise OSError(errno.EPERM, "%s is not a regular file" % path)
-        return os.fdopen(fd, "rb")
-    except BaseException:
-        os.close(fd)
-        raise
+    f, _ = open_regular(os.path.realpath(path), path, nofollow=True)
+    return f
 
 
 def op_follow(req):
@@ -970,12 +1063,8 @@ def op_stop(req):
     status_path = os.path.join(exp_dir, "expdesk_status.json")
 
     def read():
-        try:
-            with open(status_path) as f:
-                s = json.load(f)
-            return s if isinstance(s, dict) and s.get("schema") == "expdesk.status/1" else None
-        except (OSError, ValueError):
-            return None
+        s = read_status_json(status_path)
+        return s if isinstance(s, dict) and s.get("schema") == "expdesk.status/1" else None
 
     st = read()
     if st is None:
@@ -1224,12 +1313,12 @@ def op_tail(req):
         fp = base64.b64decode(item.get("fingerprint") or "")
         known_ino = item.get("ino")
         try:
-            fh = open(f, "rb")
+            fh, fst = open_regular(f)
         except OSError as e:
-            out.append({"path": p, "error": ["bad-request", "cannot read %s: %s" % (f, e.strerror)]})
+            out.append({"path": p, "error": ["bad-request", e.message if isinstance(e, NotRegular)
+                                             else "cannot read %s: %s" % (f, why(e))]})
             continue
         with fh:
-            fst = os.fstat(fh.fileno())
             size = fst.st_size
             reset = offset > size or (offset > 0 and known_ino is not None and known_ino != fst.st_ino)
             if not reset and offset > 0 and fp:
@@ -1274,15 +1363,15 @@ def op_file(req):
     real = os.path.realpath(requested)
     if not inside(real, os.path.realpath(root)):
         raise Fail("forbidden", "%s leads outside its experiment folder (to %s)" % (requested, real))
-    st = os.stat(real)
-    if not stat_mod.S_ISREG(st.st_mode):
-        raise Fail("bad-request", "not a regular file: %s" % requested)
     try:
-        with open(real, "rb") as f:
+        f, st = open_regular(real, requested, nofollow=True)
+        with f:
             data = f.read(min(st.st_size, limit))
+    except NotRegular as e:
+        raise Fail("bad-request", e.message)
     except OSError as e:
         raise Fail("forbidden" if e.errno in (errno.EACCES, errno.EPERM) else "bad-request",
-                   "cannot read %s: %s" % (requested, e.strerror))
+                   "cannot read %s: %s" % (requested, why(e)))
     return {"size": st.st_size, "data": b64(data)}
 
 
@@ -1330,12 +1419,17 @@ def op_configs(req):
             real = os.path.realpath(f["path"])
             if not inside(real, project_real):
                 continue
-            size = os.stat(real).st_size
-            total += size
-            if size > MAX_CONFIG_BYTES or total > MAX_CONFIG_TOTAL_BYTES:
-                raise Fail("bad-request", "%s: the configs are too large to compose (%d bytes)" % (f["path"], total))
-            with open(real, "rb") as fh:
-                f["data"] = b64(fh.read())
+            try:
+                fh, st = open_regular(real, f["path"])
+            except NotRegular:
+                continue  # a FIFO or device among the configs is not a config
+            with fh:
+                size = st.st_size
+                total += size
+                if size > MAX_CONFIG_BYTES or total > MAX_CONFIG_TOTAL_BYTES:
+                    raise Fail("bad-request",
+                               "%s: the configs are too large to compose (%d bytes)" % (f["path"], total))
+                f["data"] = b64(fh.read(size))
     return {"project": project, "files": found}
 
 
@@ -1366,13 +1460,14 @@ def config_target(req, for_write):
 
 def op_config_read(req):
     requested, real, _ = config_target(req, False)
-    st = os.stat(real)
-    if not stat_mod.S_ISREG(st.st_mode):
-        raise Fail("bad-request", "not a file: %s" % requested)
-    if st.st_size > MAX_CONFIG_BYTES:
-        raise Fail("bad-request", "%s is %d bytes: too large for a config" % (requested, st.st_size))
-    with open(real, "rb") as f:
-        return {"data": b64(f.read())}
+    try:
+        f, st = open_regular(real, requested)
+    except NotRegular as e:
+        raise Fail("bad-request", e.message)
+    with f:
+        if st.st_size > MAX_CONFIG_BYTES:
+            raise Fail("bad-request", "%s is %d bytes: too large for a config" % (requested, st.st_size))
+        return {"data": b64(f.read(st.st_size))}
 
 
 def op_config_write(req):

@@ -7,14 +7,26 @@ import type { JsonValue } from './model';
 
 export type Flat = Record<string, JsonValue>;
 
-/** Flatten maps to dotted paths; lists and scalars are leaves (a changed list is one changed key). */
+/**
+ * Flatten maps to dotted paths; lists and scalars are leaves (a changed list
+ * is one changed key). Iterative, in key order: a config is untrusted, and
+ * its depth must not decide whether the stack holds.
+ */
 export function flattenConfig(value: JsonValue | undefined, prefix = '', out: Flat = {}): Flat {
-  if (value !== null && typeof value === 'object' && !Array.isArray(value)) {
-    const keys = Object.keys(value);
-    if (keys.length === 0 && prefix) out[prefix] = {};
-    for (const k of keys) flattenConfig(value[k], prefix ? `${prefix}.${k}` : k, out);
-  } else if (prefix && value !== undefined) {
-    out[prefix] = value;
+  const stack: Array<[JsonValue | undefined, string]> = [[value, prefix]];
+  while (stack.length > 0) {
+    const [v, p] = stack.pop()!;
+    if (v !== null && typeof v === 'object' && !Array.isArray(v)) {
+      const keys = Object.keys(v);
+      if (keys.length === 0 && p) out[p] = {};
+      // Pushed in reverse so they are visited in order.
+      for (let i = keys.length - 1; i >= 0; i--) {
+        const k = keys[i]!;
+        stack.push([v[k], p ? `${p}.${k}` : k]);
+      }
+    } else if (p && v !== undefined) {
+      out[p] = v;
+    }
   }
   return out;
 }

@@ -7,6 +7,8 @@
  */
 import { ExpdeskError } from './errors';
 
+import { jsonTooDeep } from './nesting';
+
 const NAN = '\u0000NaN';
 const POS_INF = '\u0000Infinity';
 const NEG_INF = '\u0000-Infinity';
@@ -190,10 +192,17 @@ export function errorOffset(text: string): number {
   }
 }
 
-/** Python-compatible JSON parse of a whole document, with line/column on error. */
+/**
+ * Python-compatible JSON parse of a whole document, with line/column on
+ * error. A document nested deeper than MAX_NESTING is refused before it is
+ * parsed: every walk over the value afterwards (display, serialization,
+ * compare) may then recurse safely.
+ */
 export function parseJsonDocument(
   text: string,
 ): { value: unknown } | { error: string; line: number; column: number } {
+  const deep = jsonTooDeep(text);
+  if (deep) return { error: deep.message, line: deep.line, column: deep.column };
   try {
     return { value: JSON.parse(text) };
   } catch (err) {

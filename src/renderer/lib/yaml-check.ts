@@ -4,6 +4,7 @@
  * (defaults, interpolation) is the core's, on save.
  */
 import { parseDocument } from 'yaml';
+import { yamlTooDeep } from '../../shared/nesting';
 
 export interface TextProblem {
   /** Character offsets in the text. */
@@ -16,6 +17,20 @@ export interface TextProblem {
 }
 
 export function yamlProblems(text: string): TextProblem[] {
+  // Measured before parsing, as the core does: deep nesting can exhaust the parser's memory.
+  const deep = yamlTooDeep(text);
+  if (deep) {
+    const at = offsetOf(text, deep.line, deep.column);
+    return [
+      {
+        from: at,
+        to: Math.min(at + 1, text.length),
+        line: deep.line,
+        column: deep.column,
+        message: deep.message,
+      },
+    ];
+  }
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true });
   return doc.errors.map((e) => {
     const [from, to] = e.pos;
@@ -47,4 +62,15 @@ export function rangeOfLine(
   const end = nl === -1 ? text.length : nl;
   const from = column && column > 1 ? Math.min(start + column - 1, end) : start;
   return { from, to: Math.max(end, from) };
+}
+
+/** Offset of a 1-based line and column in the text. */
+function offsetOf(text: string, line: number, column: number): number {
+  let at = 0;
+  for (let l = 1; l < line; l++) {
+    const nl = text.indexOf('\n', at);
+    if (nl < 0) return text.length;
+    at = nl + 1;
+  }
+  return Math.min(at + column - 1, text.length);
 }

@@ -53,13 +53,18 @@ export function setPath(root: ConfigMap, dotted: string, value: JsonValue): bool
   return true;
 }
 
-/** Every dotted path of the tree, maps included (a.b and a.b.c). */
+/** Every dotted path of the tree, maps included (a.b and a.b.c), depth first in key order; iterative. */
 export function allPaths(root: JsonValue, prefix = '', out: string[] = []): string[] {
-  if (isMap(root)) {
-    for (const [k, v] of Object.entries(root)) {
-      const p = prefix ? `${prefix}.${k}` : k;
-      out.push(p);
-      allPaths(v, p, out);
+  const stack: Array<[JsonValue, string, boolean]> = [[root, prefix, true]];
+  while (stack.length > 0) {
+    const [node, p, isRoot] = stack.pop()!;
+    if (!isRoot) out.push(p);
+    if (!isMap(node)) continue;
+    const entries = Object.entries(node);
+    // Pushed in reverse so they are visited in order, each before its children (as a recursive walk).
+    for (let i = entries.length - 1; i >= 0; i--) {
+      const [k, v] = entries[i]!;
+      stack.push([v, p ? `${p}.${k}` : k, false]);
     }
   }
   return out;

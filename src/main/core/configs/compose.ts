@@ -15,7 +15,7 @@
  * `defaults:` entry (or a link among the configs) leading out of the project
  * reads a file outside; a default that does is an error at its line.
  */
-import { existsSync, readFileSync, statSync } from 'node:fs';
+import fs, { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { ConfinementError, resolveInsideSync } from '../fs/confine';
 import {
@@ -27,6 +27,8 @@ import {
   parseDocument,
   type Node as YamlNode,
 } from 'yaml';
+import { yamlTooDeep } from '../../../shared/nesting';
+import { readRegularFileSync } from '../fs/safe-read';
 import type { JsonValue } from '../../../shared/model';
 import { emitYaml } from '../../../shared/config/emit';
 import { resolveInterpolations, InterpolationError } from '../../../shared/config/interpolate';
@@ -121,11 +123,14 @@ function loadFile(file: string, draft?: string): LoadedFile {
       text = draft;
     } else if (statSync(file).size > MAX_CONFIG_BYTES)
       throw new ConfigError({ file, line: 1, column: 1 }, 'file too large for a config');
-    else text = readFileSync(file, 'utf8');
+    // Only a regular file, opened without blocking (a FIFO would block this thread), bounded.
+    else text = readRegularFileSync(fs, file, MAX_CONFIG_BYTES, path.basename(file)).toString('utf8');
   } catch (err) {
     if (err instanceof ConfigError) throw err;
     throw new ConfigError({ file, line: 1, column: 1 }, `cannot read: ${(err as Error).message}`);
   }
+  const deep = yamlTooDeep(text); // before parsing: deep nesting exhausts the parser's memory
+  if (deep) throw new ConfigError({ file, line: deep.line, column: deep.column }, deep.message);
   const lc = new LineCounter();
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: false, lineCounter: lc });
   const first = doc.errors[0];

@@ -7,8 +7,9 @@
  * starting at that moment reads the old file or the new one, never half.
  */
 import { randomBytes } from 'node:crypto';
-import { lstat, readdir, readFile, realpath, rename, stat, unlink, writeFile } from 'node:fs/promises';
+import { lstat, readdir, realpath, rename, stat, unlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { readRegularText } from '../fs/safe-read';
 import { isExperimentDir, WorkspaceError } from '../workspace/discover';
 import { isInside } from '../fs/confine';
 
@@ -116,7 +117,8 @@ export async function readConfigFile(file: string, project: string): Promise<str
   if (st.size > MAX_CONFIG_BYTES) {
     throw new WorkspaceError('bad-request', `${file} is ${st.size} bytes: too large for a config`);
   }
-  return readFile(real, 'utf8');
+  // Opened without blocking and only if still a regular file (it may have been swapped since the stat).
+  return readRegularText(real, { maxBytes: MAX_CONFIG_BYTES, label: file });
 }
 
 export async function writeConfigFile(file: string, text: string, project: string): Promise<string> {

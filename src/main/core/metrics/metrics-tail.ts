@@ -5,7 +5,9 @@
  * for the next call: a writer mid-flush must not produce a malformed record.
  * Malformed lines are skipped, counted and remembered with their line number.
  */
-import { open, type FileHandle } from 'node:fs/promises';
+import type { FileHandle } from 'node:fs/promises';
+import path from 'node:path';
+import { openRegular } from '../fs/safe-read';
 import { parseJsonLine } from '../../../shared/jsonl';
 
 /** 4 MiB: large enough that syscalls do not dominate, small enough to stay cache-friendly. */
@@ -59,9 +61,11 @@ export class MetricsTail {
    * state is reset and `onReset` runs before the file is re-read from the start.
    */
   async readAppended(sink: RecordSink, onReset?: () => void): Promise<ReadResult> {
-    const fh = await open(this.file, 'r');
+    // Never blocks on a FIFO and refuses anything but a regular file; reads are by range.
+    const label = path.join(path.basename(path.dirname(this.file)), path.basename(this.file));
+    const { fh, stat } = await openRegular(this.file, { label });
     try {
-      const { size } = await fh.stat();
+      const { size } = stat;
       let reset = false;
       if (!(await this.continuesFrom(fh, size))) {
         this.state = emptyTailState();

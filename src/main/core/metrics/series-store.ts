@@ -8,7 +8,13 @@
  * NaN and ±Infinity are stored as NaN and travel as null.
  *
  * A few experiments are kept, least recently used first out, within a budget
- * of points: a million-record run is ~100 MB of columns.
+ * of points: a million-record run is ~100 MB of columns. Within one
+ * experiment, points are kept within a budget too (a 2 GB metrics.jsonl held
+ * ~1 GB resident): past it, every long column is halved by min/max
+ * decimation — each block of four consecutive points keeps its lowest and
+ * highest — so a spike survives any number of halvings, and the chart's own
+ * min/max downsampling sees the same extremes. Metric keys are capped too (a
+ * file with a million distinct keys would be a million columns).
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
@@ -21,7 +27,13 @@ import { MetricsTail } from './metrics-tail';
 
 /** Keys of a record that are not metrics (as in src/shared/metrics-summary.ts). */
 const RESERVED = new Set(['step', 'prefix', 'timestamp']);
-const INITIAL_CAPACITY = 256;
+const INITIAL_CAPACITY = 16;
+/** Points kept for one experiment before long columns are decimated: ≤ 24 bytes each, ~2x capacity. */
+export const DEFAULT_EXPERIMENT_POINTS = 2_000_000;
+/** Distinct metric keys kept for one experiment; points of further keys are counted, not stored. */
+export const MAX_METRIC_KEYS = 10_000;
+/** Columns shorter than this are never decimated (eval metrics, a short run). */
+const MIN_DECIMATED_LENGTH = 64;
 
 export type XAxis = 'step' | 'time';
 
@@ -38,6 +50,8 @@ export class MetricColumn {
   stepMax = -Infinity;
   timeMin = Infinity;
   timeMax = -Infinity;
+  /** Halved by min/max decimation this many times (0: every point of the file is here). */
+  decimations = 0;
 
   push(step: number, time: number, y: number): void {
     const n = this.length;
@@ -74,6 +88,39 @@ export class MetricColumn {
     return Number.isFinite(min) && Number.isFinite(max) ? { min, max } : null;
   }
 
+  /**
+   * Keep, of each block of four consecutive points, the lowest and the
+   * highest (in file order; one point when they coincide); a block of only
+   * non-finite values keeps its first, so a diverged run still ends in a gap.
+   * Returns the points dropped. Order, and so sortedness, is kept.
+   */
+  decimate(): number {
+    const n = this.length;
+    const { step, time, y } = this;
+    let out = 0;
+    for (let b = 0; b < n; b += 4) {
+      const end = Math.min(b + 4, n);
+      let lo = -1;
+      let hi = -1;
+      for (let i = b; i < end; i++) {
+        const v = y[i]!;
+        if (Number.isNaN(v)) continue;
+        if (lo < 0 || v < y[lo]!) lo = i;
+        if (hi < 0 || v > y[hi]!) hi = i;
+      }
+      const keep = lo < 0 ? [b] : lo === hi ? [lo] : lo < hi ? [lo, hi] : [hi, lo];
+      for (const i of keep) {
+        step[out] = step[i]!;
+        time[out] = time[i]!;
+        y[out] = y[i]!;
+        out++;
+      }
+    }
+    this.length = out;
+    this.decimations++;
+    return n - out;
+  }
+
   private grow(capacity: number): void {
     const copy = (a: Float64Array): Float64Array => {
       const b = new Float64Array(capacity);
@@ -90,11 +137,19 @@ export class MetricColumn {
 export class ExperimentSeries {
   readonly columns = new Map<string, MetricColumn>();
   records = 0;
+  /** Points held now (after decimation). */
   points = 0;
+  /** Points of keys beyond MAX_METRIC_KEYS, read but not kept. */
+  droppedKeyPoints = 0;
   private tail: MetricsTail;
   private pending: Promise<void> | null = null;
 
-  constructor(readonly file: string) {
+  constructor(
+    readonly file: string,
+    /** Points held before long columns are decimated (halved); tests set small budgets. */
+    readonly maxPoints = DEFAULT_EXPERIMENT_POINTS,
+    readonly maxKeys = MAX_METRIC_KEYS,
+  ) {
     this.tail = new MetricsTail(file);
   }
 
@@ -139,18 +194,36 @@ export class ExperimentSeries {
       if (typeof v !== 'number') continue;
       let col = this.columns.get(key);
       if (col === undefined) {
+        if (this.columns.size >= this.maxKeys) {
+          this.droppedKeyPoints++;
+          continue;
+        }
         col = new MetricColumn();
         this.columns.set(key, col);
       }
       col.push(step, time, v);
       this.points++;
     }
+    if (this.points > this.maxPoints) this.shrink();
+  }
+
+  /** Halve the long columns until the points fit the budget (amortized O(1) a point). */
+  private shrink(): void {
+    do {
+      let dropped = 0;
+      for (const col of this.columns.values()) {
+        if (col.length >= MIN_DECIMATED_LENGTH) dropped += col.decimate();
+      }
+      this.points -= dropped;
+      if (dropped === 0) break; // only short columns left: the key cap bounds them
+    } while (this.points > this.maxPoints);
   }
 
   private clearColumns(): void {
     this.columns.clear();
     this.records = 0;
     this.points = 0;
+    this.droppedKeyPoints = 0;
   }
 }
 
@@ -166,15 +239,19 @@ export interface SeriesStoreOptions {
   maxExperiments?: number;
   /** Points (across kept experiments) above which older experiments are dropped; the newest always stays. */
   maxPoints?: number;
+  /** Points kept for one experiment before its long columns are decimated. */
+  maxExperimentPoints?: number;
 }
 
 export class SeriesStore {
   private readonly entries = new Map<string, ExperimentSeries>();
   private readonly maxExperiments: number;
   private readonly maxPoints: number;
+  private readonly maxExperimentPoints: number;
 
   constructor(options: SeriesStoreOptions = {}) {
     this.maxExperiments = options.maxExperiments ?? 4;
+    this.maxExperimentPoints = options.maxExperimentPoints ?? DEFAULT_EXPERIMENT_POINTS;
     // 24 bytes a point: 12M points ≈ 290 MB at worst, three runs of a million records.
     this.maxPoints = options.maxPoints ?? 12_000_000;
   }
@@ -192,7 +269,7 @@ export class SeriesStore {
       if (!exists && !(await isExperimentDir(dir))) {
         throw new WorkspaceError('not-found', `${dir} is not an experiment (no ${LAYOUT.metrics})`);
       }
-      entry = new ExperimentSeries(file);
+      entry = new ExperimentSeries(file, this.maxExperimentPoints);
     }
     // Most recently used last in the Map's order.
     this.entries.delete(dir);
@@ -212,10 +289,12 @@ export class SeriesStore {
       const col = entry.columns.get(key)!;
       const e = col.extent(q.x);
       if (e) extent = extent ? { min: Math.min(extent.min, e.min), max: Math.max(extent.max, e.max) } : e;
-      series[key] = downsampleMinMax(
+      const s = downsampleMinMax(
         { x: col.x(q.x), y: col.y, length: col.length, sorted: col.sorted(q.x) },
         { buckets: q.buckets, range: q.range ?? null },
       );
+      // A decimated column is already a min/max reduction of the file.
+      series[key] = col.decimations > 0 ? { ...s, downsampled: true } : s;
     }
     return { keys: all, series, extent, records: entry.records };
   }

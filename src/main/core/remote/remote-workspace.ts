@@ -121,7 +121,9 @@ function textOf(w: WireText | undefined, label: string): SmallFileText {
       text: null,
       problem: { file: label, message: `${label} is ${w.too_large} bytes: too large to read` },
     };
-  return { text: null, problem: { file: label, message: `cannot read ${label}: ${osErrorText(w)}` } };
+  // A refusal (not a regular file, permission denied) is already in the local words.
+  const message = w.error.startsWith('cannot read: ') ? `cannot read ${label}: ${osErrorText(w)}` : w.error;
+  return { text: null, problem: { file: label, message } };
 }
 
 function hintOf(entry: RemoteEntry): Hint {
@@ -210,10 +212,12 @@ export class RemoteWorkspace {
       derived,
       tail: cached?.tail ?? emptyTailState(),
       fold: cached?.fold ?? new MetricsFold().state,
+      metricsProblem: cached?.metricsProblem ?? null,
       remote: { version: REMOTE_ENTRY_VERSION, texts, more: false },
     };
     const metricsSig = toSig(g.sigs?.metrics);
     if (metricsSig === null) {
+      entry.metricsProblem = null;
       entry.tail = emptyTailState();
       entry.fold = new MetricsFold().state;
       entry.metricsSig = null;
@@ -222,15 +226,13 @@ export class RemoteWorkspace {
     const m = g.metrics;
     if (!m) return entry; // unchanged since the hint
     if (!('data' in m)) {
-      entry.derived = {
-        ...entry.derived,
-        problems: [
-          ...entry.derived.problems,
-          { file: LAYOUT.metrics, message: `cannot read: ${osErrorText(m)}` },
-        ],
-      };
+      // Refusals come in the local words ("logs/metrics.jsonl is a FIFO, …", permission denied);
+      // other system errors carry errno and syscall, worded as Node words them.
+      const message = m.error.startsWith('cannot read: ') ? `cannot read: ${osErrorText(m)}` : m.error;
+      entry.metricsProblem = { file: LAYOUT.metrics, message };
       return entry;
     }
+    entry.metricsProblem = null;
     const wm: WireMetrics = m;
     let tail = new MetricsTail(LAYOUT.metrics, entry.tail);
     let fold = new MetricsFold(entry.fold);

@@ -3,9 +3,10 @@
  * (SIGUSR1 to the run's wrapper, which escalates SIGINT → SIGTERM → SIGKILL
  * on the command's process group), and waiting for the end.
  */
-import { readFileSync } from 'node:fs';
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { readRegularFileSync } from '../fs/safe-read';
 import { LAYOUT } from '../workspace/layout';
 import { parseStatusFile, type StatusFile } from '../workspace/status';
 import { ExpdeskError } from '../../../shared/errors';
@@ -14,7 +15,10 @@ export type RunStatus = StatusFile & { child_pid?: number | null };
 
 export function readStatusFile(expDir: string): RunStatus | null {
   try {
-    const raw: unknown = JSON.parse(readFileSync(path.join(expDir, LAYOUT.status), 'utf8'));
+    // Only a regular file, opened without blocking (a planted FIFO must not hang stop), 1 MiB at most.
+    const raw: unknown = JSON.parse(
+      readRegularFileSync(fs, path.join(expDir, LAYOUT.status), 1024 * 1024, LAYOUT.status).toString('utf8'),
+    );
     const parsed = parseStatusFile(raw);
     if (!parsed.value) return null;
     const childPid = (raw as { child_pid?: unknown }).child_pid;

@@ -28,8 +28,11 @@ import { LAYOUT } from '../workspace/layout';
 import type { Summarizer } from '../workspace/summarizer';
 import { deriveStatus, parseStatusFile, type StatusFile } from '../workspace/status';
 
+/** A cache entry or aux document larger than this is damaged (or not ours): rebuilt instead of read. */
+const CACHE_MAX_BYTES = 64 * 1024 * 1024;
+
 /** Bump when the cache entry's shape or the summary's semantics change. */
-export const CACHE_VERSION = 3;
+export const CACHE_VERSION = 4;
 
 export type FileSig = { size: number; mtimeMs: number; ino: number } | null;
 
@@ -74,6 +77,12 @@ export interface CacheEntry {
   derived: Derived;
   tail: MetricsTailState;
   fold: MetricsFoldState;
+  /**
+   * Why metrics.jsonl could not be read at its current signature (a FIFO,
+   * permission denied), kept apart from the small files' problems so that it
+   * lasts exactly as long as that file does.
+   */
+  metricsProblem?: Problem | null;
 }
 
 /** What a file that exists but cannot be statted (EACCES, …) is recorded as: read, and its problem reported. */
@@ -98,6 +107,14 @@ function readKnown(dir: string, key: SmallKey, sig: FileSig): Promise<SmallFileT
   if (sig === null) return Promise.resolve({ text: null });
   const name = SMALL_FILES[key];
   return readSmallFile(inDir(dir, name), name, sig.size >= 0 ? sig.size : undefined);
+}
+
+/** A metrics.jsonl that could not be read, in words (a refusal already names the file). */
+function metricsReadProblem(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM') return `cannot read ${LAYOUT.metrics}: permission denied`;
+  if (code === 'ENOTREG' || code === 'ELOOP') return (err as Error).message;
+  return `cannot read: ${(err as Error).message}`;
 }
 
 export function sameSig(a: FileSig, b: FileSig): boolean {
@@ -186,7 +203,7 @@ export class SummaryStore implements Summarizer {
     const file = this.cacheFile(dir);
     if (!file) return null;
     try {
-      const entry = JSON.parse(await readText(file)) as CacheEntry;
+      const entry = JSON.parse(await readText(file, CACHE_MAX_BYTES)) as CacheEntry;
       return entry.version === CACHE_VERSION && entry.dir === dir ? entry : null;
     } catch {
       return null; // no cache yet, or a damaged one: rebuild
@@ -294,6 +311,7 @@ export class SummaryStore implements Summarizer {
         derived: await this.readDerived(dir, sigs),
         tail: cached?.tail ?? new MetricsTail(metricsFile).state,
         fold: cached?.fold ?? new MetricsFold().state,
+        metricsProblem: cached?.metricsProblem ?? null,
       };
       changed = true;
     }
@@ -313,18 +331,14 @@ export class SummaryStore implements Summarizer {
             (rec) => fold.add(rec),
             () => (fold = new MetricsFold()),
           );
+          entry.metricsProblem = null;
         } catch (err) {
-          entry.derived = {
-            ...entry.derived,
-            problems: [
-              ...entry.derived.problems,
-              { file: LAYOUT.metrics, message: `cannot read: ${(err as Error).message}` },
-            ],
-          };
+          entry.metricsProblem = { file: LAYOUT.metrics, message: metricsReadProblem(err) };
         }
         entry.tail = tail.state;
         entry.fold = fold.state;
       }
+      if (metricsSig === null) entry.metricsProblem = null;
       entry.metricsSig = metricsSig;
     }
     if (changed) this.keepEntry(entry);
@@ -380,7 +394,7 @@ export class SummaryStore implements Summarizer {
     const file = this.cacheFile(`aux:${name}`);
     if (!file) return (this.aux.get(name) as T | undefined) ?? null;
     try {
-      return JSON.parse(await readText(file)) as T;
+      return JSON.parse(await readText(file, CACHE_MAX_BYTES)) as T;
     } catch {
       return (this.aux.get(name) as T | undefined) ?? null;
     }
@@ -477,7 +491,7 @@ export function buildSummary(
     metrics: fold.metricStats(),
     records: f.records,
     malformedLines: tail.malformedCount,
-    problems: [...d.problems, ...malformed],
+    problems: [...d.problems, ...(entry.metricsProblem ? [entry.metricsProblem] : []), ...malformed],
     ...(d.params ? { params: d.params } : {}),
   };
 }

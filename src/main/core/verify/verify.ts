@@ -5,7 +5,6 @@
  * file. Lines are streamed: the original's records are held until their
  * partner in the reproduced run arrives, the reproduced run's never.
  */
-import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
@@ -17,6 +16,7 @@ import {
   type Tolerance,
   type VerifyResult,
 } from '../../../shared/verify';
+import { openRegular } from '../fs/safe-read';
 import { LAYOUT } from '../workspace/layout';
 import { ExpdeskError } from '../../../shared/errors';
 
@@ -53,7 +53,9 @@ async function readRecords(
   file: string,
   sink: (record: Record<string, unknown>, line: number) => void,
 ): Promise<{ records: number; malformed: number[] }> {
-  const lines = createInterface({ input: createReadStream(file), crlfDelay: Infinity });
+  // Only a regular file, opened without blocking (a FIFO swapped in after the stat never hangs).
+  const { fh } = await openRegular(file);
+  const lines = createInterface({ input: fh.createReadStream(), crlfDelay: Infinity });
   let n = 0;
   let records = 0;
   const malformed: number[] = [];

@@ -28,6 +28,8 @@ export interface Discovery {
   experimentsDir: string;
   kind: WorkspaceKind;
   experiments: string[];
+  /** Among `experiments`, the folders that could not be read (permission denied): listed with that problem. */
+  unreadable: string[];
 }
 
 /** Folders checked at once: enough to overlap I/O, few enough to bound open requests. */
@@ -45,11 +47,35 @@ async function exists(p: string): Promise<boolean> {
   return (await statSig(p).catch(() => null)) !== null;
 }
 
-export async function isExperimentDir(dir: string): Promise<boolean> {
+function denied(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException).code;
+  return code === 'EACCES' || code === 'EPERM';
+}
+
+/**
+ * Whether a folder is an experiment: it holds a marker file ('experiment'),
+ * none ('none'), or it cannot be searched ('unreadable': permission denied),
+ * which listings show with that problem rather than leave out.
+ */
+export async function experimentDirState(dir: string): Promise<'experiment' | 'none' | 'unreadable'> {
+  let refused = false;
   for (const marker of EXPERIMENT_MARKERS) {
-    if (await exists(path.join(dir, marker))) return true;
+    try {
+      if ((await statSig(path.join(dir, marker))) !== null) return 'experiment';
+    } catch (err) {
+      if (denied(err)) refused = true;
+    }
   }
-  return false;
+  return refused ? 'unreadable' : 'none';
+}
+
+export async function isExperimentDir(dir: string): Promise<boolean> {
+  return (await experimentDirState(dir)) === 'experiment';
+}
+
+/** The error for a folder that cannot be read. */
+export function permissionDenied(dir: string): WorkspaceError {
+  return new WorkspaceError('forbidden', `cannot read ${dir}: permission denied`);
 }
 
 async function subdirs(dir: string): Promise<string[]> {
@@ -60,29 +86,42 @@ async function subdirs(dir: string): Promise<string[]> {
     .sort((a, b) => a.localeCompare(b));
 }
 
-/** The experiments among these folders, in their order. */
-async function experimentsAmong(dirs: string[]): Promise<string[]> {
-  const is = await mapLimited(dirs, CONCURRENCY, isExperimentDir);
-  return dirs.filter((_, i) => is[i]);
+interface Found {
+  experiments: string[];
+  unreadable: string[];
+}
+
+/** The experiments among these folders, in their order (unreadable ones included, and named). */
+async function experimentsAmong(dirs: string[], into: Found): Promise<void> {
+  const states = await mapLimited(dirs, CONCURRENCY, experimentDirState);
+  dirs.forEach((d, i) => {
+    if (states[i] === 'none') return;
+    into.experiments.push(d);
+    if (states[i] === 'unreadable') into.unreadable.push(d);
+  });
 }
 
 /** Experiments directly under dir, and one level below for grouped sweeps (checked in parallel, order kept). */
-async function experimentsUnder(dir: string): Promise<string[]> {
+async function experimentsUnder(dir: string): Promise<Found> {
   const children = await subdirs(dir);
-  const is = await mapLimited(children, CONCURRENCY, isExperimentDir);
-  const found: string[][] = [];
+  const states = await mapLimited(children, CONCURRENCY, experimentDirState);
+  const found: Found = { experiments: [], unreadable: [] };
   for (let i = 0; i < children.length; i++) {
-    if (is[i]) found.push([children[i]!]);
-    else found.push(await experimentsAmong(await subdirs(children[i]!).catch(() => [])));
+    const child = children[i]!;
+    if (states[i] === 'experiment') found.experiments.push(child);
+    else if (states[i] === 'unreadable') {
+      // Cannot be searched: listed with its problem, never silently left out.
+      found.experiments.push(child);
+      found.unreadable.push(child);
+    } else await experimentsAmong(await subdirs(child).catch(() => []), found);
   }
-  return found.flat();
+  return found;
 }
 
 function describeFsError(err: unknown, dir: string): WorkspaceError {
   const code = (err as NodeJS.ErrnoException).code;
   if (code === 'ENOENT') return new WorkspaceError('not-found', `no such folder: ${dir}`);
-  if (code === 'EACCES' || code === 'EPERM')
-    return new WorkspaceError('forbidden', `cannot read ${dir}: permission denied`);
+  if (code === 'EACCES' || code === 'EPERM') return permissionDenied(dir);
   if (code === 'ENOTDIR') return new WorkspaceError('bad-request', `not a folder: ${dir}`);
   return new WorkspaceError('bad-request', `cannot read ${dir}: ${(err as Error).message}`);
 }
@@ -92,23 +131,31 @@ export async function discoverExperiments(root: string): Promise<Discovery> {
   try {
     const st = await statFile(dir);
     if (!st.isDirectory()) throw new WorkspaceError('bad-request', `not a folder: ${dir}`);
-    if (await isExperimentDir(dir)) {
-      return { root: dir, experimentsDir: dir, kind: 'single-experiment', experiments: [dir] };
+    const state = await experimentDirState(dir);
+    if (state === 'unreadable') throw permissionDenied(dir);
+    if (state === 'experiment') {
+      return {
+        root: dir,
+        experimentsDir: dir,
+        kind: 'single-experiment',
+        experiments: [dir],
+        unreadable: [],
+      };
     }
     const nested = path.join(dir, 'experiments');
     if (await exists(nested)) {
-      const experiments = await experimentsUnder(nested);
-      if (experiments.length > 0)
-        return { root: dir, experimentsDir: nested, kind: 'project-root', experiments };
+      const found = await experimentsUnder(nested);
+      if (found.experiments.length > 0)
+        return { root: dir, experimentsDir: nested, kind: 'project-root', ...found };
     }
-    const experiments = await experimentsUnder(dir);
-    if (experiments.length === 0) {
+    const found = await experimentsUnder(dir);
+    if (found.experiments.length === 0) {
       throw new WorkspaceError(
         'not-found',
         `${dir} holds no experiment (no folder with config.yaml, metadata.json or logs/metrics.jsonl)`,
       );
     }
-    return { root: dir, experimentsDir: dir, kind: 'experiments-folder', experiments };
+    return { root: dir, experimentsDir: dir, kind: 'experiments-folder', ...found };
   } catch (err) {
     if (err instanceof WorkspaceError) throw err;
     throw describeFsError(err, dir);

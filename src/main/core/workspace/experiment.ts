@@ -6,7 +6,7 @@ import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ExperimentDetail } from '../../../shared/model';
 import type { Summarizer } from './summarizer';
-import { isExperimentDir, WorkspaceError } from './discover';
+import { experimentDirState, permissionDenied, WorkspaceError } from './discover';
 import { listCheckpoints, listLogs, listOutputs, readConfig, readJsonObject } from './files';
 import { LAYOUT } from './layout';
 
@@ -22,7 +22,9 @@ export async function readExperimentDetail(dir: string, store: Summarizer): Prom
     throw new WorkspaceError(err.code === 'ENOENT' ? 'not-found' : 'bad-request', `no such folder: ${dir}`);
   });
   if (!st.isDirectory()) throw new WorkspaceError('bad-request', `not a folder: ${dir}`);
-  if (!(await isExperimentDir(dir))) {
+  const state = await experimentDirState(dir);
+  if (state === 'unreadable') throw permissionDenied(dir);
+  if (state === 'none') {
     throw new WorkspaceError(
       'not-found',
       `${dir} is not an experiment (no config.yaml, metadata.json or logs/metrics.jsonl)`,

@@ -7,7 +7,8 @@
  * file, checkpoints/final). Still asynchronous: a slow network file system
  * never blocks the event loop.
  */
-import { mkdir, readdir, readFile, rename, stat, writeFile, type Dirent, type Stats } from 'node:fs';
+import { mkdir, readdir, rename, stat, writeFile, type Dirent, type Stats } from 'node:fs';
+import { readRegularText } from '../fs/safe-read';
 
 /** A path's stat, or null when it does not exist (ENOENT, ENOTDIR); other errors reject. */
 export function statIfExists(file: string): Promise<Stats | null> {
@@ -25,11 +26,12 @@ export function statFile(file: string): Promise<Stats> {
   return new Promise((resolve, reject) => stat(file, (err, st) => (err ? reject(err) : resolve(st))));
 }
 
-/** A file's text (UTF-8); rejects with the system error. */
-export function readText(file: string): Promise<string> {
-  return new Promise((resolve, reject) =>
-    readFile(file, 'utf8', (err, text) => (err ? reject(err) : resolve(text))),
-  );
+/**
+ * A regular file's text (UTF-8), at most `maxBytes`; rejects with the system
+ * error, or a SafeReadError (FIFO, device, too large: see fs/safe-read).
+ */
+export function readText(file: string, maxBytes: number, label?: string): Promise<string> {
+  return readRegularText(file, { maxBytes, label });
 }
 
 /** A folder's entries with their types; rejects with the system error. */

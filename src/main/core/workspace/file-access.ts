@@ -8,9 +8,10 @@
  * Size-capped (the start is returned, marked truncated), decoded as UTF-8
  * with U+FFFD for invalid bytes. Read-only.
  */
-import { open, realpath, stat } from 'node:fs/promises';
+import { realpath } from 'node:fs/promises';
 import path from 'node:path';
 import { isInside } from '../fs/confine';
+import { readRegularHead } from '../fs/safe-read';
 import { isExperimentDir, WorkspaceError } from './discover';
 
 export const DEFAULT_MAX_BYTES = 2 * 1024 * 1024;
@@ -60,28 +61,20 @@ export async function readExperimentFile(file: string, maxBytes = DEFAULT_MAX_BY
   if (!isInside(real, rootReal)) {
     throw new WorkspaceError('forbidden', `${requested} leads outside its experiment folder (to ${real})`);
   }
-  const st = await stat(real).catch((err: unknown) => {
-    throw fsError(err, requested);
-  });
-  // A FIFO or device would block or never end: only regular files are read.
-  if (!st.isFile()) throw new WorkspaceError('bad-request', `not a regular file: ${requested}`);
-  const want = Math.min(st.size, maxBytes);
-  const buf = Buffer.alloc(want);
-  let got = 0;
-  const fh = await open(real, 'r').catch((err: unknown) => {
-    throw fsError(err, requested);
-  });
-  try {
-    while (got < want) {
-      const { bytesRead } = await fh.read(buf, got, want - got, got);
-      if (bytesRead === 0) break; // shrank while reading
-      got += bytesRead;
-    }
-  } finally {
-    await fh.close();
-  }
-  const truncated = st.size > got;
+  // Opened without following a link (the path is resolved) and without blocking (a FIFO);
+  // the opened file must be regular: a FIFO or device would block or never end.
+  const { data, size } = await readRegularHead(real, maxBytes, { noFollow: true, label: requested }).catch(
+    (err: unknown) => {
+      const code = (err as NodeJS.ErrnoException).code;
+      if (code === 'ENOTREG' || code === 'ELOOP')
+        throw new WorkspaceError('bad-request', (err as Error).message);
+      throw fsError(err, requested);
+    },
+  );
+  const got = data.length;
+  const buf = data;
+  const truncated = size > got;
   // stream: true holds back a character cut at the cap instead of turning it into U+FFFD.
   const text = new TextDecoder('utf-8', { fatal: false }).decode(buf.subarray(0, got), { stream: truncated });
-  return { text, size: st.size, truncated };
+  return { text, size, truncated };
 }

@@ -7,6 +7,7 @@ import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { parseDocument } from 'yaml';
 import { parseJsonDocument } from '../../../shared/jsonl';
+import { yamlTooDeep } from '../../../shared/nesting';
 import type { Checkpoint, JsonValue, LogFile, OutputFile, Problem } from '../../../shared/model';
 import { readText, statSig } from './fs-batch';
 import { LAYOUT } from './layout';
@@ -37,15 +38,27 @@ export async function readSmallFile(file: string, label: string, knownSize?: num
         problem: { file: label, message: `${label} is ${size} bytes: too large to read` },
       };
     }
-    return { text: await readText(file) };
+    // Opened without blocking, only if a regular file, and bounded again after the open.
+    return { text: await readText(file, MAX_SMALL_FILE_BYTES, label) };
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return { text: null };
-    return {
-      text: null,
-      problem: { file: label, message: `cannot read ${label}: ${(err as Error).message}` },
-    };
+    return smallFileFailure(err, label);
   }
+}
+
+/** What a failed read of a small file means: nothing (missing) or a problem naming it. */
+export function smallFileFailure(err: unknown, label: string): SmallFileText {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'ENOENT') return { text: null };
+  if (code === 'EACCES' || code === 'EPERM') {
+    return { text: null, problem: { file: label, message: `cannot read ${label}: permission denied` } };
+  }
+  if (code === 'ENOTREG' || code === 'EFBIG' || code === 'ELOOP') {
+    return { text: null, problem: { file: label, message: (err as Error).message } };
+  }
+  return {
+    text: null,
+    problem: { file: label, message: `cannot read ${label}: ${(err as Error).message}` },
+  };
 }
 
 function isPlainObject(v: unknown): v is JsonObject {
@@ -54,6 +67,16 @@ function isPlainObject(v: unknown): v is JsonObject {
 
 /** Parse YAML safely (core schema, unique keys, alias limit), reporting errors at their line and column. */
 export function parseYamlText(text: string, label: string): Parsed<JsonObject> {
+  // Measured before parsing: deep nesting made the parser exhaust memory and abort the process.
+  const deep = yamlTooDeep(text);
+  if (deep) {
+    return {
+      value: null,
+      problems: [
+        { file: label, line: deep.line, column: deep.column, message: `${label} is ${deep.message}` },
+      ],
+    };
+  }
   const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true, schema: 'core' });
   const problems: Problem[] = doc.errors.map((e) => ({
     file: label,
@@ -100,9 +123,10 @@ export function jsonObjectFromText({ text, problem }: SmallFileText, name: strin
   if (text === null) return { value: null, problems: problem ? [problem] : [] };
   const parsed = parseJsonDocument(text);
   if ('error' in parsed) {
+    const message = parsed.error.startsWith('nested deeper') ? `${name} is ${parsed.error}` : parsed.error;
     return {
       value: null,
-      problems: [{ file: name, line: parsed.line, column: parsed.column, message: parsed.error }],
+      problems: [{ file: name, line: parsed.line, column: parsed.column, message }],
     };
   }
   if (!isPlainObject(parsed.value)) {

@@ -17,6 +17,7 @@
  */
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
+import { readRegularFileSync } from '../fs/safe-read';
 import { makeDirs, readText as readTextAsync, renameFile, statIfExists, writeText } from './fast-fs';
 
 /** What a listing needs of a file's stat. */
@@ -34,6 +35,7 @@ const WORKER_CODE = `
 const { parentPort } = require('node:worker_threads');
 const fs = require('node:fs');
 const path = require('node:path');
+const readRegularFileSync = ${readRegularFileSync.toString()};
 const errOf = (e) => ({ code: e && e.code ? String(e.code) : 'EIO', message: e && e.message ? String(e.message) : String(e) });
 parentPort.on('message', ({ id, stats, reads, writes }) => {
   const list = stats.length ? stats.split('\\0') : [];
@@ -50,8 +52,9 @@ parentPort.on('message', ({ id, stats, reads, writes }) => {
     if (st === undefined) { sigs[3 * i] = -1; continue; }
     sigs[3 * i] = st.size; sigs[3 * i + 1] = st.mtimeMs; sigs[3 * i + 2] = st.ino;
   }
-  const texts = reads.map((file) => {
-    try { return fs.readFileSync(file, 'utf8'); } catch (e) { return errOf(e); }
+  // Only regular files, never blocking on open (a FIFO would hang this thread), bounded.
+  const texts = reads.map(([file, maxBytes, label]) => {
+    try { return readRegularFileSync(fs, file, maxBytes, label).toString('utf8'); } catch (e) { return errOf(e); }
   });
   const dirs = new Set();
   const written = writes.map(([file, text]) => {
@@ -73,11 +76,13 @@ interface Batch {
   id: number;
   stats: string[];
   statWaiters: Array<Settle<StatSig | null>>;
-  reads: string[];
+  reads: Read[];
   readWaiters: Array<Settle<string>>;
   writes: Array<[string, string]>;
   writeWaiters: Array<Settle<void>>;
 }
+/** A bounded read: the file, its size limit and its name in messages. */
+type Read = [file: string, maxBytes: number, label: string];
 interface WireError {
   code: string;
   message: string;
@@ -119,11 +124,11 @@ class FsBatcher {
     });
   }
 
-  readText(file: string): Promise<string> {
+  readText(file: string, maxBytes: number, label: string): Promise<string> {
     const batch = this.batch();
-    if (!batch) return readTextAsync(file);
+    if (!batch) return readTextAsync(file, maxBytes, label);
     return new Promise((resolve, reject) => {
-      batch.reads.push(file);
+      batch.reads.push([file, maxBytes, label]);
       batch.readWaiters.push({ resolve, reject });
     });
   }
@@ -151,7 +156,13 @@ class FsBatcher {
 
   private stuck(): boolean {
     const now = Date.now();
-    for (const { sentAt } of this.out.values()) if (now - sentAt > STUCK_MS) return true;
+    for (const { sentAt } of this.out.values()) {
+      if (now - sentAt > STUCK_MS) {
+        // A stuck worker must not keep the process from exiting either.
+        this.worker?.unref();
+        return true;
+      }
+    }
     return false;
   }
 
@@ -239,9 +250,9 @@ function fallback(batch: Batch): void {
       w.reject,
     );
   });
-  batch.reads.forEach((file, i) => {
+  batch.reads.forEach(([file, maxBytes, label], i) => {
     const w = batch.readWaiters[i]!;
-    readTextAsync(file).then(w.resolve, w.reject);
+    readTextAsync(file, maxBytes, label).then(w.resolve, w.reject);
   });
   batch.writes.forEach(([file, text], i) => {
     const w = batch.writeWaiters[i]!;
@@ -259,9 +270,14 @@ export function statSig(file: string): Promise<StatSig | null> {
   return reader.stat(file);
 }
 
-/** A file's text (UTF-8); rejects with the system error (its `code` set). */
-export function readText(file: string): Promise<string> {
-  return reader.readText(file);
+/**
+ * A regular file's text (UTF-8), at most `maxBytes`; rejects with the system
+ * error or a refusal (its `code` ENOTREG for a FIFO, socket or device, EFBIG
+ * for a larger file; its message names the file by `label`). Never blocks on
+ * a FIFO, in the worker or in the fallback.
+ */
+export function readText(file: string, maxBytes: number, label = file): Promise<string> {
+  return reader.readText(file, maxBytes, label);
 }
 
 /** Write a file atomically (temporary file, rename), creating its folder; rejects with the system error. */

@@ -49,6 +49,11 @@ export async function summarizeSafely(store: Summarizer, dir: string): Promise<E
 
 export async function listWorkspace(root: string, store: Summarizer): Promise<WorkspaceListing> {
   const found = await discoverExperiments(root);
-  const experiments = await mapLimited(found.experiments, CONCURRENCY, (dir) => summarizeSafely(store, dir));
+  const unreadable = new Set(found.unreadable);
+  const experiments = await mapLimited(found.experiments, CONCURRENCY, async (dir) =>
+    unreadable.has(dir)
+      ? unreadableSummary(dir, new Error('permission denied'))
+      : summarizeSafely(store, dir),
+  );
   return { root: found.root, experimentsDir: found.experimentsDir, kind: found.kind, experiments };
 }

@@ -157,3 +157,51 @@ describe('SeriesStore', () => {
     expect(eb.records).toBe(1);
   });
 });
+
+describe('SeriesStore memory bound (a 2 GB metrics.jsonl held ~1 GB resident)', () => {
+  it('keeps an experiment within its points budget by min/max decimation; spikes, dips and a NaN tail survive', async () => {
+    const lines: string[] = [];
+    const n = 20_000;
+    for (let step = 1; step <= n; step++) {
+      let loss: number | string = 1 + (step % 7) / 100;
+      if (step === 12_345) loss = 1000; // the spike
+      if (step === 4_321) loss = -50; // the dip
+      if (step > n - 10) loss = 'NaN'; // diverged at the end
+      lines.push(train(step, loss));
+    }
+    const { dir } = experiment(lines.join(''));
+    const budget = 5_000;
+    const store = new SeriesStore({ maxExperimentPoints: budget });
+    const entry = await store.load(dir);
+    expect(entry.records).toBe(n);
+    // Two keys a record: 40,000 points read, at most the budget kept.
+    expect(entry.points).toBeLessThanOrEqual(budget);
+    expect(entry.points).toBeGreaterThan(budget / 4);
+    const total = [...entry.columns.values()].reduce((a, c) => a + c.length, 0);
+    expect(total).toBe(entry.points);
+    const loss = entry.columns.get('train/loss')!;
+    const ys = Array.from(loss.y.subarray(0, loss.length));
+    expect(Math.max(...ys.filter(Number.isFinite))).toBe(1000);
+    expect(Math.min(...ys.filter(Number.isFinite))).toBe(-50);
+    expect(Number.isNaN(ys[ys.length - 1])).toBe(true);
+    // Still in step order, so ranges are found by binary search.
+    expect(loss.stepSorted).toBe(true);
+
+    const q = await store.query(dir, { x: 'step', buckets: 100 });
+    expect(q.series['train/loss']!.y).toContain(1000);
+    expect(q.series['train/loss']!.y).toContain(-50);
+    expect(q.series['train/loss']!.downsampled).toBe(true);
+    expect(q.extent).toEqual({ min: 1, max: n });
+  });
+
+  it('caps the number of metric keys an experiment may create', async () => {
+    const record = (i: number): string =>
+      JSON.stringify(
+        Object.fromEntries([['step', i], ...Array.from({ length: 50 }, (_, k) => [`k${i}_${k}`, 1])]),
+      ) + '\n';
+    const { dir } = experiment(Array.from({ length: 400 }, (_, i) => record(i)).join(''));
+    const entry = await new SeriesStore().load(dir);
+    expect(entry.columns.size).toBe(10_000);
+    expect(entry.droppedKeyPoints).toBe(400 * 50 - 10_000);
+  });
+});

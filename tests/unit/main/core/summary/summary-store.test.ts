@@ -1,4 +1,5 @@
-import { appendFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ExperimentSummary } from '../../../../../src/shared/model';
@@ -149,5 +150,29 @@ describe('SummaryStore', () => {
     const dir = writeExperiment(path.join(tmpDir(), 'exp'), { config: bomb.join('\n') + '\n' });
     const s = await new SummaryStore({ cacheDir: false }).summarize(dir);
     expect(s.problems[0]!.message).toMatch(/alias/i);
+  });
+});
+
+describe('SummaryStore: an unreadable metrics.jsonl', () => {
+  it('is one problem while it lasts, kept when the config changes, gone once the file is regular', async () => {
+    const dir = tmpDir();
+    mkdirSync(path.join(dir, 'logs'));
+    writeFileSync(path.join(dir, 'config.yaml'), 'experiment:\n  name: a\n');
+    const metrics = path.join(dir, 'logs', 'metrics.jsonl');
+    execFileSync('mkfifo', [metrics]);
+    const store = new SummaryStore({ cacheDir: tmpDir() });
+    const fifo = [
+      { file: 'logs/metrics.jsonl', message: 'logs/metrics.jsonl is a FIFO, not a regular file' },
+    ];
+    expect((await store.summarize(dir)).problems).toEqual(fifo);
+    // The config changes (its small-file problems are re-derived): the metrics problem stays, once.
+    writeFileSync(path.join(dir, 'config.yaml'), 'experiment:\n  name: b\n');
+    utimesSync(path.join(dir, 'config.yaml'), new Date(), new Date(Date.now() + 5000));
+    expect((await store.summarize(dir)).problems).toEqual(fifo);
+    rmSync(metrics);
+    writeFileSync(metrics, '{"step": 1, "prefix": "train", "train/loss": 0.5}\n');
+    const fixed = await store.summarize(dir);
+    expect(fixed.problems).toEqual([]);
+    expect(fixed.final_loss).toBe(0.5);
   });
 });

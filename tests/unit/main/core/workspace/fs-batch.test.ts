@@ -19,9 +19,9 @@ describe('fs-batch (stats, reads and writes in a worker)', () => {
     });
     // Below a file is ENOTDIR: missing too, not an error.
     expect(await statSig(path.join(files[1]!, 'below'))).toBeNull();
-    const texts = await Promise.all(files.slice(1, 3).map((f) => readText(f)));
+    const texts = await Promise.all(files.slice(1, 3).map((f) => readText(f, 1024)));
     expect(texts).toEqual(['x', 'xx']);
-    await expect(readText(files[0]!)).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(readText(files[0]!, 1024)).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('writes atomically, creating the folder, and reports a failed write', async () => {
