@@ -763,6 +763,8 @@ def op_start(req):
     use_tmux = bool(req.get("tmux")) and shutil.which("tmux") is not None
     session = req.get("session") if use_tmux else None
     spec["tmux_session"] = session
+    # The wrapper proves the run is Expdesk's in a record in this user's state dir (see op_stop).
+    spec["record_file"] = run_record_file(exp_dir)
     # The spec holds the run's environment: a private folder, a private file; the wrapper deletes it.
     tmp = tempfile.mkdtemp(prefix="expdesk-launch-")
     runner = os.path.join(tmp, "expdesk_run.py")
@@ -827,6 +829,63 @@ def op_start(req):
     return {"tmux_session": session, "status": status, "hostname": socket.gethostname()}
 
 
+def run_record_file(exp_dir):
+    """Where the wrapper records the run in exp_dir (as src/main/core/runs/run-record.ts does locally)."""
+    import hashlib  # here, not at the top: only launches and stops need it
+    base = os.environ.get("EXPDESK_STATE_DIR") or os.path.join(
+        os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state"), "expdesk")
+    key = hashlib.sha256(os.path.realpath(exp_dir).encode("utf-8", "surrogateescape")).hexdigest()
+    return os.path.join(base, "runs", key + ".json")
+
+
+def proc_identity(pid):
+    """pid's start time and process group now (/proc/<pid>/stat fields 22 and 5), as the wrapper records them."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            raw = f.read().decode("latin-1")
+        fields = raw[raw.rindex(")") + 2:].split(" ")
+        return {"start": fields[19], "pgid": int(fields[2]), "zombie": fields[0] == "Z"}
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        out = subprocess.run(["ps", "-o", "pgid=,stat=,lstart=", "-p", str(pid)], capture_output=True,
+                             timeout=5).stdout.decode().split()
+        if len(out) > 2:
+            return {"start": " ".join(out[2:]), "pgid": int(out[0]), "zombie": out[1].startswith("Z")}
+    except (OSError, ValueError, subprocess.SubprocessError):
+        pass
+    return None
+
+
+def run_record(exp_dir):
+    """The wrapper's record of the run in exp_dir, or None: a status file alone proves nothing."""
+    try:
+        with open(run_record_file(exp_dir), "rb") as f:
+            rec = json.loads(f.read().decode("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(rec, dict) or rec.get("schema") != "expdesk.run-record/1" \
+            or rec.get("exp_dir") != os.path.realpath(exp_dir):
+        return None
+    return rec
+
+
+def still_running(rec, proc):
+    """Whether proc (a record entry) is still that very process: same host, boot, start time and group."""
+    if not isinstance(proc, dict) or rec.get("hostname") != socket.gethostname():
+        return False
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            boot = f.read().strip()
+    except OSError:
+        boot = ""
+    pid, pgid = proc.get("pid"), proc.get("pgid")
+    if rec.get("boot_id") != boot or not isinstance(pid, int) or pid <= 1 or not isinstance(pgid, int):
+        return False
+    now = proc_identity(pid)
+    return bool(now) and not now["zombie"] and now["start"] == proc.get("start") and now["pgid"] == pgid
+
+
 def op_stop(req):
     exp_dir = resolve(req["exp_dir"])
     wait = float(req.get("wait_ms") or 30000) / 1000
@@ -846,23 +905,34 @@ def op_stop(req):
                    "cannot stop it" % exp_dir)
     if st.get("state") != "running":
         return {"status": st}
-    if st.get("hostname") and st["hostname"] != socket.gethostname():
-        raise Fail("bad-request", "the run is on %s; stop it from there" % st["hostname"])
-    pid, child = st.get("pid"), st.get("child_pid")
-    if isinstance(pid, int) and pid_alive(pid):
-        os.kill(pid, signal.SIGUSR1)
-    elif isinstance(child, int) and pid_alive(child):
+    rec = run_record(exp_dir)
+    host = (rec or {}).get("hostname") or st.get("hostname")
+    if host and host != socket.gethostname():
+        raise Fail("bad-request", "the run is on %s; stop it from there" % host)
+    if rec is None:
+        named = st.get("pid") or st.get("child_pid")
+        raise Fail("bad-request", "%s was not started by Expdesk on this machine; refusing to signal %s (its "
+                   "expdesk_status.json is not proof: Expdesk keeps its own record of the runs it starts)"
+                   % (exp_dir, "pid %s" % named if named else "any process"))
+    wrapper, child = rec.get("wrapper"), rec.get("child")
+    own_group = os.getpgid(0)
+    if still_running(rec, wrapper) and wrapper["pid"] != os.getpid():
+        os.kill(wrapper["pid"], signal.SIGUSR1)
+    elif still_running(rec, child) and child["pgid"] == child["pid"] and child["pgid"] != own_group:
+        # The wrapper is gone but the command lives on: signal the group Expdesk made for it.
         for sig_ in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+            if not still_running(rec, child):
+                break
             try:
-                os.killpg(child, sig_)
+                os.killpg(child["pgid"], sig_)
             except OSError:
                 break
-            time.sleep(5)
-            if not pid_alive(child):
-                break
+            until = time.time() + 5
+            while still_running(rec, child) and time.time() < until:
+                time.sleep(0.1)
         return {"status": read()}
     else:
-        raise Fail("bad-request", "the run's process %s is gone and no exit was recorded" % (pid,))
+        raise Fail("bad-request", "the run's process %s is gone and no exit was recorded" % (st.get("pid"),))
     deadline = time.time() + wait
     while True:
         st = read()

@@ -18,7 +18,7 @@ import {
 import { experimentBaseName } from '../../shared/naming';
 import { composeConfig, ConfigError, freezeConfig } from '../core/configs/compose';
 import { LogTail, tailOffset } from '../core/logs/log-tail';
-import { readStatusFile, RunControlError, stopRun } from '../core/runs/control';
+import { readStatusFile, RunControlError, settleDeadWrapper, stopRun } from '../core/runs/control';
 import { launchRun } from '../core/runs/launch';
 import { LaunchError, prepareRun } from '../core/runs/prepare';
 
@@ -127,7 +127,9 @@ export class RunService {
         }
       }
       for (const [expDir, last] of this.lastState) {
-        const state = readStatusFile(expDir)?.state ?? 'unknown';
+        let state = readStatusFile(expDir)?.state ?? 'unknown';
+        // A wrapper that died cannot record the end: record it as failed rather than running forever.
+        if (state === 'running') state = (await settleDeadWrapper(expDir))?.state ?? state;
         if (state !== last) {
           this.lastState.set(expDir, state);
           this.emit('run.status', { expDir, state });
