@@ -886,6 +886,54 @@ def still_running(rec, proc):
     return bool(now) and not now["zombie"] and now["start"] == proc.get("start") and now["pgid"] == pgid
 
 
+def settle_dead_wrapper(exp_dir, st, rec, state, note):
+    """The wrapper died without recording the end: record it here (status, and FAILED.txt in the
+    seed's form when failed), as Expdesk does locally (src/main/core/runs/control.ts)."""
+    from datetime import datetime
+    why = ("Expdesk's run wrapper (pid %s) died without recording the end of the run (killed, or out of "
+           "memory or disk); %s." % ((rec.get("wrapper") or {}).get("pid"), note))
+    if state == "failed":
+        step = 0
+        tail = b""
+        try:
+            with open(os.path.join(exp_dir, METRICS), "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - 256 * 1024))
+                for line in reversed(f.read().splitlines()):
+                    try:
+                        r = json.loads(line.decode("utf-8", "replace"))
+                    except ValueError:
+                        continue
+                    if isinstance(r, dict) and isinstance(r.get("step"), (int, float)):
+                        step = int(r["step"])
+                        break
+        except OSError:
+            pass
+        try:
+            with open(os.path.join(exp_dir, "logs", "train.log"), "rb") as f:
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - 256 * 1024))
+                tail = re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07", b"", f.read()).replace(b"\r\n", b"\n")
+        except OSError:
+            pass
+        at = tail.rfind(b"Traceback (most recent call last):")
+        if at >= 0:
+            body = tail[at:].decode("utf-8", "replace").rstrip()
+        else:
+            last = b"\n".join(l.split(b"\r")[-1] for l in tail.split(b"\n")[-40:]).decode("utf-8", "replace")
+            body = "No Python traceback in the log; its last lines:\n" + last.strip()
+        text = "Failed at step %d\n%s\n%s\n" % (step, why, body)
+        write_atomic(os.path.join(exp_dir, "FAILED.txt"), text.encode("utf-8"), 0o644)
+    ended = datetime.now().isoformat()
+    st = dict(st, state=state, ended_at=ended, exit_code=None, signal=None, failure=why, updated_at=ended)
+    write_atomic(os.path.join(exp_dir, "expdesk_status.json"), (json.dumps(st, indent=2) + "\n").encode(), 0o644)
+    try:
+        os.unlink(run_record_file(exp_dir))
+    except OSError:
+        pass
+    return st
+
+
 def op_stop(req):
     exp_dir = resolve(req["exp_dir"])
     wait = float(req.get("wait_ms") or 30000) / 1000
@@ -916,23 +964,30 @@ def op_stop(req):
                    % (exp_dir, "pid %s" % named if named else "any process"))
     wrapper, child = rec.get("wrapper"), rec.get("child")
     own_group = os.getpgid(0)
+    settle = bool(req.get("settle"))  # only record the end of a run whose wrapper died
     if still_running(rec, wrapper) and wrapper["pid"] != os.getpid():
+        if settle:
+            return {"status": st}
         os.kill(wrapper["pid"], signal.SIGUSR1)
-    elif still_running(rec, child) and child["pgid"] == child["pid"] and child["pgid"] != own_group:
-        # The wrapper is gone but the command lives on: signal the group Expdesk made for it.
-        for sig_ in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
-            if not still_running(rec, child):
-                break
-            try:
-                os.killpg(child["pgid"], sig_)
-            except OSError:
-                break
-            until = time.time() + 5
-            while still_running(rec, child) and time.time() < until:
-                time.sleep(0.1)
-        return {"status": read()}
     else:
-        raise Fail("bad-request", "the run's process %s is gone and no exit was recorded" % (st.get("pid"),))
+        note = "its command had ended too"
+        if still_running(rec, child) and child["pgid"] == child["pid"] and child["pgid"] != own_group:
+            # The wrapper is gone but the command lives on: signal the group Expdesk made for it.
+            note = "Expdesk stopped its command (process group %d)" % child["pgid"]
+            for sig_ in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+                if not still_running(rec, child):
+                    break
+                try:
+                    os.killpg(child["pgid"], sig_)
+                except OSError:
+                    break
+                until = time.time() + 5
+                while still_running(rec, child) and time.time() < until:
+                    time.sleep(0.1)
+        now = read()
+        if now is None or now.get("state") != "running":
+            return {"status": now}  # the wrapper recorded the end after all
+        return {"status": settle_dead_wrapper(exp_dir, now, rec, "failed" if settle else "stopped", note)}
     deadline = time.time() + wait
     while True:
         st = read()

@@ -4,10 +4,11 @@
  * (the "remote" is this machine, so the bystander is a real process there).
  */
 import { spawn } from 'node:child_process';
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli';
+import { EXPDESK_BIN, REPO, runCli } from '../helpers/cli';
+import { initRepo } from '../helpers/git';
 import { startSshd, type TestSshd } from '../helpers/sshd';
 import { tmpDir } from '../helpers/tmp';
 
@@ -61,6 +62,70 @@ describe('remote stop', { timeout: 120_000 }, () => {
       }
     } finally {
       sleeper.kill('SIGKILL');
+    }
+  });
+});
+
+describe('a remote run whose wrapper dies', { timeout: 180_000 }, () => {
+  it('a foreground `expdesk run` on ssh:// exits non-zero, with the run failed and FAILED.txt written there', async () => {
+    const proj = tmpDir('expdesk-rproj-');
+    cpSync(path.join(REPO, 'resources/demo/configs'), path.join(proj, 'configs'), { recursive: true });
+    cpSync(path.join(REPO, 'resources/demo/train.py'), path.join(proj, 'train.py'));
+    initRepo(proj);
+    const cli = spawn(
+      process.execPath,
+      [
+        EXPDESK_BIN,
+        'run',
+        '--workspace',
+        sshd.url(proj),
+        '--config',
+        path.join(proj, 'configs', 'base.yaml'),
+        '--set',
+        'training.max_steps=100000',
+        '--',
+        'python3',
+        'train.py',
+        '{config}',
+        '--step-delay',
+        '0.05',
+      ],
+      {
+        env: { ...process.env, ...sshd.env, EXPDESK_CACHE_DIR: tmpDir() },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
+    let stdout = '';
+    let stderr = '';
+    cli.stdout!.on('data', (d: Buffer) => (stdout += d.toString('latin1')));
+    cli.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => cli.on('close', (code) => resolve(code)));
+    try {
+      const prefix = sshd.url('');
+      const exp = (): string => stdout.split('\n')[0]!.slice(prefix.length);
+      const deadline = Date.now() + 90_000;
+      while (!/step 3\//.test(stdout)) {
+        if (Date.now() > deadline) throw new Error(`the run did not start: ${stderr}`);
+        await new Promise((r) => setTimeout(r, 100));
+      }
+      const statusFile = path.join(exp(), 'expdesk_status.json');
+      const status = JSON.parse(readFileSync(statusFile, 'utf8')) as { pid: number; child_pid: number };
+      process.kill(status.pid, 'SIGKILL');
+      const code = await Promise.race([
+        exited,
+        new Promise<'hung'>((r) => setTimeout(() => r('hung'), 120_000)),
+      ]);
+      expect(code, stderr).not.toBe('hung');
+      expect(code).not.toBe(0);
+      expect(stderr).toContain(`run wrapper (pid ${status.pid}) died`);
+      expect(JSON.parse(readFileSync(statusFile, 'utf8'))).toMatchObject({ state: 'failed' });
+      expect(existsSync(path.join(exp(), 'FAILED.txt'))).toBe(true);
+      expect(readFileSync(path.join(exp(), 'FAILED.txt'), 'utf8')).toMatch(
+        /^Failed at step \d+\nExpdesk's run wrapper/,
+      );
+      expect(running(status.child_pid)).toBe(false);
+    } finally {
+      cli.kill('SIGKILL');
     }
   });
 });
