@@ -149,6 +149,30 @@ describe('stop signals only what Expdesk can prove is the run', { timeout: 180_0
   });
 });
 
+describe('a run Expdesk cannot record', { timeout: 120_000 }, () => {
+  it('is not started: a run it could not stop later is refused at launch, saying why', () => {
+    const proj = demoProject('expdesk-ctlproj-');
+    const notADir = path.join(tmpDir(), 'state-file');
+    writeFileSync(notADir, 'a file where the state folder should be\n');
+    const r = runCli(
+      [
+        'run',
+        '--workspace',
+        proj,
+        '--config',
+        path.join(proj, 'configs', 'base.yaml'),
+        '--',
+        'python3',
+        'train.py',
+        '{config}',
+      ],
+      { EXPDESK_STATE_DIR: notADir },
+    );
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain(`cannot record the run in ${notADir}/runs/`);
+  });
+});
+
 describe('a run wrapper that dies is noticed', { timeout: 180_000 }, () => {
   it('a foreground `expdesk run` whose wrapper is killed with kill -9 exits non-zero, with the run failed', async () => {
     const proj = demoProject('expdesk-ctlproj-');
