@@ -226,6 +226,34 @@ describe('a run wrapper that dies is noticed', { timeout: 180_000 }, () => {
     }
   });
 
+  it('`expdesk stop` stops a command that outlived its killed wrapper (it ignores the hangup), and records the end', async () => {
+    const proj = demoProject('expdesk-ctlproj-');
+    writeFileSync(
+      path.join(proj, 'stubborn.py'),
+      'import signal, time\nsignal.signal(signal.SIGHUP, signal.SIG_IGN)\nprint("started", flush=True)\n' +
+        'while True:\n    time.sleep(0.1)\n',
+    );
+    const host = newHost(proj);
+    const started = (await host.dispatch('run.start', {
+      configFile: path.join(proj, 'configs', 'base.yaml'),
+      command: ['python3', 'stubborn.py'],
+    })) as { expDir: string };
+    host.dispose(); // the window closes (the run goes on in tmux): only the `stop` below acts on it
+    const file = path.join(started.expDir, 'expdesk_status.json');
+    await waitFor(
+      () => readFileSync(path.join(started.expDir, 'logs', 'train.log'), 'utf8').includes('started'),
+      'the command',
+    );
+    const status = json(file);
+    process.kill(status.pid as number, 'SIGKILL');
+    // The command ignores the hangup of its terminal: it lives on until Expdesk stops its group.
+    const cli = runCli(['stop', started.expDir]);
+    expect(cli.code, cli.stderr).toBe(0);
+    expect(running(status.child_pid as number)).toBe(false);
+    expect(json(file)).toMatchObject({ state: 'stopped' });
+    expect(json(file).failure).toContain('Expdesk stopped its command');
+  });
+
   it('the interface sees the run failed when its wrapper is killed', async () => {
     const proj = demoProject('expdesk-ctlproj-');
     const host = newHost(proj);
