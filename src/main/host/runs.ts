@@ -129,7 +129,8 @@ export class RunService {
       for (const [expDir, last] of this.lastState) {
         let state = readStatusFile(expDir)?.state ?? 'unknown';
         // A wrapper that died cannot record the end: record it as failed rather than running forever.
-        if (state === 'running') state = (await settleDeadWrapper(expDir))?.state ?? state;
+        // (When it cannot be recorded, a full disk, the next poll tries again.)
+        if (state === 'running') state = (await settleDeadWrapper(expDir).catch(() => null))?.state ?? state;
         if (state !== last) {
           this.lastState.set(expDir, state);
           this.emit('run.status', { expDir, state });

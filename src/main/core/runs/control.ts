@@ -145,22 +145,31 @@ export async function settleDeadWrapper(
   const lost = status.log_bytes_lost
     ? ` ${status.log_bytes_lost} bytes of its output never reached the log.`
     : '';
-  if (state === 'failed') {
-    const text = `Failed at step ${await lastStep(expDir)}\n${await failureText(expDir, why + lost)}`;
-    await writeAtomic(path.join(expDir, LAYOUT.failed), text);
+  const statusFile = path.join(expDir, LAYOUT.status);
+  let writing = path.join(expDir, LAYOUT.failed);
+  try {
+    if (state === 'failed') {
+      const text = `Failed at step ${await lastStep(expDir)}\n${await failureText(expDir, why + lost)}`;
+      await writeAtomic(writing, text);
+    }
+    writing = statusFile;
+    const raw = JSON.parse(await readFile(statusFile, 'utf8')) as Record<string, unknown>;
+    const ended = localIso(new Date());
+    const next = {
+      ...raw,
+      state,
+      ended_at: ended,
+      exit_code: null,
+      signal: null,
+      failure: why,
+      updated_at: ended,
+    };
+    await writeAtomic(statusFile, JSON.stringify(next, null, 2) + '\n');
+  } catch (err) {
+    throw new RunControlError(
+      `${why} Expdesk cannot record that in ${writing}: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
-  const raw = JSON.parse(await readFile(path.join(expDir, LAYOUT.status), 'utf8')) as Record<string, unknown>;
-  const ended = localIso(new Date());
-  const next = {
-    ...raw,
-    state,
-    ended_at: ended,
-    exit_code: null,
-    signal: null,
-    failure: why,
-    updated_at: ended,
-  };
-  await writeAtomic(path.join(expDir, LAYOUT.status), JSON.stringify(next, null, 2) + '\n');
   removeRunRecord(expDir);
   return readStatusFile(expDir);
 }
