@@ -993,6 +993,8 @@ def op_start(req):
     use_tmux = bool(req.get("tmux")) and shutil.which("tmux") is not None
     session = req.get("session") if use_tmux else None
     spec["tmux_session"] = session
+    # The wrapper proves the run is Expdesk's in a record in this user's state dir (see op_stop).
+    spec["record_file"] = run_record_file(exp_dir)
     # The spec holds the run's environment: a private folder, a private file; the wrapper deletes it.
     tmp = tempfile.mkdtemp(prefix="expdesk-launch-")
     runner = os.path.join(tmp, "expdesk_run.py")
@@ -1057,6 +1059,111 @@ def op_start(req):
     return {"tmux_session": session, "status": status, "hostname": socket.gethostname()}
 
 
+def run_record_file(exp_dir):
+    """Where the wrapper records the run in exp_dir (as src/main/core/runs/run-record.ts does locally)."""
+    import hashlib  # here, not at the top: only launches and stops need it
+    base = os.environ.get("EXPDESK_STATE_DIR") or os.path.join(
+        os.environ.get("XDG_STATE_HOME") or os.path.join(os.path.expanduser("~"), ".local", "state"), "expdesk")
+    key = hashlib.sha256(os.path.realpath(exp_dir).encode("utf-8", "surrogateescape")).hexdigest()
+    return os.path.join(base, "runs", key + ".json")
+
+
+def proc_identity(pid):
+    """pid's start time and process group now (/proc/<pid>/stat fields 22 and 5), as the wrapper records them."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            raw = f.read().decode("latin-1")
+        fields = raw[raw.rindex(")") + 2:].split(" ")
+        return {"start": fields[19], "pgid": int(fields[2]), "zombie": fields[0] == "Z"}
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        out = subprocess.run(["ps", "-o", "pgid=,stat=,lstart=", "-p", str(pid)], capture_output=True,
+                             timeout=5).stdout.decode().split()
+        if len(out) > 2:
+            return {"start": " ".join(out[2:]), "pgid": int(out[0]), "zombie": out[1].startswith("Z")}
+    except (OSError, ValueError, subprocess.SubprocessError):
+        pass
+    return None
+
+
+def run_record(exp_dir):
+    """The wrapper's record of the run in exp_dir, or None: a status file alone proves nothing."""
+    try:
+        with open(run_record_file(exp_dir), "rb") as f:
+            rec = json.loads(f.read().decode("utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(rec, dict) or rec.get("schema") != "expdesk.run-record/1" \
+            or rec.get("exp_dir") != os.path.realpath(exp_dir):
+        return None
+    return rec
+
+
+def still_running(rec, proc):
+    """Whether proc (a record entry) is still that very process: same host, boot, start time and group."""
+    if not isinstance(proc, dict) or rec.get("hostname") != socket.gethostname():
+        return False
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            boot = f.read().strip()
+    except OSError:
+        boot = ""
+    pid, pgid = proc.get("pid"), proc.get("pgid")
+    if rec.get("boot_id") != boot or not isinstance(pid, int) or pid <= 1 or not isinstance(pgid, int):
+        return False
+    now = proc_identity(pid)
+    return bool(now) and not now["zombie"] and now["start"] == proc.get("start") and now["pgid"] == pgid
+
+
+def settle_dead_wrapper(exp_dir, st, rec, state, note):
+    """The wrapper died without recording the end: record it here (status, and FAILED.txt in the
+    seed's form when failed), as Expdesk does locally (src/main/core/runs/control.ts)."""
+    from datetime import datetime
+    why = ("Expdesk's run wrapper (pid %s) died without recording the end of the run (killed, or out of "
+           "memory or disk); %s." % ((rec.get("wrapper") or {}).get("pid"), note))
+    if state == "failed":
+        step = 0
+        tail = b""
+        try:
+            with open_regular(os.path.join(exp_dir, METRICS))[0] as f:  # never a FIFO or device
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - 256 * 1024))
+                for line in reversed(f.read().splitlines()):
+                    try:
+                        r = json.loads(line.decode("utf-8", "replace"))
+                    except ValueError:
+                        continue
+                    if isinstance(r, dict) and isinstance(r.get("step"), (int, float)):
+                        step = int(r["step"])
+                        break
+        except OSError:
+            pass
+        try:
+            with open_regular(os.path.join(exp_dir, "logs", "train.log"))[0] as f:  # never a FIFO or device
+                f.seek(0, os.SEEK_END)
+                f.seek(max(0, f.tell() - 256 * 1024))
+                tail = re.sub(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07", b"", f.read()).replace(b"\r\n", b"\n")
+        except OSError:
+            pass
+        at = tail.rfind(b"Traceback (most recent call last):")
+        if at >= 0:
+            body = tail[at:].decode("utf-8", "replace").rstrip()
+        else:
+            last = b"\n".join(l.split(b"\r")[-1] for l in tail.split(b"\n")[-40:]).decode("utf-8", "replace")
+            body = "No Python traceback in the log; its last lines:\n" + last.strip()
+        text = "Failed at step %d\n%s\n%s\n" % (step, why, body)
+        write_atomic(os.path.join(exp_dir, "FAILED.txt"), text.encode("utf-8"), 0o644)
+    ended = datetime.now().isoformat()
+    st = dict(st, state=state, ended_at=ended, exit_code=None, signal=None, failure=why, updated_at=ended)
+    write_atomic(os.path.join(exp_dir, "expdesk_status.json"), (json.dumps(st, indent=2) + "\n").encode(), 0o644)
+    try:
+        os.unlink(run_record_file(exp_dir))
+    except OSError:
+        pass
+    return st
+
+
 def op_stop(req):
     exp_dir = resolve(req["exp_dir"])
     wait = float(req.get("wait_ms") or 30000) / 1000
@@ -1072,23 +1179,41 @@ def op_stop(req):
                    "cannot stop it" % exp_dir)
     if st.get("state") != "running":
         return {"status": st}
-    if st.get("hostname") and st["hostname"] != socket.gethostname():
-        raise Fail("bad-request", "the run is on %s; stop it from there" % st["hostname"])
-    pid, child = st.get("pid"), st.get("child_pid")
-    if isinstance(pid, int) and pid_alive(pid):
-        os.kill(pid, signal.SIGUSR1)
-    elif isinstance(child, int) and pid_alive(child):
-        for sig_ in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
-            try:
-                os.killpg(child, sig_)
-            except OSError:
-                break
-            time.sleep(5)
-            if not pid_alive(child):
-                break
-        return {"status": read()}
+    rec = run_record(exp_dir)
+    host = (rec or {}).get("hostname") or st.get("hostname")
+    if host and host != socket.gethostname():
+        raise Fail("bad-request", "the run is on %s; stop it from there" % host)
+    if rec is None:
+        named = st.get("pid") or st.get("child_pid")
+        raise Fail("bad-request", "%s was not started by Expdesk on this machine; refusing to signal %s (its "
+                   "expdesk_status.json is not proof: Expdesk keeps its own record of the runs it starts)"
+                   % (exp_dir, "pid %s" % named if named else "any process"))
+    wrapper, child = rec.get("wrapper"), rec.get("child")
+    own_group = os.getpgid(0)
+    settle = bool(req.get("settle"))  # only record the end of a run whose wrapper died
+    if still_running(rec, wrapper) and wrapper["pid"] != os.getpid():
+        if settle:
+            return {"status": st}
+        os.kill(wrapper["pid"], signal.SIGUSR1)
     else:
-        raise Fail("bad-request", "the run's process %s is gone and no exit was recorded" % (pid,))
+        note = "its command had ended too"
+        if still_running(rec, child) and child["pgid"] == child["pid"] and child["pgid"] != own_group:
+            # The wrapper is gone but the command lives on: signal the group Expdesk made for it.
+            note = "Expdesk stopped its command (process group %d)" % child["pgid"]
+            for sig_ in (signal.SIGINT, signal.SIGTERM, signal.SIGKILL):
+                if not still_running(rec, child):
+                    break
+                try:
+                    os.killpg(child["pgid"], sig_)
+                except OSError:
+                    break
+                until = time.time() + 5
+                while still_running(rec, child) and time.time() < until:
+                    time.sleep(0.1)
+        now = read()
+        if now is None or now.get("state") != "running":
+            return {"status": now}  # the wrapper recorded the end after all
+        return {"status": settle_dead_wrapper(exp_dir, now, rec, "failed" if settle else "stopped", note)}
     deadline = time.time() + wait
     while True:
         st = read()

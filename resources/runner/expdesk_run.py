@@ -12,7 +12,14 @@ and:
   * on failure writes FAILED.txt in the seed's form: "Failed at step N"
     (the last step in logs/metrics.jsonl) and the traceback from the log;
   * on SIGUSR1 (Expdesk's "stop") sends SIGINT, then SIGTERM, then SIGKILL
-    to the command's process group, with timeouts, and records "stopped".
+    to the command's process group, with timeouts, and records "stopped";
+  * proves the run is Expdesk's: it records its own and the command's pid,
+    start time and process group in the file Expdesk names (record_file, in
+    Expdesk's state directory, outside the experiment folder), and deletes
+    that record once the end is recorded. Expdesk signals nothing else;
+  * survives a log it cannot write (a full disk, an I/O error): the run goes
+    on, its terminal still shows everything, the lost bytes are counted in
+    the status file (log_bytes_lost), marked in the log and reported.
 
 Python standard library only, so it runs on any machine with Python 3,
 including remote GPU boxes where nothing else is installed.
@@ -27,6 +34,7 @@ import select
 import signal
 import socket
 import struct
+import subprocess
 import sys
 import termios
 import time
@@ -45,22 +53,186 @@ def now_iso():
 
 def write_atomic(path, data):
     tmp = "%s.tmp-%d" % (path, os.getpid())
-    with open(tmp, "wb") as f:
-        f.write(data)
-        f.flush()
-        os.fsync(f.fileno())
-    os.replace(tmp, path)
+    try:
+        with open(tmp, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except OSError:
+        try:
+            os.unlink(tmp)
+        except OSError:
+            pass
+        raise
+
+
+def write_all(fd, data):
+    view = memoryview(data)
+    while view:
+        n = os.write(fd, view)
+        if n <= 0:
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        view = view[n:]
 
 
 class Status:
+    """The status file, written atomically, and still written when the disk is full.
+
+    Each version is written over a spare copy whose blocks are already
+    allocated (a status file fits in one), which then replaces the status
+    file; the old status file, kept by a hard link, becomes the next spare.
+    So recording the end of a run needs no free space."""
+
     def __init__(self, path, base):
         self.path = path
+        self.reserve = path + ".tmp-reserve"
+        self.spare = path + ".tmp-spare"
         self.data = dict(base)
+        self.pending = False  # an update that could not be written yet (retried)
 
     def update(self, **changes):
         self.data.update(changes)
         self.data["updated_at"] = now_iso()
-        write_atomic(self.path, (json.dumps(self.data, indent=2) + "\n").encode())
+        return self.flush()
+
+    def flush(self):
+        data = (json.dumps(self.data, indent=2) + "\n").encode()
+        try:
+            self._write(data)
+            self.pending = False
+        except OSError:
+            self.pending = True
+        return not self.pending
+
+    def _write(self, data):
+        try:
+            fd = os.open(self.reserve, os.O_WRONLY | os.O_NOFOLLOW)
+        except OSError:
+            fd = None
+        if fd is None:
+            write_atomic(self.path, data)
+            try:
+                write_atomic(self.reserve, data)
+            except OSError:
+                pass  # no spare yet: the next write tries again
+            return
+        try:
+            os.lseek(fd, 0, os.SEEK_SET)
+            write_all(fd, data)
+            os.ftruncate(fd, len(data))
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        try:
+            os.unlink(self.spare)
+        except OSError:
+            pass
+        try:
+            os.link(self.path, self.spare)
+            kept = True
+        except OSError:
+            kept = False
+        os.replace(self.reserve, self.path)
+        if kept:
+            os.replace(self.spare, self.reserve)
+
+    def remove_spares(self):
+        for p in (self.reserve, self.spare):
+            try:
+                os.unlink(p)
+            except OSError:
+                pass
+
+
+class LogWriter:
+    """Appends to logs/train.log; a failed write (ENOSPC, EIO …) loses those bytes, never the run."""
+
+    def __init__(self, path, say):
+        self.path = path
+        self.fd = os.open(path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        self.say = say  # a line for the run's terminal
+        self.lost = 0  # bytes lost in all
+        self.lost_here = 0  # bytes lost since the last successful write
+        self.error = None  # the last write error, as text
+
+    def write(self, data):
+        if self.lost_here:
+            note = ("\n[expdesk: %d bytes of output are missing here: %s]\n" % (self.lost_here, self.error)).encode()
+            if not self._try(note, count=False):
+                self._lose(len(data), None)
+                return
+            self.say("expdesk: writing %s again; %d bytes of output are missing from it (%s)"
+                     % (self.path, self.lost_here, self.error))
+            self.lost_here = 0
+        self._try(data)
+
+    def _try(self, data, count=True):
+        view = memoryview(data)
+        while view:
+            try:
+                n = os.write(self.fd, view)
+            except OSError as e:
+                if count:
+                    self._lose(len(view), e)
+                return False
+            if n <= 0:
+                if count:
+                    self._lose(len(view), OSError(errno.ENOSPC, os.strerror(errno.ENOSPC)))
+                return False
+            view = view[n:]
+        return True
+
+    def _lose(self, n, err):
+        if err is not None:
+            self.error = err.strerror or str(err)
+        if not self.lost_here:
+            self.say("expdesk: cannot write %s (%s): the run goes on; its output shows here only, "
+                     "and is missing from the log until writing works again" % (self.path, self.error))
+        self.lost += n
+        self.lost_here += n
+
+    def close(self):
+        try:
+            os.close(self.fd)
+        except OSError:
+            pass
+
+
+def proc_identity(pid):
+    """pid's start time and process group as the kernel says now (/proc/<pid>/stat fields 22 and 5)."""
+    try:
+        with open("/proc/%d/stat" % pid, "rb") as f:
+            raw = f.read().decode("latin-1")
+        fields = raw[raw.rindex(")") + 2:].split(" ")
+        return {"pid": pid, "start": fields[19], "pgid": int(fields[2])}
+    except (OSError, ValueError, IndexError):
+        pass
+    try:  # no /proc (macOS): ps, read the same way by Expdesk
+        out = subprocess.run(["ps", "-o", "pgid=,stat=,lstart=", "-p", str(pid)], capture_output=True,
+                             timeout=5).stdout.decode().split()
+        return {"pid": pid, "start": " ".join(out[2:]), "pgid": int(out[0])} if len(out) > 2 else None
+    except (OSError, ValueError, subprocess.SubprocessError):
+        return None
+
+
+def boot_id():
+    try:
+        with open("/proc/sys/kernel/random/boot_id") as f:
+            return f.read().strip()
+    except OSError:
+        return ""
+
+
+def write_record(path, record):
+    os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+    tmp = "%s.tmp-%d" % (path, os.getpid())
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "wb") as f:
+        f.write(json.dumps(record).encode())
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
 
 
 def read_tail(path, size=256 * 1024):
@@ -112,10 +284,33 @@ def main():
     log_path = os.path.join(exp_dir, "logs", "train.log")
     metrics_path = os.path.join(exp_dir, "logs", "metrics.jsonl")
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
+
+    def say(line):
+        try:
+            os.write(1, ("\r\n%s\r\n" % line).encode("utf-8", "replace"))
+        except OSError:
+            pass
+
     # Opened before the status file says "running": whoever sees the run started
     # finds its log (and does not fall back to the script's own train_rank0.log).
-    log = open(log_path, "ab", buffering=0)
+    log = LogWriter(log_path, say)
     int_timeout, term_timeout = spec.get("stop_timeouts", [10.0, 10.0])
+
+    # Expdesk's proof that this run is its own, written before the run is announced.
+    record_file = spec.get("record_file")
+    record = None
+    if record_file:
+        me = proc_identity(os.getpid())
+        record = {"schema": "expdesk.run-record/1", "exp_dir": os.path.realpath(exp_dir),
+                  "hostname": socket.gethostname(), "boot_id": boot_id(), "wrapper": me, "child": None,
+                  "tmux_session": spec.get("tmux_session")}
+        try:
+            if me is None:
+                raise OSError(errno.ESRCH, "cannot read this process's start time (/proc or ps)")
+            write_record(record_file, record)
+        except OSError as e:
+            sys.stderr.write("expdesk: cannot record the run in %s: %s\n" % (record_file, e))
+            return 1
 
     status = Status(
         os.path.join(exp_dir, "expdesk_status.json"),
@@ -132,9 +327,12 @@ def main():
             "tmux_session": spec.get("tmux_session"),
             "stop_requested_at": None,
             "command": spec["argv"],
+            "log_bytes_lost": 0,
         },
     )
-    status.update()
+    if not status.update():
+        sys.stderr.write("expdesk: cannot write %s\n" % status.path)
+        return 1
 
     stop = {"requested": None, "hangup": False}
 
@@ -173,6 +371,15 @@ def main():
             os.write(2, ("expdesk: cannot start %s: %s\n" % (spec["argv"][0], e)).encode())
         os._exit(127)
 
+    if record is not None:
+        child = proc_identity(pid)
+        if child is not None:
+            # The command leads a session and process group of its own (pty.fork): pgid == pid.
+            record["child"] = {"pid": pid, "start": child["start"], "pgid": pid}
+            try:
+                write_record(record_file, record)
+            except OSError:
+                pass  # Expdesk can still stop the run through the wrapper
     status.update(child_pid=pid)
 
     def on_winch(_signum, _frame):
@@ -199,8 +406,16 @@ def main():
     exit_status = None
     exited_at = None
     last_data = time.monotonic()
+    last_flush = time.monotonic()
     try:
         while True:
+            # A status write that failed (full disk), or a loss not yet recorded: retry now and then.
+            if (status.pending or status.data.get("log_bytes_lost") != log.lost) and \
+                    time.monotonic() - last_flush > 1.0:
+                last_flush = time.monotonic()
+                status.data["log_bytes_lost"] = log.lost
+                status.data["log_error"] = log.error
+                status.update()
             # Stop escalation: SIGINT, then SIGTERM, then SIGKILL to the process group.
             if stop["requested"] is not None and exit_status is None:
                 elapsed = time.monotonic() - stop["requested"]
@@ -272,6 +487,10 @@ def main():
         except ValueError:
             sig_name = "signal %d" % -code
 
+    lost_note = ""
+    if log.lost:
+        lost_note = "%d bytes of the output are missing from logs/train.log (%s)." % (log.lost, log.error)
+        say("expdesk: " + lost_note)
     if stop["requested"] is not None:
         state = "stopped"
     elif code == 0:
@@ -279,15 +498,30 @@ def main():
     else:
         state = "failed"
         describe = "Killed by %s." % sig_name if sig_name else "Exited with code %d." % code
+        if lost_note:
+            describe += " " + lost_note
         text = "Failed at step %d\n" % last_step(metrics_path) + failure_text(log_path, describe)
-        write_atomic(os.path.join(exp_dir, "FAILED.txt"), text.encode("utf-8"))
+        try:
+            write_atomic(os.path.join(exp_dir, "FAILED.txt"), text.encode("utf-8"))
+        except OSError as e:
+            say("expdesk: cannot write FAILED.txt (%s); the status file records the failure" % e.strerror)
 
-    status.update(
-        state=state,
-        ended_at=now_iso(),
-        exit_code=code if code >= 0 else None,
-        signal=sig_name,
-    )
+    # The end must be recorded: the status file's spare makes that work on a full disk; retry a while if not.
+    ended = status.update(state=state, ended_at=now_iso(), exit_code=code if code >= 0 else None,
+                          signal=sig_name, log_bytes_lost=log.lost, log_error=log.error)
+    deadline = time.monotonic() + 30
+    while not ended and time.monotonic() < deadline:
+        time.sleep(1)
+        ended = status.flush()
+    if ended:
+        status.remove_spares()
+        if record_file:
+            try:
+                os.unlink(record_file)
+            except OSError:
+                pass
+    else:
+        say("expdesk: cannot write %s: the run's end is not recorded" % status.path)
     return code if code >= 0 else 128 - code
 
 

@@ -21,6 +21,7 @@ import {
   launchRemoteRun,
   RemoteLogFollower,
   remoteRunEnded,
+  settleRemoteRun,
   stopRemoteRun,
   type RemoteRunState,
   type RemoteRunStatus,
@@ -317,7 +318,16 @@ export async function remoteRunCommand(command: string[], opts: RunCliOptions): 
       0,
       (s) => detached || remoteRunEnded(s, RECENT_WRITE_MS),
     );
-    const status = state?.status ?? null;
+    let status = state?.status ?? null;
+    // Its wrapper died without recording the end: record the run as failed there, and say so.
+    if (!detached && status?.state === 'running' && state?.pid_alive === false) {
+      status = (await settleRemoteRun(conn, started.expDir)) ?? status;
+      const failure = (status as { failure?: unknown }).failure;
+      // The remote's text reaches a terminal: no control characters.
+      if (typeof failure === 'string')
+        // eslint-disable-next-line no-control-regex -- control characters are what is replaced
+        process.stderr.write(`expdesk: ${failure.replace(/[\x00-\x1f\x7f]/g, '?')}\n`);
+    }
     if (detached || !status || status.state === 'running') {
       process.stderr.write(`expdesk: detached; the run goes on in ${holder}: ${where}\n`);
       return 130;

@@ -8,7 +8,7 @@ import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LogTail, tailOffset } from '../main/core/logs/log-tail';
-import { readStatusFile, stopRun, type RunStatus } from '../main/core/runs/control';
+import { readStatusFile, settleDeadWrapper, stopRun, type RunStatus } from '../main/core/runs/control';
 import { launchRun, tmuxAvailable, tmuxSessionAlive } from '../main/core/runs/launch';
 import { prepareRun } from '../main/core/runs/prepare';
 import { RECENT_WRITE_MS } from '../main/core/workspace/status';
@@ -21,21 +21,30 @@ export { runRequestFields, type RunCliOptions } from './run-options';
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
-/** Copy a log to stdout from `offset` until the run has ended and every byte is out. */
+/**
+ * Copy a log to stdout from `offset` until the run has ended and every byte is out.
+ * With `watchWrapper`, a wrapper that dies without recording the end ends the
+ * follow too, with the run recorded as failed (settleDeadWrapper).
+ */
 async function follow(
   expDir: string,
   file: string,
   offset: number,
   isDone: () => boolean,
+  watchWrapper = false,
 ): Promise<RunStatus | null> {
-  const tail = new LogTail(file, offset);
+  // Confined to the experiment: a log linked out of it is refused, never shown.
+  const tail = new LogTail(file, offset, expDir);
   const out = logOutput();
-  for (;;) {
+  for (let i = 0; ; i++) {
     // Read the status before the log: bytes written before the end are then surely read.
-    const status = readStatusFile(expDir);
+    let status = readStatusFile(expDir);
+    if (watchWrapper && status?.state === 'running' && i % 5 === 4)
+      status = (await settleDeadWrapper(expDir)) ?? status;
     const ended = isDone() || (status !== null && status.state !== 'running');
     let chunk;
     while ((chunk = await tail.read())) await out.write(chunk.data);
+    if (tail.refused) throw new CliError(tail.refused);
     if (ended) {
       await out.end();
       return status;
@@ -92,11 +101,18 @@ export async function runCommand(command: string[], opts: RunCliOptions): Promis
       path.join(prepared.expDir, 'logs', 'train.log'),
       0,
       () => detached,
+      true,
     );
     if (detached || !status || status.state === 'running') {
       process.stderr.write(`expdesk: detached; the run goes on in ${prepared.expDir}\n`);
       return 130;
     }
+    // eslint-disable-next-line no-control-regex -- the folder's text reaches a terminal: no escapes
+    if (status.failure) process.stderr.write(`expdesk: ${status.failure.replace(/[\x00-\x1f\x7f]/g, '?')}\n`);
+    if (status.log_bytes_lost)
+      process.stderr.write(
+        `expdesk: ${status.log_bytes_lost} bytes of the run's output are missing from its log (the disk was full or failing)\n`,
+      );
     if (status.state === 'failed')
       process.stderr.write(`expdesk: the run failed; see ${path.join(prepared.expDir, 'FAILED.txt')}\n`);
     if (status.state === 'stopped') process.stderr.write('expdesk: the run was stopped\n');
@@ -177,7 +193,7 @@ export async function tailCommand(
   const file = logOf(dir);
   if (!existsSync(file) && !opts.follow)
     throw new CliError(`${dir} has no log (logs/train.log or logs/train_rank0.log)`);
-  const start = await tailOffset(file, opts.bytes ?? 64 * 1024);
+  const start = await tailOffset(file, opts.bytes ?? 64 * 1024, dir);
   if (!opts.follow) {
     await follow(dir, file, start, () => true);
     return 0;

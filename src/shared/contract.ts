@@ -23,6 +23,21 @@ export type AppInfo = z.infer<typeof AppInfo>;
 
 const AbsPath = z.string().min(1).max(4096);
 
+/** The most config text one request may carry (config.compose's draft, config.write), in UTF-16 units. */
+export const MAX_CONFIG_TEXT = 4 * 1024 * 1024;
+/** experiments.watch's most paths (AbsPath: 4096 characters at most). */
+const MAX_WATCHED_PATHS = 10_000;
+/**
+ * The largest frame a request this contract allows can take on the wire, the
+ * larger of: config.compose (a path, 500 overrides of 4096 and
+ * MAX_CONFIG_TEXT of draft) with every character at its worst in JSON
+ * (6 bytes, as in "\u0001"), and experiments.watch (its paths as plain
+ * text, 3 bytes of JSON each around them); plus the envelope. The WebSocket
+ * server takes frames up to this size and answers anything larger with an error.
+ */
+export const MAX_REQUEST_BYTES =
+  Math.max(6 * (4096 + 500 * 4096 + MAX_CONFIG_TEXT), MAX_WATCHED_PATHS * (4096 + 3)) + 64 * 1024;
+
 export const ConfigProblem = z.object({
   file: z.string().nullable(),
   line: z.number().nullable(),
@@ -146,10 +161,7 @@ export const requests = {
         file: AbsPath,
         overrides: z.array(z.string().max(4096)).max(500).optional(),
         /** The editor's unsaved text of `file`, composed in its place (live errors while typing). */
-        text: z
-          .string()
-          .max(4 * 1024 * 1024)
-          .optional(),
+        text: z.string().max(MAX_CONFIG_TEXT).optional(),
       })
       .strict(),
     result: ComposeResult,
@@ -195,7 +207,7 @@ export const requests = {
    * after this resolves are announced with `experiment.updated` and followed as well.
    */
   'experiments.watch': {
-    params: z.object({ paths: z.array(AbsPath).max(10_000) }).strict(),
+    params: z.object({ paths: z.array(AbsPath).max(MAX_WATCHED_PATHS) }).strict(),
     result: z.object({ subscription: z.string() }),
   },
   'experiments.unwatch': { params: z.object({ subscription: z.string() }).strict(), result: z.object({}) },
@@ -230,7 +242,7 @@ export const requests = {
   'config.read': { params: z.object({ file: AbsPath }).strict(), result: z.object({ text: z.string() }) },
   /** Save an edited config, atomically (temp + rename). Only YAML files under the open project. */
   'config.write': {
-    params: z.object({ file: AbsPath, text: z.string().max(4 * 1024 * 1024) }).strict(),
+    params: z.object({ file: AbsPath, text: z.string().max(MAX_CONFIG_TEXT) }).strict(),
     result: z.object({}),
   },
   /**

@@ -20,7 +20,7 @@ import { composeConfig, ConfigError, freezeConfig } from '../core/configs/compos
 import { projectRootOf } from '../core/configs/config-files';
 import { ConfinementError, resolveInsideSync } from '../core/fs/confine';
 import { LogTail, tailOffset } from '../core/logs/log-tail';
-import { readStatusFile, stopRun } from '../core/runs/control';
+import { readStatusFile, settleDeadWrapper, stopRun } from '../core/runs/control';
 import { launchRun } from '../core/runs/launch';
 import { prepareRun } from '../core/runs/prepare';
 import { isExperimentDir } from '../core/workspace/discover';
@@ -147,7 +147,10 @@ export class RunService {
         }
       }
       for (const [expDir, last] of this.lastState) {
-        const state = readStatusFile(expDir)?.state ?? 'unknown';
+        let state = readStatusFile(expDir)?.state ?? 'unknown';
+        // A wrapper that died cannot record the end: record it as failed rather than running forever.
+        // (When it cannot be recorded, a full disk, the next poll tries again.)
+        if (state === 'running') state = (await settleDeadWrapper(expDir).catch(() => null))?.state ?? state;
         if (state !== last) {
           this.lastState.set(expDir, state);
           this.emit('run.status', { expDir, state });

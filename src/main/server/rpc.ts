@@ -5,7 +5,13 @@
  * id cannot be read) and the connection stays usable; nothing here throws.
  */
 import type { RawData, WebSocket } from 'ws';
-import { ApiError, WireRequest, type WireMessage } from '../../shared/contract';
+import {
+  ApiError,
+  MAX_CONFIG_TEXT,
+  MAX_REQUEST_BYTES,
+  WireRequest,
+  type WireMessage,
+} from '../../shared/contract';
 import type { ExpdeskHost } from '../host/host';
 import { openSession } from '../host/session';
 
@@ -57,6 +63,17 @@ export function attachRpc(ws: WebSocket, host: RpcHost): void {
       send(ws, { id: -1, error: { code: 'bad-request', message: 'binary frames are not accepted' } });
       return;
     }
+    const size = rawSize(data);
+    if (size > MAX_REQUEST_BYTES) {
+      send(ws, {
+        id: leadingId(data),
+        error: {
+          code: 'bad-request',
+          message: `request too large: ${size} bytes; a request may take at most ${MAX_REQUEST_BYTES} bytes (config text: at most ${MAX_CONFIG_TEXT} characters)`,
+        },
+      });
+      return;
+    }
     let value: unknown;
     try {
       value = JSON.parse(rawText(data));
@@ -78,6 +95,23 @@ export function attachRpc(ws: WebSocket, host: RpcHost): void {
       (err: unknown) => send(ws, { id, error: errorOf(err) }),
     );
   });
+}
+
+function rawSize(data: RawData): number {
+  if (Array.isArray(data)) return data.reduce((n, b) => n + b.length, 0);
+  return data instanceof ArrayBuffer ? data.byteLength : data.length;
+}
+
+/** The id of a frame too large to parse, when it leads (`{"id":N,…`, as clients write it), else -1. */
+function leadingId(data: RawData): number {
+  const first = Array.isArray(data) ? data[0] : data;
+  if (first === undefined) return -1;
+  const head =
+    first instanceof ArrayBuffer
+      ? Buffer.from(first, 0, Math.min(64, first.byteLength))
+      : first.subarray(0, 64);
+  const m = /^\s*\{\s*"id"\s*:\s*(-?\d{1,15})\s*,/.exec(head.toString('latin1'));
+  return m ? Number(m[1]) : -1;
 }
 
 function rawText(data: RawData): string {

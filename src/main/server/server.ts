@@ -32,9 +32,15 @@ import {
   tokenMatches,
 } from './security';
 import { contentType, lookupStatic } from './static';
+import { MAX_REQUEST_BYTES } from '../../shared/contract';
 
-/** Frames larger than this close the connection (1009); requests are small. */
-export const MAX_PAYLOAD_BYTES = 1024 * 1024;
+/**
+ * Frames larger than this close the connection (1009) before they are read.
+ * Up to it a frame is read, and one over the contract's MAX_REQUEST_BYTES gets
+ * an error answer saying so (rpc.ts): the slack lets a client that overshoots
+ * a little hear why.
+ */
+export const MAX_PAYLOAD_BYTES = MAX_REQUEST_BYTES + 8 * 1024 * 1024;
 export const WS_PATH = '/api';
 
 export interface ServerOptions {

@@ -11,7 +11,8 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
 import { ExpdeskHost } from '../../../src/main/host/host';
-import { startServer, type RunningServer } from '../../../src/main/server/server';
+import { MAX_PAYLOAD_BYTES, startServer, type RunningServer } from '../../../src/main/server/server';
+import { MAX_REQUEST_BYTES } from '../../../src/shared/contract';
 import { cookieName, tokenMatches } from '../../../src/main/server/security';
 
 const INDEX_HTML = '<!doctype html><title>fake renderer</title><div id="root"></div>';
@@ -319,10 +320,48 @@ describe('startServer', () => {
     }
   });
 
-  it('closes the connection on an oversized frame without crashing', async () => {
+  it('answers a 2 MB config.compose draft (the contract allows 4 MiB of config text)', async () => {
+    const configs = path.join(tmp, 'configs');
+    mkdirSync(configs, { recursive: true });
+    const file = path.join(configs, 'big.yaml');
+    writeFileSync(file, 'training:\n  lr: 0.1\n');
+    const ws = await openWs();
+    try {
+      const text = `training:\n  lr: 0.1\nnotes: "${'a'.repeat(2_000_000)}"\n`;
+      const reply = await roundTrip(
+        ws,
+        JSON.stringify({ id: 11, method: 'config.compose', params: { file, text } }),
+      );
+      expect(reply.error).toBeUndefined();
+      expect(reply).toMatchObject({ id: 11, result: { ok: true, config: { training: { lr: 0.1 } } } });
+      expect((reply.result as { config: { notes: string } }).config.notes.length).toBe(2_000_000);
+      expect(ws.readyState).toBe(WebSocket.OPEN);
+    } finally {
+      ws.close();
+    }
+  });
+
+  it('answers a frame over the largest request the contract allows with an error naming the limit', async () => {
+    const ws = await openWs();
+    try {
+      const frame = `{"id":12,"method":"app.info","params":{"pad":"${'x'.repeat(MAX_REQUEST_BYTES)}"}}`;
+      const reply = await roundTrip(ws, frame);
+      expect(reply).toMatchObject({ id: 12, error: { code: 'bad-request' } });
+      expect((reply.error as { message: string }).message).toContain(
+        `request too large: ${frame.length} bytes; a request may take at most ${MAX_REQUEST_BYTES} bytes`,
+      );
+      // Still usable.
+      const info = await roundTrip(ws, JSON.stringify({ id: 13, method: 'app.info', params: {} }));
+      expect(info).toMatchObject({ id: 13, result: { mode: 'browser' } });
+    } finally {
+      ws.close();
+    }
+  });
+
+  it('closes the connection on a frame far over any request, without crashing', async () => {
     const ws = await openWs();
     const closed = new Promise<number>((resolve) => ws.on('close', (code) => resolve(code)));
-    ws.send('x'.repeat(2 * 1024 * 1024));
+    ws.send(Buffer.alloc(MAX_PAYLOAD_BYTES + 1, 0x78), { binary: false });
     expect(await closed).toBe(1009);
     const again = await openWs();
     const info = await roundTrip(again, JSON.stringify({ id: 1, method: 'app.info', params: {} }));

@@ -66,6 +66,17 @@ export function userCacheDir(): string {
   return path.join(base, 'expdesk');
 }
 
+/**
+ * Per-user state that must not live in an experiment folder (folders are not
+ * trusted): EXPDESK_STATE_DIR, else $XDG_STATE_HOME/expdesk, else
+ * ~/.local/state/expdesk. Holds the records of the runs Expdesk started.
+ */
+export function userStateDir(): string {
+  if (process.env.EXPDESK_STATE_DIR) return path.resolve(process.env.EXPDESK_STATE_DIR);
+  const base = process.env.XDG_STATE_HOME || path.join(os.homedir(), '.local', 'state');
+  return path.join(base, 'expdesk');
+}
+
 /** The run wrapper (resources/runner/expdesk_run.py), shipped beside the code. */
 export function runnerScript(): string {
   const resourcesPath = (process as NodeJS.Process & { resourcesPath?: string }).resourcesPath;

@@ -296,7 +296,10 @@ const StartAnswer = z.object({
 export interface StopRequest {
   op: 'stop';
   exp_dir: string;
-  wait_ms: number;
+  /** How long to wait for the end after signalling. */
+  wait_ms?: number;
+  /** Only record the end of a run whose wrapper died (proven by the launch's record); signal nothing else. */
+  settle?: boolean;
 }
 const StopAnswer = z.object({ status: RunStatus.nullable() });
 

@@ -488,6 +488,20 @@ export async function stopRemoteRun(
   return r.status;
 }
 
+/**
+ * When a remote run's wrapper died without recording the end, record it there
+ * as failed (FAILED.txt and status), proven by the launch's record on that
+ * host; resolves with the status (unchanged while the wrapper lives).
+ */
+export async function settleRemoteRun(conn: SshConnection, expDir: string): Promise<RemoteRunStatus | null> {
+  const r = await callRemote(
+    conn,
+    { op: 'stop', exp_dir: expDir, settle: true },
+    { retry: false, timeoutMs: 90_000 },
+  );
+  return r.status;
+}
+
 /** Whether a followed run has ended, by the same rules as the local `expdesk tail --follow`. */
 export function remoteRunEnded(state: RemoteRunState, recentWriteMs: number): boolean {
   const s = state.status;

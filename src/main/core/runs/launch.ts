@@ -19,6 +19,7 @@ import * as pty from 'node-pty';
 import { runnerScript } from '../app/paths';
 import { readStatusFile } from './control';
 import type { PreparedRun } from './prepare';
+import { runRecordFile } from './run-record';
 
 let tmuxChecked: boolean | undefined;
 
@@ -78,6 +79,8 @@ function writeSpec(prepared: PreparedRun, session: string | null, stopTimeouts: 
       env: prepared.env,
       tmux_session: session,
       stop_timeouts: stopTimeouts,
+      // Where the wrapper proves the run is Expdesk's (outside the folder): see run-record.ts.
+      record_file: runRecordFile(prepared.expDir),
     }),
     { mode: 0o600 },
   );
