@@ -101,6 +101,28 @@ describe('log.subscribe stays inside the experiment (issue 15 A)', { timeout: 60
     }
   });
 
+  it('expdesk tail refuses logs/train.log linked to a secret outside, and prints none of it', () => {
+    const secret = secretFile();
+    const { expDir } = experiment();
+    symlinkSync(secret, path.join(expDir, 'logs', 'train.log'));
+    for (const args of [
+      ['tail', expDir],
+      ['attach', expDir],
+    ]) {
+      const r = spawnSync(process.execPath, [EXPDESK_BIN, ...args], {
+        encoding: 'utf8',
+        env: { ...process.env, EXPDESK_CACHE_DIR: tmpDir() },
+        timeout: 60_000,
+      });
+      expect(r.stdout + r.stderr).not.toContain(SECRET);
+      expect(r.status, `${args[0]}: ${r.stderr}`).not.toBe(0);
+      // attach on a folder Expdesk did not start says so before any log is read.
+      expect(r.stderr).toMatch(
+        args[0] === 'tail' ? /leads outside its experiment folder/ : /not started by Expdesk/,
+      );
+    }
+  });
+
   it('refuses a folder that is not an experiment', async () => {
     const secret = secretFile();
     const folder = tmpDir('expdesk-conf-notexp-');
