@@ -25,16 +25,7 @@ import { filesUnder, unpackBundle } from '../helpers/bundle';
 import { EXPDESK_BIN, REPO } from '../helpers/cli';
 import { demoProject } from '../helpers/demo-project';
 import { tmpDir } from '../helpers/tmp';
-
-const SECRET = 'SECRET-7f3a: the private key of someone else';
-
-/** A file outside every project and experiment, holding the secret. */
-function secretFile(): string {
-  const file = path.join(tmpDir('expdesk-secret-'), 'shadow.yaml');
-  // YAML-shaped, so a composer that read it would answer its lines as keys.
-  writeFileSync(file, `secret: ${SECRET}\n`);
-  return file;
-}
+import { SECRET, secretFile } from '../helpers/planted';
 
 function hostOn(workspace: string): {
   host: ExpdeskHost;

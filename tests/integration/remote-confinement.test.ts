@@ -17,8 +17,7 @@ import { demoProject } from '../helpers/demo-project';
 import { envOverrides } from '../helpers/env';
 import { startSshd, type TestSshd } from '../helpers/sshd';
 import { tmpDir } from '../helpers/tmp';
-
-const SECRET = 'SECRET-9c1d: the private key of someone else';
+import { SECRET, secretFile } from '../helpers/planted';
 
 let sshd: TestSshd;
 const env = envOverrides();
@@ -32,12 +31,6 @@ afterAll(async () => {
   env.restore();
   await sshd?.stop();
 });
-
-function secretFile(): string {
-  const file = path.join(tmpDir('expdesk-rsecret-'), 'shadow.yaml');
-  writeFileSync(file, `secret: ${SECRET}\n`);
-  return file;
-}
 
 function hostOn(workspace: string): {
   host: ExpdeskHost;

@@ -4,13 +4,14 @@
  * (the "remote" is this machine, so the bystander is a real process there).
  */
 import { spawn } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EXPDESK_BIN, REPO, runCli } from '../helpers/cli';
 import { initRepo } from '../helpers/git';
 import { startSshd, type TestSshd } from '../helpers/sshd';
 import { tmpDir } from '../helpers/tmp';
+import { plantedRun, running } from '../helpers/planted';
 
 let sshd: TestSshd;
 beforeAll(async () => {
@@ -19,27 +20,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await sshd?.stop();
 });
-
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
-function plantedRun(fields: Record<string, unknown>): string {
-  const dir = path.join(tmpDir('expdesk-rplanted-'), 'exp001_planted');
-  mkdirSync(path.join(dir, 'logs'), { recursive: true });
-  writeFileSync(path.join(dir, 'config.yaml'), 'training:\n  lr: 0.1\n');
-  writeFileSync(path.join(dir, 'metadata.json'), '{"name": "exp001_planted"}\n');
-  writeFileSync(
-    path.join(dir, 'expdesk_status.json'),
-    JSON.stringify({ schema: 'expdesk.status/1', state: 'running', pid: null, hostname: null, ...fields }),
-  );
-  return dir;
-}
 
 describe('remote stop', { timeout: 120_000 }, () => {
   it('refuses a planted status file naming an unrelated process group, or pid 1', () => {

@@ -6,7 +6,7 @@
  * the real `expdesk` command, the demo's real train.py under a private tmux.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventName, EventPayload } from '../../src/shared/contract';
@@ -15,6 +15,7 @@ import { EXPDESK_BIN, runCli } from '../helpers/cli';
 import { demoProject, usePrivateTmux } from '../helpers/demo-project';
 import { envOverrides } from '../helpers/env';
 import { tmpDir } from '../helpers/tmp';
+import { plantedRun, running, waitFor } from '../helpers/planted';
 
 usePrivateTmux();
 const overrides = envOverrides();
@@ -28,46 +29,10 @@ afterAll(() => overrides.restore());
 
 const json = (file: string): Record<string, unknown> => JSON.parse(readFileSync(file, 'utf8'));
 
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (cond()) return;
-    } catch {
-      // not there yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** Alive and not a zombie: /proc says so. */
-function running(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'latin1');
-    return stat.slice(stat.lastIndexOf(')') + 2)[0] !== 'Z';
-  } catch {
-    return false;
-  }
-}
-
 /** An unrelated process in a process group of its own, as any other program of the user's. */
 function bystander(): ChildProcess {
   const p = spawn('sleep', ['300'], { detached: true, stdio: 'ignore' });
   return p;
-}
-
-/** A folder that looks like a run Expdesk started, with a status file naming whatever it likes. */
-function plantedRun(fields: Record<string, unknown>): string {
-  const dir = path.join(tmpDir('expdesk-planted-'), 'exp001_planted');
-  mkdirSync(path.join(dir, 'logs'), { recursive: true });
-  writeFileSync(path.join(dir, 'config.yaml'), 'training:\n  lr: 0.1\n');
-  writeFileSync(path.join(dir, 'metadata.json'), '{"name": "exp001_planted"}\n');
-  writeFileSync(
-    path.join(dir, 'expdesk_status.json'),
-    JSON.stringify({ schema: 'expdesk.status/1', state: 'running', pid: null, hostname: null, ...fields }),
-  );
-  return dir;
 }
 
 function newHost(workspace: string): ExpdeskHost {

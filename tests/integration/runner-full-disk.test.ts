@@ -12,6 +12,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { runnerScript } from '../../src/main/core/app/paths';
 import { tmpDir } from '../helpers/tmp';
+import { waitFor } from '../helpers/planted';
 
 const mounted: string[] = [];
 afterEach(() => {
@@ -35,19 +36,6 @@ const canMount = ((): boolean => {
 })();
 
 const json = (file: string): Record<string, unknown> => JSON.parse(readFileSync(file, 'utf8'));
-
-async function waitFor(cond: () => boolean, what: string, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    try {
-      if (cond()) return;
-    } catch {
-      // not there yet
-    }
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
 
 /** A command that writes ~1 MB (20,000 numbered lines), waits for `go`, writes AFTER and exits 3. */
 const SCRIPT = `
