@@ -27,7 +27,7 @@ test.beforeAll(async () => {
   ws = makeWorkspaces();
   makeLaunchable(ws.main);
   tmux = privateTmux();
-  // 0.1 s per simulated step: a 150-step run lasts ~15 s, long enough to watch it grow.
+  // 0.1 s per simulated step: a 300-step run lasts ~30 s, long enough to watch it grow.
   served = await startServe(ws.main, ws.cache, { ...tmux.env, EXPDESK_DEMO_STEP_DELAY: '0.1' });
 });
 
@@ -229,14 +229,16 @@ test('a config with an error is marked at its line, live and after saving', asyn
 });
 
 test('launch a run, watch its log and chart grow, and see it finish', async ({ page }, testInfo) => {
-  test.setTimeout(120_000);
+  // 300 steps of 0.1 s: long enough to be seen growing on a loaded machine, where the start and
+  // the log's first lines may take many seconds.
+  test.setTimeout(180_000);
   await openApp(page);
   await page.locator('body').press('n');
   await page.getByTestId('config-file').filter({ hasText: 'base.yaml' }).first().click();
   await expect(page.getByTestId('name-preview')).toContainText('expNNN_dpo_tiny-llama-1m_beta0.1_');
   await page.getByTestId('add-override').click();
   await page.getByTestId('override-key').fill('training.max_steps');
-  await page.getByTestId('override-value').fill('150');
+  await page.getByTestId('override-value').fill('300');
   await expect(page.getByTestId('resolved-preview')).toContainText('training.max_steps');
   await snap(page, testInfo, 'view-launch');
   await page.getByTestId('launch-button').click();
@@ -248,8 +250,8 @@ test('launch a run, watch its log and chart grow, and see it finish', async ({ p
   const name = (await detail.getByTestId('detail-name').textContent())!;
   expect(name).toMatch(/^exp005_dpo_tiny-llama-1m_beta0\.1_/);
   const term = page.getByTestId('log-terminal');
-  await expect(term).toContainText('step 10/150', { timeout: 30_000 });
-  await expect(term).toContainText('step 30/150', { timeout: 30_000 });
+  await expect(term).toContainText('step 10/300', { timeout: 30_000 });
+  await expect(term).toContainText('step 30/300', { timeout: 30_000 });
   await snap(page, testInfo, 'view-live-log');
 
   // Its chart grows while it runs.
@@ -261,9 +263,9 @@ test('launch a run, watch its log and chart grow, and see it finish', async ({ p
 
   // It finishes: the status turns completed, in the detail and in the table.
   await expect(detail.getByTestId('status-badge').first()).toHaveAttribute('data-state', 'completed', {
-    timeout: 60_000,
+    timeout: 90_000,
   });
-  await expect.poll(() => plottedPoints(page, 'train/loss'), { timeout: 10_000 }).toBeGreaterThanOrEqual(150);
+  await expect.poll(() => plottedPoints(page, 'train/loss'), { timeout: 10_000 }).toBeGreaterThanOrEqual(300);
   await expect(
     page.locator(`[data-testid=experiment-row][data-name="${name}"] [data-testid=status-badge]`),
   ).toHaveText('completed');
