@@ -32,12 +32,9 @@ import {
   gitWarnings,
   LaunchError,
   placeRun,
-  planContext,
-  planRun,
   runMetadata,
   runReproduceScript,
   type RunPlan,
-  type RunRequest,
   type TargetCapture,
 } from '../runs/plan';
 import {
@@ -301,18 +298,6 @@ export class RemoteLogFollower {
   }
 }
 
-export interface RemoteRunRequest extends Omit<RunRequest, 'workspace' | 'cwd'> {
-  /** The remote workspace path (a project root or its experiments/ folder). */
-  workspace: string;
-  /** Remote folder the command runs in (default: the workspace's project folder). */
-  cwd?: string;
-  /** How config files are named in metadata.json (the interface composes a remote project's configs from local copies). */
-  configLabel?: (file: string) => string;
-  /** Use tmux where the remote has it (default true; EXPDESK_REMOTE_NO_TMUX=1 forces the detached mode). */
-  tmux?: boolean;
-  stopTimeouts?: [number, number];
-}
-
 export interface RemoteRunStarted {
   /** The remote experiment folder (absolute path on the remote). */
   expDir: string;
@@ -330,17 +315,11 @@ function remoteProjectDir(workspace: string): string {
   return remoteBasename(workspace) === 'experiments' ? remoteDirname(workspace) : workspace;
 }
 
-/** Plan and launch a run on a remote workspace; resolves once its wrapper has written its status file. */
-export async function launchRemoteRun(conn: SshConnection, req: RemoteRunRequest): Promise<RemoteRunStarted> {
-  // Planned here, from the local config file: a bad config fails before anything is created remotely.
-  const plan = planRun(req, planContext(req, { configLabel: req.configLabel }));
-  return startRemoteRun(conn, plan, req);
-}
-
 /**
- * A run plan's SSH half: `prepare` makes the folder and captures the target
- * there; the files the plan writes are put together here (the same pure
- * functions as a local launch) and `start` writes them and starts the wrapper.
+ * A run plan's SSH half (SshExecutor's submit): `prepare` makes the folder
+ * and captures the target there; the files the plan writes are put together
+ * here (the same pure functions as a local launch) and `start` writes them
+ * and starts the wrapper. Resolves once the wrapper has written its status.
  */
 export async function startRemoteRun(
   conn: SshConnection,
