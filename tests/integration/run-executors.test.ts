@@ -3,9 +3,11 @@
  * query answers for every handle, in order — locally from the status files,
  * and over a real sshd in a single remote command however many runs (what a
  * scheduler's executor must do too: one squeue for all jobs). A run submitted
- * from a plan is found again through its handle, which survives JSON.
+ * from a plan is found again through its handle, which survives JSON; and
+ * `expdesk run` here and over SSH writes the same plan (seed, overrides,
+ * frozen config) with the same dirty-tree warning.
  */
-import { cpSync, mkdirSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, cpSync, mkdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { SshConnection } from '../../src/main/core/remote/connection';
@@ -13,10 +15,11 @@ import { RemoteWorkspace } from '../../src/main/core/remote/remote-workspace';
 import { SshExecutor } from '../../src/main/core/remote/ssh-executor';
 import type { RunHandle, RunStateReport } from '../../src/main/core/runs/executor';
 import { LocalExecutor } from '../../src/main/core/runs/local-executor';
-import { planContext, planRun } from '../../src/main/core/runs/plan';
+import { DIRTY_TREE_WARNING, planContext, planRun } from '../../src/main/core/runs/plan';
 import { SummaryStore } from '../../src/main/core/summary/summary-store';
 import { parseRemoteLocation } from '../../src/shared/remote-location';
-import { REPO } from '../helpers/cli';
+import { parse as parseYaml } from 'yaml';
+import { REPO, runCli } from '../helpers/cli';
 import { writeExperiment } from '../helpers/experiments';
 import { initRepo } from '../helpers/git';
 import { startSshd, type TestSshd } from '../helpers/sshd';
@@ -137,5 +140,73 @@ describe('run executors', { timeout: 180_000 }, () => {
     } finally {
       run.terminal.kill();
     }
+  });
+
+  it('`expdesk run` here and over SSH plan the same run from the same request, with one dirty-tree warning', () => {
+    const proj = tmpDir('expdesk-exec-same-');
+    cpSync(path.join(REPO, 'resources/demo/configs'), path.join(proj, 'configs'), { recursive: true });
+    writeFileSync(path.join(proj, 'hello.py'), 'import sys\nprint("hello from", sys.argv[1])\n');
+    initRepo(proj);
+    appendFileSync(path.join(proj, 'hello.py'), '# an uncommitted change\n');
+    const args = (workspace: string): string[] => [
+      'run',
+      '--workspace',
+      workspace,
+      '--config',
+      path.join(proj, 'configs', 'dpo_beta0.05.yaml'),
+      '--set',
+      'training.lr=0.5',
+      '--seed',
+      '11',
+      '--',
+      'python3',
+      'hello.py',
+      '{config}',
+      '--seed={seed}',
+    ];
+    const env = {
+      ...sshd.env,
+      EXPDESK_CACHE_DIR: tmpDir(),
+      EXPDESK_NO_TMUX: '1',
+      EXPDESK_REMOTE_NO_TMUX: '1',
+    };
+    const local = runCli(args(proj), env);
+    expect(local.stderr).toContain(DIRTY_TREE_WARNING);
+    expect(local.code).toBe(0);
+    const remote = runCli(args(sshd.url(proj)), env);
+    expect(remote.stderr).toContain(DIRTY_TREE_WARNING);
+    expect(remote.code).toBe(0);
+
+    const localDir = local.stdout.split('\n')[0]!;
+    const remoteDir = remote.stdout.split('\n')[0]!.slice(sshd.url('').length);
+    expect(path.basename(localDir)).toMatch(/^exp001_dpo_tiny-llama-1m_beta0.05_\d{4}_\d{4}$/);
+    expect(path.basename(remoteDir)).toMatch(/^exp002_dpo_tiny-llama-1m_beta0.05_\d{4}_\d{4}$/);
+    const meta = (dir: string): Record<string, unknown> =>
+      JSON.parse(readFileSync(path.join(dir, 'metadata.json'), 'utf8')) as Record<string, unknown>;
+    const planned = (m: Record<string, unknown>): unknown[] => [
+      m.seed,
+      m.command_template,
+      m.overrides,
+      m.config_source,
+      m.config_files,
+      m.git_dirty,
+    ];
+    expect(planned(meta(remoteDir))).toEqual(planned(meta(localDir)));
+    expect(meta(localDir).capture_warnings).toContain(DIRTY_TREE_WARNING);
+    expect(meta(remoteDir).capture_warnings).toContain(DIRTY_TREE_WARNING);
+    expect(meta(remoteDir).command_argv).toEqual([
+      'python3',
+      'hello.py',
+      path.join(remoteDir, 'config.yaml'),
+      '--seed=11',
+    ]);
+    // The same frozen config, but for the folder it names.
+    const frozen = (dir: string): Record<string, unknown> => {
+      const c = parseYaml(readFileSync(path.join(dir, 'config.yaml'), 'utf8')) as Record<string, unknown>;
+      expect(c.experiment).toEqual({ name: path.basename(dir), output_dir: dir });
+      return { ...c, experiment: null };
+    };
+    expect(frozen(remoteDir)).toEqual(frozen(localDir));
+    expect(frozen(localDir)).toMatchObject({ training: { lr: 0.5, seed: 11 } });
   });
 });
