@@ -18,22 +18,22 @@ import type { SshConnection } from '../main/core/remote/connection';
 import { RemotePool } from '../main/core/remote/pool';
 import { callRemote } from '../main/core/remote/remote-python';
 import {
-  launchRemoteRun,
   RemoteLogFollower,
   remoteRunEnded,
   settleRemoteRun,
-  stopRemoteRun,
   type RemoteRunState,
   type RemoteRunStatus,
 } from '../main/core/remote/remote-runs';
 import { fetchRemoteExperiment, type FetchedExperiment } from '../main/core/remote/remote-export';
 import { RemoteWorkspace } from '../main/core/remote/remote-workspace';
-import type { SummaryStore } from '../main/core/summary/summary-store';
+import { SshExecutor } from '../main/core/remote/ssh-executor';
+import { planContext, planRun } from '../main/core/runs/plan';
+import { SummaryStore } from '../main/core/summary/summary-store';
 import { RECENT_WRITE_MS } from '../main/core/workspace/status';
 import { ExpdeskError } from '../shared/errors';
 import { CliError } from './errors';
 import { cliSshOptions, onCliExit } from './remote-context';
-import { runRequestFields, type RunCliOptions } from './run-options';
+import { describeStopped, runRequestFields, type RunCliOptions } from './run-options';
 import { shellQuote } from '../shared/shell-quote';
 import { logOutput, printErr, printOut } from './output';
 
@@ -271,14 +271,15 @@ export async function fetchRemoteForExport(
   return fetchRemoteExperiment(conn, loc.path, opts);
 }
 
-function describeStatus(s: RemoteRunStatus | null): string {
-  if (!s) return 'unknown';
-  return `${s.state}${s.signal ? ` (${s.signal})` : s.exit_code !== null && s.exit_code !== undefined ? ` (exit code ${s.exit_code})` : ''}`;
+/** The executor of runs on the host of `loc` (its state read through a workspace made when first asked). */
+function executorFor(loc: RemoteLocation, conn: SshConnection): SshExecutor {
+  return new SshExecutor(conn, () => workspaceFor(loc, conn, new SummaryStore()));
 }
 
 export async function remoteStopCommand(expDir: string): Promise<string> {
   const { loc, conn } = open(expDir);
-  return describeStatus(await stopRemoteRun(conn, loc.path));
+  const executor = executorFor(loc, conn);
+  return describeStopped(await executor.cancel(executor.handle(loc.path)));
 }
 
 function signalNumber(name: string): number {
@@ -288,7 +289,9 @@ function signalNumber(name: string): number {
 
 export async function remoteRunCommand(command: string[], opts: RunCliOptions): Promise<number> {
   const { loc, conn } = open(opts.workspace!);
-  const started = await launchRemoteRun(conn, { workspace: loc.path, ...runRequestFields(command, opts) });
+  const request = { workspace: loc.path, ...runRequestFields(command, opts) };
+  const executor = executorFor(loc, conn);
+  const started = await executor.submit(planRun(request, planContext(request)));
   const where = formatRemoteLocation(withRemotePath(loc, started.expDir));
   for (const w of started.warnings) printErr(`${w}\n`);
   printOut(`${where}\n`);
@@ -305,9 +308,9 @@ export async function remoteRunCommand(command: string[], opts: RunCliOptions): 
     interrupts++;
     if (interrupts === 1) {
       process.stderr.write('\nexpdesk: stopping the run (Ctrl-C again to detach and leave it running)\n');
-      stopRemoteRun(conn, started.expDir).catch((err: Error) =>
-        process.stderr.write(`expdesk: ${err.message}\n`),
-      );
+      executor
+        .cancel(started.handle)
+        .catch((err: Error) => process.stderr.write(`expdesk: ${err.message}\n`));
     } else detached = true;
   };
   process.on('SIGINT', onSigint);

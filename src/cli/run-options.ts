@@ -3,7 +3,8 @@
  * a remote: shared by run.ts and remote.ts, so neither imports the other's
  * module for them (run.ts loads remote.ts lazily, only for ssh://… targets).
  */
-import type { RunRequest } from '../main/core/runs/prepare';
+import type { RunStateReport } from '../main/core/runs/executor';
+import type { RunRequest } from '../main/core/runs/plan';
 
 export interface RunCliOptions {
   workspace?: string;
@@ -29,4 +30,9 @@ export function runRequestFields(command: string[], opts: RunCliOptions): Omit<R
     refuseDirty: opts.refuseDirty,
     cwd: opts.cwd,
   };
+}
+
+/** What `expdesk stop` prints: the run's final state, with its signal or exit code. */
+export function describeStopped(s: RunStateReport): string {
+  return `${s.state}${s.signal ? ` (${s.signal})` : s.exitCode !== null ? ` (exit code ${s.exitCode})` : ''}`;
 }

@@ -8,14 +8,15 @@ import { existsSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { LogTail, tailOffset } from '../main/core/logs/log-tail';
-import { readStatusFile, settleDeadWrapper, stopRun, type RunStatus } from '../main/core/runs/control';
-import { launchRun, tmuxAvailable, tmuxSessionAlive } from '../main/core/runs/launch';
-import { prepareRun } from '../main/core/runs/prepare';
+import { readStatusFile, settleDeadWrapper, type RunStatus } from '../main/core/runs/control';
+import { tmuxAvailable, tmuxSessionAlive } from '../main/core/runs/launch';
+import { LocalExecutor } from '../main/core/runs/local-executor';
+import { planContext, planRun } from '../main/core/runs/plan';
 import { RECENT_WRITE_MS } from '../main/core/workspace/status';
 import { isRemoteLocation } from '../shared/remote-location';
 import { CliError } from './errors';
 import { logOutput, printErr } from './output';
-import { runRequestFields, type RunCliOptions } from './run-options';
+import { describeStopped, runRequestFields, type RunCliOptions } from './run-options';
 
 export { runRequestFields, type RunCliOptions } from './run-options';
 
@@ -61,13 +62,11 @@ export async function runCommand(command: string[], opts: RunCliOptions): Promis
       '--detach needs tmux, so that the run outlives this command; install tmux (apt-get install tmux) or run in the foreground',
     );
   }
-  const prepared = await prepareRun({
-    workspace: opts.workspace ?? process.cwd(),
-    ...runRequestFields(command, opts),
-  });
-  for (const w of prepared.warnings) printErr(`${w}\n`);
-  const run = await launchRun(prepared);
-  process.stdout.write(`${prepared.expDir}\n`);
+  const request = { workspace: opts.workspace ?? process.cwd(), ...runRequestFields(command, opts) };
+  const executor = new LocalExecutor();
+  const run = await executor.submit(planRun(request, planContext(request)));
+  for (const w of run.warnings) printErr(`${w}\n`);
+  process.stdout.write(`${run.expDir}\n`);
   if (run.diesWithExpdesk) {
     process.stderr.write(
       'expdesk: tmux is not installed: this run stops if expdesk exits (install tmux to keep runs alive)\n',
@@ -77,7 +76,7 @@ export async function runCommand(command: string[], opts: RunCliOptions): Promis
   run.terminal.onData(() => undefined);
   if (opts.detach) {
     process.stderr.write(
-      `expdesk: running in tmux session ${run.tmuxSession}; follow it with: expdesk tail --follow ${prepared.expDir}\n`,
+      `expdesk: running in tmux session ${run.tmuxSession}; follow it with: expdesk tail --follow ${run.expDir}\n`,
     );
     run.terminal.kill();
     return 0;
@@ -89,7 +88,7 @@ export async function runCommand(command: string[], opts: RunCliOptions): Promis
     interrupts++;
     if (interrupts === 1) {
       process.stderr.write('\nexpdesk: stopping the run (Ctrl-C again to detach and leave it running)\n');
-      stopRun(prepared.expDir).catch((err: Error) => process.stderr.write(`expdesk: ${err.message}\n`));
+      executor.cancel(run.handle).catch((err: Error) => process.stderr.write(`expdesk: ${err.message}\n`));
     } else {
       detached = true;
     }
@@ -97,14 +96,14 @@ export async function runCommand(command: string[], opts: RunCliOptions): Promis
   process.on('SIGINT', onSigint);
   try {
     const status = await follow(
-      prepared.expDir,
-      path.join(prepared.expDir, 'logs', 'train.log'),
+      run.expDir,
+      path.join(run.expDir, 'logs', 'train.log'),
       0,
       () => detached,
       true,
     );
     if (detached || !status || status.state === 'running') {
-      process.stderr.write(`expdesk: detached; the run goes on in ${prepared.expDir}\n`);
+      process.stderr.write(`expdesk: detached; the run goes on in ${run.expDir}\n`);
       return 130;
     }
     // eslint-disable-next-line no-control-regex -- the folder's text reaches a terminal: no escapes
@@ -114,7 +113,7 @@ export async function runCommand(command: string[], opts: RunCliOptions): Promis
         `expdesk: ${status.log_bytes_lost} bytes of the run's output are missing from its log (the disk was full or failing)\n`,
       );
     if (status.state === 'failed')
-      process.stderr.write(`expdesk: the run failed; see ${path.join(prepared.expDir, 'FAILED.txt')}\n`);
+      process.stderr.write(`expdesk: the run failed; see ${path.join(run.expDir, 'FAILED.txt')}\n`);
     if (status.state === 'stopped') process.stderr.write('expdesk: the run was stopped\n');
     return status.exit_code ?? (status.signal ? 128 + signalNumber(status.signal) : 1);
   } finally {
@@ -154,10 +153,7 @@ export async function attachCommand(expDir: string): Promise<number> {
 
 export async function stopCommand(expDir: string): Promise<string> {
   if (isRemoteLocation(expDir)) return (await import('./remote')).remoteStopCommand(expDir);
-  const s = await stopRun(path.resolve(expDir));
-  return s
-    ? `${s.state}${s.signal ? ` (${s.signal})` : s.exit_code !== null && s.exit_code !== undefined ? ` (exit code ${s.exit_code})` : ''}`
-    : 'unknown';
+  return describeStopped(await new LocalExecutor().cancel(LocalExecutor.handle(expDir)));
 }
 
 /** The log a tail shows: train.log, else rank 0's (as the seed's Logger writes it). */

@@ -48,7 +48,9 @@ import {
 import { RemoteMetricsMirror, type MirrorResult } from '../core/remote/remote-metrics';
 import { RemoteExperimentWatcher } from '../core/remote/remote-watcher';
 import { mirrorRemoteConfigs, type RemoteConfigMirror } from '../core/remote/remote-configs';
-import { launchRemoteRun, RemoteLogFollower, stopRemoteRun } from '../core/remote/remote-runs';
+import { RemoteLogFollower } from '../core/remote/remote-runs';
+import { SshExecutor } from '../core/remote/ssh-executor';
+import { planContext, planRun } from '../core/runs/plan';
 import { RemoteWorkspace } from '../core/remote/remote-workspace';
 import type { SummaryStore } from '../core/summary/summary-store';
 import { exportBundleRequest, verifyRequest } from './bundles';
@@ -160,6 +162,12 @@ export class RemoteService {
     return { loc, conn, ws: new RemoteWorkspace(conn, loc, this.summaries) };
   }
 
+  /** The executor of runs on the host of `location` (an ssh://… workspace or experiment). */
+  private executor(location: string): SshExecutor {
+    const { conn, ws } = this.open(location);
+    return new SshExecutor(conn, () => ws);
+  }
+
   private askPassphrase(keyFile: string, attempt: number): Promise<string | null> {
     const request = randomUUID();
     return new Promise((resolve) => {
@@ -244,10 +252,9 @@ export class RemoteService {
       }
       let started;
       try {
-        started = await launchRemoteRun(conn, {
+        const request = {
           workspace: loc.path,
           configFile,
-          configLabel: mirror ? mirror.remoteFor : undefined,
           configRoot: mirror?.localRoot,
           overrides: params.overrides,
           command: params.command,
@@ -256,7 +263,9 @@ export class RemoteService {
           seed: params.seed,
           python: params.python,
           refuseDirty: params.refuseDirty,
-        });
+        };
+        const plan = planRun(request, planContext(request, { configLabel: mirror?.remoteFor }));
+        started = await this.executor(params.workspace).submit(plan);
       } catch (err) {
         if (mirror && err instanceof ConfigError)
           throw new ApiError('bad-request', mirror.remoteText(err.message));
@@ -271,17 +280,17 @@ export class RemoteService {
         name: started.name,
         warnings: started.warnings,
         tmuxSession: started.tmuxSession,
-        // Remote runs live in tmux or a detached session there: never tied to this process.
-        diesWithExpdesk: false,
+        diesWithExpdesk: started.diesWithExpdesk,
       };
     });
   }
 
   async stop(params: RequestParams<'run.stop'>): Promise<RequestResult<'run.stop'>> {
     return wrap(async () => {
-      const { loc, conn } = this.open(params.expDir);
-      const s = await stopRemoteRun(conn, loc.path);
-      return { state: s?.state ?? 'unknown', exitCode: s?.exit_code ?? null, signal: s?.signal ?? null };
+      const { loc } = this.open(params.expDir);
+      const executor = this.executor(params.expDir);
+      const s = await executor.cancel(executor.handle(loc.path));
+      return { state: s.state, exitCode: s.exitCode, signal: s.signal };
     });
   }
 
@@ -313,17 +322,17 @@ export class RemoteService {
       if (host.busy) continue;
       host.busy = true;
       try {
-        const { ws } = this.open(formatRemoteLocation(host.loc));
+        const executor = this.executor(formatRemoteLocation(host.loc));
         const paths = [...host.runs.keys()];
-        const summaries = await ws.summaries(paths);
-        summaries.forEach((s, i) => {
+        const reports = await executor.query(paths.map((p) => executor.handle(p)));
+        reports.forEach((r, i) => {
           const run = host.runs.get(paths[i]!)!;
-          const state = s instanceof Error ? 'unknown' : s.status.state;
-          if (state !== run.last) {
-            run.last = state;
-            this.emit('run.status', { expDir: run.expDir, state });
+          if (r.state !== run.last) {
+            run.last = r.state;
+            this.emit('run.status', { expDir: run.expDir, state: r.state });
           }
-          if (s instanceof Error || (state !== 'running' && state !== 'unknown')) host.runs.delete(paths[i]!);
+          if (r.error !== null || (r.state !== 'running' && r.state !== 'unknown'))
+            host.runs.delete(paths[i]!);
         });
       } catch {
         // The link is down or the host is gone: remote.status events say so; try again next tick.

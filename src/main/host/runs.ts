@@ -20,9 +20,8 @@ import { composeConfig, ConfigError, freezeConfig } from '../core/configs/compos
 import { projectRootOf } from '../core/configs/config-files';
 import { ConfinementError, resolveInsideSync } from '../core/fs/confine';
 import { LogTail, tailOffset } from '../core/logs/log-tail';
-import { readStatusFile, settleDeadWrapper, stopRun } from '../core/runs/control';
-import { launchRun } from '../core/runs/launch';
-import { prepareRun } from '../core/runs/prepare';
+import { LocalExecutor } from '../core/runs/local-executor';
+import { planContext, planRun } from '../core/runs/plan';
 import { isExperimentDir } from '../core/workspace/discover';
 
 type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
@@ -41,6 +40,7 @@ export class RunService {
   private readonly lastState = new Map<string, string>();
   private timer: NodeJS.Timeout | null = null;
   private polling = false;
+  private readonly executor = new LocalExecutor();
 
   constructor(
     private readonly emit: Emit,
@@ -54,8 +54,8 @@ export class RunService {
     // The config and its defaults come from the open project only (as config.compose), not
     // from wherever a request's own workspace points.
     const configRoot = await projectRootOf(this.defaultWorkspace() ?? workspace);
-    const prepared = await prepareRun({ ...params, workspace, configRoot });
-    const run = await launchRun(prepared);
+    const request = { ...params, workspace, configRoot };
+    const run = await this.executor.submit(planRun(request, planContext(request)));
     // Keep the terminal (the tmux client) drained; the UI's live terminal attaches to it later.
     run.terminal.onData(() => undefined);
     run.terminal.onExit(() => this.terminals.delete(run.expDir));
@@ -64,15 +64,15 @@ export class RunService {
     return {
       expDir: run.expDir,
       name: run.name,
-      warnings: prepared.warnings,
+      warnings: run.warnings,
       tmuxSession: run.tmuxSession,
       diesWithExpdesk: run.diesWithExpdesk,
     };
   }
 
   async stop(params: RequestParams<'run.stop'>): Promise<RequestResult<'run.stop'>> {
-    const s = await stopRun(path.resolve(params.expDir));
-    return { state: s?.state ?? 'unknown', exitCode: s?.exit_code ?? null, signal: s?.signal ?? null };
+    const s = await this.executor.cancel(LocalExecutor.handle(params.expDir));
+    return { state: s.state, exitCode: s.exitCode, signal: s.signal };
   }
 
   async subscribeLog(params: RequestParams<'log.subscribe'>): Promise<RequestResult<'log.subscribe'>> {
@@ -146,17 +146,19 @@ export class RunService {
           });
         }
       }
-      for (const [expDir, last] of this.lastState) {
-        let state = readStatusFile(expDir)?.state ?? 'unknown';
-        // A wrapper that died cannot record the end: record it as failed rather than running forever.
-        // (When it cannot be recorded, a full disk, the next poll tries again.)
-        if (state === 'running') state = (await settleDeadWrapper(expDir).catch(() => null))?.state ?? state;
-        if (state !== last) {
+      // All watched runs in one query. A wrapper that died cannot record the end: the
+      // executor records it as failed rather than running forever (when it cannot be
+      // recorded, a full disk, the next poll tries again).
+      const watched = [...this.lastState.keys()];
+      const reports = await this.executor.query(watched.map((d) => LocalExecutor.handle(d)));
+      watched.forEach((expDir, i) => {
+        const state = reports[i]!.state;
+        if (state !== this.lastState.get(expDir)) {
           this.lastState.set(expDir, state);
           this.emit('run.status', { expDir, state });
         }
         if (state !== 'running' && state !== 'unknown') this.lastState.delete(expDir);
-      }
+      });
       this.stopIfIdle();
     } finally {
       this.polling = false;

@@ -1,18 +1,18 @@
 /**
  * Runs on a remote workspace: launch, follow, stop.
  *
- * Launch is two round trips. The config is composed HERE, from the local
- * config file (the same composition, overrides and typo guard as a local
- * run; the frozen result is what matters for reproduction). Then `prepare`
- * runs on the remote: it creates expNNN_… atomically (mkdir) and captures
- * git state and the uncommitted patch (throwaway index, as capture/git.ts),
- * the interpreter, pip freeze, conda and the machine — all there, where the
- * run will execute. Then `start` writes config.yaml, metadata.json,
- * requirements.txt and reproduce.sh, and starts resources/runner/expdesk_run.py
- * (sent along, deleted once loaded) in `tmux new-session -d`, or where tmux is
- * missing in a detached session of its own (setsid): either way the run
- * survives the SSH link and the laptop, and its wrapper records exit status,
- * end time and FAILED.txt in the folder.
+ * Launch is two round trips. The run is planned HERE (core/runs/plan.ts, the
+ * same plan as a local run, from the local config file). Then `prepare` runs
+ * on the remote: it creates expNNN_… atomically (mkdir) and captures git
+ * state and the uncommitted patch (throwaway index, as capture/git.ts), the
+ * interpreter, pip freeze, conda and the machine — all there, where the run
+ * will execute. The plan's pure functions turn plan and capture into the
+ * files; `start` writes config.yaml, metadata.json, requirements.txt and
+ * reproduce.sh, and starts resources/runner/expdesk_run.py (sent along,
+ * deleted once loaded) in `tmux new-session -d`, or where tmux is missing in
+ * a detached session of its own (setsid): either way the run survives the SSH
+ * link and the laptop, and its wrapper records exit status, end time and
+ * FAILED.txt in the folder.
  *
  * Following (re-attaching) is one long-running command (`follow`) that
  * streams the log's new bytes with their offsets and the run's state; when
@@ -23,21 +23,20 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { ClientChannel } from 'ssh2';
-import { experimentBaseName, safeNamePart, timestampPart } from '../../../shared/naming';
 import { remoteBasename, remoteDirname, remoteJoin } from '../../../shared/remote-location';
 import { runnerScript } from '../app/paths';
 import { freezeTimeoutMs, probeTimeoutMs, PYTHON_PROBE } from '../capture/python';
-import { composeConfig, freezeConfig } from '../configs/compose';
 import { tmuxSessionName } from '../runs/launch';
 import {
-  buildMetadata,
   captureWarnings,
-  chooseSeed,
-  interpreterOf,
+  gitWarnings,
   LaunchError,
-  type RunRequest,
-} from '../runs/prepare';
-import { reproduceScript } from '../runs/reproduce';
+  placeRun,
+  runMetadata,
+  runReproduceScript,
+  type RunPlan,
+  type TargetCapture,
+} from '../runs/plan';
 import {
   ConnectionLostError,
   RemoteUnreachableError,
@@ -299,18 +298,6 @@ export class RemoteLogFollower {
   }
 }
 
-export interface RemoteRunRequest extends Omit<RunRequest, 'workspace' | 'cwd'> {
-  /** The remote workspace path (a project root or its experiments/ folder). */
-  workspace: string;
-  /** Remote folder the command runs in (default: the workspace's project folder). */
-  cwd?: string;
-  /** How config files are named in metadata.json (the interface composes a remote project's configs from local copies). */
-  configLabel?: (file: string) => string;
-  /** Use tmux where the remote has it (default true; EXPDESK_REMOTE_NO_TMUX=1 forces the detached mode). */
-  tmux?: boolean;
-  stopTimeouts?: [number, number];
-}
-
 export interface RemoteRunStarted {
   /** The remote experiment folder (absolute path on the remote). */
   expDir: string;
@@ -328,48 +315,30 @@ function remoteProjectDir(workspace: string): string {
   return remoteBasename(workspace) === 'experiments' ? remoteDirname(workspace) : workspace;
 }
 
-function posixRelative(from: string, to: string): string {
-  return path.posix.relative(from, to);
-}
-
-/** Launch a run on a remote workspace; resolves once its wrapper has written its status file. */
-export async function launchRemoteRun(conn: SshConnection, req: RemoteRunRequest): Promise<RemoteRunStarted> {
-  if (req.command.length === 0)
-    throw new LaunchError('no command given: put it after --, e.g. -- python train.py {config}');
-  // Compose first, here: a bad config fails before anything is created remotely.
-  let composed = composeConfig(req.configFile, { overrides: req.overrides, root: req.configRoot });
-  const seedChoice = chooseSeed(composed, req.seed);
-  if (seedChoice.overrides.length) {
-    composed = composeConfig(req.configFile, {
-      overrides: [...(req.overrides ?? []), ...seedChoice.overrides],
-      root: req.configRoot,
-    });
-  }
-  const seed = seedChoice.seed;
-  const python = interpreterOf(req.command, req.python);
-  const now = req.now ?? new Date();
+/**
+ * A run plan's SSH half (SshExecutor's submit): `prepare` makes the folder
+ * and captures the target there; the files the plan writes are put together
+ * here (the same pure functions as a local launch) and `start` writes them
+ * and starts the wrapper. Resolves once the wrapper has written its status.
+ */
+export async function startRemoteRun(
+  conn: SshConnection,
+  plan: RunPlan,
+  opts: { tmux?: boolean; stopTimeouts?: [number, number] } = {},
+): Promise<RemoteRunStarted> {
   // The name's time is the remote's clock (MMDD_HHMM appended there), like started_at.
-  const full = experimentBaseName(composed.config, now, req.keyHyperparameters);
-  const suffix = `_${timestampPart(now)}`;
-  const base = full.endsWith(suffix) ? full.slice(0, -suffix.length) : full;
-  let explicit: string | undefined;
-  if (req.name) {
-    explicit = safeNamePart(req.name);
-    if (!explicit)
-      throw new LaunchError(`--name ${JSON.stringify(req.name)} has no character usable in a folder name`);
-  }
-  const experimentsDir = remoteExperimentsDir(req.workspace);
+  const experimentsDir = remoteExperimentsDir(plan.workspace);
   const prep = await callRemote(
     conn,
     {
       op: 'prepare',
       experiments_dir: experimentsDir,
-      base,
-      name: explicit ?? null,
-      cwd: req.cwd ?? remoteProjectDir(req.workspace),
-      python,
-      refuse_dirty: Boolean(req.refuseDirty),
-      patch_limit: req.patchLimitBytes ?? null,
+      base: plan.naming.unstamped,
+      name: plan.naming.explicit,
+      cwd: plan.cwd ?? remoteProjectDir(plan.workspace),
+      python: plan.python,
+      refuse_dirty: plan.refuseDirty,
+      patch_limit: plan.patchLimitBytes,
       probe: PYTHON_PROBE,
       probe_timeout_ms: probeTimeoutMs(),
       freeze_timeout_ms: freezeTimeoutMs(),
@@ -381,72 +350,38 @@ export async function launchRemoteRun(conn: SshConnection, req: RemoteRunRequest
   });
 
   const expDir = prep.exp_dir;
-  const configPath = remoteJoin(expDir, 'config.yaml');
-  const frozen = freezeConfig(composed, { name: prep.name, outputDir: expDir });
-  const command = req.command.map((a) =>
-    a.replaceAll('{config}', configPath).replaceAll('{seed}', String(seed)),
-  );
-  const envExtra: Record<string, string> = {
-    EXPDESK_EXPERIMENT_DIR: expDir,
-    EXPDESK_CONFIG: configPath,
-    EXPDESK_SEED: String(seed),
-    PYTHONUNBUFFERED: '1',
-  };
-  const warnings: string[] = [];
-  const git = prep.git;
-  if (git.git_dirty && git.root) {
-    warnings.push(
-      '⚠️  WARNING: Git working directory has uncommitted changes! They are recorded in uncommitted.patch.',
-    );
-  } else if (!git.root) {
-    warnings.push(
-      `⚠️  WARNING: ${prep.cwd} on ${prep.sys.hostname} is not in a git repository: the code version cannot be recorded.`,
-    );
-  }
-  warnings.push(...captureWarnings(python, prep.py, prep.freeze, prep.patch));
-  const metadata = buildMetadata({
-    name: prep.name,
+  const placed = placeRun(plan, { name: prep.name, expDir, join: remoteJoin });
+  const warnings = [
+    ...plan.warnings,
+    ...gitWarnings(plan, prep.git, `${prep.cwd} on ${prep.sys.hostname}`),
+    ...captureWarnings(plan.python, prep.py, prep.freeze, prep.patch),
+  ];
+  const capture: TargetCapture = {
     startedAt: prep.started_at,
-    git,
+    cwd: prep.cwd,
+    git: prep.git,
     py: prep.py,
     sys: prep.sys,
     patch: prep.patch,
-    command,
-    commandTemplate: req.command,
-    seed,
-    cwd: prep.cwd,
-    configSource: (req.configLabel ?? ((f: string) => f))(path.resolve(req.configFile)),
-    configFiles: composed.files.map(req.configLabel ?? ((f: string) => f)),
-    overrides: req.overrides ?? [],
-    env: { ...prep.env, ...envExtra },
-    warnings,
-    extra: { remote: { host: conn.label, config_composed_on: os.hostname() } },
+    env: prep.env,
+  };
+  const metadata = runMetadata(plan, placed, capture, warnings, {
+    remote: { host: conn.label, config_composed_on: os.hostname() },
   });
-  const reproduce = reproduceScript({
-    name: prep.name,
-    gitHash: git.git_hash,
-    gitRoot: git.root,
-    gitRemote: git.git_remote,
-    relativeCwd: git.root ? posixRelative(git.root, prep.cwd) : '',
-    commandTemplate: req.command,
-    seed,
-    hasPatch: Boolean(prep.patch && prep.patch.bytes > 0),
-    python,
-    generatedAt: prep.started_at,
-  });
+  const reproduce = runReproduceScript(plan, placed, capture, path.posix.relative);
   const file = (name: string, data: string, mode = 0o644): { path: string; data: string; mode: number } => ({
     path: remoteJoin(expDir, name),
     data: Buffer.from(data).toString('base64'),
     mode,
   });
   const files = [
-    file('config.yaml', frozen.text),
+    file('config.yaml', placed.frozenConfig),
     file('metadata.json', JSON.stringify(metadata, null, 2) + '\n'),
     file('requirements.txt', prep.freeze.text),
     file('reproduce.sh', reproduce, 0o755),
   ];
   if (prep.conda !== null) files.push(file('conda_env.txt', prep.conda));
-  const useTmux = (req.tmux ?? true) && process.env.EXPDESK_REMOTE_NO_TMUX !== '1' && prep.tmux;
+  const useTmux = (opts.tmux ?? true) && process.env.EXPDESK_REMOTE_NO_TMUX !== '1' && prep.tmux;
   const started = await callRemote(
     conn,
     {
@@ -456,9 +391,9 @@ export async function launchRemoteRun(conn: SshConnection, req: RemoteRunRequest
       spec: {
         exp_dir: expDir,
         cwd: prep.cwd,
-        argv: command,
-        env_extra: envExtra,
-        stop_timeouts: req.stopTimeouts ?? [10, 10],
+        argv: placed.command,
+        env_extra: placed.env,
+        stop_timeouts: opts.stopTimeouts ?? [10, 10],
       },
       tmux: useTmux,
       session: tmuxSessionName(prep.name),
