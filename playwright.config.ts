@@ -6,8 +6,10 @@ import { defineConfig } from '@playwright/test';
 export default defineConfig({
   testDir: 'tests/e2e',
   outputDir: 'test-results/e2e-artifacts',
-  timeout: 60_000,
-  expect: { timeout: 10_000 },
+  // Generous: the suite runs on 2-core machines that are busy with other work; a
+  // view that takes 10 s there is slow, not broken, and must not fail the run.
+  timeout: 90_000,
+  expect: { timeout: 20_000 },
   workers: 2,
   retries: 0,
   forbidOnly: !!process.env.CI,

@@ -17,6 +17,7 @@ import { Chart, type ChartSeries, type XRange } from './Chart';
 import { bucketsFor, groupByPrefix, useElementWidth } from './MetricsTab';
 import { ParallelCoordinates } from './ParallelCoordinates';
 import { VerifyReproduction } from './VerifyReproduction';
+import { ChartControls, type XMode } from './ChartControls';
 
 const colorOf = (i: number): string => SERIES_COLORS[i % SERIES_COLORS.length]!;
 /** Overlaid charts drawn at first; more on request (each costs a request per experiment). */
@@ -320,7 +321,7 @@ function OverlaidCharts({
   metricKeys: string[];
 }): React.JSX.Element {
   const client = useExpdesk((s) => s.client);
-  const [xMode, setXMode] = useState<'step' | 'time'>('step');
+  const [xMode, setXMode] = useState<XMode>('step');
   const [range, setRange] = useState<XRange | null>(null);
   const [smoothing, setSmoothing] = useState(0);
   const [limit, setLimit] = useState(FIRST_CHARTS);
@@ -347,39 +348,14 @@ function OverlaidCharts({
     <section className="card wide" data-testid="compare-charts">
       <div className="card-head">
         <h3>Charts</h3>
-        <div className="segmented" role="group" aria-label="x axis">
-          <button
-            type="button"
-            className={xMode === 'step' ? 'active' : ''}
-            onClick={() => (setXMode('step'), setRange(null))}
-          >
-            Step
-          </button>
-          <button
-            type="button"
-            className={xMode === 'time' ? 'active' : ''}
-            onClick={() => (setXMode('time'), setRange(null))}
-          >
-            Wall time
-          </button>
-        </div>
-        <label className="slider">
-          <span className="small muted">Smoothing</span>
-          <input
-            type="range"
-            min={0}
-            max={0.99}
-            step={0.01}
-            value={smoothing}
-            onChange={(e) => setSmoothing(Number(e.target.value))}
-          />
-          <span className="mono small num-w">{smoothing.toFixed(2)}</span>
-        </label>
-        {range && (
-          <button type="button" className="btn small" onClick={() => setRange(null)}>
-            Reset zoom
-          </button>
-        )}
+        <ChartControls
+          xMode={xMode}
+          setXMode={setXMode}
+          smoothing={smoothing}
+          setSmoothing={setSmoothing}
+          zoomed={range !== null}
+          resetZoom={() => setRange(null)}
+        />
       </div>
       <div className="chart-grid" ref={gridRef}>
         {keys.map((key) => {

@@ -14,6 +14,7 @@ import { PREF } from '../state/context';
 import { SERIES_COLORS } from '../theme';
 import { useExpdesk } from '../store-context';
 import { Chart, type ChartSeries, type XRange } from './Chart';
+import { ChartControls, type XMode } from './ChartControls';
 
 /** Live redraws at most this often: fast enough for "within a second", calm for the CPU. */
 const LIVE_THROTTLE_MS = 400;
@@ -60,7 +61,7 @@ export function bucketsFor(gridWidth: number): number {
 export default function MetricsTab({ detail }: { detail: ExperimentDetail }): React.JSX.Element {
   const client = useExpdesk((s) => s.client);
   const path = detail.summary.path;
-  const [xMode, setXMode] = useState<'step' | 'time'>('step');
+  const [xMode, setXMode] = useState<XMode>('step');
   const [smoothing, setSmoothingState] = useState(
     () => readJson(defaultStorage(), PREF.smoothing, isNumber) ?? 0,
   );
@@ -153,48 +154,14 @@ export default function MetricsTab({ detail }: { detail: ExperimentDetail }): Re
   return (
     <div className="metrics-tab" data-testid="metrics-view">
       <div className="subbar">
-        <div className="segmented" role="group" aria-label="x axis">
-          <button
-            type="button"
-            className={xMode === 'step' ? 'active' : ''}
-            onClick={() => {
-              setXMode('step');
-              setRange(null);
-            }}
-            data-testid="x-step"
-          >
-            Step
-          </button>
-          <button
-            type="button"
-            className={xMode === 'time' ? 'active' : ''}
-            onClick={() => {
-              setXMode('time');
-              setRange(null);
-            }}
-            data-testid="x-time"
-          >
-            Wall time
-          </button>
-        </div>
-        <label className="slider" title="Exponential moving average (TensorBoard-style, debiased)">
-          <span className="small muted">Smoothing</span>
-          <input
-            type="range"
-            min={0}
-            max={0.99}
-            step={0.01}
-            value={smoothing}
-            onChange={(e) => setSmoothing(Number(e.target.value))}
-            data-testid="smoothing"
-          />
-          <span className="mono small num-w">{smoothing.toFixed(2)}</span>
-        </label>
-        {range && (
-          <button type="button" className="btn small" onClick={() => setRange(null)} data-testid="reset-zoom">
-            Reset zoom
-          </button>
-        )}
+        <ChartControls
+          xMode={xMode}
+          setXMode={setXMode}
+          smoothing={smoothing}
+          setSmoothing={setSmoothing}
+          zoomed={range !== null}
+          resetZoom={() => setRange(null)}
+        />
         <span className="spacer" />
         <input
           type="text"
