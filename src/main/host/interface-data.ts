@@ -13,13 +13,13 @@ import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import { ApiError, type EventPayload, type RequestParams, type RequestResult } from '../../shared/contract';
-import { ExpdeskError } from '../../shared/errors';
 import type { ExperimentBackend, OpenWorkspace } from '../core/backend/backend';
-import { mapByBackend, resolveBackend, type Backends } from '../core/backend/resolve';
+import { detailsAcross, verifyAcross, withExportSource } from '../core/backend/across';
+import { normalizeLocation, resolveBackend, type Backends } from '../core/backend/resolve';
+import { reworded } from '../core/backend/reworded';
 import { SeriesStore } from '../core/metrics/series-store';
 import { compareDetails } from '../core/workspace/compare';
-import { exportBundleRequest, verifyRequest } from './bundles';
-import { toApiError } from './errors';
+import { exportBundleRequest } from './bundles';
 import { composeForEditor } from './runs';
 
 export interface InterfaceDataOptions {
@@ -28,13 +28,6 @@ export interface InterfaceDataOptions {
   workspace: () => OpenWorkspace | null;
   /** Reveal a path in the OS file manager (Electron's shell.showItemInFolder); absent in browser mode. */
   revealInFolder?: (path: string) => void | Promise<void>;
-}
-
-/** An Expdesk error whose message has local copy paths replaced by the user's locations. */
-function relabelled(err: unknown, text: (message: string) => string): unknown {
-  if (!(err instanceof ExpdeskError)) return err;
-  const api = toApiError(err);
-  return new ApiError(api.code, text(api.message));
 }
 
 export class InterfaceDataService {
@@ -91,7 +84,7 @@ export class InterfaceDataService {
 
   /** One implementation over experiment details, wherever each experiment is (one round trip per host). */
   async compare(params: RequestParams<'experiments.compare'>): Promise<RequestResult<'experiments.compare'>> {
-    return compareDetails(await mapByBackend(params.paths, this.options.backends, (b, l) => b.details(l)));
+    return compareDetails(await detailsAcross(params.paths, this.options.backends));
   }
 
   async detail(location: string): Promise<RequestResult<'experiment.get'>> {
@@ -135,7 +128,7 @@ export class InterfaceDataService {
         },
       };
     } catch (err) {
-      throw relabelled(err, source.text);
+      throw reworded(err, source.text);
     } finally {
       source.cleanup();
     }
@@ -154,20 +147,12 @@ export class InterfaceDataService {
     params: RequestParams<'bundle.export'>,
     emit: (payload: EventPayload<'bundle.progress'>) => void,
   ): Promise<RequestResult<'bundle.export'>> {
-    const b = await this.backend(params.expDir);
-    const shown = b.normalize(params.expDir);
-    emit({ expDir: shown, phase: 'scan', done: 0, total: 0 });
-    const source = await b.exportSource(params.expDir, {
-      withLogs: params.withLogs,
-      withCheckpoint: params.withCheckpoint,
-    });
-    try {
+    const shown = normalizeLocation(params.expDir);
+    emit({ expDir: shown, phase: 'scan', done: 0, total: 0 }); // a remote one is fetched first
+    const opts = { withLogs: params.withLogs, withCheckpoint: params.withCheckpoint };
+    return withExportSource(params.expDir, this.options.backends, opts, async (source) => {
       const r = await exportBundleRequest(
-        {
-          ...params,
-          expDir: source.expDir,
-          repository: params.repository ?? source.repository ?? undefined,
-        },
+        { ...params, expDir: source.expDir, repository: params.repository ?? source.repository ?? undefined },
         (p) => emit({ ...p, expDir: shown }),
         source.leftOut,
       );
@@ -176,35 +161,15 @@ export class InterfaceDataService {
         sourceMissing: r.sourceMissing === null ? null : source.text(r.sourceMissing),
         warnings: r.warnings.map(source.text),
       };
-    } catch (err) {
-      throw relabelled(err, source.text);
-    } finally {
-      source.cleanup();
-    }
+    });
   }
 
-  /** Verify two runs, either or both remote: their metrics are read from local folders (mirrors for remote ones). */
+  /** Verify two runs, either or both remote (core/backend/across.ts). */
   async verify(params: RequestParams<'experiments.verify'>): Promise<RequestResult<'experiments.verify'>> {
-    const sides = [params.original, params.reproduced];
-    // Either side may be a folder or a metrics.jsonl file.
-    const shown = await mapByBackend(sides, this.options.backends, async (b, l) =>
-      (await b.localMetrics(l, { allowFile: true })).map((m, i) => ({ dir: m.dir, as: b.normalize(l[i]!) })),
-    );
-    const text = (message: string): string => {
-      for (const s of shown) if (s.dir !== s.as) message = message.split(s.dir).join(s.as);
-      return message;
-    };
-    try {
-      const r = await verifyRequest({ ...params, original: shown[0]!.dir, reproduced: shown[1]!.dir });
-      return {
-        ...r,
-        original: shown[0]!.dir === shown[0]!.as ? r.original : shown[0]!.as,
-        reproduced: shown[1]!.dir === shown[1]!.as ? r.reproduced : shown[1]!.as,
-        warnings: r.warnings.map(text),
-      };
-    } catch (err) {
-      throw relabelled(err, text);
-    }
+    return verifyAcross(params.original, params.reproduced, this.options.backends, {
+      tolerance: params.tolerance,
+      ignore: params.ignore,
+    });
   }
 
   async showInFolder(params: RequestParams<'app.showInFolder'>): Promise<RequestResult<'app.showInFolder'>> {

@@ -27,6 +27,7 @@ import { RemoteExperimentWatcher } from '../remote/remote-watcher';
 import { RemoteWorkspace } from '../remote/remote-workspace';
 import type { WorkingTree } from '../capture/git';
 import type { SummaryStore } from '../summary/summary-store';
+import { reworded } from './reworded';
 import type {
   BackendFileText,
   BackendSink,
@@ -47,24 +48,13 @@ export interface SshBackendOptions {
   workspace?: () => OpenWorkspace | null;
   /** Where watch events go; without it, watching is refused. */
   sink?: BackendSink;
+  /** Told when an experiment is about to be fetched for export (the CLI says so on stderr). */
+  onExportFetch?: (location: string) => void;
 }
 
-/** An Expdesk error whose message names the endpoint it happened on (once). */
-class AtEndpointError extends ExpdeskError {
-  constructor(
-    private readonly label: string,
-    private readonly inner: ExpdeskError,
-  ) {
-    super(inner.code, AtEndpointError.at(label, inner.message));
-  }
-
-  static at(label: string, message: string): string {
-    return message.includes(label) ? message : `${label}: ${message}`;
-  }
-
-  override get interfaceMessage(): string {
-    return AtEndpointError.at(this.label, this.inner.interfaceMessage);
-  }
+/** A message naming the endpoint (once). */
+function atEndpoint(label: string, message: string): string {
+  return message.includes(label) ? message : `${label}: ${message}`;
 }
 
 /** Run fn; an Expdesk error it throws names the endpoint. */
@@ -72,9 +62,7 @@ async function at<T>(label: string, fn: () => Promise<T>): Promise<T> {
   try {
     return await fn();
   } catch (err) {
-    if (err instanceof ExpdeskError && !(err instanceof AtEndpointError))
-      throw new AtEndpointError(label, err);
-    throw err;
+    throw reworded(err, (m) => atEndpoint(label, m));
   }
 }
 
@@ -248,6 +236,7 @@ export class SshBackend implements ExperimentBackend {
     opts: { withLogs?: boolean; withCheckpoint?: boolean },
   ): Promise<ExportSource> {
     const { loc, conn, label } = this.open(location);
+    this.options.onExportFetch?.(location);
     const fetched = await at(label, () => fetchRemoteExperiment(conn, loc.path, opts));
     return {
       expDir: fetched.expDir,
