@@ -41,9 +41,9 @@ export interface HostOptions {
 export interface HostActivity {
   /** Log subscriptions (local tails and remote followers). */
   logFollows: number;
-  /** experiments.watch subscriptions. */
+  /** experiments.watch subscriptions (as the local backend holds them; every watch is registered there). */
   watches: number;
-  /** The same subscriptions as the remote watcher holds them (each watch is registered there too). */
+  /** Watch subscriptions the SSH backend holds (those with a remote experiment, or made while a remote workspace is open). */
   remoteWatches: number;
   /** Runs whose state changes are being announced (run.status). */
   runWatches: number;
