@@ -13,9 +13,9 @@ import path from 'node:path';
 import type { BundleProgress, BundlePhase } from '../main/core/bundle/export';
 import { BundleError, defaultBundlePath, exportBundle, type LeftOut } from '../main/core/bundle/export';
 import { humanBytes } from '../main/core/bundle/readme';
-import { verifyRuns } from '../main/core/verify/verify';
-import { isRemoteLocation } from '../shared/remote-location';
+import { verifyAcross, withExportSource } from '../main/core/backend/across';
 import { jsonText } from '../shared/terminal-text';
+import { cliBackends } from './backends';
 import { CliError } from './errors';
 import { printErr, printOut } from './output';
 
@@ -26,7 +26,7 @@ export interface ExportCliOptions {
   repo?: string;
   /** MB, as typed (0: no limit). */
   sourceFileLimit?: string;
-  /** Not an option: what a remote fetch left out (src/cli/remote.ts), named with the rest. */
+  /** Not an option: what a remote fetch left out (core/backend/ssh-backend.ts), named with the rest. */
   leftOut?: LeftOut[];
 }
 
@@ -65,20 +65,20 @@ function progressPrinter(): { onProgress: (p: BundleProgress) => void; end: () =
 }
 
 export async function exportCommand(expDir: string, opts: ExportCliOptions): Promise<number> {
-  // A remote experiment (ssh://…, host:/path) is fetched first (src/cli/remote.ts), then exported here.
-  if (isRemoteLocation(expDir)) {
-    const fetched = await (await import('./remote')).fetchRemoteForExport(expDir, opts);
-    try {
-      // The local copy has the remote folder's name, so the default bundle name is the same.
-      return await exportCommand(fetched.expDir, {
-        ...opts,
-        repo: opts.repo ?? fetched.repository ?? undefined,
-        leftOut: fetched.leftOut,
-      });
-    } finally {
-      fetched.cleanup();
-    }
-  }
+  // A remote experiment (ssh://…, host:/path) is fetched first (with its commit), then exported here;
+  // the local copy has the remote folder's name, so the default bundle name is the same.
+  const fetch = { withLogs: opts.withLogs, withCheckpoint: opts.withCheckpoint };
+  return withExportSource(expDir, cliBackends(), fetch, (source) =>
+    exportHere(source.expDir, {
+      ...opts,
+      repo: opts.repo ?? source.repository ?? undefined,
+      leftOut: source.leftOut,
+    }),
+  );
+}
+
+/** Export an experiment folder on this disk. */
+async function exportHere(expDir: string, opts: ExportCliOptions): Promise<number> {
   const out = path.resolve(opts.output ?? defaultBundlePath(expDir, process.cwd()));
   const limit = opts.sourceFileLimit === undefined ? undefined : parseMegabytes(opts.sourceFileLimit);
   const controller = new AbortController();
@@ -142,7 +142,8 @@ export async function verifyCommand(
   reproduced: string,
   opts: VerifyCliOptions,
 ): Promise<number> {
-  const r = await verifyRuns(original, reproduced, {
+  // Either run may be remote (ssh://…, host:/path): its metrics are mirrored here first.
+  const r = await verifyAcross(original, reproduced, cliBackends(), {
     tolerance: {
       rtol: opts.rtol === undefined ? undefined : parseTolerance('--rtol')(opts.rtol),
       atol: opts.atol === undefined ? undefined : parseTolerance('--atol')(opts.atol),

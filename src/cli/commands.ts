@@ -3,15 +3,14 @@
  * returns the text to print so tests can call them without a subprocess;
  * main.ts maps their errors to one clear line and an exit code (errors.ts).
  */
-import path from 'node:path';
 import { diffConfigs, formatNumber, formatValue } from '../shared/config-diff';
 import type { ExperimentDetail, ExperimentSummary, JsonValue } from '../shared/model';
-import { isRemoteLocation } from '../shared/remote-location';
-import { readExperimentDetail } from '../main/core/workspace/experiment';
-import { listWorkspace } from '../main/core/workspace/workspace';
+import { detailsAcross } from '../main/core/backend/across';
+import { resolveBackend } from '../main/core/backend/resolve';
 import type { SummaryStore } from '../main/core/summary/summary-store';
 import { jsonText } from '../shared/terminal-text';
 import { ExpdeskError } from '../shared/errors';
+import { cliBackends } from './backends';
 import { CliError } from './errors';
 import { csv, textTable } from './output';
 
@@ -23,15 +22,12 @@ function asCliError(err: unknown): ExpdeskError {
   return new CliError(err instanceof Error ? err.message : String(err));
 }
 
-async function detailOf(dir: string, store: SummaryStore): Promise<ExperimentDetail> {
+/** Details of experiments, local or remote (ssh://…, host:/path; ssh2 is loaded only then), in order. */
+async function detailsOf(dirs: string[], store: SummaryStore): Promise<ExperimentDetail[]> {
+  if (dirs.length === 0) throw new CliError('give at least one experiment folder');
   try {
-    if (isRemoteLocation(dir)) {
-      // Remote workspaces (ssh://… or host:/path) load ssh2 only when used.
-      const found = (await (await import('./remote')).remoteDetails([dir], store)).get(dir)!;
-      if (found instanceof Error) throw found;
-      return found;
-    }
-    return await readExperimentDetail(path.resolve(dir), store);
+    // One round trip per host for all of its experiments; local and remote mix freely.
+    return await detailsAcross(dirs, cliBackends(store));
   } catch (err) {
     throw asCliError(err);
   }
@@ -87,9 +83,7 @@ export async function listCommand(
 ): Promise<string> {
   let listing;
   try {
-    listing = isRemoteLocation(dir)
-      ? await (await import('./remote')).listRemote(dir, store)
-      : await listWorkspace(path.resolve(dir), store);
+    listing = await (await resolveBackend(dir, cliBackends(store))).list(dir);
   } catch (err) {
     throw asCliError(err);
   }
@@ -138,7 +132,7 @@ export async function showCommand(
   opts: { json?: boolean },
   store: SummaryStore,
 ): Promise<string> {
-  const d = await detailOf(dir, store);
+  const [d] = (await detailsOf([dir], store)) as [ExperimentDetail];
   if (opts.json) {
     return jsonText({ ...d, summary: summaryJson(d.summary) });
   }
@@ -173,20 +167,6 @@ export async function showCommand(
   if (s.problems.length) out.push('', 'problems:', ...s.problems.map((p) => `  ${problemLine(p)}`));
   else out.push('', 'problems: none');
   return out.join('\n');
-}
-
-async function detailsOf(dirs: string[], store: SummaryStore): Promise<ExperimentDetail[]> {
-  if (dirs.length === 0) throw new CliError('give at least one experiment folder');
-  // Remote experiments: one round trip per host for all of them; local and remote mix freely.
-  const remoteDirs = dirs.filter(isRemoteLocation);
-  const remote = remoteDirs.length ? await (await import('./remote')).remoteDetails(remoteDirs, store) : null;
-  const out: ExperimentDetail[] = [];
-  for (const dir of dirs) {
-    const found = remote?.get(dir);
-    if (found instanceof Error) throw asCliError(found);
-    out.push(found ?? (await detailOf(dir, store)));
-  }
-  return out;
 }
 
 export async function summarizeCommand(dirs: string[], store: SummaryStore): Promise<string> {

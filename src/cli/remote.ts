@@ -4,16 +4,10 @@
  * host for the whole command, closed at exit. Connection problems exit 4 with
  * one line saying what to do (unknown host key: --accept-new-host-key).
  */
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { ExperimentDetail, WorkspaceListing } from '../shared/model';
-import {
-  formatRemoteLocation,
-  parseRemoteLocation,
-  remoteEndpointLabel,
-  withRemotePath,
-  type RemoteLocation,
-} from '../shared/remote-location';
+import { formatRemoteLocation, withRemotePath, type RemoteLocation } from '../shared/remote-location';
 import type { SshConnection } from '../main/core/remote/connection';
 import { RemotePool } from '../main/core/remote/pool';
 import { callRemote } from '../main/core/remote/remote-python';
@@ -24,7 +18,8 @@ import {
   type RemoteRunState,
   type RemoteRunStatus,
 } from '../main/core/remote/remote-runs';
-import { fetchRemoteExperiment, type FetchedExperiment } from '../main/core/remote/remote-export';
+import { SshBackend } from '../main/core/backend/ssh-backend';
+import { RemoteMetricsMirror } from '../main/core/remote/remote-metrics';
 import { RemoteWorkspace } from '../main/core/remote/remote-workspace';
 import { SshExecutor } from '../main/core/remote/ssh-executor';
 import { planContext, planRun } from '../main/core/runs/plan';
@@ -101,37 +96,30 @@ function open(text: string): { loc: RemoteLocation; conn: SshConnection } {
   return remotes().forLocation(text);
 }
 
-function workspaceFor(loc: RemoteLocation, conn: SshConnection, store: SummaryStore): RemoteWorkspace {
-  return new RemoteWorkspace(conn, loc, store);
-}
+const backends = new WeakMap<SummaryStore, SshBackend>();
 
-export async function listRemote(dir: string, store: SummaryStore): Promise<WorkspaceListing> {
-  const { loc, conn } = open(dir);
-  return await workspaceFor(loc, conn, store).list(loc.path);
-}
-
-/** Details of remote experiments, one round trip per host; a failed one is its Error. */
-export async function remoteDetails(
-  dirs: string[],
-  store: SummaryStore,
-): Promise<Map<string, ExperimentDetail | Error>> {
-  const out = new Map<string, ExperimentDetail | Error>();
-  const groups = new Map<string, { loc: RemoteLocation; conn: SshConnection; dirs: string[] }>();
-  for (const dir of dirs) {
-    const { loc, conn } = open(dir);
-    const key = remoteEndpointLabel(loc);
-    const g = groups.get(key) ?? { loc, conn, dirs: [] };
-    g.dirs.push(dir);
-    groups.set(key, g);
+/**
+ * The SSH experiment backend of this command (list, show, compare, export,
+ * verify on ssh://… and host:/path), on its connection pool; metrics for
+ * verify are mirrored into a private folder removed at exit.
+ */
+export function sshBackend(store: SummaryStore): SshBackend {
+  let b = backends.get(store);
+  if (!b) {
+    const mirrorDir = mkdtempSync(path.join(os.tmpdir(), 'expdesk-metrics-'));
+    b = new SshBackend({
+      pool: remotes(),
+      summaries: store,
+      mirror: new RemoteMetricsMirror(mirrorDir),
+      onExportFetch: (location) => process.stderr.write(`expdesk: fetching ${location}\n`),
+    });
+    backends.set(store, b);
+    onCliExit(() => {
+      backends.delete(store);
+      rmSync(mirrorDir, { recursive: true, force: true });
+    });
   }
-  await Promise.all(
-    [...groups.values()].map(async (g) => {
-      const paths = g.dirs.map((d) => parseRemoteLocation(d)!.path);
-      const details = await workspaceFor(g.loc, g.conn, store).details(paths);
-      g.dirs.forEach((d, i) => out.set(d, details[i] ?? new Error(`no answer for ${d}`)));
-    }),
-  );
-  return out;
+  return b;
 }
 
 /**
@@ -257,23 +245,9 @@ export async function remoteAttachCommand(expDir: string): Promise<number> {
   return code;
 }
 
-/**
- * `expdesk export ssh://…`: fetch what the bundle needs (one remote command)
- * into a temporary folder, with the recorded commit's objects; bundle.ts
- * exports from there (the bundle is written here) and calls cleanup().
- */
-export async function fetchRemoteForExport(
-  expDir: string,
-  opts: { withLogs?: boolean; withCheckpoint?: boolean },
-): Promise<FetchedExperiment> {
-  const { loc, conn } = open(expDir);
-  process.stderr.write(`expdesk: fetching ${expDir}\n`);
-  return fetchRemoteExperiment(conn, loc.path, opts);
-}
-
 /** The executor of runs on the host of `loc` (its state read through a workspace made when first asked). */
 function executorFor(loc: RemoteLocation, conn: SshConnection): SshExecutor {
-  return new SshExecutor(conn, () => workspaceFor(loc, conn, new SummaryStore()));
+  return new SshExecutor(conn, () => new RemoteWorkspace(conn, loc, new SummaryStore()));
 }
 
 export async function remoteStopCommand(expDir: string): Promise<string> {

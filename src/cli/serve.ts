@@ -3,12 +3,11 @@
  * browser until SIGINT/SIGTERM. Prints the URL with its token on a line of its
  * own (users copy it, tests grep it).
  */
-import path from 'node:path';
 import { demoWorkspaceDir, expdeskVersion, rendererDir } from '../main/core/app/paths';
 import { ExpdeskHost } from '../main/host/host';
 import { startServer, type RunningServer } from '../main/server/server';
 import { isLoopback } from '../main/server/security';
-import { isRemoteLocation } from '../shared/remote-location';
+import { normalizeLocation } from '../main/core/backend/resolve';
 
 /** Tried first when no --port is given, so the URL is stable between runs; busy means ephemeral. */
 export const DEFAULT_PORT = 7770;
@@ -26,11 +25,7 @@ export interface ServeOptions {
 export async function runServe(opts: ServeOptions): Promise<void> {
   const demo = demoWorkspaceDir();
   // A remote workspace (ssh://…, host:/path) is kept as written; a local one is made absolute.
-  const workspace = opts.workspace
-    ? isRemoteLocation(opts.workspace)
-      ? opts.workspace
-      : path.resolve(opts.workspace)
-    : demo;
+  const workspace = opts.workspace ? normalizeLocation(opts.workspace) : demo;
   const bindAddress = opts.host ?? '127.0.0.1';
   if (!isLoopback(bindAddress)) {
     process.stderr.write(

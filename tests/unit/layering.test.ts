@@ -43,6 +43,7 @@ export const CORE_RANKS: Record<string, number> = {
   runs: 6,
   bundle: 7,
   remote: 8,
+  backend: 9, // one interface over local (workspace, watch, configs) and SSH (remote) experiments
 };
 
 /** The core folder a file is in (src/main/core/<folder>/...), or null outside core. */

@@ -1,15 +1,15 @@
 /**
- * The host's side of reproduction bundles and verification (issue 5): thin
- * adapters over core/bundle and core/verify that forward export progress as
- * `bundle.progress` events; their errors (BundleError, VerifyError) are
- * ExpdeskErrors, mapped to ApiErrors by dispatch (./errors.ts).
+ * The host's side of reproduction bundles (issue 5): a thin adapter over
+ * core/bundle that forwards export progress as `bundle.progress` events (at
+ * most every 200 ms); its errors (BundleError) are ExpdeskErrors, mapped to
+ * ApiErrors by dispatch (./errors.ts). Where the experiment is (and
+ * verification) is core/backend's: see ./interface-data.ts.
  */
 import { existsSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ApiError, type EventPayload, type RequestParams, type RequestResult } from '../../shared/contract';
 import { defaultBundlePath, exportBundle, type BundleProgress, type LeftOut } from '../core/bundle/export';
-import { verifyRuns } from '../core/verify/verify';
 
 /** Where a bundle goes when the interface gives no path: the user's Downloads folder, else home. */
 export function defaultBundleDir(): string {
@@ -48,14 +48,5 @@ export async function exportBundleRequest(
     sourceFileLimitBytes: params.sourceFileLimitBytes,
     leftOut,
     onProgress,
-  });
-}
-
-export async function verifyRequest(
-  params: RequestParams<'experiments.verify'>,
-): Promise<RequestResult<'experiments.verify'>> {
-  return verifyRuns(path.resolve(params.original), path.resolve(params.reproduced), {
-    tolerance: params.tolerance,
-    ignore: params.ignore,
   });
 }

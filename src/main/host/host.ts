@@ -15,14 +15,14 @@ import {
   type RequestParams,
   type RequestResult,
 } from '../../shared/contract';
-import { listWorkspace } from '../core/workspace/workspace';
-import { readExperimentDetail } from '../core/workspace/experiment';
 import { SummaryStore } from '../core/summary/summary-store';
-import path from 'node:path';
-import { composeForEditor, RunService } from './runs';
+import type { ExperimentBackend, OpenWorkspace } from '../core/backend/backend';
+import { LocalBackend } from '../core/backend/local-backend';
+import { SshBackend } from '../core/backend/ssh-backend';
+import { normalizeLocation, resolveLoadedBackend } from '../core/backend/resolve';
+import { RunService } from './runs';
 import { isRemote, RemoteService } from './remote';
 import { InterfaceDataService } from './interface-data';
-import { exportBundleRequest, verifyRequest } from './bundles';
 import { toApiError } from './errors';
 import { openSession, type HostSession } from './session';
 
@@ -41,9 +41,9 @@ export interface HostOptions {
 export interface HostActivity {
   /** Log subscriptions (local tails and remote followers). */
   logFollows: number;
-  /** experiments.watch subscriptions. */
+  /** experiments.watch subscriptions (as the local backend holds them; every watch is registered there). */
   watches: number;
-  /** The same subscriptions as the remote watcher holds them (each watch is registered there too). */
+  /** Watch subscriptions the SSH backend holds (those with a remote experiment, or made while a remote workspace is open). */
   remoteWatches: number;
   /** Runs whose state changes are being announced (run.status). */
   runWatches: number;
@@ -62,37 +62,53 @@ export class ExpdeskHost implements ExpdeskApi {
   private readonly runs: RunService;
   private readonly data: InterfaceDataService;
   private readonly remote: RemoteService;
+  /** Where experiments are read: each location goes to one of these (core/backend/resolve.ts). */
+  private readonly backends: { local: ExperimentBackend; ssh: ExperimentBackend };
 
   constructor(private readonly options: HostOptions) {
     // A remote workspace (ssh://…, host:/path) is kept as written; a local one is made absolute.
-    this.workspace = options.workspace
-      ? isRemote(options.workspace)
-        ? options.workspace
-        : path.resolve(options.workspace)
-      : null;
+    this.workspace = options.workspace ? normalizeLocation(options.workspace) : null;
     this.summaries = new SummaryStore({ cacheDir: options.cacheDir });
     this.remote = new RemoteService(
       (event, payload) => this.emit(event, payload),
       this.summaries,
       {},
-      { cacheDir: options.cacheDir, workspace: () => this.workspace },
+      { cacheDir: options.cacheDir },
     );
+    const sink = {
+      metricsChanged: (subscription: string, expDir: string, records: number) =>
+        this.emit('metrics.changed', { subscription, expDir, records }),
+      updated: (summary: EventPayload<'experiment.updated'>['summary']) =>
+        this.emit('experiment.updated', { summary }),
+    };
+    const workspace = (): OpenWorkspace | null => this.openWorkspace();
+    const ssh = new SshBackend({
+      pool: this.remote.pool,
+      summaries: this.summaries,
+      mirror: this.remote.mirror,
+      workspace,
+      sink,
+    });
+    this.backends = { local: new LocalBackend({ summaries: this.summaries, workspace, sink }), ssh };
     this.runs = new RunService(
       (event, payload) => this.emit(event, payload),
       () => this.workspace,
     );
     this.data = new InterfaceDataService({
-      summaries: this.summaries,
-      emit: (event, payload) => this.emit(event, payload),
-      workspace: () => this.workspace,
+      backends: { local: this.backends.local, ssh: () => this.backends.ssh },
+      workspace,
       revealInFolder: options.revealInFolder,
-      remote: this.remote,
     });
   }
 
+  /** The open workspace with the backend it belongs to. */
+  private openWorkspace(): OpenWorkspace | null {
+    const location = this.workspace;
+    return location ? { location, backend: resolveLoadedBackend(location, this.backends) } : null;
+  }
+
   async 'config.compose'(params: RequestParams<'config.compose'>): Promise<RequestResult<'config.compose'>> {
-    if (isRemote(params.file)) return this.remote.compose(params, this.workspace);
-    return composeForEditor(params, await this.data.project());
+    return this.data.compose(params);
   }
 
   async 'run.start'(params: RequestParams<'run.start'>): Promise<RequestResult<'run.start'>> {
@@ -186,16 +202,13 @@ export class ExpdeskHost implements ExpdeskApi {
 
   // --- Reproduction bundles and verification (issue 5): see ./bundles.ts ---
   async 'bundle.export'(params: RequestParams<'bundle.export'>): Promise<RequestResult<'bundle.export'>> {
-    if (isRemote(params.expDir))
-      return this.remote.exportBundle(params, (payload) => this.emit('bundle.progress', payload));
-    return exportBundleRequest(params, (payload) => this.emit('bundle.progress', payload));
+    return this.data.exportBundle(params, (payload) => this.emit('bundle.progress', payload));
   }
 
   async 'experiments.verify'(
     params: RequestParams<'experiments.verify'>,
   ): Promise<RequestResult<'experiments.verify'>> {
-    if (isRemote(params.original) || isRemote(params.reproduced)) return this.remote.verify(params);
-    return verifyRequest(params);
+    return this.data.verify(params);
   }
 
   /** A client's session (a WebSocket, a window): what it subscribes to ends with it (./session.ts). */
@@ -209,14 +222,15 @@ export class ExpdeskHost implements ExpdeskApi {
    */
   activity(): HostActivity {
     const runs = this.runs.activity;
-    const data = this.data.activity;
+    const local = this.backends.local.activity;
+    const ssh = this.backends.ssh.activity;
     const remote = this.remote.activity;
     return {
       logFollows: runs.logFollows + remote.logFollows,
-      watches: data.watches,
-      remoteWatches: remote.watches,
+      watches: local.watches,
+      remoteWatches: ssh.watches,
       runWatches: runs.runWatches + remote.runWatches,
-      timers: (runs.timer ? 1 : 0) + (data.timer ? 1 : 0) + remote.timers,
+      timers: (runs.timer ? 1 : 0) + local.timers + ssh.timers + remote.timers,
       sshChannels: remote.sshChannels,
     };
   }
@@ -224,6 +238,8 @@ export class ExpdeskHost implements ExpdeskApi {
   /** End subscriptions, timers and terminals (runs in tmux go on). */
   dispose(): void {
     this.runs.dispose();
+    this.backends.local.dispose();
+    this.backends.ssh.dispose();
     this.remote.dispose();
     this.data.dispose();
     this.listeners.clear();
@@ -252,8 +268,7 @@ export class ExpdeskHost implements ExpdeskApi {
   }
 
   async 'experiment.get'(params: RequestParams<'experiment.get'>): Promise<RequestResult<'experiment.get'>> {
-    if (isRemote(params.path)) return this.remote.detail(params.path);
-    return wrapCoreErrors(() => readExperimentDetail(path.resolve(params.path), this.summaries));
+    return this.data.detail(params.path);
   }
 
   /** Entry point for every transport: validates, dispatches, never throws anything but ApiError. */
@@ -280,20 +295,19 @@ export class ExpdeskHost implements ExpdeskApi {
   }
 
   private async list(root: string): Promise<RequestResult<'workspace.list'>> {
-    if (isRemote(root)) {
-      const remote = await this.remote.list(root);
-      for (const e of remote.experiments) {
-        if (e.status.source === 'status-file' && e.status.state === 'running') this.remote.watch(e.path);
-      }
-      return remote;
-    }
-    const listing = await wrapCoreErrors(() => listWorkspace(path.resolve(root), this.summaries));
+    const listing = await resolveLoadedBackend(root, this.backends).list(root);
     // Re-attach to runs still alive (launched before this process started, or
     // before a restart): their state changes are announced like our own runs'.
     for (const e of listing.experiments) {
-      if (e.status.source === 'status-file' && e.status.state === 'running') this.runs.watch(e.path);
+      if (e.status.source === 'status-file' && e.status.state === 'running') this.watchRun(e.path);
     }
     return listing;
+  }
+
+  /** Runs are still local or remote ones (./runs.ts, ./remote.ts) until they have executors of their own. */
+  private watchRun(expDir: string): void {
+    if (isRemote(expDir)) this.remote.watch(expDir);
+    else this.runs.watch(expDir);
   }
 }
 
@@ -301,11 +315,3 @@ export type RequestHandler = <N extends RequestName>(
   name: N,
   params: RequestParams<N>,
 ) => Promise<RequestResult<N>>;
-
-async function wrapCoreErrors<T>(fn: () => Promise<T>): Promise<T> {
-  try {
-    return await fn();
-  } catch (err) {
-    throw toApiError(err);
-  }
-}

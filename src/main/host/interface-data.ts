@@ -1,79 +1,51 @@
 /**
  * The host's side of the interface's data (issue 4): metric series for the
  * charts, live watches, comparisons, reading experiment files, the config
- * editor's files, and revealing a path in the file manager. Each request is a
- * thin adapter over a core module; this class owns the series cache and the
- * watcher, and dispose() ends them. Remote experiments (ssh://…) go through
- * the RemoteService (./remote.ts): their series are built from local mirrors
- * of their metrics by the same SeriesStore, a watch's remote part is polled
- * per host, and a comparison may mix local and remote experiments.
+ * editor's files, bundles and verification, and revealing a path in the file
+ * manager. Each request resolves its location(s) to their experiment backend
+ * (core/backend/resolve.ts) and calls the same operation on it, local or SSH:
+ * series are built by one SeriesStore from local folders (a remote
+ * experiment's metrics mirrored here), a comparison or a verification may mix
+ * local and remote experiments. This class owns the series cache; dispose()
+ * ends it and every backend's watches.
  */
+import { randomUUID } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import {
-  ApiError,
-  type EventName,
-  type EventPayload,
-  type RequestParams,
-  type RequestResult,
-} from '../../shared/contract';
-import {
-  listConfigFiles,
-  projectRootOf,
-  readConfigFile,
-  writeConfigFile,
-} from '../core/configs/config-files';
+import { ApiError, type EventPayload, type RequestParams, type RequestResult } from '../../shared/contract';
+import type { ExperimentBackend, OpenWorkspace } from '../core/backend/backend';
+import { detailsAcross, verifyAcross, withExportSource } from '../core/backend/across';
+import { normalizeLocation, resolveBackend, type Backends } from '../core/backend/resolve';
+import { reworded } from '../core/backend/reworded';
 import { SeriesStore } from '../core/metrics/series-store';
-import type { SummaryStore } from '../core/summary/summary-store';
-import { compareDetails, compareExperiments } from '../core/workspace/compare';
-import { workingTree } from '../core/capture/git';
-import { ExperimentWatcher } from '../core/watch/experiment-watcher';
-import { readExperimentDetail } from '../core/workspace/experiment';
-import { readExperimentFile } from '../core/workspace/file-access';
-import { mapLimited } from '../core/workspace/workspace';
-import { isRemote, type RemoteService } from './remote';
-
-type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
+import { compareDetails } from '../core/workspace/compare';
+import { exportBundleRequest } from './bundles';
+import { composeForEditor } from './runs';
 
 export interface InterfaceDataOptions {
-  summaries: SummaryStore;
-  emit: Emit;
-  workspace: () => string | null;
+  backends: Backends;
+  /** The open workspace with its backend, or null. */
+  workspace: () => OpenWorkspace | null;
   /** Reveal a path in the OS file manager (Electron's shell.showItemInFolder); absent in browser mode. */
   revealInFolder?: (path: string) => void | Promise<void>;
-  /** Remote experiments' data; without it, remote paths are refused. */
-  remote?: RemoteService;
 }
 
 export class InterfaceDataService {
   private readonly series = new SeriesStore();
-  private readonly watcher: ExperimentWatcher;
+  /** Backends that have had a watch (an SSH one is not loaded just to unwatch). */
+  private readonly watching = new Set<ExperimentBackend>();
 
-  constructor(private readonly options: InterfaceDataOptions) {
-    this.watcher = new ExperimentWatcher({
-      summaries: options.summaries,
-      // A remote workspace is searched by the remote watcher, not on this disk.
-      workspace: () => {
-        const w = options.workspace();
-        return isRemote(w) ? null : w;
-      },
-      sink: {
-        metricsChanged: (subscription, expDir, records) =>
-          options.emit('metrics.changed', { subscription, expDir, records }),
-        updated: (summary) => options.emit('experiment.updated', { summary }),
-      },
-    });
+  constructor(private readonly options: InterfaceDataOptions) {}
+
+  private backend(location: string): Promise<ExperimentBackend> {
+    return resolveBackend(location, this.options.backends);
   }
 
   async metricsSeries(params: RequestParams<'metrics.series'>): Promise<RequestResult<'metrics.series'>> {
-    let dir = params.expDir;
-    if (isRemote(dir)) {
-      // The remote file's new bytes join a local mirror; the columns then grow by what was appended.
-      const [m] = await this.remoteService().mirrorMetrics([dir]);
-      if (m!.reset) this.series.forget(m!.dir);
-      dir = m!.dir;
-    }
-    return this.series.query(dir, {
+    // A remote file's new bytes join a local mirror; the columns then grow by what was appended.
+    const [m] = await (await this.backend(params.expDir)).localMetrics([params.expDir]);
+    if (m!.reset) this.series.forget(m!.dir);
+    return this.series.query(m!.dir, {
       keys: params.keys,
       x: params.x ?? 'step',
       range: params.range ?? null,
@@ -82,78 +54,122 @@ export class InterfaceDataService {
   }
 
   async watch(params: RequestParams<'experiments.watch'>): Promise<RequestResult<'experiments.watch'>> {
-    const remote = params.paths.filter((p) => isRemote(p));
-    const local = params.paths.filter((p) => !isRemote(p));
-    const subscription = await this.watcher.watch(local);
+    const subscription = randomUUID();
+    const backends = new Map<ExperimentBackend, string[]>();
+    // Every backend hears of the subscription, even with no location of its own:
+    // the open workspace's new experiments are announced to it, wherever it is.
+    backends.set(this.options.backends.local, []);
+    const ws = this.options.workspace();
+    if (ws) backends.set(ws.backend, []);
+    for (const p of params.paths) {
+      const b = await this.backend(p);
+      backends.set(b, [...(backends.get(b) ?? []), p]);
+    }
     try {
-      // Registered even with no remote path: a remote workspace's new experiments are announced to it.
-      this.options.remote?.watchExperiments(subscription, remote);
+      for (const [b, paths] of backends) {
+        this.watching.add(b);
+        await b.watch(subscription, paths);
+      }
     } catch (err) {
-      this.watcher.unwatch(subscription);
+      for (const b of backends.keys()) b.unwatch(subscription);
       throw err;
     }
     return { subscription };
   }
 
   unwatch(params: RequestParams<'experiments.unwatch'>): RequestResult<'experiments.unwatch'> {
-    this.watcher.unwatch(params.subscription);
-    this.options.remote?.unwatchExperiments(params.subscription);
+    for (const b of this.watching) b.unwatch(params.subscription);
     return {};
   }
 
+  /** One implementation over experiment details, wherever each experiment is (one round trip per host). */
   async compare(params: RequestParams<'experiments.compare'>): Promise<RequestResult<'experiments.compare'>> {
-    if (!params.paths.some((p) => isRemote(p))) {
-      return compareExperiments(
-        params.paths.map((p) => path.resolve(p)),
-        this.options.summaries,
-      );
-    }
-    const remotePaths = params.paths.filter((p) => isRemote(p));
-    const [remote, local] = await Promise.all([
-      this.remoteService().details(remotePaths),
-      mapLimited(
-        params.paths.filter((p) => !isRemote(p)),
-        8,
-        (p) => readExperimentDetail(path.resolve(p), this.options.summaries),
-      ),
-    ]);
-    let r = 0;
-    let l = 0;
-    return compareDetails(params.paths.map((p) => (isRemote(p) ? remote[r++]! : local[l++]!)));
+    return compareDetails(await detailsAcross(params.paths, this.options.backends));
   }
 
-  readFile(params: RequestParams<'file.read'>): Promise<RequestResult<'file.read'>> {
-    if (isRemote(params.path)) return this.remoteService().readFile(params.path, params.maxBytes);
-    return readExperimentFile(params.path, params.maxBytes);
+  async detail(location: string): Promise<RequestResult<'experiment.get'>> {
+    const [d] = await (await this.backend(location)).details([location]);
+    return d!;
+  }
+
+  async readFile(params: RequestParams<'file.read'>): Promise<RequestResult<'file.read'>> {
+    return (await this.backend(params.path)).readFile(params.path, params.maxBytes);
   }
 
   async listConfigs(params: RequestParams<'config.list'>): Promise<RequestResult<'config.list'>> {
-    const root = params.root ?? this.options.workspace();
+    const root = params.root ?? this.options.workspace()?.location;
     if (!root) return { root: null, files: [] };
-    if (isRemote(root)) return this.remoteService().listConfigs(root);
-    const project = await projectRootOf(root);
-    return { root: project, files: await listConfigFiles(project) };
+    return (await this.backend(root)).listConfigs(root);
   }
 
   async readConfig(params: RequestParams<'config.read'>): Promise<RequestResult<'config.read'>> {
-    if (isRemote(params.file)) return this.remoteService().readConfig(params.file, this.options.workspace());
-    return { text: await readConfigFile(params.file, await this.project()) };
+    const b = await this.backend(params.file);
+    return { text: await b.readConfig(params.file, this.options.workspace()) };
   }
 
   async writeConfig(params: RequestParams<'config.write'>): Promise<RequestResult<'config.write'>> {
-    if (isRemote(params.file))
-      return this.remoteService().writeConfig(params.file, params.text, this.options.workspace());
-    await writeConfigFile(params.file, params.text, await this.project());
+    await (await this.backend(params.file)).writeConfig(params.file, params.text, this.options.workspace());
     return {};
   }
 
+  /** The composer runs here on the project's configs (a remote project's are copied first); paths come back as given. */
+  async compose(params: RequestParams<'config.compose'>): Promise<RequestResult<'config.compose'>> {
+    const b = await this.backend(params.file);
+    const source = await b.composeSource(params.file, this.options.workspace());
+    try {
+      const r = composeForEditor({ ...params, file: source.file }, source.root);
+      if (r.ok) return { ...r, files: r.files.map(source.locate) };
+      return {
+        ok: false,
+        error: {
+          ...r.error,
+          file: r.error.file === null ? null : source.locate(r.error.file),
+          message: source.text(r.error.message),
+        },
+      };
+    } catch (err) {
+      throw reworded(err, source.text);
+    } finally {
+      source.cleanup();
+    }
+  }
+
   async projectGit(params: RequestParams<'project.git'>): Promise<RequestResult<'project.git'>> {
-    const root = params.root ?? this.options.workspace();
-    if (!root || isRemote(root)) return { git: null };
-    const project = await projectRootOf(root);
-    const tree = await workingTree(project, [path.join(project, 'experiments')]);
+    const root = params.root ?? this.options.workspace()?.location;
+    if (!root) return { git: null };
+    const tree = await (await this.backend(root)).projectGit(root);
     if (!tree) return { git: null };
     return { git: { ...tree, changes: tree.changes.slice(0, 200), changed: tree.changes.length } };
+  }
+
+  /** Export from a local copy of the experiment (a local one is used where it is); messages name it as given. */
+  async exportBundle(
+    params: RequestParams<'bundle.export'>,
+    emit: (payload: EventPayload<'bundle.progress'>) => void,
+  ): Promise<RequestResult<'bundle.export'>> {
+    const shown = normalizeLocation(params.expDir);
+    emit({ expDir: shown, phase: 'scan', done: 0, total: 0 }); // a remote one is fetched first
+    const opts = { withLogs: params.withLogs, withCheckpoint: params.withCheckpoint };
+    return withExportSource(params.expDir, this.options.backends, opts, async (source) => {
+      const r = await exportBundleRequest(
+        { ...params, expDir: source.expDir, repository: params.repository ?? source.repository ?? undefined },
+        (p) => emit({ ...p, expDir: shown }),
+        source.leftOut,
+      );
+      return {
+        ...r,
+        sourceMissing: r.sourceMissing === null ? null : source.text(r.sourceMissing),
+        warnings: r.warnings.map(source.text),
+      };
+    });
+  }
+
+  /** Verify two runs, either or both remote (core/backend/across.ts). */
+  async verify(params: RequestParams<'experiments.verify'>): Promise<RequestResult<'experiments.verify'>> {
+    return verifyAcross(params.original, params.reproduced, this.options.backends, {
+      tolerance: params.tolerance,
+      ignore: params.ignore,
+    });
   }
 
   async showInFolder(params: RequestParams<'app.showInFolder'>): Promise<RequestResult<'app.showInFolder'>> {
@@ -171,30 +187,7 @@ export class InterfaceDataService {
     return {};
   }
 
-  /** Local watch subscriptions and whether their poll timer runs (tests, diagnostics). */
-  get activity(): { watches: number; timer: boolean } {
-    return { watches: this.watcher.size.subscriptions, timer: this.watcher.polling };
-  }
-
   dispose(): void {
-    this.watcher.dispose();
     this.series.clear();
-  }
-
-  /** The open (local) project: what config files and composing are confined to. */
-  async project(): Promise<string> {
-    const workspace = this.options.workspace();
-    if (!workspace) throw new ApiError('bad-request', 'no workspace is open: open a project folder first');
-    if (isRemote(workspace))
-      throw new ApiError(
-        'forbidden',
-        `the open project is on a remote machine (${workspace}): this file is not in it`,
-      );
-    return projectRootOf(workspace);
-  }
-
-  private remoteService(): RemoteService {
-    if (!this.options.remote) throw new ApiError('bad-request', 'remote experiments are not available here');
-    return this.options.remote;
   }
 }

@@ -1,22 +1,17 @@
 /**
- * The host's side of remote workspaces (ssh://… and host:/path wherever the
- * contract takes a folder): listing and reading through RemoteWorkspace, runs
- * through remote-runs, log subscriptions through resumable followers, and the
- * interface's part of SSH — connection state (`remote.status` events),
- * trusting an unknown host key the user was shown (`remote.trustHostKey`),
- * and passphrases asked through the interface (`remote.passphrase` event,
- * answered with `remote.answerPassphrase`).
+ * The host's side of SSH itself and of remote runs: the connection pool and
+ * its state (`remote.status` events), trusting an unknown host key the user
+ * was shown (`remote.trustHostKey`), passphrases asked through the interface
+ * (`remote.passphrase` event, answered with `remote.answerPassphrase`),
+ * launching and stopping runs through remote-runs, announcing their state,
+ * and log subscriptions through resumable followers.
  *
- * The interface's data on remote experiments, like local ones: metric series
- * and verify read local mirrors of the remote metrics.jsonl files
- * (RemoteMetricsMirror: only new bytes travel), watches poll each host with
- * one command a tick (RemoteExperimentWatcher), compare gathers a host's
- * details in one command, file views and config files are helper commands
- * that apply the local confinement rules on the remote, and bundle.export
- * fetches the experiment (and its commit) then exports here.
+ * Reading remote experiments (listing, details, metrics, watches, files,
+ * configs, export, verify) is not here: it is the SSH experiment backend
+ * (core/backend/ssh-backend.ts), built on this pool and metrics mirror, and
+ * reached like the local one through core/backend/resolve.ts.
  */
 import { randomUUID } from 'node:crypto';
-import path from 'node:path';
 import {
   ApiError,
   type EventName,
@@ -25,11 +20,10 @@ import {
   type RequestResult,
 } from '../../shared/contract';
 import { ExpdeskError } from '../../shared/errors';
-import type { ExperimentDetail, WorkspaceListing } from '../../shared/model';
 import { userCacheDir } from '../core/app/paths';
+import { backendKind } from '../core/backend/resolve';
 import {
   formatRemoteLocation,
-  parseRemoteLocation,
   remoteEndpointLabel,
   withRemotePath,
   type RemoteLocation,
@@ -37,25 +31,14 @@ import {
 import { ConfigError } from '../core/configs/compose';
 import { SshConnection, type SshOptions } from '../core/remote/connection';
 import { RemotePool } from '../core/remote/pool';
-import { fetchRemoteExperiment } from '../core/remote/remote-export';
-import {
-  listRemoteConfigs,
-  readRemoteConfig,
-  readRemoteExperimentFile,
-  writeRemoteConfig,
-  type RemoteFileText,
-} from '../core/remote/remote-files';
-import { RemoteMetricsMirror, type MirrorResult } from '../core/remote/remote-metrics';
-import { RemoteExperimentWatcher } from '../core/remote/remote-watcher';
+import { RemoteMetricsMirror } from '../core/remote/remote-metrics';
 import { mirrorRemoteConfigs, type RemoteConfigMirror } from '../core/remote/remote-configs';
 import { RemoteLogFollower } from '../core/remote/remote-runs';
 import { SshExecutor } from '../core/remote/ssh-executor';
 import { planContext, planRun } from '../core/runs/plan';
 import { RemoteWorkspace } from '../core/remote/remote-workspace';
 import type { SummaryStore } from '../core/summary/summary-store';
-import { exportBundleRequest, verifyRequest } from './bundles';
 import { toApiError } from './errors';
-import { composeForEditor } from './runs';
 
 type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 
@@ -64,13 +47,9 @@ const WATCH_MS = 2000;
 /** How long the interface has to answer a passphrase question. */
 const PASSPHRASE_TIMEOUT_MS = 5 * 60_000;
 
+/** Whether runs of this location are remote ones (decided in core/backend/resolve.ts, like every location). */
 export function isRemote(text: string | null | undefined): text is string {
-  if (!text) return false;
-  try {
-    return parseRemoteLocation(text) !== null;
-  } catch {
-    return true; // a malformed ssh:// URL: the remote path reports it
-  }
+  return Boolean(text) && backendKind(text!) === 'ssh';
 }
 
 /** Remote failures as the contract's errors (the one mapping, ./errors.ts). */
@@ -105,19 +84,9 @@ async function wrapAt<T>(label: string, fn: () => Promise<T>): Promise<T> {
   }
 }
 
-interface HostGroup {
-  label: string;
-  conn: SshConnection;
-  ws: RemoteWorkspace;
-  /** The locations on this host: their index in the request and their parsed form. */
-  items: Array<{ index: number; loc: RemoteLocation }>;
-}
-
 export interface RemoteDataOptions {
   /** Where mirrors of remote metrics are kept (the summaries' cache folder; default the user's). */
   cacheDir?: string;
-  /** The open workspace: a remote one is searched for new experiments while watches are on. */
-  workspace?: () => string | null;
 }
 
 export class RemoteService {
@@ -130,7 +99,6 @@ export class RemoteService {
   private watchTimer: NodeJS.Timeout | null = null;
   private readonly passphrases = new Map<string, (value: string | null) => void>();
   readonly mirror: RemoteMetricsMirror;
-  private readonly experimentWatcher: RemoteExperimentWatcher;
 
   constructor(
     private readonly emit: Emit,
@@ -144,21 +112,10 @@ export class RemoteService {
     });
     this.pool.onStatus((s) => this.emit('remote.status', s));
     this.mirror = new RemoteMetricsMirror(data.cacheDir ?? userCacheDir());
-    this.experimentWatcher = new RemoteExperimentWatcher({
-      open: (endpoint) => new RemoteWorkspace(this.pool.connection(endpoint), endpoint, this.summaries),
-      workspace: data.workspace ?? (() => null),
-      sink: {
-        metricsChanged: (subscription, expDir, records) =>
-          this.emit('metrics.changed', { subscription, expDir, records }),
-        updated: (summary) => this.emit('experiment.updated', { summary }),
-      },
-    });
   }
 
   private open(text: string): { loc: RemoteLocation; conn: SshConnection; ws: RemoteWorkspace } {
-    const loc = parseRemoteLocation(text);
-    if (!loc) throw new ApiError('bad-request', `not a remote location: ${text}`);
-    const conn = this.pool.connection(loc);
+    const { loc, conn } = this.pool.forLocation(text);
     return { loc, conn, ws: new RemoteWorkspace(conn, loc, this.summaries) };
   }
 
@@ -203,8 +160,9 @@ export class RemoteService {
     params: RequestParams<'remote.trustHostKey'>,
   ): Promise<RequestResult<'remote.trustHostKey'>> {
     return wrap(async () => {
-      const loc = parseRemoteLocation(params.location);
-      if (!loc) throw new ApiError('bad-request', `not a remote location: ${params.location}`);
+      if (!isRemote(params.location))
+        throw new ApiError('bad-request', `not a remote location: ${params.location}`);
+      const { loc } = this.pool.forLocation(params.location);
       // A throwaway connection that accepts only the key with this fingerprint.
       const probe = new SshConnection(
         { host: loc.host, user: loc.user, port: loc.port },
@@ -220,20 +178,6 @@ export class RemoteService {
       }
       this.pool.drop(loc);
       return {};
-    });
-  }
-
-  list(root: string): Promise<WorkspaceListing> {
-    return wrap(async () => {
-      const { loc, ws } = this.open(root);
-      return ws.list(loc.path);
-    });
-  }
-
-  detail(p: string): Promise<ExperimentDetail> {
-    return wrap(async () => {
-      const { loc, ws } = this.open(p);
-      return ws.detail(loc.path);
     });
   }
 
@@ -379,129 +323,13 @@ export class RemoteService {
     return true;
   }
 
-  // --- The interface's data on remote experiments ---
-
-  /** Locations grouped by endpoint, so each host is asked once for all of its experiments. */
-  private byHost(locations: string[]): HostGroup[] {
-    const groups = new Map<string, HostGroup>();
-    locations.forEach((text, index) => {
-      const { loc, conn, ws } = this.open(text);
-      const label = remoteEndpointLabel(loc);
-      let g = groups.get(label);
-      if (!g) {
-        g = { label, conn, ws, items: [] };
-        groups.set(label, g);
-      }
-      g.items.push({ index, loc });
-    });
-    return [...groups.values()];
-  }
-
-  /**
-   * Bring the local mirrors of these experiments' metrics up to date (one
-   * command per host) and return them, in order. Fails on the first
-   * experiment that has none (not an experiment, gone), naming it.
-   */
-  mirrorMetrics(locations: string[], opts: { allowFile?: boolean } = {}): Promise<MirrorResult[]> {
-    return wrap(async () => {
-      const out: MirrorResult[] = new Array<MirrorResult>(locations.length);
-      await Promise.all(
-        this.byHost(locations).map((g) =>
-          wrapAt(g.label, async () => {
-            const results = await this.mirror.sync(
-              g.conn,
-              g.items.map((it) => ({
-                location: locations[it.index]!,
-                remotePath: it.loc.path,
-                allowFile: opts.allowFile,
-              })),
-            );
-            results.forEach((r, i) => {
-              if (r instanceof Error) throw r;
-              out[g.items[i]!.index] = r;
-            });
-          }),
-        ),
-      );
-      return out;
-    });
-  }
-
-  /** Details of remote experiments, one command per host, in order; a missing one fails the request. */
-  details(locations: string[]): Promise<ExperimentDetail[]> {
-    return wrap(async () => {
-      const out: ExperimentDetail[] = new Array<ExperimentDetail>(locations.length);
-      await Promise.all(
-        this.byHost(locations).map((g) =>
-          wrapAt(g.label, async () => {
-            const details = await g.ws.details(g.items.map((it) => it.loc.path));
-            details.forEach((d, i) => {
-              if (d instanceof Error) throw d;
-              out[g.items[i]!.index] = d;
-            });
-          }),
-        ),
-      );
-      return out;
-    });
-  }
-
-  readFile(location: string, maxBytes?: number): Promise<RemoteFileText> {
-    return wrap(async () => {
-      const { loc, conn } = this.open(location);
-      return wrapAt(remoteEndpointLabel(loc), () => readRemoteExperimentFile(conn, loc.path, maxBytes));
-    });
-  }
-
-  listConfigs(root: string): Promise<RequestResult<'config.list'>> {
-    return wrap(async () => {
-      const { loc, conn, ws } = this.open(root);
-      const r = await wrapAt(remoteEndpointLabel(loc), () => listRemoteConfigs(conn, loc.path));
-      return {
-        root: ws.locate(r.project),
-        files: r.files.map((f) => ({ path: ws.locate(f.path), rel: f.rel })),
-      };
-    });
-  }
-
-  /**
-   * config.compose of a remote project's config (the config editor on a remote
-   * workspace): one command copies the project's configs here, the core
-   * composes them, and every path in the answer is the remote one again.
-   */
-  compose(
-    params: RequestParams<'config.compose'>,
-    workspace: string | null,
-  ): Promise<RequestResult<'config.compose'>> {
-    return wrap(async () => {
-      const { loc, conn, root } = this.configTarget(params.file, workspace);
-      const { ws } = this.open(params.file);
-      const mirror = await wrapAt(remoteEndpointLabel(loc), () => mirrorRemoteConfigs(conn, root));
-      try {
-        const r = composeForEditor({ ...params, file: localConfigOf(mirror, loc.path) }, mirror.localRoot);
-        const located = (p: string): string => ws.locate(mirror.remoteFor(p));
-        if (r.ok) return { ...r, files: r.files.map(located) };
-        return {
-          ok: false,
-          error: {
-            ...r.error,
-            file: r.error.file === null ? null : located(r.error.file),
-            message: mirror.remoteText(r.error.message),
-          },
-        };
-      } finally {
-        mirror.cleanup();
-      }
-    });
-  }
-
   /** The remote workspace a config file must belong to: the same endpoint as the file. */
   private configTarget(
     file: string,
     workspace: string | null,
   ): { loc: RemoteLocation; conn: SshConnection; root: string } {
     const { loc, conn } = this.open(file);
-    const ws = isRemote(workspace) ? parseRemoteLocation(workspace) : null;
+    const ws = isRemote(workspace) ? this.open(workspace).loc : null;
     if (!ws || remoteEndpointLabel(ws) !== remoteEndpointLabel(loc))
       throw new ApiError(
         'forbidden',
@@ -510,108 +338,9 @@ export class RemoteService {
     return { loc, conn, root: ws.path };
   }
 
-  readConfig(file: string, workspace: string | null): Promise<RequestResult<'config.read'>> {
-    return wrap(async () => {
-      const { loc, conn, root } = this.configTarget(file, workspace);
-      return { text: await wrapAt(remoteEndpointLabel(loc), () => readRemoteConfig(conn, root, loc.path)) };
-    });
-  }
-
-  writeConfig(file: string, text: string, workspace: string | null): Promise<RequestResult<'config.write'>> {
-    return wrap(async () => {
-      const { loc, conn, root } = this.configTarget(file, workspace);
-      await wrapAt(remoteEndpointLabel(loc), () => writeRemoteConfig(conn, root, loc.path, text));
-      return {};
-    });
-  }
-
-  /** Follow remote experiments under a subscription id (events as for local watches). */
-  watchExperiments(subscription: string, locations: string[]): void {
-    for (const l of locations) this.open(l); // a malformed location fails the request, not a later tick
-    this.experimentWatcher.watch(subscription, locations);
-  }
-
-  unwatchExperiments(subscription: string): void {
-    this.experimentWatcher.unwatch(subscription);
-  }
-
-  /** Fetch the remote experiment (and its commit) in one command, then export the bundle here. */
-  exportBundle(
-    params: RequestParams<'bundle.export'>,
-    emit: (payload: EventPayload<'bundle.progress'>) => void,
-  ): Promise<RequestResult<'bundle.export'>> {
-    return wrap(async () => {
-      const { loc, conn } = this.open(params.expDir);
-      emit({ expDir: params.expDir, phase: 'scan', done: 0, total: 0 });
-      const fetched = await wrapAt(remoteEndpointLabel(loc), () =>
-        fetchRemoteExperiment(conn, loc.path, {
-          withLogs: params.withLogs,
-          withCheckpoint: params.withCheckpoint,
-        }),
-      );
-      const here = (text: string): string => text.split(fetched.expDir).join(params.expDir);
-      try {
-        const r = await exportBundleRequest(
-          {
-            ...params,
-            expDir: fetched.expDir,
-            repository: params.repository ?? fetched.repository ?? undefined,
-          },
-          (p) => emit({ ...p, expDir: params.expDir }),
-          fetched.leftOut,
-        );
-        return {
-          ...r,
-          sourceMissing: r.sourceMissing === null ? null : here(r.sourceMissing),
-          warnings: r.warnings.map(here),
-        };
-      } catch (err) {
-        if (!(err instanceof ExpdeskError)) throw err;
-        const api = toApiError(err);
-        throw new ApiError(api.code, here(api.message));
-      } finally {
-        fetched.cleanup();
-      }
-    });
-  }
-
-  /** verify with either side (or both) remote: their metrics are mirrored here first. */
-  verify(params: RequestParams<'experiments.verify'>): Promise<RequestResult<'experiments.verify'>> {
-    return wrap(async () => {
-      const sides = [params.original, params.reproduced];
-      const remote = sides.filter((s) => isRemote(s));
-      // Either side may be a folder or a metrics.jsonl file, as for local runs.
-      const mirrors = await this.mirrorMetrics(remote, { allowFile: true });
-      const local = new Map(remote.map((s, i) => [s, mirrors[i]!.dir]));
-      const shown = new Map(sides.map((s) => [local.get(s) ?? path.resolve(s), s]));
-      const here = (text: string): string => {
-        for (const [dir, s] of shown) if (dir !== s) text = text.split(dir).join(s);
-        return text;
-      };
-      try {
-        const r = await verifyRequest({
-          ...params,
-          original: local.get(params.original) ?? params.original,
-          reproduced: local.get(params.reproduced) ?? params.reproduced,
-        });
-        return {
-          ...r,
-          original: isRemote(params.original) ? params.original : r.original,
-          reproduced: isRemote(params.reproduced) ? params.reproduced : r.reproduced,
-          warnings: r.warnings.map(here),
-        };
-      } catch (err) {
-        if (!(err instanceof ExpdeskError)) throw err;
-        const api = toApiError(err);
-        throw new ApiError(api.code, here(api.message));
-      }
-    });
-  }
-
   /** Remote log followers, watches, timers and open SSH channels (tests, diagnostics). */
   get activity(): {
     logFollows: number;
-    watches: number;
     runWatches: number;
     timers: number;
     sshChannels: number;
@@ -620,15 +349,13 @@ export class RemoteService {
     for (const h of this.watched.values()) runWatches += h.runs.size;
     return {
       logFollows: this.followers.size,
-      watches: this.experimentWatcher.size.subscriptions,
       runWatches,
-      timers: (this.watchTimer ? 1 : 0) + (this.experimentWatcher.polling ? 1 : 0),
+      timers: this.watchTimer ? 1 : 0,
       sshChannels: this.pool.openChannels,
     };
   }
 
   dispose(): void {
-    this.experimentWatcher.dispose();
     for (const f of this.followers.values()) f.stop();
     this.followers.clear();
     this.watched.clear();

@@ -159,8 +159,7 @@ export class ExperimentWatcher {
    * carry once the workspace's folders are listed, so any experiment folder
    * created after this resolves is announced.
    */
-  async watch(paths: string[]): Promise<string> {
-    const id = `watch-${this.nextId++}`;
+  async watch(paths: string[], id = `watch-${this.nextId++}`): Promise<string> {
     const dirs = new Set(paths.map((p) => path.resolve(p)));
     this.subscriptions.set(id, dirs);
     this.pruneRetired();

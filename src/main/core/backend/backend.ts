@@ -1,0 +1,124 @@
+/**
+ * One experiment backend per kind of place experiments live in: this folder's
+ * local disk (./local-backend.ts) or a machine reached over SSH
+ * (./ssh-backend.ts). The host and the CLI never ask whether a location is
+ * remote: they resolve it to its backend once (./resolve.ts) and call the
+ * same operations on either. A third place (a cluster's shared file system,
+ * an object store) is a third implementation of this interface plus one line
+ * in resolve.ts.
+ *
+ * Locations are the strings users type and the contract carries: a local
+ * path, or ssh://[user@]host[:port]/path and host:/path. Every answer names
+ * experiments by location in the same form, so local and remote results mix
+ * freely (compare, verify).
+ */
+import type { WorkingTree } from '../capture/git';
+import type { ExperimentDetail, WorkspaceListing } from '../../../shared/model';
+
+/** Where experiment events go (the host forwards them as metrics.changed / experiment.updated). */
+export interface BackendSink {
+  metricsChanged(subscription: string, expDir: string, records: number): void;
+  updated(summary: WorkspaceListing['experiments'][number]): void;
+}
+
+/** A text file of an experiment, the start up to a byte limit. */
+export interface BackendFileText {
+  text: string;
+  size: number;
+  truncated: boolean;
+}
+
+/** A local folder holding an experiment's metrics.jsonl (the folder itself, or a mirror of a remote one). */
+export interface LocalMetrics {
+  dir: string;
+  /** The mirror was replaced (the remote file was rewritten): cached series of `dir` are stale. */
+  reset: boolean;
+}
+
+/** The workspace open in the interface (or given to a command), with the backend it belongs to. */
+export interface OpenWorkspace {
+  location: string;
+  backend: ExperimentBackend;
+}
+
+/**
+ * A project's configs where the core's composer can read them: the project
+ * itself for a local one, a private copy of a remote one's configs/.
+ */
+export interface ComposeSource {
+  /** The project folder composing is confined to. */
+  root: string;
+  /** The config file to compose, as a path under `root`. */
+  file: string;
+  /** A composed path (under `root`) as the location the user knows. */
+  locate(localPath: string): string;
+  /** A message with local copy paths replaced by the user's locations. */
+  text(message: string): string;
+  cleanup(): void;
+}
+
+/** What export needs: a local copy of the experiment folder (a local one is used where it is). */
+export interface ExportSource {
+  /** The local folder to export from. */
+  expDir: string;
+  /** A repository holding the recorded commit (the remote's, fetched), or null: export searches as usual. */
+  repository: string | null;
+  /** Entries a remote fetch left out (links leading out, FIFOs …), with why; empty for a local folder. */
+  leftOut: Array<{ path: string; reason: string }>;
+  /** A message with the local copy's path replaced by the location the user gave. */
+  text(message: string): string;
+  cleanup(): void;
+}
+
+export interface ExperimentBackend {
+  /** 'local' or 'ssh': for diagnostics and messages only, never to branch on. */
+  readonly kind: string;
+
+  /** The location as it is kept (a local path made absolute; a remote one as written). */
+  normalize(location: string): string;
+
+  /** The experiments of a workspace (workspace.list, `expdesk list`). */
+  list(root: string): Promise<WorkspaceListing>;
+
+  /** Details of experiments, in order (experiment.get, compare, `expdesk show`); a missing one fails, naming it. */
+  details(locations: string[]): Promise<ExperimentDetail[]>;
+
+  /**
+   * Local folders holding these experiments' metrics.jsonl, in order, brought
+   * up to date (metrics.series, verify). `allowFile`: a location may name a
+   * metrics.jsonl file rather than a folder (verify takes either).
+   */
+  localMetrics(locations: string[], opts?: { allowFile?: boolean }): Promise<LocalMetrics[]>;
+
+  /** Follow experiments under a subscription id; an id with no locations still hears of new ones in the workspace. */
+  watch(subscription: string, locations: string[]): Promise<void>;
+  /** End a subscription; unknown ids are ignored. */
+  unwatch(subscription: string): void;
+
+  /** A text file inside an experiment folder (file.read). */
+  readFile(location: string, maxBytes?: number): Promise<BackendFileText>;
+
+  /** The project of a workspace and its config files (config.list). */
+  listConfigs(root: string): Promise<{ root: string; files: Array<{ path: string; rel: string }> }>;
+  /** A config file of the open project (config.read); a file outside it is refused. */
+  readConfig(file: string, workspace: OpenWorkspace | null): Promise<string>;
+  /** Save a config file of the open project (config.write), atomically. */
+  writeConfig(file: string, text: string, workspace: OpenWorkspace | null): Promise<void>;
+  /** Where the composer reads a config of the open project from (config.compose). */
+  composeSource(file: string, workspace: OpenWorkspace | null): Promise<ComposeSource>;
+
+  /** The project's git working tree (the interface's dirty-tree warning), or null where it cannot be read. */
+  projectGit(root: string): Promise<WorkingTree | null>;
+
+  /** A local copy of the experiment for a bundle (bundle.export, `expdesk export`). */
+  exportSource(
+    location: string,
+    opts: { withLogs?: boolean; withCheckpoint?: boolean },
+  ): Promise<ExportSource>;
+
+  /** Subscriptions and poll timers held now (diagnostics, tests). */
+  readonly activity: { watches: number; timers: number };
+
+  /** End watches and timers (and, for SSH, nothing else: the connection pool belongs to its owner). */
+  dispose(): void;
+}

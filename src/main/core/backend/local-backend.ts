@@ -1,0 +1,140 @@
+/**
+ * Experiments on this machine's disk: the ExperimentBackend over the core's
+ * own modules (workspace listing and details, the experiment watcher, file
+ * access, config files). Nothing is copied: metrics and export read the
+ * folder where it is.
+ */
+import path from 'node:path';
+import { ExpdeskError } from '../../../shared/errors';
+import type { ExperimentDetail, WorkspaceListing } from '../../../shared/model';
+import { listConfigFiles, projectRootOf, readConfigFile, writeConfigFile } from '../configs/config-files';
+import { workingTree, type WorkingTree } from '../capture/git';
+import type { SummaryStore } from '../summary/summary-store';
+import { ExperimentWatcher } from '../watch/experiment-watcher';
+import { readExperimentDetail } from '../workspace/experiment';
+import { readExperimentFile } from '../workspace/file-access';
+import { listWorkspace, mapLimited } from '../workspace/workspace';
+import type {
+  BackendFileText,
+  BackendSink,
+  ComposeSource,
+  ExperimentBackend,
+  ExportSource,
+  LocalMetrics,
+  OpenWorkspace,
+} from './backend';
+
+export interface LocalBackendOptions {
+  summaries: SummaryStore;
+  /** The open workspace, searched for new experiments while watches are on (when it is a local one). */
+  workspace?: () => OpenWorkspace | null;
+  /** Where watch events go; without it, watching is refused. */
+  sink?: BackendSink;
+}
+
+const same = (text: string): string => text;
+
+export class LocalBackend implements ExperimentBackend {
+  readonly kind = 'local';
+  private watcher: ExperimentWatcher | null = null;
+
+  constructor(private readonly options: LocalBackendOptions) {}
+
+  normalize(location: string): string {
+    return path.resolve(location);
+  }
+
+  list(root: string): Promise<WorkspaceListing> {
+    return listWorkspace(path.resolve(root), this.options.summaries);
+  }
+
+  details(locations: string[]): Promise<ExperimentDetail[]> {
+    return mapLimited(locations, 8, (l) => readExperimentDetail(path.resolve(l), this.options.summaries));
+  }
+
+  async localMetrics(locations: string[]): Promise<LocalMetrics[]> {
+    return locations.map((l) => ({ dir: path.resolve(l), reset: false }));
+  }
+
+  async watch(subscription: string, locations: string[]): Promise<void> {
+    await this.watcherFor().watch(locations, subscription);
+  }
+
+  unwatch(subscription: string): void {
+    this.watcher?.unwatch(subscription);
+  }
+
+  readFile(location: string, maxBytes?: number): Promise<BackendFileText> {
+    return readExperimentFile(location, maxBytes);
+  }
+
+  async listConfigs(root: string): Promise<{ root: string; files: Array<{ path: string; rel: string }> }> {
+    const project = await projectRootOf(root);
+    return { root: project, files: await listConfigFiles(project) };
+  }
+
+  async readConfig(file: string, workspace: OpenWorkspace | null): Promise<string> {
+    return readConfigFile(file, await this.project(workspace));
+  }
+
+  async writeConfig(file: string, text: string, workspace: OpenWorkspace | null): Promise<void> {
+    await writeConfigFile(file, text, await this.project(workspace));
+  }
+
+  async composeSource(file: string, workspace: OpenWorkspace | null): Promise<ComposeSource> {
+    return { root: await this.project(workspace), file, locate: same, text: same, cleanup: () => undefined };
+  }
+
+  async projectGit(root: string): Promise<WorkingTree | null> {
+    const project = await projectRootOf(root);
+    return workingTree(project, [path.join(project, 'experiments')]);
+  }
+
+  async exportSource(location: string): Promise<ExportSource> {
+    return {
+      expDir: path.resolve(location),
+      repository: null,
+      leftOut: [],
+      text: same,
+      cleanup: () => undefined,
+    };
+  }
+
+  get activity(): { watches: number; timers: number } {
+    return {
+      watches: this.watcher?.size.subscriptions ?? 0,
+      timers: this.watcher?.polling ? 1 : 0,
+    };
+  }
+
+  dispose(): void {
+    this.watcher?.dispose();
+  }
+
+  /** The open (local) project: what config files and composing are confined to. */
+  private async project(workspace: OpenWorkspace | null): Promise<string> {
+    if (!workspace)
+      throw new ExpdeskError('bad-request', 'no workspace is open: open a project folder first');
+    if (workspace.backend !== this)
+      throw new ExpdeskError(
+        'forbidden',
+        `the open project is on a remote machine (${workspace.location}): this file is not in it`,
+      );
+    return projectRootOf(workspace.location);
+  }
+
+  private watcherFor(): ExperimentWatcher {
+    const sink = this.options.sink;
+    if (!sink) throw new ExpdeskError('bad-request', 'watching experiments is not available here');
+    this.watcher ??= new ExperimentWatcher({
+      summaries: this.options.summaries,
+      // Another backend's workspace (a remote one) is searched by that backend, not on this disk.
+      workspace: () => {
+        const w = this.options.workspace?.();
+        return w && w.backend === this ? w.location : null;
+      },
+      sink,
+    });
+    return this.watcher;
+  }
+}

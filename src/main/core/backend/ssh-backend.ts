@@ -1,0 +1,275 @@
+/**
+ * Experiments on machines reached over SSH (ssh://[user@]host[:port]/path,
+ * host:/path): the ExperimentBackend over core/remote. Listings and details
+ * come from the remote helper through RemoteWorkspace (one command per host
+ * for many experiments), metrics through local mirrors that receive only new
+ * bytes (RemoteMetricsMirror), watches through one poll per host
+ * (RemoteExperimentWatcher), files and configs through helper commands that
+ * apply the local confinement rules on the remote, composing through a
+ * private copy of the project's configs, and export through a fetched copy of
+ * the experiment and its commit. Failures name the endpoint.
+ */
+import { remoteEndpointLabel, type RemoteLocation } from '../../../shared/remote-location';
+import { ExpdeskError } from '../../../shared/errors';
+import type { ExperimentDetail, WorkspaceListing } from '../../../shared/model';
+import type { SshConnection } from '../remote/connection';
+import type { RemotePool } from '../remote/pool';
+import { fetchRemoteExperiment } from '../remote/remote-export';
+import {
+  listRemoteConfigs,
+  readRemoteConfig,
+  readRemoteExperimentFile,
+  writeRemoteConfig,
+} from '../remote/remote-files';
+import type { RemoteMetricsMirror } from '../remote/remote-metrics';
+import { mirrorRemoteConfigs } from '../remote/remote-configs';
+import { RemoteExperimentWatcher } from '../remote/remote-watcher';
+import { RemoteWorkspace } from '../remote/remote-workspace';
+import type { WorkingTree } from '../capture/git';
+import type { SummaryStore } from '../summary/summary-store';
+import { reworded } from './reworded';
+import type {
+  BackendFileText,
+  BackendSink,
+  ComposeSource,
+  ExperimentBackend,
+  ExportSource,
+  LocalMetrics,
+  OpenWorkspace,
+} from './backend';
+
+export interface SshBackendOptions {
+  /** The connections of this process (the host's or the CLI's); the backend does not close them. */
+  pool: RemotePool;
+  summaries: SummaryStore;
+  /** Local mirrors of remote metrics (its owner chooses the folder); without it, metrics and verify on remote experiments are refused. */
+  mirror?: RemoteMetricsMirror;
+  /** The open workspace: a remote one is searched for new experiments while watches are on. */
+  workspace?: () => OpenWorkspace | null;
+  /** Where watch events go; without it, watching is refused. */
+  sink?: BackendSink;
+  /** Told when an experiment is about to be fetched for export (the CLI says so on stderr). */
+  onExportFetch?: (location: string) => void;
+}
+
+/** A message naming the endpoint (once). */
+function atEndpoint(label: string, message: string): string {
+  return message.includes(label) ? message : `${label}: ${message}`;
+}
+
+/** Run fn; an Expdesk error it throws names the endpoint. */
+async function at<T>(label: string, fn: () => Promise<T>): Promise<T> {
+  try {
+    return await fn();
+  } catch (err) {
+    throw reworded(err, (m) => atEndpoint(label, m));
+  }
+}
+
+interface Opened {
+  loc: RemoteLocation;
+  conn: SshConnection;
+  ws: RemoteWorkspace;
+  label: string;
+}
+
+export class SshBackend implements ExperimentBackend {
+  readonly kind = 'ssh';
+  private watcher: RemoteExperimentWatcher | null = null;
+
+  constructor(private readonly options: SshBackendOptions) {}
+
+  normalize(location: string): string {
+    return location;
+  }
+
+  /** Parse a location and take its endpoint's connection (a malformed location fails here, clearly). */
+  private open(text: string): Opened {
+    const { loc, conn } = this.options.pool.forLocation(text);
+    return {
+      loc,
+      conn,
+      ws: new RemoteWorkspace(conn, loc, this.options.summaries),
+      label: remoteEndpointLabel(loc),
+    };
+  }
+
+  /** Locations grouped by endpoint, so each host is asked once for all of its experiments. */
+  private byHost(locations: string[]): Array<Opened & { items: Array<{ index: number; path: string }> }> {
+    const groups = new Map<string, Opened & { items: Array<{ index: number; path: string }> }>();
+    locations.forEach((text, index) => {
+      const o = this.open(text);
+      let g = groups.get(o.label);
+      if (!g) {
+        g = { ...o, items: [] };
+        groups.set(o.label, g);
+      }
+      g.items.push({ index, path: o.loc.path });
+    });
+    return [...groups.values()];
+  }
+
+  async list(root: string): Promise<WorkspaceListing> {
+    const { loc, ws } = this.open(root);
+    return ws.list(loc.path);
+  }
+
+  async details(locations: string[]): Promise<ExperimentDetail[]> {
+    const out = new Array<ExperimentDetail>(locations.length);
+    await Promise.all(
+      this.byHost(locations).map((g) =>
+        at(g.label, async () => {
+          const details = await g.ws.details(g.items.map((it) => it.path));
+          details.forEach((d, i) => {
+            if (d instanceof Error) throw d;
+            out[g.items[i]!.index] = d;
+          });
+        }),
+      ),
+    );
+    return out;
+  }
+
+  async localMetrics(locations: string[], opts: { allowFile?: boolean } = {}): Promise<LocalMetrics[]> {
+    const mirror = this.options.mirror;
+    if (!mirror) throw new ExpdeskError('bad-request', 'remote metrics are not available here');
+    const out = new Array<LocalMetrics>(locations.length);
+    await Promise.all(
+      this.byHost(locations).map((g) =>
+        at(g.label, async () => {
+          const results = await mirror.sync(
+            g.conn,
+            g.items.map((it) => ({
+              location: locations[it.index]!,
+              remotePath: it.path,
+              allowFile: opts.allowFile,
+            })),
+          );
+          results.forEach((r, i) => {
+            if (r instanceof Error) throw r;
+            out[g.items[i]!.index] = { dir: r.dir, reset: r.reset };
+          });
+        }),
+      ),
+    );
+    return out;
+  }
+
+  async watch(subscription: string, locations: string[]): Promise<void> {
+    for (const l of locations) this.open(l); // a malformed location fails the request, not a later tick
+    this.watcherFor().watch(subscription, locations);
+  }
+
+  unwatch(subscription: string): void {
+    this.watcher?.unwatch(subscription);
+  }
+
+  async readFile(location: string, maxBytes?: number): Promise<BackendFileText> {
+    const { loc, conn, label } = this.open(location);
+    return at(label, () => readRemoteExperimentFile(conn, loc.path, maxBytes));
+  }
+
+  async listConfigs(root: string): Promise<{ root: string; files: Array<{ path: string; rel: string }> }> {
+    const { loc, conn, ws, label } = this.open(root);
+    const r = await at(label, () => listRemoteConfigs(conn, loc.path));
+    return {
+      root: ws.locate(r.project),
+      files: r.files.map((f) => ({ path: ws.locate(f.path), rel: f.rel })),
+    };
+  }
+
+  /** The remote workspace a config file must belong to: the same endpoint as the file. */
+  private configTarget(file: string, workspace: OpenWorkspace | null): Opened & { root: string } {
+    const target = this.open(file);
+    const ws = workspace?.backend === this ? this.open(workspace.location) : null;
+    if (!ws || ws.label !== target.label)
+      throw new ExpdeskError(
+        'forbidden',
+        `${file} is outside the open project (${workspace?.location ?? 'no workspace is open'})`,
+      );
+    return { ...target, root: ws.loc.path };
+  }
+
+  async readConfig(file: string, workspace: OpenWorkspace | null): Promise<string> {
+    const { loc, conn, root, label } = this.configTarget(file, workspace);
+    return at(label, () => readRemoteConfig(conn, root, loc.path));
+  }
+
+  async writeConfig(file: string, text: string, workspace: OpenWorkspace | null): Promise<void> {
+    const { loc, conn, root, label } = this.configTarget(file, workspace);
+    await at(label, () => writeRemoteConfig(conn, root, loc.path, text));
+  }
+
+  /**
+   * One command copies the project's configs here; the core's composer runs
+   * on the copy, and every path in its answer is the remote one again.
+   */
+  async composeSource(file: string, workspace: OpenWorkspace | null): Promise<ComposeSource> {
+    const { loc, conn, ws, root, label } = this.configTarget(file, workspace);
+    const mirror = await at(label, () => mirrorRemoteConfigs(conn, root));
+    const local = mirror.localFor(loc.path);
+    if (!local) {
+      mirror.cleanup();
+      throw new ExpdeskError(
+        'bad-request',
+        `${loc.path} is not a config of the remote project ${mirror.project}: ` +
+          'configs are composed from the YAML files under its configs/ folder',
+      );
+    }
+    return {
+      root: mirror.localRoot,
+      file: local,
+      locate: (p) => ws.locate(mirror.remoteFor(p)),
+      text: (message) => mirror.remoteText(message),
+      cleanup: () => mirror.cleanup(),
+    };
+  }
+
+  /** Not read over SSH: the interface shows no dirty-tree warning for a remote project. */
+  async projectGit(): Promise<WorkingTree | null> {
+    return null;
+  }
+
+  /** Fetch the experiment (and its recorded commit) in one command into a private folder here. */
+  async exportSource(
+    location: string,
+    opts: { withLogs?: boolean; withCheckpoint?: boolean },
+  ): Promise<ExportSource> {
+    const { loc, conn, label } = this.open(location);
+    this.options.onExportFetch?.(location);
+    const fetched = await at(label, () => fetchRemoteExperiment(conn, loc.path, opts));
+    return {
+      expDir: fetched.expDir,
+      repository: fetched.repository,
+      leftOut: fetched.leftOut,
+      text: (message) => message.split(fetched.expDir).join(location),
+      cleanup: () => fetched.cleanup(),
+    };
+  }
+
+  get activity(): { watches: number; timers: number } {
+    return {
+      watches: this.watcher?.size.subscriptions ?? 0,
+      timers: this.watcher?.polling ? 1 : 0,
+    };
+  }
+
+  dispose(): void {
+    this.watcher?.dispose();
+  }
+
+  private watcherFor(): RemoteExperimentWatcher {
+    const sink = this.options.sink;
+    if (!sink) throw new ExpdeskError('bad-request', 'watching experiments is not available here');
+    this.watcher ??= new RemoteExperimentWatcher({
+      open: (endpoint) =>
+        new RemoteWorkspace(this.options.pool.connection(endpoint), endpoint, this.options.summaries),
+      workspace: () => {
+        const w = this.options.workspace?.();
+        return w && w.backend === this ? w.location : null;
+      },
+      sink,
+    });
+    return this.watcher;
+  }
+}
