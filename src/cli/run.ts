@@ -13,7 +13,7 @@ import { tmuxAvailable, tmuxSessionAlive } from '../main/core/runs/launch';
 import { LocalExecutor } from '../main/core/runs/local-executor';
 import { planContext, planRun } from '../main/core/runs/plan';
 import { RECENT_WRITE_MS } from '../main/core/workspace/status';
-import { isRemoteLocation } from '../shared/remote-location';
+import { backendKind } from '../main/core/backend/resolve';
 import { CliError } from './errors';
 import { logOutput, printErr } from './output';
 import { describeStopped, runRequestFields, type RunCliOptions } from './run-options';
@@ -54,9 +54,18 @@ async function follow(
   }
 }
 
+/**
+ * The SSH run commands when `location` is served by the SSH backend (loaded
+ * only then: it pulls in ssh2), else null for this machine's. Where a location
+ * lives is decided by core/backend/resolve.ts, never here.
+ */
+async function sshRunsFor(location: string | undefined): Promise<typeof import('./remote') | null> {
+  return location !== undefined && backendKind(location) === 'ssh' ? await import('./remote') : null;
+}
+
 export async function runCommand(command: string[], opts: RunCliOptions): Promise<number> {
-  if (opts.workspace && isRemoteLocation(opts.workspace))
-    return (await import('./remote')).remoteRunCommand(command, opts);
+  const ssh = await sshRunsFor(opts.workspace);
+  if (ssh) return ssh.remoteRunCommand(command, opts);
   if (opts.detach && !tmuxAvailable()) {
     throw new CliError(
       '--detach needs tmux, so that the run outlives this command; install tmux (apt-get install tmux) or run in the foreground',
@@ -132,7 +141,8 @@ function signalNumber(name: string): number {
  * interactive terminal), else follow its log until it ends.
  */
 export async function attachCommand(expDir: string): Promise<number> {
-  if (isRemoteLocation(expDir)) return (await import('./remote')).remoteAttachCommand(expDir);
+  const ssh = await sshRunsFor(expDir);
+  if (ssh) return ssh.remoteAttachCommand(expDir);
   const dir = path.resolve(expDir);
   const status = readStatusFile(dir);
   if (!status)
@@ -152,7 +162,8 @@ export async function attachCommand(expDir: string): Promise<number> {
 }
 
 export async function stopCommand(expDir: string): Promise<string> {
-  if (isRemoteLocation(expDir)) return (await import('./remote')).remoteStopCommand(expDir);
+  const ssh = await sshRunsFor(expDir);
+  if (ssh) return ssh.remoteStopCommand(expDir);
   return describeStopped(await new LocalExecutor().cancel(LocalExecutor.handle(expDir)));
 }
 
@@ -183,7 +194,8 @@ export async function tailCommand(
   expDir: string,
   opts: { follow?: boolean; bytes?: number },
 ): Promise<number> {
-  if (isRemoteLocation(expDir)) return (await import('./remote')).remoteTailCommand(expDir, opts);
+  const ssh = await sshRunsFor(expDir);
+  if (ssh) return ssh.remoteTailCommand(expDir, opts);
   const dir = path.resolve(expDir);
   if (!existsSync(dir)) throw new CliError(`no such folder: ${dir}`);
   const file = logOf(dir);

@@ -20,8 +20,6 @@ const ALLOWED: Record<string, string> = {
   // The SSH backend's own parsing of locations already routed to it (endpoint and path), not a decision.
   'src/main/core/remote/pool.ts': 'parses an SSH location into its endpoint',
   'src/main/core/remote/remote-watcher.ts': 'parses watched SSH locations into endpoints',
-  // Runs (run/attach/stop/tail) are not yet behind the backend: they move there with the run executors.
-  'src/cli/run.ts': 'run commands, pending run executors (issue 10 item 2)',
 };
 
 function sourceFiles(dir: string): string[] {
