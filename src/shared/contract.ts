@@ -263,6 +263,8 @@ export const requests = {
           changed: z.number(),
         })
         .nullable(),
+      /** The tree is not read ahead but captured when a run is launched (a remote project). */
+      checkedAtLaunch: z.boolean(),
     }),
   },
   /** Reveal a folder in the OS file manager (Electron only; browser mode answers bad-request). */

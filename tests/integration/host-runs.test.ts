@@ -65,7 +65,10 @@ describe('runs through the host', { timeout: 120_000 }, () => {
     expect(await host.dispatch('project.git', {})).toMatchObject({
       git: { root: realpathSync(proj), changed: 2, changes: ['?? configs/bad.yaml', '?? new_module.py'] },
     });
-    expect(await host.dispatch('project.git', { root: tmpDir() })).toEqual({ git: null });
+    expect(await host.dispatch('project.git', { root: tmpDir() })).toEqual({
+      git: null,
+      checkedAtLaunch: false,
+    });
     await expect(host.dispatch('run.start', { configFile: 'x', command: [] })).rejects.toMatchObject({
       code: 'bad-request',
     });

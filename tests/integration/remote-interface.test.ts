@@ -372,6 +372,8 @@ describe('remote experiments in the interface', () => {
         { path: sshd.url(path.join(proj, 'configs', 'base.yaml')), rel: 'configs/base.yaml' },
         { path: sshd.url(path.join(proj, 'configs', 'dpo', 'beta.yaml')), rel: 'configs/dpo/beta.yaml' },
       ]);
+      // The launch form's tree: captured on the remote at launch, not read ahead (the page says so).
+      expect(await h.dispatch('project.git', {})).toEqual({ git: null, checkedAtLaunch: true });
       const file = list.files[1]!.path;
       expect(await h.dispatch('config.read', { file })).toEqual({
         text: 'defaults: [../base]\ndpo:\n  beta: 0.1\n',

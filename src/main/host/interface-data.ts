@@ -136,10 +136,15 @@ export class InterfaceDataService {
 
   async projectGit(params: RequestParams<'project.git'>): Promise<RequestResult<'project.git'>> {
     const root = params.root ?? this.options.workspace()?.location;
-    if (!root) return { git: null };
-    const tree = await (await this.backend(root)).projectGit(root);
-    if (!tree) return { git: null };
-    return { git: { ...tree, changes: tree.changes.slice(0, 200), changed: tree.changes.length } };
+    if (!root) return { git: null, checkedAtLaunch: false };
+    const backend = await this.backend(root);
+    const checkedAtLaunch = backend.treeCheckedAtLaunch;
+    const tree = await backend.projectGit(root);
+    if (!tree) return { git: null, checkedAtLaunch };
+    return {
+      git: { ...tree, changes: tree.changes.slice(0, 200), changed: tree.changes.length },
+      checkedAtLaunch,
+    };
   }
 
   /** Export from a local copy of the experiment (a local one is used where it is); messages name it as given. */

@@ -213,7 +213,7 @@ function GitState(): React.JSX.Element {
       error: st.gitStateError,
       refuseDirty: st.refuseDirty,
       reload: st.loadGitState,
-      root: st.configRoot,
+      checkedAtLaunch: st.gitCheckedAtLaunch,
     })),
   );
   const recheck = (
@@ -230,7 +230,7 @@ function GitState(): React.JSX.Element {
   if (!s.git)
     return (
       <p className="git-state small muted" data-testid="git-state" data-state="unknown">
-        {s.root?.startsWith('ssh://') // the host gives remote roots in their canonical ssh:// form
+        {s.checkedAtLaunch
           ? 'The remote tree is checked at launch: uncommitted changes are saved with the run as uncommitted.patch.'
           : 'Not in a git repository: the code version cannot be recorded.'}
       </p>

@@ -65,6 +65,7 @@ export function launchSlice(ctx: Ctx): Slice<LaunchSlice> {
       overrides: [],
       gitState: null,
       gitStateError: null,
+      gitCheckedAtLaunch: false,
       launching: false,
       launchError: null,
 
@@ -157,8 +158,8 @@ export function launchSlice(ctx: Ctx): Slice<LaunchSlice> {
 
       async loadGitState() {
         try {
-          const { git } = await ctx.client.invoke('project.git', {});
-          set({ gitState: git, gitStateError: null });
+          const { git, checkedAtLaunch } = await ctx.client.invoke('project.git', {});
+          set({ gitState: git, gitStateError: null, gitCheckedAtLaunch: checkedAtLaunch });
         } catch (err) {
           set({ gitState: null, gitStateError: message(err) });
         }

@@ -113,6 +113,8 @@ export interface LaunchSlice extends LaunchForm {
   /** The project's working tree as a launch now would record it; null until asked, or outside git. */
   gitState: RequestResult<'project.git'>['git'] | null;
   gitStateError: string | null;
+  /** The project's tree is captured at launch, not read ahead (a remote project). */
+  gitCheckedAtLaunch: boolean;
   launching: boolean;
   launchError: string | null;
   openLaunch(file?: string): Promise<void>;

@@ -311,6 +311,7 @@ describe('launch', () => {
     const { client, store } = launchable();
     client.handle('project.git', () => ({
       git: { root: '/ws', hash: 'abc', branch: 'main', changes: [' M train.py'], changed: 1 },
+      checkedAtLaunch: false,
     }));
     await store.getState().openLaunch();
     await new Promise((r) => setTimeout(r, 0));

@@ -109,6 +109,8 @@ export interface ExperimentBackend {
 
   /** The project's git working tree (the interface's dirty-tree warning), or null where it cannot be read. */
   projectGit(root: string): Promise<WorkingTree | null>;
+  /** Whether the working tree is only checked when a run is launched (projectGit reads nothing ahead). */
+  readonly treeCheckedAtLaunch: boolean;
 
   /** A local copy of the experiment for a bundle (bundle.export, `expdesk export`). */
   exportSource(

@@ -36,6 +36,7 @@ const same = (text: string): string => text;
 
 export class LocalBackend implements ExperimentBackend {
   readonly kind = 'local';
+  readonly treeCheckedAtLaunch = false;
   private watcher: ExperimentWatcher | null = null;
 
   constructor(private readonly options: LocalBackendOptions) {}

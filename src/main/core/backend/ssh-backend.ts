@@ -75,6 +75,8 @@ interface Opened {
 
 export class SshBackend implements ExperimentBackend {
   readonly kind = 'ssh';
+  /** The remote tree is captured by the helper at launch (git state and patch), not read ahead. */
+  readonly treeCheckedAtLaunch = true;
   private watcher: RemoteExperimentWatcher | null = null;
 
   constructor(private readonly options: SshBackendOptions) {}
