@@ -152,7 +152,7 @@ export async function benchMetricsIngest(): Promise<BenchResult[]> {
     const append = median(appendTimes);
     return [
       {
-        name: `metrics.jsonl ingest, ${LINES.toLocaleString()} lines (${(size / 1e6).toFixed(0)} MB)`,
+        name: `metrics.jsonl ingest through the one feed (fold + columns), ${LINES.toLocaleString()} lines (${(size / 1e6).toFixed(0)} MB)`,
         figure: `${ours.toFixed(0)} ms (${(size / 1e6 / (ours / 1000)).toFixed(0)} MB/s)`,
         baseline: `plain per-line JSON.parse: ${base.toFixed(0)} ms`,
         ratio: ours / base,

@@ -121,8 +121,10 @@ export class RemoteMetricsMirror {
   /** Where to ask the remote from: the mirror's length and the fingerprint of its last bytes. */
   position(location: string): Promise<{ offset: number; fingerprint: string }> {
     return this.locked(location, async () => {
+      // The state was read from the disk once; a mirror removed since (cache cleaned) is found by
+      // accept(), which then asks again from the first byte.
       const st = await this.state(location);
-      if (!(await fileExists(st.file))) return { offset: 0, fingerprint: '' };
+      if (st.offset === 0) return { offset: 0, fingerprint: '' };
       const offset = st.offset;
       return { offset, fingerprint: await this.fingerprint(st) };
     });
@@ -354,12 +356,12 @@ export class RemoteMetricsMirror {
     await rename(tmp, st.file);
     st.offset = data.length;
     st.last = lastBytes(null, data);
-    await this.recordIno(st, ino);
+    await this.recordIno(st, ino, false);
   }
 
-  private async recordIno(st: MirrorState, ino: number | null): Promise<void> {
+  private async recordIno(st: MirrorState, ino: number | null, makeDir = true): Promise<void> {
     st.ino = ino;
-    await mkdir(st.dir, { recursive: true });
+    if (makeDir) await mkdir(st.dir, { recursive: true });
     await writeFile(path.join(st.dir, 'mirror.json'), JSON.stringify({ location: st.location, ino }));
   }
 }

@@ -59,7 +59,7 @@ import {
   type SmallFileText,
 } from '../workspace/files';
 import { LAYOUT } from '../workspace/layout';
-import { unreadableSummary } from '../workspace/workspace';
+import { mapLimited, unreadableSummary } from '../workspace/workspace';
 import type {
   GatherAnswer,
   GatherHint,
@@ -77,6 +77,8 @@ const REMOTE_ENTRY_VERSION = 1;
 /** Metrics bytes per experiment per answer, and per answer in all. */
 const MAX_BYTES_PER_EXPERIMENT = 16 * 1024 * 1024;
 const MAX_TOTAL_BYTES = 64 * 1024 * 1024;
+/** Experiments whose hints are made, or whose answers are absorbed (mirror and feed), at once. */
+const ABSORB_CONCURRENCY = 16;
 /** Follow-up calls for metrics larger than one answer: bounded so a runaway file cannot loop forever. */
 const MAX_FOLLOW_UPS = 64;
 
@@ -335,13 +337,17 @@ export class RemoteWorkspace {
     });
     const entries = new Map<string, RemoteEntry>();
     const byPath = new Map<string, WireExperiment>();
-    for (const g of result.experiments) {
-      if (g.error || g.unreadable) continue;
+    // Each experiment's mirror and feed are its own: absorbed side by side.
+    const readable = result.experiments.filter((g) => !g.error && !g.unreadable);
+    const absorbed = await mapLimited(readable, ABSORB_CONCURRENCY, async (g) => {
       const key = this.locate(g.path);
       const cached = (await this.loadEntry(key)) ?? null;
-      entries.set(g.path, await this.absorb(key, g, hints[g.path] ? cached : null));
+      return this.absorb(key, g, hints[g.path] ? cached : null);
+    });
+    readable.forEach((g, i) => {
+      entries.set(g.path, absorbed[i]!);
       byPath.set(g.path, g);
-    }
+    });
     for (let round = 0; round < MAX_FOLLOW_UPS; round++) {
       const pending = [...entries].filter(([, e]) => e.remote.more);
       if (pending.length === 0) break;
@@ -374,12 +380,15 @@ export class RemoteWorkspace {
 
   private async hintsFor(paths: string[]): Promise<Record<string, Hint>> {
     const hints: Record<string, Hint> = {};
-    for (const p of paths) {
+    const found = await mapLimited(paths, ABSORB_CONCURRENCY, async (p) => {
       const key = this.locate(p);
       const e = await this.loadEntry(key);
-      const hint = await this.hintOf(key, e);
+      return { e, hint: await this.hintOf(key, e) };
+    });
+    paths.forEach((p, i) => {
+      const { e, hint } = found[i]!;
       if (e || hint.offset > 0) hints[p] = hint;
-    }
+    });
     return hints;
   }
 
