@@ -20,7 +20,16 @@
  */
 import { MetricsFold, type MetricsFoldState } from '../../../shared/metrics-summary';
 import { emptyTailState, MetricsTail, type MetricsTailState, type ReadResult } from './metrics-tail';
+import { LAYOUT } from '../workspace/layout';
 import { DEFAULT_EXPERIMENT_POINTS, ExperimentSeries, MAX_METRIC_KEYS } from './series-columns';
+
+/** A metrics.jsonl that could not be read, in words (a refusal already names the file). */
+export function metricsReadProblem(err: unknown): string {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EACCES' || code === 'EPERM') return `cannot read ${LAYOUT.metrics}: permission denied`;
+  if (code === 'ENOTREG' || code === 'ELOOP') return (err as Error).message;
+  return `cannot read: ${(err as Error).message}`;
+}
 
 /** Where a feed resumes: a reader state and fold from the summary cache, for the file of that inode. */
 export interface FeedResume {

@@ -14,10 +14,6 @@
  * larger than one answer's budget costs follow-up calls (bounded by data
  * size, never by the number of folders).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
-import { getSystemErrorMap } from 'node:util';
 import type {
   Checkpoint,
   ExperimentDetail,
@@ -60,16 +56,9 @@ import {
 } from '../workspace/files';
 import { LAYOUT } from '../workspace/layout';
 import { mapLimited, unreadableSummary } from '../workspace/workspace';
-import type {
-  GatherAnswer,
-  GatherHint,
-  GatherRequest,
-  WireExperiment,
-  WireOsError,
-  WireSig,
-  WireText,
-} from './protocol';
+import type { GatherAnswer, GatherHint, GatherRequest, WireExperiment, WireSig } from './protocol';
 import { RemoteMetricsMirror } from './remote-metrics';
+import { compareRel, osErrorText, scratchMirrorRoot, textOf, toSig, toWire } from './remote-wire';
 import { callRemote, RemoteOpError, type HelperHost } from './remote-python';
 
 /** Bump when the remote part of an entry changes shape. */
@@ -98,66 +87,6 @@ interface RemoteEntry extends CacheEntry {
 
 type Hint = GatherHint;
 type GatherResult = GatherAnswer;
-
-function toSig(w: WireSig | undefined): FileSig {
-  return w ? { size: w[0], mtimeMs: w[1], ino: w[2] } : null;
-}
-
-function toWire(s: FileSig): WireSig {
-  return s ? [s.size, s.mtimeMs, s.ino] : null;
-}
-
-let errnoMessages: Map<string, string> | null = null;
-
-/**
- * A remote read's failure worded as the local reader's (Node's `CODE: message, syscall`),
- * so a problem reads the same whichever side met it; the helper's own text where the
- * errno is not known here.
- */
-export function osErrorText(w: WireOsError): string {
-  errnoMessages ??= new Map([...getSystemErrorMap().values()]);
-  const message = w.errno ? errnoMessages.get(w.errno) : undefined;
-  if (message && w.syscall) return `${w.errno}: ${message}, ${w.syscall}`;
-  return w.error.replace(/^cannot read: /, '');
-}
-
-function textOf(w: WireText | undefined, label: string): SmallFileText {
-  if (!w) return { text: null };
-  if ('data' in w) return { text: Buffer.from(w.data, 'base64').toString('utf8') };
-  if ('too_large' in w)
-    return {
-      text: null,
-      problem: { file: label, message: `${label} is ${w.too_large} bytes: too large to read` },
-    };
-  // A refusal (not a regular file, permission denied) is already in the local words.
-  const message = w.error.startsWith('cannot read: ') ? `cannot read ${label}: ${osErrorText(w)}` : w.error;
-  return { text: null, problem: { file: label, message } };
-}
-
-let scratchMirrors: string | null = null;
-
-/** Where mirrors go when the summary store keeps no disk cache: a folder of this process, removed at exit. */
-function scratchMirrorRoot(): string {
-  if (scratchMirrors === null) {
-    const dir = mkdtempSync(path.join(os.tmpdir(), 'expdesk-mirrors-'));
-    scratchMirrors = dir;
-    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
-  }
-  return scratchMirrors;
-}
-
-/** Folder order of discover.ts: children by name, a grouped sweep's experiments in place of their group. */
-function compareRel(a: string[], b: string[]): number {
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    const x = a[i];
-    const y = b[i];
-    if (x === undefined) return -1;
-    if (y === undefined) return 1;
-    const c = x.localeCompare(y);
-    if (c) return c;
-  }
-  return 0;
-}
 
 function coreError(err: unknown): unknown {
   if (err instanceof RemoteOpError && err.code !== 'internal')

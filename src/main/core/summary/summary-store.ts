@@ -15,7 +15,7 @@ import { flattenConfig } from '../../../shared/config-diff';
 import { LISTED_CONFIG_KEYS } from '../../../shared/listed-config';
 import type { ExperimentSummary, JsonValue, Problem } from '../../../shared/model';
 import { userCacheDir } from '../app/paths';
-import { MetricsFeeds, processMetricsFeeds } from '../metrics/metrics-feed';
+import { metricsReadProblem, MetricsFeeds, processMetricsFeeds } from '../metrics/metrics-feed';
 import { emptyTailState, type MetricsTailState } from '../metrics/metrics-tail';
 import { readText, statSig, writeAtomic } from '../workspace/fs-batch';
 import {
@@ -113,14 +113,6 @@ function readKnown(dir: string, key: SmallKey, sig: FileSig): Promise<SmallFileT
   return readSmallFile(inDir(dir, name), name, sig.size >= 0 ? sig.size : undefined);
 }
 
-/** A metrics.jsonl that could not be read, in words (a refusal already names the file). */
-function metricsReadProblem(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'EACCES' || code === 'EPERM') return `cannot read ${LAYOUT.metrics}: permission denied`;
-  if (code === 'ENOTREG' || code === 'ELOOP') return (err as Error).message;
-  return `cannot read: ${(err as Error).message}`;
-}
-
 export function sameSig(a: FileSig, b: FileSig): boolean {
   if (a === null || b === null) return a === b;
   return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
@@ -187,10 +179,7 @@ export class SummaryStore implements Summarizer {
   constructor(options: SummaryStoreOptions = {}) {
     this.feeds = options.feeds ?? processMetricsFeeds;
     this.cacheRoot = options.cacheDir === false ? null : (options.cacheDir ?? userCacheDir());
-    this.cacheDir =
-      options.cacheDir === false
-        ? null
-        : path.join(options.cacheDir ?? userCacheDir(), `summaries-v${CACHE_VERSION}`);
+    this.cacheDir = this.cacheRoot && path.join(this.cacheRoot, `summaries-v${CACHE_VERSION}`);
   }
 
   /** The summary of one experiment folder; concurrent calls for one folder share the work. */
