@@ -8,10 +8,12 @@
  * ssh-agent.
  */
 import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
-import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { MetricsFeeds } from '../../src/main/core/metrics/metrics-feed';
+import { SeriesStore } from '../../src/main/core/metrics/series-store';
 import { SshConnection } from '../../src/main/core/remote/connection';
 import { RemoteWorkspace } from '../../src/main/core/remote/remote-workspace';
 import { SummaryStore } from '../../src/main/core/summary/summary-store';
@@ -145,6 +147,56 @@ describe('remote workspace over a real sshd', () => {
       c.close();
     }
   });
+
+  it('each metrics byte crosses the link once and is parsed once: listings, charts and appends share one mirror and feed', async () => {
+    // Room for every experiment's columns: the budget's evictions (which re-read, locally) are not under test here.
+    const feeds = new MetricsFeeds({ maxExperiments: 50 });
+    const store = new SummaryStore({ cacheDir: tmpDir('expdesk-rc-'), feeds });
+    const c = conn();
+    try {
+      const ws = new RemoteWorkspace(c, parseRemoteLocation(sshd.url(root))!, store);
+      const series = new SeriesStore({ feeds });
+      const chart = async (location: string): Promise<number> => {
+        const [m] = await ws.mirror.sync(c, [{ location, remotePath: parseRemoteLocation(location)!.path }]);
+        if (m instanceof Error) throw m;
+        return (await series.query(m!.dir, { x: 'step', buckets: 100 })).records;
+      };
+      const first = await ws.list(root);
+      for (const e of first.experiments) expect(await chart(e.path)).toBe(e.records);
+
+      const exp5 = first.experiments[4]!;
+      const file5 = path.join(parseRemoteLocation(exp5.path)!.path, 'logs', 'metrics.jsonl');
+      appendFileSync(file5, '{"step": 60, "prefix": "train", "train/loss": 0.03125}\n');
+      expect(await chart(exp5.path)).toBe(exp5.records + 1); // the chart brings the new line first…
+      appendFileSync(file5, '{"step": 61, "prefix": "train", "train/loss": 0.015625}\n');
+      const second = await ws.list(root); // …the listing the next one
+      expect(second.experiments[4]).toMatchObject({ records: exp5.records + 2, final_loss: 0.015625 });
+      expect(await chart(exp5.path)).toBe(exp5.records + 2);
+
+      const texts = first.experiments.map((e) => {
+        const f = path.join(parseRemoteLocation(e.path)!.path, 'logs', 'metrics.jsonl');
+        return existsSync(f) ? readFileSync(f) : Buffer.alloc(0);
+      });
+      const size = texts.reduce((n, t) => n + t.length, 0);
+      // A partial last line (one seed folder has one) crossed, but waits for its newline to be parsed.
+      const complete = texts.reduce((n, t) => n + t.lastIndexOf(10) + 1, 0);
+      const lines = texts.reduce(
+        (n, t) =>
+          n +
+          t
+            .subarray(0, t.lastIndexOf(10) + 1)
+            .toString()
+            .split('\n').length -
+          1,
+        0,
+      );
+      expect(ws.mirror.stats.bytes).toBe(size);
+      expect(feeds.counters.bytes).toBe(complete);
+      expect(feeds.counters.lines).toBe(lines);
+    } finally {
+      c.close();
+    }
+  }, 60_000);
 
   it('listing, showing and comparing over ssh never write into the folders', () => {
     const before = treeSnapshot(root);

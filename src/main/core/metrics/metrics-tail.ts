@@ -49,6 +49,12 @@ export interface ReadResult {
 }
 
 export class MetricsTail {
+  /**
+   * The inode of the file read so far (null: not known yet). Another inode
+   * means the file was replaced — even by one that starts with the same bytes.
+   */
+  ino: number | null = null;
+
   constructor(
     readonly file: string,
     public state: MetricsTailState = emptyTailState(),
@@ -67,7 +73,9 @@ export class MetricsTail {
     try {
       const { size } = stat;
       let reset = false;
-      if (!(await this.continuesFrom(fh, size))) {
+      const replaced = this.ino !== null && stat.ino !== this.ino;
+      this.ino = stat.ino;
+      if (replaced || !(await this.continuesFrom(fh, size))) {
         this.state = emptyTailState();
         onReset?.();
         reset = true;

@@ -1,7 +1,12 @@
 /**
- * Local mirrors of remote experiments' logs/metrics.jsonl, so the code that
- * reads metrics here (SeriesStore for the charts, verify) runs unchanged on
- * remote runs. A mirror lives in the user's cache folder, never on the
+ * Local mirrors of remote experiments' logs/metrics.jsonl: every metrics
+ * byte that comes over SSH lands here, once, and the experiment's
+ * MetricsFeed (core/metrics/metrics-feed.ts) reads the mirror — for the
+ * summary and the charts alike — so the code that reads metrics here
+ * (summaries, SeriesStore, verify) runs unchanged on remote runs. The
+ * listing's `gather` (remote-workspace.ts) and the charts' `tail` both hand
+ * their bytes to accept(), which appends them after what the mirror has, and
+ * both ask from the mirror's length: no byte is asked for twice. A mirror lives in the user's cache folder, never on the
  * remote: `<cache>/remote-metrics-v1/<hash of the location>/logs/metrics.jsonl`
  * and a small `mirror.json` (the location and the remote file's inode).
  *
@@ -15,6 +20,10 @@
  * line is copied as it is: readers of the mirror wait for its newline, as
  * they do locally. Files larger than one answer's budget cost follow-up
  * calls (bounded by data size, never by the number of experiments).
+ *
+ * Mirrors of one cache folder share their state within the process
+ * (whichever RemoteMetricsMirror object holds them), and the changes of one
+ * location's mirror run one at a time.
  */
 import { createHash } from 'node:crypto';
 import { appendFile, mkdir, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
@@ -52,15 +61,138 @@ interface MirrorState {
   file: string;
   offset: number;
   ino: number | null;
+  /** The mirror's last bytes (up to FINGERPRINT_BYTES), when known without reading the file. */
+  last: Buffer | null;
 }
 
+/** Metrics bytes of a remote file from `start`, as an answer (gather's or tail's) carries them. */
+export interface RemoteBytes {
+  start: number;
+  /** The remote file does not continue the mirror (replaced, shrunk): `data` starts at byte 0. */
+  reset: boolean;
+  data: Buffer;
+  /** The remote file's inode. */
+  ino: number | null;
+}
+
+/** What accept() did with an answer. */
+export interface Accepted {
+  /** The mirror started over. */
+  reset: boolean;
+  /** Bytes added to the mirror. */
+  bytes: number;
+  /** The answer did not continue the mirror: it was emptied, ask again from its (new) length. */
+  again: boolean;
+}
+
+interface SharedMirrors {
+  states: Map<string, MirrorState>;
+  inflight: Map<string, Promise<MirrorResult | Error>>;
+  locks: Map<string, Promise<unknown>>;
+}
+
+/** Per cache folder: one state per location in the process, whichever object asks. */
+const shared = new Map<string, SharedMirrors>();
+
 export class RemoteMetricsMirror {
-  private readonly states = new Map<string, MirrorState>();
-  private readonly inflight = new Map<string, Promise<MirrorResult | Error>>();
-  /** Round trips made (tests and figures). */
+  private readonly states: Map<string, MirrorState>;
+  private readonly inflight: Map<string, Promise<MirrorResult | Error>>;
+  private readonly locks: Map<string, Promise<unknown>>;
+  /** Round trips made and metrics bytes received, by this object (tests and figures). */
   readonly stats = { calls: 0, bytes: 0 };
 
-  constructor(private readonly root: string) {}
+  constructor(private readonly root: string) {
+    const key = path.resolve(root);
+    let s = shared.get(key);
+    if (!s) {
+      s = { states: new Map(), inflight: new Map(), locks: new Map() };
+      shared.set(key, s);
+    }
+    this.states = s.states;
+    this.inflight = s.inflight;
+    this.locks = s.locks;
+  }
+
+  /** The local metrics file of a location's mirror (whether or not it exists yet). */
+  fileOf(location: string): string {
+    return path.join(this.dirOf(location), LAYOUT.metrics);
+  }
+
+  /** Where to ask the remote from: the mirror's length and the fingerprint of its last bytes. */
+  position(location: string): Promise<{ offset: number; fingerprint: string }> {
+    return this.locked(location, async () => {
+      // The state was read from the disk once; a mirror removed since (cache cleaned) is found by
+      // accept(), which then asks again from the first byte.
+      const st = await this.state(location);
+      if (st.offset === 0) return { offset: 0, fingerprint: '' };
+      const offset = st.offset;
+      return { offset, fingerprint: await this.fingerprint(st) };
+    });
+  }
+
+  /**
+   * Add an answer's bytes to a location's mirror: appended after what it
+   * has (bytes it already has are skipped: another request may have brought
+   * them meanwhile), or the mirror started over on a reset.
+   */
+  accept(location: string, bytes: RemoteBytes): Promise<Accepted> {
+    return this.locked(location, async () => {
+      const st = await this.state(location);
+      const exists = await fileExists(st.file);
+      if (!exists) {
+        st.offset = 0;
+        st.ino = null;
+        st.last = null;
+      }
+      const { data, start } = bytes;
+      if (bytes.reset || !exists) {
+        if (start !== 0) {
+          // Not the continuation of our copy: ask again from the first byte.
+          await this.replace(st, Buffer.alloc(0), null);
+          return { reset: true, bytes: 0, again: true };
+        }
+        await this.replace(st, data, bytes.ino);
+        this.stats.bytes += data.length;
+        return { reset: exists, bytes: data.length, again: false };
+      }
+      if (start > st.offset || start + data.length < st.offset) {
+        // A gap, or bytes before what the answer should continue: start over.
+        await this.replace(st, Buffer.alloc(0), null);
+        return { reset: true, bytes: 0, again: true };
+      }
+      const fresh = data.subarray(st.offset - start);
+      this.stats.bytes += data.length;
+      if (fresh.length > 0) {
+        await appendFile(st.file, fresh);
+        st.offset += fresh.length;
+        st.last = lastBytes(st.last, fresh);
+      }
+      if (st.ino !== bytes.ino) await this.recordIno(st, bytes.ino);
+      return { reset: false, bytes: fresh.length, again: false };
+    });
+  }
+
+  /** An empty mirror for a remote experiment without metrics (yet, or any more). */
+  clear(location: string): Promise<boolean> {
+    return this.locked(location, async () => {
+      const st = await this.state(location);
+      const exists = await fileExists(st.file);
+      if (st.offset === 0 && exists) return false;
+      await this.replace(st, Buffer.alloc(0), null);
+      return true;
+    });
+  }
+
+  private locked<T>(location: string, fn: () => Promise<T>): Promise<T> {
+    const prev = this.locks.get(location) ?? Promise.resolve();
+    const p = prev.then(fn, fn);
+    const settled = p.catch(() => undefined);
+    this.locks.set(location, settled);
+    void settled.then(() => {
+      if (this.locks.get(location) === settled) this.locks.delete(location);
+    });
+    return p;
+  }
 
   /** The local folder of a location's mirror (whether or not it exists yet). */
   dirOf(location: string): string {
@@ -118,7 +250,7 @@ export class RemoteMetricsMirror {
     } catch {
       // no record: the fingerprint alone decides
     }
-    st = { location, dir, file, offset: size < 0 ? 0 : size, ino: size < 0 ? null : ino };
+    st = { location, dir, file, offset: size < 0 ? 0 : size, ino: size < 0 ? null : ino, last: null };
     this.states.set(location, st);
     return st;
   }
@@ -126,6 +258,7 @@ export class RemoteMetricsMirror {
   private async fingerprint(st: MirrorState): Promise<string> {
     if (st.offset === 0) return '';
     const n = Math.min(FINGERPRINT_BYTES, st.offset);
+    if (st.last !== null && st.last.length === n) return st.last.toString('base64');
     const buf = Buffer.alloc(n);
     const fh = await open(st.file, 'r');
     try {
@@ -133,6 +266,7 @@ export class RemoteMetricsMirror {
     } finally {
       await fh.close();
     }
+    st.last = buf;
     return buf.toString('base64');
   }
 
@@ -194,33 +328,18 @@ export class RemoteMetricsMirror {
         }
         if ('missing' in w) {
           // No metrics yet (or any more): an empty mirror, like a local experiment without the file.
-          if (st.offset !== 0 || !exists[i]) {
-            await this.replace(st, Buffer.alloc(0), null);
-            acc.reset = true;
-          }
+          if (await this.clear(t.location)) acc.reset = true;
           out.set(t.location, acc);
           continue;
         }
         const data = Buffer.from(w.data, 'latin1');
-        if (w.reset || w.start !== st.offset || !exists[i]) {
-          if (w.start !== 0 && !w.reset) {
-            // Not the continuation of our copy: ask again from the first byte.
-            await this.replace(st, Buffer.alloc(0), null);
-            acc.reset = true;
-            next.push(t);
-            continue;
-          }
-          await this.replace(st, data, w.ino);
-          acc.reset = acc.reset || exists[i]!;
-        } else if (data.length > 0) {
-          await appendFile(st.file, data);
-          st.offset += data.length;
-          if (st.ino !== w.ino) await this.recordIno(st, w.ino);
-        } else if (st.ino !== w.ino) {
-          await this.recordIno(st, w.ino);
+        const got = await this.accept(t.location, { start: w.start, reset: w.reset, data, ino: w.ino });
+        acc.reset = acc.reset || got.reset;
+        acc.bytes += got.bytes;
+        if (got.again) {
+          next.push(t);
+          continue;
         }
-        acc.bytes += data.length;
-        this.stats.bytes += data.length;
         if (w.more) next.push(t);
         else out.set(t.location, acc);
       }
@@ -236,14 +355,23 @@ export class RemoteMetricsMirror {
     await writeFile(tmp, data);
     await rename(tmp, st.file);
     st.offset = data.length;
-    await this.recordIno(st, ino);
+    st.last = lastBytes(null, data);
+    await this.recordIno(st, ino, false);
   }
 
-  private async recordIno(st: MirrorState, ino: number | null): Promise<void> {
+  private async recordIno(st: MirrorState, ino: number | null, makeDir = true): Promise<void> {
     st.ino = ino;
-    await mkdir(st.dir, { recursive: true });
+    if (makeDir) await mkdir(st.dir, { recursive: true });
     await writeFile(path.join(st.dir, 'mirror.json'), JSON.stringify({ location: st.location, ino }));
   }
+}
+
+/** The last FINGERPRINT_BYTES bytes of `before` followed by `added`. */
+function lastBytes(before: Buffer | null, added: Buffer): Buffer | null {
+  if (added.length >= FINGERPRINT_BYTES) return Buffer.from(added.subarray(added.length - FINGERPRINT_BYTES));
+  if (before === null) return null; // read from the file when needed
+  const both = Buffer.concat([before, added]);
+  return both.subarray(Math.max(0, both.length - FINGERPRINT_BYTES));
 }
 
 function fileExists(file: string): Promise<boolean> {

@@ -3,15 +3,17 @@
  * of round trips: ONE remote command (the helper's `gather`) discovers the
  * workspace with discover.ts's rules and returns, per experiment, the small
  * files, stat signatures and the metrics.jsonl bytes after the offset this
- * client already has. The summary logic stays the TypeScript one
- * (MetricsTail, MetricsFold, deriveFields, deriveStatus): the remote ships
- * bytes, never summaries. Cache entries live in the SummaryStore under the
- * experiment's `ssh://…` location, so a second listing — even from a new
- * process — transfers only what changed. Only an experiment whose metrics are
+ * client already has. Those bytes join the experiment's local metrics mirror
+ * (RemoteMetricsMirror, shared with the charts), and the experiment's
+ * MetricsFeed reads them from there — once, for the summary and the chart
+ * series alike — so each byte crosses the link once. The summary logic stays
+ * the TypeScript one (MetricsFeed, MetricsFold, deriveFields, deriveStatus):
+ * the remote ships bytes, never summaries. Cache entries live in the
+ * SummaryStore under the experiment's `ssh://…` location, so a second
+ * listing — even from a new process — transfers only what changed. Only an experiment whose metrics are
  * larger than one answer's budget costs follow-up calls (bounded by data
  * size, never by the number of folders).
  */
-import { getSystemErrorMap } from 'node:util';
 import type {
   Checkpoint,
   ExperimentDetail,
@@ -28,7 +30,8 @@ import {
   withRemotePath,
   type RemoteLocation,
 } from '../../../shared/remote-location';
-import { MAX_LINE_BYTES, MetricsTail, emptyTailState } from '../metrics/metrics-tail';
+import type { MetricsFeeds } from '../metrics/metrics-feed';
+import { emptyTailState } from '../metrics/metrics-tail';
 import {
   buildSummary,
   CACHE_VERSION,
@@ -52,16 +55,10 @@ import {
   type SmallFileText,
 } from '../workspace/files';
 import { LAYOUT } from '../workspace/layout';
-import { unreadableSummary } from '../workspace/workspace';
-import type {
-  GatherAnswer,
-  GatherHint,
-  GatherRequest,
-  WireExperiment,
-  WireOsError,
-  WireSig,
-  WireText,
-} from './protocol';
+import { mapLimited, unreadableSummary } from '../workspace/workspace';
+import type { GatherAnswer, GatherHint, GatherRequest, WireExperiment, WireSig } from './protocol';
+import { RemoteMetricsMirror } from './remote-metrics';
+import { compareRel, osErrorText, scratchMirrorRoot, textOf, toSig, toWire } from './remote-wire';
 import { callRemote, RemoteOpError, type HelperHost } from './remote-python';
 
 /** Bump when the remote part of an entry changes shape. */
@@ -69,6 +66,8 @@ const REMOTE_ENTRY_VERSION = 1;
 /** Metrics bytes per experiment per answer, and per answer in all. */
 const MAX_BYTES_PER_EXPERIMENT = 16 * 1024 * 1024;
 const MAX_TOTAL_BYTES = 64 * 1024 * 1024;
+/** Experiments whose hints are made, or whose answers are absorbed (mirror and feed), at once. */
+const ABSORB_CONCURRENCY = 16;
 /** Follow-up calls for metrics larger than one answer: bounded so a runaway file cannot loop forever. */
 const MAX_FOLLOW_UPS = 64;
 
@@ -81,8 +80,6 @@ const TEXT_FILES: Record<TextKey, string> = {
   status: LAYOUT.status,
 };
 
-type WireMetrics = Extract<NonNullable<WireExperiment['metrics']>, { data: string }>;
-
 /** A summary cache entry of a remote experiment: the texts are kept so one changed file re-derives. */
 interface RemoteEntry extends CacheEntry {
   remote: { version: number; texts: Record<TextKey, SmallFileText>; more: boolean };
@@ -91,66 +88,6 @@ interface RemoteEntry extends CacheEntry {
 type Hint = GatherHint;
 type GatherResult = GatherAnswer;
 
-function toSig(w: WireSig | undefined): FileSig {
-  return w ? { size: w[0], mtimeMs: w[1], ino: w[2] } : null;
-}
-
-function toWire(s: FileSig): WireSig {
-  return s ? [s.size, s.mtimeMs, s.ino] : null;
-}
-
-let errnoMessages: Map<string, string> | null = null;
-
-/**
- * A remote read's failure worded as the local reader's (Node's `CODE: message, syscall`),
- * so a problem reads the same whichever side met it; the helper's own text where the
- * errno is not known here.
- */
-export function osErrorText(w: WireOsError): string {
-  errnoMessages ??= new Map([...getSystemErrorMap().values()]);
-  const message = w.errno ? errnoMessages.get(w.errno) : undefined;
-  if (message && w.syscall) return `${w.errno}: ${message}, ${w.syscall}`;
-  return w.error.replace(/^cannot read: /, '');
-}
-
-function textOf(w: WireText | undefined, label: string): SmallFileText {
-  if (!w) return { text: null };
-  if ('data' in w) return { text: Buffer.from(w.data, 'base64').toString('utf8') };
-  if ('too_large' in w)
-    return {
-      text: null,
-      problem: { file: label, message: `${label} is ${w.too_large} bytes: too large to read` },
-    };
-  // A refusal (not a regular file, permission denied) is already in the local words.
-  const message = w.error.startsWith('cannot read: ') ? `cannot read ${label}: ${osErrorText(w)}` : w.error;
-  return { text: null, problem: { file: label, message } };
-}
-
-function hintOf(entry: RemoteEntry): Hint {
-  const sigs: Record<string, WireSig> = {};
-  for (const k of SMALL_KEYS) sigs[k] = toWire(entry.sigs[k]);
-  sigs.metrics = toWire(entry.metricsSig);
-  return {
-    sigs,
-    offset: entry.tail.offset,
-    fingerprint: entry.tail.fingerprint,
-    more: entry.remote.more || undefined,
-  };
-}
-
-/** Folder order of discover.ts: children by name, a grouped sweep's experiments in place of their group. */
-function compareRel(a: string[], b: string[]): number {
-  for (let i = 0; i < Math.max(a.length, b.length); i++) {
-    const x = a[i];
-    const y = b[i];
-    if (x === undefined) return -1;
-    if (y === undefined) return 1;
-    const c = x.localeCompare(y);
-    if (c) return c;
-  }
-  return 0;
-}
-
 function coreError(err: unknown): unknown {
   if (err instanceof RemoteOpError && err.code !== 'internal')
     return new WorkspaceError(err.code, err.message);
@@ -158,13 +95,46 @@ function coreError(err: unknown): unknown {
 }
 
 export class RemoteWorkspace {
+  /** The local copies of the experiments' metrics: every metrics byte received goes there, once. */
+  readonly mirror: RemoteMetricsMirror;
+  private readonly feeds: MetricsFeeds;
+
   constructor(
     /** The SSH connection (or, in the parity tests, a local shell) that runs the helper. */
     readonly conn: HelperHost,
     /** The endpoint (user, host, port as the user wrote them); its path is ignored. */
     readonly endpoint: RemoteLocation,
     private readonly store: SummaryStore,
-  ) {}
+    /** By default the mirrors in the store's cache folder (shared in the process with the charts'). */
+    mirror?: RemoteMetricsMirror,
+  ) {
+    this.mirror = mirror ?? new RemoteMetricsMirror(store.cacheRoot ?? scratchMirrorRoot());
+    this.feeds = store.feeds;
+  }
+
+  /** What the helper is told this client has of an experiment (no entry: only the mirror's bytes). */
+  private async hintOf(key: string, entry: RemoteEntry | null): Promise<Hint> {
+    const sigs: Record<string, WireSig> = {};
+    const at = await this.mirror.position(key);
+    if (entry) {
+      for (const k of SMALL_KEYS) sigs[k] = toWire(entry.sigs[k]);
+      // A mirror shorter than what was read of it (its cache folder cleaned): ask for the metrics again.
+      sigs.metrics = at.offset >= entry.tail.offset ? toWire(entry.metricsSig) : null;
+    }
+    return { sigs, offset: at.offset, fingerprint: at.fingerprint, more: entry?.remote.more || undefined };
+  }
+
+  /** Bring the experiment's feed up to its mirror; the entry takes the feed's reader state and fold. */
+  private async readFeed(entry: RemoteEntry): Promise<void> {
+    const feed = this.feeds.open(this.mirror.fileOf(entry.dir), () => ({
+      tail: entry.tail,
+      fold: entry.fold,
+      ino: null, // the mirror's own inode is learnt on the first read; the fingerprint decides until then
+    }));
+    await feed.read();
+    entry.tail = feed.tailState;
+    entry.fold = feed.foldState;
+  }
 
   /** The `ssh://…` text of a remote path on this endpoint. */
   locate(p: string): string {
@@ -176,8 +146,8 @@ export class RemoteWorkspace {
     return e && e.remote?.version === REMOTE_ENTRY_VERSION ? e : null;
   }
 
-  /** Fold one gathered experiment into its cache entry. Returns the entry and whether metrics remain to fetch. */
-  private absorb(key: string, g: WireExperiment, cached: RemoteEntry | null): RemoteEntry {
+  /** Fold one gathered experiment into its cache entry (its metrics bytes into the mirror and the feed). */
+  private async absorb(key: string, g: WireExperiment, cached: RemoteEntry | null): Promise<RemoteEntry> {
     const sigs = Object.fromEntries(SMALL_KEYS.map((k) => [k, toSig(g.sigs?.[k])])) as Record<
       SmallKey,
       FileSig
@@ -221,6 +191,8 @@ export class RemoteWorkspace {
       entry.tail = emptyTailState();
       entry.fold = new MetricsFold().state;
       entry.metricsSig = null;
+      this.feeds.forget(this.mirror.fileOf(key));
+      if ((await this.mirror.position(key)).offset > 0) await this.mirror.clear(key);
       return entry;
     }
     const m = g.metrics;
@@ -233,26 +205,29 @@ export class RemoteWorkspace {
       return entry;
     }
     entry.metricsProblem = null;
-    const wm: WireMetrics = m;
-    let tail = new MetricsTail(LAYOUT.metrics, entry.tail);
-    let fold = new MetricsFold(entry.fold);
-    if (wm.reset || wm.start !== tail.state.offset) {
-      tail = new MetricsTail(LAYOUT.metrics);
-      fold = new MetricsFold();
-      if (wm.start !== 0) {
-        // The answer does not continue what we have: ask again from the start.
-        entry.tail = tail.state;
-        entry.fold = fold.state;
-        entry.metricsSig = null;
-        entry.remote.more = true;
-        return entry;
-      }
+    const got = await this.mirror.accept(key, {
+      start: m.start,
+      reset: m.reset,
+      data: Buffer.from(m.data, 'base64'),
+      ino: metricsSig.ino,
+    });
+    if (got.again) {
+      // The answer does not continue the mirror (now empty): ask again from the start.
+      entry.metricsSig = null;
+      entry.remote.more = true;
+      return entry;
     }
-    tail.feed(Buffer.from(wm.data, 'base64'), (rec) => fold.add(rec));
-    if (wm.skip_to !== undefined) tail.skipLineTo(wm.skip_to, MAX_LINE_BYTES);
-    entry.tail = tail.state;
-    entry.fold = fold.state;
-    entry.remote.more = wm.more && tail.state.offset < wm.size;
+    let more = m.more;
+    if (m.skip_to !== undefined) {
+      // One line longer than the gather's budget: the mirror takes it by `tail`, in pieces, so the
+      // feed counts it as malformed with its line number, as for a local file.
+      const [r] = await this.mirror.sync(this.conn, [{ location: key, remotePath: g.path }]);
+      if (r instanceof Error) throw coreError(r);
+      more = false;
+    }
+    await this.readFeed(entry);
+    const { offset } = await this.mirror.position(key);
+    entry.remote.more = more && offset < m.size;
     // The signature is recorded only once everything up to it was read.
     entry.metricsSig = entry.remote.more ? null : metricsSig;
     return entry;
@@ -291,13 +266,17 @@ export class RemoteWorkspace {
     });
     const entries = new Map<string, RemoteEntry>();
     const byPath = new Map<string, WireExperiment>();
-    for (const g of result.experiments) {
-      if (g.error || g.unreadable) continue;
+    // Each experiment's mirror and feed are its own: absorbed side by side.
+    const readable = result.experiments.filter((g) => !g.error && !g.unreadable);
+    const absorbed = await mapLimited(readable, ABSORB_CONCURRENCY, async (g) => {
       const key = this.locate(g.path);
       const cached = (await this.loadEntry(key)) ?? null;
-      entries.set(g.path, this.absorb(key, g, hints[g.path] ? cached : null));
+      return this.absorb(key, g, hints[g.path] ? cached : null);
+    });
+    readable.forEach((g, i) => {
+      entries.set(g.path, absorbed[i]!);
       byPath.set(g.path, g);
-    }
+    });
     for (let round = 0; round < MAX_FOLLOW_UPS; round++) {
       const pending = [...entries].filter(([, e]) => e.remote.more);
       if (pending.length === 0) break;
@@ -307,7 +286,9 @@ export class RemoteWorkspace {
           op: 'gather',
           root: null,
           experiments: pending.map(([p]) => p),
-          hints: Object.fromEntries(pending.map(([p, e]) => [p, hintOf(e)])),
+          hints: Object.fromEntries(
+            await Promise.all(pending.map(async ([p, e]) => [p, await this.hintOf(e.dir, e)] as const)),
+          ),
           max_bytes_per_experiment: MAX_BYTES_PER_EXPERIMENT,
           max_total_bytes: MAX_TOTAL_BYTES,
         },
@@ -316,7 +297,7 @@ export class RemoteWorkspace {
       for (const g of more.experiments) {
         const prev = entries.get(g.path);
         if (!prev || g.error || g.unreadable) continue;
-        entries.set(g.path, this.absorb(prev.dir, g, prev));
+        entries.set(g.path, await this.absorb(prev.dir, g, prev));
         byPath.set(g.path, { ...byPath.get(g.path)!, ...g, texts: g.texts });
       }
       result.now_ms = more.now_ms;
@@ -328,10 +309,15 @@ export class RemoteWorkspace {
 
   private async hintsFor(paths: string[]): Promise<Record<string, Hint>> {
     const hints: Record<string, Hint> = {};
-    for (const p of paths) {
-      const e = await this.loadEntry(this.locate(p));
-      if (e) hints[p] = hintOf(e);
-    }
+    const found = await mapLimited(paths, ABSORB_CONCURRENCY, async (p) => {
+      const key = this.locate(p);
+      const e = await this.loadEntry(key);
+      return { e, hint: await this.hintOf(key, e) };
+    });
+    paths.forEach((p, i) => {
+      const { e, hint } = found[i]!;
+      if (e || hint.offset > 0) hints[p] = hint;
+    });
     return hints;
   }
 

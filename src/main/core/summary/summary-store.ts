@@ -4,6 +4,9 @@
  * the folder's path and validated by each input file's (inode, size, mtime).
  * When only metrics.jsonl changed and it grew, the cached reader state
  * resumes at its byte offset, so a live run costs O(appended) per refresh.
+ * metrics.jsonl is read through the experiment's MetricsFeed
+ * (core/metrics/metrics-feed.ts), shared with the charts' series store: each
+ * line is parsed once for both.
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -12,7 +15,8 @@ import { flattenConfig } from '../../../shared/config-diff';
 import { LISTED_CONFIG_KEYS } from '../../../shared/listed-config';
 import type { ExperimentSummary, JsonValue, Problem } from '../../../shared/model';
 import { userCacheDir } from '../app/paths';
-import { MetricsTail, type MetricsTailState } from '../metrics/metrics-tail';
+import { metricsReadProblem, MetricsFeeds, processMetricsFeeds } from '../metrics/metrics-feed';
+import { emptyTailState, type MetricsTailState } from '../metrics/metrics-tail';
 import { readText, statSig, writeAtomic } from '../workspace/fs-batch';
 import {
   configFromText,
@@ -109,14 +113,6 @@ function readKnown(dir: string, key: SmallKey, sig: FileSig): Promise<SmallFileT
   return readSmallFile(inDir(dir, name), name, sig.size >= 0 ? sig.size : undefined);
 }
 
-/** A metrics.jsonl that could not be read, in words (a refusal already names the file). */
-function metricsReadProblem(err: unknown): string {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'EACCES' || code === 'EPERM') return `cannot read ${LAYOUT.metrics}: permission denied`;
-  if (code === 'ENOTREG' || code === 'ELOOP') return (err as Error).message;
-  return `cannot read: ${(err as Error).message}`;
-}
-
 export function sameSig(a: FileSig, b: FileSig): boolean {
   if (a === null || b === null) return a === b;
   return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
@@ -161,6 +157,8 @@ export async function flushSummaryCaches(limitMs = 5_000): Promise<void> {
 export interface SummaryStoreOptions {
   /** Cache folder; defaults to userCacheDir(). `false` disables the disk cache. */
   cacheDir?: string | false;
+  /** The metrics feeds to read through; by default the process's (shared with the series store). */
+  feeds?: MetricsFeeds;
 }
 
 export class SummaryStore implements Summarizer {
@@ -173,12 +171,15 @@ export class SummaryStore implements Summarizer {
   private flushTimer: NodeJS.Timeout | null = null;
   private dirtySince = 0;
   private flushing: Promise<void> | null = null;
+  /** The metrics feeds read through (see core/metrics/metrics-feed.ts). */
+  readonly feeds: MetricsFeeds;
+  /** The cache folder given (or the user's), null when the disk cache is off. */
+  readonly cacheRoot: string | null;
 
   constructor(options: SummaryStoreOptions = {}) {
-    this.cacheDir =
-      options.cacheDir === false
-        ? null
-        : path.join(options.cacheDir ?? userCacheDir(), `summaries-v${CACHE_VERSION}`);
+    this.feeds = options.feeds ?? processMetricsFeeds;
+    this.cacheRoot = options.cacheDir === false ? null : (options.cacheDir ?? userCacheDir());
+    this.cacheDir = this.cacheRoot && path.join(this.cacheRoot, `summaries-v${CACHE_VERSION}`);
   }
 
   /** The summary of one experiment folder; concurrent calls for one folder share the work. */
@@ -309,7 +310,7 @@ export class SummaryStore implements Summarizer {
         sigs,
         metricsSig: cached?.metricsSig ?? null,
         derived: await this.readDerived(dir, sigs),
-        tail: cached?.tail ?? new MetricsTail(metricsFile).state,
+        tail: cached?.tail ?? emptyTailState(),
         fold: cached?.fold ?? new MetricsFold().state,
         metricsProblem: cached?.metricsProblem ?? null,
       };
@@ -319,24 +320,26 @@ export class SummaryStore implements Summarizer {
     if (!sameSig(metricsSig, entry.metricsSig)) {
       changed = true;
       if (metricsSig === null) {
-        entry.tail = new MetricsTail(metricsFile).state;
+        this.feeds.forget(metricsFile);
+        entry.tail = emptyTailState();
         entry.fold = new MetricsFold().state;
       } else {
-        // A different inode means the file was replaced: start over.
-        const sameFile = entry.metricsSig !== null && entry.metricsSig.ino === metricsSig.ino;
-        const tail = new MetricsTail(metricsFile, sameFile ? entry.tail : undefined);
-        let fold = new MetricsFold(sameFile ? entry.fold : undefined);
+        // A feed in memory checks the file itself (inode, fingerprint); a new one resumes at the
+        // cached offset — unless another inode says the file was replaced: then it starts over.
+        const prior = entry;
+        const feed = this.feeds.open(metricsFile, () =>
+          prior.metricsSig !== null && prior.metricsSig.ino === metricsSig.ino
+            ? { tail: prior.tail, fold: prior.fold, ino: metricsSig.ino }
+            : undefined,
+        );
         try {
-          await tail.readAppended(
-            (rec) => fold.add(rec),
-            () => (fold = new MetricsFold()),
-          );
+          await feed.read();
           entry.metricsProblem = null;
         } catch (err) {
           entry.metricsProblem = { file: LAYOUT.metrics, message: metricsReadProblem(err) };
         }
-        entry.tail = tail.state;
-        entry.fold = fold.state;
+        entry.tail = feed.tailState;
+        entry.fold = feed.foldState;
       }
       if (metricsSig === null) entry.metricsProblem = null;
       entry.metricsSig = metricsSig;

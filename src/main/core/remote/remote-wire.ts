@@ -1,0 +1,72 @@
+/**
+ * Conversions between the remote helper's answers (protocol.ts) and the
+ * core's shapes, for remote-workspace.ts: stat signatures, small files'
+ * texts and their read errors in the local reader's words, folder order.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { getSystemErrorMap } from 'node:util';
+import type { FileSig } from '../summary/summary-store';
+import type { SmallFileText } from '../workspace/files';
+import type { WireOsError, WireSig, WireText } from './protocol';
+
+export function toSig(w: WireSig | undefined): FileSig {
+  return w ? { size: w[0], mtimeMs: w[1], ino: w[2] } : null;
+}
+
+export function toWire(s: FileSig): WireSig {
+  return s ? [s.size, s.mtimeMs, s.ino] : null;
+}
+
+let errnoMessages: Map<string, string> | null = null;
+
+/**
+ * A remote read's failure worded as the local reader's (Node's `CODE: message, syscall`),
+ * so a problem reads the same whichever side met it; the helper's own text where the
+ * errno is not known here.
+ */
+export function osErrorText(w: WireOsError): string {
+  errnoMessages ??= new Map([...getSystemErrorMap().values()]);
+  const message = w.errno ? errnoMessages.get(w.errno) : undefined;
+  if (message && w.syscall) return `${w.errno}: ${message}, ${w.syscall}`;
+  return w.error.replace(/^cannot read: /, '');
+}
+
+export function textOf(w: WireText | undefined, label: string): SmallFileText {
+  if (!w) return { text: null };
+  if ('data' in w) return { text: Buffer.from(w.data, 'base64').toString('utf8') };
+  if ('too_large' in w)
+    return {
+      text: null,
+      problem: { file: label, message: `${label} is ${w.too_large} bytes: too large to read` },
+    };
+  // A refusal (not a regular file, permission denied) is already in the local words.
+  const message = w.error.startsWith('cannot read: ') ? `cannot read ${label}: ${osErrorText(w)}` : w.error;
+  return { text: null, problem: { file: label, message } };
+}
+
+let scratchMirrors: string | null = null;
+
+/** Where mirrors go when the summary store keeps no disk cache: a folder of this process, removed at exit. */
+export function scratchMirrorRoot(): string {
+  if (scratchMirrors === null) {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'expdesk-mirrors-'));
+    scratchMirrors = dir;
+    process.once('exit', () => rmSync(dir, { recursive: true, force: true }));
+  }
+  return scratchMirrors;
+}
+
+/** Folder order of discover.ts: children by name, a grouped sweep's experiments in place of their group. */
+export function compareRel(a: string[], b: string[]): number {
+  for (let i = 0; i < Math.max(a.length, b.length); i++) {
+    const x = a[i];
+    const y = b[i];
+    if (x === undefined) return -1;
+    if (y === undefined) return 1;
+    const c = x.localeCompare(y);
+    if (c) return c;
+  }
+  return 0;
+}
