@@ -4,16 +4,38 @@
  * zoom reset when zoomed. Changing the axis drops the zoom, whose range was
  * in the other axis's units.
  */
+import { useState } from 'react';
+import type { XRange } from './Chart';
+
 export type XMode = 'step' | 'time';
 
-export function ChartControls(props: {
+/** What a group of charts shows: its x axis, smoothing and zoomed range. */
+export interface ChartView {
   xMode: XMode;
   setXMode: (mode: XMode) => void;
   smoothing: number;
   setSmoothing: (value: number) => void;
-  zoomed: boolean;
-  resetZoom: () => void;
-}): React.JSX.Element {
+  range: XRange | null;
+  setRange: (range: XRange | null) => void;
+}
+
+/** A chart group's view state; `onSmoothing` sees each new smoothing (to remember it). */
+export function useChartView(
+  initialSmoothing: number | (() => number) = 0,
+  onSmoothing?: (value: number) => void,
+): ChartView {
+  const [xMode, setXMode] = useState<XMode>('step');
+  const [smoothing, setSmoothingState] = useState(initialSmoothing);
+  const [range, setRange] = useState<XRange | null>(null);
+  const setSmoothing = (value: number): void => {
+    setSmoothingState(value);
+    onSmoothing?.(value);
+  };
+  return { xMode, setXMode, smoothing, setSmoothing, range, setRange };
+}
+
+export function ChartControls({ view }: { view: ChartView }): React.JSX.Element {
+  const props = { ...view, zoomed: view.range !== null, resetZoom: () => view.setRange(null) };
   const axis = (mode: XMode, label: string): React.JSX.Element => (
     <button
       type="button"

@@ -13,11 +13,11 @@ import { ema } from '../lib/ema';
 import { formatConfigValue, formatMetric, MISSING } from '../format';
 import { SERIES_COLORS } from '../theme';
 import { useExpdesk } from '../store-context';
-import { Chart, type ChartSeries, type XRange } from './Chart';
+import { Chart, type ChartSeries } from './Chart';
 import { bucketsFor, groupByPrefix, useElementWidth } from './MetricsTab';
 import { ParallelCoordinates } from './ParallelCoordinates';
 import { VerifyReproduction } from './VerifyReproduction';
-import { ChartControls, type XMode } from './ChartControls';
+import { ChartControls, useChartView } from './ChartControls';
 
 const colorOf = (i: number): string => SERIES_COLORS[i % SERIES_COLORS.length]!;
 /** Overlaid charts drawn at first; more on request (each costs a request per experiment). */
@@ -321,9 +321,8 @@ function OverlaidCharts({
   metricKeys: string[];
 }): React.JSX.Element {
   const client = useExpdesk((s) => s.client);
-  const [xMode, setXMode] = useState<XMode>('step');
-  const [range, setRange] = useState<XRange | null>(null);
-  const [smoothing, setSmoothing] = useState(0);
+  const view = useChartView();
+  const { xMode, smoothing, range, setRange } = view;
   const [limit, setLimit] = useState(FIRST_CHARTS);
   const [data, setData] = useState<(MetricsSeriesResult | null)[]>([]);
   const gridRef = useRef<HTMLDivElement>(null);
@@ -348,14 +347,7 @@ function OverlaidCharts({
     <section className="card wide" data-testid="compare-charts">
       <div className="card-head">
         <h3>Charts</h3>
-        <ChartControls
-          xMode={xMode}
-          setXMode={setXMode}
-          smoothing={smoothing}
-          setSmoothing={setSmoothing}
-          zoomed={range !== null}
-          resetZoom={() => setRange(null)}
-        />
+        <ChartControls view={view} />
       </div>
       <div className="chart-grid" ref={gridRef}>
         {keys.map((key) => {

@@ -13,8 +13,8 @@ import { readJson, writeJson, defaultStorage } from '../lib/recent';
 import { PREF } from '../state/context';
 import { SERIES_COLORS } from '../theme';
 import { useExpdesk } from '../store-context';
-import { Chart, type ChartSeries, type XRange } from './Chart';
-import { ChartControls, type XMode } from './ChartControls';
+import { Chart, type ChartSeries } from './Chart';
+import { ChartControls, useChartView } from './ChartControls';
 
 /** Live redraws at most this often: fast enough for "within a second", calm for the CPU. */
 const LIVE_THROTTLE_MS = 400;
@@ -61,11 +61,11 @@ export function bucketsFor(gridWidth: number): number {
 export default function MetricsTab({ detail }: { detail: ExperimentDetail }): React.JSX.Element {
   const client = useExpdesk((s) => s.client);
   const path = detail.summary.path;
-  const [xMode, setXMode] = useState<XMode>('step');
-  const [smoothing, setSmoothingState] = useState(
+  const view = useChartView(
     () => readJson(defaultStorage(), PREF.smoothing, isNumber) ?? 0,
+    (v) => writeJson(defaultStorage(), PREF.smoothing, v),
   );
-  const [range, setRange] = useState<XRange | null>(null);
+  const { xMode, smoothing, range, setRange } = view;
   const [data, setData] = useState<MetricsSeriesResult | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [filter, setFilter] = useState('');
@@ -73,11 +73,6 @@ export default function MetricsTab({ detail }: { detail: ExperimentDetail }): Re
   const width = useElementWidth(gridRef);
   const buckets = bucketsFor(width);
   const [tick, setTick] = useState(0);
-
-  const setSmoothing = (v: number): void => {
-    setSmoothingState(v);
-    writeJson(defaultStorage(), PREF.smoothing, v);
-  };
 
   // Follow the run: re-ask on metrics.changed, throttled.
   useEffect(() => {
@@ -154,14 +149,7 @@ export default function MetricsTab({ detail }: { detail: ExperimentDetail }): Re
   return (
     <div className="metrics-tab" data-testid="metrics-view">
       <div className="subbar">
-        <ChartControls
-          xMode={xMode}
-          setXMode={setXMode}
-          smoothing={smoothing}
-          setSmoothing={setSmoothing}
-          zoomed={range !== null}
-          resetZoom={() => setRange(null)}
-        />
+        <ChartControls view={view} />
         <span className="spacer" />
         <input
           type="text"
