@@ -5,6 +5,8 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import type { EventName, EventPayload } from '../../src/shared/contract';
+import { ExpdeskHost } from '../../src/main/host/host';
 import { tmpDir } from './tmp';
 
 /** The text no request, command or bundle may ever give back. */
@@ -52,4 +54,29 @@ export async function waitFor(cond: () => boolean, what: string, timeoutMs = 60_
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 100));
   }
+}
+
+/** A browser-mode host on `workspace` (an empty cache of its own) that records every event it emits. */
+export function recordingHost(workspace: string): {
+  host: ExpdeskHost;
+  events: Array<{ event: EventName; payload: unknown }>;
+} {
+  const host = new ExpdeskHost({
+    mode: 'browser',
+    version: 't',
+    workspace,
+    demoWorkspace: null,
+    cacheDir: tmpDir('expdesk-planted-cache-'),
+  });
+  const events: Array<{ event: EventName; payload: unknown }> = [];
+  host.onEvent((event, payload) => events.push({ event, payload }));
+  return { host, events };
+}
+
+/** Everything the recorded `log.data` events streamed, as text: SECRET must never be in it. */
+export function streamed(events: Array<{ event: EventName; payload: unknown }>): string {
+  return events
+    .filter((e) => e.event === 'log.data')
+    .map((e) => Buffer.from((e.payload as EventPayload<'log.data'>).data, 'base64').toString('utf8'))
+    .join('');
 }

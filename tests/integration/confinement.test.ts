@@ -19,29 +19,11 @@ import {
 } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import type { EventName, EventPayload } from '../../src/shared/contract';
-import { ExpdeskHost } from '../../src/main/host/host';
 import { filesUnder, unpackBundle } from '../helpers/bundle';
 import { EXPDESK_BIN, REPO } from '../helpers/cli';
 import { demoProject } from '../helpers/demo-project';
 import { tmpDir } from '../helpers/tmp';
-import { SECRET, secretFile } from '../helpers/planted';
-
-function hostOn(workspace: string): {
-  host: ExpdeskHost;
-  events: Array<{ event: EventName; payload: unknown }>;
-} {
-  const host = new ExpdeskHost({
-    mode: 'browser',
-    version: 't',
-    workspace,
-    demoWorkspace: null,
-    cacheDir: tmpDir('expdesk-conf-cache-'),
-  });
-  const events: Array<{ event: EventName; payload: unknown }> = [];
-  host.onEvent((event, payload) => events.push({ event, payload }));
-  return { host, events };
-}
+import { recordingHost, SECRET, secretFile, streamed } from '../helpers/planted';
 
 /** An experiment folder (config.yaml, metadata.json, logs/) in a fresh workspace. */
 function experiment(): { workspace: string; expDir: string } {
@@ -61,19 +43,12 @@ async function until(cond: () => boolean, ms = 30_000): Promise<void> {
   }
 }
 
-function leaked(events: Array<{ event: EventName; payload: unknown }>): string {
-  return events
-    .filter((e) => e.event === 'log.data')
-    .map((e) => Buffer.from((e.payload as EventPayload<'log.data'>).data, 'base64').toString('utf8'))
-    .join('');
-}
-
 describe('log.subscribe stays inside the experiment (issue 15 A)', { timeout: 60_000 }, () => {
   it('refuses logs/train.log linked to a secret outside, naming the file', async () => {
     const secret = secretFile();
     const { workspace, expDir } = experiment();
     symlinkSync(secret, path.join(expDir, 'logs', 'train.log'));
-    const { host, events } = hostOn(workspace);
+    const { host, events } = recordingHost(workspace);
     try {
       await expect(host.dispatch('log.subscribe', { expDir })).rejects.toMatchObject({
         code: 'forbidden',
@@ -86,7 +61,7 @@ describe('log.subscribe stays inside the experiment (issue 15 A)', { timeout: 60
       await expect(
         host.dispatch('log.subscribe', { expDir, file: `../../../${path.basename(secret)}` }),
       ).rejects.toMatchObject({ code: 'bad-request' });
-      expect(leaked(events)).not.toContain(SECRET);
+      expect(streamed(events)).not.toContain(SECRET);
     } finally {
       host.dispose();
     }
@@ -119,13 +94,13 @@ describe('log.subscribe stays inside the experiment (issue 15 A)', { timeout: 60
     const folder = tmpDir('expdesk-conf-notexp-');
     mkdirSync(path.join(folder, 'logs'));
     symlinkSync(secret, path.join(folder, 'logs', 'train.log'));
-    const { host, events } = hostOn(folder);
+    const { host, events } = recordingHost(folder);
     try {
       await expect(host.dispatch('log.subscribe', { expDir: folder })).rejects.toMatchObject({
         code: 'forbidden',
         message: expect.stringContaining('is not an experiment folder') as unknown,
       });
-      expect(leaked(events)).not.toContain(SECRET);
+      expect(streamed(events)).not.toContain(SECRET);
     } finally {
       host.dispose();
     }
@@ -135,7 +110,7 @@ describe('log.subscribe stays inside the experiment (issue 15 A)', { timeout: 60
     const secret = secretFile();
     const { workspace, expDir } = experiment();
     const log = path.join(expDir, 'logs', 'train.log');
-    const { host, events } = hostOn(workspace);
+    const { host, events } = recordingHost(workspace);
     try {
       // Not there yet: the subscription waits for it (a run about to start).
       const sub = (await host.dispatch('log.subscribe', { expDir, file: 'train.log' })) as {
@@ -147,8 +122,8 @@ describe('log.subscribe stays inside the experiment (issue 15 A)', { timeout: 60
       const other = (await host.dispatch('log.subscribe', { expDir, file: 'train_rank0.log' })) as {
         subscription: string;
       };
-      await until(() => leaked(events).includes('step 1 loss 0.5'));
-      expect(leaked(events)).not.toContain(SECRET);
+      await until(() => streamed(events).includes('step 1 loss 0.5'));
+      expect(streamed(events)).not.toContain(SECRET);
       await host.dispatch('log.unsubscribe', { subscription: sub.subscription });
       await host.dispatch('log.unsubscribe', { subscription: other.subscription });
     } finally {
@@ -161,7 +136,7 @@ describe('config.compose stays inside the open project (issue 15 B)', { timeout:
   it('refuses a file outside the project, as config.read does', async () => {
     const secret = secretFile();
     const proj = demoProject('expdesk-conf-proj-', null);
-    const { host } = hostOn(proj);
+    const { host } = recordingHost(proj);
     try {
       const refused = host.dispatch('config.compose', { file: secret });
       await expect(refused).rejects.toMatchObject({ code: 'forbidden' });
@@ -197,7 +172,7 @@ describe('config.compose stays inside the open project (issue 15 B)', { timeout:
   it('a default leading out of the project is an error at its line, in a draft and on disk', async () => {
     const secret = secretFile();
     const proj = demoProject('expdesk-conf-proj-', null);
-    const { host } = hostOn(proj);
+    const { host } = recordingHost(proj);
     const file = path.join(proj, 'configs', 'evil.yaml');
     try {
       // An absolute path, and a relative one climbing out.
@@ -274,7 +249,7 @@ describe('expdesk export on a hostile folder (issue 15 C, H)', { timeout: 120_00
     const secret = realpathSync(secretFile());
     const exp = hostileExperiment(secret);
     const out = path.join(tmpDir(), 'host.tar.gz');
-    const { host } = hostOn(path.dirname(exp));
+    const { host } = recordingHost(path.dirname(exp));
     try {
       const r = (await host.dispatch('bundle.export', { expDir: exp, out, withLogs: true })) as {
         warnings: string[];

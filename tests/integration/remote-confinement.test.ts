@@ -9,15 +9,13 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdirSync, readFileSync, realpathSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EventName, EventPayload } from '../../src/shared/contract';
-import { ExpdeskHost } from '../../src/main/host/host';
 import { filesUnder, unpackBundle } from '../helpers/bundle';
 import { EXPDESK_BIN, REPO } from '../helpers/cli';
 import { demoProject } from '../helpers/demo-project';
 import { envOverrides } from '../helpers/env';
 import { startSshd, type TestSshd } from '../helpers/sshd';
 import { tmpDir } from '../helpers/tmp';
-import { SECRET, secretFile } from '../helpers/planted';
+import { recordingHost, SECRET, secretFile, streamed } from '../helpers/planted';
 
 let sshd: TestSshd;
 const env = envOverrides();
@@ -32,29 +30,6 @@ afterAll(async () => {
   await sshd?.stop();
 });
 
-function hostOn(workspace: string): {
-  host: ExpdeskHost;
-  events: Array<{ event: EventName; payload: unknown }>;
-} {
-  const host = new ExpdeskHost({
-    mode: 'browser',
-    version: 't',
-    workspace,
-    demoWorkspace: null,
-    cacheDir: tmpDir('expdesk-rconf-cache-'),
-  });
-  const events: Array<{ event: EventName; payload: unknown }> = [];
-  host.onEvent((event, payload) => events.push({ event, payload }));
-  return { host, events };
-}
-
-function leaked(events: Array<{ event: EventName; payload: unknown }>): string {
-  return events
-    .filter((e) => e.event === 'log.data')
-    .map((e) => Buffer.from((e.payload as EventPayload<'log.data'>).data, 'base64').toString('utf8'))
-    .join('');
-}
-
 describe('remote confinement (issue 15 A, B)', { timeout: 90_000 }, () => {
   it('log.subscribe on a remote experiment refuses a log linked out of it, and a folder that is not an experiment', async () => {
     const secret = secretFile();
@@ -66,7 +41,7 @@ describe('remote confinement (issue 15 A, B)', { timeout: 90_000 }, () => {
     const notExp = path.join(workspace, 'loose');
     mkdirSync(path.join(notExp, 'logs'), { recursive: true });
     symlinkSync(secret, path.join(notExp, 'logs', 'train.log'));
-    const { host, events } = hostOn(sshd.url(workspace));
+    const { host, events } = recordingHost(sshd.url(workspace));
     try {
       await expect(host.dispatch('log.subscribe', { expDir: sshd.url(expDir) })).rejects.toMatchObject({
         code: 'forbidden',
@@ -83,7 +58,7 @@ describe('remote confinement (issue 15 A, B)', { timeout: 90_000 }, () => {
       await expect(
         host.dispatch('log.subscribe', { expDir: sshd.url(expDir), file: '../config.yaml' }),
       ).rejects.toMatchObject({ code: 'bad-request' });
-      expect(leaked(events)).not.toContain(SECRET);
+      expect(streamed(events)).not.toContain(SECRET);
     } finally {
       host.dispose();
     }
@@ -95,7 +70,7 @@ describe('remote confinement (issue 15 A, B)', { timeout: 90_000 }, () => {
     const file = path.join(proj, 'configs', 'evil.yaml');
     // An absolute path: composed here from copies, it would name a file on this machine.
     writeFileSync(file, `defaults:\n  - base\n  - ${secret}\nx: 1\n`);
-    const { host } = hostOn(sshd.url(proj));
+    const { host } = recordingHost(sshd.url(proj));
     try {
       const r = await host.dispatch('config.compose', { file: sshd.url(file) });
       expect(r).toMatchObject({ ok: false, error: { file: sshd.url(file), line: 3 } });

@@ -23,6 +23,7 @@ import type {
   LocalMetrics,
   OpenWorkspace,
 } from './backend';
+import { watcherActivity } from './backend';
 
 export interface LocalBackendOptions {
   summaries: SummaryStore;
@@ -102,10 +103,7 @@ export class LocalBackend implements ExperimentBackend {
   }
 
   get activity(): { watches: number; timers: number } {
-    return {
-      watches: this.watcher?.size.subscriptions ?? 0,
-      timers: this.watcher?.polling ? 1 : 0,
-    };
+    return watcherActivity(this.watcher);
   }
 
   dispose(): void {

@@ -37,6 +37,7 @@ import type {
   LocalMetrics,
   OpenWorkspace,
 } from './backend';
+import { watcherActivity } from './backend';
 
 export interface SshBackendOptions {
   /** The connections of this process (the host's or the CLI's); the backend does not close them. */
@@ -250,10 +251,7 @@ export class SshBackend implements ExperimentBackend {
   }
 
   get activity(): { watches: number; timers: number } {
-    return {
-      watches: this.watcher?.size.subscriptions ?? 0,
-      timers: this.watcher?.polling ? 1 : 0,
-    };
+    return watcherActivity(this.watcher);
   }
 
   dispose(): void {
