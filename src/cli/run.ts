@@ -13,7 +13,7 @@ import { tmuxAvailable, tmuxSessionAlive } from '../main/core/runs/launch';
 import { LocalExecutor } from '../main/core/runs/local-executor';
 import { planContext, planRun } from '../main/core/runs/plan';
 import { RECENT_WRITE_MS } from '../main/core/workspace/status';
-import { backendKind } from '../main/core/backend/resolve';
+import { byLocation } from '../main/core/backend/resolve';
 import { CliError } from './errors';
 import { logOutput, printErr } from './output';
 import { describeStopped, runRequestFields, type RunCliOptions } from './run-options';
@@ -60,7 +60,12 @@ async function follow(
  * lives is decided by core/backend/resolve.ts, never here.
  */
 async function sshRunsFor(location: string | undefined): Promise<typeof import('./remote') | null> {
-  return location !== undefined && backendKind(location) === 'ssh' ? await import('./remote') : null;
+  if (location === undefined) return null;
+  type SshRuns = typeof import('./remote');
+  return byLocation<() => Promise<SshRuns> | null>(location, {
+    local: () => null,
+    ssh: () => import('./remote'),
+  })();
 }
 
 export async function runCommand(command: string[], opts: RunCliOptions): Promise<number> {

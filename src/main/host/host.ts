@@ -19,9 +19,9 @@ import { SummaryStore } from '../core/summary/summary-store';
 import type { ExperimentBackend, OpenWorkspace } from '../core/backend/backend';
 import { LocalBackend } from '../core/backend/local-backend';
 import { SshBackend } from '../core/backend/ssh-backend';
-import { normalizeLocation, resolveLoadedBackend } from '../core/backend/resolve';
-import { RunService } from './runs';
-import { isRemote, RemoteService } from './remote';
+import { byLocation, normalizeLocation, resolveLoadedBackend } from '../core/backend/resolve';
+import { RunService, type RunFace } from './runs';
+import { RemoteService } from './remote';
 import { InterfaceDataService } from './interface-data';
 import { toApiError } from './errors';
 import { openSession, type HostSession } from './session';
@@ -112,19 +112,16 @@ export class ExpdeskHost implements ExpdeskApi {
   }
 
   async 'run.start'(params: RequestParams<'run.start'>): Promise<RequestResult<'run.start'>> {
-    const workspace = params.workspace ?? this.workspace;
-    if (isRemote(workspace)) return this.remote.start({ ...params, workspace });
-    return this.runs.start(params);
+    const workspace = params.workspace ?? this.workspace ?? undefined;
+    return this.runsAt(workspace).start({ ...params, workspace });
   }
 
   async 'run.stop'(params: RequestParams<'run.stop'>): Promise<RequestResult<'run.stop'>> {
-    if (isRemote(params.expDir)) return this.remote.stop(params);
-    return this.runs.stop(params);
+    return this.runsAt(params.expDir).stop(params);
   }
 
   async 'log.subscribe'(params: RequestParams<'log.subscribe'>): Promise<RequestResult<'log.subscribe'>> {
-    if (isRemote(params.expDir)) return this.remote.subscribeLog(params);
-    return this.runs.subscribeLog(params);
+    return this.runsAt(params.expDir).subscribeLog(params);
   }
 
   async 'log.unsubscribe'(
@@ -304,10 +301,15 @@ export class ExpdeskHost implements ExpdeskApi {
     return listing;
   }
 
-  /** Runs are still local or remote ones (./runs.ts, ./remote.ts) until they have executors of their own. */
   private watchRun(expDir: string): void {
-    if (isRemote(expDir)) this.remote.watch(expDir);
-    else this.runs.watch(expDir);
+    this.runsAt(expDir).watch(expDir);
+  }
+
+  /** The runs of a location's kind (this machine's without one: launching into no workspace says so). */
+  private runsAt(location: string | undefined): RunFace {
+    return location === undefined
+      ? this.runs
+      : byLocation<RunFace>(location, { local: this.runs, ssh: this.remote });
   }
 }
 

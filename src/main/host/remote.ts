@@ -21,7 +21,7 @@ import {
 } from '../../shared/contract';
 import { ExpdeskError } from '../../shared/errors';
 import { userCacheDir } from '../core/app/paths';
-import { backendKind } from '../core/backend/resolve';
+import { byLocation } from '../core/backend/resolve';
 import {
   formatRemoteLocation,
   remoteEndpointLabel,
@@ -39,6 +39,7 @@ import { planContext, planRun } from '../core/runs/plan';
 import { RemoteWorkspace } from '../core/remote/remote-workspace';
 import type { SummaryStore } from '../core/summary/summary-store';
 import { toApiError } from './errors';
+import type { RunFace } from './runs';
 
 type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 
@@ -47,9 +48,9 @@ const WATCH_MS = 2000;
 /** How long the interface has to answer a passphrase question. */
 const PASSPHRASE_TIMEOUT_MS = 5 * 60_000;
 
-/** Whether runs of this location are remote ones (decided in core/backend/resolve.ts, like every location). */
-export function isRemote(text: string | null | undefined): text is string {
-  return Boolean(text) && backendKind(text!) === 'ssh';
+/** Whether a location is served over SSH (decided in core/backend/resolve.ts, like every location). */
+function overSsh(text: string | null | undefined): text is string {
+  return Boolean(text) && byLocation(text!, { local: false, ssh: true });
 }
 
 /** Remote failures as the contract's errors (the one mapping, ./errors.ts). */
@@ -89,7 +90,7 @@ export interface RemoteDataOptions {
   cacheDir?: string;
 }
 
-export class RemoteService {
+export class RemoteService implements RunFace {
   readonly pool: RemotePool;
   private readonly followers = new Map<string, RemoteLogFollower>();
   private readonly watched = new Map<
@@ -160,9 +161,7 @@ export class RemoteService {
     params: RequestParams<'remote.trustHostKey'>,
   ): Promise<RequestResult<'remote.trustHostKey'>> {
     return wrap(async () => {
-      if (!isRemote(params.location))
-        throw new ApiError('bad-request', `not a remote location: ${params.location}`);
-      const { loc } = this.pool.forLocation(params.location);
+      const { loc } = this.pool.forLocation(params.location); // a local path: bad-request, named
       // A throwaway connection that accepts only the key with this fingerprint.
       const probe = new SshConnection(
         { host: loc.host, user: loc.user, port: loc.port },
@@ -181,15 +180,15 @@ export class RemoteService {
     });
   }
 
-  async start(
-    params: RequestParams<'run.start'> & { workspace: string },
-  ): Promise<RequestResult<'run.start'>> {
+  /** A launch into a remote workspace (the host picks this service for it: see RunFace in ./runs.ts). */
+  async start(params: RequestParams<'run.start'>): Promise<RequestResult<'run.start'>> {
     return wrap(async () => {
+      if (!params.workspace) throw new ApiError('bad-request', 'no workspace is open to launch into');
       const { loc, conn } = this.open(params.workspace);
       // A config of the remote project (the interface's launch): composed here from copies of its configs.
       let mirror: RemoteConfigMirror | null = null;
       let configFile = params.configFile;
-      if (isRemote(params.configFile)) {
+      if (overSsh(params.configFile)) {
         const target = this.configTarget(params.configFile, params.workspace);
         mirror = await wrapAt(remoteEndpointLabel(loc), () => mirrorRemoteConfigs(conn, loc.path));
         configFile = localConfigOf(mirror, target.loc.path);
@@ -329,7 +328,7 @@ export class RemoteService {
     workspace: string | null,
   ): { loc: RemoteLocation; conn: SshConnection; root: string } {
     const { loc, conn } = this.open(file);
-    const ws = isRemote(workspace) ? this.open(workspace).loc : null;
+    const ws = overSsh(workspace) ? this.open(workspace).loc : null;
     if (!ws || remoteEndpointLabel(ws) !== remoteEndpointLabel(loc))
       throw new ApiError(
         'forbidden',

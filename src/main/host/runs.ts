@@ -34,7 +34,20 @@ interface Subscription {
   expDir: string;
 }
 
-export class RunService {
+/**
+ * What the host asks of the runs of one kind of location: this machine's
+ * (RunService) or an SSH host's (RemoteService). The host picks one per
+ * location through core/backend/resolve.ts's byLocation.
+ */
+export interface RunFace {
+  start(params: RequestParams<'run.start'>): Promise<RequestResult<'run.start'>>;
+  stop(params: RequestParams<'run.stop'>): Promise<RequestResult<'run.stop'>>;
+  subscribeLog(params: RequestParams<'log.subscribe'>): Promise<RequestResult<'log.subscribe'>>;
+  /** Announce the run's state changes (run.status) until it ends. */
+  watch(expDir: string): void;
+}
+
+export class RunService implements RunFace {
   private readonly subscriptions = new Map<string, Subscription>();
   private readonly terminals = new Map<string, IPty>();
   private readonly lastState = new Map<string, string>();

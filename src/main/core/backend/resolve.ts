@@ -26,14 +26,26 @@ export function backendKind(location: string): BackendKind {
   }
 }
 
+/**
+ * Which of a face's per-kind parts serves a location: its experiment backend,
+ * its run service, its run commands. Every face picks through this (never by
+ * testing the location itself), so a third kind is added here and in `parts`.
+ */
+export function byLocation<T>(location: string, parts: Record<BackendKind, T>): T {
+  return parts[backendKind(location)];
+}
+
 /** The backend serving a location. */
 export async function resolveBackend(location: string, backends: Backends): Promise<ExperimentBackend> {
-  return backendKind(location) === 'local' ? backends.local : await backends.ssh();
+  return byLocation<() => ExperimentBackend | Promise<ExperimentBackend>>(location, {
+    local: () => backends.local,
+    ssh: backends.ssh,
+  })();
 }
 
 /** A location as its backend keeps it (a local path absolute; a remote one as written), without loading SSH. */
 export function normalizeLocation(location: string): string {
-  return backendKind(location) === 'local' ? path.resolve(location) : location;
+  return byLocation(location, { local: path.resolve(location), ssh: location });
 }
 
 export interface BackendGroup {
@@ -80,5 +92,5 @@ export function resolveLoadedBackend(
   location: string,
   backends: { local: ExperimentBackend; ssh: ExperimentBackend },
 ): ExperimentBackend {
-  return backendKind(location) === 'local' ? backends.local : backends.ssh;
+  return byLocation(location, backends);
 }

@@ -7,6 +7,7 @@
 import {
   parseRemoteLocation,
   remoteEndpointLabel,
+  RemoteLocationError,
   type RemoteLocation,
 } from '../../../shared/remote-location';
 import { SshConnection, type RemoteStatus, type SshOptions } from './connection';
@@ -47,7 +48,7 @@ export class RemotePool {
   /** Parse and connect in one step; throws for a local path. */
   forLocation(text: string): { loc: RemoteLocation; conn: SshConnection } {
     const loc = parseRemoteLocation(text);
-    if (!loc) throw new Error(`not a remote location: ${text}`);
+    if (!loc) throw new RemoteLocationError(`not a remote location: ${text}`);
     return { loc, conn: this.connection(loc) };
   }
 
