@@ -8,6 +8,7 @@ import { flattenConfig } from '../../shared/config-diff';
 import { formatConfigValue } from '../format';
 import type { OverrideRow } from '../state/launch';
 import { useExpdesk, useExpdeskPick } from '../store-context';
+import { CheckLabel } from './CheckLabel';
 
 /** The launch form's text fields, each kept in the store (and remembered by setLaunchField). */
 type LaunchTextKey = 'command' | 'python' | 'seed' | 'runName';
@@ -173,14 +174,9 @@ export default function LaunchForm({ editorText }: { editorText: () => string | 
         hint="optional, instead of the generated one"
         testId="launch-name"
       />
-      <label className="check-label">
-        <input
-          type="checkbox"
-          checked={s.refuseDirty}
-          onChange={(e) => s.setLaunchField({ refuseDirty: e.target.checked })}
-        />
+      <CheckLabel checked={s.refuseDirty} onChange={(refuseDirty) => s.setLaunchField({ refuseDirty })}>
         Refuse to launch with uncommitted changes
-      </label>
+      </CheckLabel>
       <GitState />
       {s.launchError && (
         <div className="banner banner-error" role="alert" data-testid="launch-error">
