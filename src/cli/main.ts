@@ -124,7 +124,7 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
   program
     .command('resubmit')
     .description(
-      "submit a SLURM experiment again as a new experiment: its frozen config, command, seed and sbatch options",
+      'submit a SLURM experiment again as a new experiment: its frozen config, command, seed and sbatch options',
     )
     .argument('<EXP_DIR>', 'experiment folder submitted with --slurm')
     .option('--sbatch <OPTION>', 'sbatch options instead of the recorded ones (repeatable)', collect, [])

@@ -210,7 +210,10 @@ function seedRunLooksAlive(dir: string, log: string): boolean {
   return Date.now() - Math.max(...mtimes) < RECENT_WRITE_MS;
 }
 
-export async function resubmitCommand(expDir: string, opts: { detach?: boolean; sbatch?: string[] }): Promise<number> {
+export async function resubmitCommand(
+  expDir: string,
+  opts: { detach?: boolean; sbatch?: string[] },
+): Promise<number> {
   if (await sshRunsFor(expDir))
     throw new CliError('resubmit of an SSH workspace is not supported yet: run expdesk on the login node');
   return (await import('./slurm')).resubmitCommand(expDir, opts, followRunLog);

@@ -81,11 +81,16 @@ async function submitAndFollow(
     return 130;
   }
   const [final] = await executor.query([run.handle]);
-  if (final!.state === 'failed') printErr(`expdesk: the job failed; see ${path.join(run.expDir, 'FAILED.txt')}\n`);
+  if (final!.state === 'failed')
+    printErr(`expdesk: the job failed; see ${path.join(run.expDir, 'FAILED.txt')}\n`);
   return final!.state === 'completed' ? 0 : (final!.exitCode ?? 1) || 1;
 }
 
-export async function slurmRunCommand(command: string[], opts: SlurmCliOptions, followLog: FollowLog): Promise<number> {
+export async function slurmRunCommand(
+  command: string[],
+  opts: SlurmCliOptions,
+  followLog: FollowLog,
+): Promise<number> {
   const request = { workspace: opts.workspace ?? process.cwd(), ...runRequestFields(command, opts) };
   return submitAndFollow(localExecutor(opts.sbatch), request, opts, followLog);
 }
@@ -115,12 +120,17 @@ export async function resubmitCommand(
 ): Promise<number> {
   const dir = path.resolve(expDir);
   const record = readSlurmRecord(dir);
-  if (!record) throw new CliError(`${dir} has no ${SLURM_RECORD}: only experiments submitted to SLURM can be resubmitted`);
+  if (!record)
+    throw new CliError(
+      `${dir} has no ${SLURM_RECORD}: only experiments submitted to SLURM can be resubmitted`,
+    );
   let meta: Record<string, unknown>;
   try {
     meta = JSON.parse(readFileSync(path.join(dir, 'metadata.json'), 'utf8')) as Record<string, unknown>;
   } catch (err) {
-    throw new CliError(`${path.join(dir, 'metadata.json')}: ${err instanceof Error ? err.message : String(err)}`);
+    throw new CliError(
+      `${path.join(dir, 'metadata.json')}: ${err instanceof Error ? err.message : String(err)}`,
+    );
   }
   const template = meta.command_template;
   if (!Array.isArray(template) || !template.every((w) => typeof w === 'string'))

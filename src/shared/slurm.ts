@@ -31,15 +31,18 @@ export const SlurmRecord = z.object({
 });
 export type SlurmRecord = z.infer<typeof SlurmRecord>;
 
-
 /**
  * One sbatch option as `--sbatch=` carries it: a flag, never a line break
  * (the option is written into the script as an #SBATCH line as well).
  */
 export function checkSbatchOption(option: string): string | null {
-  if (!/^-/.test(option)) return `sbatch option ${JSON.stringify(option)} must start with - (e.g. --partition=gpu)`;
+  if (!/^-/.test(option))
+    return `sbatch option ${JSON.stringify(option)} must start with - (e.g. --partition=gpu)`;
   // eslint-disable-next-line no-control-regex -- control characters are what is refused
-  if (/[\u0000-\u001f\u007f]/.test(option)) return `sbatch option ${JSON.stringify(option)} holds a control character`;
+  if (/[\u0000-\u001f\u007f]/.test(option))
+    return `sbatch option ${JSON.stringify(option)} holds a control character`;
+  if (/^(--job-name(=|$)|-J)/.test(option))
+    return `sbatch option ${JSON.stringify(option)}: Expdesk names the job after its experiment folder`;
   return null;
 }
 
@@ -76,7 +79,8 @@ export function batchScript(input: BatchScriptInput, join: (...p: string[]) => s
   ];
   const spec = JSON.stringify(input.spec);
   const runner = input.runnerSource.endsWith('\n') ? input.runnerSource : `${input.runnerSource}\n`;
-  if (runner.split('\n').includes('EXPDESK_RUNNER_EOF')) throw new Error('the run wrapper holds the heredoc marker');
+  if (runner.split('\n').includes('EXPDESK_RUNNER_EOF'))
+    throw new Error('the run wrapper holds the heredoc marker');
   return [
     ...header,
     `# Written by Expdesk for ${shellComment(input.expDir)}.`,
@@ -103,7 +107,15 @@ export const SQUEUE_ARGS = [
 
 /** sacct for the jobs squeue no longer holds (where accounting exists). */
 export function sacctArgs(jobIds: readonly string[]): string[] {
-  return ['--parsable2', '-X', '-n', '-j', jobIds.join(','), '-o', 'JobID,State,ExitCode,Elapsed,NodeList,Reason,JobName'];
+  return [
+    '--parsable2',
+    '-X',
+    '-n',
+    '-j',
+    jobIds.join(','),
+    '-o',
+    'JobID,State,ExitCode,Elapsed,NodeList,Reason,JobName',
+  ];
 }
 
 function nullIfEmpty(s: string | undefined): string | null {
@@ -181,7 +193,15 @@ export function parseScontrol(text: string): Map<string, SlurmJob> {
   return jobs;
 }
 
-const QUEUED = new Set(['PENDING', 'CONFIGURING', 'REQUEUED', 'REQUEUE_HOLD', 'REQUEUE_FED', 'RESV_DEL_HOLD', 'SUSPENDED']);
+const QUEUED = new Set([
+  'PENDING',
+  'CONFIGURING',
+  'REQUEUED',
+  'REQUEUE_HOLD',
+  'REQUEUE_FED',
+  'RESV_DEL_HOLD',
+  'SUSPENDED',
+]);
 const RUNNING = new Set(['RUNNING', 'COMPLETING', 'STAGE_OUT', 'SIGNALING', 'RESIZING']);
 /** Ends the scheduler imposed on a job: the run failed whatever its wrapper managed to write. */
 const SCHEDULER_FAILURES: Record<string, string> = {
@@ -228,22 +248,47 @@ export function judgeSlurmStatus(
   }
   const phase = job ? schedulerPhase(state) : 'unknown';
   if (job && phase === 'queued') {
-    return { ...folder, state: 'queued', source: 'status-file', reason: `${jobWords(job)}${job.reason ? ` (${job.reason})` : ''}` };
+    return {
+      ...folder,
+      state: 'queued',
+      source: 'status-file',
+      reason: `${jobWords(job)}${job.reason ? ` (${job.reason})` : ''}`,
+    };
   }
   if (job && phase === 'running') {
     if (folder.state === 'running') return folder;
-    return { ...folder, state: 'running', source: 'status-file', reason: `${jobWords(job)} on ${job.nodes ?? 'its node'}` };
+    return {
+      ...folder,
+      state: 'running',
+      source: 'status-file',
+      reason: `${jobWords(job)} on ${job.nodes ?? 'its node'}`,
+    };
   }
   const started = folder.state === 'running' || folder.state === 'unknown';
   const what = started ? 'its run wrapper recorded no end' : 'its run never started';
   if (job && phase === 'ended') {
     if (state === 'CANCELLED' && record.stop_requested_at)
-      return { ...folder, state: 'stopped', source: 'inferred', reason: `inferred: ${jobWords(job)} (stopped by the user); ${what}` };
+      return {
+        ...folder,
+        state: 'stopped',
+        source: 'inferred',
+        reason: `inferred: ${jobWords(job)} (stopped by the user); ${what}`,
+      };
     const why = imposed ? `: ${imposed}` : '';
-    return { ...folder, state: 'failed', source: 'inferred', reason: `inferred: ${jobWords(job)}${why}; ${what}` };
+    return {
+      ...folder,
+      state: 'failed',
+      source: 'inferred',
+      reason: `inferred: ${jobWords(job)}${why}; ${what}`,
+    };
   }
   if (record.stop_requested_at)
-    return { ...folder, state: 'stopped', source: 'inferred', reason: `inferred: the scheduler no longer knows SLURM job ${record.job_id}, stopped by the user; ${what}` };
+    return {
+      ...folder,
+      state: 'stopped',
+      source: 'inferred',
+      reason: `inferred: the scheduler no longer knows SLURM job ${record.job_id}, stopped by the user; ${what}`,
+    };
   return {
     ...folder,
     state: 'failed',

@@ -27,7 +27,9 @@ function which(cmd: string): string | null {
 export function slurmSkipReason(): string | null {
   if (process.getuid?.() !== 0) return 'SLURM tests need root (slurmd runs jobs as root here)';
   const missing = BINARIES.filter((b) => !which(b));
-  return missing.length ? `SLURM tests skipped: ${missing.join(', ')} not installed (scripts/bootstrap.sh)` : null;
+  return missing.length
+    ? `SLURM tests skipped: ${missing.join(', ')} not installed (scripts/bootstrap.sh)`
+    : null;
 }
 
 export interface TestSlurm {
@@ -92,7 +94,8 @@ export async function startSlurm(): Promise<TestSlurm> {
       `SlurmctldLogFile=${p('slurmctld.log')}`,
       `SlurmdLogFile=${p('slurmd.log')}`,
       `NodeName=${host} NodeAddr=127.0.0.1 CPUs=${os.cpus().length} State=UNKNOWN`,
-      'PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP',
+      // Jobs share the node's few cores (tests run several small jobs at once).
+      'PartitionName=debug Nodes=ALL Default=YES MaxTime=INFINITE State=UP OverSubscribe=FORCE:8',
       '',
     ].join('\n'),
   );
@@ -108,7 +111,11 @@ export async function startSlurm(): Promise<TestSlurm> {
       .map((f) => `--- ${f}\n${existsSync(p(f)) ? readFileSync(p(f), 'utf8').slice(-3000) : '(none)'}`)
       .join('\n');
   const cmd = (argv: string[]): string =>
-    execFileSync(argv[0]!, argv.slice(1), { env: { ...process.env, ...env }, encoding: 'utf8', timeout: 30_000 });
+    execFileSync(argv[0]!, argv.slice(1), {
+      env: { ...process.env, ...env },
+      encoding: 'utf8',
+      timeout: 30_000,
+    });
 
   const stop = async (): Promise<void> => {
     for (const c of children.reverse()) {

@@ -31,7 +31,13 @@ import {
 } from '../../../shared/slurm';
 import type { ExperimentStatus } from '../../../shared/model';
 import { deriveStatus, type StatusFile } from '../workspace/status';
-import { checkKind, type RunExecutor, type RunHandle, type RunStateReport, type Submission } from './executor';
+import {
+  checkKind,
+  type RunExecutor,
+  type RunHandle,
+  type RunStateReport,
+  type Submission,
+} from './executor';
 import { LaunchError, type RunPlan } from './plan';
 import type { PreparedRun } from './prepare';
 import { firstError, SlurmQuery, type SchedulerShell } from './slurm-scheduler';
@@ -206,7 +212,14 @@ export class SlurmExecutor implements RunExecutor<SlurmSubmission> {
     expDirs: readonly string[],
     /** Ask about jobs whose folder says they ended too (exit code, elapsed time for a detail view). */
     all = false,
-  ): Promise<Array<{ status: ExperimentStatus; job: SlurmJob | null; record: SlurmRecord | null; error: string | null }>> {
+  ): Promise<
+    Array<{
+      status: ExperimentStatus;
+      job: SlurmJob | null;
+      record: SlurmRecord | null;
+      error: string | null;
+    }>
+  > {
     const folders = await this.site.folders(expDirs);
     const own = folders.map(folderStatus);
     const live = folders
@@ -257,7 +270,10 @@ export class SlurmExecutor implements RunExecutor<SlurmSubmission> {
     checkKind(this, handle);
     const [folder] = await this.site.folders([handle.expDir]);
     const record = folder?.record;
-    if (!record) throw new LaunchError(`${handle.expDir} has no ${SLURM_RECORD}: it was not submitted to SLURM by Expdesk`);
+    if (!record)
+      throw new LaunchError(
+        `${handle.expDir} has no ${SLURM_RECORD}: it was not submitted to SLURM by Expdesk`,
+      );
     await this.writeRecord(handle.expDir, { ...record, stop_requested_at: nowIso() });
     const id = record.job_id;
     const [first] = await this.judge([handle.expDir]);
@@ -282,7 +298,14 @@ export class SlurmExecutor implements RunExecutor<SlurmSubmission> {
     if (after!.record && settled.state === 'stopped' && settled.source === 'inferred') {
       const f = (await this.site.folders([handle.expDir]))[0];
       if (f?.status?.state === 'queued')
-        await this.site.write(this.site.join(handle.expDir, 'expdesk_status.json'), statusText({ state: 'stopped', ended_at: nowIso(), stop_requested_at: record.stop_requested_at ?? nowIso() }));
+        await this.site.write(
+          this.site.join(handle.expDir, 'expdesk_status.json'),
+          statusText({
+            state: 'stopped',
+            ended_at: nowIso(),
+            stop_requested_at: record.stop_requested_at ?? nowIso(),
+          }),
+        );
     }
     return report(settled);
   }
@@ -291,7 +314,11 @@ export class SlurmExecutor implements RunExecutor<SlurmSubmission> {
     const deadline = Date.now() + ms;
     for (;;) {
       const [j] = await this.judge([expDir]);
-      if (j && ['completed', 'failed', 'stopped'].includes(j.status.state) && schedulerPhase(j.job?.state ?? 'ENDED') === 'ended')
+      if (
+        j &&
+        ['completed', 'failed', 'stopped'].includes(j.status.state) &&
+        schedulerPhase(j.job?.state ?? 'ENDED') === 'ended'
+      )
         return true;
       if (Date.now() > deadline) return false;
       await sleep(500);
@@ -303,7 +330,15 @@ function statusText(fields: Partial<StatusFile> & { state: StatusFile['state'] }
   const now = nowIso();
   return (
     JSON.stringify(
-      { schema: 'expdesk.status/1', started_at: null, ended_at: null, exit_code: null, signal: null, updated_at: now, ...fields },
+      {
+        schema: 'expdesk.status/1',
+        started_at: null,
+        ended_at: null,
+        exit_code: null,
+        signal: null,
+        updated_at: now,
+        ...fields,
+      },
       null,
       2,
     ) + '\n'

@@ -36,7 +36,9 @@ export class SlurmOverlay {
     picked.forEach(({ s, i }, k) => {
       const j = judged[k]!;
       if (!j.record) return;
-      const status = j.error ? { ...s.status, reason: `${s.status.reason} (${j.error})` } : { ...s.status, ...j.status };
+      const status = j.error
+        ? { ...s.status, reason: `${s.status.reason} (${j.error})` }
+        : { ...s.status, ...j.status };
       out[i] = { ...s, status, ...(j.job ? { slurm: j.job } : {}) };
     });
     return out;

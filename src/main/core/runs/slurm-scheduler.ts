@@ -10,7 +10,15 @@
 import { execFile } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { parseSacct, parseScontrol, parseSqueue, sacctArgs, schedulerPhase, SQUEUE_ARGS, type SlurmJob } from '../../../shared/slurm';
+import {
+  parseSacct,
+  parseScontrol,
+  parseSqueue,
+  sacctArgs,
+  schedulerPhase,
+  SQUEUE_ARGS,
+  type SlurmJob,
+} from '../../../shared/slurm';
 import { ExpdeskError } from '../../../shared/errors';
 
 export interface ShellResult {
@@ -45,10 +53,15 @@ export class LocalSchedulerShell implements SchedulerShell {
   exec(argv: readonly string[]): Promise<ShellResult> {
     this.commands++;
     return new Promise((resolve) => {
-      execFile(argv[0]!, argv.slice(1), { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 }, (err, stdout, stderr) => {
-        const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
-        resolve({ code, stdout, stderr, missing: err?.code === 'ENOENT' });
-      });
+      execFile(
+        argv[0]!,
+        argv.slice(1),
+        { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
+        (err, stdout, stderr) => {
+          const code = err ? (typeof err.code === 'number' ? err.code : null) : 0;
+          resolve({ code, stdout, stderr, missing: err?.code === 'ENOENT' });
+        },
+      );
     });
   }
 
@@ -74,7 +87,8 @@ export class SlurmQuery {
   /** null: not known yet; false: sacct answers only from the job completion file (`-c`). */
   private accounting: boolean | null = null;
 
-  private last: { at: number; jobs: Map<string, SlurmJob>; asked: Set<string>; fingerprint: string } | null = null;
+  private last: { at: number; jobs: Map<string, SlurmJob>; asked: Set<string>; fingerprint: string } | null =
+    null;
   private interval: number;
 
   /** `poll`: how often squeue is asked at most (default every 15 s, backing off to 2 min); 0 asks every time. */
@@ -125,7 +139,9 @@ export class SlurmQuery {
     const jobs = parseSqueue(r.stdout);
     const fingerprint = [...jobs.values()].map((j) => `${j.jobId}:${j.state}:${j.reason}`).join(',');
     this.interval =
-      last && last.fingerprint === fingerprint ? Math.min(this.interval * 2, this.poll.maxMs) : this.poll.minMs;
+      last && last.fingerprint === fingerprint
+        ? Math.min(this.interval * 2, this.poll.maxMs)
+        : this.poll.minMs;
     this.last = { at: now, jobs, asked: new Set(ids), fingerprint };
     return jobs;
   }

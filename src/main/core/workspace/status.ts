@@ -104,14 +104,14 @@ export function deriveStatus(inputs: StatusInputs): ExperimentStatus {
       sf.state === 'queued'
         ? `submitted to the scheduler${sf.job_id ? ` as job ${sf.job_id}` : ''}; not started yet`
         : sf.state === 'running'
-        ? `running since ${sf.started_at ?? 'an unknown time'}${sf.hostname ? ` on ${sf.hostname}` : ''}`
-        : sf.state === 'stopped'
-          ? 'stopped by the user'
-          : sf.state === 'completed'
-            ? `exited with code ${sf.exit_code ?? 0}`
-            : sf.signal
-              ? `killed by ${sf.signal}`
-              : `exited with code ${sf.exit_code ?? '?'}`;
+          ? `running since ${sf.started_at ?? 'an unknown time'}${sf.hostname ? ` on ${sf.hostname}` : ''}`
+          : sf.state === 'stopped'
+            ? 'stopped by the user'
+            : sf.state === 'completed'
+              ? `exited with code ${sf.exit_code ?? 0}`
+              : sf.signal
+                ? `killed by ${sf.signal}`
+                : `exited with code ${sf.exit_code ?? '?'}`;
     return { state: sf.state, source: 'status-file', reason, ...base };
   }
   if (inputs.hasFinalCheckpoint) {
