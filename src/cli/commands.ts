@@ -141,7 +141,7 @@ export async function showCommand(
 ): Promise<string> {
   const [d] = (await detailsOf([dir], store)) as [ExperimentDetail];
   if (opts.json) {
-    return jsonText({ ...d, summary: summaryJson(d.summary) });
+    return jsonText({ ...d, summary: summaryJson(d.summary), slurm: d.summary.slurm ?? null });
   }
   const s = d.summary;
   const out: string[] = [];
@@ -149,6 +149,10 @@ export async function showCommand(
   out.push(
     `status: ${s.status.state}${s.status.source === 'inferred' ? ' (inferred)' : ''} — ${s.status.reason}`,
   );
+  if (s.slurm)
+    out.push(
+      `slurm: job ${s.slurm.jobId} ${s.slurm.state ?? '(no longer known to the scheduler)'}${s.slurm.reason ? ` (${s.slurm.reason})` : ''}${s.slurm.nodes ? ` on ${s.slurm.nodes}` : ''}${s.slurm.elapsed ? `, elapsed ${s.slurm.elapsed}` : ''}${s.slurm.exitCode ? `, exit code ${s.slurm.exitCode}` : ''}`,
+    );
   if (s.status.traceback) out.push(`traceback:\n${s.status.traceback.replace(/^/gm, '  ')}`);
   out.push(`algorithm: ${s.algorithm ?? '—'}   model: ${s.model ?? '—'}`);
   out.push(

@@ -93,7 +93,14 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
     .option('--python <PATH>', "the interpreter the run uses (default: the command's python, else python3)")
     .option('--cwd <DIR>', 'folder the command runs in (default: the project folder)')
     .option('--refuse-dirty', 'refuse to launch when the git working tree has uncommitted changes')
-    .option('--detach', 'return once the run is running (needs tmux)')
+    .option('--detach', 'return once the run is running (needs tmux), or once the SLURM job is submitted')
+    .option('--slurm', 'submit the run to SLURM (sbatch) instead of running it here')
+    .option(
+      '--sbatch <OPTION>',
+      'with --slurm: one sbatch option, e.g. --sbatch=--partition=gpu --sbatch=--time=04:00:00 (repeatable)',
+      collect,
+      [],
+    )
     .argument(
       '<COMMAND...>',
       'the command, after --; {config} becomes the frozen config path, {seed} the seed',
@@ -105,11 +112,26 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
 
   program
     .command('stop')
-    .description('stop a running experiment: SIGINT, then SIGTERM, then SIGKILL to its process group')
+    .description(
+      'stop a running experiment: SIGINT, then SIGTERM, then SIGKILL to its process group (a SLURM job: scancel, gently first)',
+    )
     .argument('<EXP_DIR>', 'experiment folder')
     .action(async (dir: string) => {
       const { stopCommand } = await import('./run');
       print(await stopCommand(dir));
+    });
+
+  program
+    .command('resubmit')
+    .description(
+      'submit a SLURM experiment again as a new experiment: its frozen config, command, seed and sbatch options',
+    )
+    .argument('<EXP_DIR>', 'experiment folder submitted with --slurm')
+    .option('--sbatch <OPTION>', 'sbatch options instead of the recorded ones (repeatable)', collect, [])
+    .option('--detach', 'return once the job is submitted')
+    .action(async (dir: string, opts: { detach?: boolean; sbatch: string[] }) => {
+      const { resubmitCommand } = await import('./run');
+      process.exitCode = await resubmitCommand(dir, opts);
     });
 
   program

@@ -9,7 +9,8 @@ import { z } from 'zod';
 /** A metric value as it travels in JSON: NaN and ±Infinity become null. */
 export const MetricValue = z.number().nullable();
 
-export const ExperimentState = z.enum(['running', 'completed', 'failed', 'stopped', 'unknown']);
+/** `queued`: submitted to a batch scheduler (SLURM), not started yet. */
+export const ExperimentState = z.enum(['running', 'completed', 'failed', 'stopped', 'unknown', 'queued']);
 export type ExperimentState = z.infer<typeof ExperimentState>;
 
 /** Where a status came from, so the UI can label inferences as such. */
@@ -56,6 +57,22 @@ export const Problem = z.object({
 });
 export type Problem = z.infer<typeof Problem>;
 
+/** What `expdesk show --json` reports as `slurm`, and the interface shows. */
+export const SlurmJob = z.object({
+  jobId: z.string(),
+  /** The scheduler's state (PENDING, RUNNING, TIMEOUT…), or null when it no longer knows the job. */
+  state: z.string().nullable(),
+  /** For a pending job the scheduler's reason (Priority, Resources, BeginTime…). */
+  reason: z.string().nullable(),
+  nodes: z.string().nullable(),
+  /** "code:signal" as the scheduler prints it. */
+  exitCode: z.string().nullable(),
+  elapsed: z.string().nullable(),
+  /** Which command answered: squeue, sacct, scontrol; "folder" when the scheduler forgot the job. */
+  source: z.enum(['squeue', 'sacct', 'scontrol', 'folder']),
+});
+export type SlurmJob = z.infer<typeof SlurmJob>;
+
 /** The seed's tools/analyze_experiment.py summary, plus last/best of every metric. */
 export const ExperimentSummary = z.object({
   path: z.string(),
@@ -84,6 +101,8 @@ export const ExperimentSummary = z.object({
       z.lazy(() => JsonValue),
     )
     .optional(),
+  /** A SLURM job's scheduler record (src/shared/slurm.ts), for experiments submitted to SLURM. */
+  slurm: SlurmJob.optional(),
 });
 export type ExperimentSummary = z.infer<typeof ExperimentSummary>;
 

@@ -19,7 +19,7 @@ export const RECENT_WRITE_MS = 120_000;
 
 export const StatusFile = z.object({
   schema: z.literal('expdesk.status/1'),
-  state: z.enum(['running', 'completed', 'failed', 'stopped']),
+  state: z.enum(['running', 'completed', 'failed', 'stopped', 'queued']),
   started_at: z.string().nullable().optional(),
   ended_at: z.string().nullable().optional(),
   exit_code: z.number().int().nullable().optional(),
@@ -29,6 +29,8 @@ export const StatusFile = z.object({
   tmux_session: z.string().nullable().optional(),
   stop_requested_at: z.string().nullable().optional(),
   updated_at: z.string().nullable().optional(),
+  /** A batch scheduler's job id (SLURM), written with state "queued" at submission. */
+  job_id: z.string().nullable().optional(),
 });
 export type StatusFile = z.infer<typeof StatusFile>;
 
@@ -99,15 +101,17 @@ export function deriveStatus(inputs: StatusInputs): ExperimentStatus {
       };
     }
     const reason =
-      sf.state === 'running'
-        ? `running since ${sf.started_at ?? 'an unknown time'}${sf.hostname ? ` on ${sf.hostname}` : ''}`
-        : sf.state === 'stopped'
-          ? 'stopped by the user'
-          : sf.state === 'completed'
-            ? `exited with code ${sf.exit_code ?? 0}`
-            : sf.signal
-              ? `killed by ${sf.signal}`
-              : `exited with code ${sf.exit_code ?? '?'}`;
+      sf.state === 'queued'
+        ? `submitted to the scheduler${sf.job_id ? ` as job ${sf.job_id}` : ''}; not started yet`
+        : sf.state === 'running'
+          ? `running since ${sf.started_at ?? 'an unknown time'}${sf.hostname ? ` on ${sf.hostname}` : ''}`
+          : sf.state === 'stopped'
+            ? 'stopped by the user'
+            : sf.state === 'completed'
+              ? `exited with code ${sf.exit_code ?? 0}`
+              : sf.signal
+                ? `killed by ${sf.signal}`
+                : `exited with code ${sf.exit_code ?? '?'}`;
     return { state: sf.state, source: 'status-file', reason, ...base };
   }
   if (inputs.hasFinalCheckpoint) {
