@@ -25,6 +25,7 @@ beforeEach(async () => {
     summary({
       path: '/ws/e/bad',
       final_loss: null,
+      final_loss_nonfinite: 'NaN',
       final_eval: { 'eval/loss': 0.41, 'eval/accuracy': 0.73 },
       status: {
         state: 'failed',

@@ -158,14 +158,26 @@ export class MetricsTail {
     // Newline bytes never occur inside a UTF-8 multi-byte sequence, so cutting
     // at a newline never splits a character.
     const text = buf.toString('utf8', 0, lastNl);
+    // A line's size in bytes (its newline included) is only needed for a faulty line. Bytes that
+    // are not UTF-8 decode to U+FFFD, so it is measured in `buf`: newlines map one to one, and a
+    // cursor that only moves forward keeps it linear however many lines are faulty.
+    let lineIndex = 0;
+    let cursorLine = 0;
+    let cursorByte = 0;
+    const bytesOf = (): number => {
+      for (; cursorLine < lineIndex; cursorLine++) cursorByte = buf.indexOf(10, cursorByte) + 1;
+      const end = buf.indexOf(10, cursorByte);
+      return (end < 0 || end > lastNl ? lastNl : end) - cursorByte + 1;
+    };
     let from = 0;
     for (;;) {
       const nl = text.indexOf('\n', from);
       const raw = nl < 0 ? text.slice(from) : text.slice(from, nl);
       st.lineCount++;
-      this.handleLine(raw, sink);
+      this.handleLine(raw, sink, bytesOf);
       if (nl < 0) break;
       from = nl + 1;
+      lineIndex++;
     }
     const consumed = lastNl + 1;
     st.offset += consumed;
@@ -230,7 +242,7 @@ export class MetricsTail {
     return null;
   }
 
-  private handleLine(raw: string, sink: RecordSink): void {
+  private handleLine(raw: string, sink: RecordSink, bytesOf: () => number): void {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line.length === 0 || line.trim().length === 0) return;
     const st = this.state;
@@ -239,15 +251,15 @@ export class MetricsTail {
       record = parseJsonLine(line);
     } catch {
       // Never the parser's words: binary bytes are described, not echoed (issue 16).
-      this.malformed(looksBinary(line) ? 'binary' : 'json', Buffer.byteLength(raw) + 1);
+      this.malformed(looksBinary(line) ? 'binary' : 'json', bytesOf());
       return;
     }
     if (record === null || typeof record !== 'object' || Array.isArray(record)) {
-      this.malformed('not-object', Buffer.byteLength(raw) + 1);
+      this.malformed('not-object', bytesOf());
       return;
     }
     const wrong = wrongTypedValue(record as Record<string, unknown>);
-    if (wrong !== null) this.malformed('wrong-type', Buffer.byteLength(raw) + 1, wrong);
+    if (wrong !== null) this.malformed('wrong-type', bytesOf(), wrong);
     sink(record as Record<string, unknown>, st.lineCount);
   }
 
