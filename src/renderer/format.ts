@@ -73,10 +73,7 @@ export function formatJsonValue(v: JsonValue): string {
   return JSON.stringify(v);
 }
 
-export function problemText(p: { file: string; line?: number; column?: number; message: string }): string {
-  const where = p.line !== undefined ? `:${p.line}${p.column !== undefined ? `:${p.column}` : ''}` : '';
-  return `${p.file}${where}: ${p.message}`;
-}
+export { problemText } from '../shared/problems';
 
 /** A config value in a cell: numbers like metrics, strings as they are, the rest as JSON. */
 export function formatConfigValue(v: JsonValue | undefined): string {
