@@ -10,6 +10,8 @@ import { resolveBackend } from '../main/core/backend/resolve';
 import type { SummaryStore } from '../main/core/summary/summary-store';
 import { jsonText } from '../shared/terminal-text';
 import { ExpdeskError } from '../shared/errors';
+import { finalLossWord } from '../shared/metrics-summary';
+import { problemText } from '../shared/problems';
 import { cliBackends } from './backends';
 import { CliError } from './errors';
 import { csv, textTable } from './output';
@@ -38,7 +40,12 @@ function statusLabel(s: ExperimentSummary): string {
 }
 
 function lossLabel(s: ExperimentSummary): string {
-  return s.total_steps === null ? '—' : formatNumber(s.final_loss);
+  return finalLossWord(s) ?? formatNumber(s.final_loss);
+}
+
+/** CSV keeps Python's spellings (NaN, Infinity, -Infinity); a missing loss is empty. */
+function csvNonFinite(s: ExperimentSummary): string {
+  return s.final_loss_nonfinite ?? '';
 }
 
 function evalLabel(s: ExperimentSummary): string {
@@ -64,6 +71,9 @@ function seedFieldsJson(s: ExperimentSummary): Record<string, unknown> {
 export function summaryJson(s: ExperimentSummary): Record<string, unknown> {
   return {
     ...seedFieldsJson(s),
+    folder: s.folder,
+    final_loss_nonfinite: s.final_loss_nonfinite ?? null,
+    diverged: s.diverged ?? null,
     status_source: s.status.source,
     status_reason: s.status.reason,
     failed_at_step: s.status.failedAtStep ?? null,
@@ -78,10 +88,7 @@ export function summaryJson(s: ExperimentSummary): Record<string, unknown> {
   };
 }
 
-function problemLine(p: ExperimentSummary['problems'][number]): string {
-  const where = p.line !== undefined ? `:${p.line}${p.column !== undefined ? `:${p.column}` : ''}` : '';
-  return `${p.file}${where}: ${p.message}`;
-}
+const problemLine = problemText;
 
 export async function listCommand(
   dir: string,
@@ -209,7 +216,7 @@ export async function compareCommand(
     s.name,
     s.algorithm ?? '',
     s.total_steps === null ? '' : String(s.total_steps),
-    s.total_steps === null ? '' : formatNumber(s.final_loss),
+    s.total_steps === null ? '' : lossLabel(s),
     ...evalKeys.map((k) => (s.final_eval && k in s.final_eval ? formatNumber(s.final_eval[k]) : '')),
     ...diff.map((r) => (r.values[i] === undefined ? '' : formatValue(r.values[i]))),
   ]);
@@ -219,7 +226,7 @@ export async function compareCommand(
       s.name,
       s.algorithm ?? '',
       s.total_steps === null ? '' : String(s.total_steps),
-      s.final_loss === null ? (s.total_steps === null ? '' : 'NaN') : String(s.final_loss),
+      s.final_loss === null ? (s.total_steps === null ? '' : csvNonFinite(s)) : String(s.final_loss),
       ...evalKeys.map((k) => {
         const v = s.final_eval?.[k];
         return v === undefined ? '' : v === null ? 'NaN' : String(v);

@@ -9,6 +9,10 @@ import { z } from 'zod';
 /** A metric value as it travels in JSON: NaN and ±Infinity become null. */
 export const MetricValue = z.number().nullable();
 
+/** Which non-finite value a null MetricValue stood for (JSON has no NaN or ±Infinity). */
+export const NonFinite = z.enum(['NaN', 'Infinity', '-Infinity']);
+export type NonFinite = z.infer<typeof NonFinite>;
+
 /** `queued`: submitted to a batch scheduler (SLURM), not started yet. */
 export const ExperimentState = z.enum(['running', 'completed', 'failed', 'stopped', 'unknown', 'queued']);
 export type ExperimentState = z.infer<typeof ExperimentState>;
@@ -45,6 +49,8 @@ export const MetricStats = z.object({
   count: z.number(),
   /** Records where the value was NaN or ±Infinity. */
   nonFinite: z.number(),
+  /** The last value's kind when it was not finite (`last` is then null). */
+  lastNonFinite: NonFinite.nullable().optional(),
 });
 export type MetricStats = z.infer<typeof MetricStats>;
 
@@ -54,6 +60,8 @@ export const Problem = z.object({
   line: z.number().optional(),
   column: z.number().optional(),
   message: z.string(),
+  /** How many times this problem occurs (absent: once); `line` is the first. */
+  count: z.number().optional(),
 });
 export type Problem = z.infer<typeof Problem>;
 
@@ -82,6 +90,18 @@ export const ExperimentSummary = z.object({
   model: z.string().nullable(),
   total_steps: z.number().nullable(),
   final_loss: MetricValue,
+  /** Which non-finite value final_loss (null) was; null/absent when it was finite or missing. */
+  final_loss_nonfinite: NonFinite.nullable().optional(),
+  /** A series turned NaN or ±Infinity (the run diverged): where first. */
+  diverged: z
+    .object({
+      metric: z.string(),
+      step: z.number().nullable(),
+      value: NonFinite,
+      line: z.number().optional(),
+    })
+    .nullable()
+    .optional(),
   final_eval: z.record(z.string(), MetricValue).nullable(),
   status: ExperimentStatus,
   startedAt: z.string().nullable(),

@@ -14,9 +14,11 @@ import { MetricsFold, type MetricsFoldState } from '../../../shared/metrics-summ
 import { flattenConfig } from '../../../shared/config-diff';
 import { LISTED_CONFIG_KEYS } from '../../../shared/listed-config';
 import type { ExperimentSummary, JsonValue, Problem } from '../../../shared/model';
+import { foldProblems } from '../../../shared/problems';
 import { userCacheDir } from '../app/paths';
 import { metricsReadProblem, MetricsFeeds, processMetricsFeeds } from '../metrics/metrics-feed';
 import { emptyTailState, type MetricsTailState } from '../metrics/metrics-tail';
+import { divergedProblem, lineFaultProblem } from '../metrics/line-faults';
 import { readText, statSig, writeAtomic } from '../workspace/fs-batch';
 import {
   configFromText,
@@ -36,7 +38,7 @@ import { deriveStatus, parseStatusFile, type StatusFile } from '../workspace/sta
 const CACHE_MAX_BYTES = 64 * 1024 * 1024;
 
 /** Bump when the cache entry's shape or the summary's semantics change. */
-export const CACHE_VERSION = 4;
+export const CACHE_VERSION = 5;
 
 export type FileSig = { size: number; mtimeMs: number; ino: number } | null;
 
@@ -466,18 +468,10 @@ export function buildSummary(
     now: where.now,
     processGone: where.processGone,
   });
-  const malformed: Problem[] = tail.malformed.map((m) => ({
-    file: LAYOUT.metrics,
-    line: m.line,
-    message: `malformed line skipped: ${m.message}`,
-  }));
-  if (tail.malformedCount > tail.malformed.length) {
-    malformed.push({
-      file: LAYOUT.metrics,
-      message: `${tail.malformedCount - tail.malformed.length} more malformed lines skipped`,
-    });
-  }
+  const malformed = tail.malformed.map(lineFaultProblem);
   const f = fold.state;
+  const diverged = f.firstNonFinite ?? null;
+  if (diverged) malformed.push(divergedProblem(diverged, fold));
   return {
     path: where.path,
     folder: where.folder,
@@ -486,6 +480,8 @@ export function buildSummary(
     model: d.model,
     total_steps: f.lastTrainStep,
     final_loss: f.lastTrainLoss,
+    final_loss_nonfinite: f.lastTrainLossNonFinite ?? null,
+    diverged,
     final_eval: f.lastEval,
     status,
     startedAt: d.startedAt ?? status.startedAt ?? null,
@@ -494,7 +490,11 @@ export function buildSummary(
     metrics: fold.metricStats(),
     records: f.records,
     malformedLines: tail.malformedCount,
-    problems: [...d.problems, ...(entry.metricsProblem ? [entry.metricsProblem] : []), ...malformed],
+    problems: foldProblems([
+      ...d.problems,
+      ...(entry.metricsProblem ? [entry.metricsProblem] : []),
+      ...malformed,
+    ]),
     ...(d.params ? { params: d.params } : {}),
   };
 }
