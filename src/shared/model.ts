@@ -84,6 +84,13 @@ export const ExperimentSummary = z.object({
       z.lazy(() => JsonValue),
     )
     .optional(),
+  /** A TensorBoard run's hparams (plugin "hparams"): its config when it has no config.yaml. */
+  hparams: z
+    .record(
+      z.string(),
+      z.lazy(() => JsonValue),
+    )
+    .optional(),
 });
 export type ExperimentSummary = z.infer<typeof ExperimentSummary>;
 

@@ -22,6 +22,9 @@ const FINGERPRINT_BYTES = 64;
 export interface MalformedLine {
   line: number;
   message: string;
+  /** Set by readers of other files than metrics.jsonl (TensorBoard event files): the file, and the byte offset. */
+  file?: string;
+  offset?: number;
 }
 
 export interface MetricsTailState {

@@ -17,6 +17,13 @@ import type { ExperimentSummary, JsonValue, Problem } from '../../../shared/mode
 import { userCacheDir } from '../app/paths';
 import { metricsReadProblem, MetricsFeeds, processMetricsFeeds } from '../metrics/metrics-feed';
 import { emptyTailState, type MetricsTailState } from '../metrics/metrics-tail';
+import {
+  isEventsState,
+  readerHparams,
+  readerProblems,
+  tfeventsSource,
+  withHparams,
+} from '../metrics/metrics-source';
 import { readText, statSig, writeAtomic } from '../workspace/fs-batch';
 import {
   configFromText,
@@ -290,13 +297,17 @@ export class SummaryStore implements Summarizer {
   }
 
   private async refresh(dir: string): Promise<ExperimentSummary> {
-    const metricsFile = inDir(dir, LAYOUT.metrics);
+    const jsonlFile = inDir(dir, LAYOUT.metrics);
     // Every signature and the cached entry at once: a listing's cost is these stats.
-    const [sigList, metricsSig, cached] = await Promise.all([
+    const [sigList, jsonlSig, cached] = await Promise.all([
       Promise.all(SMALL_KEYS.map((k) => sigOf(inDir(dir, SMALL_FILES[k])))),
-      sigOf(metricsFile),
+      sigOf(jsonlFile),
       this.loadEntry(dir),
     ]);
+    // No metrics.jsonl: a TensorBoard run's event files, if the folder holds some.
+    const tb = jsonlSig === null ? await tfeventsSource(dir) : null;
+    const metricsFile = tb ? tb.file : jsonlFile;
+    const metricsSig = tb ? tb.sig : jsonlSig;
     const sigs = Object.fromEntries(SMALL_KEYS.map((k, i) => [k, sigList[i]!])) as Record<SmallKey, FileSig>;
 
     let entry: CacheEntry;
@@ -466,25 +477,16 @@ export function buildSummary(
     now: where.now,
     processGone: where.processGone,
   });
-  const malformed: Problem[] = tail.malformed.map((m) => ({
-    file: LAYOUT.metrics,
-    line: m.line,
-    message: `malformed line skipped: ${m.message}`,
-  }));
-  if (tail.malformedCount > tail.malformed.length) {
-    malformed.push({
-      file: LAYOUT.metrics,
-      message: `${tail.malformedCount - tail.malformed.length} more malformed lines skipped`,
-    });
-  }
   const f = fold.state;
+  const hparams = readerHparams(tail);
   return {
     path: where.path,
     folder: where.folder,
     name: d.name,
     algorithm: d.algorithm,
     model: d.model,
-    total_steps: f.lastTrainStep,
+    // A TensorBoard run has no train records: its last step counts.
+    total_steps: f.lastTrainStep ?? (isEventsState(tail) ? f.lastStep : null),
     final_loss: f.lastTrainLoss,
     final_eval: f.lastEval,
     status,
@@ -494,7 +496,11 @@ export function buildSummary(
     metrics: fold.metricStats(),
     records: f.records,
     malformedLines: tail.malformedCount,
-    problems: [...d.problems, ...(entry.metricsProblem ? [entry.metricsProblem] : []), ...malformed],
-    ...(d.params ? { params: d.params } : {}),
+    problems: [
+      ...d.problems,
+      ...(entry.metricsProblem ? [entry.metricsProblem] : []),
+      ...readerProblems(tail),
+    ],
+    ...withHparams(d.params, hparams),
   };
 }
