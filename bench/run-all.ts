@@ -6,6 +6,7 @@ import { benchRemoteListing } from './remote-listing';
 import { report } from './report';
 import { benchRunStartup } from './run-startup';
 import { benchUiRender } from './ui-render';
+import { benchTfeventsSummary } from './tfevents-summary';
 
 const only = process.argv[2];
 const benches: Record<string, () => Promise<import('./report').BenchResult[]>> = {
@@ -15,6 +16,7 @@ const benches: Record<string, () => Promise<import('./report').BenchResult[]>> =
   'run-startup': benchRunStartup,
   'remote-listing': benchRemoteListing,
   'ui-render': benchUiRender,
+  'tfevents-summary': benchTfeventsSummary,
 };
 
 for (const [name, run] of Object.entries(benches)) {
