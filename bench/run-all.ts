@@ -7,6 +7,7 @@ import { report } from './report';
 import { benchRunStartup } from './run-startup';
 import { benchSlurmListing } from './slurm-listing';
 import { benchUiRender } from './ui-render';
+import { benchTfeventsSummary } from './tfevents-summary';
 
 const only = process.argv[2];
 const benches: Record<string, () => Promise<import('./report').BenchResult[]>> = {
@@ -17,6 +18,7 @@ const benches: Record<string, () => Promise<import('./report').BenchResult[]>> =
   'remote-listing': benchRemoteListing,
   'ui-render': benchUiRender,
   'slurm-listing': benchSlurmListing,
+  'tfevents-summary': benchTfeventsSummary,
 };
 
 for (const [name, run] of Object.entries(benches)) {

@@ -15,6 +15,7 @@ import { problemText } from '../shared/problems';
 import { cliBackends } from './backends';
 import { CliError } from './errors';
 import { csv, textTable } from './output';
+import { groupRuns } from '../shared/groups';
 
 export { CliError } from './errors';
 
@@ -187,8 +188,17 @@ export async function showCommand(
   return out.join('\n');
 }
 
-export async function summarizeCommand(dirs: string[], store: SummaryStore): Promise<string> {
+export async function summarizeCommand(
+  dirs: string[],
+  store: SummaryStore,
+  opts: { groupBy?: string } = {},
+): Promise<string> {
+  const keys = opts.groupBy === undefined ? null : opts.groupBy.split(',').map((k) => k.trim());
+  if (keys && keys.some((k) => k === ''))
+    throw new CliError('--group-by takes config keys separated by commas');
   const details = await detailsOf(dirs, store);
+  // With --group-by: one object per group, mean ± std (n − 1) of final_loss and each final_eval key.
+  if (keys) return jsonText(groupRuns(details, keys));
   return jsonText(details.map((d) => summaryJson(d.summary)));
 }
 

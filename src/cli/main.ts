@@ -59,7 +59,13 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
     .description("a JSON array with the seed's summary of each experiment (name, algorithm, total_steps, …)")
     .argument('<EXP_DIR...>', 'experiment folders')
     .option('--json', 'JSON output (the only format; accepted for symmetry)')
-    .action(async (dirs: string[]) => print(await summarizeCommand(dirs, store())));
+    .option(
+      '--group-by <KEY[,KEY…]>',
+      'one object per group of runs sharing these config keys: n, names, mean/std/min/max of final_loss and final_eval',
+    )
+    .action(async (dirs: string[], opts: { groupBy?: string }) =>
+      print(await summarizeCommand(dirs, store(), opts)),
+    );
 
   program
     .command('compare')

@@ -123,6 +123,13 @@ export const ExperimentSummary = z.object({
     .optional(),
   /** A SLURM job's scheduler record (src/shared/slurm.ts), for experiments submitted to SLURM. */
   slurm: SlurmJob.optional(),
+  /** A TensorBoard run's hparams (plugin "hparams"): its config when it has no config.yaml. */
+  hparams: z
+    .record(
+      z.string(),
+      z.lazy(() => JsonValue),
+    )
+    .optional(),
 });
 export type ExperimentSummary = z.infer<typeof ExperimentSummary>;
 
