@@ -9,7 +9,7 @@ import { z } from 'zod';
 /** A metric value as it travels in JSON: NaN and ±Infinity become null. */
 export const MetricValue = z.number().nullable();
 
-export const ExperimentState = z.enum(['running', 'completed', 'failed', 'stopped', 'unknown']);
+export const ExperimentState = z.enum(['running', 'completed', 'failed', 'stopped', 'unknown', 'queued']);
 export type ExperimentState = z.infer<typeof ExperimentState>;
 
 /** Where a status came from, so the UI can label inferences as such. */
@@ -56,6 +56,20 @@ export const Problem = z.object({
 });
 export type Problem = z.infer<typeof Problem>;
 
+/** A sweep member's tag (core/runs/sweep.ts), recorded in its expdesk_status.json. */
+export const SweepTag = z.object({
+  id: z.string(),
+  /** 0-based position in the sweep's product. */
+  index: z.number().int().min(0),
+  count: z.number().int().min(1),
+  /** The member's swept values, by dotted key. */
+  params: z.record(
+    z.string(),
+    z.lazy(() => JsonValue),
+  ),
+});
+export type SweepTag = z.infer<typeof SweepTag>;
+
 /** The seed's tools/analyze_experiment.py summary, plus last/best of every metric. */
 export const ExperimentSummary = z.object({
   path: z.string(),
@@ -84,6 +98,8 @@ export const ExperimentSummary = z.object({
       z.lazy(() => JsonValue),
     )
     .optional(),
+  /** The sweep the experiment is a member of (from its status file), if any. */
+  sweep: SweepTag.optional(),
 });
 export type ExperimentSummary = z.infer<typeof ExperimentSummary>;
 

@@ -496,5 +496,6 @@ export function buildSummary(
     malformedLines: tail.malformedCount,
     problems: [...d.problems, ...(entry.metricsProblem ? [entry.metricsProblem] : []), ...malformed],
     ...(d.params ? { params: d.params } : {}),
+    ...(d.statusFile?.sweep ? { sweep: d.statusFile.sweep } : {}),
   };
 }
