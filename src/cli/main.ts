@@ -94,11 +94,28 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
     .option('--cwd <DIR>', 'folder the command runs in (default: the project folder)')
     .option('--refuse-dirty', 'refuse to launch when the git working tree has uncommitted changes')
     .option('--detach', 'return once the run is running (needs tmux)')
+    .option(
+      '--sweep <KEY=v1,v2,…>',
+      'run every combination of these values, one experiment each (repeatable; values are YAML)',
+      collect,
+      [],
+    )
+    .option(
+      '--max-parallel <N>',
+      'with --sweep: how many runs at once (default: one per visible GPU, else 1)',
+      parseMaxParallel,
+    )
     .argument(
       '<COMMAND...>',
       'the command, after --; {config} becomes the frozen config path, {seed} the seed',
     )
-    .action(async (command: string[], opts: RunCliOptions & { set: string[] }) => {
+    .action(async (command: string[], opts: RunCliOptions & { set: string[] } & SweepFlags) => {
+      if (opts.sweep.length) {
+        const { sweepRunCommand } = await import('./sweep');
+        process.exitCode = await sweepRunCommand(command, opts);
+        return;
+      }
+      if (opts.maxParallel !== undefined) throw new CliError('--max-parallel goes with --sweep');
       const { runCommand } = await import('./run');
       process.exitCode = await runCommand(command, opts);
     });
@@ -106,8 +123,16 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
   program
     .command('stop')
     .description('stop a running experiment: SIGINT, then SIGTERM, then SIGKILL to its process group')
-    .argument('<EXP_DIR>', 'experiment folder')
-    .action(async (dir: string) => {
+    .argument('[EXP_DIR]', 'experiment folder')
+    .option('--sweep <SWEEP>', 'stop a whole sweep (its id, or any member folder): queued and running runs')
+    .action(async (dir: string | undefined, opts: { sweep?: string }) => {
+      if (opts.sweep) {
+        if (dir) throw new CliError('give either EXP_DIR or --sweep, not both');
+        const { stopSweepCommand } = await import('./sweep');
+        print(await stopSweepCommand(opts.sweep));
+        return;
+      }
+      if (!dir) throw new CliError('give the experiment folder to stop (or --sweep SWEEP)');
       const { stopCommand } = await import('./run');
       print(await stopCommand(dir));
     });
@@ -190,6 +215,18 @@ function parseSeed(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0)
     throw new CliError(`--seed must be a non-negative integer, got ${value}`);
+  return n;
+}
+
+interface SweepFlags {
+  sweep: string[];
+  maxParallel?: number;
+}
+
+function parseMaxParallel(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new CliError(`--max-parallel must be a positive integer, got ${value}`);
   return n;
 }
 
