@@ -152,7 +152,12 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
     .argument('<EXP_DIR>', 'experiment folder')
     .option('-f, --follow', 'keep printing what is appended until the run ends')
     .option('--bytes <N>', 'how much of the end to print first (default 65536)', (v) => Number(v))
-    .action(async (dir: string, opts: { follow?: boolean; bytes?: number }) => {
+    .option(
+      '--rank <N>',
+      "a multi-task run's rank N: logs/train_rankN.log, else SLURM's slurm-<job>-N.out",
+      parseRank,
+    )
+    .action(async (dir: string, opts: { follow?: boolean; bytes?: number; rank?: number }) => {
       const { tailCommand } = await import('./run');
       process.exitCode = await tailCommand(dir, opts);
     });
@@ -227,6 +232,13 @@ function parseMaxParallel(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 1)
     throw new CliError(`--max-parallel must be a positive integer, got ${value}`);
+  return n;
+}
+
+function parseRank(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n))
+    throw new CliError(`--rank must be a rank number (0, 1, …), got ${value}`);
   return n;
 }
 

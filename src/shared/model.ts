@@ -116,7 +116,7 @@ export const LogFile = z.object({
   name: z.string(),
   path: z.string(),
   size: z.number(),
-  /** train_rankN.log gives N; train.log gives null. */
+  /** train_rankN.log and slurm-<job>-N.out give N (shared/rank-logs.ts); train.log gives null. */
   rank: z.number().nullable(),
 });
 export type LogFile = z.infer<typeof LogFile>;
