@@ -48,8 +48,8 @@ function evalLabel(s: ExperimentSummary): string {
     .join(' ');
 }
 
-/** The seed's summarize_experiment fields, plus status, path and problems. */
-export function summaryJson(s: ExperimentSummary): Record<string, unknown> {
+/** The seed's summarize_experiment fields and the status: what every JSON output starts an experiment with. */
+function seedFieldsJson(s: ExperimentSummary): Record<string, unknown> {
   return {
     name: s.name,
     algorithm: s.algorithm,
@@ -57,6 +57,13 @@ export function summaryJson(s: ExperimentSummary): Record<string, unknown> {
     final_loss: s.final_loss,
     final_eval: s.final_eval,
     status: s.status.state,
+  };
+}
+
+/** The seed's summarize_experiment fields, plus status, path and problems. */
+export function summaryJson(s: ExperimentSummary): Record<string, unknown> {
+  return {
+    ...seedFieldsJson(s),
     status_source: s.status.source,
     status_reason: s.status.reason,
     failed_at_step: s.status.failedAtStep ?? null,
@@ -186,15 +193,7 @@ export async function compareCommand(
   const diff = diffConfigs(details.map((d) => d.config));
   if (opts.json) {
     return jsonText({
-      experiments: summaries.map((s) => ({
-        name: s.name,
-        algorithm: s.algorithm,
-        total_steps: s.total_steps,
-        final_loss: s.final_loss,
-        final_eval: s.final_eval,
-        status: s.status.state,
-        path: s.path,
-      })),
+      experiments: summaries.map((s) => ({ ...seedFieldsJson(s), path: s.path })),
       config_diff: diff.map((r) => ({
         key: r.key,
         values: r.values.map((v) => (v === undefined ? null : v)),
