@@ -328,6 +328,8 @@ def main():
             "stop_requested_at": None,
             "command": spec["argv"],
             "log_bytes_lost": 0,
+            # A sweep member keeps its sweep's tag (docs/status-file.md), written by Expdesk while it queued.
+            **({"sweep": spec["sweep"]} if isinstance(spec.get("sweep"), dict) else {}),
         },
     )
     if not status.update():

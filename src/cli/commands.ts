@@ -86,6 +86,7 @@ export function summaryJson(s: ExperimentSummary): Record<string, unknown> {
     metrics: s.metrics,
     malformed_lines: s.malformedLines,
     problems: s.problems,
+    sweep: s.sweep ?? null,
   };
 }
 

@@ -5,7 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { expdeskVersion } from '../main/core/app/paths';
 import { SummaryStore } from '../main/core/summary/summary-store';
-import type { RunCliOptions } from './run';
+import type { SlurmCliOptions } from './slurm';
 import type { ExportCliOptions, VerifyCliOptions } from './bundle';
 import { ExpdeskError } from '../shared/errors';
 import { compareCommand, listCommand, showCommand, summarizeCommand } from './commands';
@@ -107,11 +107,32 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
       collect,
       [],
     )
+    .option(
+      '--sweep <KEY=v1,v2,…>',
+      'run every combination of these values, one experiment each (repeatable; values are YAML)',
+      collect,
+      [],
+    )
+    .option(
+      '--max-parallel <N>',
+      'with --sweep: how many runs at once (default: one per visible GPU, else 1)',
+      parseMaxParallel,
+    )
     .argument(
       '<COMMAND...>',
       'the command, after --; {config} becomes the frozen config path, {seed} the seed',
     )
-    .action(async (command: string[], opts: RunCliOptions & { set: string[] }) => {
+    .action(async (command: string[], opts: SlurmCliOptions & { set: string[] } & SweepFlags) => {
+      if (opts.sweep.length) {
+        if (opts.slurm)
+          throw new CliError(
+            '--sweep with --slurm (a job array) is not supported yet: sweep locally, or submit each value',
+          );
+        const { sweepRunCommand } = await import('./sweep');
+        process.exitCode = await sweepRunCommand(command, opts);
+        return;
+      }
+      if (opts.maxParallel !== undefined) throw new CliError('--max-parallel goes with --sweep');
       const { runCommand } = await import('./run');
       process.exitCode = await runCommand(command, opts);
     });
@@ -121,8 +142,16 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
     .description(
       'stop a running experiment: SIGINT, then SIGTERM, then SIGKILL to its process group (a SLURM job: scancel, gently first)',
     )
-    .argument('<EXP_DIR>', 'experiment folder')
-    .action(async (dir: string) => {
+    .argument('[EXP_DIR]', 'experiment folder')
+    .option('--sweep <SWEEP>', 'stop a whole sweep (its id, or any member folder): queued and running runs')
+    .action(async (dir: string | undefined, opts: { sweep?: string }) => {
+      if (opts.sweep) {
+        if (dir) throw new CliError('give either EXP_DIR or --sweep, not both');
+        const { stopSweepCommand } = await import('./sweep');
+        print(await stopSweepCommand(opts.sweep));
+        return;
+      }
+      if (!dir) throw new CliError('give the experiment folder to stop (or --sweep SWEEP)');
       const { stopCommand } = await import('./run');
       print(await stopCommand(dir));
     });
@@ -155,7 +184,12 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
     .argument('<EXP_DIR>', 'experiment folder')
     .option('-f, --follow', 'keep printing what is appended until the run ends')
     .option('--bytes <N>', 'how much of the end to print first (default 65536)', (v) => Number(v))
-    .action(async (dir: string, opts: { follow?: boolean; bytes?: number }) => {
+    .option(
+      '--rank <N>',
+      "a multi-task run's rank N: logs/train_rankN.log, else SLURM's slurm-<job>-N.out",
+      parseRank,
+    )
+    .action(async (dir: string, opts: { follow?: boolean; bytes?: number; rank?: number }) => {
       const { tailCommand } = await import('./run');
       process.exitCode = await tailCommand(dir, opts);
     });
@@ -218,6 +252,25 @@ function parseSeed(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0)
     throw new CliError(`--seed must be a non-negative integer, got ${value}`);
+  return n;
+}
+
+interface SweepFlags {
+  sweep: string[];
+  maxParallel?: number;
+}
+
+function parseMaxParallel(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new CliError(`--max-parallel must be a positive integer, got ${value}`);
+  return n;
+}
+
+function parseRank(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n))
+    throw new CliError(`--rank must be a rank number (0, 1, …), got ${value}`);
   return n;
 }
 

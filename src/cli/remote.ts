@@ -133,12 +133,14 @@ async function followRemote(
   fromOffset: number,
   shouldEnd: (state: RemoteRunState) => boolean,
   onHello?: (h: { exists: boolean; file: string }) => void,
+  file?: string,
 ): Promise<RemoteRunState | null> {
   let last: RemoteRunState | null = null;
   let writing = Promise.resolve();
   const out = logOutput();
   const follower = new RemoteLogFollower(conn, expDir, {
     fromOffset,
+    ...(file ? { file } : {}),
     onHello,
     onData: (_offset, data) => {
       writing = writing.then(() => out.write(data));
@@ -159,7 +161,7 @@ async function followRemote(
 
 export async function remoteTailCommand(
   expDir: string,
-  opts: { follow?: boolean; bytes?: number },
+  opts: { follow?: boolean; bytes?: number; file?: string },
 ): Promise<number> {
   const { loc, conn } = open(expDir);
   let stop = false;
@@ -175,6 +177,7 @@ export async function remoteTailCommand(
         (h) => {
           if (!h.exists && !opts.follow) missingLog = true;
         },
+        opts.file,
       ),
   );
   if (missingLog) throw new CliError(`${expDir} has no log (logs/train.log or logs/train_rank0.log)`);

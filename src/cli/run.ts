@@ -170,9 +170,9 @@ export async function stopCommand(expDir: string): Promise<string> {
   return describeStopped(await new LocalExecutor().cancel(LocalExecutor.handle(expDir)));
 }
 
-/** The log a tail shows: train.log, else rank 0's (as the seed's Logger writes it). */
-function logOf(expDir: string): string {
-  for (const name of ['train.log', 'train_rank0.log']) {
+/** The log a tail shows: `file` when given, else train.log, else rank 0's (as the seed's Logger writes it). */
+function logOf(expDir: string, file?: string): string {
+  for (const name of file ? [file] : ['train.log', 'train_rank0.log']) {
     const p = path.join(expDir, 'logs', name);
     if (existsSync(p)) return p;
   }
@@ -204,13 +204,15 @@ export async function resubmitCommand(
 
 export async function tailCommand(
   expDir: string,
-  opts: { follow?: boolean; bytes?: number },
+  opts: { follow?: boolean; bytes?: number; rank?: number },
 ): Promise<number> {
   const ssh = await sshRunsFor(expDir);
-  if (ssh) return ssh.remoteTailCommand(expDir, opts);
+  const rankFile =
+    opts.rank === undefined ? undefined : await (await import('./rank-log')).rankLogName(expDir, opts.rank);
+  if (ssh) return ssh.remoteTailCommand(expDir, { ...opts, file: rankFile });
   const dir = path.resolve(expDir);
   if (!existsSync(dir)) throw new CliError(`no such folder: ${dir}`);
-  const file = logOf(dir);
+  const file = logOf(dir, rankFile);
   if (!existsSync(file) && !opts.follow)
     throw new CliError(`${dir} has no log (logs/train.log or logs/train_rank0.log)`);
   const start = await tailOffset(file, opts.bytes ?? 64 * 1024, dir);

@@ -80,6 +80,19 @@ export const SlurmJob = z.object({
   source: z.enum(['squeue', 'sacct', 'scontrol', 'folder']),
 });
 export type SlurmJob = z.infer<typeof SlurmJob>;
+/** A sweep member's tag (core/runs/sweep.ts), recorded in its expdesk_status.json. */
+export const SweepTag = z.object({
+  id: z.string(),
+  /** 0-based position in the sweep's product. */
+  index: z.number().int().min(0),
+  count: z.number().int().min(1),
+  /** The member's swept values, by dotted key. */
+  params: z.record(
+    z.string(),
+    z.lazy(() => JsonValue),
+  ),
+});
+export type SweepTag = z.infer<typeof SweepTag>;
 
 /** The seed's tools/analyze_experiment.py summary, plus last/best of every metric. */
 export const ExperimentSummary = z.object({
@@ -130,6 +143,8 @@ export const ExperimentSummary = z.object({
       z.lazy(() => JsonValue),
     )
     .optional(),
+  /** The sweep the experiment is a member of (from its status file), if any. */
+  sweep: SweepTag.optional(),
 });
 export type ExperimentSummary = z.infer<typeof ExperimentSummary>;
 
@@ -146,7 +161,7 @@ export const LogFile = z.object({
   name: z.string(),
   path: z.string(),
   size: z.number(),
-  /** train_rankN.log gives N; train.log gives null. */
+  /** train_rankN.log and slurm-<job>-N.out give N (shared/rank-logs.ts); train.log gives null. */
   rank: z.number().nullable(),
 });
 export type LogFile = z.infer<typeof LogFile>;

@@ -509,5 +509,6 @@ export function buildSummary(
       ...malformed,
     ]),
     ...withHparams(d.params, hparams),
+    ...(d.statusFile?.sweep ? { sweep: d.statusFile.sweep } : {}),
   };
 }
