@@ -5,6 +5,7 @@ import { benchMetricsSeries } from './metrics-series';
 import { benchRemoteListing } from './remote-listing';
 import { report } from './report';
 import { benchRunStartup } from './run-startup';
+import { benchSystemSampling } from './system-sampling';
 import { benchUiRender } from './ui-render';
 
 const only = process.argv[2];
@@ -15,6 +16,7 @@ const benches: Record<string, () => Promise<import('./report').BenchResult[]>> =
   'run-startup': benchRunStartup,
   'remote-listing': benchRemoteListing,
   'ui-render': benchUiRender,
+  'system-sampling': benchSystemSampling,
 };
 
 for (const [name, run] of Object.entries(benches)) {

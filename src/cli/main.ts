@@ -94,6 +94,11 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
     .option('--cwd <DIR>', 'folder the command runs in (default: the project folder)')
     .option('--refuse-dirty', 'refuse to launch when the git working tree has uncommitted changes')
     .option('--detach', 'return once the run is running (needs tmux)')
+    .option(
+      '--system-interval <SECONDS>',
+      'seconds between samples of GPU, CPU, memory and disk into logs/system.jsonl (0: none)',
+      parseInterval,
+    )
     .argument(
       '<COMMAND...>',
       'the command, after --; {config} becomes the frozen config path, {seed} the seed',
@@ -190,6 +195,13 @@ function parseSeed(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0)
     throw new CliError(`--seed must be a non-negative integer, got ${value}`);
+  return n;
+}
+
+function parseInterval(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new CliError(`--system-interval must be 0 (off) or a number of seconds, got ${value}`);
   return n;
 }
 

@@ -127,6 +127,8 @@ export const RunStartParams = z
     seed: z.number().int().nonnegative().optional(),
     python: z.string().min(1).max(4096).optional(),
     refuseDirty: z.boolean().optional(),
+    /** Seconds between system samples (logs/system.jsonl); 0: none; default 10. */
+    systemInterval: z.number().min(0).max(86_400).optional(),
   })
   .strict();
 

@@ -13,6 +13,7 @@ import type { SummaryStore } from '../summary/summary-store';
 import { ExperimentWatcher } from '../watch/experiment-watcher';
 import { readExperimentDetail } from '../workspace/experiment';
 import { readExperimentFile } from '../workspace/file-access';
+import { LAYOUT } from '../workspace/layout';
 import { listWorkspace, mapLimited } from '../workspace/workspace';
 import type {
   BackendFileText,
@@ -21,6 +22,7 @@ import type {
   ExperimentBackend,
   ExportSource,
   LocalMetrics,
+  LocalStream,
   OpenWorkspace,
 } from './backend';
 import { watcherActivity } from './backend';
@@ -56,6 +58,10 @@ export class LocalBackend implements ExperimentBackend {
 
   async localMetrics(locations: string[]): Promise<LocalMetrics[]> {
     return locations.map((l) => ({ dir: path.resolve(l), reset: false }));
+  }
+
+  async localSystemMetrics(locations: string[]): Promise<LocalStream[]> {
+    return locations.map((l) => ({ file: path.join(path.resolve(l), LAYOUT.system), reset: false }));
   }
 
   async watch(subscription: string, locations: string[]): Promise<void> {
