@@ -70,6 +70,8 @@ export const MetricsSeriesParams = z
     /** Visible x range (zoom); default everything. */
     range: z.object({ min: z.number(), max: z.number() }).nullable().optional(),
     buckets: z.number().int().min(10).max(20_000).default(1000),
+    /** Which file: logs/metrics.jsonl (default) or the run wrapper's logs/system.jsonl. */
+    stream: z.enum(['metrics', 'system']).optional(),
   })
   .strict();
 

@@ -12,6 +12,7 @@ import { workingTree, type WorkingTree } from '../capture/git';
 import type { SummaryStore } from '../summary/summary-store';
 import { ExperimentWatcher } from '../watch/experiment-watcher';
 import { readExperimentDetail } from '../workspace/experiment';
+import { ConfinementError, resolveInside } from '../fs/confine';
 import { readExperimentFile } from '../workspace/file-access';
 import { LAYOUT } from '../workspace/layout';
 import { listWorkspace, mapLimited } from '../workspace/workspace';
@@ -61,7 +62,18 @@ export class LocalBackend implements ExperimentBackend {
   }
 
   async localSystemMetrics(locations: string[]): Promise<LocalStream[]> {
-    return locations.map((l) => ({ file: path.join(path.resolve(l), LAYOUT.system), reset: false }));
+    return Promise.all(
+      locations.map(async (l) => {
+        const dir = path.resolve(l);
+        const file = path.join(dir, LAYOUT.system);
+        // Confined: a system.jsonl linked out of the experiment is refused, never read.
+        await resolveInside(dir, file).catch((err: unknown) => {
+          if (err instanceof ConfinementError && err.problem === 'missing') return;
+          throw new ExpdeskError('forbidden', (err as Error).message);
+        });
+        return { file, reset: false };
+      }),
+    );
   }
 
   async watch(subscription: string, locations: string[]): Promise<void> {
