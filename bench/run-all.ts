@@ -6,6 +6,7 @@ import { benchRemoteListing } from './remote-listing';
 import { report } from './report';
 import { benchRunStartup } from './run-startup';
 import { benchSlurmListing } from './slurm-listing';
+import { benchSystemSampling } from './system-sampling';
 import { benchUiRender } from './ui-render';
 import { benchTfeventsSummary } from './tfevents-summary';
 
@@ -19,6 +20,7 @@ const benches: Record<string, () => Promise<import('./report').BenchResult[]>> =
   'ui-render': benchUiRender,
   'slurm-listing': benchSlurmListing,
   'tfevents-summary': benchTfeventsSummary,
+  'system-sampling': benchSystemSampling,
 };
 
 for (const [name, run] of Object.entries(benches)) {
