@@ -1,4 +1,5 @@
 /** `npm run bench`: every benchmark, figures and ratios against same-run baselines. */
+import { benchCliStartup } from './cli-startup';
 import { benchMetricsIngest } from './metrics-ingest';
 import { benchMetricsMemory } from './metrics-memory';
 import { benchMetricsSeries } from './metrics-series';
@@ -15,6 +16,7 @@ const benches: Record<string, () => Promise<import('./report').BenchResult[]>> =
   'run-startup': benchRunStartup,
   'remote-listing': benchRemoteListing,
   'ui-render': benchUiRender,
+  'cli-startup': benchCliStartup,
 };
 
 for (const [name, run] of Object.entries(benches)) {
