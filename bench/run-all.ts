@@ -1,4 +1,6 @@
 /** `npm run bench`: every benchmark, figures and ratios against same-run baselines. */
+import { benchCliStartup } from './cli-startup';
+import { benchListing } from './listing';
 import { benchMetricsIngest } from './metrics-ingest';
 import { benchMetricsMemory } from './metrics-memory';
 import { benchMetricsSeries } from './metrics-series';
@@ -21,6 +23,8 @@ const benches: Record<string, () => Promise<import('./report').BenchResult[]>> =
   'slurm-listing': benchSlurmListing,
   'tfevents-summary': benchTfeventsSummary,
   'system-sampling': benchSystemSampling,
+  'cli-startup': benchCliStartup,
+  listing: benchListing,
 };
 
 for (const [name, run] of Object.entries(benches)) {
