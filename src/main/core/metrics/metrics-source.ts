@@ -16,6 +16,9 @@ import type { JsonValue, Problem } from '../../../shared/model';
 import { flattenConfig } from '../../../shared/config-diff';
 import { LISTED_CONFIG_KEYS } from '../../../shared/listed-config';
 
+/** How a problem names a TensorBoard run's event files as a whole. */
+export const TFEVENTS_FILES = 'events.out.tfevents.*';
+
 export type SourceSig = { size: number; mtimeMs: number; ino: number } | null;
 
 /**
@@ -54,7 +57,7 @@ export function readerProblems(tail: MetricsTailState): Problem[] {
   const records = tail.malformed.filter((m) => m.fault === 'record').length;
   if (records > 0 && tail.malformedCount > records) {
     out.push({
-      file: 'events.out.tfevents.*',
+      file: TFEVENTS_FILES,
       message: `${tail.malformedCount - records} more damaged records skipped`,
     });
   }

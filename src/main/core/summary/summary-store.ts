@@ -21,6 +21,7 @@ import { emptyTailState, type MetricsTailState } from '../metrics/metrics-tail';
 import { divergedProblem } from '../metrics/line-faults';
 import {
   isEventsState,
+  TFEVENTS_FILES,
   readerHparams,
   readerProblems,
   tfeventsSource,
@@ -482,7 +483,8 @@ export function buildSummary(
   const malformed = readerProblems(tail);
   const f = fold.state;
   const diverged = f.firstNonFinite ?? null;
-  if (diverged) malformed.push(divergedProblem(diverged, fold));
+  if (diverged)
+    malformed.push(divergedProblem(diverged, fold, isEventsState(tail) ? TFEVENTS_FILES : LAYOUT.metrics));
   const hparams = readerHparams(tail);
   return {
     path: where.path,
