@@ -23,7 +23,7 @@ import type {
   LocalMetrics,
   OpenWorkspace,
 } from './backend';
-import { watcherActivity } from './backend';
+import { WatchingBackend } from './watching';
 
 export interface LocalBackendOptions {
   summaries: SummaryStore;
@@ -35,12 +35,13 @@ export interface LocalBackendOptions {
 
 const same = (text: string): string => text;
 
-export class LocalBackend implements ExperimentBackend {
+export class LocalBackend extends WatchingBackend<ExperimentWatcher> implements ExperimentBackend {
   readonly kind = 'local';
   readonly treeCheckedAtLaunch = false;
-  private watcher: ExperimentWatcher | null = null;
 
-  constructor(private readonly options: LocalBackendOptions) {}
+  constructor(private readonly options: LocalBackendOptions) {
+    super(options);
+  }
 
   normalize(location: string): string {
     return path.resolve(location);
@@ -60,10 +61,6 @@ export class LocalBackend implements ExperimentBackend {
 
   async watch(subscription: string, locations: string[]): Promise<void> {
     await this.watcherFor().watch(locations, subscription);
-  }
-
-  unwatch(subscription: string): void {
-    this.watcher?.unwatch(subscription);
   }
 
   readFile(location: string, maxBytes?: number): Promise<BackendFileText> {
@@ -102,14 +99,6 @@ export class LocalBackend implements ExperimentBackend {
     };
   }
 
-  get activity(): { watches: number; timers: number } {
-    return watcherActivity(this.watcher);
-  }
-
-  dispose(): void {
-    this.watcher?.dispose();
-  }
-
   /** The open (local) project: what config files and composing are confined to. */
   private async project(workspace: OpenWorkspace | null): Promise<string> {
     if (!workspace)
@@ -122,18 +111,7 @@ export class LocalBackend implements ExperimentBackend {
     return projectRootOf(workspace.location);
   }
 
-  private watcherFor(): ExperimentWatcher {
-    const sink = this.options.sink;
-    if (!sink) throw new ExpdeskError('bad-request', 'watching experiments is not available here');
-    this.watcher ??= new ExperimentWatcher({
-      summaries: this.options.summaries,
-      // Another backend's workspace (a remote one) is searched by that backend, not on this disk.
-      workspace: () => {
-        const w = this.options.workspace?.();
-        return w && w.backend === this ? w.location : null;
-      },
-      sink,
-    });
-    return this.watcher;
+  protected makeWatcher(sink: BackendSink, workspace: () => string | null): ExperimentWatcher {
+    return new ExperimentWatcher({ summaries: this.options.summaries, workspace, sink });
   }
 }
