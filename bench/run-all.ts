@@ -5,7 +5,9 @@ import { benchMetricsSeries } from './metrics-series';
 import { benchRemoteListing } from './remote-listing';
 import { report } from './report';
 import { benchRunStartup } from './run-startup';
+import { benchSlurmListing } from './slurm-listing';
 import { benchUiRender } from './ui-render';
+import { benchTfeventsSummary } from './tfevents-summary';
 
 const only = process.argv[2];
 const benches: Record<string, () => Promise<import('./report').BenchResult[]>> = {
@@ -15,6 +17,8 @@ const benches: Record<string, () => Promise<import('./report').BenchResult[]>> =
   'run-startup': benchRunStartup,
   'remote-listing': benchRemoteListing,
   'ui-render': benchUiRender,
+  'slurm-listing': benchSlurmListing,
+  'tfevents-summary': benchTfeventsSummary,
 };
 
 for (const [name, run] of Object.entries(benches)) {

@@ -63,6 +63,7 @@ SMALL = {
 TEXT_KEYS = ("config", "metadata", "failed", "status")
 MARKERS = ("config.yaml", "metadata.json", os.path.join("logs", "metrics.jsonl"))
 METRICS = os.path.join("logs", "metrics.jsonl")
+SLURM_TASK_LOG = re.compile(r"^slurm-\d+(?:_\d+)?-\d+\.out$")
 ACTIVITY = (METRICS, os.path.join("logs", "train.log"), os.path.join("logs", "train_rank0.log"))
 SKIP = {"node_modules", ".git", "checkpoints", "logs", "outputs", "__pycache__", "wandb"}
 MAX_SMALL = 16 * 1024 * 1024
@@ -389,7 +390,8 @@ def details(d):
     checkpoints = [e.name for e in list_dir(base) if not e.name.startswith(".")]
     logs = []
     for e in list_dir(os.path.join(d, "logs")):
-        if e.is_file(follow_symlinks=False) and e.name.endswith(".log"):
+        # shared/rank-logs.ts's isLogName: *.log, and SLURM's per-task output (slurm-<job>-<task>.out)
+        if e.is_file(follow_symlinks=False) and (e.name.endswith(".log") or SLURM_TASK_LOG.match(e.name)):
             logs.append({"name": e.name, "size": file_size(e.path)})
     outputs = []
     obase = os.path.join(d, "outputs")

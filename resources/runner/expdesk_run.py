@@ -328,6 +328,8 @@ def main():
             "stop_requested_at": None,
             "command": spec["argv"],
             "log_bytes_lost": 0,
+            # A sweep member keeps its sweep's tag (docs/status-file.md), written by Expdesk while it queued.
+            **({"sweep": spec["sweep"]} if isinstance(spec.get("sweep"), dict) else {}),
         },
     )
     if not status.update():
@@ -336,7 +338,14 @@ def main():
 
     stop = {"requested": None, "hangup": False}
 
+    # Under a batch scheduler (term_is_stop false) SIGTERM is the scheduler ending the job (a time
+    # limit, a preemption): passed on to the command, and the run ends as failed, not "stopped".
+    term_is_stop = spec.get("term_is_stop", True)
+
     def on_stop(signum, _frame):
+        if signum == signal.SIGTERM and not term_is_stop:
+            stop["terminate"] = True
+            return
         if stop["requested"] is None:
             stop["requested"] = time.monotonic()
             stop["hangup"] = signum == signal.SIGHUP
@@ -366,7 +375,11 @@ def main():
             else:
                 fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 160, 0, 0))
             os.chdir(spec["cwd"])
-            os.execvpe(spec["argv"][0], spec["argv"], spec["env"])
+            env = spec["env"]
+            if spec.get("env_from_process"):
+                # A batch job: the node's environment (sbatch exports the submitter's) plus the run's variables.
+                env = dict(os.environ, **env)
+            os.execvpe(spec["argv"][0], spec["argv"], env)
         except BaseException as e:  # noqa: B902 - report anything, then exit like a shell would
             os.write(2, ("expdesk: cannot start %s: %s\n" % (spec["argv"][0], e)).encode())
         os._exit(127)
@@ -416,6 +429,12 @@ def main():
                 status.data["log_bytes_lost"] = log.lost
                 status.data["log_error"] = log.error
                 status.update()
+            if stop.get("terminate") and exit_status is None:
+                stop["terminate"] = False
+                try:
+                    os.killpg(pid, signal.SIGTERM)
+                except OSError:
+                    pass
             # Stop escalation: SIGINT, then SIGTERM, then SIGKILL to the process group.
             if stop["requested"] is not None and exit_status is None:
                 elapsed = time.monotonic() - stop["requested"]

@@ -15,6 +15,7 @@ import { problemText } from '../shared/problems';
 import { cliBackends } from './backends';
 import { CliError } from './errors';
 import { csv, textTable } from './output';
+import { groupRuns } from '../shared/groups';
 
 export { CliError } from './errors';
 
@@ -55,8 +56,8 @@ function evalLabel(s: ExperimentSummary): string {
     .join(' ');
 }
 
-/** The seed's summarize_experiment fields, plus status, path and problems. */
-export function summaryJson(s: ExperimentSummary): Record<string, unknown> {
+/** The seed's summarize_experiment fields and the status: what every JSON output starts an experiment with. */
+function seedFieldsJson(s: ExperimentSummary): Record<string, unknown> {
   return {
     name: s.name,
     algorithm: s.algorithm,
@@ -64,6 +65,13 @@ export function summaryJson(s: ExperimentSummary): Record<string, unknown> {
     final_loss: s.final_loss,
     final_eval: s.final_eval,
     status: s.status.state,
+  };
+}
+
+/** The seed's summarize_experiment fields, plus status, path and problems. */
+export function summaryJson(s: ExperimentSummary): Record<string, unknown> {
+  return {
+    ...seedFieldsJson(s),
     folder: s.folder,
     final_loss_nonfinite: s.final_loss_nonfinite ?? null,
     diverged: s.diverged ?? null,
@@ -78,6 +86,7 @@ export function summaryJson(s: ExperimentSummary): Record<string, unknown> {
     metrics: s.metrics,
     malformed_lines: s.malformedLines,
     problems: s.problems,
+    sweep: s.sweep ?? null,
   };
 }
 
@@ -141,7 +150,7 @@ export async function showCommand(
 ): Promise<string> {
   const [d] = (await detailsOf([dir], store)) as [ExperimentDetail];
   if (opts.json) {
-    return jsonText({ ...d, summary: summaryJson(d.summary) });
+    return jsonText({ ...d, summary: summaryJson(d.summary), slurm: d.summary.slurm ?? null });
   }
   const s = d.summary;
   const out: string[] = [];
@@ -149,6 +158,10 @@ export async function showCommand(
   out.push(
     `status: ${s.status.state}${s.status.source === 'inferred' ? ' (inferred)' : ''} — ${s.status.reason}`,
   );
+  if (s.slurm)
+    out.push(
+      `slurm: job ${s.slurm.jobId} ${s.slurm.state ?? '(no longer known to the scheduler)'}${s.slurm.reason ? ` (${s.slurm.reason})` : ''}${s.slurm.nodes ? ` on ${s.slurm.nodes}` : ''}${s.slurm.elapsed ? `, elapsed ${s.slurm.elapsed}` : ''}${s.slurm.exitCode ? `, exit code ${s.slurm.exitCode}` : ''}`,
+    );
   if (s.status.traceback) out.push(`traceback:\n${s.status.traceback.replace(/^/gm, '  ')}`);
   out.push(`algorithm: ${s.algorithm ?? '—'}   model: ${s.model ?? '—'}`);
   out.push(
@@ -176,8 +189,17 @@ export async function showCommand(
   return out.join('\n');
 }
 
-export async function summarizeCommand(dirs: string[], store: SummaryStore): Promise<string> {
+export async function summarizeCommand(
+  dirs: string[],
+  store: SummaryStore,
+  opts: { groupBy?: string } = {},
+): Promise<string> {
+  const keys = opts.groupBy === undefined ? null : opts.groupBy.split(',').map((k) => k.trim());
+  if (keys && keys.some((k) => k === ''))
+    throw new CliError('--group-by takes config keys separated by commas');
   const details = await detailsOf(dirs, store);
+  // With --group-by: one object per group, mean ± std (n − 1) of final_loss and each final_eval key.
+  if (keys) return jsonText(groupRuns(details, keys));
   return jsonText(details.map((d) => summaryJson(d.summary)));
 }
 
@@ -192,15 +214,7 @@ export async function compareCommand(
   const diff = diffConfigs(details.map((d) => d.config));
   if (opts.json) {
     return jsonText({
-      experiments: summaries.map((s) => ({
-        name: s.name,
-        algorithm: s.algorithm,
-        total_steps: s.total_steps,
-        final_loss: s.final_loss,
-        final_eval: s.final_eval,
-        status: s.status.state,
-        path: s.path,
-      })),
+      experiments: summaries.map((s) => ({ ...seedFieldsJson(s), path: s.path })),
       config_diff: diff.map((r) => ({
         key: r.key,
         values: r.values.map((v) => (v === undefined ? null : v)),

@@ -397,3 +397,6 @@ export type WireMessage =
 /** The IPC channel names: the preload and the Electron shell import these, nothing else. */
 export const IPC_INVOKE_CHANNEL = 'expdesk:invoke';
 export const IPC_EVENT_CHANNEL = 'expdesk:event';
+
+/** Where the host's events go: any event with its payload (the host's emit, a window's or socket's listener). */
+export type EventSink = <E extends EventName>(event: E, payload: EventPayload<E>) => void;

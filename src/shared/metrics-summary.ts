@@ -8,7 +8,7 @@
 import type { MetricStats, NonFinite } from './model';
 
 /** Keys of a record that are not metrics. */
-const RESERVED = new Set(['step', 'prefix', 'timestamp']);
+const RESERVED = new Set(['step', 'prefix', 'timestamp', 'rank']);
 
 const MINIMIZE =
   /(loss|error|\berr\b|perplexity|ppl|\bkl\b|_kl|kl_|mse|mae|rmse|\bwer\b|\bcer\b|nll|regret)/i;
@@ -89,6 +89,8 @@ export class MetricsFold {
   add(record: Record<string, unknown>, line?: number): void {
     const s = this.state;
     s.records++;
+    // A multi-rank run whose records carry their rank: rank 0's drive the summary.
+    if (typeof record.rank === 'number' && record.rank !== 0) return;
     const rawStep = record.step;
     const step = typeof rawStep === 'number' ? rawStep : null;
     const prefix = record.prefix;

@@ -13,7 +13,8 @@ export const MetricValue = z.number().nullable();
 export const NonFinite = z.enum(['NaN', 'Infinity', '-Infinity']);
 export type NonFinite = z.infer<typeof NonFinite>;
 
-export const ExperimentState = z.enum(['running', 'completed', 'failed', 'stopped', 'unknown']);
+/** `queued`: submitted to a batch scheduler (SLURM), not started yet. */
+export const ExperimentState = z.enum(['running', 'completed', 'failed', 'stopped', 'unknown', 'queued']);
 export type ExperimentState = z.infer<typeof ExperimentState>;
 
 /** Where a status came from, so the UI can label inferences as such. */
@@ -64,6 +65,35 @@ export const Problem = z.object({
 });
 export type Problem = z.infer<typeof Problem>;
 
+/** What `expdesk show --json` reports as `slurm`, and the interface shows. */
+export const SlurmJob = z.object({
+  jobId: z.string(),
+  /** The scheduler's state (PENDING, RUNNING, TIMEOUT…), or null when it no longer knows the job. */
+  state: z.string().nullable(),
+  /** For a pending job the scheduler's reason (Priority, Resources, BeginTime…). */
+  reason: z.string().nullable(),
+  nodes: z.string().nullable(),
+  /** "code:signal" as the scheduler prints it. */
+  exitCode: z.string().nullable(),
+  elapsed: z.string().nullable(),
+  /** Which command answered: squeue, sacct, scontrol; "folder" when the scheduler forgot the job. */
+  source: z.enum(['squeue', 'sacct', 'scontrol', 'folder']),
+});
+export type SlurmJob = z.infer<typeof SlurmJob>;
+/** A sweep member's tag (core/runs/sweep.ts), recorded in its expdesk_status.json. */
+export const SweepTag = z.object({
+  id: z.string(),
+  /** 0-based position in the sweep's product. */
+  index: z.number().int().min(0),
+  count: z.number().int().min(1),
+  /** The member's swept values, by dotted key. */
+  params: z.record(
+    z.string(),
+    z.lazy(() => JsonValue),
+  ),
+});
+export type SweepTag = z.infer<typeof SweepTag>;
+
 /** The seed's tools/analyze_experiment.py summary, plus last/best of every metric. */
 export const ExperimentSummary = z.object({
   path: z.string(),
@@ -104,6 +134,17 @@ export const ExperimentSummary = z.object({
       z.lazy(() => JsonValue),
     )
     .optional(),
+  /** A SLURM job's scheduler record (src/shared/slurm.ts), for experiments submitted to SLURM. */
+  slurm: SlurmJob.optional(),
+  /** A TensorBoard run's hparams (plugin "hparams"): its config when it has no config.yaml. */
+  hparams: z
+    .record(
+      z.string(),
+      z.lazy(() => JsonValue),
+    )
+    .optional(),
+  /** The sweep the experiment is a member of (from its status file), if any. */
+  sweep: SweepTag.optional(),
 });
 export type ExperimentSummary = z.infer<typeof ExperimentSummary>;
 
@@ -120,7 +161,7 @@ export const LogFile = z.object({
   name: z.string(),
   path: z.string(),
   size: z.number(),
-  /** train_rankN.log gives N; train.log gives null. */
+  /** train_rankN.log and slurm-<job>-N.out give N (shared/rank-logs.ts); train.log gives null. */
   rank: z.number().nullable(),
 });
 export type LogFile = z.infer<typeof LogFile>;

@@ -10,6 +10,7 @@ import type { ExperimentDetail, WorkspaceListing } from '../../../shared/model';
 import { listConfigFiles, projectRootOf, readConfigFile, writeConfigFile } from '../configs/config-files';
 import { workingTree, type WorkingTree } from '../capture/git';
 import type { SummaryStore } from '../summary/summary-store';
+import { SlurmOverlay } from '../runs/slurm-overlay';
 import { ExperimentWatcher } from '../watch/experiment-watcher';
 import { readExperimentDetail } from '../workspace/experiment';
 import { readExperimentFile } from '../workspace/file-access';
@@ -39,6 +40,8 @@ export class LocalBackend implements ExperimentBackend {
   readonly kind = 'local';
   readonly treeCheckedAtLaunch = false;
   private watcher: ExperimentWatcher | null = null;
+  /** SLURM jobs' state from their scheduler (one query a listing, at most every 15 s). */
+  private readonly slurm = new SlurmOverlay();
 
   constructor(private readonly options: LocalBackendOptions) {}
 
@@ -46,12 +49,20 @@ export class LocalBackend implements ExperimentBackend {
     return path.resolve(location);
   }
 
-  list(root: string): Promise<WorkspaceListing> {
-    return listWorkspace(path.resolve(root), this.options.summaries);
+  async list(root: string): Promise<WorkspaceListing> {
+    const listing = await listWorkspace(path.resolve(root), this.options.summaries);
+    return { ...listing, experiments: await this.slurm.apply(listing.experiments) };
   }
 
-  details(locations: string[]): Promise<ExperimentDetail[]> {
-    return mapLimited(locations, 8, (l) => readExperimentDetail(path.resolve(l), this.options.summaries));
+  async details(locations: string[]): Promise<ExperimentDetail[]> {
+    const details = await mapLimited(locations, 8, (l) =>
+      readExperimentDetail(path.resolve(l), this.options.summaries),
+    );
+    const summaries = await this.slurm.apply(
+      details.map((d) => d.summary),
+      true,
+    );
+    return details.map((d, i) => ({ ...d, summary: summaries[i]! }));
   }
 
   async localMetrics(locations: string[]): Promise<LocalMetrics[]> {

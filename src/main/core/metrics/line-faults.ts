@@ -14,6 +14,12 @@ function lines(n: number): string {
 }
 
 export function lineFaultProblem(m: MalformedLine): Problem {
+  if (m.fault === 'record') {
+    return {
+      file: m.file ?? LAYOUT.metrics,
+      message: `damaged record at byte ${m.offset ?? 0}: ${m.detail ?? '?'}`,
+    };
+  }
   const many = m.count > 1;
   let message: string;
   switch (m.fault) {

@@ -22,7 +22,7 @@ const FINGERPRINT_BYTES = 64;
  * chunk, JSON but not an object, or an object with values of the wrong type
  * (read, those values left out). The first four skip the line.
  */
-export type LineFault = 'json' | 'binary' | 'long' | 'not-object' | 'wrong-type';
+export type LineFault = 'json' | 'binary' | 'long' | 'not-object' | 'wrong-type' | 'record';
 
 /** Every line with one fault, folded: the first line, how many, their bytes. */
 export interface MalformedLine {
@@ -33,8 +33,11 @@ export interface MalformedLine {
   /** Bytes of all such lines, and of the longest. */
   bytes: number;
   maxBytes: number;
-  /** For wrong-type: the first offending key and what it held. */
+  /** For wrong-type: the first offending key and what it held; for record: what is wrong with it. */
   detail?: string;
+  /** Set by readers of other files than metrics.jsonl (TensorBoard event files, fault `record`): the file, and the byte offset. */
+  file?: string;
+  offset?: number;
 }
 
 export interface MetricsTailState {

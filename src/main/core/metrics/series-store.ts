@@ -15,6 +15,8 @@ import { isExperimentDir, WorkspaceError } from '../workspace/discover';
 import { LAYOUT } from '../workspace/layout';
 import { MetricsFeeds, processMetricsFeeds } from './metrics-feed';
 import type { ExperimentSeries, XAxis } from './series-columns';
+import { metricsFileOf } from './metrics-source';
+import { tfeventsKey } from './tfevents-tail';
 
 export {
   DEFAULT_EXPERIMENT_POINTS,
@@ -63,7 +65,9 @@ export class SeriesStore {
   /** The experiment's series, brought up to date with what was appended. */
   async load(expDir: string): Promise<ExperimentSeries> {
     const dir = path.resolve(expDir);
-    const file = path.join(dir, LAYOUT.metrics);
+    const jsonl = path.join(dir, LAYOUT.metrics);
+    // metrics.jsonl, or a TensorBoard run's event files (one readdir, only until the feed exists).
+    const file = this.feeds.get(jsonl) !== undefined ? jsonl : await metricsFileOf(dir);
     if (this.feeds.get(file) === undefined) {
       const exists = await stat(file).then(
         (s) => s.isFile(),
@@ -99,6 +103,7 @@ export class SeriesStore {
   /** Drop an experiment's columns (a folder deleted, or memory wanted back); its summary's fold stays. */
   forget(expDir: string): void {
     this.feeds.forgetSeries(path.join(path.resolve(expDir), LAYOUT.metrics));
+    this.feeds.forgetSeries(tfeventsKey(path.resolve(expDir)));
   }
 
   /** Drop every experiment's columns. */

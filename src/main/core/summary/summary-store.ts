@@ -18,7 +18,14 @@ import { foldProblems } from '../../../shared/problems';
 import { userCacheDir } from '../app/paths';
 import { metricsReadProblem, MetricsFeeds, processMetricsFeeds } from '../metrics/metrics-feed';
 import { emptyTailState, type MetricsTailState } from '../metrics/metrics-tail';
-import { divergedProblem, lineFaultProblem } from '../metrics/line-faults';
+import { divergedProblem } from '../metrics/line-faults';
+import {
+  isEventsState,
+  readerHparams,
+  readerProblems,
+  tfeventsSource,
+  withHparams,
+} from '../metrics/metrics-source';
 import { readText, statSig, writeAtomic } from '../workspace/fs-batch';
 import {
   configFromText,
@@ -292,13 +299,17 @@ export class SummaryStore implements Summarizer {
   }
 
   private async refresh(dir: string): Promise<ExperimentSummary> {
-    const metricsFile = inDir(dir, LAYOUT.metrics);
+    const jsonlFile = inDir(dir, LAYOUT.metrics);
     // Every signature and the cached entry at once: a listing's cost is these stats.
-    const [sigList, metricsSig, cached] = await Promise.all([
+    const [sigList, jsonlSig, cached] = await Promise.all([
       Promise.all(SMALL_KEYS.map((k) => sigOf(inDir(dir, SMALL_FILES[k])))),
-      sigOf(metricsFile),
+      sigOf(jsonlFile),
       this.loadEntry(dir),
     ]);
+    // No metrics.jsonl: a TensorBoard run's event files, if the folder holds some.
+    const tb = jsonlSig === null ? await tfeventsSource(dir) : null;
+    const metricsFile = tb ? tb.file : jsonlFile;
+    const metricsSig = tb ? tb.sig : jsonlSig;
     const sigs = Object.fromEntries(SMALL_KEYS.map((k, i) => [k, sigList[i]!])) as Record<SmallKey, FileSig>;
 
     let entry: CacheEntry;
@@ -468,17 +479,19 @@ export function buildSummary(
     now: where.now,
     processGone: where.processGone,
   });
-  const malformed = tail.malformed.map(lineFaultProblem);
+  const malformed = readerProblems(tail);
   const f = fold.state;
   const diverged = f.firstNonFinite ?? null;
   if (diverged) malformed.push(divergedProblem(diverged, fold));
+  const hparams = readerHparams(tail);
   return {
     path: where.path,
     folder: where.folder,
     name: d.name,
     algorithm: d.algorithm,
     model: d.model,
-    total_steps: f.lastTrainStep,
+    // A TensorBoard run has no train records: its last step counts.
+    total_steps: f.lastTrainStep ?? (isEventsState(tail) ? f.lastStep : null),
     final_loss: f.lastTrainLoss,
     final_loss_nonfinite: f.lastTrainLossNonFinite ?? null,
     diverged,
@@ -495,6 +508,7 @@ export function buildSummary(
       ...(entry.metricsProblem ? [entry.metricsProblem] : []),
       ...malformed,
     ]),
-    ...(d.params ? { params: d.params } : {}),
+    ...withHparams(d.params, hparams),
+    ...(d.statusFile?.sweep ? { sweep: d.statusFile.sweep } : {}),
   };
 }

@@ -20,3 +20,14 @@ export const LAYOUT = {
 
 /** Any of these files makes a folder an experiment. */
 export const EXPERIMENT_MARKERS = [LAYOUT.config, LAYOUT.metadata, LAYOUT.metrics] as const;
+
+/**
+ * TensorBoard's rule: a folder that directly holds event files is a run.
+ * Such a folder is an experiment too (its metrics are those files, when it
+ * has no logs/metrics.jsonl).
+ */
+export const TFEVENTS_PREFIX = 'events.out.tfevents.';
+
+export function isTfeventsName(name: string): boolean {
+  return name.startsWith(TFEVENTS_PREFIX);
+}
