@@ -11,10 +11,11 @@
  * screen: only those are drawn (plotly) and only their series are asked for.
  * A search box narrows the keys.
  */
-import { useCallback, useEffect, useMemo, useRef, useState } from 'react';
+import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import type { MetricsSeriesResult } from '../../shared/contract';
 import type { ExperimentDetail } from '../../shared/model';
 import { ema } from '../lib/ema';
+import { loadPlotly } from '../lib/plotly';
 import { readJson, writeJson, defaultStorage } from '../lib/recent';
 import { PREF } from '../state/context';
 import { SERIES_COLORS } from '../theme';
@@ -129,6 +130,9 @@ export default function MetricsTab({ detail }: { detail: ExperimentDetail }): Re
     };
   }, [client, path]);
 
+  // Plotly (a few MB of script) loads while the key list is asked for, not after.
+  useEffect(() => void loadPlotly().catch(() => undefined), []);
+
   // The key list (no series): cheap however many metrics the run logs.
   useEffect(() => {
     let live = true;
@@ -191,21 +195,6 @@ export default function MetricsTab({ detail }: { detail: ExperimentDetail }): Re
   }, [keys, filter]);
   const groups = useMemo(() => groupByPrefix(matching), [matching]);
 
-  const chartSeries = useCallback(
-    (key: string): ChartSeries[] => {
-      const s = current?.byKey.get(key);
-      if (!s) return [];
-      const base: ChartSeries = { name: key, x: s.x, y: s.y, color: SERIES_COLORS[0]!, faint: smoothing > 0 };
-      return smoothing > 0
-        ? [
-            base,
-            { name: `${key} (EMA ${smoothing})`, x: s.x, y: ema(s.y, smoothing), color: SERIES_COLORS[0]! },
-          ]
-        : [base];
-    },
-    [current, smoothing],
-  );
-
   return (
     <div className="metrics-tab" data-testid="metrics-view">
       <div className="subbar">
@@ -246,19 +235,18 @@ export default function MetricsTab({ detail }: { detail: ExperimentDetail }): Re
             </h3>
             <div className="chart-grid">
               {groupKeys.map((key) => (
-                <ChartSlot key={key} metric={key} observer={observer}>
-                  {onScreen.has(key) && (
-                    <MetricChart
-                      metric={key}
-                      series={chartSeries(key)}
-                      raw={current?.byKey.get(key)}
-                      xMode={xMode}
-                      range={range}
-                      setRange={setRange}
-                      path={path}
-                    />
-                  )}
-                </ChartSlot>
+                <ChartSlot
+                  key={key}
+                  metric={key}
+                  observer={observer}
+                  drawn={onScreen.has(key)}
+                  data={current?.byKey.get(key)}
+                  smoothing={smoothing}
+                  xMode={xMode}
+                  range={range}
+                  setRange={setRange}
+                  path={path}
+                />
               ))}
             </div>
           </section>
@@ -268,52 +256,70 @@ export default function MetricsTab({ detail }: { detail: ExperimentDetail }): Re
   );
 }
 
-function MetricChart(props: {
+interface SlotProps {
   metric: string;
-  series: ChartSeries[];
-  raw: Series | undefined;
+  observer: IntersectionObserver | null;
+  /** On screen: only then is the chart drawn. */
+  drawn: boolean;
+  data: Series | undefined;
+  smoothing: number;
   xMode: 'step' | 'time';
   range: XRange | null;
   setRange(r: XRange | null): void;
   path: string;
-}): React.JSX.Element {
-  const { metric, raw } = props;
-  // A new array each render would redraw the chart: keep it while its data is the same.
-  const series = useMemo(() => props.series, [raw, props.series.length]); // eslint-disable-line react-hooks/exhaustive-deps -- keyed by the data it is made of
-  return (
-    <Chart
-      title={metric}
-      series={series}
-      xMode={props.xMode}
-      xRange={props.range}
-      onZoom={props.setRange}
-      revision={`${props.path}\n${metric}\n${props.xMode}`}
-      note={raw ? `${pointsText(raw.points)}${raw.downsampled ? ', min/max' : ''}` : undefined}
-      testId="metric-chart"
-    />
-  );
 }
 
-/** A fixed-height place for one chart, watched for being on screen. */
-function ChartSlot(props: {
-  metric: string;
-  observer: IntersectionObserver | null;
-  children: React.ReactNode;
-}): React.JSX.Element {
+/**
+ * A fixed-height place for one chart, watched for being on screen; memoized,
+ * so a scroll or a new series re-renders only the slots it changes.
+ */
+const ChartSlot = memo(function ChartSlot(props: SlotProps): React.JSX.Element {
   const ref = useRef<HTMLDivElement>(null);
-  const { observer } = props;
+  const { observer, metric, data, smoothing } = props;
   useEffect(() => {
     const el = ref.current;
     if (!el || !observer) return;
     observer.observe(el);
     return () => observer.unobserve(el);
   }, [observer]);
+  const series = useMemo((): ChartSeries[] => {
+    if (!data) return [];
+    const base: ChartSeries = {
+      name: metric,
+      x: data.x,
+      y: data.y,
+      color: SERIES_COLORS[0]!,
+      faint: smoothing > 0,
+    };
+    return smoothing > 0
+      ? [
+          base,
+          {
+            name: `${metric} (EMA ${smoothing})`,
+            x: data.x,
+            y: ema(data.y, smoothing),
+            color: SERIES_COLORS[0]!,
+          },
+        ]
+      : [base];
+  }, [data, metric, smoothing]);
   return (
-    <div className="chart-slot" data-key={props.metric} ref={ref} style={{ minHeight: SLOT_HEIGHT }}>
-      {props.children}
+    <div className="chart-slot" data-key={metric} ref={ref} style={{ minHeight: SLOT_HEIGHT }}>
+      {props.drawn && (
+        <Chart
+          title={metric}
+          series={series}
+          xMode={props.xMode}
+          xRange={props.range}
+          onZoom={props.setRange}
+          revision={`${props.path}\n${metric}\n${props.xMode}`}
+          note={data ? `${pointsText(data.points)}${data.downsampled ? ', min/max' : ''}` : undefined}
+          testId="metric-chart"
+        />
+      )}
     </div>
   );
-}
+});
 
 /**
  * The `data-key`s of observed slots on screen (within SLOT_MARGIN of the
