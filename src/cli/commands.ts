@@ -7,6 +7,8 @@ import { diffConfigs, formatNumber, formatValue } from '../shared/config-diff';
 import type { ExperimentDetail, ExperimentSummary, JsonValue } from '../shared/model';
 import { detailsAcross } from '../main/core/backend/across';
 import { resolveBackend } from '../main/core/backend/resolve';
+import { summarizeSystem } from '../main/core/metrics/system-stream';
+import type { SystemStat } from '../shared/system-metrics';
 import type { SummaryStore } from '../main/core/summary/summary-store';
 import { jsonText } from '../shared/terminal-text';
 import { ExpdeskError } from '../shared/errors';
@@ -149,8 +151,9 @@ export async function showCommand(
   store: SummaryStore,
 ): Promise<string> {
   const [d] = (await detailsOf([dir], store)) as [ExperimentDetail];
+  const system = await systemOf(dir, store);
   if (opts.json) {
-    return jsonText({ ...d, summary: summaryJson(d.summary), slurm: d.summary.slurm ?? null });
+    return jsonText({ ...d, summary: summaryJson(d.summary), slurm: d.summary.slurm ?? null, system });
   }
   const s = d.summary;
   const out: string[] = [];
@@ -179,6 +182,7 @@ export async function showCommand(
   ]);
   if (metricRows.length)
     out.push('', textTable(['METRIC', 'LAST', 'BEST', 'MIN', 'MAX', 'NaN/Inf'], metricRows));
+  if (Object.keys(system).length) out.push('', systemTable(system));
   if (d.metadata) out.push('', 'metadata:', yamlish(d.metadata, '  '));
   if (d.config) out.push('', 'config:', yamlish(d.config, '  '));
   out.push('', `checkpoints: ${d.checkpoints.map((c) => c.name).join(', ') || '—'}`);
@@ -187,6 +191,22 @@ export async function showCommand(
   if (s.problems.length) out.push('', 'problems:', ...s.problems.map((p) => `  ${problemLine(p)}`));
   else out.push('', 'problems: none');
   return out.join('\n');
+}
+
+/** The run's system metrics (logs/system.jsonl, here or mirrored from its host): last/min/max/mean per key. */
+async function systemOf(dir: string, store: SummaryStore): Promise<Record<string, SystemStat>> {
+  try {
+    const [s] = await (await resolveBackend(dir, cliBackends(store))).localSystemMetrics([dir]);
+    return await summarizeSystem(s!.file);
+  } catch (err) {
+    throw asCliError(err);
+  }
+}
+
+function systemTable(system: Record<string, SystemStat>): string {
+  const f = (v: number | null): string => (v === null ? '—' : formatNumber(v));
+  const rows = Object.entries(system).map(([k, m]) => [k, f(m.last), f(m.min), f(m.max), f(m.mean)]);
+  return textTable(['SYSTEM', 'LAST', 'MIN', 'MAX', 'MEAN'], rows);
 }
 
 export async function summarizeCommand(

@@ -118,6 +118,11 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
       'with --sweep: how many runs at once (default: one per visible GPU, else 1)',
       parseMaxParallel,
     )
+    .option(
+      '--system-interval <SECONDS>',
+      'seconds between samples of GPU, CPU, memory and disk into logs/system.jsonl (0: none)',
+      parseInterval,
+    )
     .argument(
       '<COMMAND...>',
       'the command, after --; {config} becomes the frozen config path, {seed} the seed',
@@ -231,6 +236,24 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
     });
 
   program
+    .command('watch')
+    .description(
+      'print a line when a run fails, turns NaN/Inf, stalls or completes (and POST it to a Slack-compatible webhook)',
+    )
+    .argument('<DIR>', 'a folder of experiments, a project root, or one experiment')
+    .option('--webhook <URL>', 'POST {"text": …} to this URL for each alert (retried with backoff)')
+    .option(
+      '--stall-after <SECONDS>',
+      'a run is stalled after max(this, 10 × its median record interval) without metrics or log output',
+      (v) => parsePositive(v, '--stall-after'),
+      300,
+    )
+    .action(async (dir: string, opts: { webhook?: string; stallAfter: number }) => {
+      const { watchCommand } = await import('./watch');
+      await watchCommand(dir, opts);
+    });
+
+  program
     .command('serve')
     .description('serve the Expdesk interface to a browser (browser mode)')
     .option('--workspace <DIR>', 'workspace to open (default: the bundled demo)')
@@ -252,6 +275,20 @@ function parseSeed(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0)
     throw new CliError(`--seed must be a non-negative integer, got ${value}`);
+  return n;
+}
+
+function parseInterval(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new CliError(`--system-interval must be 0 (off) or a number of seconds, got ${value}`);
+  return n;
+}
+
+function parsePositive(value: string, option: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw new CliError(`${option} must be a positive number of seconds, got ${value}`);
   return n;
 }
 

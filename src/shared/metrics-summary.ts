@@ -30,6 +30,8 @@ interface StatState {
   maxStep: number | null;
   count: number;
   nonFinite: number;
+  /** Sum of the finite values (for means); absent in states cached before it was kept. */
+  sum?: number;
   /** The last value's kind when it was not finite. */
   lastNonFinite?: NonFinite | null;
 }
@@ -121,6 +123,7 @@ export class MetricsFold {
           maxStep: null,
           count: 0,
           nonFinite: 0,
+          sum: 0,
         };
       }
       st.count++;
@@ -128,6 +131,7 @@ export class MetricsFold {
       if (Number.isFinite(v)) {
         st.last = v;
         st.lastNonFinite = null;
+        if (st.sum !== undefined) st.sum += v;
         if (st.min === null || v < st.min) {
           st.min = v;
           st.minStep = step;
@@ -144,6 +148,16 @@ export class MetricsFold {
       }
     }
     if (evalValues) s.lastEval = evalValues;
+  }
+
+  /** The mean of each key's finite values; null where there is none (or the state predates sums). */
+  means(): Record<string, number | null> {
+    const out: Record<string, number | null> = {};
+    for (const [key, st] of Object.entries(this.state.stats)) {
+      const n = st.count - st.nonFinite;
+      out[key] = st.sum !== undefined && n > 0 ? st.sum / n : null;
+    }
+    return out;
   }
 
   metricStats(): Record<string, MetricStats> {
