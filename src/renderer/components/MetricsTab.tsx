@@ -11,34 +11,24 @@
  * screen: only those are drawn (plotly) and only their series are asked for.
  * A search box narrows the keys.
  */
-import { memo, useEffect, useMemo, useRef, useState } from 'react';
+import { useEffect, useMemo, useRef, useState } from 'react';
 import type { MetricsSeriesResult } from '../../shared/contract';
 import type { ExperimentDetail } from '../../shared/model';
-import { ema } from '../lib/ema';
 import { loadPlotly } from '../lib/plotly';
 import { readJson, writeJson, defaultStorage } from '../lib/recent';
 import { PREF } from '../state/context';
-import { SERIES_COLORS } from '../theme';
 import { useExpdesk } from '../store-context';
-import { Chart, type ChartSeries, type XRange } from './Chart';
+import { CHART_MIN_WIDTH, MetricsGrid, useOnScreenKeys } from './MetricsGrid';
 import { ChartControls, useChartView } from './ChartControls';
 import { SystemSection } from './SystemSection';
 
 /** Live redraws at most this often: fast enough for "within a second", calm for the CPU. */
 const LIVE_THROTTLE_MS = 400;
-const CHART_MIN_WIDTH = 380;
-/** A chart's slot: plot height plus its caption, so the page does not jump as charts draw. */
-const SLOT_HEIGHT = 240;
-/** Slots this far outside the scroll pane count as on screen, so a scroll finds them drawn. */
-const SLOT_MARGIN = '300px';
+
 /** The contract's limit of keys per series request. */
 const MAX_KEYS_PER_REQUEST = 1000;
 
 type Series = MetricsSeriesResult['series'][string];
-
-function pointsText(n: number): string {
-  return `${n.toLocaleString()} pt${n === 1 ? '' : 's'}`;
-}
 
 export function groupByPrefix(keys: readonly string[]): [string, string[]][] {
   const groups = new Map<string, string[]>();
@@ -229,29 +219,21 @@ export default function MetricsTab({ detail }: { detail: ExperimentDetail }): Re
         {keys && keys.length > 0 && matching.length === 0 && (
           <p className="muted pad">No metric matches “{filter.trim()}”.</p>
         )}
-        {groups.map(([group, groupKeys]) => (
-          <section key={group} className="metric-group" data-testid="metric-group" data-group={group}>
-            <h3>
-              {group} <span className="muted">{groupKeys.length}</span>
-            </h3>
-            <div className="chart-grid">
-              {groupKeys.map((key) => (
-                <ChartSlot
-                  key={key}
-                  metric={key}
-                  observer={observer}
-                  drawn={onScreen.has(key)}
-                  data={current?.byKey.get(key)}
-                  smoothing={smoothing}
-                  xMode={xMode}
-                  range={range}
-                  setRange={setRange}
-                  path={path}
-                />
-              ))}
-            </div>
-          </section>
-        ))}
+        <MetricsGrid
+          groups={groups}
+          width={width}
+          scrollRef={gridRef}
+          observer={observer}
+          onScreen={onScreen}
+          slot={(key) => ({
+            data: current?.byKey.get(key),
+            smoothing,
+            xMode,
+            range,
+            setRange,
+            path,
+          })}
+        />
         <SystemSection
           path={path}
           xMode={xMode}
@@ -264,102 +246,4 @@ export default function MetricsTab({ detail }: { detail: ExperimentDetail }): Re
       </div>
     </div>
   );
-}
-
-interface SlotProps {
-  metric: string;
-  observer: IntersectionObserver | null;
-  /** On screen: only then is the chart drawn. */
-  drawn: boolean;
-  data: Series | undefined;
-  smoothing: number;
-  xMode: 'step' | 'time';
-  range: XRange | null;
-  setRange(r: XRange | null): void;
-  path: string;
-}
-
-/**
- * A fixed-height place for one chart, watched for being on screen; memoized,
- * so a scroll or a new series re-renders only the slots it changes.
- */
-const ChartSlot = memo(function ChartSlot(props: SlotProps): React.JSX.Element {
-  const ref = useRef<HTMLDivElement>(null);
-  const { observer, metric, data, smoothing } = props;
-  useEffect(() => {
-    const el = ref.current;
-    if (!el || !observer) return;
-    observer.observe(el);
-    return () => observer.unobserve(el);
-  }, [observer]);
-  const series = useMemo((): ChartSeries[] => {
-    if (!data) return [];
-    const base: ChartSeries = {
-      name: metric,
-      x: data.x,
-      y: data.y,
-      color: SERIES_COLORS[0]!,
-      faint: smoothing > 0,
-    };
-    return smoothing > 0
-      ? [
-          base,
-          {
-            name: `${metric} (EMA ${smoothing})`,
-            x: data.x,
-            y: ema(data.y, smoothing),
-            color: SERIES_COLORS[0]!,
-          },
-        ]
-      : [base];
-  }, [data, metric, smoothing]);
-  return (
-    <div className="chart-slot" data-key={metric} ref={ref} style={{ minHeight: SLOT_HEIGHT }}>
-      {props.drawn && (
-        <Chart
-          title={metric}
-          series={series}
-          xMode={props.xMode}
-          xRange={props.range}
-          onZoom={props.setRange}
-          revision={`${props.path}\n${metric}\n${props.xMode}`}
-          note={data ? `${pointsText(data.points)}${data.downsampled ? ', min/max' : ''}` : undefined}
-          testId="metric-chart"
-        />
-      )}
-    </div>
-  );
-});
-
-/**
- * The `data-key`s of observed slots on screen (within SLOT_MARGIN of the
- * scroll pane), through one observer for all of them. Without
- * IntersectionObserver (a test DOM) nothing is ever on screen.
- */
-function useOnScreenKeys(rootRef: React.RefObject<HTMLElement | null>): {
-  keys: ReadonlySet<string>;
-  observer: IntersectionObserver | null;
-} {
-  const [keys, setKeys] = useState<ReadonlySet<string>>(() => new Set());
-  const [observer, setObserver] = useState<IntersectionObserver | null>(null);
-  useEffect(() => {
-    if (typeof IntersectionObserver === 'undefined') return;
-    const io = new IntersectionObserver(
-      (entries) =>
-        setKeys((prev) => {
-          const next = new Set(prev);
-          for (const e of entries) {
-            const key = (e.target as HTMLElement).dataset.key;
-            if (key === undefined) continue;
-            if (e.isIntersecting) next.add(key);
-            else next.delete(key);
-          }
-          return next;
-        }),
-      { root: rootRef.current, rootMargin: SLOT_MARGIN },
-    );
-    setObserver(io);
-    return () => io.disconnect();
-  }, [rootRef]);
-  return { keys, observer };
 }
