@@ -57,8 +57,8 @@ test('a run with 5,000 metrics: first charts drawn, only those on screen, and a 
   testInfo.annotations.push({ type: 'first chart of 5,000 metrics (ms)', description: String(firstChartMs) });
   await expect(page.getByTestId('metrics-count')).toHaveText('5,000 metrics');
 
-  // Every metric has its place, few have a chart: those on screen (and a margin).
-  await expect(page.locator('.chart-slot')).toHaveCount(METRICS);
+  // Only the rows near the screen exist, and only slots on screen hold a chart.
+  expect(await page.locator('.chart-slot').count()).toBeLessThan(60);
   const charts = await page.getByTestId('metric-chart').count();
   expect(charts).toBeGreaterThan(0);
   expect(charts).toBeLessThan(60);
@@ -73,7 +73,7 @@ test('a run with 5,000 metrics: first charts drawn, only those on screen, and a 
 
   // Scrolling far down draws the charts arriving on screen.
   await search.fill('');
-  await expect(page.locator('.chart-slot')).toHaveCount(METRICS);
+  await expect(page.getByTestId('metrics-count')).toHaveText('5,000 metrics');
   await page
     .getByTestId('metrics-view')
     .locator('.metrics-scroll')
@@ -82,5 +82,6 @@ test('a run with 5,000 metrics: first charts drawn, only those on screen, and a 
     });
   const last = page.locator('[data-testid=metric-chart][data-title="train/m4999"] .chart-plot');
   await expect(last).toHaveAttribute('data-plotted', String(STEPS), { timeout: 60_000 });
+  expect(await page.locator('.chart-slot').count()).toBeLessThan(60);
   expect(await page.getByTestId('metric-chart').count()).toBeLessThan(60);
 });
