@@ -59,8 +59,9 @@ SMALL = {
     "failed": "FAILED.txt",
     "status": "expdesk_status.json",
     "final": os.path.join("checkpoints", "final"),
+    "annotations": "expdesk_notes.json",
 }
-TEXT_KEYS = ("config", "metadata", "failed", "status")
+TEXT_KEYS = ("config", "metadata", "failed", "status", "annotations")
 MARKERS = ("config.yaml", "metadata.json", os.path.join("logs", "metrics.jsonl"))
 METRICS = os.path.join("logs", "metrics.jsonl")
 ACTIVITY = (METRICS, os.path.join("logs", "train.log"), os.path.join("logs", "train_rank0.log"))

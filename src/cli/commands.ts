@@ -69,6 +69,7 @@ export function summaryJson(s: ExperimentSummary): Record<string, unknown> {
     metrics: s.metrics,
     malformed_lines: s.malformedLines,
     problems: s.problems,
+    annotations: s.annotations ?? null,
   };
 }
 

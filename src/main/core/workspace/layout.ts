@@ -16,6 +16,8 @@ export const LAYOUT = {
   outputs: 'outputs',
   /** Written only by Expdesk's run wrapper, atomically; never by analysis. */
   status: 'expdesk_status.json',
+  /** Notes, tags, star, archive (src/shared/annotations.ts): written only on the user's request. */
+  annotations: 'expdesk_notes.json',
 } as const;
 
 /** Any of these files makes a folder an experiment. */
