@@ -14,6 +14,7 @@ import {
   statusReason,
 } from '../format';
 import { StatusBadge } from './StatusBadge';
+import { NotesEditor } from './NotesEditor';
 
 /** Environment fields worth a glance, in the seed's ExperimentMetadata order. */
 const ENV_KEYS = ['python_version', 'torch_version', 'cuda_version', 'hostname', 'command'] as const;
@@ -42,6 +43,7 @@ export function OverviewTab({ detail }: { detail: ExperimentDetail }): React.JSX
       )}
 
       <div className="cards">
+        <NotesEditor key={`${s.path}\n${s.annotations?.note ?? ''}`} summary={s} />
         <section className="card" data-testid="detail-summary">
           <h3>Run</h3>
           <dl className="kv">
