@@ -19,7 +19,7 @@ import {
   isEventsState,
   readerHparams,
   readerProblems,
-  tfeventsSource,
+  otherMetricsSource,
   withHparams,
 } from '../metrics/metrics-source';
 import { readText, statSig, writeAtomic } from '../workspace/fs-batch';
@@ -272,8 +272,8 @@ export class SummaryStore implements Summarizer {
       sigOf(jsonlFile),
       this.loadEntry(dir),
     ]);
-    // No metrics.jsonl: a TensorBoard run's event files, if the folder holds some.
-    const tb = jsonlSig === null ? await tfeventsSource(dir) : null;
+    // No metrics.jsonl: a TensorBoard run's event files or an MLflow run's metrics, if the folder holds some.
+    const tb = jsonlSig === null ? await otherMetricsSource(dir) : null;
     const metricsFile = tb ? tb.file : jsonlFile;
     const metricsSig = tb ? tb.sig : jsonlSig;
     const sigs = Object.fromEntries(SMALL_KEYS.map((k, i) => [k, sigList[i]!])) as Record<SmallKey, FileSig>;
