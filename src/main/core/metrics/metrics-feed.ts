@@ -138,8 +138,8 @@ export class MetricsFeed {
     let r: ReadResult;
     try {
       r = await this.tail.readAppended(
-        (rec) => {
-          this.fold.add(rec);
+        (rec, line) => {
+          this.fold.add(rec, line);
           this.series?.add(rec);
         },
         () => this.restart(false),

@@ -9,12 +9,16 @@ import path from 'node:path';
 import { readDirents } from '../workspace/fast-fs';
 import { statSig } from '../workspace/fs-batch';
 import { isMlflowRunDir, isTfeventsName, LAYOUT } from '../workspace/layout';
+import { lineFaultProblem } from './line-faults';
 import type { MetricsTailState } from './metrics-tail';
 import { tfeventsKey, type EventsTailState } from './tfevents-tail';
 import { filesUnder, mlflowKey, type MlflowTailState } from './mlflow-tail';
 import type { JsonValue, Problem } from '../../../shared/model';
 import { flattenConfig } from '../../../shared/config-diff';
 import { LISTED_CONFIG_KEYS } from '../../../shared/listed-config';
+
+/** How a problem names a TensorBoard run's event files as a whole. */
+export const TFEVENTS_FILES = 'events.out.tfevents.*';
 
 export type SourceSig = { size: number; mtimeMs: number; ino: number } | null;
 
@@ -77,16 +81,13 @@ export async function metricsFileOf(dir: string): Promise<string> {
 
 /** The problems a reader remembered (malformed lines, damaged records), for a summary. */
 export function readerProblems(tail: MetricsTailState): Problem[] {
-  const out: Problem[] = tail.malformed.map((m) =>
-    m.file !== undefined
-      ? { file: m.file, message: m.message }
-      : { file: LAYOUT.metrics, line: m.line, message: `malformed line skipped: ${m.message}` },
-  );
-  if (tail.malformedCount > tail.malformed.length) {
-    const tb = tail.malformed.some((m) => m.file !== undefined);
+  const out: Problem[] = tail.malformed.map(lineFaultProblem);
+  // metrics.jsonl's faults are folded with their counts; damaged event records are remembered one by one, up to a bound.
+  const records = tail.malformed.filter((m) => m.fault === 'record').length;
+  if (records > 0 && tail.malformedCount > records) {
     out.push({
-      file: tb ? 'events.out.tfevents.*' : LAYOUT.metrics,
-      message: `${tail.malformedCount - tail.malformed.length} more ${tb ? 'damaged records' : 'malformed lines'} skipped`,
+      file: TFEVENTS_FILES,
+      message: `${tail.malformedCount - records} more damaged records skipped`,
     });
   }
   return out;
@@ -114,4 +115,10 @@ export function isEventsState(tail: MetricsTailState): boolean {
   return (
     Array.isArray((tail as EventsTailState).files) || Array.isArray((tail as MlflowTailState).mlflowFiles)
   );
+}
+
+/** How a summary names where a run's series live: metrics.jsonl, its event files, or its MLflow metric files. */
+export function sourceLabel(tail: MetricsTailState): string {
+  if (Array.isArray((tail as MlflowTailState).mlflowFiles)) return 'metrics/*';
+  return isEventsState(tail) ? TFEVENTS_FILES : LAYOUT.metrics;
 }

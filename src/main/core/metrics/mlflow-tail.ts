@@ -151,8 +151,10 @@ export class MlflowTail {
         const { bytesRead } = await o.fh.read(buf, 0, buf.length, f.offset);
         const lastNl = buf.lastIndexOf(10, bytesRead - 1);
         if (lastNl < 0) continue; // no whole line yet
+        let at = f.offset;
         for (const line of buf.toString('utf8', 0, lastNl).split('\n')) {
-          this.line(o.key, line, records);
+          this.line(o.key, line, at, records);
+          at += Buffer.byteLength(line) + 1;
         }
         f.offset += lastNl + 1;
       }
@@ -167,7 +169,12 @@ export class MlflowTail {
     }
   }
 
-  private line(key: string, raw: string, into: { step: number; record: Record<string, unknown> }[]): void {
+  private line(
+    key: string,
+    raw: string,
+    offset: number,
+    into: { step: number; record: Record<string, unknown> }[],
+  ): void {
     const text = raw.trim();
     if (text === '') return;
     const parts = text.split(/\s+/);
@@ -177,8 +184,18 @@ export class MlflowTail {
     if (parts.length < 2 || parts.length > 3 || ts === null || value === null || step === null) {
       this.st.malformedCount++;
       if (this.st.malformed.length < MAX_REMEMBERED_ERRORS) {
-        const message = `not "timestamp value step": ${text.slice(0, 80)}`;
-        this.st.malformed.push({ line: 0, file: `metrics/${key}`, message });
+        const bytes = Buffer.byteLength(raw);
+        const detail = 'not a "timestamp value step" line';
+        this.st.malformed.push({
+          fault: 'record',
+          line: 0,
+          count: 1,
+          bytes,
+          maxBytes: bytes,
+          detail,
+          file: `metrics/${key}`,
+          offset,
+        });
       }
       return;
     }

@@ -82,7 +82,19 @@ export class SeriesStore {
   }
 
   async query(expDir: string, q: SeriesQuery): Promise<MetricsSeriesResult> {
-    const entry = await this.load(expDir);
+    return this.queryLoaded(await this.load(expDir), q);
+  }
+
+  /**
+   * Series of another file of the metrics' record form (logs/system.jsonl),
+   * through its own feed in the same feeds; a missing file has no series.
+   */
+  async queryFile(file: string, q: SeriesQuery, reset = false): Promise<MetricsSeriesResult> {
+    if (reset) this.feeds.forgetSeries(file);
+    return this.queryLoaded(await this.feeds.open(file).readSeries(), q);
+  }
+
+  private queryLoaded(entry: ExperimentSeries, q: SeriesQuery): MetricsSeriesResult {
     const all = [...entry.columns.keys()].sort();
     const wanted = q.keys ? q.keys.filter((k) => entry.columns.has(k)) : all;
     const series: MetricsSeriesResult['series'] = {};

@@ -167,10 +167,14 @@ export class EventsTail {
     st.malformedCount++;
     if (st.malformed.length < MAX_REMEMBERED_ERRORS) {
       const entry: MalformedLine = {
+        fault: 'record',
         line: 0,
+        count: 1,
+        bytes: 0,
+        maxBytes: 0,
         file: f.name,
         offset: at,
-        message: `damaged record at byte ${at}: ${why}`,
+        detail: why,
       };
       st.malformed.push(entry);
     }

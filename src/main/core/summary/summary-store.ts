@@ -12,11 +12,14 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { MetricsFold, type MetricsFoldState } from '../../../shared/metrics-summary';
 import type { ExperimentSummary, Problem } from '../../../shared/model';
+import { foldProblems } from '../../../shared/problems';
 import { userCacheDir } from '../app/paths';
 import { metricsReadProblem, MetricsFeeds, processMetricsFeeds } from '../metrics/metrics-feed';
 import { emptyTailState, type MetricsTailState } from '../metrics/metrics-tail';
+import { divergedProblem } from '../metrics/line-faults';
 import {
   isEventsState,
+  sourceLabel,
   readerHparams,
   readerProblems,
   otherMetricsSource,
@@ -41,7 +44,7 @@ export { deriveFields, type Derived } from './derive';
 const CACHE_MAX_BYTES = 64 * 1024 * 1024;
 
 /** Bump when the cache entry's shape or the summary's semantics change. */
-export const CACHE_VERSION = 4;
+export const CACHE_VERSION = 5;
 
 export type FileSig = { size: number; mtimeMs: number; ino: number } | null;
 
@@ -407,7 +410,10 @@ export function buildSummary(
     now: where.now,
     processGone: where.processGone,
   });
+  const malformed = readerProblems(tail);
   const f = fold.state;
+  const diverged = f.firstNonFinite ?? null;
+  if (diverged) malformed.push(divergedProblem(diverged, fold, sourceLabel(tail)));
   const hparams = readerHparams(tail);
   return {
     path: where.path,
@@ -418,6 +424,8 @@ export function buildSummary(
     // A TensorBoard run has no train records: its last step counts.
     total_steps: f.lastTrainStep ?? (isEventsState(tail) ? f.lastStep : null),
     final_loss: f.lastTrainLoss,
+    final_loss_nonfinite: f.lastTrainLossNonFinite ?? null,
+    diverged,
     final_eval: f.lastEval,
     status,
     startedAt: d.startedAt ?? status.startedAt ?? null,
@@ -426,12 +434,13 @@ export function buildSummary(
     metrics: fold.metricStats(),
     records: f.records,
     malformedLines: tail.malformedCount,
-    problems: [
+    problems: foldProblems([
       ...d.problems,
       ...(entry.metricsProblem ? [entry.metricsProblem] : []),
-      ...readerProblems(tail),
-    ],
+      ...malformed,
+    ]),
     ...withHparams(d.params, hparams),
     ...(d.annotations ? { annotations: d.annotations } : {}),
+    ...(d.statusFile?.sweep ? { sweep: d.statusFile.sweep } : {}),
   };
 }

@@ -14,6 +14,8 @@ export const LAYOUT = {
   checkpoints: 'checkpoints',
   logs: 'logs',
   metrics: path.join('logs', 'metrics.jsonl'),
+  /** The run wrapper's samples of the machine (GPU, CPU, memory, disk), in the metrics' record form. */
+  system: path.join('logs', 'system.jsonl'),
   outputs: 'outputs',
   /** Written only by Expdesk's run wrapper, atomically; never by analysis. */
   status: 'expdesk_status.json',

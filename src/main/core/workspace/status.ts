@@ -10,7 +10,7 @@
  */
 import os from 'node:os';
 import { z } from 'zod';
-import type { ExperimentStatus, Problem } from '../../../shared/model';
+import { SweepTag, type ExperimentStatus, type Problem } from '../../../shared/model';
 import type { FailedInfo } from './files';
 import { LAYOUT } from './layout';
 
@@ -19,7 +19,8 @@ export const RECENT_WRITE_MS = 120_000;
 
 export const StatusFile = z.object({
   schema: z.literal('expdesk.status/1'),
-  state: z.enum(['running', 'completed', 'failed', 'stopped']),
+  /** 'queued': a SLURM job submitted, or a sweep member waiting for its turn (written by Expdesk, replaced by the wrapper's 'running'). */
+  state: z.enum(['running', 'completed', 'failed', 'stopped', 'queued']),
   started_at: z.string().nullable().optional(),
   ended_at: z.string().nullable().optional(),
   exit_code: z.number().int().nullable().optional(),
@@ -29,6 +30,10 @@ export const StatusFile = z.object({
   tmux_session: z.string().nullable().optional(),
   stop_requested_at: z.string().nullable().optional(),
   updated_at: z.string().nullable().optional(),
+  /** A batch scheduler's job id (SLURM), written with state "queued" at submission. */
+  job_id: z.string().nullable().optional(),
+  /** The sweep this run belongs to (core/runs/sweep.ts), kept by the wrapper from its spec. */
+  sweep: SweepTag.optional(),
 });
 export type StatusFile = z.infer<typeof StatusFile>;
 
@@ -99,15 +104,19 @@ export function deriveStatus(inputs: StatusInputs): ExperimentStatus {
       };
     }
     const reason =
-      sf.state === 'running'
-        ? `running since ${sf.started_at ?? 'an unknown time'}${sf.hostname ? ` on ${sf.hostname}` : ''}`
-        : sf.state === 'stopped'
-          ? 'stopped by the user'
-          : sf.state === 'completed'
-            ? `exited with code ${sf.exit_code ?? 0}`
-            : sf.signal
-              ? `killed by ${sf.signal}`
-              : `exited with code ${sf.exit_code ?? '?'}`;
+      sf.state === 'queued'
+        ? sf.sweep
+          ? `queued: member ${sf.sweep.index + 1} of ${sf.sweep.count} of ${sf.sweep.id}, waiting for a free slot`
+          : `submitted to the scheduler${sf.job_id ? ` as job ${sf.job_id}` : ''}; not started yet`
+        : sf.state === 'running'
+          ? `running since ${sf.started_at ?? 'an unknown time'}${sf.hostname ? ` on ${sf.hostname}` : ''}`
+          : sf.state === 'stopped'
+            ? 'stopped by the user'
+            : sf.state === 'completed'
+              ? `exited with code ${sf.exit_code ?? 0}`
+              : sf.signal
+                ? `killed by ${sf.signal}`
+                : `exited with code ${sf.exit_code ?? '?'}`;
     return { state: sf.state, source: 'status-file', reason, ...base };
   }
   if (inputs.hasFinalCheckpoint) {

@@ -58,7 +58,7 @@ describe('MLflow file stores (mlruns/)', () => {
     const detail = await readExperimentDetail(a, summaries);
     expect(detail.config).toEqual({ lr: 0.01, optimizer: 'adam', amp: true });
     const s = detail.summary;
-    expect(s.problems).toEqual([]);
+    expect(s.problems).toEqual([{ file: 'metrics/*', message: 'diverged: loss is NaN at step 2' }]);
     expect(s.metrics.loss).toMatchObject({ count: 3, nonFinite: 1, min: 0.5, max: 0.9 });
     expect(s.metrics['eval/acc']).toMatchObject({ count: 1, last: 0.75 });
     expect(s.total_steps).toBe(2);
