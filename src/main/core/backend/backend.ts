@@ -14,6 +14,7 @@
  */
 import type { WorkingTree } from '../capture/git';
 import type { ExperimentDetail, WorkspaceListing } from '../../../shared/model';
+import type { AnnotationChange, Annotations } from '../../../shared/annotations';
 
 /** Where experiment events go (the host forwards them as metrics.changed / experiment.updated). */
 export interface BackendSink {
@@ -133,6 +134,13 @@ export interface ExperimentBackend {
     location: string,
     opts: { withLogs?: boolean; withCheckpoint?: boolean },
   ): Promise<ExportSource>;
+
+  /**
+   * Notes, tags, star, archive: apply `change` to each experiment's notes file
+   * (expdesk_notes.json), atomically; the one write into an experiment folder,
+   * made only on the user's request. Returns what each now holds, in order.
+   */
+  annotate(locations: string[], change: AnnotationChange): Promise<Annotations[]>;
 
   /** Subscriptions and poll timers held now (diagnostics, tests). */
   readonly activity: { watches: number; timers: number };

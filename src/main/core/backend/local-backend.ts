@@ -5,6 +5,8 @@
  * folder where it is.
  */
 import path from 'node:path';
+import type { AnnotationChange, Annotations } from '../../../shared/annotations';
+import { annotateExperiment } from '../workspace/annotations';
 import { ExpdeskError } from '../../../shared/errors';
 import type { ExperimentDetail, WorkspaceListing } from '../../../shared/model';
 import { listConfigFiles, projectRootOf, readConfigFile, writeConfigFile } from '../configs/config-files';
@@ -67,6 +69,12 @@ export class LocalBackend extends WatchingBackend<ExperimentWatcher> implements 
       true,
     );
     return details.map((d, i) => ({ ...d, summary: summaries[i]! }));
+  }
+
+  async annotate(locations: string[], change: AnnotationChange): Promise<Annotations[]> {
+    const out: Annotations[] = [];
+    for (const l of locations) out.push(await annotateExperiment(path.resolve(l), change));
+    return out;
   }
 
   async localMetrics(locations: string[]): Promise<LocalMetrics[]> {

@@ -12,6 +12,7 @@
 import { remoteEndpointLabel, remoteJoin, type RemoteLocation } from '../../../shared/remote-location';
 import { ExpdeskError } from '../../../shared/errors';
 import type { ExperimentDetail, WorkspaceListing } from '../../../shared/model';
+import type { Annotations } from '../../../shared/annotations';
 import type { SshConnection } from '../remote/connection';
 import type { RemotePool } from '../remote/pool';
 import { fetchRemoteExperiment } from '../remote/remote-export';
@@ -195,6 +196,14 @@ export class SshBackend extends WatchingBackend<RemoteExperimentWatcher> impleme
   async watch(subscription: string, locations: string[]): Promise<void> {
     for (const l of locations) this.open(l); // a malformed location fails the request, not a later tick
     this.watcherFor().watch(subscription, locations);
+  }
+
+  async annotate(locations: string[]): Promise<Annotations[]> {
+    // Read over SSH (the helper sends expdesk_notes.json with the small files); writing is not there yet.
+    throw new ExpdeskError(
+      'bad-request',
+      `notes, tags, star and archive can be changed on local experiments only for now (${locations[0] ?? ''})`,
+    );
   }
 
   async readFile(location: string, maxBytes?: number): Promise<BackendFileText> {
