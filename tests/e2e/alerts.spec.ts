@@ -9,7 +9,7 @@ import { mkdirSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test } from '@playwright/test';
-import { startServe, type Served } from './helpers/serve';
+import { openMetricsTab, startServe, type Served } from './helpers/serve';
 
 let root: string;
 let served: Served;
@@ -56,13 +56,12 @@ test.beforeAll(async () => {
 
 test.afterAll(async () => {
   await served?.stop();
-  if (root) rmSync(root, { recursive: true, force: true });
+  rmSync(root, { recursive: true, force: true });
 });
 
 test('the Metrics tab has a System section with GPU charts on the step axis', async ({ page }) => {
   await page.goto(served.urlWithToken);
-  await page.locator('[data-testid=experiment-row][data-path$="/exp001_done"]').click();
-  await page.getByTestId('tab-metrics').click();
+  await openMetricsTab(page, 'exp001_done');
   const section = page.getByTestId('system-section');
   await expect(section).toBeVisible({ timeout: 60_000 });
   await expect(section.locator('h3')).toContainText('System');
