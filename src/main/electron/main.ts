@@ -9,6 +9,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { demoWorkspaceDir, expdeskVersion, packageRoot, rendererDir } from '../core/app/paths';
+import { settleCaptures } from '../core/runs/pending-captures';
 import { flushSummaryCaches } from '../core/summary/summary-store';
 import { ExpdeskHost } from '../host/host';
 import { registerIpc } from './ipc';
@@ -110,7 +111,7 @@ function start(): void {
   app.on('will-quit', (event) => {
     if (cacheFlushed) return;
     event.preventDefault();
-    void flushSummaryCaches().finally(() => {
+    void Promise.all([flushSummaryCaches(), settleCaptures()]).finally(() => {
       cacheFlushed = true;
       app.quit();
     });

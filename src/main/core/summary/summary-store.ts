@@ -1,14 +1,14 @@
 /**
  * Per-experiment summaries, cached in memory and on disk under the user's
- * cache folder (never inside the experiment: analysis is read-only), keyed by
- * the folder's path and validated by each input file's (inode, size, mtime).
+ * cache folder (never inside the experiment: analysis is read-only; one file
+ * per folder of experiments, summary-disk-cache.ts), keyed by the folder's
+ * path and validated by each input file's (inode, size, mtime).
  * When only metrics.jsonl changed and it grew, the cached reader state
  * resumes at its byte offset, so a live run costs O(appended) per refresh.
  * metrics.jsonl is read through the experiment's MetricsFeed
  * (core/metrics/metrics-feed.ts), shared with the charts' series store: each
  * line is parsed once for both.
  */
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { MetricsFold, type MetricsFoldState } from '../../../shared/metrics-summary';
 import type { ExperimentSummary, Problem } from '../../../shared/model';
@@ -25,7 +25,7 @@ import {
   otherMetricsSource,
   withHparams,
 } from '../metrics/metrics-source';
-import { readText, statSig, writeAtomic } from '../workspace/fs-batch';
+import { statSig } from '../workspace/fs-batch';
 import {
   configFromText,
   failedFromText,
@@ -37,11 +37,9 @@ import { LAYOUT } from '../workspace/layout';
 import type { Summarizer } from '../workspace/summarizer';
 import { deriveStatus } from '../workspace/status';
 import { deriveFields, type Derived } from './derive';
+import { SummaryDiskCache } from './summary-disk-cache';
 
 export { deriveFields, type Derived } from './derive';
-
-/** A cache entry or aux document larger than this is damaged (or not ours): rebuilt instead of read. */
-const CACHE_MAX_BYTES = 64 * 1024 * 1024;
 
 /** Bump when the cache entry's shape or the summary's semantics change. */
 export const CACHE_VERSION = 5;
@@ -115,8 +113,8 @@ export function sameSig(a: FileSig, b: FileSig): boolean {
 const FLUSH_DELAY_MS = 200;
 /** …but no longer than this while summaries keep being read (a watcher refreshing live runs). */
 const FLUSH_MAX_WAIT_MS = 5_000;
-/** Cache files written per batch, so a listing's stats are never queued behind thousands of writes. */
-const FLUSH_CHUNK = 128;
+/** Background writes at most this often: a file holds a whole folder's entries (live runs change often). */
+const FLUSH_INTERVAL_MS = 10_000;
 
 /** Stores with cache entries not written yet (see flushSummaryCaches). */
 const unflushed = new Set<SummaryStore>();
@@ -142,12 +140,11 @@ export interface SummaryStoreOptions {
 export class SummaryStore implements Summarizer {
   private readonly memory = new Map<string, CacheEntry>();
   private readonly inflight = new Map<string, Promise<ExperimentSummary>>();
-  private readonly cacheDir: string | null;
+  private readonly disk: SummaryDiskCache<CacheEntry> | null;
   private readonly aux = new Map<string, unknown>();
-  /** Entries summarized but not yet written to the disk cache, by folder. */
-  private readonly dirty = new Map<string, CacheEntry>();
   private flushTimer: NodeJS.Timeout | null = null;
   private dirtySince = 0;
+  private lastFlush = 0;
   private flushing: Promise<void> | null = null;
   /** The metrics feeds read through (see core/metrics/metrics-feed.ts). */
   readonly feeds: MetricsFeeds;
@@ -157,7 +154,9 @@ export class SummaryStore implements Summarizer {
   constructor(options: SummaryStoreOptions = {}) {
     this.feeds = options.feeds ?? processMetricsFeeds;
     this.cacheRoot = options.cacheDir === false ? null : (options.cacheDir ?? userCacheDir());
-    this.cacheDir = this.cacheRoot && path.join(this.cacheRoot, `summaries-v${CACHE_VERSION}`);
+    this.disk = this.cacheRoot
+      ? new SummaryDiskCache(path.join(this.cacheRoot, `summaries-v${CACHE_VERSION}`), CACHE_VERSION)
+      : null;
   }
 
   /** The summary of one experiment folder; concurrent calls for one folder share the work. */
@@ -170,45 +169,31 @@ export class SummaryStore implements Summarizer {
     return p;
   }
 
-  private cacheFile(dir: string): string | null {
-    if (!this.cacheDir) return null;
-    const hash = createHash('sha256').update(dir).digest('hex').slice(0, 40);
-    return path.join(this.cacheDir, `${hash}.json`);
-  }
-
   private async loadEntry(dir: string): Promise<CacheEntry | null> {
-    const mem = this.memory.get(dir);
-    if (mem) return mem;
-    const file = this.cacheFile(dir);
-    if (!file) return null;
-    try {
-      const entry = JSON.parse(await readText(file, CACHE_MAX_BYTES)) as CacheEntry;
-      return entry.version === CACHE_VERSION && entry.dir === dir ? entry : null;
-    } catch {
-      return null; // no cache yet, or a damaged one: rebuild
-    }
+    return this.memory.get(dir) ?? (this.disk ? this.disk.get(dir) : null);
   }
 
   /**
-   * Keep a refreshed entry, and write it to the disk cache later: creating
-   * 5,000 cache files costs seconds on some disks, which a first listing must
-   * not wait for. Losing unwritten entries (a crash) only costs a re-read.
+   * Keep a refreshed entry, and write it to the disk cache later: a first
+   * listing must not wait for the write. Losing unwritten entries (a crash)
+   * only costs a re-read.
    */
   private keepEntry(entry: CacheEntry): void {
     this.memory.set(entry.dir, entry);
-    if (!this.cacheDir) return;
-    if (this.dirty.size === 0) this.dirtySince = Date.now();
-    this.dirty.set(entry.dir, entry);
+    if (!this.disk) return;
+    if (!this.disk.hasPending()) this.dirtySince = Date.now();
+    this.disk.put(entry);
     unflushed.add(this);
     this.scheduleFlush();
   }
 
   private scheduleFlush(): void {
     if (this.flushTimer || this.flushing) return;
+    const wait = Math.max(FLUSH_DELAY_MS, this.lastFlush + FLUSH_INTERVAL_MS - Date.now());
     this.flushTimer = setTimeout(() => {
       this.flushTimer = null;
       void this.flush(false);
-    }, FLUSH_DELAY_MS);
+    }, wait);
     this.flushTimer.unref();
   }
 
@@ -219,51 +204,30 @@ export class SummaryStore implements Summarizer {
 
   /**
    * Write the entries kept since the last flush; resolves when they are on
-   * disk (or failed to be). In the background (`all` false) it stops between
-   * chunks while summaries are being read, and goes on later.
+   * disk (or failed to be). In the background (`all` false) it waits while
+   * summaries are being read, and goes on later.
    */
   async flush(all = true): Promise<void> {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
     while (this.flushing) await this.flushing;
-    if (this.dirty.size === 0) {
+    const disk = this.disk;
+    if (!disk?.hasPending()) {
       unflushed.delete(this);
       return;
     }
-    this.flushing = (async () => {
-      while (this.dirty.size > 0 && (all || !this.yielding())) {
-        const chunk = [...this.dirty.values()].slice(0, FLUSH_CHUNK);
-        for (const e of chunk) this.dirty.delete(e.dir);
-        await Promise.all(
-          chunk.map((e) => {
-            const file = this.cacheFile(e.dir);
-            return file ? this.writeCacheFile(file, JSON.stringify(e)) : undefined;
-          }),
-        );
-      }
-    })();
+    if (!all && this.yielding()) {
+      this.scheduleFlush();
+      return;
+    }
+    this.flushing = disk.write();
     try {
       await this.flushing;
     } finally {
       this.flushing = null;
-      if (this.dirty.size === 0) unflushed.delete(this);
+      this.lastFlush = Date.now();
+      if (!disk.hasPending()) unflushed.delete(this);
       else this.scheduleFlush();
-    }
-  }
-
-  private async saveEntry(entry: CacheEntry): Promise<void> {
-    this.memory.set(entry.dir, entry);
-    const file = this.cacheFile(entry.dir);
-    if (!file) return;
-    await this.writeCacheFile(file, JSON.stringify(entry));
-  }
-
-  /** Write one cache file atomically (temp file, rename); failures only cost speed. */
-  private async writeCacheFile(file: string, text: string): Promise<void> {
-    try {
-      await writeAtomic(file, text);
-    } catch {
-      // The disk cache is an optimisation: a read-only or full cache folder only costs speed.
     }
   }
 
@@ -372,26 +336,20 @@ export class SummaryStore implements Summarizer {
     return this.loadEntry(key);
   }
 
+  /** Keep an entry (remote workspaces); it reaches the disk with the next flush. */
   async putEntry(entry: CacheEntry): Promise<void> {
-    await this.saveEntry(entry);
+    this.keepEntry(entry);
   }
 
   /** A small JSON document beside the summaries (remote workspaces: the last listing's folders). */
   async readAux<T>(name: string): Promise<T | null> {
-    const file = this.cacheFile(`aux:${name}`);
-    if (!file) return (this.aux.get(name) as T | undefined) ?? null;
-    try {
-      return JSON.parse(await readText(file, CACHE_MAX_BYTES)) as T;
-    } catch {
-      return (this.aux.get(name) as T | undefined) ?? null;
-    }
+    const kept = (this.aux.get(name) as T | undefined) ?? null;
+    return (this.disk && (await this.disk.readAux<T>(name))) ?? kept;
   }
 
   async writeAux(name: string, value: unknown): Promise<void> {
     this.aux.set(name, value);
-    const file = this.cacheFile(`aux:${name}`);
-    if (!file) return;
-    await this.writeCacheFile(file, JSON.stringify(value));
+    await this.disk?.writeAux(name, value);
   }
 }
 
