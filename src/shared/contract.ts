@@ -184,7 +184,7 @@ export const requests = {
         expDir: AbsPath,
         file: z
           .string()
-          .regex(/^[\w.-]+\.log$/)
+          .regex(/^[\w.-]+\.(?:log|out)$/) // *.log, and SLURM's per-task slurm-<job>-<task>.out
           .optional(),
         fromOffset: z.number().int().optional(),
       })

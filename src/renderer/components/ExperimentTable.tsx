@@ -2,7 +2,14 @@ import { observeElementRect, useVirtualizer, type Virtualizer } from '@tanstack/
 import { memo, useEffect, useMemo, useRef } from 'react';
 import { useNow } from '../hooks';
 import type { ExperimentSummary } from '../../shared/model';
-import { columnDef, COMPACT_COLUMNS, durationMs, finalMetric, type ColumnDef } from '../lib/columns';
+import {
+  columnDef,
+  COMPACT_COLUMNS,
+  durationMs,
+  finalMetric,
+  sweepLabel,
+  type ColumnDef,
+} from '../lib/columns';
 import { configValue, listedConfigKnown, type FlatConfig } from '../lib/query';
 import {
   formatConfigValue,
@@ -281,6 +288,15 @@ function Cell(props: {
     case 'name':
       return (
         <div className={`${cls} name`} role="gridcell" title={e.path} data-testid="cell-name">
+          {e.sweep && (
+            <span
+              className="sweep-tag"
+              data-testid="sweep-tag"
+              title={`${e.sweep.id}: member ${e.sweep.index + 1} of ${e.sweep.count} (${sweepLabel(e.sweep)})`}
+            >
+              {e.sweep.index + 1}/{e.sweep.count}
+            </span>
+          )}
           {e.name}
         </div>
       );
@@ -315,6 +331,8 @@ function Cell(props: {
       );
     case 'final_eval':
       return <Text cls={cls} text={formatFinalEval(e.final_eval)} />;
+    case 'sweep':
+      return <Text cls={cls} text={e.sweep ? `${e.sweep.id} · ${sweepLabel(e.sweep)}` : MISSING} />;
     case 'problems':
       return (
         <div className={cls} role="gridcell" title={e.problems.map(problemText).join('\n') || undefined}>
