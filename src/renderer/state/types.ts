@@ -91,6 +91,10 @@ export interface LaunchForm {
   seed: string;
   runName: string;
   refuseDirty: boolean;
+  /** Sweep axes, one `KEY=v1,v2,…` a line; empty: one run. */
+  sweep: string;
+  /** With a sweep: how many run at once ('' = one per GPU, else 1). */
+  maxParallel: string;
 }
 
 export interface LaunchSlice extends LaunchForm {
