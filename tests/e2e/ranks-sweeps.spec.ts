@@ -8,10 +8,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
-import { assertRendererBuilt, snap, startServe, type Served } from './helpers/serve';
+import { privateTmux } from '../helpers/tmux';
+import { assertRendererBuilt, makeLaunchable, snap, startServe, type Served } from './helpers/serve';
 
 let tmp: string;
 let served: Served;
+let tmux: ReturnType<typeof privateTmux>;
 
 function experiment(dir: string, files: Record<string, string>): void {
   for (const [rel, text] of Object.entries(files)) {
@@ -50,11 +52,19 @@ test.beforeAll(async () => {
     'config.yaml': cfg('c_sweep_second'),
     'expdesk_status.json': status('queued', 1),
   });
-  served = await startServe(path.join(tmp, 'project'), path.join(tmp, 'cache'));
+  makeLaunchable(path.join(tmp, 'project'));
+  tmux = privateTmux();
+  served = await startServe(path.join(tmp, 'project'), path.join(tmp, 'cache'), {
+    ...tmux.env,
+    EXPDESK_STATE_DIR: path.join(tmp, 'state'),
+    EXPDESK_DEMO_STEP_DELAY: '0',
+    CUDA_VISIBLE_DEVICES: '',
+  });
 });
 
 test.afterAll(async () => {
   await served?.stop();
+  tmux?.cleanup();
   rmSync(tmp, { recursive: true, force: true });
 });
 
@@ -98,4 +108,29 @@ test("a sweep's members stay together in the table, each with its place", async 
     /sweep_20261201_100000_abcdef: member 2 of 2 \(dpo\.beta=0\.2\)/,
   );
   await expect(second.getByTestId('status-badge')).toHaveText('queued');
+});
+
+test("the launch form's Sweep field starts one run per value, grouped in the table", async ({
+  page,
+}, testInfo) => {
+  test.setTimeout(300_000);
+  await openApp(page);
+  await page.locator('body').press('n');
+  await page.getByTestId('config-file').filter({ hasText: 'base.yaml' }).first().click();
+  await expect(page.getByTestId('name-preview')).toContainText('expNNN_dpo_tiny-llama-1m_beta0.1_');
+  await page.getByTestId('launch-sweep').fill('training.max_steps=3,4');
+  await page.getByTestId('launch-max-parallel').fill('1');
+  await snap(page, testInfo, 'view-launch-sweep');
+  await page.getByTestId('launch-button').click();
+
+  const tags = page.getByTestId('sweep-tag');
+  // The two earlier fixtures' tags, and the new sweep's two members.
+  await expect(tags).toHaveCount(4, { timeout: 120_000 });
+  const members = page.locator('[data-testid=experiment-row][data-path*="/exp0"]');
+  await expect(members).toHaveCount(2);
+  await expect(members.getByTestId('sweep-tag')).toHaveText(['1/2', '2/2']);
+  await expect(members.getByTestId('sweep-tag').nth(1)).toHaveAttribute('title', /training\.max_steps=4/);
+  await expect(members.getByTestId('status-badge')).toHaveText(['completed', 'completed'], {
+    timeout: 120_000,
+  });
 });

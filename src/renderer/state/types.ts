@@ -76,6 +76,8 @@ export interface DetailSlice {
   /** Re-read the open experiment soon (its files changed); coalesces bursts of updates. */
   refreshDetailSoon(): void;
   stopRun(path: string): Promise<void>;
+  /** Stop every member of a sweep (queued ones never start). */
+  stopSweep(sweepId: string): Promise<void>;
   showInFolder(path: string): Promise<void>;
   copyPath(path: string): Promise<void>;
 }
