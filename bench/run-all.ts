@@ -1,11 +1,16 @@
 /** `npm run bench`: every benchmark, figures and ratios against same-run baselines. */
+import { benchCliStartup } from './cli-startup';
+import { benchListing } from './listing';
 import { benchMetricsIngest } from './metrics-ingest';
 import { benchMetricsMemory } from './metrics-memory';
 import { benchMetricsSeries } from './metrics-series';
 import { benchRemoteListing } from './remote-listing';
 import { report } from './report';
 import { benchRunStartup } from './run-startup';
+import { benchSlurmListing } from './slurm-listing';
+import { benchSystemSampling } from './system-sampling';
 import { benchUiRender } from './ui-render';
+import { benchTfeventsSummary } from './tfevents-summary';
 
 const only = process.argv[2];
 const benches: Record<string, () => Promise<import('./report').BenchResult[]>> = {
@@ -15,6 +20,11 @@ const benches: Record<string, () => Promise<import('./report').BenchResult[]>> =
   'run-startup': benchRunStartup,
   'remote-listing': benchRemoteListing,
   'ui-render': benchUiRender,
+  'slurm-listing': benchSlurmListing,
+  'tfevents-summary': benchTfeventsSummary,
+  'system-sampling': benchSystemSampling,
+  'cli-startup': benchCliStartup,
+  listing: benchListing,
 };
 
 for (const [name, run] of Object.entries(benches)) {

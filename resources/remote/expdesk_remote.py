@@ -1002,13 +1002,19 @@ def op_start(req):
     runner = os.path.join(tmp, "expdesk_run.py")
     with open(runner, "wb") as f:
         f.write(base64.b64decode(req["runner"]))
+    for name, data in (req.get("runner_modules") or {}).items():
+        if not re.match(r"^[a-z_]+\.py$", name):
+            raise Fail("bad-request", "bad runner module name: %r" % name)
+        with open(os.path.join(tmp, name), "wb") as f:
+            f.write(base64.b64decode(data))
     spec_file = os.path.join(tmp, "spec.json")
     fd = os.open(spec_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump(spec, f)
     python = req.get("runner_python") or sys.executable or "python3"
     errlog = os.path.join(tmp, "start.err")
-    argv = [python, runner, spec_file]
+    interval = req.get("system_interval")
+    argv = [python, runner] + (["--system-interval", str(float(interval))] if interval is not None else []) + [spec_file]
     if session:
         cmd = ["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "50", "--"] + argv
         ok, _, err = run_cmd(cmd, spec["cwd"], env, 15)

@@ -41,6 +41,11 @@ import time
 import tty
 from datetime import datetime
 
+try:  # the system sampler, shipped beside this file (logs/system.jsonl)
+    import expdesk_system
+except ImportError:
+    expdesk_system = None
+
 SCHEMA = "expdesk.status/1"
 TRACEBACK_HEAD = b"Traceback (most recent call last):"
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
@@ -271,8 +276,22 @@ def failure_text(log_path, describe):
     return "%s\nNo Python traceback in the log; its last lines:\n%s\n" % (describe, last)
 
 
+def system_sampler(argv):
+    """`[--system-interval SECONDS] SPEC`: the spec's path and a start(exp_dir, pid, say) for the sampler."""
+    if expdesk_system is None:
+        return [a for a in argv if not a.startswith("--system-interval")][-1], lambda *_: None
+    interval, rest = expdesk_system.parse_interval(argv)
+
+    def start(exp_dir, pid, say):
+        sampler = expdesk_system.SystemSampler(exp_dir, interval, pid, say)
+        sampler.start()
+        return sampler
+
+    return rest[0], start
+
+
 def main():
-    spec_path = sys.argv[1]
+    spec_path, start_sampler = system_sampler(sys.argv[1:])
     with open(spec_path) as f:
         spec = json.load(f)
     try:
@@ -338,7 +357,14 @@ def main():
 
     stop = {"requested": None, "hangup": False}
 
+    # Under a batch scheduler (term_is_stop false) SIGTERM is the scheduler ending the job (a time
+    # limit, a preemption): passed on to the command, and the run ends as failed, not "stopped".
+    term_is_stop = spec.get("term_is_stop", True)
+
     def on_stop(signum, _frame):
+        if signum == signal.SIGTERM and not term_is_stop:
+            stop["terminate"] = True
+            return
         if stop["requested"] is None:
             stop["requested"] = time.monotonic()
             stop["hangup"] = signum == signal.SIGHUP
@@ -368,7 +394,11 @@ def main():
             else:
                 fcntl.ioctl(1, termios.TIOCSWINSZ, struct.pack("HHHH", 50, 160, 0, 0))
             os.chdir(spec["cwd"])
-            os.execvpe(spec["argv"][0], spec["argv"], spec["env"])
+            env = spec["env"]
+            if spec.get("env_from_process"):
+                # A batch job: the node's environment (sbatch exports the submitter's) plus the run's variables.
+                env = dict(os.environ, **env)
+            os.execvpe(spec["argv"][0], spec["argv"], env)
         except BaseException as e:  # noqa: B902 - report anything, then exit like a shell would
             os.write(2, ("expdesk: cannot start %s: %s\n" % (spec["argv"][0], e)).encode())
         os._exit(127)
@@ -393,6 +423,7 @@ def main():
             pass
 
     signal.signal(signal.SIGWINCH, on_winch)
+    sampler = start_sampler(exp_dir, pid, say)
 
     stdin_fd = None
     old_tty = None
@@ -418,6 +449,12 @@ def main():
                 status.data["log_bytes_lost"] = log.lost
                 status.data["log_error"] = log.error
                 status.update()
+            if stop.get("terminate") and exit_status is None:
+                stop["terminate"] = False
+                try:
+                    os.killpg(pid, signal.SIGTERM)
+                except OSError:
+                    pass
             # Stop escalation: SIGINT, then SIGTERM, then SIGKILL to the process group.
             if stop["requested"] is not None and exit_status is None:
                 elapsed = time.monotonic() - stop["requested"]
@@ -472,6 +509,8 @@ def main():
             if exited_at is not None and time.monotonic() - max(exited_at, last_data) > 1.0:
                 break
     finally:
+        if sampler is not None:
+            sampler.stop()
         log.close()
         if old_tty is not None:
             try:

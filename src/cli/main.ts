@@ -5,7 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { expdeskVersion } from '../main/core/app/paths';
 import { SummaryStore } from '../main/core/summary/summary-store';
-import type { RunCliOptions } from './run';
+import type { SlurmCliOptions } from './slurm';
 import type { ExportCliOptions, VerifyCliOptions } from './bundle';
 import { ExpdeskError } from '../shared/errors';
 import { compareCommand, listCommand, showCommand, summarizeCommand } from './commands';
@@ -59,7 +59,13 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
     .description("a JSON array with the seed's summary of each experiment (name, algorithm, total_steps, …)")
     .argument('<EXP_DIR...>', 'experiment folders')
     .option('--json', 'JSON output (the only format; accepted for symmetry)')
-    .action(async (dirs: string[]) => print(await summarizeCommand(dirs, store())));
+    .option(
+      '--group-by <KEY[,KEY…]>',
+      'one object per group of runs sharing these config keys: n, names, mean/std/min/max of final_loss and final_eval',
+    )
+    .action(async (dirs: string[], opts: { groupBy?: string }) =>
+      print(await summarizeCommand(dirs, store(), opts)),
+    );
 
   program
     .command('compare')
@@ -93,7 +99,14 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
     .option('--python <PATH>', "the interpreter the run uses (default: the command's python, else python3)")
     .option('--cwd <DIR>', 'folder the command runs in (default: the project folder)')
     .option('--refuse-dirty', 'refuse to launch when the git working tree has uncommitted changes')
-    .option('--detach', 'return once the run is running (needs tmux)')
+    .option('--detach', 'return once the run is running (needs tmux), or once the SLURM job is submitted')
+    .option('--slurm', 'submit the run to SLURM (sbatch) instead of running it here')
+    .option(
+      '--sbatch <OPTION>',
+      'with --slurm: one sbatch option, e.g. --sbatch=--partition=gpu --sbatch=--time=04:00:00 (repeatable)',
+      collect,
+      [],
+    )
     .option(
       '--sweep <KEY=v1,v2,…>',
       'run every combination of these values, one experiment each (repeatable; values are YAML)',
@@ -105,12 +118,21 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
       'with --sweep: how many runs at once (default: one per visible GPU, else 1)',
       parseMaxParallel,
     )
+    .option(
+      '--system-interval <SECONDS>',
+      'seconds between samples of GPU, CPU, memory and disk into logs/system.jsonl (0: none)',
+      parseInterval,
+    )
     .argument(
       '<COMMAND...>',
       'the command, after --; {config} becomes the frozen config path, {seed} the seed',
     )
-    .action(async (command: string[], opts: RunCliOptions & { set: string[] } & SweepFlags) => {
+    .action(async (command: string[], opts: SlurmCliOptions & { set: string[] } & SweepFlags) => {
       if (opts.sweep.length) {
+        if (opts.slurm)
+          throw new CliError(
+            '--sweep with --slurm (a job array) is not supported yet: sweep locally, or submit each value',
+          );
         const { sweepRunCommand } = await import('./sweep');
         process.exitCode = await sweepRunCommand(command, opts);
         return;
@@ -122,7 +144,9 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
 
   program
     .command('stop')
-    .description('stop a running experiment: SIGINT, then SIGTERM, then SIGKILL to its process group')
+    .description(
+      'stop a running experiment: SIGINT, then SIGTERM, then SIGKILL to its process group (a SLURM job: scancel, gently first)',
+    )
     .argument('[EXP_DIR]', 'experiment folder')
     .option('--sweep <SWEEP>', 'stop a whole sweep (its id, or any member folder): queued and running runs')
     .action(async (dir: string | undefined, opts: { sweep?: string }) => {
@@ -135,6 +159,19 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
       if (!dir) throw new CliError('give the experiment folder to stop (or --sweep SWEEP)');
       const { stopCommand } = await import('./run');
       print(await stopCommand(dir));
+    });
+
+  program
+    .command('resubmit')
+    .description(
+      'submit a SLURM experiment again as a new experiment: its frozen config, command, seed and sbatch options',
+    )
+    .argument('<EXP_DIR>', 'experiment folder submitted with --slurm')
+    .option('--sbatch <OPTION>', 'sbatch options instead of the recorded ones (repeatable)', collect, [])
+    .option('--detach', 'return once the job is submitted')
+    .action(async (dir: string, opts: { detach?: boolean; sbatch: string[] }) => {
+      const { resubmitCommand } = await import('./run');
+      process.exitCode = await resubmitCommand(dir, opts);
     });
 
   program
@@ -199,6 +236,24 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
     });
 
   program
+    .command('watch')
+    .description(
+      'print a line when a run fails, turns NaN/Inf, stalls or completes (and POST it to a Slack-compatible webhook)',
+    )
+    .argument('<DIR>', 'a folder of experiments, a project root, or one experiment')
+    .option('--webhook <URL>', 'POST {"text": …} to this URL for each alert (retried with backoff)')
+    .option(
+      '--stall-after <SECONDS>',
+      'a run is stalled after max(this, 10 × its median record interval) without metrics or log output',
+      (v) => parsePositive(v, '--stall-after'),
+      300,
+    )
+    .action(async (dir: string, opts: { webhook?: string; stallAfter: number }) => {
+      const { watchCommand } = await import('./watch');
+      await watchCommand(dir, opts);
+    });
+
+  program
     .command('serve')
     .description('serve the Expdesk interface to a browser (browser mode)')
     .option('--workspace <DIR>', 'workspace to open (default: the bundled demo)')
@@ -220,6 +275,20 @@ function parseSeed(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0)
     throw new CliError(`--seed must be a non-negative integer, got ${value}`);
+  return n;
+}
+
+function parseInterval(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new CliError(`--system-interval must be 0 (off) or a number of seconds, got ${value}`);
+  return n;
+}
+
+function parsePositive(value: string, option: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw new CliError(`${option} must be a positive number of seconds, got ${value}`);
   return n;
 }
 

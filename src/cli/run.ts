@@ -17,6 +17,7 @@ import { CliError } from './errors';
 import { logOutput, printErr } from './output';
 import { attachTo, endedRunExit, followStoppable, onCtrlC, printFailure } from './run-follow';
 import { describeStopped, runRequestFields, type RunCliOptions } from './run-options';
+import type { SlurmCliOptions } from './slurm';
 
 export { runRequestFields, type RunCliOptions } from './run-options';
 
@@ -42,7 +43,8 @@ async function follow(
     let status = readStatusFile(expDir);
     if (watchWrapper && status?.state === 'running' && i % 5 === 4)
       status = (await settleDeadWrapper(expDir)) ?? status;
-    const ended = isDone() || (status !== null && status.state !== 'running');
+    // A queued job (SLURM) has not started: its log is yet to come.
+    const ended = isDone() || (status !== null && status.state !== 'running' && status.state !== 'queued');
     let chunk;
     while ((chunk = await tail.read())) await out.write(chunk.data);
     if (tail.refused) throw new CliError(tail.refused);
@@ -68,7 +70,18 @@ async function sshRunsFor(location: string | undefined): Promise<typeof import('
   })();
 }
 
-export async function runCommand(command: string[], opts: RunCliOptions): Promise<number> {
+/** Follow a run's train.log from its start until `isDone` (a SLURM job's end, as its scheduler says). */
+async function followRunLog(expDir: string, isDone: () => boolean): Promise<void> {
+  await follow(expDir, path.join(expDir, 'logs', 'train.log'), 0, isDone);
+}
+
+export async function runCommand(command: string[], opts: RunCliOptions & SlurmCliOptions): Promise<number> {
+  if (opts.slurm) {
+    if (await sshRunsFor(opts.workspace))
+      throw new CliError('--slurm with an SSH workspace is not supported yet: run expdesk on the login node');
+    return (await import('./slurm')).slurmRunCommand(command, opts, followRunLog);
+  }
+  if (opts.sbatch?.length) throw new CliError('--sbatch options need --slurm');
   const ssh = await sshRunsFor(opts.workspace);
   if (ssh) return ssh.remoteRunCommand(command, opts);
   if (opts.detach && !tmuxAvailable()) {
@@ -152,6 +165,8 @@ export async function attachCommand(expDir: string): Promise<number> {
 export async function stopCommand(expDir: string): Promise<string> {
   const ssh = await sshRunsFor(expDir);
   if (ssh) return ssh.remoteStopCommand(expDir);
+  const slurm = await import('./slurm');
+  if (slurm.isSlurmExperiment(expDir)) return slurm.slurmStopCommand(expDir);
   return describeStopped(await new LocalExecutor().cancel(LocalExecutor.handle(expDir)));
 }
 
@@ -176,6 +191,15 @@ function seedRunLooksAlive(dir: string, log: string): boolean {
     existsSync(f) ? statSync(f).mtimeMs : 0,
   );
   return Date.now() - Math.max(...mtimes) < RECENT_WRITE_MS;
+}
+
+export async function resubmitCommand(
+  expDir: string,
+  opts: { detach?: boolean; sbatch?: string[] },
+): Promise<number> {
+  if (await sshRunsFor(expDir))
+    throw new CliError('resubmit of an SSH workspace is not supported yet: run expdesk on the login node');
+  return (await import('./slurm')).resubmitCommand(expDir, opts, followRunLog);
 }
 
 export async function tailCommand(

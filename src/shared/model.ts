@@ -9,6 +9,11 @@ import { z } from 'zod';
 /** A metric value as it travels in JSON: NaN and ±Infinity become null. */
 export const MetricValue = z.number().nullable();
 
+/** Which non-finite value a null MetricValue stood for (JSON has no NaN or ±Infinity). */
+export const NonFinite = z.enum(['NaN', 'Infinity', '-Infinity']);
+export type NonFinite = z.infer<typeof NonFinite>;
+
+/** `queued`: submitted to a batch scheduler (SLURM), not started yet. */
 export const ExperimentState = z.enum(['running', 'completed', 'failed', 'stopped', 'unknown', 'queued']);
 export type ExperimentState = z.infer<typeof ExperimentState>;
 
@@ -44,6 +49,8 @@ export const MetricStats = z.object({
   count: z.number(),
   /** Records where the value was NaN or ±Infinity. */
   nonFinite: z.number(),
+  /** The last value's kind when it was not finite (`last` is then null). */
+  lastNonFinite: NonFinite.nullable().optional(),
 });
 export type MetricStats = z.infer<typeof MetricStats>;
 
@@ -53,9 +60,26 @@ export const Problem = z.object({
   line: z.number().optional(),
   column: z.number().optional(),
   message: z.string(),
+  /** How many times this problem occurs (absent: once); `line` is the first. */
+  count: z.number().optional(),
 });
 export type Problem = z.infer<typeof Problem>;
 
+/** What `expdesk show --json` reports as `slurm`, and the interface shows. */
+export const SlurmJob = z.object({
+  jobId: z.string(),
+  /** The scheduler's state (PENDING, RUNNING, TIMEOUT…), or null when it no longer knows the job. */
+  state: z.string().nullable(),
+  /** For a pending job the scheduler's reason (Priority, Resources, BeginTime…). */
+  reason: z.string().nullable(),
+  nodes: z.string().nullable(),
+  /** "code:signal" as the scheduler prints it. */
+  exitCode: z.string().nullable(),
+  elapsed: z.string().nullable(),
+  /** Which command answered: squeue, sacct, scontrol; "folder" when the scheduler forgot the job. */
+  source: z.enum(['squeue', 'sacct', 'scontrol', 'folder']),
+});
+export type SlurmJob = z.infer<typeof SlurmJob>;
 /** A sweep member's tag (core/runs/sweep.ts), recorded in its expdesk_status.json. */
 export const SweepTag = z.object({
   id: z.string(),
@@ -79,6 +103,18 @@ export const ExperimentSummary = z.object({
   model: z.string().nullable(),
   total_steps: z.number().nullable(),
   final_loss: MetricValue,
+  /** Which non-finite value final_loss (null) was; null/absent when it was finite or missing. */
+  final_loss_nonfinite: NonFinite.nullable().optional(),
+  /** A series turned NaN or ±Infinity (the run diverged): where first. */
+  diverged: z
+    .object({
+      metric: z.string(),
+      step: z.number().nullable(),
+      value: NonFinite,
+      line: z.number().optional(),
+    })
+    .nullable()
+    .optional(),
   final_eval: z.record(z.string(), MetricValue).nullable(),
   status: ExperimentStatus,
   startedAt: z.string().nullable(),
@@ -93,6 +129,15 @@ export const ExperimentSummary = z.object({
    * it lacks left out; undefined when unknown (a summary from an older version).
    */
   params: z
+    .record(
+      z.string(),
+      z.lazy(() => JsonValue),
+    )
+    .optional(),
+  /** A SLURM job's scheduler record (src/shared/slurm.ts), for experiments submitted to SLURM. */
+  slurm: SlurmJob.optional(),
+  /** A TensorBoard run's hparams (plugin "hparams"): its config when it has no config.yaml. */
+  hparams: z
     .record(
       z.string(),
       z.lazy(() => JsonValue),

@@ -205,6 +205,7 @@ export class RemoteService implements RunFace {
           seed: params.seed,
           python: params.python,
           refuseDirty: params.refuseDirty,
+          systemInterval: params.systemInterval,
         };
         const plan = planRun(request, planContext(request, { configLabel: mirror?.remoteFor }));
         started = await this.executor(params.workspace).submit(plan);

@@ -49,6 +49,8 @@ export interface LaunchOptions {
   rows?: number;
   /** Use tmux when available (default true). */
   tmux?: boolean;
+  /** Seconds between system samples (the plan's systemInterval); 0: none; default the wrapper's 10. */
+  systemInterval?: number;
 }
 
 export interface LaunchedRun {
@@ -94,13 +96,18 @@ function writeSpec(prepared: PreparedRun, session: string | null, stopTimeouts: 
   return file;
 }
 
+/** The wrapper's --system-interval argument (none: its default). */
+export function systemIntervalArgs(seconds: number | undefined): string[] {
+  return seconds === undefined ? [] : ['--system-interval', String(seconds)];
+}
+
 export async function launchRun(prepared: PreparedRun, options: LaunchOptions = {}): Promise<LaunchedRun> {
   const useTmux = (options.tmux ?? true) && tmuxAvailable();
   const session = useTmux ? tmuxSessionName(prepared.name) : null;
   const specFile = writeSpec(prepared, session, options.stopTimeouts ?? [10, 10]);
   const cols = options.cols ?? 160;
   const rows = options.rows ?? 50;
-  const wrapper = [runnerPython(), runnerScript(), specFile];
+  const wrapper = [runnerPython(), runnerScript(), ...systemIntervalArgs(options.systemInterval), specFile];
   const env = outsideTmuxEnv();
   env.TERM = env.TERM && env.TERM !== 'dumb' ? env.TERM : 'xterm-256color';
 

@@ -54,6 +54,8 @@ export interface PreparedRun {
   cwd: string;
   seed: number;
   env: Record<string, string>;
+  /** What the run's environment adds to the target's (EXPDESK_*, PYTHONUNBUFFERED). */
+  runEnv: Record<string, string>;
   metadata: Record<string, unknown>;
   warnings: string[];
 }
@@ -182,6 +184,7 @@ export async function prepareLocally(plan: RunPlan): Promise<PreparedRun> {
     cwd,
     seed: plan.seed,
     env,
+    runEnv: placed.env,
     metadata,
     warnings,
   };

@@ -19,7 +19,7 @@ export const RECENT_WRITE_MS = 120_000;
 
 export const StatusFile = z.object({
   schema: z.literal('expdesk.status/1'),
-  /** 'queued': a sweep member waiting for its turn (written by Expdesk, replaced by the wrapper's 'running'). */
+  /** 'queued': a SLURM job submitted, or a sweep member waiting for its turn (written by Expdesk, replaced by the wrapper's 'running'). */
   state: z.enum(['running', 'completed', 'failed', 'stopped', 'queued']),
   started_at: z.string().nullable().optional(),
   ended_at: z.string().nullable().optional(),
@@ -30,6 +30,8 @@ export const StatusFile = z.object({
   tmux_session: z.string().nullable().optional(),
   stop_requested_at: z.string().nullable().optional(),
   updated_at: z.string().nullable().optional(),
+  /** A batch scheduler's job id (SLURM), written with state "queued" at submission. */
+  job_id: z.string().nullable().optional(),
   /** The sweep this run belongs to (core/runs/sweep.ts), kept by the wrapper from its spec. */
   sweep: SweepTag.optional(),
 });
@@ -105,16 +107,16 @@ export function deriveStatus(inputs: StatusInputs): ExperimentStatus {
       sf.state === 'queued'
         ? sf.sweep
           ? `queued: member ${sf.sweep.index + 1} of ${sf.sweep.count} of ${sf.sweep.id}, waiting for a free slot`
-          : 'queued'
+          : `submitted to the scheduler${sf.job_id ? ` as job ${sf.job_id}` : ''}; not started yet`
         : sf.state === 'running'
-        ? `running since ${sf.started_at ?? 'an unknown time'}${sf.hostname ? ` on ${sf.hostname}` : ''}`
-        : sf.state === 'stopped'
-          ? 'stopped by the user'
-          : sf.state === 'completed'
-            ? `exited with code ${sf.exit_code ?? 0}`
-            : sf.signal
-              ? `killed by ${sf.signal}`
-              : `exited with code ${sf.exit_code ?? '?'}`;
+          ? `running since ${sf.started_at ?? 'an unknown time'}${sf.hostname ? ` on ${sf.hostname}` : ''}`
+          : sf.state === 'stopped'
+            ? 'stopped by the user'
+            : sf.state === 'completed'
+              ? `exited with code ${sf.exit_code ?? 0}`
+              : sf.signal
+                ? `killed by ${sf.signal}`
+                : `exited with code ${sf.exit_code ?? '?'}`;
     return { state: sf.state, source: 'status-file', reason, ...base };
   }
   if (inputs.hasFinalCheckpoint) {

@@ -1,0 +1,263 @@
+/**
+ * SLURM against a real single-node cluster (munged, slurmctld, slurmd in a
+ * temp folder; tests/helpers/slurm.ts): `expdesk run --slurm` submits, the
+ * job's folder goes queued → running → completed/failed/stopped as a user
+ * sees it in `expdesk show --json`, and the scheduler is asked once a listing.
+ */
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { cli } from '../helpers/cli-async';
+import { demoProject } from '../helpers/demo-project';
+import { slurmSkipReason, startSlurm, type TestSlurm } from '../helpers/slurm';
+import { tmpDir } from '../helpers/tmp';
+
+const skip = slurmSkipReason();
+if (skip) console.log(skip);
+
+async function until<T>(what: string, f: () => Promise<T | null> | T | null, ms = 120_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const v = await f();
+    if (v !== null && v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 300));
+  }
+}
+
+describe.skipIf(skip !== null)('SLURM on a real cluster', () => {
+  let slurm: TestSlurm;
+  let project: string;
+  let env: Record<string, string>;
+
+  beforeAll(async () => {
+    slurm = await startSlurm();
+    env = { ...slurm.env, EXPDESK_CACHE_DIR: path.join(slurm.dir, 'cache') };
+  }, 120_000);
+  afterAll(async () => slurm?.stop(), 60_000);
+
+  // A project a test (tmpDir folders go after each test).
+  const setup = (): void => {
+    project = demoProject('expdesk-slurm-proj-');
+    // A job that runs until told: it waits for a file named by its argument, then exits with the code inside.
+    writeFileSync(
+      path.join(project, 'job.py'),
+      [
+        'import os, sys, time',
+        'gate = sys.argv[1]',
+        'print("job started", flush=True)',
+        'while not os.path.exists(gate): time.sleep(0.2)',
+        'code = int(open(gate).read() or 0)',
+        'print("job ending with", code, flush=True)',
+        'if code: print("boom: exit %d" % code, file=sys.stderr, flush=True)',
+        'sys.exit(code)',
+        '',
+      ].join('\n'),
+    );
+  };
+
+  const run = (gate: string, extra: string[] = []): ReturnType<typeof cli> =>
+    cli(
+      [
+        'run',
+        '--slurm',
+        '--detach',
+        '--workspace',
+        project,
+        '--config',
+        path.join(project, 'configs/ppo.yaml'),
+        ...extra,
+        '--',
+        'python3',
+        path.join(project, 'job.py'),
+        gate,
+      ],
+      env,
+    );
+
+  const show = async (
+    dir: string,
+  ): Promise<{
+    summary: { status: string; status_reason: string; status_source: string };
+    slurm: Record<string, unknown> | null;
+  }> => {
+    const r = await cli(['show', '--json', dir], env);
+    expect(r.stderr).toBe('');
+    return JSON.parse(r.stdout) as never;
+  };
+
+  const submitted = async (gate: string, extra: string[] = []): Promise<string> => {
+    const r = await run(gate, extra);
+    expect(r.stderr).toMatch(/submitted SLURM job \d+/);
+    expect(r.code).toBe(0);
+    return r.stdout.trim().split('\n').pop()!;
+  };
+
+  it('submits with sbatch options, queued (with the reason) → running → completed, named after the folder', async () => {
+    setup();
+    const gates = tmpDir('expdesk-gates-');
+    const gate = path.join(gates, 'done');
+    const named = await run(gate, ['--sbatch=--job-name=mine']);
+    expect(named.stderr).toContain('Expdesk names the job after its experiment folder');
+    const dir = await submitted(gate, ['--sbatch=--begin=now+1hour', '--sbatch=--comment=a b']);
+    const record = JSON.parse(readFileSync(path.join(dir, 'expdesk_slurm.json'), 'utf8')) as {
+      job_id: string;
+      job_name: string;
+    };
+    // The same capture as a local run, before submission; the script is kept.
+    for (const f of [
+      'config.yaml',
+      'metadata.json',
+      'requirements.txt',
+      'reproduce.sh',
+      'expdesk_job.sbatch',
+    ])
+      expect(existsSync(path.join(dir, f)), f).toBe(true);
+    const queued = await show(dir);
+    expect(queued.summary.status).toBe('queued');
+    expect(queued.slurm).toMatchObject({ jobId: record.job_id, state: 'PENDING', reason: 'BeginTime' });
+    // The job's name in the scheduler is the folder's.
+    expect(slurm.cmd(['squeue', '-h', '-j', record.job_id, '-o', '%j']).trim()).toBe(path.basename(dir));
+    slurm.cmd(['scontrol', 'update', `JobId=${record.job_id}`, 'StartTime=now']);
+    await until('running', async () => ((await show(dir)).summary.status === 'running' ? true : null));
+    writeFileSync(gate, '0');
+    const done = await until('completed', async () => {
+      const s = await show(dir);
+      return s.summary.status === 'completed' ? s : null;
+    });
+    expect(done.summary.status_source).toBe('status-file');
+    expect(readFileSync(path.join(dir, 'logs/train.log'), 'utf8')).toContain('job ending with 0');
+    expect(done.slurm).toMatchObject({ jobId: record.job_id, state: 'COMPLETED', exitCode: '0:0' });
+  }, 240_000);
+
+  it('a failing script is failed with FAILED.txt; a time limit is failed with TIMEOUT', async () => {
+    setup();
+    const gates = tmpDir('expdesk-gates-');
+    const failing = path.join(gates, 'fail');
+    writeFileSync(failing, '3');
+    const failed = await submitted(failing);
+    const timed = await submitted(path.join(gates, 'never'), ['--sbatch=--time=0:01']);
+    const f = await until('failed', async () => {
+      const s = await show(failed);
+      return s.summary.status === 'failed' ? s : null;
+    });
+    expect(readFileSync(path.join(failed, 'FAILED.txt'), 'utf8')).toContain('boom: exit 3');
+    expect(f.slurm).toMatchObject({ state: 'FAILED', exitCode: '3:0' });
+    const t = await until(
+      'timeout',
+      async () => {
+        const s = await show(timed);
+        return s.summary.status === 'failed' ? s : null;
+      },
+      200_000,
+    );
+    expect(t.slurm).toMatchObject({ state: 'TIMEOUT' });
+    expect(t.summary.status_reason).toMatch(/time limit/);
+  }, 300_000);
+
+  it('a job killed by scancel --full -s KILL is failed, its wrapper killed is failed (inferred); expdesk stop is stopped, queued or running', async () => {
+    setup();
+    const gates = tmpDir('expdesk-gates-');
+    const killed = await submitted(path.join(gates, 'k'));
+    const orphan = await submitted(path.join(gates, 'o'));
+    const stoppedRunning = await submitted(path.join(gates, 's'));
+    const stoppedQueued = await submitted(path.join(gates, 'q'), ['--sbatch=--begin=now+1hour']);
+    for (const d of [killed, orphan, stoppedRunning])
+      await until('running', async () => ((await show(d)).summary.status === 'running' ? true : null));
+    const id = (d: string): string =>
+      (JSON.parse(readFileSync(path.join(d, 'expdesk_slurm.json'), 'utf8')) as { job_id: string }).job_id;
+    slurm.cmd(['scancel', '--full', '-s', 'KILL', id(killed)]);
+    const k = await until('killed', async () => {
+      const s = await show(killed);
+      return s.summary.status === 'failed' ? s : null;
+    });
+    // The job is failed, whoever recorded it (here slurmd's SIGTERM reaches the wrapper first).
+    expect(k.slurm).toMatchObject({ state: 'CANCELLED' });
+
+    // A wrapper killed outright (the OOM killer, SIGKILL) records nothing: judged from the scheduler, labelled.
+    const wrapperPid = (
+      JSON.parse(readFileSync(path.join(orphan, 'expdesk_status.json'), 'utf8')) as { pid: number }
+    ).pid;
+    process.kill(wrapperPid, 'SIGKILL');
+    const o = await until('wrapper killed', async () => {
+      const s = await show(orphan);
+      return s.summary.status === 'failed' ? s : null;
+    });
+    expect(o.summary.status_source).toBe('inferred');
+    expect(o.summary.status_reason).toMatch(/SLURM job \d+ is \w+; its run wrapper recorded no end/);
+    expect(existsSync(path.join(orphan, 'FAILED.txt'))).toBe(false);
+
+    for (const d of [stoppedRunning, stoppedQueued]) {
+      const r = await cli(['stop', d], env);
+      expect(r.stderr).toBe('');
+      expect(r.stdout.trim()).toMatch(/^stopped/);
+      expect((await show(d)).summary.status).toBe('stopped');
+    }
+    expect(readFileSync(path.join(stoppedRunning, 'logs/train.log'), 'utf8')).toContain('job started');
+  }, 300_000);
+
+  it('sbatch rejecting an option shows its message and leaves no experiment; a missing sbatch says where it looked', async () => {
+    setup();
+    const before = existsSync(path.join(project, 'experiments'))
+      ? readdir(path.join(project, 'experiments'))
+      : [];
+    const r = await run('/nonexistent', ['--sbatch=--partition=nosuchpartition']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toMatch(/sbatch refused the job.*invalid partition/i);
+    expect(readdir(path.join(project, 'experiments'))).toEqual(before);
+
+    // A PATH holding node and git only.
+    const bin = path.join(tmpDir('expdesk-nosbatch-'), 'bin');
+    mkdirSync(bin);
+    symlinkSync(process.execPath, path.join(bin, 'node'));
+    symlinkSync(slurm.cmd(['sh', '-c', 'command -v git']).trim(), path.join(bin, 'git'));
+    const missing = await cli(
+      [
+        'run',
+        '--slurm',
+        '--workspace',
+        project,
+        '--config',
+        path.join(project, 'configs/ppo.yaml'),
+        '--',
+        'true',
+      ],
+      { ...env, PATH: bin },
+    );
+    expect(missing.code).not.toBe(0);
+    expect(missing.stderr).toContain(`sbatch was not found on this machine (searched PATH=${bin})`);
+    expect(readdir(path.join(project, 'experiments'))).toEqual(before);
+  }, 120_000);
+
+  it('listing many SLURM experiments asks the scheduler once (a counting squeue on PATH)', async () => {
+    setup();
+    const gates = tmpDir('expdesk-gates-');
+    const dirs: string[] = [];
+    for (let i = 0; i < 6; i++)
+      dirs.push(await submitted(path.join(gates, `g${i}`), ['--sbatch=--begin=now+1hour']));
+    const wrap = tmpDir('expdesk-count-');
+    const count = path.join(wrap, 'count');
+    for (const cmd of ['squeue', 'sacct', 'scontrol']) {
+      const real = slurm.cmd(['sh', '-c', `command -v ${cmd}`]).trim();
+      writeFileSync(path.join(wrap, cmd), `#!/bin/sh\necho ${cmd} >> '${count}'\nexec '${real}' "$@"\n`);
+      chmodSync(path.join(wrap, cmd), 0o755);
+    }
+    const r = await cli(['list', '--json', project], { ...env, PATH: `${wrap}:${process.env.PATH}` });
+    const listed = JSON.parse(r.stdout) as { experiments: Array<{ path: string; status: string }> };
+    for (const d of dirs) expect(listed.experiments.find((e) => e.path === d)?.status).toBe('queued');
+    expect(readFileSync(count, 'utf8').trim().split('\n')).toEqual(['squeue']);
+    for (const d of dirs) await cli(['stop', d], env);
+  }, 300_000);
+});
+
+function readdir(dir: string): string[] {
+  return existsSync(dir) ? readdirSync(dir).sort() : [];
+}
