@@ -198,7 +198,7 @@ export const requests = {
         expDir: AbsPath,
         file: z
           .string()
-          .regex(/^[\w.-]+\.log$/)
+          .regex(/^[\w.-]+\.(?:log|out)$/) // *.log, and SLURM's per-task slurm-<job>-<task>.out
           .optional(),
         fromOffset: z.number().int().optional(),
       })
@@ -347,6 +347,31 @@ export const requests = {
       .object({ workspace: z.string().min(1).max(4096), url: z.string().max(2048).nullable() })
       .strict(),
     result: z.object({ url: z.string().nullable() }),
+  },
+
+  // --- Sweeps (issue 11) ---
+  /**
+   * Run the cartesian product of `sweep` (each `KEY=v1,v2,…`) on this
+   * machine: one experiment per member, all made now (queued), `maxParallel`
+   * running at once (default one per visible GPU, else 1), started by a queue
+   * that outlives the host (core/runs/sweep-queue.ts).
+   */
+  'run.sweep': {
+    params: RunStartParams.extend({
+      sweep: z.array(z.string().min(1).max(4096)).min(1).max(20),
+      maxParallel: z.number().int().min(1).max(1024).optional(),
+    }).strict(),
+    result: z.object({
+      sweepId: z.string(),
+      maxParallel: z.number(),
+      members: z.array(z.object({ expDir: z.string(), name: z.string() })),
+      warnings: z.array(z.string()),
+    }),
+  },
+  /** Stop a sweep started on this machine: queued members never start, running ones are stopped. */
+  'sweep.stop': {
+    params: z.object({ sweepId: z.string().max(100) }).strict(),
+    result: z.object({ members: z.array(z.object({ expDir: z.string(), state: z.string() })) }),
   },
 } as const;
 

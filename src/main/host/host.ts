@@ -123,6 +123,16 @@ export class ExpdeskHost implements ExpdeskApi {
     return this.runsAt(workspace).start({ ...params, workspace });
   }
 
+  async 'run.sweep'(params: RequestParams<'run.sweep'>): Promise<RequestResult<'run.sweep'>> {
+    const workspace = params.workspace ?? this.workspace ?? undefined;
+    return this.runsAt(workspace).sweep({ ...params, workspace });
+  }
+
+  async 'sweep.stop'(params: RequestParams<'sweep.stop'>): Promise<RequestResult<'sweep.stop'>> {
+    // Sweeps run on this machine only (run.sweep refuses an SSH workspace).
+    return this.runs.stopSweep(params);
+  }
+
   async 'run.stop'(params: RequestParams<'run.stop'>): Promise<RequestResult<'run.stop'>> {
     return this.runsAt(params.expDir).stop(params);
   }

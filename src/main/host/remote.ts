@@ -175,6 +175,13 @@ export class RemoteService implements RunFace {
   }
 
   /** A launch into a remote workspace (the host picks this service for it: see RunFace in ./runs.ts). */
+  async sweep(): Promise<RequestResult<'run.sweep'>> {
+    throw new ApiError(
+      'bad-request',
+      'sweeps run their queue on this machine; an SSH workspace cannot take a sweep yet',
+    );
+  }
+
   async start(params: RequestParams<'run.start'>): Promise<RequestResult<'run.start'>> {
     return wrap(async () => {
       if (!params.workspace) throw new ApiError('bad-request', 'no workspace is open to launch into');

@@ -77,6 +77,8 @@ export interface DetailSlice {
   /** Re-read the open experiment soon (its files changed); coalesces bursts of updates. */
   refreshDetailSoon(): void;
   stopRun(path: string): Promise<void>;
+  /** Stop every member of a sweep (queued ones never start). */
+  stopSweep(sweepId: string): Promise<void>;
   showInFolder(path: string): Promise<void>;
   copyPath(path: string): Promise<void>;
   /** Notes, tags, star, archive of runs (written into their expdesk_notes.json); the rows follow. */
@@ -94,6 +96,10 @@ export interface LaunchForm {
   seed: string;
   runName: string;
   refuseDirty: boolean;
+  /** Sweep axes, one `KEY=v1,v2,…` a line; empty: one run. */
+  sweep: string;
+  /** With a sweep: how many run at once ('' = one per GPU, else 1). */
+  maxParallel: string;
 }
 
 export interface LaunchSlice extends LaunchForm {
