@@ -41,7 +41,7 @@ export class LocalBackend implements ExperimentBackend {
   readonly treeCheckedAtLaunch = false;
   private watcher: ExperimentWatcher | null = null;
   /** SLURM jobs' state from their scheduler (one query a listing, at most every 15 s). */
-  private readonly slurm = new SlurmOverlay();
+  private readonly slurm = SlurmOverlay.local();
 
   constructor(private readonly options: LocalBackendOptions) {}
 
