@@ -5,8 +5,8 @@
  * the same link, measured in the same run — so the ratio says how many round
  * trips the listing cost. The issue's target: under 3 s, connection included.
  */
-import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { SshConnection } from '../src/main/core/remote/connection';
@@ -16,25 +16,12 @@ import { parseRemoteLocation } from '../src/shared/remote-location';
 import { FaultProxy } from '../tests/helpers/fault-proxy';
 import { startSshd } from '../tests/helpers/sshd';
 import { median, type BenchResult } from './report';
+import { makeSeedWorkspace } from './seed-workspace';
 
 const REPO = path.resolve(import.meta.dirname, '..');
 const EXPERIMENTS = 300;
 const ONE_WAY_MS = 50;
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
-
-function makeWorkspace(root: string): string {
-  const seed = path.join(root, 'seed');
-  execFileSync('python3', [path.join(REPO, 'tests/fixtures/seed_writer.py'), seed], { stdio: 'ignore' });
-  const originals = readdirSync(path.join(seed, 'experiments')).sort();
-  const ws = path.join(root, 'project');
-  mkdirSync(path.join(ws, 'experiments'), { recursive: true });
-  for (let i = 0; i < EXPERIMENTS; i++) {
-    const from = originals[i % originals.length]!;
-    const name = `exp${String(i + 1).padStart(3, '0')}${from.slice(6)}`;
-    cpSync(path.join(seed, 'experiments', from), path.join(ws, 'experiments', name), { recursive: true });
-  }
-  return ws;
-}
 
 function cliList(url: string, env: Record<string, string>): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -55,7 +42,7 @@ export async function benchRemoteListing(): Promise<BenchResult[]> {
   const proxy = new FaultProxy(sshd.port, { latencyMs: ONE_WAY_MS });
   try {
     process.stderr.write(`writing ${EXPERIMENTS} seed-written experiments…\n`);
-    const ws = makeWorkspace(root);
+    const ws = makeSeedWorkspace(root, EXPERIMENTS);
     sshd.trustPort(await proxy.listen());
     const url = sshd.url(ws, proxy.port);
     const newConn = (): SshConnection =>

@@ -1,4 +1,6 @@
 /** `npm run bench`: every benchmark, figures and ratios against same-run baselines. */
+import { benchCliStartup } from './cli-startup';
+import { benchListing } from './listing';
 import { benchMetricsIngest } from './metrics-ingest';
 import { benchMetricsMemory } from './metrics-memory';
 import { benchMetricsSeries } from './metrics-series';
@@ -6,7 +8,9 @@ import { benchRemoteListing } from './remote-listing';
 import { report } from './report';
 import { benchRunStartup } from './run-startup';
 import { benchSlurmListing } from './slurm-listing';
+import { benchSystemSampling } from './system-sampling';
 import { benchUiRender } from './ui-render';
+import { benchTfeventsSummary } from './tfevents-summary';
 
 const only = process.argv[2];
 const benches: Record<string, () => Promise<import('./report').BenchResult[]>> = {
@@ -17,6 +21,10 @@ const benches: Record<string, () => Promise<import('./report').BenchResult[]>> =
   'remote-listing': benchRemoteListing,
   'ui-render': benchUiRender,
   'slurm-listing': benchSlurmListing,
+  'tfevents-summary': benchTfeventsSummary,
+  'system-sampling': benchSystemSampling,
+  'cli-startup': benchCliStartup,
+  listing: benchListing,
 };
 
 for (const [name, run] of Object.entries(benches)) {

@@ -16,7 +16,7 @@ const steps = [
   ['typecheck', 'npm', ['run', '--silent', 'typecheck']],
   ['lint', 'npx', ['eslint', '.']],
   ['format', 'npx', ['prettier', '--check', '.']],
-  ['build', 'npx', ['electron-vite', 'build']],
+  ['build (app and CLI bundle)', 'npm', ['run', '--silent', 'build']],
   [
     'unit+integration (vitest)',
     'npx',

@@ -63,6 +63,7 @@ SMALL = {
 TEXT_KEYS = ("config", "metadata", "failed", "status")
 MARKERS = ("config.yaml", "metadata.json", os.path.join("logs", "metrics.jsonl"))
 METRICS = os.path.join("logs", "metrics.jsonl")
+SLURM_TASK_LOG = re.compile(r"^slurm-\d+(?:_\d+)?-\d+\.out$")
 ACTIVITY = (METRICS, os.path.join("logs", "train.log"), os.path.join("logs", "train_rank0.log"))
 SKIP = {"node_modules", ".git", "checkpoints", "logs", "outputs", "__pycache__", "wandb"}
 MAX_SMALL = 16 * 1024 * 1024
@@ -389,7 +390,8 @@ def details(d):
     checkpoints = [e.name for e in list_dir(base) if not e.name.startswith(".")]
     logs = []
     for e in list_dir(os.path.join(d, "logs")):
-        if e.is_file(follow_symlinks=False) and e.name.endswith(".log"):
+        # shared/rank-logs.ts's isLogName: *.log, and SLURM's per-task output (slurm-<job>-<task>.out)
+        if e.is_file(follow_symlinks=False) and (e.name.endswith(".log") or SLURM_TASK_LOG.match(e.name)):
             logs.append({"name": e.name, "size": file_size(e.path)})
     outputs = []
     obase = os.path.join(d, "outputs")
@@ -1000,13 +1002,19 @@ def op_start(req):
     runner = os.path.join(tmp, "expdesk_run.py")
     with open(runner, "wb") as f:
         f.write(base64.b64decode(req["runner"]))
+    for name, data in (req.get("runner_modules") or {}).items():
+        if not re.match(r"^[a-z_]+\.py$", name):
+            raise Fail("bad-request", "bad runner module name: %r" % name)
+        with open(os.path.join(tmp, name), "wb") as f:
+            f.write(base64.b64decode(data))
     spec_file = os.path.join(tmp, "spec.json")
     fd = os.open(spec_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
     with os.fdopen(fd, "w") as f:
         json.dump(spec, f)
     python = req.get("runner_python") or sys.executable or "python3"
     errlog = os.path.join(tmp, "start.err")
-    argv = [python, runner, spec_file]
+    interval = req.get("system_interval")
+    argv = [python, runner] + (["--system-interval", str(float(interval))] if interval is not None else []) + [spec_file]
     if session:
         cmd = ["tmux", "new-session", "-d", "-s", session, "-x", "160", "-y", "50", "--"] + argv
         ok, _, err = run_cmd(cmd, spec["cwd"], env, 15)

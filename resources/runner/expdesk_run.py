@@ -41,6 +41,11 @@ import time
 import tty
 from datetime import datetime
 
+try:  # the system sampler, shipped beside this file (logs/system.jsonl)
+    import expdesk_system
+except ImportError:
+    expdesk_system = None
+
 SCHEMA = "expdesk.status/1"
 TRACEBACK_HEAD = b"Traceback (most recent call last):"
 ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
@@ -271,8 +276,22 @@ def failure_text(log_path, describe):
     return "%s\nNo Python traceback in the log; its last lines:\n%s\n" % (describe, last)
 
 
+def system_sampler(argv):
+    """`[--system-interval SECONDS] SPEC`: the spec's path and a start(exp_dir, pid, say) for the sampler."""
+    if expdesk_system is None:
+        return [a for a in argv if not a.startswith("--system-interval")][-1], lambda *_: None
+    interval, rest = expdesk_system.parse_interval(argv)
+
+    def start(exp_dir, pid, say):
+        sampler = expdesk_system.SystemSampler(exp_dir, interval, pid, say)
+        sampler.start()
+        return sampler
+
+    return rest[0], start
+
+
 def main():
-    spec_path = sys.argv[1]
+    spec_path, start_sampler = system_sampler(sys.argv[1:])
     with open(spec_path) as f:
         spec = json.load(f)
     try:
@@ -328,6 +347,8 @@ def main():
             "stop_requested_at": None,
             "command": spec["argv"],
             "log_bytes_lost": 0,
+            # A sweep member keeps its sweep's tag (docs/status-file.md), written by Expdesk while it queued.
+            **({"sweep": spec["sweep"]} if isinstance(spec.get("sweep"), dict) else {}),
         },
     )
     if not status.update():
@@ -402,6 +423,7 @@ def main():
             pass
 
     signal.signal(signal.SIGWINCH, on_winch)
+    sampler = start_sampler(exp_dir, pid, say)
 
     stdin_fd = None
     old_tty = None
@@ -487,6 +509,8 @@ def main():
             if exited_at is not None and time.monotonic() - max(exited_at, last_data) > 1.0:
                 break
     finally:
+        if sampler is not None:
+            sampler.stop()
         log.close()
         if old_tty is not None:
             try:

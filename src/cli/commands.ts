@@ -7,12 +7,17 @@ import { diffConfigs, formatNumber, formatValue } from '../shared/config-diff';
 import type { ExperimentDetail, ExperimentSummary, JsonValue } from '../shared/model';
 import { detailsAcross } from '../main/core/backend/across';
 import { resolveBackend } from '../main/core/backend/resolve';
+import { summarizeSystem } from '../main/core/metrics/system-stream';
+import type { SystemStat } from '../shared/system-metrics';
 import type { SummaryStore } from '../main/core/summary/summary-store';
 import { jsonText } from '../shared/terminal-text';
 import { ExpdeskError } from '../shared/errors';
+import { finalLossWord } from '../shared/metrics-summary';
+import { problemText } from '../shared/problems';
 import { cliBackends } from './backends';
 import { CliError } from './errors';
 import { csv, textTable } from './output';
+import { groupRuns } from '../shared/groups';
 
 export { CliError } from './errors';
 
@@ -38,7 +43,12 @@ function statusLabel(s: ExperimentSummary): string {
 }
 
 function lossLabel(s: ExperimentSummary): string {
-  return s.total_steps === null ? '—' : formatNumber(s.final_loss);
+  return finalLossWord(s) ?? formatNumber(s.final_loss);
+}
+
+/** CSV keeps Python's spellings (NaN, Infinity, -Infinity); a missing loss is empty. */
+function csvNonFinite(s: ExperimentSummary): string {
+  return s.final_loss_nonfinite ?? '';
 }
 
 function evalLabel(s: ExperimentSummary): string {
@@ -48,8 +58,8 @@ function evalLabel(s: ExperimentSummary): string {
     .join(' ');
 }
 
-/** The seed's summarize_experiment fields, plus status, path and problems. */
-export function summaryJson(s: ExperimentSummary): Record<string, unknown> {
+/** The seed's summarize_experiment fields and the status: what every JSON output starts an experiment with. */
+function seedFieldsJson(s: ExperimentSummary): Record<string, unknown> {
   return {
     name: s.name,
     algorithm: s.algorithm,
@@ -57,6 +67,16 @@ export function summaryJson(s: ExperimentSummary): Record<string, unknown> {
     final_loss: s.final_loss,
     final_eval: s.final_eval,
     status: s.status.state,
+  };
+}
+
+/** The seed's summarize_experiment fields, plus status, path and problems. */
+export function summaryJson(s: ExperimentSummary): Record<string, unknown> {
+  return {
+    ...seedFieldsJson(s),
+    folder: s.folder,
+    final_loss_nonfinite: s.final_loss_nonfinite ?? null,
+    diverged: s.diverged ?? null,
     status_source: s.status.source,
     status_reason: s.status.reason,
     failed_at_step: s.status.failedAtStep ?? null,
@@ -68,13 +88,11 @@ export function summaryJson(s: ExperimentSummary): Record<string, unknown> {
     metrics: s.metrics,
     malformed_lines: s.malformedLines,
     problems: s.problems,
+    sweep: s.sweep ?? null,
   };
 }
 
-function problemLine(p: ExperimentSummary['problems'][number]): string {
-  const where = p.line !== undefined ? `:${p.line}${p.column !== undefined ? `:${p.column}` : ''}` : '';
-  return `${p.file}${where}: ${p.message}`;
-}
+const problemLine = problemText;
 
 export async function listCommand(
   dir: string,
@@ -133,8 +151,9 @@ export async function showCommand(
   store: SummaryStore,
 ): Promise<string> {
   const [d] = (await detailsOf([dir], store)) as [ExperimentDetail];
+  const system = await systemOf(dir, store);
   if (opts.json) {
-    return jsonText({ ...d, summary: summaryJson(d.summary), slurm: d.summary.slurm ?? null });
+    return jsonText({ ...d, summary: summaryJson(d.summary), slurm: d.summary.slurm ?? null, system });
   }
   const s = d.summary;
   const out: string[] = [];
@@ -163,6 +182,7 @@ export async function showCommand(
   ]);
   if (metricRows.length)
     out.push('', textTable(['METRIC', 'LAST', 'BEST', 'MIN', 'MAX', 'NaN/Inf'], metricRows));
+  if (Object.keys(system).length) out.push('', systemTable(system));
   if (d.metadata) out.push('', 'metadata:', yamlish(d.metadata, '  '));
   if (d.config) out.push('', 'config:', yamlish(d.config, '  '));
   out.push('', `checkpoints: ${d.checkpoints.map((c) => c.name).join(', ') || '—'}`);
@@ -173,8 +193,33 @@ export async function showCommand(
   return out.join('\n');
 }
 
-export async function summarizeCommand(dirs: string[], store: SummaryStore): Promise<string> {
+/** The run's system metrics (logs/system.jsonl, here or mirrored from its host): last/min/max/mean per key. */
+async function systemOf(dir: string, store: SummaryStore): Promise<Record<string, SystemStat>> {
+  try {
+    const [s] = await (await resolveBackend(dir, cliBackends(store))).localSystemMetrics([dir]);
+    return await summarizeSystem(s!.file);
+  } catch (err) {
+    throw asCliError(err);
+  }
+}
+
+function systemTable(system: Record<string, SystemStat>): string {
+  const f = (v: number | null): string => (v === null ? '—' : formatNumber(v));
+  const rows = Object.entries(system).map(([k, m]) => [k, f(m.last), f(m.min), f(m.max), f(m.mean)]);
+  return textTable(['SYSTEM', 'LAST', 'MIN', 'MAX', 'MEAN'], rows);
+}
+
+export async function summarizeCommand(
+  dirs: string[],
+  store: SummaryStore,
+  opts: { groupBy?: string } = {},
+): Promise<string> {
+  const keys = opts.groupBy === undefined ? null : opts.groupBy.split(',').map((k) => k.trim());
+  if (keys && keys.some((k) => k === ''))
+    throw new CliError('--group-by takes config keys separated by commas');
   const details = await detailsOf(dirs, store);
+  // With --group-by: one object per group, mean ± std (n − 1) of final_loss and each final_eval key.
+  if (keys) return jsonText(groupRuns(details, keys));
   return jsonText(details.map((d) => summaryJson(d.summary)));
 }
 
@@ -189,15 +234,7 @@ export async function compareCommand(
   const diff = diffConfigs(details.map((d) => d.config));
   if (opts.json) {
     return jsonText({
-      experiments: summaries.map((s) => ({
-        name: s.name,
-        algorithm: s.algorithm,
-        total_steps: s.total_steps,
-        final_loss: s.final_loss,
-        final_eval: s.final_eval,
-        status: s.status.state,
-        path: s.path,
-      })),
+      experiments: summaries.map((s) => ({ ...seedFieldsJson(s), path: s.path })),
       config_diff: diff.map((r) => ({
         key: r.key,
         values: r.values.map((v) => (v === undefined ? null : v)),
@@ -210,7 +247,7 @@ export async function compareCommand(
     s.name,
     s.algorithm ?? '',
     s.total_steps === null ? '' : String(s.total_steps),
-    s.total_steps === null ? '' : formatNumber(s.final_loss),
+    s.total_steps === null ? '' : lossLabel(s),
     ...evalKeys.map((k) => (s.final_eval && k in s.final_eval ? formatNumber(s.final_eval[k]) : '')),
     ...diff.map((r) => (r.values[i] === undefined ? '' : formatValue(r.values[i]))),
   ]);
@@ -220,7 +257,7 @@ export async function compareCommand(
       s.name,
       s.algorithm ?? '',
       s.total_steps === null ? '' : String(s.total_steps),
-      s.final_loss === null ? (s.total_steps === null ? '' : 'NaN') : String(s.final_loss),
+      s.final_loss === null ? (s.total_steps === null ? '' : csvNonFinite(s)) : String(s.final_loss),
       ...evalKeys.map((k) => {
         const v = s.final_eval?.[k];
         return v === undefined ? '' : v === null ? 'NaN' : String(v);

@@ -5,7 +5,7 @@
 import { Command, CommanderError } from 'commander';
 import { expdeskVersion } from '../main/core/app/paths';
 import { SummaryStore } from '../main/core/summary/summary-store';
-import type { RunCliOptions } from './run';
+import type { SlurmCliOptions } from './slurm';
 import type { ExportCliOptions, VerifyCliOptions } from './bundle';
 import { ExpdeskError } from '../shared/errors';
 import { compareCommand, listCommand, showCommand, summarizeCommand } from './commands';
@@ -59,7 +59,13 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
     .description("a JSON array with the seed's summary of each experiment (name, algorithm, total_steps, …)")
     .argument('<EXP_DIR...>', 'experiment folders')
     .option('--json', 'JSON output (the only format; accepted for symmetry)')
-    .action(async (dirs: string[]) => print(await summarizeCommand(dirs, store())));
+    .option(
+      '--group-by <KEY[,KEY…]>',
+      'one object per group of runs sharing these config keys: n, names, mean/std/min/max of final_loss and final_eval',
+    )
+    .action(async (dirs: string[], opts: { groupBy?: string }) =>
+      print(await summarizeCommand(dirs, store(), opts)),
+    );
 
   program
     .command('compare')
@@ -101,11 +107,37 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
       collect,
       [],
     )
+    .option(
+      '--sweep <KEY=v1,v2,…>',
+      'run every combination of these values, one experiment each (repeatable; values are YAML)',
+      collect,
+      [],
+    )
+    .option(
+      '--max-parallel <N>',
+      'with --sweep: how many runs at once (default: one per visible GPU, else 1)',
+      parseMaxParallel,
+    )
+    .option(
+      '--system-interval <SECONDS>',
+      'seconds between samples of GPU, CPU, memory and disk into logs/system.jsonl (0: none)',
+      parseInterval,
+    )
     .argument(
       '<COMMAND...>',
       'the command, after --; {config} becomes the frozen config path, {seed} the seed',
     )
-    .action(async (command: string[], opts: RunCliOptions & { set: string[] }) => {
+    .action(async (command: string[], opts: SlurmCliOptions & { set: string[] } & SweepFlags) => {
+      if (opts.sweep.length) {
+        if (opts.slurm)
+          throw new CliError(
+            '--sweep with --slurm (a job array) is not supported yet: sweep locally, or submit each value',
+          );
+        const { sweepRunCommand } = await import('./sweep');
+        process.exitCode = await sweepRunCommand(command, opts);
+        return;
+      }
+      if (opts.maxParallel !== undefined) throw new CliError('--max-parallel goes with --sweep');
       const { runCommand } = await import('./run');
       process.exitCode = await runCommand(command, opts);
     });
@@ -115,8 +147,16 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
     .description(
       'stop a running experiment: SIGINT, then SIGTERM, then SIGKILL to its process group (a SLURM job: scancel, gently first)',
     )
-    .argument('<EXP_DIR>', 'experiment folder')
-    .action(async (dir: string) => {
+    .argument('[EXP_DIR]', 'experiment folder')
+    .option('--sweep <SWEEP>', 'stop a whole sweep (its id, or any member folder): queued and running runs')
+    .action(async (dir: string | undefined, opts: { sweep?: string }) => {
+      if (opts.sweep) {
+        if (dir) throw new CliError('give either EXP_DIR or --sweep, not both');
+        const { stopSweepCommand } = await import('./sweep');
+        print(await stopSweepCommand(opts.sweep));
+        return;
+      }
+      if (!dir) throw new CliError('give the experiment folder to stop (or --sweep SWEEP)');
       const { stopCommand } = await import('./run');
       print(await stopCommand(dir));
     });
@@ -149,7 +189,12 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
     .argument('<EXP_DIR>', 'experiment folder')
     .option('-f, --follow', 'keep printing what is appended until the run ends')
     .option('--bytes <N>', 'how much of the end to print first (default 65536)', (v) => Number(v))
-    .action(async (dir: string, opts: { follow?: boolean; bytes?: number }) => {
+    .option(
+      '--rank <N>',
+      "a multi-task run's rank N: logs/train_rankN.log, else SLURM's slurm-<job>-N.out",
+      parseRank,
+    )
+    .action(async (dir: string, opts: { follow?: boolean; bytes?: number; rank?: number }) => {
       const { tailCommand } = await import('./run');
       process.exitCode = await tailCommand(dir, opts);
     });
@@ -191,6 +236,24 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
     });
 
   program
+    .command('watch')
+    .description(
+      'print a line when a run fails, turns NaN/Inf, stalls or completes (and POST it to a Slack-compatible webhook)',
+    )
+    .argument('<DIR>', 'a folder of experiments, a project root, or one experiment')
+    .option('--webhook <URL>', 'POST {"text": …} to this URL for each alert (retried with backoff)')
+    .option(
+      '--stall-after <SECONDS>',
+      'a run is stalled after max(this, 10 × its median record interval) without metrics or log output',
+      (v) => parsePositive(v, '--stall-after'),
+      300,
+    )
+    .action(async (dir: string, opts: { webhook?: string; stallAfter: number }) => {
+      const { watchCommand } = await import('./watch');
+      await watchCommand(dir, opts);
+    });
+
+  program
     .command('serve')
     .description('serve the Expdesk interface to a browser (browser mode)')
     .option('--workspace <DIR>', 'workspace to open (default: the bundled demo)')
@@ -212,6 +275,39 @@ function parseSeed(value: string): number {
   const n = Number(value);
   if (!Number.isInteger(n) || n < 0)
     throw new CliError(`--seed must be a non-negative integer, got ${value}`);
+  return n;
+}
+
+function parseInterval(value: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n < 0)
+    throw new CliError(`--system-interval must be 0 (off) or a number of seconds, got ${value}`);
+  return n;
+}
+
+function parsePositive(value: string, option: string): number {
+  const n = Number(value);
+  if (value.trim() === '' || !Number.isFinite(n) || n <= 0)
+    throw new CliError(`${option} must be a positive number of seconds, got ${value}`);
+  return n;
+}
+
+interface SweepFlags {
+  sweep: string[];
+  maxParallel?: number;
+}
+
+function parseMaxParallel(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1)
+    throw new CliError(`--max-parallel must be a positive integer, got ${value}`);
+  return n;
+}
+
+function parseRank(value: string): number {
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(n))
+    throw new CliError(`--rank must be a rank number (0, 1, …), got ${value}`);
   return n;
 }
 

@@ -31,6 +31,7 @@ import { RECENT_WRITE_MS } from '../main/core/workspace/status';
 import { ExpdeskError } from '../shared/errors';
 import { CliError } from './errors';
 import { cliSshOptions, onCliExit } from './remote-context';
+import { attachTo, endedRunExit, followStoppable, onCtrlC, printFailure } from './run-follow';
 import { describeStopped, runRequestFields, type RunCliOptions } from './run-options';
 import { shellQuote } from '../shared/shell-quote';
 import { logOutput, printErr, printOut } from './output';
@@ -135,12 +136,14 @@ async function followRemote(
   fromOffset: number,
   shouldEnd: (state: RemoteRunState) => boolean,
   onHello?: (h: { exists: boolean; file: string }) => void,
+  file?: string,
 ): Promise<RemoteRunState | null> {
   let last: RemoteRunState | null = null;
   let writing = Promise.resolve();
   const out = logOutput();
   const follower = new RemoteLogFollower(conn, expDir, {
     fromOffset,
+    ...(file ? { file } : {}),
     onHello,
     onData: (_offset, data) => {
       writing = writing.then(() => out.write(data));
@@ -161,30 +164,27 @@ async function followRemote(
 
 export async function remoteTailCommand(
   expDir: string,
-  opts: { follow?: boolean; bytes?: number },
+  opts: { follow?: boolean; bytes?: number; file?: string },
 ): Promise<number> {
   const { loc, conn } = open(expDir);
   let stop = false;
-  const onSigint = (): void => {
-    stop = true;
-  };
-  process.on('SIGINT', onSigint);
-  try {
-    let missingLog = false;
-    const state = await followRemote(
-      conn,
-      loc.path,
-      -(opts.bytes ?? 64 * 1024),
-      (s) => !opts.follow || stop || remoteRunEnded(s, RECENT_WRITE_MS),
-      (h) => {
-        if (!h.exists && !opts.follow) missingLog = true;
-      },
-    );
-    if (missingLog) throw new CliError(`${expDir} has no log (logs/train.log or logs/train_rank0.log)`);
-    return opts.follow && state?.status?.state === 'failed' ? 1 : 0;
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
+  let missingLog = false;
+  const state = await onCtrlC(
+    () => (stop = true),
+    () =>
+      followRemote(
+        conn,
+        loc.path,
+        -(opts.bytes ?? 64 * 1024),
+        (s) => !opts.follow || stop || remoteRunEnded(s, RECENT_WRITE_MS),
+        (h) => {
+          if (!h.exists && !opts.follow) missingLog = true;
+        },
+        opts.file,
+      ),
+  );
+  if (missingLog) throw new CliError(`${expDir} has no log (logs/train.log or logs/train_rank0.log)`);
+  return opts.follow && state?.status?.state === 'failed' ? 1 : 0;
 }
 
 /**
@@ -210,17 +210,20 @@ export async function remoteAttachCommand(expDir: string): Promise<number> {
   } catch (err) {
     if (!(err instanceof SyntaxError)) throw err;
   }
-  if (!status)
-    throw new CliError(
-      `${expDir} was not started by Expdesk: there is no terminal to attach to (try expdesk tail --follow)`,
-    );
-  if (status.state !== 'running') {
-    process.stderr.write(`expdesk: the run is ${status.state}; showing the end of its log\n`);
-    return remoteTailCommand(expDir, {});
-  }
-  if (!status.tmux_session || !process.stdin.isTTY || !process.stdout.isTTY)
-    return remoteTailCommand(expDir, { follow: true });
-  const session = status.tmux_session.replace(/[^A-Za-z0-9_.:=-]/g, '');
+  return attachTo(
+    expDir,
+    status,
+    (opts) => remoteTailCommand(expDir, opts),
+    (running) =>
+      running.tmux_session && process.stdin.isTTY && process.stdout.isTTY
+        ? attachRemoteSession(conn, running.tmux_session)
+        : remoteTailCommand(expDir, { follow: true }),
+  );
+}
+
+/** A remote tmux session in this terminal, until it detaches or ends; its exit code. */
+async function attachRemoteSession(conn: SshConnection, tmuxSession: string): Promise<number> {
+  const session = tmuxSession.replace(/[^A-Za-z0-9_.:=-]/g, '');
   const channel = await conn.openTerminal(`exec tmux attach-session -t ${shellQuote(`=${session}`)}`, {
     rows: process.stdout.rows || 24,
     cols: process.stdout.columns || 80,
@@ -279,11 +282,6 @@ export async function remoteStopCommand(expDir: string): Promise<string> {
   return describeStopped(await executor.cancel(executor.handle(loc.path)));
 }
 
-function signalNumber(name: string): number {
-  const n = os.constants.signals[name as NodeJS.Signals];
-  return typeof n === 'number' ? n : 1;
-}
-
 export async function remoteRunCommand(command: string[], opts: RunCliOptions): Promise<number> {
   const { loc, conn } = open(opts.workspace!);
   const request = { workspace: loc.path, ...runRequestFields(command, opts) };
@@ -299,47 +297,33 @@ export async function remoteRunCommand(command: string[], opts: RunCliOptions): 
     process.stderr.write(`expdesk: running in ${holder}; follow it with: expdesk tail --follow ${where}\n`);
     return 0;
   }
-  let interrupts = 0;
-  let detached = false;
-  const onSigint = (): void => {
-    interrupts++;
-    if (interrupts === 1) {
-      process.stderr.write('\nexpdesk: stopping the run (Ctrl-C again to detach and leave it running)\n');
-      executor
-        .cancel(started.handle)
-        .catch((err: Error) => process.stderr.write(`expdesk: ${err.message}\n`));
-    } else detached = true;
-  };
-  process.on('SIGINT', onSigint);
   try {
-    const state = await followRemote(
-      conn,
-      started.expDir,
-      0,
-      (s) => detached || remoteRunEnded(s, RECENT_WRITE_MS),
+    return await followStoppable(
+      () => executor.cancel(started.handle),
+      async (detached) => {
+        const state = await followRemote(
+          conn,
+          started.expDir,
+          0,
+          (s) => detached() || remoteRunEnded(s, RECENT_WRITE_MS),
+        );
+        let status = state?.status ?? null;
+        // Its wrapper died without recording the end: record the run as failed there, and say so.
+        if (!detached() && status?.state === 'running' && state?.pid_alive === false) {
+          status = (await settleRemoteRun(conn, started.expDir)) ?? status;
+          const failure = (status as { failure?: unknown }).failure;
+          if (typeof failure === 'string') printFailure(failure);
+        }
+        if (detached() || !status || status.state === 'running') {
+          process.stderr.write(`expdesk: detached; the run goes on in ${holder}: ${where}\n`);
+          return 130;
+        }
+        return endedRunExit(status, `${where}/FAILED.txt`);
+      },
     );
-    let status = state?.status ?? null;
-    // Its wrapper died without recording the end: record the run as failed there, and say so.
-    if (!detached && status?.state === 'running' && state?.pid_alive === false) {
-      status = (await settleRemoteRun(conn, started.expDir)) ?? status;
-      const failure = (status as { failure?: unknown }).failure;
-      // The remote's text reaches a terminal: no control characters.
-      if (typeof failure === 'string')
-        // eslint-disable-next-line no-control-regex -- control characters are what is replaced
-        process.stderr.write(`expdesk: ${failure.replace(/[\x00-\x1f\x7f]/g, '?')}\n`);
-    }
-    if (detached || !status || status.state === 'running') {
-      process.stderr.write(`expdesk: detached; the run goes on in ${holder}: ${where}\n`);
-      return 130;
-    }
-    if (status.state === 'failed') process.stderr.write(`expdesk: the run failed; see ${where}/FAILED.txt\n`);
-    if (status.state === 'stopped') process.stderr.write('expdesk: the run was stopped\n');
-    return status.exit_code ?? (status.signal ? 128 + signalNumber(status.signal) : 1);
   } catch (err) {
     if (err instanceof ExpdeskError)
       err.message = `${err.message}\nexpdesk: the run goes on in ${holder}; re-attach with: expdesk tail --follow ${where}`;
     throw err;
-  } finally {
-    process.off('SIGINT', onSigint);
   }
 }

@@ -16,6 +16,7 @@ export interface RunCliOptions {
   detach?: boolean;
   refuseDirty?: boolean;
   cwd?: string;
+  systemInterval?: number;
 }
 
 /** What `expdesk run`'s options ask of a launch, here or on a remote. */
@@ -29,6 +30,7 @@ export function runRequestFields(command: string[], opts: RunCliOptions): Omit<R
     python: opts.python,
     refuseDirty: opts.refuseDirty,
     cwd: opts.cwd,
+    systemInterval: opts.systemInterval,
   };
 }
 

@@ -5,7 +5,6 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, statSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { LogTail, tailOffset } from '../main/core/logs/log-tail';
 import { readStatusFile, settleDeadWrapper, type RunStatus } from '../main/core/runs/control';
@@ -16,6 +15,7 @@ import { RECENT_WRITE_MS } from '../main/core/workspace/status';
 import { byLocation } from '../main/core/backend/resolve';
 import { CliError } from './errors';
 import { logOutput, printErr } from './output';
+import { attachTo, endedRunExit, followStoppable, onCtrlC, printFailure } from './run-follow';
 import { describeStopped, runRequestFields, type RunCliOptions } from './run-options';
 import type { SlurmCliOptions } from './slurm';
 
@@ -109,49 +109,32 @@ export async function runCommand(command: string[], opts: RunCliOptions & SlurmC
     return 0;
   }
 
-  let interrupts = 0;
-  let detached = false;
-  const onSigint = (): void => {
-    interrupts++;
-    if (interrupts === 1) {
-      process.stderr.write('\nexpdesk: stopping the run (Ctrl-C again to detach and leave it running)\n');
-      executor.cancel(run.handle).catch((err: Error) => process.stderr.write(`expdesk: ${err.message}\n`));
-    } else {
-      detached = true;
-    }
-  };
-  process.on('SIGINT', onSigint);
   try {
-    const status = await follow(
-      run.expDir,
-      path.join(run.expDir, 'logs', 'train.log'),
-      0,
-      () => detached,
-      true,
+    return await followStoppable(
+      () => executor.cancel(run.handle),
+      async (detached) => {
+        const status = await follow(
+          run.expDir,
+          path.join(run.expDir, 'logs', 'train.log'),
+          0,
+          detached,
+          true,
+        );
+        if (detached() || !status || status.state === 'running') {
+          process.stderr.write(`expdesk: detached; the run goes on in ${run.expDir}\n`);
+          return 130;
+        }
+        if (status.failure) printFailure(status.failure);
+        if (status.log_bytes_lost)
+          process.stderr.write(
+            `expdesk: ${status.log_bytes_lost} bytes of the run's output are missing from its log (the disk was full or failing)\n`,
+          );
+        return endedRunExit(status, path.join(run.expDir, 'FAILED.txt'));
+      },
     );
-    if (detached || !status || status.state === 'running') {
-      process.stderr.write(`expdesk: detached; the run goes on in ${run.expDir}\n`);
-      return 130;
-    }
-    // eslint-disable-next-line no-control-regex -- the folder's text reaches a terminal: no escapes
-    if (status.failure) process.stderr.write(`expdesk: ${status.failure.replace(/[\x00-\x1f\x7f]/g, '?')}\n`);
-    if (status.log_bytes_lost)
-      process.stderr.write(
-        `expdesk: ${status.log_bytes_lost} bytes of the run's output are missing from its log (the disk was full or failing)\n`,
-      );
-    if (status.state === 'failed')
-      process.stderr.write(`expdesk: the run failed; see ${path.join(run.expDir, 'FAILED.txt')}\n`);
-    if (status.state === 'stopped') process.stderr.write('expdesk: the run was stopped\n');
-    return status.exit_code ?? (status.signal ? 128 + signalNumber(status.signal) : 1);
   } finally {
-    process.off('SIGINT', onSigint);
     if (!run.diesWithExpdesk) run.terminal.kill();
   }
-}
-
-function signalNumber(name: string): number {
-  const n = os.constants.signals[name as NodeJS.Signals];
-  return typeof n === 'number' ? n : 1;
 }
 
 /**
@@ -162,21 +145,21 @@ export async function attachCommand(expDir: string): Promise<number> {
   const ssh = await sshRunsFor(expDir);
   if (ssh) return ssh.remoteAttachCommand(expDir);
   const dir = path.resolve(expDir);
-  const status = readStatusFile(dir);
-  if (!status)
-    throw new CliError(
-      `${dir} was not started by Expdesk: there is no terminal to attach to (try expdesk tail --follow)`,
-    );
-  if (status.state !== 'running') {
-    process.stderr.write(`expdesk: the run is ${status.state}; showing the end of its log\n`);
-    return tailCommand(dir, {});
-  }
-  if (status.tmux_session && tmuxSessionAlive(status.tmux_session)) {
-    // tmux needs our terminal: hand it over (detach with the tmux prefix, Ctrl-B d).
-    const r = spawnSync('tmux', ['attach-session', '-t', `=${status.tmux_session}`], { stdio: 'inherit' });
-    return r.status ?? 1;
-  }
-  return tailCommand(dir, { follow: true });
+  return attachTo(
+    dir,
+    readStatusFile(dir),
+    (opts) => tailCommand(dir, opts),
+    (status) => {
+      if (status.tmux_session && tmuxSessionAlive(status.tmux_session)) {
+        // tmux needs our terminal: hand it over (detach with the tmux prefix, Ctrl-B d).
+        const r = spawnSync('tmux', ['attach-session', '-t', `=${status.tmux_session}`], {
+          stdio: 'inherit',
+        });
+        return Promise.resolve(r.status ?? 1);
+      }
+      return tailCommand(dir, { follow: true });
+    },
+  );
 }
 
 export async function stopCommand(expDir: string): Promise<string> {
@@ -187,9 +170,9 @@ export async function stopCommand(expDir: string): Promise<string> {
   return describeStopped(await new LocalExecutor().cancel(LocalExecutor.handle(expDir)));
 }
 
-/** The log a tail shows: train.log, else rank 0's (as the seed's Logger writes it). */
-function logOf(expDir: string): string {
-  for (const name of ['train.log', 'train_rank0.log']) {
+/** The log a tail shows: `file` when given, else train.log, else rank 0's (as the seed's Logger writes it). */
+function logOf(expDir: string, file?: string): string {
+  for (const name of file ? [file] : ['train.log', 'train_rank0.log']) {
     const p = path.join(expDir, 'logs', name);
     if (existsSync(p)) return p;
   }
@@ -221,13 +204,15 @@ export async function resubmitCommand(
 
 export async function tailCommand(
   expDir: string,
-  opts: { follow?: boolean; bytes?: number },
+  opts: { follow?: boolean; bytes?: number; rank?: number },
 ): Promise<number> {
   const ssh = await sshRunsFor(expDir);
-  if (ssh) return ssh.remoteTailCommand(expDir, opts);
+  const rankFile =
+    opts.rank === undefined ? undefined : await (await import('./rank-log')).rankLogName(expDir, opts.rank);
+  if (ssh) return ssh.remoteTailCommand(expDir, { ...opts, file: rankFile });
   const dir = path.resolve(expDir);
   if (!existsSync(dir)) throw new CliError(`no such folder: ${dir}`);
-  const file = logOf(dir);
+  const file = logOf(dir, rankFile);
   if (!existsSync(file) && !opts.follow)
     throw new CliError(`${dir} has no log (logs/train.log or logs/train_rank0.log)`);
   const start = await tailOffset(file, opts.bytes ?? 64 * 1024, dir);
@@ -236,19 +221,10 @@ export async function tailCommand(
     return 0;
   }
   let stop = false;
-  const onSigint = (): void => {
-    stop = true;
-  };
-  process.on('SIGINT', onSigint);
-  try {
-    const status = await follow(
-      dir,
-      file,
-      start,
-      () => stop || (readStatusFile(dir) === null && !seedRunLooksAlive(dir, file)),
-    );
-    return status?.state === 'failed' ? 1 : 0;
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
+  const status = await onCtrlC(
+    () => (stop = true),
+    () =>
+      follow(dir, file, start, () => stop || (readStatusFile(dir) === null && !seedRunLooksAlive(dir, file))),
+  );
+  return status?.state === 'failed' ? 1 : 0;
 }

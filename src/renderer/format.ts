@@ -3,6 +3,7 @@
  * everywhere: a metric that was NaN or ±Infinity in the file travels as null
  * and shows as "NaN"; a value that does not exist at all shows as "—".
  */
+import { finalLossWord } from '../shared/metrics-summary';
 import type { ExperimentStatus, ExperimentSummary, JsonValue } from '../shared/model';
 
 export const MISSING = '—';
@@ -18,9 +19,11 @@ export function formatMetric(v: number | null | undefined): string {
   return String(Number(v.toPrecision(4)));
 }
 
-/** The final loss: "—" when the run logged no training step, "NaN" when the loss was not finite. */
-export function formatFinalLoss(s: Pick<ExperimentSummary, 'total_steps' | 'final_loss'>): string {
-  return s.total_steps === null ? MISSING : formatMetric(s.final_loss);
+/** The final loss: "—" when the run logged no train/loss, NaN / +Inf / -Inf when it was not finite. */
+export function formatFinalLoss(
+  s: Pick<ExperimentSummary, 'total_steps' | 'final_loss' | 'final_loss_nonfinite'>,
+): string {
+  return finalLossWord(s) ?? formatMetric(s.final_loss);
 }
 
 /** "eval/loss 0.41 · eval/accuracy 0.73" */
@@ -70,10 +73,7 @@ export function formatJsonValue(v: JsonValue): string {
   return JSON.stringify(v);
 }
 
-export function problemText(p: { file: string; line?: number; column?: number; message: string }): string {
-  const where = p.line !== undefined ? `:${p.line}${p.column !== undefined ? `:${p.column}` : ''}` : '';
-  return `${p.file}${where}: ${p.message}`;
-}
+export { problemText } from '../shared/problems';
 
 /** A config value in a cell: numbers like metrics, strings as they are, the rest as JSON. */
 export function formatConfigValue(v: JsonValue | undefined): string {

@@ -9,10 +9,10 @@ import { createStore, type StoreApi } from 'zustand/vanilla';
 import { silentNotifier } from './lib/notify';
 import { defaultStorage } from './lib/recent';
 import type { ApiClient } from './api/client';
-import { appSlice } from './state/app';
+import { appData, appSlice } from './state/app';
 import { compareSlice } from './state/compare';
 import type { Ctx, StoreDeps } from './state/context';
-import { detailSlice } from './state/detail';
+import { detailData, detailSlice } from './state/detail';
 import { launchSlice } from './state/launch';
 import { runsSlice } from './state/runs';
 import { tableSlice } from './state/table';
@@ -26,13 +26,7 @@ export type ExpdeskStore = StoreApi<ExpdeskState>;
 /** The data part of the state, as at start (preferences aside); reset() returns to it. */
 export function initialData(): Partial<ExpdeskState> {
   return {
-    info: null,
-    connection: 'open',
-    view: 'experiments',
-    shortcutsOpen: false,
-    toasts: [],
-    remoteHosts: {},
-    passphraseRequest: null,
+    ...appData(),
     listing: null,
     listingLoading: false,
     listingError: null,
@@ -44,13 +38,7 @@ export function initialData(): Partial<ExpdeskState> {
     sort: null,
     selectedPath: null,
     checked: [],
-    detailPath: null,
-    detail: null,
-    detailLoading: false,
-    detailError: null,
-    tab: 'overview',
-    launchNotes: null,
-    stopping: null,
+    ...detailData(),
     comparePaths: [],
     compare: null,
     compareLoading: false,

@@ -70,6 +70,8 @@ export const MetricsSeriesParams = z
     /** Visible x range (zoom); default everything. */
     range: z.object({ min: z.number(), max: z.number() }).nullable().optional(),
     buckets: z.number().int().min(10).max(20_000).default(1000),
+    /** Which file: logs/metrics.jsonl (default) or the run wrapper's logs/system.jsonl. */
+    stream: z.enum(['metrics', 'system']).optional(),
   })
   .strict();
 
@@ -127,6 +129,8 @@ export const RunStartParams = z
     seed: z.number().int().nonnegative().optional(),
     python: z.string().min(1).max(4096).optional(),
     refuseDirty: z.boolean().optional(),
+    /** Seconds between system samples (logs/system.jsonl); 0: none; default 10. */
+    systemInterval: z.number().min(0).max(86_400).optional(),
   })
   .strict();
 
@@ -397,3 +401,6 @@ export type WireMessage =
 /** The IPC channel names: the preload and the Electron shell import these, nothing else. */
 export const IPC_INVOKE_CHANNEL = 'expdesk:invoke';
 export const IPC_EVENT_CHANNEL = 'expdesk:event';
+
+/** Where the host's events go: any event with its payload (the host's emit, a window's or socket's listener). */
+export type EventSink = <E extends EventName>(event: E, payload: EventPayload<E>) => void;

@@ -5,10 +5,10 @@
  * every metric key. Pure and incremental: records appended later are folded into
  * the same state, and the state round-trips through JSON for the summary cache.
  */
-import type { MetricStats } from './model';
+import type { MetricStats, NonFinite } from './model';
 
 /** Keys of a record that are not metrics. */
-const RESERVED = new Set(['step', 'prefix', 'timestamp']);
+const RESERVED = new Set(['step', 'prefix', 'timestamp', 'rank']);
 
 const MINIMIZE =
   /(loss|error|\berr\b|perplexity|ppl|\bkl\b|_kl|kl_|mse|mae|rmse|\bwer\b|\bcer\b|nll|regret)/i;
@@ -30,12 +30,28 @@ interface StatState {
   maxStep: number | null;
   count: number;
   nonFinite: number;
+  /** Sum of the finite values (for means); absent in states cached before it was kept. */
+  sum?: number;
+  /** The last value's kind when it was not finite. */
+  lastNonFinite?: NonFinite | null;
+}
+
+/** Where a series first turned non-finite (the run diverged). */
+export interface FirstNonFinite {
+  metric: string;
+  step: number | null;
+  value: NonFinite;
+  line?: number;
 }
 
 export interface MetricsFoldState {
   records: number;
   lastTrainStep: number | null;
   lastTrainLoss: number | null;
+  /** The kind of the last train/loss when it was NaN or ±Infinity (lastTrainLoss is then null). */
+  lastTrainLossNonFinite?: NonFinite | null;
+  /** The first NaN or ±Infinity of any series. */
+  firstNonFinite?: FirstNonFinite | null;
   /** The eval/* (any non-reserved) keys of the last eval record. */
   lastEval: Record<string, number | null> | null;
   lastEvalStep: number | null;
@@ -62,13 +78,21 @@ function finiteOrNull(v: unknown): number | null {
   return typeof v === 'number' && Number.isFinite(v) ? v : null;
 }
 
+/** Which non-finite value `v` is; null for a finite number or a non-number. */
+export function nonFiniteKind(v: unknown): NonFinite | null {
+  if (typeof v !== 'number' || Number.isFinite(v)) return null;
+  return Number.isNaN(v) ? 'NaN' : v > 0 ? 'Infinity' : '-Infinity';
+}
+
 export class MetricsFold {
   constructor(readonly state: MetricsFoldState = emptyFoldState()) {}
 
   /** Fold one parsed record. Anything that is not an object is ignored by the caller. */
-  add(record: Record<string, unknown>): void {
+  add(record: Record<string, unknown>, line?: number): void {
     const s = this.state;
     s.records++;
+    // A multi-rank run whose records carry their rank: rank 0's drive the summary.
+    if (typeof record.rank === 'number' && record.rank !== 0) return;
     const rawStep = record.step;
     const step = typeof rawStep === 'number' ? rawStep : null;
     const prefix = record.prefix;
@@ -78,6 +102,7 @@ export class MetricsFold {
     if (prefix === 'train') {
       s.lastTrainStep = step;
       s.lastTrainLoss = finiteOrNull(record['train/loss']);
+      s.lastTrainLossNonFinite = nonFiniteKind(record['train/loss']);
     } else if (prefix === 'eval') {
       evalValues = {};
       s.lastEvalStep = step;
@@ -98,12 +123,15 @@ export class MetricsFold {
           maxStep: null,
           count: 0,
           nonFinite: 0,
+          sum: 0,
         };
       }
       st.count++;
       st.lastStep = step;
       if (Number.isFinite(v)) {
         st.last = v;
+        st.lastNonFinite = null;
+        if (st.sum !== undefined) st.sum += v;
         if (st.min === null || v < st.min) {
           st.min = v;
           st.minStep = step;
@@ -115,9 +143,21 @@ export class MetricsFold {
       } else {
         st.last = null;
         st.nonFinite++;
+        st.lastNonFinite = nonFiniteKind(v);
+        s.firstNonFinite ??= { metric: key, step, value: st.lastNonFinite!, ...(line ? { line } : {}) };
       }
     }
     if (evalValues) s.lastEval = evalValues;
+  }
+
+  /** The mean of each key's finite values; null where there is none (or the state predates sums). */
+  means(): Record<string, number | null> {
+    const out: Record<string, number | null> = {};
+    for (const [key, st] of Object.entries(this.state.stats)) {
+      const n = st.count - st.nonFinite;
+      out[key] = st.sum !== undefined && n > 0 ? st.sum / n : null;
+    }
+    return out;
   }
 
   metricStats(): Record<string, MetricStats> {
@@ -136,8 +176,31 @@ export class MetricsFold {
         direction,
         count: st.count,
         nonFinite: st.nonFinite,
+        lastNonFinite: st.lastNonFinite ?? null,
       };
     }
     return out;
   }
+}
+
+/** How a non-finite value is written in tables: NaN, +Inf, -Inf. */
+export const NON_FINITE_TEXT: Record<NonFinite, string> = {
+  NaN: 'NaN',
+  Infinity: '+Inf',
+  '-Infinity': '-Inf',
+};
+
+/**
+ * The final loss as a word when it is not a number to format: "—" when the run
+ * logged no train step or no train/loss at all, NaN / +Inf / -Inf when the
+ * loss was not finite; null when `final_loss` is the number to show.
+ */
+export function finalLossWord(s: {
+  total_steps: number | null;
+  final_loss: number | null;
+  final_loss_nonfinite?: NonFinite | null;
+}): string | null {
+  if (s.total_steps === null) return '—';
+  if (s.final_loss !== null) return null;
+  return s.final_loss_nonfinite ? NON_FINITE_TEXT[s.final_loss_nonfinite] : '—';
 }

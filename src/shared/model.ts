@@ -9,6 +9,10 @@ import { z } from 'zod';
 /** A metric value as it travels in JSON: NaN and ±Infinity become null. */
 export const MetricValue = z.number().nullable();
 
+/** Which non-finite value a null MetricValue stood for (JSON has no NaN or ±Infinity). */
+export const NonFinite = z.enum(['NaN', 'Infinity', '-Infinity']);
+export type NonFinite = z.infer<typeof NonFinite>;
+
 /** `queued`: submitted to a batch scheduler (SLURM), not started yet. */
 export const ExperimentState = z.enum(['running', 'completed', 'failed', 'stopped', 'unknown', 'queued']);
 export type ExperimentState = z.infer<typeof ExperimentState>;
@@ -45,6 +49,8 @@ export const MetricStats = z.object({
   count: z.number(),
   /** Records where the value was NaN or ±Infinity. */
   nonFinite: z.number(),
+  /** The last value's kind when it was not finite (`last` is then null). */
+  lastNonFinite: NonFinite.nullable().optional(),
 });
 export type MetricStats = z.infer<typeof MetricStats>;
 
@@ -54,6 +60,8 @@ export const Problem = z.object({
   line: z.number().optional(),
   column: z.number().optional(),
   message: z.string(),
+  /** How many times this problem occurs (absent: once); `line` is the first. */
+  count: z.number().optional(),
 });
 export type Problem = z.infer<typeof Problem>;
 
@@ -72,6 +80,19 @@ export const SlurmJob = z.object({
   source: z.enum(['squeue', 'sacct', 'scontrol', 'folder']),
 });
 export type SlurmJob = z.infer<typeof SlurmJob>;
+/** A sweep member's tag (core/runs/sweep.ts), recorded in its expdesk_status.json. */
+export const SweepTag = z.object({
+  id: z.string(),
+  /** 0-based position in the sweep's product. */
+  index: z.number().int().min(0),
+  count: z.number().int().min(1),
+  /** The member's swept values, by dotted key. */
+  params: z.record(
+    z.string(),
+    z.lazy(() => JsonValue),
+  ),
+});
+export type SweepTag = z.infer<typeof SweepTag>;
 
 /** The seed's tools/analyze_experiment.py summary, plus last/best of every metric. */
 export const ExperimentSummary = z.object({
@@ -82,6 +103,18 @@ export const ExperimentSummary = z.object({
   model: z.string().nullable(),
   total_steps: z.number().nullable(),
   final_loss: MetricValue,
+  /** Which non-finite value final_loss (null) was; null/absent when it was finite or missing. */
+  final_loss_nonfinite: NonFinite.nullable().optional(),
+  /** A series turned NaN or ±Infinity (the run diverged): where first. */
+  diverged: z
+    .object({
+      metric: z.string(),
+      step: z.number().nullable(),
+      value: NonFinite,
+      line: z.number().optional(),
+    })
+    .nullable()
+    .optional(),
   final_eval: z.record(z.string(), MetricValue).nullable(),
   status: ExperimentStatus,
   startedAt: z.string().nullable(),
@@ -103,6 +136,15 @@ export const ExperimentSummary = z.object({
     .optional(),
   /** A SLURM job's scheduler record (src/shared/slurm.ts), for experiments submitted to SLURM. */
   slurm: SlurmJob.optional(),
+  /** A TensorBoard run's hparams (plugin "hparams"): its config when it has no config.yaml. */
+  hparams: z
+    .record(
+      z.string(),
+      z.lazy(() => JsonValue),
+    )
+    .optional(),
+  /** The sweep the experiment is a member of (from its status file), if any. */
+  sweep: SweepTag.optional(),
 });
 export type ExperimentSummary = z.infer<typeof ExperimentSummary>;
 
@@ -119,7 +161,7 @@ export const LogFile = z.object({
   name: z.string(),
   path: z.string(),
   size: z.number(),
-  /** train_rankN.log gives N; train.log gives null. */
+  /** train_rankN.log and slurm-<job>-N.out give N (shared/rank-logs.ts); train.log gives null. */
   rank: z.number().nullable(),
 });
 export type LogFile = z.infer<typeof LogFile>;

@@ -107,7 +107,7 @@ test('the keyboard moves the selection and Enter opens the detail', async ({ pag
 test('text from the folder containing <script> is shown as text, never run', async ({ page }, testInfo) => {
   await openApp(page);
   const r = row(page, 'e2e_untrusted_text');
-  await expect(r.getByTestId('cell-name')).toHaveText(SCRIPT_TEXT);
+  await expect(r.getByTestId('cell-alias')).toHaveText(SCRIPT_TEXT);
   await r.click();
   const detail = page.getByTestId('detail-panel');
   await expect(detail.getByTestId('detail-name')).toHaveText(SCRIPT_TEXT);

@@ -343,6 +343,34 @@ function writeDamaged(root: string): void {
   for (const name of ['Exp_B', 'exp_a', 'exp10_x', 'exp9_x', 'été_run', 'exp_a-2', 'exp_a_1'])
     exp(root, name, { [METRICS]: good });
   // A grouped sweep: experiments one level deeper.
+  // Issue 16: damage that used to be silent or worded by the runtime.
+  exp(root, 'exp033_binary_metrics', {
+    'config.yaml': CONFIG,
+    [METRICS]: Buffer.from(Array.from({ length: 5000 }, (_, i) => (i * 37) % 256)),
+  });
+  exp(root, 'exp034_wrong_types', {
+    'config.yaml': CONFIG,
+    [METRICS]:
+      good +
+      '{"step": "seven", "prefix": "train", "train/loss": 0.4}\n' +
+      '{"step": 8, "prefix": "train", "train/loss": "low"}\n' +
+      line({ step: 9, prefix: 'train', 'train/loss': 0.3 }),
+  });
+  exp(root, 'exp035_no_train_loss', {
+    'config.yaml': CONFIG,
+    [METRICS]: line({ step: 1, prefix: 'train', 'train/acc': 0.5 }),
+  });
+  exp(root, 'exp036_diverged_then_finite', {
+    'config.yaml': CONFIG,
+    [METRICS]:
+      good +
+      '{"step": 3, "prefix": "train", "train/loss": NaN}\n' +
+      line({ step: 4, prefix: 'train', 'train/loss': 1 }),
+  });
+  exp(root, 'exp037_deep_config', {
+    'config.yaml': 'x: ' + '{a: '.repeat(20_000) + '1' + '}'.repeat(20_000) + '\n',
+    [METRICS]: good,
+  });
   exp(path.join(root, 'sweep_lr'), 'exp040_lr1', { 'config.yaml': CONFIG, [METRICS]: good });
   exp(path.join(root, 'sweep_lr'), 'exp041_lr2', { 'config.yaml': CONFIG.replace('0.001', '0.002') });
   exp(path.join(root, 'sweep_lr', 'deeper'), 'exp042_too_deep', { 'config.yaml': CONFIG });

@@ -38,6 +38,7 @@ export const CORE_RANKS: Record<string, number> = {
   logs: 2,
   summary: 3,
   watch: 4,
+  alerts: 4, // run alerts (failed, NaN, stalled, completed), their memory and the webhook
   verify: 4,
   capture: 5,
   runs: 6,

@@ -10,6 +10,7 @@ import {
   parseParams,
   type EventName,
   type EventPayload,
+  type EventSink,
   type ExpdeskApi,
   type RequestName,
   type RequestParams,
@@ -53,11 +54,9 @@ export interface HostActivity {
   sshChannels: number;
 }
 
-type Listener = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
-
 export class ExpdeskHost implements ExpdeskApi {
   private workspace: string | null;
-  private readonly listeners = new Set<Listener>();
+  private readonly listeners = new Set<EventSink>();
   readonly summaries: SummaryStore;
   private readonly runs: RunService;
   private readonly data: InterfaceDataService;
@@ -282,7 +281,7 @@ export class ExpdeskHost implements ExpdeskApi {
     }
   }
 
-  onEvent(listener: Listener): () => void {
+  onEvent(listener: EventSink): () => void {
     this.listeners.add(listener);
     return () => this.listeners.delete(listener);
   }

@@ -42,15 +42,21 @@ export class InterfaceDataService {
   }
 
   async metricsSeries(params: RequestParams<'metrics.series'>): Promise<RequestResult<'metrics.series'>> {
-    // A remote file's new bytes join a local mirror; the columns then grow by what was appended.
-    const [m] = await (await this.backend(params.expDir)).localMetrics([params.expDir]);
-    if (m!.reset) this.series.forget(m!.dir);
-    return this.series.query(m!.dir, {
+    const query = {
       keys: params.keys,
       x: params.x ?? 'step',
       range: params.range ?? null,
       buckets: params.buckets ?? 1000,
-    });
+    };
+    const backend = await this.backend(params.expDir);
+    if (params.stream === 'system') {
+      const [s] = await backend.localSystemMetrics([params.expDir]);
+      return this.series.queryFile(s!.file, query, s!.reset);
+    }
+    // A remote file's new bytes join a local mirror; the columns then grow by what was appended.
+    const [m] = await backend.localMetrics([params.expDir]);
+    if (m!.reset) this.series.forget(m!.dir);
+    return this.series.query(m!.dir, query);
   }
 
   async watch(params: RequestParams<'experiments.watch'>): Promise<RequestResult<'experiments.watch'>> {

@@ -12,13 +12,7 @@
  * reached like the local one through core/backend/resolve.ts.
  */
 import { randomUUID } from 'node:crypto';
-import {
-  ApiError,
-  type EventName,
-  type EventPayload,
-  type RequestParams,
-  type RequestResult,
-} from '../../shared/contract';
+import { ApiError, type EventSink, type RequestParams, type RequestResult } from '../../shared/contract';
 import { ExpdeskError } from '../../shared/errors';
 import { userCacheDir } from '../core/app/paths';
 import { byLocation } from '../core/backend/resolve';
@@ -40,8 +34,6 @@ import { RemoteWorkspace } from '../core/remote/remote-workspace';
 import type { SummaryStore } from '../core/summary/summary-store';
 import { toApiError } from './errors';
 import type { RunFace } from './runs';
-
-type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 
 /** How often watched remote runs are polled for their state. */
 const WATCH_MS = 2000;
@@ -102,7 +94,7 @@ export class RemoteService implements RunFace {
   readonly mirror: RemoteMetricsMirror;
 
   constructor(
-    private readonly emit: Emit,
+    private readonly emit: EventSink,
     private readonly summaries: SummaryStore,
     options: SshOptions = {},
     data: RemoteDataOptions = {},
@@ -206,6 +198,7 @@ export class RemoteService implements RunFace {
           seed: params.seed,
           python: params.python,
           refuseDirty: params.refuseDirty,
+          systemInterval: params.systemInterval,
         };
         const plan = planRun(request, planContext(request, { configLabel: mirror?.remoteFor }));
         started = await this.executor(params.workspace).submit(plan);

@@ -8,13 +8,7 @@ import { randomUUID } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { IPty } from 'node-pty';
-import {
-  ApiError,
-  type EventName,
-  type EventPayload,
-  type RequestParams,
-  type RequestResult,
-} from '../../shared/contract';
+import { ApiError, type EventSink, type RequestParams, type RequestResult } from '../../shared/contract';
 import { experimentBaseName } from '../../shared/naming';
 import { composeConfig, ConfigError, freezeConfig } from '../core/configs/compose';
 import { projectRootOf } from '../core/configs/config-files';
@@ -23,8 +17,6 @@ import { LogTail, tailOffset } from '../core/logs/log-tail';
 import { LocalExecutor } from '../core/runs/local-executor';
 import { planContext, planRun } from '../core/runs/plan';
 import { isExperimentDir } from '../core/workspace/discover';
-
-type Emit = <E extends EventName>(event: E, payload: EventPayload<E>) => void;
 
 /** How often followed logs and watched runs are polled: well under the 1 s users notice. */
 const POLL_MS = 200;
@@ -56,7 +48,7 @@ export class RunService implements RunFace {
   private readonly executor = new LocalExecutor();
 
   constructor(
-    private readonly emit: Emit,
+    private readonly emit: EventSink,
     private readonly defaultWorkspace: () => string | null,
   ) {}
 

@@ -14,6 +14,7 @@ import { formatConfigValue, formatMetric, MISSING } from '../format';
 import { SERIES_COLORS } from '../theme';
 import { useExpdesk } from '../store-context';
 import { Chart, type ChartSeries } from './Chart';
+import { CheckLabel } from './CheckLabel';
 import { bucketsFor, groupByPrefix, useElementWidth } from './MetricsTab';
 import { ParallelCoordinates } from './ParallelCoordinates';
 import { VerifyReproduction } from './VerifyReproduction';
@@ -109,15 +110,9 @@ function CompareBody({ compare }: { compare: CompareResult }): React.JSX.Element
                 {compare.configDiff.length} differ · {compare.configSame.length} equal
               </span>
             </h3>
-            <label className="check-label">
-              <input
-                type="checkbox"
-                checked={hideEqual}
-                onChange={(e) => setHideEqual(e.target.checked)}
-                data-testid="hide-equal"
-              />
+            <CheckLabel checked={hideEqual} onChange={setHideEqual} testId="hide-equal">
               Hide equal keys
-            </label>
+            </CheckLabel>
           </div>
           <ConfigTable compare={compare} hideEqual={hideEqual} />
         </section>

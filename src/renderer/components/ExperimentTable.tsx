@@ -244,6 +244,7 @@ const Row = memo(function Row(p: RowProps): React.JSX.Element {
       data-testid="experiment-row"
       data-path={e.path}
       data-name={e.name}
+      data-folder={e.folder}
     >
       <div className="cell check" role="gridcell" onClick={(ev) => ev.stopPropagation()}>
         <input
@@ -276,14 +277,20 @@ function Cell(props: {
       return (
         <div className={cls} role="gridcell">
           <StatusBadge status={e.status} />
+          {e.diverged && (
+            <span
+              className="diverged-mark"
+              data-testid="diverged-mark"
+              title={`Diverged: ${e.diverged.metric} is ${e.diverged.value}${e.diverged.step !== null ? ` at step ${e.diverged.step}` : ''}`}
+              aria-label="diverged"
+            >
+              ↯
+            </span>
+          )}
         </div>
       );
     case 'name':
-      return (
-        <div className={`${cls} name`} role="gridcell" title={e.path} data-testid="cell-name">
-          {e.name}
-        </div>
-      );
+      return <IdentityCell exp={e} cls={cls} />;
     case 'algorithm':
       return <Text cls={cls} text={e.algorithm} />;
     case 'model':
@@ -334,6 +341,37 @@ function Cell(props: {
   if (c.id.startsWith('metric:'))
     return <Text cls={cls} text={formatMetric(finalMetric(e, c.id.slice(7)))} />;
   return <Text cls={cls} text={MISSING} />;
+}
+
+/**
+ * A row's identity is its folder (copies of one config share a name); a
+ * different name from config or metadata follows it, muted, and a row with
+ * problems carries a mark and its first problem in words (issue 16).
+ */
+function IdentityCell({ exp: e, cls }: { exp: ExperimentSummary; cls: string }): React.JSX.Element {
+  const first = e.problems[0];
+  return (
+    <div className={`${cls} name`} role="gridcell" title={e.path} data-testid="cell-name">
+      <span className="folder" data-testid="cell-folder">
+        {e.folder}
+      </span>
+      {e.name !== e.folder && (
+        <span className="alias" data-testid="cell-alias">
+          {e.name}
+        </span>
+      )}
+      {first && (
+        <span
+          className="row-problem"
+          data-testid="row-problem"
+          title={e.problems.map(problemText).join('\n')}
+        >
+          ⚠ {first.message}
+          {e.problems.length > 1 ? ` (+${e.problems.length - 1})` : ''}
+        </span>
+      )}
+    </div>
+  );
 }
 
 function Text({ cls, text }: { cls: string; text: string | null }): React.JSX.Element {

@@ -2,6 +2,7 @@ import { useEffect, useState } from 'react';
 import type { EventPayload } from '../../shared/contract';
 import { formatBytes } from '../format';
 import { useExpdesk } from '../store-context';
+import { CheckLabel } from './CheckLabel';
 import { Popover } from './Popover';
 
 type Progress = EventPayload<'bundle.progress'>;
@@ -97,18 +98,12 @@ export function ExportBundle({ path }: { path: string }): React.JSX.Element {
             void start();
           }}
         >
-          <label className="check-label">
-            <input type="checkbox" checked={withLogs} onChange={(e) => setWithLogs(e.target.checked)} />
+          <CheckLabel checked={withLogs} onChange={setWithLogs}>
             Include logs and metrics
-          </label>
-          <label className="check-label">
-            <input
-              type="checkbox"
-              checked={withCheckpoint}
-              onChange={(e) => setWithCheckpoint(e.target.checked)}
-            />
+          </CheckLabel>
+          <CheckLabel checked={withCheckpoint} onChange={setWithCheckpoint}>
             Include the final checkpoint
-          </label>
+          </CheckLabel>
           <label className="field">
             <span className="field-label">
               Save as <span className="muted">on the host; empty: Downloads/&lt;run&gt;-bundle.zip</span>

@@ -4,23 +4,27 @@
  * state (what uncommitted.patch will hold) and the launch button.
  */
 import { useMemo } from 'react';
-import { useShallow } from 'zustand/react/shallow';
 import { flattenConfig } from '../../shared/config-diff';
 import { formatConfigValue } from '../format';
 import type { OverrideRow } from '../state/launch';
-import { useExpdesk } from '../store-context';
+import { useExpdesk, useExpdeskPick } from '../store-context';
+import { CheckLabel } from './CheckLabel';
 
-/** One labelled text input of the form. */
-function TextField(props: {
+/** The launch form's text fields, each kept in the store (and remembered by setLaunchField). */
+type LaunchTextKey = 'command' | 'python' | 'seed' | 'runName';
+
+/** One labelled text input of the form, bound to its field of the store. */
+function LaunchTextField(props: {
+  field: LaunchTextKey;
   label: string;
   hint?: string;
-  value: string;
   placeholder?: string;
-  onChange: (value: string) => void;
   testId: string;
   narrow?: boolean;
   numeric?: boolean;
 }): React.JSX.Element {
+  const value = useExpdesk((st) => st[props.field]);
+  const setLaunchField = useExpdesk((st) => st.setLaunchField);
   return (
     <label className={props.narrow ? 'field narrow' : 'field'}>
       <span className="field-label">
@@ -30,9 +34,9 @@ function TextField(props: {
       <input
         type="text"
         inputMode={props.numeric ? 'numeric' : undefined}
-        value={props.value}
+        value={value}
         placeholder={props.placeholder}
-        onChange={(e) => props.onChange(e.target.value)}
+        onChange={(e) => setLaunchField({ [props.field]: e.target.value })}
         data-testid={props.testId}
         spellCheck={false}
       />
@@ -41,23 +45,18 @@ function TextField(props: {
 }
 
 export default function LaunchForm({ editorText }: { editorText: () => string | null }): React.JSX.Element {
-  const s = useExpdesk(
-    useShallow((st) => ({
-      compose: st.compose,
-      overrides: st.overrides,
-      setOverrides: st.setOverrides,
-      runName: st.runName,
-      command: st.command,
-      python: st.python,
-      seed: st.seed,
-      refuseDirty: st.refuseDirty,
-      setLaunchField: st.setLaunchField,
-      launch: st.launch,
-      launching: st.launching,
-      launchError: st.launchError,
-      configFile: st.configFile,
-      configDirty: st.configDirty,
-    })),
+  const s = useExpdeskPick(
+    'compose',
+    'overrides',
+    'setOverrides',
+    'runName',
+    'refuseDirty',
+    'setLaunchField',
+    'launch',
+    'launching',
+    'launchError',
+    'configFile',
+    'configDirty',
   );
   const keys = useMemo(
     () => (s.compose?.ok ? Object.keys(flattenConfig(s.compose.config)).sort() : []),
@@ -145,48 +144,39 @@ export default function LaunchForm({ editorText }: { editorText: () => string | 
         )}
       </div>
 
-      <TextField
+      <LaunchTextField
+        field="command"
         label="Command"
         hint={`{config} = the frozen config’s path`}
-        value={s.command}
-        onChange={(command) => s.setLaunchField({ command })}
         testId="launch-command"
       />
       <div className="field-row">
-        <TextField
+        <LaunchTextField
+          field="python"
           label="Interpreter"
-          value={s.python}
           placeholder="from the command"
-          onChange={(python) => s.setLaunchField({ python })}
           testId="launch-python"
         />
-        <TextField
+        <LaunchTextField
+          field="seed"
           label="Seed"
           narrow
           numeric
-          value={s.seed}
           placeholder={
             resolved['training.seed'] !== undefined ? formatConfigValue(resolved['training.seed']) : 'config'
           }
-          onChange={(seed) => s.setLaunchField({ seed })}
           testId="launch-seed"
         />
       </div>
-      <TextField
+      <LaunchTextField
+        field="runName"
         label="Name"
         hint="optional, instead of the generated one"
-        value={s.runName}
-        onChange={(runName) => s.setLaunchField({ runName })}
         testId="launch-name"
       />
-      <label className="check-label">
-        <input
-          type="checkbox"
-          checked={s.refuseDirty}
-          onChange={(e) => s.setLaunchField({ refuseDirty: e.target.checked })}
-        />
+      <CheckLabel checked={s.refuseDirty} onChange={(refuseDirty) => s.setLaunchField({ refuseDirty })}>
         Refuse to launch with uncommitted changes
-      </label>
+      </CheckLabel>
       <GitState />
       {s.launchError && (
         <div className="banner banner-error" role="alert" data-testid="launch-error">
@@ -207,38 +197,35 @@ export default function LaunchForm({ editorText }: { editorText: () => string | 
 
 /** The project's tree as a launch now would record it: clean, or the changes uncommitted.patch will hold. */
 function GitState(): React.JSX.Element {
-  const s = useExpdesk(
-    useShallow((st) => ({
-      git: st.gitState,
-      error: st.gitStateError,
-      refuseDirty: st.refuseDirty,
-      reload: st.loadGitState,
-      checkedAtLaunch: st.gitCheckedAtLaunch,
-    })),
-  );
+  const s = useExpdeskPick('gitState', 'gitStateError', 'refuseDirty', 'loadGitState', 'gitCheckedAtLaunch');
   const recheck = (
-    <button type="button" className="btn small" onClick={() => void s.reload()} data-testid="git-recheck">
+    <button
+      type="button"
+      className="btn small"
+      onClick={() => void s.loadGitState()}
+      data-testid="git-recheck"
+    >
       Check again
     </button>
   );
-  if (s.error)
+  if (s.gitStateError)
     return (
       <div className="git-state small muted" data-testid="git-state" data-state="error">
-        Could not read the working tree: {s.error} {recheck}
+        Could not read the working tree: {s.gitStateError} {recheck}
       </div>
     );
-  if (!s.git)
+  if (!s.gitState)
     return (
       <p className="git-state small muted" data-testid="git-state" data-state="unknown">
-        {s.checkedAtLaunch
+        {s.gitCheckedAtLaunch
           ? 'The remote tree is checked at launch: uncommitted changes are saved with the run as uncommitted.patch.'
           : 'Not in a git repository: the code version cannot be recorded.'}
       </p>
     );
-  if (s.git.changed === 0)
+  if (s.gitState.changed === 0)
     return (
       <div className="git-state small ok" data-testid="git-state" data-state="clean">
-        ✓ Clean tree at <code>{s.git.hash.slice(0, 8)}</code> ({s.git.branch}) {recheck}
+        ✓ Clean tree at <code>{s.gitState.hash.slice(0, 8)}</code> ({s.gitState.branch}) {recheck}
       </div>
     );
   return (
@@ -247,17 +234,17 @@ function GitState(): React.JSX.Element {
       data-testid="git-state"
       data-state="dirty"
     >
-      ⚠ {s.git.changed} uncommitted change{s.git.changed === 1 ? '' : 's'} on {s.git.branch} at{' '}
-      <code>{s.git.hash.slice(0, 8)}</code>:{' '}
+      ⚠ {s.gitState.changed} uncommitted change{s.gitState.changed === 1 ? '' : 's'} on {s.gitState.branch} at{' '}
+      <code>{s.gitState.hash.slice(0, 8)}</code>:{' '}
       {s.refuseDirty
         ? 'the launch will be refused.'
         : 'they will be saved with the run as uncommitted.patch.'}{' '}
       {recheck}
       <ul className="git-changes mono">
-        {s.git.changes.slice(0, 8).map((c) => (
+        {s.gitState.changes.slice(0, 8).map((c) => (
           <li key={c}>{c}</li>
         ))}
-        {s.git.changed > 8 && <li className="muted">… and {s.git.changed - 8} more</li>}
+        {s.gitState.changed > 8 && <li className="muted">… and {s.gitState.changed - 8} more</li>}
       </ul>
     </div>
   );

@@ -13,8 +13,7 @@ import { diffAgainstBase } from '../lib/config-preview';
 import { rangeOfLine, yamlProblems, type TextProblem } from '../lib/yaml-check';
 import { formatConfigValue } from '../format';
 import { modKey } from '../keyboard';
-import { useShallow } from 'zustand/react/shallow';
-import { useExpdesk } from '../store-context';
+import { useExpdeskPick } from '../store-context';
 import { CodeEditor, type CodeEditorHandle } from './CodeEditor';
 import LaunchForm from './LaunchForm';
 
@@ -37,18 +36,16 @@ function relTo(root: string | null, file: string): string {
 }
 
 export default function LaunchView(): React.JSX.Element {
-  const s = useExpdesk(
-    useShallow((st) => ({
-      configRoot: st.configRoot,
-      configFiles: st.configFiles,
-      configFilesError: st.configFilesError,
-      configFile: st.configFile,
-      configText: st.configText,
-      configDirty: st.configDirty,
-      compose: st.compose,
-      openLaunch: st.openLaunch,
-      openConfig: st.openConfig,
-    })),
+  const s = useExpdeskPick(
+    'configRoot',
+    'configFiles',
+    'configFilesError',
+    'configFile',
+    'configText',
+    'configDirty',
+    'compose',
+    'openLaunch',
+    'openConfig',
   );
   const editor = useRef<CodeEditorHandle>(null);
   const [previewTab, setPreviewTab] = useState<'diff' | 'frozen'>('diff');
@@ -143,21 +140,19 @@ export default function LaunchView(): React.JSX.Element {
 }
 
 function EditorPane({ editor }: { editor: React.RefObject<CodeEditorHandle | null> }): React.JSX.Element {
-  const s = useExpdesk(
-    useShallow((st) => ({
-      configRoot: st.configRoot,
-      configFile: st.configFile,
-      configText: st.configText,
-      configDirty: st.configDirty,
-      configSaving: st.configSaving,
-      compose: st.compose,
-      composedDraft: st.composedDraft,
-      composing: st.composing,
-      composeError: st.composeError,
-      saveConfig: st.saveConfig,
-      setConfigDirty: st.setConfigDirty,
-      setConfigDraft: st.setConfigDraft,
-    })),
+  const s = useExpdeskPick(
+    'configRoot',
+    'configFile',
+    'configText',
+    'configDirty',
+    'configSaving',
+    'compose',
+    'composedDraft',
+    'composing',
+    'composeError',
+    'saveConfig',
+    'setConfigDirty',
+    'setConfigDraft',
   );
   const [text, setText] = useState<string | null>(s.configText);
   const [syntax, setSyntax] = useState<TextProblem[]>(() =>

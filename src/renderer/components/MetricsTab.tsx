@@ -15,6 +15,7 @@ import { SERIES_COLORS } from '../theme';
 import { useExpdesk } from '../store-context';
 import { Chart, type ChartSeries } from './Chart';
 import { ChartControls, useChartView } from './ChartControls';
+import { SystemSection } from './SystemSection';
 
 /** Live redraws at most this often: fast enough for "within a second", calm for the CPU. */
 const LIVE_THROTTLE_MS = 400;
@@ -195,6 +196,15 @@ export default function MetricsTab({ detail }: { detail: ExperimentDetail }): Re
             </div>
           </section>
         ))}
+        <SystemSection
+          path={path}
+          xMode={xMode}
+          range={range}
+          onZoom={setRange}
+          buckets={buckets}
+          tick={tick}
+          running={detail.summary.status.state === 'running'}
+        />
       </div>
     </div>
   );

@@ -42,86 +42,70 @@ export function OverviewTab({ detail }: { detail: ExperimentDetail }): React.JSX
       )}
 
       <div className="cards">
-        <section className="card" data-testid="detail-summary">
-          <h3>Run</h3>
-          <dl className="kv">
-            <dt>Algorithm</dt>
-            <dd>{s.algorithm ?? MISSING}</dd>
-            <dt>Model</dt>
-            <dd>{s.model ?? MISSING}</dd>
-            <dt>Started</dt>
-            <dd>{formatTimestamp(s.status.startedAt ?? s.startedAt)}</dd>
-            <dt>Duration</dt>
-            <dd>{duration === null ? MISSING : formatDuration(duration)}</dd>
-            <dt>Steps</dt>
-            <dd>{s.total_steps ?? MISSING}</dd>
-            <dt>Final loss</dt>
-            <dd>{formatFinalLoss(s)}</dd>
-            <dt>Final eval</dt>
-            <dd>{formatFinalEval(s.final_eval)}</dd>
-            <dt>Records</dt>
-            <dd>
-              {s.records}
-              {s.malformedLines > 0 && ` (${s.malformedLines} malformed line(s) skipped)`}
-            </dd>
-          </dl>
-        </section>
+        <KvCard title="Run" testId="detail-summary">
+          <dt>Algorithm</dt>
+          <dd>{s.algorithm ?? MISSING}</dd>
+          <dt>Model</dt>
+          <dd>{s.model ?? MISSING}</dd>
+          <dt>Started</dt>
+          <dd>{formatTimestamp(s.status.startedAt ?? s.startedAt)}</dd>
+          <dt>Duration</dt>
+          <dd>{duration === null ? MISSING : formatDuration(duration)}</dd>
+          <dt>Steps</dt>
+          <dd>{s.total_steps ?? MISSING}</dd>
+          <dt>Final loss</dt>
+          <dd>{formatFinalLoss(s)}</dd>
+          <dt>Final eval</dt>
+          <dd>{formatFinalEval(s.final_eval)}</dd>
+          <dt>Records</dt>
+          <dd>
+            {s.records}
+            {s.malformedLines > 0 && ` (${s.malformedLines} malformed line(s) skipped)`}
+          </dd>
+        </KvCard>
 
-        <section className="card" data-testid="detail-git">
-          <h3>Code</h3>
-          <dl className="kv">
-            <dt>Commit</dt>
-            <dd className="mono">
-              {s.gitHash ?? MISSING}
-              {s.gitDirty && (
-                <span className="tag tag-warning" title="uncommitted changes when it started">
-                  dirty
-                </span>
-              )}
-            </dd>
-            <dt>Branch</dt>
-            <dd className="mono">{text(md.git_branch)}</dd>
-            {md.git_remote !== undefined && (
-              <>
-                <dt>Remote</dt>
-                <dd className="mono wrap">{text(md.git_remote)}</dd>
-              </>
+        <KvCard title="Code" testId="detail-git">
+          <dt>Commit</dt>
+          <dd className="mono">
+            {s.gitHash ?? MISSING}
+            {s.gitDirty && (
+              <span className="tag tag-warning" title="uncommitted changes when it started">
+                dirty
+              </span>
             )}
-            <dt>Reproduce</dt>
-            <dd>
-              {detail.hasReproduceScript ? 'reproduce.sh' : 'no reproduce.sh'} ·{' '}
-              {detail.hasRequirements ? 'requirements.txt' : 'no requirements.txt'}
-            </dd>
-          </dl>
-        </section>
-
-        <section className="card" data-testid="detail-environment">
-          <h3>Environment</h3>
-          <dl className="kv">
-            {ENV_KEYS.map((k) => (
-              <div key={k} className="kv-row">
-                <dt>{k.replace(/_/g, ' ')}</dt>
-                <dd className={k === 'command' ? 'mono wrap' : 'wrap'}>{text(md[k])}</dd>
-              </div>
-            ))}
-          </dl>
-        </section>
-
-        <section className="card" data-testid="detail-checkpoints">
-          <h3>Checkpoints ({detail.checkpoints.length})</h3>
-          {detail.checkpoints.length ? (
-            <ul className="plain">
-              {detail.checkpoints.map((c) => (
-                <li key={c.path} title={c.path}>
-                  <span className="mono">{c.name}</span>
-                  {c.final && <span className="tag">final</span>}
-                </li>
-              ))}
-            </ul>
-          ) : (
-            <p className="muted">None.</p>
+          </dd>
+          <dt>Branch</dt>
+          <dd className="mono">{text(md.git_branch)}</dd>
+          {md.git_remote !== undefined && (
+            <>
+              <dt>Remote</dt>
+              <dd className="mono wrap">{text(md.git_remote)}</dd>
+            </>
           )}
-        </section>
+          <dt>Reproduce</dt>
+          <dd>
+            {detail.hasReproduceScript ? 'reproduce.sh' : 'no reproduce.sh'} ·{' '}
+            {detail.hasRequirements ? 'requirements.txt' : 'no requirements.txt'}
+          </dd>
+        </KvCard>
+
+        <KvCard title="Environment" testId="detail-environment">
+          {ENV_KEYS.map((k) => (
+            <div key={k} className="kv-row">
+              <dt>{k.replace(/_/g, ' ')}</dt>
+              <dd className={k === 'command' ? 'mono wrap' : 'wrap'}>{text(md[k])}</dd>
+            </div>
+          ))}
+        </KvCard>
+
+        <FilesCard title="Checkpoints" testId="detail-checkpoints" files={detail.checkpoints}>
+          {(c) => (
+            <>
+              <span className="mono">{c.name}</span>
+              {c.final && <span className="tag">final</span>}
+            </>
+          )}
+        </FilesCard>
       </div>
 
       {s.problems.length > 0 && (
@@ -172,35 +156,21 @@ export function OverviewTab({ detail }: { detail: ExperimentDetail }): React.JSX
       )}
 
       <div className="cards">
-        <section className="card" data-testid="detail-logs">
-          <h3>Logs ({detail.logs.length})</h3>
-          {detail.logs.length ? (
-            <ul className="plain">
-              {detail.logs.map((l) => (
-                <li key={l.path} title={l.path}>
-                  <span className="mono">{l.name}</span> <span className="muted">{formatBytes(l.size)}</span>
-                </li>
-              ))}
-            </ul>
-          ) : (
-            <p className="muted">None.</p>
+        <FilesCard title="Logs" testId="detail-logs" files={detail.logs}>
+          {(l) => (
+            <>
+              <span className="mono">{l.name}</span> <span className="muted">{formatBytes(l.size)}</span>
+            </>
           )}
-        </section>
-        <section className="card" data-testid="detail-outputs">
-          <h3>Outputs ({detail.outputs.length})</h3>
-          {detail.outputs.length ? (
-            <ul className="plain">
-              {detail.outputs.map((o) => (
-                <li key={o.path} title={o.path}>
-                  <span className="tag">{o.kind}</span> <span className="mono">{o.name}</span>{' '}
-                  <span className="muted">{formatBytes(o.size)}</span>
-                </li>
-              ))}
-            </ul>
-          ) : (
-            <p className="muted">None.</p>
+        </FilesCard>
+        <FilesCard title="Outputs" testId="detail-outputs" files={detail.outputs}>
+          {(o) => (
+            <>
+              <span className="tag">{o.kind}</span> <span className="mono">{o.name}</span>{' '}
+              <span className="muted">{formatBytes(o.size)}</span>
+            </>
           )}
-        </section>
+        </FilesCard>
       </div>
 
       <section className="card wide" data-testid="detail-metadata">
@@ -219,6 +189,43 @@ export function OverviewTab({ detail }: { detail: ExperimentDetail }): React.JSX
         )}
       </section>
     </div>
+  );
+}
+
+/** A card of named values (a definition list). */
+function KvCard(props: { title: string; testId: string; children: React.ReactNode }): React.JSX.Element {
+  return (
+    <section className="card" data-testid={props.testId}>
+      <h3>{props.title}</h3>
+      <dl className="kv">{props.children}</dl>
+    </section>
+  );
+}
+
+/** A card of an experiment's files of one kind: one row each (its path the tooltip), or "None.". */
+function FilesCard<F extends { path: string }>(props: {
+  title: string;
+  testId: string;
+  files: readonly F[];
+  children: (file: F) => React.ReactNode;
+}): React.JSX.Element {
+  return (
+    <section className="card" data-testid={props.testId}>
+      <h3>
+        {props.title} ({props.files.length})
+      </h3>
+      {props.files.length ? (
+        <ul className="plain">
+          {props.files.map((f) => (
+            <li key={f.path} title={f.path}>
+              {props.children(f)}
+            </li>
+          ))}
+        </ul>
+      ) : (
+        <p className="muted">None.</p>
+      )}
+    </section>
   );
 }
 

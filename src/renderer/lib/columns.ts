@@ -20,7 +20,8 @@ export interface ColumnDef {
 
 export const FIXED_COLUMNS: readonly ColumnDef[] = [
   { id: 'status', label: 'Status', width: 92, numeric: false, group: 'field' },
-  { id: 'name', label: 'Name', width: 300, numeric: false, group: 'field' },
+  // The folder: the one name that tells rows apart (a config's name follows it when different).
+  { id: 'name', label: 'Experiment', width: 300, numeric: false, group: 'field' },
   { id: 'algorithm', label: 'Algorithm', width: 76, numeric: false, group: 'field' },
   { id: 'model', label: 'Model', width: 150, numeric: false, group: 'field' },
   { id: 'started', label: 'Started', width: 118, numeric: false, group: 'field' },
@@ -104,7 +105,7 @@ export function sortValue(
     case 'status':
       return e.status.state;
     case 'name':
-      return e.name.toLowerCase();
+      return e.folder.toLowerCase();
     case 'algorithm':
       return e.algorithm;
     case 'model':

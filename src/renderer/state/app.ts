@@ -6,10 +6,12 @@ export type { AppSlice, Toast, View } from './types';
 
 const TOAST_MS = 6_000;
 
-export function appSlice(ctx: Ctx): Slice<AppSlice> {
-  let toastId = 0;
-  return (set, get) => ({
-    client: ctx.client,
+/** The slice's data as at start; the store's reset() returns to it too. */
+export function appData(): Pick<
+  AppSlice,
+  'info' | 'connection' | 'view' | 'shortcutsOpen' | 'toasts' | 'remoteHosts' | 'passphraseRequest'
+> {
+  return {
     info: null,
     connection: 'open',
     view: 'experiments',
@@ -17,6 +19,14 @@ export function appSlice(ctx: Ctx): Slice<AppSlice> {
     toasts: [],
     remoteHosts: {},
     passphraseRequest: null,
+  };
+}
+
+export function appSlice(ctx: Ctx): Slice<AppSlice> {
+  let toastId = 0;
+  return (set, get) => ({
+    client: ctx.client,
+    ...appData(),
     async init() {
       const { client } = ctx;
       ctx.unsubscribers.push(

@@ -7,9 +7,12 @@ export { DETAIL_TABS, type DetailSlice, type DetailTab } from './types';
 /** Bursts of experiment.updated while a run writes: re-read its file lists at most this often. */
 const DETAIL_REFRESH_MS = 2_000;
 
-export function detailSlice(ctx: Ctx): Slice<DetailSlice> {
-  let refreshTimer: ReturnType<typeof setTimeout> | null = null;
-  return (set, get) => ({
+/** The slice's data as at start (no experiment open); the store's reset() returns to it too. */
+export function detailData(): Pick<
+  DetailSlice,
+  'detailPath' | 'detail' | 'detailLoading' | 'detailError' | 'tab' | 'launchNotes' | 'stopping'
+> {
+  return {
     detailPath: null,
     detail: null,
     detailLoading: false,
@@ -17,6 +20,13 @@ export function detailSlice(ctx: Ctx): Slice<DetailSlice> {
     tab: 'overview',
     launchNotes: null,
     stopping: null,
+  };
+}
+
+export function detailSlice(ctx: Ctx): Slice<DetailSlice> {
+  let refreshTimer: ReturnType<typeof setTimeout> | null = null;
+  return (set, get) => ({
+    ...detailData(),
 
     async openDetail(path, tab) {
       const target = path ?? get().selectedPath;

@@ -25,6 +25,7 @@ beforeEach(async () => {
     summary({
       path: '/ws/e/bad',
       final_loss: null,
+      final_loss_nonfinite: 'NaN',
       final_eval: { 'eval/loss': 0.41, 'eval/accuracy': 0.73 },
       status: {
         state: 'failed',
@@ -33,7 +34,11 @@ beforeEach(async () => {
         failedAtStep: 42,
         traceback: 'Traceback (most recent call last):\nRuntimeError: boom',
       },
-      problems: [{ file: 'logs/metrics.jsonl', line: 3, message: 'malformed JSON' }],
+      problems: [
+        { file: 'logs/metrics.jsonl', line: 3, message: 'malformed JSON' },
+        { file: 'config.yaml', line: 1, message: 'config.yaml is nested deeper than 100 levels', count: 2 },
+      ],
+      diverged: { metric: 'train/loss', step: 40, value: 'NaN' },
     }),
     summary({ path: '/ws/e/evil', name: EVIL }),
   ];
@@ -90,15 +95,36 @@ describe('App', () => {
     expect(q('experiment-count')?.textContent).toBe('3');
   });
 
+  it('tells rows apart by folder, marks problems in words and a diverged run (issue 16)', () => {
+    const [ok, bad, evil] = rows();
+    // The folder is the identity; a different name follows it.
+    expect(ok!.querySelector('[data-testid="cell-folder"]')?.textContent).toBe('ok');
+    expect(ok!.querySelector('[data-testid="cell-alias"]')).toBeNull();
+    expect(evil!.querySelector('[data-testid="cell-folder"]')?.textContent).toBe('evil');
+    expect(ok!.querySelector('[data-testid="row-problem"]')).toBeNull();
+    const mark = bad!.querySelector('[data-testid="row-problem"]');
+    expect(mark?.textContent).toBe('⚠ malformed JSON (+1)');
+    expect(mark?.getAttribute('title')).toBe(
+      'logs/metrics.jsonl:3: malformed JSON\nconfig.yaml:1: config.yaml is nested deeper than 100 levels (2 times)',
+    );
+    expect(bad!.querySelector('[data-testid="diverged-mark"]')?.getAttribute('title')).toBe(
+      'Diverged: train/loss is NaN at step 40',
+    );
+    expect(ok!.querySelector('[data-testid="diverged-mark"]')).toBeNull();
+  });
+
   it('shows a failed run in the detail panel with its step and traceback', async () => {
     await act(async () => rows()[1]!.click());
     expect(q('failed-at')?.textContent).toBe('Failed at step 42');
     expect(q('traceback')?.textContent).toContain('RuntimeError: boom');
     expect(q('detail-problems')?.textContent).toContain('logs/metrics.jsonl:3: malformed JSON');
+    expect(q('detail-problems')?.textContent).toContain(
+      'config.yaml:1: config.yaml is nested deeper than 100 levels (2 times)',
+    );
   });
 
   it('renders untrusted text as text', async () => {
-    expect(rows()[2]!.querySelector('[data-testid="cell-name"]')?.textContent).toBe(EVIL);
+    expect(rows()[2]!.querySelector('[data-testid="cell-alias"]')?.textContent).toBe(EVIL);
     await act(async () => rows()[2]!.click());
     expect(q('detail-name')?.textContent).toBe(EVIL);
     expect(q('detail-metadata')?.textContent).toContain(EVIL);

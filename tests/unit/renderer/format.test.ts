@@ -34,9 +34,16 @@ describe('formatMetric', () => {
 });
 
 describe('summary cells', () => {
-  it('final loss: — without training steps, NaN when not finite', () => {
+  it('final loss: — without training steps or train/loss, NaN / ±Inf when not finite', () => {
     expect(formatFinalLoss({ total_steps: null, final_loss: null })).toBe('—');
-    expect(formatFinalLoss({ total_steps: 5, final_loss: null })).toBe('NaN');
+    expect(formatFinalLoss({ total_steps: 5, final_loss: null })).toBe('—');
+    expect(formatFinalLoss({ total_steps: 5, final_loss: null, final_loss_nonfinite: 'NaN' })).toBe('NaN');
+    expect(formatFinalLoss({ total_steps: 5, final_loss: null, final_loss_nonfinite: 'Infinity' })).toBe(
+      '+Inf',
+    );
+    expect(formatFinalLoss({ total_steps: 5, final_loss: null, final_loss_nonfinite: '-Infinity' })).toBe(
+      '-Inf',
+    );
     expect(formatFinalLoss({ total_steps: 5, final_loss: 0.25 })).toBe('0.25');
   });
   it('final eval: compact, in file order', () => {

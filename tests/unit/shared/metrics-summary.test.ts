@@ -39,7 +39,11 @@ describe('MetricsFold', () => {
       direction: 'unknown',
       best: null,
     });
-    expect(JSON.stringify(fold.state)).not.toContain('NaN');
+    // Which non-finite value it was travels as a word (JSON has no NaN), and where a series first turned.
+    expect(fold.state.lastTrainLossNonFinite).toBe('NaN');
+    expect(fold.state.firstNonFinite).toEqual({ metric: 'train/grad_norm', step: 1, value: 'Infinity' });
+    expect(stats['train/loss']!.lastNonFinite).toBe('NaN');
+    expect(JSON.stringify(fold.state)).not.toMatch(/:NaN\b/);
   });
 
   it('accepts any prefix and any key, and ignores non-numeric values', () => {

@@ -35,6 +35,14 @@ export interface LocalMetrics {
   reset: boolean;
 }
 
+/** A local file holding an experiment's logs/system.jsonl (the file itself, or a mirror of a remote one). */
+export interface LocalStream {
+  /** The local file; it may not exist (a run that records no system metrics). */
+  file: string;
+  /** The mirror was replaced: cached series of `file` are stale. */
+  reset: boolean;
+}
+
 /** The workspace open in the interface (or given to a command), with the backend it belongs to. */
 export interface OpenWorkspace {
   location: string;
@@ -89,6 +97,14 @@ export interface ExperimentBackend {
    * metrics.jsonl file rather than a folder (verify takes either).
    */
   localMetrics(locations: string[], opts?: { allowFile?: boolean }): Promise<LocalMetrics[]>;
+
+  /**
+   * Local files holding these experiments' logs/system.jsonl (the run
+   * wrapper's samples of the machine), in order, brought up to date: read
+   * through the same metrics feeds as metrics.jsonl. A missing file is an
+   * empty stream, not an error.
+   */
+  localSystemMetrics(locations: string[]): Promise<LocalStream[]>;
 
   /** Follow experiments under a subscription id; an id with no locations still hears of new ones in the workspace. */
   watch(subscription: string, locations: string[]): Promise<void>;

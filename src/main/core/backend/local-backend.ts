@@ -13,7 +13,9 @@ import type { SummaryStore } from '../summary/summary-store';
 import { SlurmOverlay } from '../runs/slurm-overlay';
 import { ExperimentWatcher } from '../watch/experiment-watcher';
 import { readExperimentDetail } from '../workspace/experiment';
+import { ConfinementError, resolveInside } from '../fs/confine';
 import { readExperimentFile } from '../workspace/file-access';
+import { LAYOUT } from '../workspace/layout';
 import { listWorkspace, mapLimited } from '../workspace/workspace';
 import type {
   BackendFileText,
@@ -22,6 +24,7 @@ import type {
   ExperimentBackend,
   ExportSource,
   LocalMetrics,
+  LocalStream,
   OpenWorkspace,
 } from './backend';
 import { watcherActivity } from './backend';
@@ -67,6 +70,21 @@ export class LocalBackend implements ExperimentBackend {
 
   async localMetrics(locations: string[]): Promise<LocalMetrics[]> {
     return locations.map((l) => ({ dir: path.resolve(l), reset: false }));
+  }
+
+  async localSystemMetrics(locations: string[]): Promise<LocalStream[]> {
+    return Promise.all(
+      locations.map(async (l) => {
+        const dir = path.resolve(l);
+        const file = path.join(dir, LAYOUT.system);
+        // Confined: a system.jsonl linked out of the experiment is refused, never read.
+        await resolveInside(dir, file).catch((err: unknown) => {
+          if (err instanceof ConfinementError && err.problem === 'missing') return;
+          throw new ExpdeskError('forbidden', (err as Error).message);
+        });
+        return { file, reset: false };
+      }),
+    );
   }
 
   async watch(subscription: string, locations: string[]): Promise<void> {

@@ -9,7 +9,7 @@
  * private copy of the project's configs, and export through a fetched copy of
  * the experiment and its commit. Failures name the endpoint.
  */
-import { remoteEndpointLabel, type RemoteLocation } from '../../../shared/remote-location';
+import { remoteEndpointLabel, remoteJoin, type RemoteLocation } from '../../../shared/remote-location';
 import { ExpdeskError } from '../../../shared/errors';
 import type { ExperimentDetail, WorkspaceListing } from '../../../shared/model';
 import type { SshConnection } from '../remote/connection';
@@ -22,6 +22,7 @@ import {
   writeRemoteConfig,
 } from '../remote/remote-files';
 import type { RemoteMetricsMirror } from '../remote/remote-metrics';
+import { RemoteOpError } from '../remote/remote-python';
 import { mirrorRemoteConfigs } from '../remote/remote-configs';
 import { RemoteExperimentWatcher } from '../remote/remote-watcher';
 import { RemoteWorkspace } from '../remote/remote-workspace';
@@ -37,6 +38,7 @@ import type {
   ExperimentBackend,
   ExportSource,
   LocalMetrics,
+  LocalStream,
   OpenWorkspace,
 } from './backend';
 import { watcherActivity } from './backend';
@@ -177,6 +179,37 @@ export class SshBackend implements ExperimentBackend {
             if (r instanceof Error) throw r;
             out[g.items[i]!.index] = { dir: r.dir, reset: r.reset };
           });
+        }),
+      ),
+    );
+    return out;
+  }
+
+  async localSystemMetrics(locations: string[]): Promise<LocalStream[]> {
+    const mirror = this.options.mirror;
+    if (!mirror) throw new ExpdeskError('bad-request', 'remote metrics are not available here');
+    const out = new Array<LocalStream>(locations.length);
+    // Each experiment's system.jsonl gets a mirror of its own, keyed apart from its metrics.jsonl's.
+    const key = (l: string): string => `${l}#system`;
+    await Promise.all(
+      this.byHost(locations).map((g) =>
+        at(g.label, async () => {
+          const targets = g.items.map((it) => ({
+            location: key(locations[it.index]!),
+            remotePath: remoteJoin(it.path, 'logs', 'system.jsonl'),
+            allowFile: true,
+          }));
+          const results = await mirror.sync(g.conn, targets);
+          await Promise.all(
+            results.map(async (r, i) => {
+              const location = targets[i]!.location;
+              let reset = false;
+              if (r instanceof RemoteOpError && r.code === 'not-found') reset = await mirror.clear(location);
+              else if (r instanceof Error) throw r;
+              else reset = r.reset;
+              out[g.items[i]!.index] = { file: mirror.fileOf(location), reset };
+            }),
+          );
         }),
       ),
     );

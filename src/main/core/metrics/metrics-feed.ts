@@ -22,6 +22,10 @@ import { MetricsFold, type MetricsFoldState } from '../../../shared/metrics-summ
 import { emptyTailState, MetricsTail, type MetricsTailState, type ReadResult } from './metrics-tail';
 import { LAYOUT } from '../workspace/layout';
 import { DEFAULT_EXPERIMENT_POINTS, ExperimentSeries, MAX_METRIC_KEYS } from './series-columns';
+import { EventsTail, isTfeventsKey } from './tfevents-tail';
+
+/** What a feed reads through: metrics.jsonl's tail, or a TensorBoard run's event files (same shape). */
+type SourceTail = Pick<MetricsTail, 'state' | 'ino' | 'readAppended'>;
 
 /** A metrics.jsonl that could not be read, in words (a refusal already names the file). */
 export function metricsReadProblem(err: unknown): string {
@@ -56,7 +60,7 @@ export interface FeedCounters {
 }
 
 export class MetricsFeed {
-  private tail: MetricsTail;
+  private tail: SourceTail;
   private fold: MetricsFold;
   /** The chart's columns, while this feed holds them. */
   series: ExperimentSeries | null = null;
@@ -67,7 +71,9 @@ export class MetricsFeed {
     private readonly owner: MetricsFeeds,
     resume?: FeedResume,
   ) {
-    this.tail = new MetricsTail(file, resume?.tail);
+    this.tail = isTfeventsKey(file)
+      ? new EventsTail(file, resume?.tail)
+      : new MetricsTail(file, resume?.tail);
     this.tail.ino = resume ? resume.ino : null;
     this.fold = new MetricsFold(resume?.fold);
   }
@@ -129,8 +135,8 @@ export class MetricsFeed {
     let r: ReadResult;
     try {
       r = await this.tail.readAppended(
-        (rec) => {
-          this.fold.add(rec);
+        (rec, line) => {
+          this.fold.add(rec, line);
           this.series?.add(rec);
         },
         () => this.restart(false),

@@ -14,14 +14,30 @@ import { parseJsonLine } from '../../../shared/jsonl';
 const CHUNK_BYTES = 4 * 1024 * 1024;
 /** The longest metrics line read (newline included); a longer one is skipped as malformed. */
 export const MAX_LINE_BYTES = CHUNK_BYTES;
-/** How many malformed lines are kept with their message; the rest are only counted. */
-const MAX_REMEMBERED_ERRORS = 50;
 /** Bytes before the offset remembered to detect a file replaced by one of equal or larger size. */
 const FINGERPRINT_BYTES = 64;
 
+/**
+ * What is wrong with a line: not JSON, binary bytes, longer than a read
+ * chunk, JSON but not an object, or an object with values of the wrong type
+ * (read, those values left out). The first four skip the line.
+ */
+export type LineFault = 'json' | 'binary' | 'long' | 'not-object' | 'wrong-type' | 'record';
+
+/** Every line with one fault, folded: the first line, how many, their bytes. */
 export interface MalformedLine {
+  fault: LineFault;
+  /** The first line with this fault. */
   line: number;
-  message: string;
+  count: number;
+  /** Bytes of all such lines, and of the longest. */
+  bytes: number;
+  maxBytes: number;
+  /** For wrong-type: the first offending key and what it held; for record: what is wrong with it. */
+  detail?: string;
+  /** Set by readers of other files than metrics.jsonl (TensorBoard event files, fault `record`): the file, and the byte offset. */
+  file?: string;
+  offset?: number;
 }
 
 export interface MetricsTailState {
@@ -29,7 +45,9 @@ export interface MetricsTailState {
   offset: number;
   /** Complete lines consumed (empty ones included), so the next line is lineCount + 1. */
   lineCount: number;
+  /** Lines skipped (every fault but wrong-type). */
   malformedCount: number;
+  /** One entry per fault met, in order of first appearance. */
   malformed: MalformedLine[];
   /** Up to FINGERPRINT_BYTES bytes ending at offset, base64, to detect a rewritten file. */
   fingerprint: string;
@@ -111,7 +129,7 @@ export class MetricsTail {
         const skipped = await this.skipLongLine(fh, pos + filled, end);
         if (skipped === null) break; // no newline yet: wait for the writer
         st.lineCount++;
-        this.malformed(`line longer than ${buf.length} bytes`);
+        this.malformed('long', skipped - pos);
         pos = skipped;
         st.offset = pos;
         st.fingerprint = '';
@@ -143,14 +161,26 @@ export class MetricsTail {
     // Newline bytes never occur inside a UTF-8 multi-byte sequence, so cutting
     // at a newline never splits a character.
     const text = buf.toString('utf8', 0, lastNl);
+    // A line's size in bytes (its newline included) is only needed for a faulty line. Bytes that
+    // are not UTF-8 decode to U+FFFD, so it is measured in `buf`: newlines map one to one, and a
+    // cursor that only moves forward keeps it linear however many lines are faulty.
+    let lineIndex = 0;
+    let cursorLine = 0;
+    let cursorByte = 0;
+    const bytesOf = (): number => {
+      for (; cursorLine < lineIndex; cursorLine++) cursorByte = buf.indexOf(10, cursorByte) + 1;
+      const end = buf.indexOf(10, cursorByte);
+      return (end < 0 || end > lastNl ? lastNl : end) - cursorByte + 1;
+    };
     let from = 0;
     for (;;) {
       const nl = text.indexOf('\n', from);
       const raw = nl < 0 ? text.slice(from) : text.slice(from, nl);
       st.lineCount++;
-      this.handleLine(raw, sink);
+      this.handleLine(raw, sink, bytesOf);
       if (nl < 0) break;
       from = nl + 1;
+      lineIndex++;
     }
     const consumed = lastNl + 1;
     st.offset += consumed;
@@ -175,7 +205,7 @@ export class MetricsTail {
       if (long < 0 || from !== long) break;
       const nl = data.indexOf(10, long);
       if (nl < 0) break; // no newline yet: wait for the writer
-      this.skipLineTo(startOffset + nl + 1, this.chunkBytes);
+      this.skipLineTo(startOffset + nl + 1);
       from = nl + 1;
     }
     return { reset: false, bytes: this.state.offset - startOffset, lines: this.state.lineCount - startLines };
@@ -195,9 +225,9 @@ export class MetricsTail {
   }
 
   /** Skip a line too long to be a metrics record, ending at byte `end` (found by whoever read the file). */
-  skipLineTo(end: number, maxLineBytes: number): void {
+  skipLineTo(end: number): void {
     this.state.lineCount++;
-    this.malformed(`line longer than ${maxLineBytes} bytes`);
+    this.malformed('long', end - this.state.offset);
     this.state.offset = end;
     this.state.fingerprint = '';
   }
@@ -215,27 +245,77 @@ export class MetricsTail {
     return null;
   }
 
-  private handleLine(raw: string, sink: RecordSink): void {
+  private handleLine(raw: string, sink: RecordSink, bytesOf: () => number): void {
     const line = raw.endsWith('\r') ? raw.slice(0, -1) : raw;
     if (line.length === 0 || line.trim().length === 0) return;
     const st = this.state;
     let record: unknown;
     try {
       record = parseJsonLine(line);
-    } catch (err) {
-      this.malformed(`${err instanceof Error ? err.message : String(err)}`);
+    } catch {
+      // Never the parser's words: binary bytes are described, not echoed (issue 16).
+      this.malformed(looksBinary(line) ? 'binary' : 'json', bytesOf());
       return;
     }
     if (record === null || typeof record !== 'object' || Array.isArray(record)) {
-      this.malformed('not a JSON object');
+      this.malformed('not-object', bytesOf());
       return;
     }
+    const wrong = wrongTypedValue(record as Record<string, unknown>);
+    if (wrong !== null) this.malformed('wrong-type', bytesOf(), wrong);
     sink(record as Record<string, unknown>, st.lineCount);
   }
 
-  private malformed(message: string): void {
+  private malformed(fault: LineFault, bytes: number, detail?: string): void {
     const st = this.state;
-    st.malformedCount++;
-    if (st.malformed.length < MAX_REMEMBERED_ERRORS) st.malformed.push({ line: st.lineCount, message });
+    if (fault !== 'wrong-type') st.malformedCount++;
+    const had = st.malformed.find((m) => m.fault === fault);
+    if (had) {
+      had.count++;
+      had.bytes += bytes;
+      had.maxBytes = Math.max(had.maxBytes, bytes);
+      return;
+    }
+    st.malformed.push({
+      fault,
+      line: st.lineCount,
+      count: 1,
+      bytes,
+      maxBytes: bytes,
+      ...(detail ? { detail } : {}),
+    });
   }
+}
+
+/** NUL or other control bytes (tab, CR aside), or bytes that were not UTF-8: not a line of text. */
+function looksBinary(line: string): boolean {
+  // eslint-disable-next-line no-control-regex -- control characters are exactly what is looked for
+  return /[\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffd]/.test(line);
+}
+
+/**
+ * Reserved keys of a record and the type each must have. Metric keys are the
+ * seed's `prefix/name` (a number, or null for Python's None); keys without a
+ * slash are free-form extras and may hold anything.
+ */
+const RESERVED_TYPES: Record<string, string> = { step: 'number', prefix: 'string', timestamp: 'string' };
+
+/** The first value of a record with the wrong type ("step" is a string), or null when all are right. */
+export function wrongTypedValue(record: Record<string, unknown>): string | null {
+  for (const key in record) {
+    const v = record[key];
+    const want = RESERVED_TYPES[key];
+    if (want !== undefined ? typeof v === want : v === null || typeof v === 'number' || !key.includes('/'))
+      continue;
+    const got =
+      v === null
+        ? 'null'
+        : Array.isArray(v)
+          ? 'a list'
+          : typeof v === 'object'
+            ? 'an object'
+            : `a ${typeof v}`;
+    return `${JSON.stringify(key.length > 60 ? key.slice(0, 60) + '…' : key)} is ${got}`;
+  }
+  return null;
 }

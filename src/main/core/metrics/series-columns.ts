@@ -145,8 +145,9 @@ export class ExperimentSeries {
   add(record: Record<string, unknown>): void {
     const ordinal = this.records++;
     const rawStep = record.step;
-    // Without a step (not the seed's format, but seen), the record's position stands in.
-    const step = typeof rawStep === 'number' ? rawStep : ordinal;
+    // Without a step (not the seed's format, but seen), the record's position stands in;
+    // `"step": null` (a system sample before the first training step) is drawn at step 0.
+    const step = typeof rawStep === 'number' ? rawStep : rawStep === null ? 0 : ordinal;
     const time = timestampMs(record.timestamp);
     for (const key in record) {
       if (RESERVED.has(key)) continue;

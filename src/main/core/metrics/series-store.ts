@@ -15,6 +15,8 @@ import { isExperimentDir, WorkspaceError } from '../workspace/discover';
 import { LAYOUT } from '../workspace/layout';
 import { MetricsFeeds, processMetricsFeeds } from './metrics-feed';
 import type { ExperimentSeries, XAxis } from './series-columns';
+import { metricsFileOf } from './metrics-source';
+import { tfeventsKey } from './tfevents-tail';
 
 export {
   DEFAULT_EXPERIMENT_POINTS,
@@ -63,7 +65,9 @@ export class SeriesStore {
   /** The experiment's series, brought up to date with what was appended. */
   async load(expDir: string): Promise<ExperimentSeries> {
     const dir = path.resolve(expDir);
-    const file = path.join(dir, LAYOUT.metrics);
+    const jsonl = path.join(dir, LAYOUT.metrics);
+    // metrics.jsonl, or a TensorBoard run's event files (one readdir, only until the feed exists).
+    const file = this.feeds.get(jsonl) !== undefined ? jsonl : await metricsFileOf(dir);
     if (this.feeds.get(file) === undefined) {
       const exists = await stat(file).then(
         (s) => s.isFile(),
@@ -77,7 +81,19 @@ export class SeriesStore {
   }
 
   async query(expDir: string, q: SeriesQuery): Promise<MetricsSeriesResult> {
-    const entry = await this.load(expDir);
+    return this.queryLoaded(await this.load(expDir), q);
+  }
+
+  /**
+   * Series of another file of the metrics' record form (logs/system.jsonl),
+   * through its own feed in the same feeds; a missing file has no series.
+   */
+  async queryFile(file: string, q: SeriesQuery, reset = false): Promise<MetricsSeriesResult> {
+    if (reset) this.feeds.forgetSeries(file);
+    return this.queryLoaded(await this.feeds.open(file).readSeries(), q);
+  }
+
+  private queryLoaded(entry: ExperimentSeries, q: SeriesQuery): MetricsSeriesResult {
     const all = [...entry.columns.keys()].sort();
     const wanted = q.keys ? q.keys.filter((k) => entry.columns.has(k)) : all;
     const series: MetricsSeriesResult['series'] = {};
@@ -99,6 +115,7 @@ export class SeriesStore {
   /** Drop an experiment's columns (a folder deleted, or memory wanted back); its summary's fold stays. */
   forget(expDir: string): void {
     this.feeds.forgetSeries(path.join(path.resolve(expDir), LAYOUT.metrics));
+    this.feeds.forgetSeries(tfeventsKey(path.resolve(expDir)));
   }
 
   /** Drop every experiment's columns. */

@@ -277,6 +277,10 @@ export interface StartRequest {
   files: Array<{ path: string; data: string; mode: number }>;
   /** The run wrapper's source, base64. */
   runner: string;
+  /** Modules the wrapper imports, written beside it: file name → source, base64 (the system sampler). */
+  runner_modules?: Record<string, string>;
+  /** The wrapper's --system-interval (seconds; 0: no system samples). */
+  system_interval?: number;
   spec: {
     exp_dir: string;
     cwd: string;

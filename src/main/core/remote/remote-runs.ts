@@ -422,6 +422,8 @@ export async function startRemoteRun(
       op: 'start',
       files,
       runner: readFileSync(runnerScript()).toString('base64'),
+      runner_modules: runnerModules(),
+      system_interval: plan.systemInterval,
       spec: {
         exp_dir: expDir,
         cwd,
@@ -441,6 +443,12 @@ export async function startRemoteRun(
     tmuxSession: started.tmux_session,
     hostname: started.hostname,
   };
+}
+
+/** The modules the wrapper imports (the system sampler), sent with it and written beside it there. */
+function runnerModules(): Record<string, string> {
+  const name = 'expdesk_system.py';
+  return { [name]: readFileSync(path.join(path.dirname(runnerScript()), name)).toString('base64') };
 }
 
 /** Stop a remote run (SIGUSR1 to its wrapper, which escalates); resolves with the final status. */

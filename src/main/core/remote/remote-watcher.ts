@@ -23,11 +23,10 @@ import {
   withRemotePath,
   type RemoteLocation,
 } from '../../../shared/remote-location';
-import type { WatcherSink } from '../watch/experiment-watcher';
+import { PollingWatcher, type FollowedState, type WatcherSink } from '../watch/follow';
 import type { RemoteWorkspace } from './remote-workspace';
 
 export const REMOTE_TICK_MS = 1000;
-const COLD_PERIOD_MS = 5000;
 const SCAN_PERIOD_MS = 2000;
 const RETRY_MIN_MS = 2000;
 const RETRY_MAX_MS = 30_000;
@@ -43,17 +42,14 @@ export interface RemoteWatcherOptions {
   scanPeriodMs?: number;
 }
 
-interface Watched {
+interface Watched extends FollowedState {
   /** The location as the client gave it: events carry it back. */
   location: string;
   remotePath: string;
-  subscriptions: Set<string>;
   ready: boolean;
   /** Announce its first summary (a folder that appeared after the watch began). */
   announce: boolean;
   hot: boolean;
-  records: number;
-  fingerprint: string;
   checkedAt: number;
 }
 
@@ -69,25 +65,12 @@ interface Host {
   lastScan: number;
 }
 
-/** What a row shows, minus the inferred reason's "written 3s ago" (as ExperimentWatcher). */
-function fingerprint(s: ExperimentSummary): string {
-  const status = s.status.source === 'inferred' ? { ...s.status, reason: '' } : s.status;
-  return JSON.stringify({ ...s, status });
-}
-
-export class RemoteExperimentWatcher {
-  private readonly subscriptions = new Map<string, Set<string>>();
+export class RemoteExperimentWatcher extends PollingWatcher {
   private readonly hosts = new Map<string, Host>();
-  private timer: NodeJS.Timeout | null = null;
-  private disposed = false;
-  private readonly tickMs: number;
-  private readonly coldPeriodMs: number;
   private readonly scanPeriodMs: number;
-  private cursor = 0;
 
   constructor(private readonly options: RemoteWatcherOptions) {
-    this.tickMs = options.tickMs ?? REMOTE_TICK_MS;
-    this.coldPeriodMs = options.coldPeriodMs ?? COLD_PERIOD_MS;
+    super(options.sink, { tickMs: options.tickMs ?? REMOTE_TICK_MS, coldPeriodMs: options.coldPeriodMs });
     this.scanPeriodMs = options.scanPeriodMs ?? SCAN_PERIOD_MS;
   }
 
@@ -143,15 +126,8 @@ export class RemoteExperimentWatcher {
     return { subscriptions: this.subscriptions.size, experiments };
   }
 
-  /** True while its poll timer runs (only while some subscription is open). */
-  get polling(): boolean {
-    return this.timer !== null;
-  }
-
-  dispose(): void {
-    this.disposed = true;
-    this.stopTimer();
-    this.subscriptions.clear();
+  override dispose(): void {
+    super.dispose();
     this.hosts.clear();
   }
 
@@ -174,18 +150,7 @@ export class RemoteExperimentWatcher {
     return host;
   }
 
-  private ensureTimer(): void {
-    if (this.timer || this.disposed) return;
-    this.timer = setInterval(() => void this.tick(), this.tickMs);
-    this.timer.unref();
-  }
-
-  private stopTimer(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
-  }
-
-  private async tick(): Promise<void> {
+  protected async tick(): Promise<void> {
     if (this.disposed || this.subscriptions.size === 0) return;
     const workspace = this.options.workspace();
     const wsLoc = workspace ? safeParse(workspace) : null;
@@ -207,12 +172,7 @@ export class RemoteExperimentWatcher {
     }
     const all = [...host.experiments.values()];
     const due = all.filter((w) => !w.ready || w.hot);
-    const cold = all.filter((w) => w.ready && !w.hot);
-    if (cold.length > 0) {
-      const share = Math.min(cold.length, Math.ceil((cold.length * this.tickMs) / this.coldPeriodMs));
-      for (let k = 0; k < share; k++) due.push(cold[(this.cursor + k) % cold.length]!);
-      this.cursor = (this.cursor + share) % Math.max(cold.length, 1);
-    }
+    due.push(...this.coldTurn(all.filter((w) => w.ready && !w.hot)));
     const scan = scanRoot !== null && now - host.lastScan >= this.scanPeriodMs ? scanRoot : null;
     if (due.length === 0 && scan === null) {
       if (host.experiments.size === 0 && scanRoot === null)
@@ -248,23 +208,14 @@ export class RemoteExperimentWatcher {
       for (const mine of this.subscriptions.values()) mine.delete(w.location);
       return;
     }
-    const fp = fingerprint(s);
     w.hot = s.status.state === 'running';
     if (!w.ready) {
       w.ready = true;
-      w.fingerprint = fp;
-      w.records = s.records;
-      if (w.announce) this.options.sink.updated(s);
+      this.takeBaseline(w, s);
+      if (w.announce) this.sink.updated(s);
       return;
     }
-    if (fp !== w.fingerprint) {
-      w.fingerprint = fp;
-      this.options.sink.updated(s);
-    }
-    if (s.records !== w.records) {
-      w.records = s.records;
-      for (const id of w.subscriptions) this.options.sink.metricsChanged(id, w.location, s.records);
-    }
+    this.report(w, w.location, s);
   }
 
   /** New experiment folders in the open workspace: followed for every subscription, announced on their first summary. */

@@ -49,6 +49,8 @@ export interface LaunchOptions {
   rows?: number;
   /** Use tmux when available (default true). */
   tmux?: boolean;
+  /** Seconds between system samples (the plan's systemInterval); 0: none; default the wrapper's 10. */
+  systemInterval?: number;
 }
 
 export interface LaunchedRun {
@@ -62,29 +64,41 @@ export interface LaunchedRun {
 }
 
 /** The interpreter for the wrapper itself (any Python 3; not necessarily the run's). */
-function runnerPython(): string {
+export function runnerPython(): string {
   return process.env.EXPDESK_RUNNER_PYTHON || 'python3';
+}
+
+/** What the run wrapper is started with (its spec file): the run, its environment, where to record itself. */
+export function wrapperSpec(
+  prepared: PreparedRun,
+  session: string | null,
+  stopTimeouts: [number, number],
+  sweep?: unknown,
+): Record<string, unknown> {
+  return {
+    exp_dir: prepared.expDir,
+    cwd: prepared.cwd,
+    argv: prepared.command,
+    env: prepared.env,
+    tmux_session: session,
+    stop_timeouts: stopTimeouts,
+    // Where the wrapper proves the run is Expdesk's (outside the folder): see run-record.ts.
+    record_file: runRecordFile(prepared.expDir),
+    ...(sweep ? { sweep } : {}),
+  };
 }
 
 function writeSpec(prepared: PreparedRun, session: string | null, stopTimeouts: [number, number]): string {
   // The spec holds the full environment of the run: private folder, private file, deleted by the wrapper.
   const dir = mkdtempSync(path.join(os.tmpdir(), 'expdesk-launch-'));
   const file = path.join(dir, 'spec.json');
-  writeFileSync(
-    file,
-    JSON.stringify({
-      exp_dir: prepared.expDir,
-      cwd: prepared.cwd,
-      argv: prepared.command,
-      env: prepared.env,
-      tmux_session: session,
-      stop_timeouts: stopTimeouts,
-      // Where the wrapper proves the run is Expdesk's (outside the folder): see run-record.ts.
-      record_file: runRecordFile(prepared.expDir),
-    }),
-    { mode: 0o600 },
-  );
+  writeFileSync(file, JSON.stringify(wrapperSpec(prepared, session, stopTimeouts)), { mode: 0o600 });
   return file;
+}
+
+/** The wrapper's --system-interval argument (none: its default). */
+export function systemIntervalArgs(seconds: number | undefined): string[] {
+  return seconds === undefined ? [] : ['--system-interval', String(seconds)];
 }
 
 export async function launchRun(prepared: PreparedRun, options: LaunchOptions = {}): Promise<LaunchedRun> {
@@ -93,10 +107,8 @@ export async function launchRun(prepared: PreparedRun, options: LaunchOptions = 
   const specFile = writeSpec(prepared, session, options.stopTimeouts ?? [10, 10]);
   const cols = options.cols ?? 160;
   const rows = options.rows ?? 50;
-  const wrapper = [runnerPython(), runnerScript(), specFile];
-  const env: Record<string, string> = {};
-  for (const [k, v] of Object.entries(process.env))
-    if (v !== undefined && k !== 'TMUX' && k !== 'TMUX_PANE') env[k] = v;
+  const wrapper = [runnerPython(), runnerScript(), ...systemIntervalArgs(options.systemInterval), specFile];
+  const env = outsideTmuxEnv();
   env.TERM = env.TERM && env.TERM !== 'dumb' ? env.TERM : 'xterm-256color';
 
   const terminal = session
@@ -158,10 +170,16 @@ export async function launchRun(prepared: PreparedRun, options: LaunchOptions = 
 
 /** Attach a terminal to a run still alive in tmux (after Expdesk restarted). */
 export function attachTerminal(session: string, cols = 160, rows = 50): pty.IPty {
+  const env = outsideTmuxEnv();
+  return pty.spawn('tmux', ['attach-session', '-t', session], { name: 'xterm-256color', cols, rows, env });
+}
+
+/** This process's environment without tmux's own variables (a run never joins the caller's tmux). */
+export function outsideTmuxEnv(): Record<string, string> {
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env))
     if (v !== undefined && k !== 'TMUX' && k !== 'TMUX_PANE') env[k] = v;
-  return pty.spawn('tmux', ['attach-session', '-t', session], { name: 'xterm-256color', cols, rows, env });
+  return env;
 }
 
 export function tmuxSessionAlive(session: string): boolean {

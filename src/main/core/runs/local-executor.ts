@@ -34,7 +34,7 @@ export class LocalExecutor implements RunExecutor<LocalSubmission> {
 
   async submit(plan: RunPlan): Promise<LocalSubmission> {
     const prepared = await prepareLocally(plan);
-    const run = await launchRun(prepared, this.options);
+    const run = await launchRun(prepared, { ...this.options, systemInterval: plan.systemInterval });
     return {
       handle: LocalExecutor.handle(run.expDir, run.tmuxSession),
       name: run.name,

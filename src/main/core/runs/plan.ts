@@ -52,6 +52,8 @@ export interface RunRequest {
   keyHyperparameters?: Record<string, KeyHyperparameter[]>;
   /** Injected clock for names (tests). */
   now?: Date;
+  /** Seconds between the wrapper's samples of the machine (logs/system.jsonl); 0 turns them off. Default 10. */
+  systemInterval?: number;
 }
 
 export class LaunchError extends ExpdeskError {
@@ -95,6 +97,8 @@ export interface RunPlan {
   startedAt: Date;
   /** Warnings known before the target is touched. */
   warnings: string[];
+  /** Seconds between the wrapper's system samples (logs/system.jsonl); 0: none. Every executor passes it on. */
+  systemInterval: number;
 }
 
 /** The I/O and chance planning needs, gathered beforehand (planContext) or given by a test. */
@@ -186,7 +190,18 @@ export function planRun(req: RunRequest, ctx: PlanContext): RunPlan {
     patchLimitBytes: req.patchLimitBytes ?? null,
     startedAt: ctx.now,
     warnings: [],
+    systemInterval: systemIntervalOf(req.systemInterval),
   };
+}
+
+/** The wrapper's default: a sample of the machine every 10 s. */
+export const DEFAULT_SYSTEM_INTERVAL = 10;
+
+function systemIntervalOf(requested: number | undefined): number {
+  const s = requested ?? DEFAULT_SYSTEM_INTERVAL;
+  if (!Number.isFinite(s) || s < 0)
+    throw new LaunchError(`--system-interval must be 0 (off) or a number of seconds, not ${requested}`);
+  return s;
 }
 
 /** A plan put in its folder on the target: what the run is given. */

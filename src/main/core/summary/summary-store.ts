@@ -14,9 +14,18 @@ import { MetricsFold, type MetricsFoldState } from '../../../shared/metrics-summ
 import { flattenConfig } from '../../../shared/config-diff';
 import { LISTED_CONFIG_KEYS } from '../../../shared/listed-config';
 import type { ExperimentSummary, JsonValue, Problem } from '../../../shared/model';
+import { foldProblems } from '../../../shared/problems';
 import { userCacheDir } from '../app/paths';
 import { metricsReadProblem, MetricsFeeds, processMetricsFeeds } from '../metrics/metrics-feed';
 import { emptyTailState, type MetricsTailState } from '../metrics/metrics-tail';
+import { divergedProblem } from '../metrics/line-faults';
+import {
+  isEventsState,
+  readerHparams,
+  readerProblems,
+  tfeventsSource,
+  withHparams,
+} from '../metrics/metrics-source';
 import { readText, statSig, writeAtomic } from '../workspace/fs-batch';
 import {
   configFromText,
@@ -36,7 +45,7 @@ import { deriveStatus, parseStatusFile, type StatusFile } from '../workspace/sta
 const CACHE_MAX_BYTES = 64 * 1024 * 1024;
 
 /** Bump when the cache entry's shape or the summary's semantics change. */
-export const CACHE_VERSION = 4;
+export const CACHE_VERSION = 5;
 
 export type FileSig = { size: number; mtimeMs: number; ino: number } | null;
 
@@ -290,13 +299,17 @@ export class SummaryStore implements Summarizer {
   }
 
   private async refresh(dir: string): Promise<ExperimentSummary> {
-    const metricsFile = inDir(dir, LAYOUT.metrics);
+    const jsonlFile = inDir(dir, LAYOUT.metrics);
     // Every signature and the cached entry at once: a listing's cost is these stats.
-    const [sigList, metricsSig, cached] = await Promise.all([
+    const [sigList, jsonlSig, cached] = await Promise.all([
       Promise.all(SMALL_KEYS.map((k) => sigOf(inDir(dir, SMALL_FILES[k])))),
-      sigOf(metricsFile),
+      sigOf(jsonlFile),
       this.loadEntry(dir),
     ]);
+    // No metrics.jsonl: a TensorBoard run's event files, if the folder holds some.
+    const tb = jsonlSig === null ? await tfeventsSource(dir) : null;
+    const metricsFile = tb ? tb.file : jsonlFile;
+    const metricsSig = tb ? tb.sig : jsonlSig;
     const sigs = Object.fromEntries(SMALL_KEYS.map((k, i) => [k, sigList[i]!])) as Record<SmallKey, FileSig>;
 
     let entry: CacheEntry;
@@ -466,26 +479,22 @@ export function buildSummary(
     now: where.now,
     processGone: where.processGone,
   });
-  const malformed: Problem[] = tail.malformed.map((m) => ({
-    file: LAYOUT.metrics,
-    line: m.line,
-    message: `malformed line skipped: ${m.message}`,
-  }));
-  if (tail.malformedCount > tail.malformed.length) {
-    malformed.push({
-      file: LAYOUT.metrics,
-      message: `${tail.malformedCount - tail.malformed.length} more malformed lines skipped`,
-    });
-  }
+  const malformed = readerProblems(tail);
   const f = fold.state;
+  const diverged = f.firstNonFinite ?? null;
+  if (diverged) malformed.push(divergedProblem(diverged, fold));
+  const hparams = readerHparams(tail);
   return {
     path: where.path,
     folder: where.folder,
     name: d.name,
     algorithm: d.algorithm,
     model: d.model,
-    total_steps: f.lastTrainStep,
+    // A TensorBoard run has no train records: its last step counts.
+    total_steps: f.lastTrainStep ?? (isEventsState(tail) ? f.lastStep : null),
     final_loss: f.lastTrainLoss,
+    final_loss_nonfinite: f.lastTrainLossNonFinite ?? null,
+    diverged,
     final_eval: f.lastEval,
     status,
     startedAt: d.startedAt ?? status.startedAt ?? null,
@@ -494,7 +503,12 @@ export function buildSummary(
     metrics: fold.metricStats(),
     records: f.records,
     malformedLines: tail.malformedCount,
-    problems: [...d.problems, ...(entry.metricsProblem ? [entry.metricsProblem] : []), ...malformed],
-    ...(d.params ? { params: d.params } : {}),
+    problems: foldProblems([
+      ...d.problems,
+      ...(entry.metricsProblem ? [entry.metricsProblem] : []),
+      ...malformed,
+    ]),
+    ...withHparams(d.params, hparams),
+    ...(d.statusFile?.sweep ? { sweep: d.statusFile.sweep } : {}),
   };
 }

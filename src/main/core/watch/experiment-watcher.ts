@@ -36,9 +36,9 @@ import { isExperimentDir, isSearchedDirName } from '../workspace/discover';
 import { statSig } from '../workspace/fs-batch';
 import { LAYOUT } from '../workspace/layout';
 import { mapLimited, summarizeSafely } from '../workspace/workspace';
+import { PollingWatcher, type FollowedState, type WatcherSink } from './follow';
 
 export const TICK_MS = 500;
-const COLD_PERIOD_MS = 5000;
 const HOT_REFRESH_MS = 5000;
 const SCAN_PERIOD_MS = 1000;
 /** A new folder that is not (yet) an experiment is re-checked this long: a launch writes config.yaml within seconds. */
@@ -52,10 +52,7 @@ type FileKey = keyof typeof FILES;
 const HOT_FILES: FileKey[] = ['dir', 'metrics', 'status', 'failed'];
 const COLD_FILES: FileKey[] = ['dir', 'metrics'];
 
-export interface WatcherSink {
-  metricsChanged(subscription: string, expDir: string, records: number): void;
-  updated(summary: ExperimentSummary): void;
-}
+export type { WatcherSink } from './follow';
 
 export interface WatcherOptions {
   summaries: SummaryStore;
@@ -68,15 +65,12 @@ export interface WatcherOptions {
   scanPeriodMs?: number;
 }
 
-interface Watched {
+interface Watched extends FollowedState {
   dir: string;
-  subscriptions: Set<string>;
   /** Baseline taken (first summary, first stats); until then it is not polled. */
   ready: boolean;
   hot: boolean;
   sigs: Record<FileKey, string>;
-  records: number;
-  fingerprint: string;
   summarizedAt: number;
 }
 
@@ -119,37 +113,24 @@ async function listDirs(dir: string): Promise<string[]> {
     .map((e) => path.join(dir, e.name));
 }
 
-/** What a UI row shows, minus the inferred reason's "written 3s ago", which changes with the clock alone. */
-function fingerprint(s: ExperimentSummary): string {
-  const status = s.status.source === 'inferred' ? { ...s.status, reason: '' } : s.status;
-  return JSON.stringify({ ...s, status });
-}
-
 function isHot(s: ExperimentSummary): boolean {
   return s.status.state === 'running';
 }
 
-export class ExperimentWatcher {
-  private readonly subscriptions = new Map<string, Set<string>>();
+export class ExperimentWatcher extends PollingWatcher {
   private readonly watched = new Map<string, Watched>();
   /** Recently unwatched folders' state, reused by the next watch (see RETIRED_MS). */
   private retired = new Map<string, Watched>();
   private retiredAt = 0;
-  private readonly tickMs: number;
-  private readonly coldPeriodMs: number;
   private readonly hotRefreshMs: number;
   private readonly scanPeriodMs: number;
-  private timer: NodeJS.Timeout | null = null;
   private busy = false;
-  private coldCursor = 0;
   private lastScan = 0;
   private scanState: ScanState | null = null;
-  private disposed = false;
   private nextId = 1;
 
   constructor(private readonly options: WatcherOptions) {
-    this.tickMs = options.tickMs ?? TICK_MS;
-    this.coldPeriodMs = options.coldPeriodMs ?? COLD_PERIOD_MS;
+    super(options.sink, { tickMs: options.tickMs ?? TICK_MS, coldPeriodMs: options.coldPeriodMs });
     this.hotRefreshMs = options.hotRefreshMs ?? HOT_REFRESH_MS;
     this.scanPeriodMs = options.scanPeriodMs ?? SCAN_PERIOD_MS;
   }
@@ -227,45 +208,25 @@ export class ExperimentWatcher {
     return { subscriptions: this.subscriptions.size, experiments: this.watched.size };
   }
 
-  /** True while its poll timer runs (only while some subscription is open). */
-  get polling(): boolean {
-    return this.timer !== null;
-  }
-
-  dispose(): void {
-    this.disposed = true;
-    this.stopTimer();
-    this.subscriptions.clear();
+  override dispose(): void {
+    super.dispose();
     this.watched.clear();
     this.retired.clear();
     this.scanState = null;
-  }
-
-  private ensureTimer(): void {
-    if (this.timer || this.disposed) return;
-    this.timer = setInterval(() => void this.tick(), this.tickMs);
-    // Watching never keeps the CLI or a test process alive by itself.
-    this.timer.unref();
-  }
-
-  private stopTimer(): void {
-    if (this.timer) clearInterval(this.timer);
-    this.timer = null;
   }
 
   private async baseline(w: Watched): Promise<ExperimentSummary> {
     const sigs = await Promise.all(HOT_FILES.map((k) => sigOf(path.join(w.dir, FILES[k]))));
     HOT_FILES.forEach((k, i) => (w.sigs[k] = sigs[i]!));
     const summary = await summarizeSafely(this.options.summaries, w.dir);
-    w.fingerprint = fingerprint(summary);
-    w.records = summary.records;
+    this.takeBaseline(w, summary);
     w.hot = isHot(summary);
     w.summarizedAt = Date.now();
     w.ready = true;
     return summary;
   }
 
-  private async tick(): Promise<void> {
+  protected async tick(): Promise<void> {
     // A slow file system must not pile ticks on top of each other.
     if (this.busy || this.disposed) return;
     this.busy = true;
@@ -278,12 +239,7 @@ export class ExperimentWatcher {
         if (!w.ready) continue;
         (w.hot ? due : cold).push(w);
       }
-      if (cold.length > 0) {
-        // Round robin: each cold experiment once per coldPeriodMs, the work spread evenly over the ticks.
-        const share = Math.min(cold.length, Math.ceil((cold.length * this.tickMs) / this.coldPeriodMs));
-        for (let k = 0; k < share; k++) due.push(cold[(this.coldCursor + k) % cold.length]!);
-        this.coldCursor = (this.coldCursor + share) % cold.length;
-      }
+      due.push(...this.coldTurn(cold));
       await mapLimited(due, CONCURRENCY, (w) => this.check(w, now));
       if (now - this.lastScan >= this.scanPeriodMs) {
         this.lastScan = now;
@@ -324,15 +280,7 @@ export class ExperimentWatcher {
       return;
     }
     w.hot = isHot(summary);
-    const fp = fingerprint(summary);
-    if (fp !== w.fingerprint) {
-      w.fingerprint = fp;
-      this.options.sink.updated(summary);
-    }
-    if (summary.records !== w.records) {
-      w.records = summary.records;
-      for (const id of w.subscriptions) this.options.sink.metricsChanged(id, w.dir, summary.records);
-    }
+    this.report(w, w.dir, summary);
   }
 
   private forget(w: Watched): void {
@@ -415,6 +363,6 @@ export class ExperimentWatcher {
       dirs.add(dir);
     }
     const summary = await this.baseline(w);
-    if (this.watched.get(dir) === w && !this.disposed) this.options.sink.updated(summary);
+    if (this.watched.get(dir) === w && !this.disposed) this.sink.updated(summary);
   }
 }

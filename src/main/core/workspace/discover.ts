@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { mapLimited, readDirents, statFile } from './fast-fs';
 import { statSig } from './fs-batch';
-import { EXPERIMENT_MARKERS } from './layout';
+import { EXPERIMENT_MARKERS, isTfeventsName } from './layout';
 import { ExpdeskError } from '../../../shared/errors';
 
 export type WorkspaceKind = 'experiments-folder' | 'project-root' | 'single-experiment';
@@ -66,7 +66,10 @@ export async function experimentDirState(dir: string): Promise<'experiment' | 'n
       if (denied(err)) refused = true;
     }
   }
-  return refused ? 'unreadable' : 'none';
+  if (refused) return 'unreadable';
+  // No marker: a TensorBoard run if it directly holds event files (one readdir, only here).
+  const names = await readDirents(dir).catch(() => []);
+  return names.some((d) => isTfeventsName(d.name) && !d.isDirectory()) ? 'experiment' : 'none';
 }
 
 export async function isExperimentDir(dir: string): Promise<boolean> {
@@ -152,7 +155,7 @@ export async function discoverExperiments(root: string): Promise<Discovery> {
     if (found.experiments.length === 0) {
       throw new WorkspaceError(
         'not-found',
-        `${dir} holds no experiment (no folder with config.yaml, metadata.json or logs/metrics.jsonl)`,
+        `${dir} holds no experiment (no folder with config.yaml, metadata.json, logs/metrics.jsonl or events.out.tfevents.*)`,
       );
     }
     return { root: dir, experimentsDir: dir, kind: 'experiments-folder', ...found };

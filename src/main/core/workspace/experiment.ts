@@ -27,7 +27,7 @@ export async function readExperimentDetail(dir: string, store: Summarizer): Prom
   if (state === 'none') {
     throw new WorkspaceError(
       'not-found',
-      `${dir} is not an experiment (no config.yaml, metadata.json or logs/metrics.jsonl)`,
+      `${dir} is not an experiment (no config.yaml, metadata.json, logs/metrics.jsonl or events.out.tfevents.*)`,
     );
   }
   const [summary, config, metadata, checkpoints, logs, outputs, hasRequirements, hasReproduceScript] =
@@ -43,7 +43,8 @@ export async function readExperimentDetail(dir: string, store: Summarizer): Prom
     ]);
   return {
     summary,
-    config: config.value,
+    // A TensorBoard run has no config.yaml: its hparams stand for it.
+    config: config.value ?? summary.hparams ?? null,
     metadata: metadata.value,
     checkpoints,
     logs,

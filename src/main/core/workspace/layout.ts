@@ -13,6 +13,8 @@ export const LAYOUT = {
   checkpoints: 'checkpoints',
   logs: 'logs',
   metrics: path.join('logs', 'metrics.jsonl'),
+  /** The run wrapper's samples of the machine (GPU, CPU, memory, disk), in the metrics' record form. */
+  system: path.join('logs', 'system.jsonl'),
   outputs: 'outputs',
   /** Written only by Expdesk's run wrapper, atomically; never by analysis. */
   status: 'expdesk_status.json',
@@ -20,3 +22,14 @@ export const LAYOUT = {
 
 /** Any of these files makes a folder an experiment. */
 export const EXPERIMENT_MARKERS = [LAYOUT.config, LAYOUT.metadata, LAYOUT.metrics] as const;
+
+/**
+ * TensorBoard's rule: a folder that directly holds event files is a run.
+ * Such a folder is an experiment too (its metrics are those files, when it
+ * has no logs/metrics.jsonl).
+ */
+export const TFEVENTS_PREFIX = 'events.out.tfevents.';
+
+export function isTfeventsName(name: string): boolean {
+  return name.startsWith(TFEVENTS_PREFIX);
+}

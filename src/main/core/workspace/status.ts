@@ -10,7 +10,7 @@
  */
 import os from 'node:os';
 import { z } from 'zod';
-import type { ExperimentStatus, Problem } from '../../../shared/model';
+import { SweepTag, type ExperimentStatus, type Problem } from '../../../shared/model';
 import type { FailedInfo } from './files';
 import { LAYOUT } from './layout';
 
@@ -19,6 +19,7 @@ export const RECENT_WRITE_MS = 120_000;
 
 export const StatusFile = z.object({
   schema: z.literal('expdesk.status/1'),
+  /** 'queued': a SLURM job submitted, or a sweep member waiting for its turn (written by Expdesk, replaced by the wrapper's 'running'). */
   state: z.enum(['running', 'completed', 'failed', 'stopped', 'queued']),
   started_at: z.string().nullable().optional(),
   ended_at: z.string().nullable().optional(),
@@ -31,6 +32,8 @@ export const StatusFile = z.object({
   updated_at: z.string().nullable().optional(),
   /** A batch scheduler's job id (SLURM), written with state "queued" at submission. */
   job_id: z.string().nullable().optional(),
+  /** The sweep this run belongs to (core/runs/sweep.ts), kept by the wrapper from its spec. */
+  sweep: SweepTag.optional(),
 });
 export type StatusFile = z.infer<typeof StatusFile>;
 
@@ -102,7 +105,9 @@ export function deriveStatus(inputs: StatusInputs): ExperimentStatus {
     }
     const reason =
       sf.state === 'queued'
-        ? `submitted to the scheduler${sf.job_id ? ` as job ${sf.job_id}` : ''}; not started yet`
+        ? sf.sweep
+          ? `queued: member ${sf.sweep.index + 1} of ${sf.sweep.count} of ${sf.sweep.id}, waiting for a free slot`
+          : `submitted to the scheduler${sf.job_id ? ` as job ${sf.job_id}` : ''}; not started yet`
         : sf.state === 'running'
           ? `running since ${sf.started_at ?? 'an unknown time'}${sf.hostname ? ` on ${sf.hostname}` : ''}`
           : sf.state === 'stopped'

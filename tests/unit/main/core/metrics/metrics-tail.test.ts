@@ -77,7 +77,7 @@ describe('MetricsTail', () => {
       [1, 1],
       [3, 3],
     ]);
-    expect(tail.state.malformed).toEqual([{ line: 2, message: 'line longer than 1024 bytes' }]);
+    expect(tail.state.malformed).toEqual([{ fault: 'long', line: 2, count: 1, bytes: 5013, maxBytes: 5013 }]);
   });
 
   it('starts over when the file is replaced or truncated', async () => {

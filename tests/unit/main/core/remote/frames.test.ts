@@ -119,10 +119,7 @@ describe('MetricsTail.feed (bytes shipped from a remote workspace)', () => {
     const local = new MetricsTail(file, undefined, 64);
     const localFold = new MetricsFold();
     await local.readAppended((r) => localFold.add(r));
-    expect(local.state.malformed.map((m) => m.message)).toEqual([
-      'line longer than 64 bytes',
-      'line longer than 64 bytes',
-    ]);
+    expect(local.state.malformed.map((m) => [m.fault, m.line, m.count])).toEqual([['long', 3, 2]]);
     const bytes = Buffer.from(text);
     for (let cut = 0; cut <= bytes.length; cut += 7) {
       const remote = new MetricsTail('metrics.jsonl', undefined, 64);

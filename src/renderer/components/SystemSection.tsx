@@ -1,0 +1,137 @@
+/**
+ * The "System" section of the Metrics tab: the run wrapper's samples of the
+ * machine (logs/system.jsonl — GPU utilisation, memory, temperature and
+ * power per GPU, CPU, memory, the run's RSS, free disk), on the same step or
+ * time axis and zoom as the training metrics. The host reads the file
+ * through the same metrics feeds as metrics.jsonl (`metrics.series` with
+ * `stream: 'system'`), locally or from its mirror over SSH. One chart per
+ * quantity; the GPUs of a quantity share a chart, one line each.
+ */
+import { useEffect, useMemo, useState } from 'react';
+import type { MetricsSeriesResult } from '../../shared/contract';
+import type { XRange } from '../../shared/downsample';
+import { SERIES_COLORS } from '../theme';
+import { useExpdesk } from '../store-context';
+import { Chart, type ChartSeries } from './Chart';
+
+/** Samples come every few seconds: ask again this often while the tab is open on a running run. */
+const REFRESH_MS = 5000;
+
+const GPU_KEY = /^system\/gpu(\d+)\/(.+)$/;
+
+const LABELS: Record<string, string> = {
+  util_percent: 'GPU utilisation (%)',
+  mem_used_mb: 'GPU memory used (MB)',
+  mem_total_mb: 'GPU memory total (MB)',
+  temp_c: 'GPU temperature (°C)',
+  power_w: 'GPU power (W)',
+  'system/cpu_percent': 'CPU (%)',
+  'system/mem_used_mb': 'Memory used (MB)',
+  'system/mem_total_mb': 'Memory total (MB)',
+  'system/proc_rss_mb': 'Run RSS (MB)',
+  'system/disk_free_gb': 'Free disk (GB)',
+};
+
+/** Charts of the section: a title and the keys drawn in it (one per GPU for per-GPU quantities). */
+export function systemCharts(keys: readonly string[]): Array<{ title: string; keys: string[] }> {
+  const gpu = new Map<string, string[]>();
+  const other: Array<{ title: string; keys: string[] }> = [];
+  for (const k of keys) {
+    const m = GPU_KEY.exec(k);
+    if (m) {
+      const list = gpu.get(m[2]!) ?? [];
+      list.push(k);
+      gpu.set(m[2]!, list);
+    } else other.push({ title: LABELS[k] ?? k, keys: [k] });
+  }
+  const order = Object.keys(LABELS);
+  const gpus = [...gpu.entries()]
+    .sort((a, b) => order.indexOf(a[0]) - order.indexOf(b[0]))
+    .map(([field, ks]) => ({ title: LABELS[field] ?? `GPU ${field}`, keys: ks }));
+  return [...gpus, ...other];
+}
+
+export function SystemSection(props: {
+  path: string;
+  xMode: 'step' | 'time';
+  range: XRange | null;
+  onZoom(range: XRange | null): void;
+  buckets: number;
+  /** Changes when the run wrote: ask again. */
+  tick: number;
+  running: boolean;
+}): React.JSX.Element | null {
+  const { path, xMode, range, buckets, tick, running } = props;
+  const client = useExpdesk((s) => s.client);
+  const [data, setData] = useState<MetricsSeriesResult | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [beat, setBeat] = useState(0);
+
+  useEffect(() => {
+    if (!running) return;
+    const timer = setInterval(() => setBeat((b) => b + 1), REFRESH_MS);
+    return () => clearInterval(timer);
+  }, [running]);
+
+  useEffect(() => {
+    let live = true;
+    client
+      .invoke('metrics.series', { expDir: path, x: xMode, range, buckets, stream: 'system' })
+      .then((r) => {
+        if (!live) return;
+        setData(r);
+        setError(null);
+      })
+      .catch((err: unknown) => {
+        if (live) setError(err instanceof Error ? err.message : String(err));
+      });
+    return () => {
+      live = false;
+    };
+  }, [client, path, xMode, range, buckets, tick, beat]);
+
+  const charts = useMemo(() => systemCharts(data?.keys ?? []), [data]);
+  if (!error && (!data || data.keys.length === 0)) return null;
+  return (
+    <section className="metric-group" data-testid="system-section" data-group="system">
+      <h3>
+        System <span className="muted">{charts.length}</span>
+      </h3>
+      {error && (
+        <div className="banner banner-error" role="alert">
+          {error}
+        </div>
+      )}
+      <div className="chart-grid">
+        {charts.map((c) => {
+          const series: ChartSeries[] = c.keys.flatMap((k, i) => {
+            const s = data!.series[k];
+            if (!s) return [];
+            const m = GPU_KEY.exec(k);
+            return [
+              {
+                name: m ? `GPU ${m[1]}` : c.title,
+                x: s.x,
+                y: s.y,
+                color: SERIES_COLORS[i % SERIES_COLORS.length]!,
+              },
+            ];
+          });
+          return (
+            <Chart
+              key={c.title}
+              title={c.title}
+              series={series}
+              xMode={xMode}
+              xRange={range}
+              onZoom={props.onZoom}
+              revision={`${path}\nsystem\n${c.title}\n${xMode}`}
+              legend={c.keys.length > 1}
+              testId="system-chart"
+            />
+          );
+        })}
+      </div>
+    </section>
+  );
+}

@@ -1,0 +1,39 @@
+/**
+ * The run wrapper's system metrics (logs/system.jsonl, written by
+ * resources/runner/expdesk_system.py): `system/…` keys in the metrics' record
+ * form, per GPU `system/gpu<N>/…`. Pure: what `expdesk show` and the table
+ * make of a stream's summary.
+ */
+
+/** One system key summarised: last, min, max and mean of its finite values. */
+export interface SystemStat {
+  last: number | null;
+  min: number | null;
+  max: number | null;
+  mean: number | null;
+  count: number;
+}
+
+export const SYSTEM_PREFIX = 'system/';
+
+const GPU_MEMORY = /^system\/gpu(\d+)\/mem_used_mb$/;
+const GPU_UTIL = /^system\/gpu(\d+)\/util_percent$/;
+
+/** The table's two columns: the highest GPU memory used on any GPU, and GPU utilisation averaged over GPUs. */
+export interface GpuHeadline {
+  peakGpuMemoryMb: number | null;
+  meanGpuUtilPercent: number | null;
+}
+
+export function gpuHeadline(stats: Record<string, SystemStat>): GpuHeadline {
+  let peak: number | null = null;
+  const utils: number[] = [];
+  for (const [key, s] of Object.entries(stats)) {
+    if (GPU_MEMORY.test(key) && s.max !== null) peak = peak === null ? s.max : Math.max(peak, s.max);
+    if (GPU_UTIL.test(key) && s.mean !== null) utils.push(s.mean);
+  }
+  return {
+    peakGpuMemoryMb: peak,
+    meanGpuUtilPercent: utils.length ? utils.reduce((a, b) => a + b, 0) / utils.length : null,
+  };
+}
