@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { ExperimentDetail, ExperimentSummary, JsonValue, WorkspaceListing } from './model';
+import { MAX_NOTE_CHARS, tagProblem } from './annotations';
 import { BundleExportParams, BundleExportResult, BundleProgressEvent, VerifyParams } from './bundle';
 import { VerifyResult } from './verify';
 import { RemoteStatusSchema } from './remote-location';
@@ -146,6 +147,15 @@ export const RunStarted = z.object({
   tmuxSession: z.string().nullable(),
   /** True where tmux is missing: quitting Expdesk stops this run. */
   diesWithExpdesk: z.boolean(),
+});
+
+/** A tag: one word (see tagProblem in shared/annotations.ts). */
+const Tag = z.string().refine((t) => tagProblem(t) === null, { message: 'not a tag' });
+const AnnotationsSchema = z.object({
+  tags: z.array(z.string()),
+  note: z.string(),
+  starred: z.boolean(),
+  archived: z.boolean(),
 });
 
 export const requests = {
@@ -307,6 +317,27 @@ export const requests = {
   'remote.answerPassphrase': {
     params: z.object({ request: z.string().max(100), passphrase: z.string().max(4096).nullable() }).strict(),
     result: z.object({}),
+  },
+  /**
+   * Notes, tags, star, archive (issue 12): apply a change to each experiment's
+   * expdesk_notes.json — written only on this request, atomically.
+   */
+  'experiments.annotate': {
+    params: z
+      .object({
+        paths: z.array(AbsPath).min(1).max(10_000),
+        change: z
+          .object({
+            addTags: z.array(Tag).max(100).optional(),
+            removeTags: z.array(Tag).max(100).optional(),
+            note: z.string().max(MAX_NOTE_CHARS).optional(),
+            starred: z.boolean().optional(),
+            archived: z.boolean().optional(),
+          })
+          .strict(),
+      })
+      .strict(),
+    result: z.object({ annotations: z.array(AnnotationsSchema) }),
   },
 } as const;
 

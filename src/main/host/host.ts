@@ -170,6 +170,12 @@ export class ExpdeskHost implements ExpdeskApi {
     return this.data.compare(params);
   }
 
+  async 'experiments.annotate'(
+    params: RequestParams<'experiments.annotate'>,
+  ): Promise<RequestResult<'experiments.annotate'>> {
+    return this.data.annotate(params);
+  }
+
   async 'file.read'(params: RequestParams<'file.read'>): Promise<RequestResult<'file.read'>> {
     return this.data.readFile(params);
   }

@@ -5,6 +5,7 @@
  * it in state/<slice>.ts.
  */
 import type { SlurmFields } from '../../shared/slurm';
+import type { AnnotationChange } from '../../shared/annotations';
 import type { AppInfo, CompareResult, ComposeResult, RequestResult } from '../../shared/contract';
 import type { ExperimentDetail, ExperimentSummary, WorkspaceListing } from '../../shared/model';
 import type { RemoteStatusPayload } from '../../shared/remote-location';
@@ -79,6 +80,8 @@ export interface DetailSlice {
   stopRun(path: string): Promise<void>;
   showInFolder(path: string): Promise<void>;
   copyPath(path: string): Promise<void>;
+  /** Notes, tags, star, archive of runs (written into their expdesk_notes.json); the rows follow. */
+  annotate(paths: string[], change: AnnotationChange): Promise<void>;
 }
 
 export interface OverrideRow {
