@@ -22,6 +22,9 @@ import { SshBackend } from '../main/core/backend/ssh-backend';
 import { RemoteMetricsMirror } from '../main/core/remote/remote-metrics';
 import { RemoteWorkspace } from '../main/core/remote/remote-workspace';
 import { SshExecutor } from '../main/core/remote/ssh-executor';
+import { sshSlurmSite } from '../main/core/remote/slurm-ssh';
+import { SlurmExecutor } from '../main/core/runs/slurm-executor';
+import { submitAndFollow } from './slurm';
 import { planContext, planRun } from '../main/core/runs/plan';
 import { SummaryStore } from '../main/core/summary/summary-store';
 import { RECENT_WRITE_MS } from '../main/core/workspace/status';
@@ -253,8 +256,28 @@ function executorFor(loc: RemoteLocation, conn: SshConnection): SshExecutor {
   return new SshExecutor(conn, () => new RemoteWorkspace(conn, loc, new SummaryStore()));
 }
 
+/** `expdesk run --slurm` with an SSH workspace: sbatch on the login node (core/remote/slurm-ssh.ts). */
+export async function remoteSlurmRunCommand(
+  command: string[],
+  opts: RunCliOptions & { sbatch?: string[] },
+): Promise<number> {
+  const { loc, conn } = open(opts.workspace!);
+  const request = { workspace: loc.path, ...runRequestFields(command, opts) };
+  const executor = new SlurmExecutor(sshSlurmSite(conn), { sbatch: opts.sbatch });
+  const follow = async (expDir: string, isDone: () => boolean): Promise<void> => {
+    await followRemote(conn, expDir, 0, () => isDone());
+  };
+  return submitAndFollow(executor, request, opts, follow, (p) =>
+    formatRemoteLocation(withRemotePath(loc, p)),
+  );
+}
+
 export async function remoteStopCommand(expDir: string): Promise<string> {
   const { loc, conn } = open(expDir);
+  const slurm = new SlurmExecutor(sshSlurmSite(conn));
+  const [folder] = await slurm.site.folders([loc.path]);
+  if (folder?.record)
+    return describeStopped(await slurm.cancel(slurm.handle(loc.path, folder.record.job_id)));
   const executor = executorFor(loc, conn);
   return describeStopped(await executor.cancel(executor.handle(loc.path)));
 }

@@ -77,8 +77,8 @@ async function followRunLog(expDir: string, isDone: () => boolean): Promise<void
 
 export async function runCommand(command: string[], opts: RunCliOptions & SlurmCliOptions): Promise<number> {
   if (opts.slurm) {
-    if (await sshRunsFor(opts.workspace))
-      throw new CliError('--slurm with an SSH workspace is not supported yet: run expdesk on the login node');
+    const sshSlurm = await sshRunsFor(opts.workspace);
+    if (sshSlurm) return sshSlurm.remoteSlurmRunCommand(command, opts);
     return (await import('./slurm')).slurmRunCommand(command, opts, followRunLog);
   }
   if (opts.sbatch?.length) throw new CliError('--sbatch options need --slurm');

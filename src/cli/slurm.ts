@@ -31,18 +31,23 @@ function localExecutor(sbatch: readonly string[] = []): SlurmExecutor {
 /** The follower run.ts uses for local runs (given, so neither module imports the other's internals). */
 export type FollowLog = (expDir: string, isDone: () => boolean) => Promise<void>;
 
-async function submitAndFollow(
+/**
+ * Submit, print the folder (as `where` names it: an ssh://… location over
+ * SSH), then wait while queued and follow the log until the job ends.
+ */
+export async function submitAndFollow(
   executor: SlurmExecutor,
   request: RunRequest,
   opts: { detach?: boolean },
   followLog: FollowLog,
+  where: (expDir: string) => string = (d) => d,
 ): Promise<number> {
   const run: SlurmSubmission = await executor.submit(planRun(request, planContext(request)));
   for (const w of run.warnings) printErr(`${w}\n`);
-  process.stdout.write(`${run.expDir}\n`);
+  process.stdout.write(`${where(run.expDir)}\n`);
   printErr(`expdesk: submitted SLURM job ${run.jobId} (${run.name})\n`);
   if (opts.detach) {
-    printErr(`expdesk: follow it with: expdesk tail --follow ${run.expDir}\n`);
+    printErr(`expdesk: follow it with: expdesk tail --follow ${where(run.expDir)}\n`);
     return 0;
   }
   let interrupts = 0;
@@ -77,7 +82,7 @@ async function submitAndFollow(
     process.off('SIGINT', onSigint);
   }
   if (detached) {
-    printErr(`expdesk: detached; SLURM job ${run.jobId} goes on in ${run.expDir}\n`);
+    printErr(`expdesk: detached; SLURM job ${run.jobId} goes on in ${where(run.expDir)}\n`);
     return 130;
   }
   const [final] = await executor.query([run.handle]);

@@ -132,6 +132,11 @@ export const RunStartParams = z
     refuseDirty: z.boolean().optional(),
     /** Seconds between system samples (logs/system.jsonl); 0: none; default 10. */
     systemInterval: z.number().min(0).max(86_400).optional(),
+    /** Submit to SLURM (sbatch where the workspace is) with these sbatch options, one an entry. */
+    slurm: z
+      .object({ sbatch: z.array(z.string().min(1).max(1000)).max(100) })
+      .strict()
+      .optional(),
   })
   .strict();
 

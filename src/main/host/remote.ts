@@ -29,6 +29,8 @@ import { RemoteMetricsMirror } from '../core/remote/remote-metrics';
 import { mirrorRemoteConfigs, type RemoteConfigMirror } from '../core/remote/remote-configs';
 import { RemoteLogFollower } from '../core/remote/remote-runs';
 import { SshExecutor } from '../core/remote/ssh-executor';
+import { sshSlurmSite } from '../core/remote/slurm-ssh';
+import { SlurmExecutor } from '../core/runs/slurm-executor';
 import { planContext, planRun } from '../core/runs/plan';
 import { RemoteWorkspace } from '../core/remote/remote-workspace';
 import type { SummaryStore } from '../core/summary/summary-store';
@@ -118,6 +120,11 @@ export class RemoteService implements RunFace {
   private executor(location: string): SshExecutor {
     const { conn, ws } = this.open(location);
     return new SshExecutor(conn, () => ws);
+  }
+
+  /** SLURM on the host's login node (sbatch, squeue, scancel through the connection). */
+  private slurm(location: string, sbatch: readonly string[] = []): SlurmExecutor {
+    return new SlurmExecutor(sshSlurmSite(this.open(location).conn), { sbatch });
   }
 
   private askPassphrase(keyFile: string, attempt: number): Promise<string | null> {
@@ -210,7 +217,9 @@ export class RemoteService implements RunFace {
           systemInterval: params.systemInterval,
         };
         const plan = planRun(request, planContext(request, { configLabel: mirror?.remoteFor }));
-        started = await this.executor(params.workspace).submit(plan);
+        started = params.slurm
+          ? { ...(await this.slurm(params.workspace, params.slurm.sbatch).submit(plan)), tmuxSession: null }
+          : await this.executor(params.workspace).submit(plan);
       } catch (err) {
         if (mirror && err instanceof ConfigError)
           throw new ApiError('bad-request', mirror.remoteText(err.message));
@@ -233,6 +242,12 @@ export class RemoteService implements RunFace {
   async stop(params: RequestParams<'run.stop'>): Promise<RequestResult<'run.stop'>> {
     return wrap(async () => {
       const { loc } = this.open(params.expDir);
+      const slurm = this.slurm(params.expDir);
+      const [folder] = await slurm.site.folders([loc.path]);
+      if (folder?.record) {
+        const r = await slurm.cancel(slurm.handle(loc.path, folder.record.job_id));
+        return { state: r.state, exitCode: r.exitCode, signal: r.signal };
+      }
       const executor = this.executor(params.expDir);
       const s = await executor.cancel(executor.handle(loc.path));
       return { state: s.state, exitCode: s.exitCode, signal: s.signal };

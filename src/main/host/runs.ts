@@ -15,6 +15,8 @@ import { projectRootOf } from '../core/configs/config-files';
 import { ConfinementError, resolveInsideSync } from '../core/fs/confine';
 import { LogTail, tailOffset } from '../core/logs/log-tail';
 import { LocalExecutor } from '../core/runs/local-executor';
+import { SlurmExecutor } from '../core/runs/slurm-executor';
+import { localSlurmSite, readSlurmRecord } from '../core/runs/slurm-local';
 import { planContext, planRun } from '../core/runs/plan';
 import { expandSweep, parseSweepAxis } from '../core/runs/sweep';
 import { startLocalSweep, stopLocalSweep } from '../core/runs/sweep-queue';
@@ -63,7 +65,21 @@ export class RunService implements RunFace {
     // The config and its defaults come from the open project only (as config.compose), not
     // from wherever a request's own workspace points.
     const configRoot = await projectRootOf(this.defaultWorkspace() ?? workspace);
-    const request = { ...params, workspace, configRoot };
+    const { slurm, ...rest } = params;
+    const request = { ...rest, workspace, configRoot };
+    if (slurm) {
+      // The launch form's "where: SLURM": sbatch on this machine; the job outlives Expdesk.
+      const job = await new SlurmExecutor(localSlurmSite(), { sbatch: slurm.sbatch }).submit(
+        planRun(request, planContext(request)),
+      );
+      return {
+        expDir: job.expDir,
+        name: job.name,
+        warnings: job.warnings,
+        tmuxSession: null,
+        diesWithExpdesk: false,
+      };
+    }
     const run = await this.executor.submit(planRun(request, planContext(request)));
     // Keep the terminal (the tmux client) drained; the UI's live terminal attaches to it later.
     run.terminal.onData(() => undefined);
@@ -102,6 +118,13 @@ export class RunService implements RunFace {
   }
 
   async stop(params: RequestParams<'run.stop'>): Promise<RequestResult<'run.stop'>> {
+    // A folder submitted to SLURM is stopped through its scheduler (scancel, gently first).
+    const record = readSlurmRecord(path.resolve(params.expDir));
+    if (record) {
+      const slurm = new SlurmExecutor(localSlurmSite());
+      const r = await slurm.cancel(slurm.handle(path.resolve(params.expDir), record.job_id));
+      return { state: r.state, exitCode: r.exitCode, signal: r.signal };
+    }
     const s = await this.executor.cancel(LocalExecutor.handle(params.expDir));
     return { state: s.state, exitCode: s.exitCode, signal: s.signal };
   }

@@ -9,6 +9,7 @@ import { formatConfigValue } from '../format';
 import { sweepLines, type OverrideRow } from '../state/launch';
 import { useExpdesk, useExpdeskPick } from '../store-context';
 import { CheckLabel } from './CheckLabel';
+import { LaunchWhere } from './LaunchWhere';
 
 /** The launch form's text fields, each kept in the store (and remembered by setLaunchField). */
 type LaunchTextKey = 'command' | 'python' | 'seed' | 'runName' | 'maxParallel';
@@ -93,6 +94,7 @@ export default function LaunchForm({ editorText }: { editorText: () => string | 
     'launchError',
     'configFile',
     'configDirty',
+    'where',
   );
   const keys = useMemo(
     () => (s.compose?.ok ? Object.keys(flattenConfig(s.compose.config)).sort() : []),
@@ -211,6 +213,7 @@ export default function LaunchForm({ editorText }: { editorText: () => string | 
         testId="launch-name"
       />
       <SweepField />
+      <LaunchWhere />
       <CheckLabel checked={s.refuseDirty} onChange={(refuseDirty) => s.setLaunchField({ refuseDirty })}>
         Refuse to launch with uncommitted changes
       </CheckLabel>
@@ -226,7 +229,7 @@ export default function LaunchForm({ editorText }: { editorText: () => string | 
         disabled={s.launching || !s.configFile || (s.compose !== null && !s.compose.ok)}
         data-testid="launch-button"
       >
-        {s.launching ? 'Launching…' : '▶ Launch'}
+        {s.launching ? 'Launching…' : s.where === 'slurm' ? '▶ Submit to SLURM' : '▶ Launch'}
       </button>
     </form>
   );

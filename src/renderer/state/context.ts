@@ -36,4 +36,6 @@ export const PREF = {
   columns: 'expdesk.tableColumns',
   launch: 'expdesk.launchForm',
   smoothing: 'expdesk.smoothing',
+  /** Where launches go (this machine or SLURM, with its fields), per workspace. */
+  launchWhere: 'expdesk.launchWhere',
 } as const;

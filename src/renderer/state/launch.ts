@@ -4,6 +4,7 @@
  * the core's composition of it (errors with file/line, resolved config, name
  * preview), the overrides and command, and run.start.
  */
+import { EMPTY_SLURM_FIELDS, sbatchOptionsOf, type SlurmFields } from '../../shared/slurm';
 import { splitCommand } from '../lib/command-line';
 import { readJson, writeJson } from '../lib/recent';
 import { message, PREF, type Ctx, type Slice } from './context';
@@ -19,7 +20,26 @@ const DEFAULT_FORM: LaunchForm = {
   refuseDirty: false,
   sweep: '',
   maxParallel: '',
+  where: 'local',
+  slurm: EMPTY_SLURM_FIELDS,
 };
+
+type RememberedWhere = Record<string, { where?: unknown; slurm?: unknown }>;
+
+/** A remembered "where" of one workspace, read defensively (localStorage is the user's to edit). */
+function whereOf(
+  saved: RememberedWhere | null,
+  workspace: string | null | undefined,
+): Pick<LaunchForm, 'where' | 'slurm'> {
+  const entry = workspace ? saved?.[workspace] : undefined;
+  const slurm = { ...EMPTY_SLURM_FIELDS };
+  if (entry && typeof entry.slurm === 'object' && entry.slurm !== null)
+    for (const k of Object.keys(slurm) as Array<keyof SlurmFields>) {
+      const v = (entry.slurm as Record<string, unknown>)[k];
+      if (typeof v === 'string') slurm[k] = v;
+    }
+  return { where: entry?.where === 'slurm' ? 'slurm' : 'local', slurm };
+}
 
 function isForm(v: unknown): v is Partial<LaunchForm> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
@@ -48,7 +68,11 @@ export function launchSlice(ctx: Ctx): Slice<LaunchSlice> {
     refuseDirty: saved.refuseDirty === true,
     sweep: '',
     maxParallel: '',
+    where: 'local',
+    slurm: EMPTY_SLURM_FIELDS,
   };
+  const isWhere = (v: unknown): v is RememberedWhere =>
+    typeof v === 'object' && v !== null && !Array.isArray(v);
   let composeTimer: ReturnType<typeof setTimeout> | null = null;
 
   return (set, get) => {
@@ -59,6 +83,15 @@ export function launchSlice(ctx: Ctx): Slice<LaunchSlice> {
         composeTimer = null;
         void get().recompose();
       }, 250);
+    };
+    const rememberWhere = (): void => {
+      const workspace = get().info?.workspace;
+      if (!workspace) return;
+      const all = readJson(ctx.storage, PREF.launchWhere, isWhere) ?? {};
+      writeJson(ctx.storage, PREF.launchWhere, {
+        ...all,
+        [workspace]: { where: get().where, slurm: get().slurm },
+      });
     };
     return {
       ...form,
@@ -83,6 +116,7 @@ export function launchSlice(ctx: Ctx): Slice<LaunchSlice> {
 
       async openLaunch(file) {
         set({ view: 'launch' });
+        get().restoreWhere();
         void get().loadGitState();
         await get().loadConfigFiles();
         const target = file ?? get().configFile ?? get().configFiles[0]?.path;
@@ -192,6 +226,20 @@ export function launchSlice(ctx: Ctx): Slice<LaunchSlice> {
         });
       },
 
+      restoreWhere() {
+        set(whereOf(readJson(ctx.storage, PREF.launchWhere, isWhere), get().info?.workspace));
+      },
+
+      setWhere(where) {
+        set({ where });
+        rememberWhere();
+      },
+
+      setSlurmField(patch) {
+        set({ slurm: { ...get().slurm, ...patch } });
+        rememberWhere();
+      },
+
       async launch(editorText) {
         // First, while the click still counts as a user gesture.
         get().askNotificationPermission();
@@ -201,6 +249,11 @@ export function launchSlice(ctx: Ctx): Slice<LaunchSlice> {
         const { argv, error } = splitCommand(s.command);
         if (error) {
           set({ launchError: `Command: ${error}` });
+          return;
+        }
+        const extra = s.where === 'slurm' ? splitCommand(s.slurm.extra) : { argv: [], error: null };
+        if (extra.error) {
+          set({ launchError: `sbatch options: ${extra.error}` });
           return;
         }
         const seedText = s.seed.trim();
@@ -239,7 +292,15 @@ export function launchSlice(ctx: Ctx): Slice<LaunchSlice> {
             ...(s.python.trim() ? { python: s.python.trim() } : {}),
             ...(s.runName.trim() ? { name: s.runName.trim() } : {}),
             ...(s.refuseDirty ? { refuseDirty: true } : {}),
+            ...(s.where === 'slurm' ? { slurm: { sbatch: sbatchOptionsOf(s.slurm, extra.argv) } } : {}),
           };
+          if (axes.length && s.where === 'slurm') {
+            set({
+              launchError:
+                'A sweep on SLURM (a job array) is not supported yet: sweep on this machine, or launch each value',
+            });
+            return;
+          }
           if (axes.length) {
             const sweep = await ctx.client.invoke('run.sweep', {
               ...params,
@@ -261,10 +322,13 @@ export function launchSlice(ctx: Ctx): Slice<LaunchSlice> {
             warnings.push('tmux is not available: quitting Expdesk stops this run.');
           set({
             launchNotes: { expDir: started.expDir, warnings },
-            runStates: { ...get().runStates, [started.expDir]: 'running' },
+            runStates: { ...get().runStates, [started.expDir]: s.where === 'slurm' ? 'queued' : 'running' },
             runName: '',
           });
-          get().toast('success', `Launched ${started.name}`);
+          get().toast(
+            'success',
+            s.where === 'slurm' ? `Submitted ${started.name} to SLURM` : `Launched ${started.name}`,
+          );
           await get().openDetail(started.expDir, 'log');
         } catch (err) {
           set({ launchError: message(err) });

@@ -4,6 +4,7 @@
  * never each other in a circle. Each slice's actions are implemented beside
  * it in state/<slice>.ts.
  */
+import type { SlurmFields } from '../../shared/slurm';
 import type { AnnotationChange } from '../../shared/annotations';
 import type { AppInfo, CompareResult, ComposeResult, RequestResult } from '../../shared/contract';
 import type { ExperimentDetail, ExperimentSummary, WorkspaceListing } from '../../shared/model';
@@ -100,9 +101,16 @@ export interface LaunchForm {
   sweep: string;
   /** With a sweep: how many run at once ('' = one per GPU, else 1). */
   maxParallel: string;
+  /** Where the run goes: this machine, or SLURM (sbatch where the workspace is). Remembered per workspace. */
+  where: 'local' | 'slurm';
+  slurm: SlurmFields;
 }
 
 export interface LaunchSlice extends LaunchForm {
+  setWhere(where: LaunchForm['where']): void;
+  setSlurmField(patch: Partial<SlurmFields>): void;
+  /** Take the workspace's remembered "where" (on opening the launch view). */
+  restoreWhere(): void;
   configRoot: string | null;
   configFiles: { path: string; rel: string }[];
   configFilesError: string | null;

@@ -45,7 +45,7 @@ export class LocalBackend extends WatchingBackend<ExperimentWatcher> implements 
   readonly kind = 'local';
   readonly treeCheckedAtLaunch = false;
   /** SLURM jobs' state from their scheduler (one query a listing, at most every 15 s). */
-  private readonly slurm = new SlurmOverlay();
+  private readonly slurm = SlurmOverlay.local();
 
   constructor(private readonly options: LocalBackendOptions) {
     super(options);

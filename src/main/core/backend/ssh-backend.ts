@@ -27,6 +27,8 @@ import { RemoteOpError } from '../remote/remote-python';
 import { mirrorRemoteConfigs } from '../remote/remote-configs';
 import { RemoteExperimentWatcher } from '../remote/remote-watcher';
 import { RemoteWorkspace } from '../remote/remote-workspace';
+import { sshSlurmSite } from '../remote/slurm-ssh';
+import { SlurmOverlay } from '../runs/slurm-overlay';
 import type { WorkingTree } from '../capture/git';
 import type { SummaryStore } from '../summary/summary-store';
 import { reworded } from './reworded';
@@ -81,6 +83,7 @@ export class SshBackend extends WatchingBackend<RemoteExperimentWatcher> impleme
   readonly kind = 'ssh';
   /** The remote tree is captured by the helper at launch (git state and patch), not read ahead. */
   readonly treeCheckedAtLaunch = true;
+  private readonly slurm = new Map<string, SlurmOverlay>();
 
   constructor(private readonly options: SshBackendOptions) {
     super(options);
@@ -117,8 +120,22 @@ export class SshBackend extends WatchingBackend<RemoteExperimentWatcher> impleme
   }
 
   async list(root: string): Promise<WorkspaceListing> {
-    const { loc, ws } = this.open(root);
-    return ws.list(loc.path);
+    const o = this.open(root);
+    const listing = await o.ws.list(o.loc.path);
+    return { ...listing, experiments: await this.slurmOf(o).apply(listing.experiments) };
+  }
+
+  /** SLURM jobs' state from the login node's scheduler (one squeue a listing, at most every 15 s). */
+  private slurmOf(o: Opened): SlurmOverlay {
+    let overlay = this.slurm.get(o.label);
+    if (!overlay) {
+      overlay = new SlurmOverlay({
+        site: () => sshSlurmSite(o.conn),
+        folderOf: (s) => this.options.pool.forLocation(s.path).loc.path,
+      });
+      this.slurm.set(o.label, overlay);
+    }
+    return overlay;
   }
 
   async details(locations: string[]): Promise<ExperimentDetail[]> {
@@ -126,7 +143,15 @@ export class SshBackend extends WatchingBackend<RemoteExperimentWatcher> impleme
     await Promise.all(
       this.byHost(locations).map((g) =>
         at(g.label, async () => {
-          const details = await g.ws.details(g.items.map((it) => it.path));
+          const found = await g.ws.details(g.items.map((it) => it.path));
+          const whole = found.filter((d): d is ExperimentDetail => !(d instanceof Error));
+          const judged = await this.slurmOf(g).apply(
+            whole.map((d) => d.summary),
+            true,
+          );
+          const details = found.map((d) =>
+            d instanceof Error ? d : { ...d, summary: judged[whole.indexOf(d)]! },
+          );
           details.forEach((d, i) => {
             if (d instanceof Error) throw d;
             out[g.items[i]!.index] = d;

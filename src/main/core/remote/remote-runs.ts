@@ -315,17 +315,28 @@ function remoteProjectDir(workspace: string): string {
   return remoteBasename(workspace) === 'experiments' ? remoteDirname(workspace) : workspace;
 }
 
+/** A plan prepared on the remote: its folder made and captured there, the files to write into it. */
+export interface RemotePrepared {
+  expDir: string;
+  name: string;
+  cwd: string;
+  warnings: string[];
+  /** The command with its placeholders replaced, and what its environment adds. */
+  command: string[];
+  runEnv: Record<string, string>;
+  /** config.yaml, metadata.json, requirements.txt, reproduce.sh (and conda_env.txt): base64 data. */
+  files: Array<{ path: string; data: string; mode: number }>;
+  tmux: boolean;
+}
+
 /**
- * A run plan's SSH half (SshExecutor's submit): `prepare` makes the folder
+ * A run plan's SSH half, before anything starts: `prepare` makes the folder
  * and captures the target there; the files the plan writes are put together
- * here (the same pure functions as a local launch) and `start` writes them
- * and starts the wrapper. Resolves once the wrapper has written its status.
+ * here (the same pure functions as a local launch). Shared by the SSH
+ * executor (which then `start`s the wrapper) and SLURM over SSH (which
+ * submits it).
  */
-export async function startRemoteRun(
-  conn: SshConnection,
-  plan: RunPlan,
-  opts: { tmux?: boolean; stopTimeouts?: [number, number] } = {},
-): Promise<RemoteRunStarted> {
+export async function prepareRemoteRun(conn: SshConnection, plan: RunPlan): Promise<RemotePrepared> {
   // The name's time is the remote's clock (MMDD_HHMM appended there), like started_at.
   const experimentsDir = remoteExperimentsDir(plan.workspace);
   const prep = await callRemote(
@@ -381,7 +392,30 @@ export async function startRemoteRun(
     file('reproduce.sh', reproduce, 0o755),
   ];
   if (prep.conda !== null) files.push(file('conda_env.txt', prep.conda));
-  const useTmux = (opts.tmux ?? true) && process.env.EXPDESK_REMOTE_NO_TMUX !== '1' && prep.tmux;
+  return {
+    expDir,
+    name: prep.name,
+    cwd: prep.cwd,
+    warnings,
+    command: placed.command,
+    runEnv: placed.env,
+    files,
+    tmux: prep.tmux,
+  };
+}
+
+/**
+ * A run plan's SSH half (SshExecutor's submit): prepared (prepareRemoteRun),
+ * then `start` writes the files and starts the wrapper. Resolves once the
+ * wrapper has written its status.
+ */
+export async function startRemoteRun(
+  conn: SshConnection,
+  plan: RunPlan,
+  opts: { tmux?: boolean; stopTimeouts?: [number, number] } = {},
+): Promise<RemoteRunStarted> {
+  const { expDir, name, cwd, warnings, command, runEnv, files, tmux } = await prepareRemoteRun(conn, plan);
+  const useTmux = (opts.tmux ?? true) && process.env.EXPDESK_REMOTE_NO_TMUX !== '1' && tmux;
   const started = await callRemote(
     conn,
     {
@@ -392,19 +426,19 @@ export async function startRemoteRun(
       system_interval: plan.systemInterval,
       spec: {
         exp_dir: expDir,
-        cwd: prep.cwd,
-        argv: placed.command,
-        env_extra: placed.env,
+        cwd,
+        argv: command,
+        env_extra: runEnv,
         stop_timeouts: opts.stopTimeouts ?? [10, 10],
       },
       tmux: useTmux,
-      session: tmuxSessionName(prep.name),
+      session: tmuxSessionName(name),
     },
     { retry: false },
   );
   return {
     expDir,
-    name: prep.name,
+    name,
     warnings,
     tmuxSession: started.tmux_session,
     hostname: started.hostname,
@@ -449,6 +483,7 @@ export async function settleRemoteRun(conn: SshConnection, expDir: string): Prom
 export function remoteRunEnded(state: RemoteRunState, recentWriteMs: number): boolean {
   const s = state.status;
   if (s && typeof s === 'object' && 'state' in s) {
+    if (s.state === 'queued') return false; // a SLURM job not started yet: its log is to come
     if (s.state !== 'running') return true;
     return state.pid_alive === false; // running, but its process is gone and nothing was recorded
   }

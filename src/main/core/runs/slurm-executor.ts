@@ -49,14 +49,17 @@ export interface SlurmFolderState {
   record: SlurmRecord | null;
 }
 
+/** What submission needs of a prepared folder (PreparedRun here, RemotePrepared over SSH). */
+export type SlurmPrepared = Pick<PreparedRun, 'expDir' | 'name' | 'cwd' | 'command' | 'runEnv' | 'warnings'>;
+
 /** Where the experiment folders and the scheduler's commands are. */
 export interface SlurmSite {
   readonly shell: SchedulerShell;
   /** null for this machine, else the SSH host's label. */
   readonly host: string | null;
   join(...parts: string[]): string;
-  /** Make the folder and its capture, as a local launch does. */
-  prepare(plan: RunPlan): Promise<PreparedRun>;
+  /** Make the folder and its capture, as a local launch does (./prepare.ts, or over SSH). */
+  prepare(plan: RunPlan): Promise<SlurmPrepared>;
   /** Write a file atomically (temp + rename). */
   write(file: string, text: string, mode?: number): Promise<void>;
   /** Several folders' status, FAILED.txt and SLURM record, in one go. */

@@ -3,33 +3,56 @@
  * folder holds expdesk_slurm.json) whose folder does not say they ended get
  * their status judged with the scheduler (src/shared/slurm.ts
  * judgeSlurmStatus) and a `slurm` object — one squeue (at most one sacct more)
- * for all of them, at most every 15 s in a long-lived process.
+ * for all of them, at most every 15 s in a long-lived process. The site says
+ * where (this machine, or a login node over SSH: ../remote/slurm-ssh.ts).
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ExperimentSummary } from '../../../shared/model';
 import { SLURM_RECORD } from '../../../shared/slurm';
-import { SlurmExecutor } from './slurm-executor';
+import { SlurmExecutor, type SlurmSite } from './slurm-executor';
 import { localSlurmSite } from './slurm-local';
 
 const ENDED = new Set(['completed', 'failed', 'stopped']);
 
+export interface SlurmOverlayOptions {
+  /** The site, made on first need. */
+  site?: () => SlurmSite;
+  /** A summary's folder as the site names it (a remote path for an ssh://… summary). */
+  folderOf?: (s: ExperimentSummary) => string;
+  /** A cheap check that a folder may hold a SLURM record (locally: it exists); default: ask the site. */
+  mayHoldRecord?: (folder: string) => boolean;
+  poll?: { minMs: number; maxMs: number };
+}
+
 export class SlurmOverlay {
   private executor: SlurmExecutor | null = null;
 
-  constructor(private readonly poll = { minMs: 15_000, maxMs: 120_000 }) {}
+  constructor(private readonly options: SlurmOverlayOptions = {}) {}
+
+  /** This machine's folders and scheduler. */
+  static local(): SlurmOverlay {
+    return new SlurmOverlay({
+      site: () => localSlurmSite(),
+      mayHoldRecord: (dir) => existsSync(path.join(dir, SLURM_RECORD)),
+    });
+  }
 
   /** The summaries with SLURM's word added (new objects; the others as they were). */
   /** `all`: ask about ended jobs too (a detail view: exit code, elapsed time); else only live ones. */
   async apply(summaries: ExperimentSummary[], all = false): Promise<ExperimentSummary[]> {
+    const folderOf = this.options.folderOf ?? ((s: ExperimentSummary) => s.path);
+    const may = this.options.mayHoldRecord;
     const picked = summaries
-      .map((s, i) => ({ s, i }))
+      .map((s, i) => ({ s, i, folder: folderOf(s) }))
       .filter(({ s }) => all || !ENDED.has(s.status.state))
-      .filter(({ s }) => existsSync(path.join(s.path, SLURM_RECORD)));
+      .filter(({ folder }) => !may || may(folder));
     if (picked.length === 0) return summaries;
-    this.executor ??= new SlurmExecutor(localSlurmSite(), { poll: this.poll });
+    this.executor ??= new SlurmExecutor((this.options.site ?? localSlurmSite)(), {
+      poll: this.options.poll ?? { minMs: 15_000, maxMs: 120_000 },
+    });
     const judged = await this.executor.judge(
-      picked.map(({ s }) => s.path),
+      picked.map(({ folder }) => folder),
       all,
     );
     const out = [...summaries];
