@@ -32,6 +32,29 @@ export function slurmSkipReason(): string | null {
     : null;
 }
 
+/** `expdesk run --slurm --detach` of the project's job.py (its gate file as argument) into `workspace`. */
+export function slurmRunArgs(
+  workspace: string,
+  project: string,
+  gate: string,
+  extra: string[] = [],
+): string[] {
+  return [
+    'run',
+    '--slurm',
+    '--detach',
+    '--workspace',
+    workspace,
+    '--config',
+    path.join(project, 'configs/ppo.yaml'),
+    ...extra,
+    '--',
+    'python3',
+    path.join(project, 'job.py'),
+    gate,
+  ];
+}
+
 export interface TestSlurm {
   dir: string;
   conf: string;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli-async';
 import { demoProject } from '../helpers/demo-project';
-import { slurmSkipReason, startSlurm, type TestSlurm } from '../helpers/slurm';
+import { slurmRunArgs, slurmSkipReason, startSlurm, type TestSlurm } from '../helpers/slurm';
 import { startSshd, type TestSshd } from '../helpers/sshd';
 import { tmpDir } from '../helpers/tmp';
 
@@ -38,20 +38,7 @@ describe.skipIf(skip !== null)('SLURM through SSH', () => {
     );
     // This process has no SLURM_CONF: only the SSH sessions reach the cluster.
     const env = { ...sshd.env, EXPDESK_CACHE_DIR: tmpDir() };
-    const args = (extra: string[]): string[] => [
-      'run',
-      '--slurm',
-      '--detach',
-      '--workspace',
-      sshd.url(project),
-      '--config',
-      path.join(project, 'configs/ppo.yaml'),
-      ...extra,
-      '--',
-      'python3',
-      path.join(project, 'job.py'),
-      gate,
-    ];
+    const args = (extra: string[]): string[] => slurmRunArgs(sshd.url(project), project, gate, extra);
     const r = await cli(args(['--sbatch=--begin=now+1hour']), env);
     expect(r.stderr).toMatch(/submitted SLURM job \d+/);
     expect(r.code).toBe(0);

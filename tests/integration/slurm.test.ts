@@ -17,7 +17,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli-async';
 import { demoProject } from '../helpers/demo-project';
-import { slurmSkipReason, startSlurm, type TestSlurm } from '../helpers/slurm';
+import { slurmRunArgs, slurmSkipReason, startSlurm, type TestSlurm } from '../helpers/slurm';
 import { tmpDir } from '../helpers/tmp';
 
 const skip = slurmSkipReason();
@@ -65,23 +65,7 @@ describe.skipIf(skip !== null)('SLURM on a real cluster', () => {
   };
 
   const run = (gate: string, extra: string[] = []): ReturnType<typeof cli> =>
-    cli(
-      [
-        'run',
-        '--slurm',
-        '--detach',
-        '--workspace',
-        project,
-        '--config',
-        path.join(project, 'configs/ppo.yaml'),
-        ...extra,
-        '--',
-        'python3',
-        path.join(project, 'job.py'),
-        gate,
-      ],
-      env,
-    );
+    cli(slurmRunArgs(project, project, gate, extra), env);
 
   const show = async (
     dir: string,

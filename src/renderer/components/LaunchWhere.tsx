@@ -3,7 +3,7 @@
  * workspace is, the login node for an SSH workspace) with the job's
  * resources and free sbatch options. Remembered per workspace (state/launch.ts).
  */
-import type { SlurmFields } from '../../shared/slurm';
+import type { SlurmFields } from '../../shared/slurm-fields';
 import { useExpdeskPick } from '../store-context';
 
 const FIELDS: Array<{ key: keyof SlurmFields; label: string; placeholder: string }> = [

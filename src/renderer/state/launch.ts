@@ -4,7 +4,7 @@
  * the core's composition of it (errors with file/line, resolved config, name
  * preview), the overrides and command, and run.start.
  */
-import { EMPTY_SLURM_FIELDS, sbatchOptionsOf, type SlurmFields } from '../../shared/slurm';
+import { EMPTY_SLURM_FIELDS, sbatchOptionsOf, type SlurmFields } from '../../shared/slurm-fields';
 import { splitCommand } from '../lib/command-line';
 import { readJson, writeJson } from '../lib/recent';
 import { message, PREF, type Ctx, type Slice } from './context';

@@ -4,7 +4,7 @@
  * never each other in a circle. Each slice's actions are implemented beside
  * it in state/<slice>.ts.
  */
-import type { SlurmFields } from '../../shared/slurm';
+import type { SlurmFields } from '../../shared/slurm-fields';
 import type { AnnotationChange } from '../../shared/annotations';
 import type { AppInfo, CompareResult, ComposeResult, RequestResult } from '../../shared/contract';
 import type { ExperimentDetail, ExperimentSummary, WorkspaceListing } from '../../shared/model';

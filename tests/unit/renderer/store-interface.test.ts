@@ -288,6 +288,39 @@ describe('launch', () => {
     expect(s().listing!.experiments.some((e) => e.path === '/ws/experiments/exp009')).toBe(true);
   });
 
+  it("submits to SLURM with the form's fields as sbatch options, remembered for this workspace only", async () => {
+    const { client, store, storage } = launchable();
+    await store.getState().init();
+    await store.getState().openLaunch();
+    const s = () => store.getState();
+    expect(s().where).toBe('local');
+    s().setWhere('slurm');
+    s().setSlurmField({
+      partition: 'gpu',
+      gpusPerNode: '4',
+      time: '04:00:00',
+      extra: "--gres=gpu:4 --comment='a b'",
+    });
+    await s().launch(null);
+    const start = client.calls.find((c) => c.name === 'run.start');
+    expect(start!.params).toMatchObject({
+      slurm: {
+        sbatch: ['--partition=gpu', '--gpus-per-node=4', '--time=04:00:00', '--gres=gpu:4', '--comment=a b'],
+      },
+    });
+    // Remembered per workspace: the same workspace gets it back, another starts on this machine.
+    const saved = JSON.parse(storage.data.get('expdesk.launchWhere')!) as Record<string, { where: string }>;
+    expect(saved['/ws']!.where).toBe('slurm');
+    s().setWhere('local');
+    storage.setItem('expdesk.launchWhere', JSON.stringify(saved));
+    s().restoreWhere();
+    expect(s().where).toBe('slurm');
+    expect(s().slurm.partition).toBe('gpu');
+    storage.setItem('expdesk.launchWhere', JSON.stringify({ '/other': saved['/ws'] }));
+    s().restoreWhere();
+    expect(s().where).toBe('local');
+  });
+
   it('composes the unsaved text while typing, and marks only answers about that text', async () => {
     const { client, store } = launchable();
     await store.getState().openLaunch();
