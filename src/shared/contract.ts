@@ -334,7 +334,29 @@ export const requests = {
       .strict(),
     result: z.object({ annotations: z.array(AnnotationsSchema) }),
   },
+
+  // --- Alerts (issue 13) ---
+  /** The webhook alerts of a workspace are posted to (Slack-compatible), or null. */
+  'alerts.webhook': {
+    params: z.object({ workspace: z.string().min(1).max(4096) }).strict(),
+    result: z.object({ url: z.string().nullable() }),
+  },
+  /** Set (or, with null, clear) a workspace's webhook; a URL that is not http(s) is refused. */
+  'alerts.setWebhook': {
+    params: z
+      .object({ workspace: z.string().min(1).max(4096), url: z.string().max(2048).nullable() })
+      .strict(),
+    result: z.object({ url: z.string().nullable() }),
+  },
 } as const;
+
+/** An alert of a run (core/alerts): the run's location and name, the cause and one line of text. */
+export const AlertEvent = z.object({
+  location: z.string(),
+  name: z.string(),
+  cause: z.enum(['failed', 'nonfinite', 'stalled', 'completed']),
+  text: z.string(),
+});
 
 export const events = {
   /** The open workspace changed (another window or the CLI opened one). */
@@ -353,6 +375,12 @@ export const events = {
   'remote.status': RemoteStatusSchema,
   /** An encrypted SSH key needs its passphrase: answer with `remote.answerPassphrase`. */
   'remote.passphrase': z.object({ request: z.string(), keyFile: z.string(), attempt: z.number() }),
+  /** A run failed, turned NaN/±Inf, stalled or completed (once per run and cause, across restarts). */
+  'alert.fired': AlertEvent,
+  /** The desktop notification of an alert was clicked (Electron's, shown by the main process): open the run. */
+  'alert.open': z.object({ location: z.string() }),
+  /** Posting an alert to the workspace's webhook failed (it is retried with backoff, then given up). */
+  'alert.webhook': z.object({ message: z.string() }),
 } as const;
 
 export type RequestName = keyof typeof requests;

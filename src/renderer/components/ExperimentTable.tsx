@@ -27,7 +27,7 @@ const CHECK_WIDTH = 28;
  * A zero-sized scroll element (a test DOM, or a pane not laid out yet) would
  * make the virtualizer render no row at all; assume a screenful instead.
  */
-function observeRect<T extends Element>(
+export function observeRect<T extends Element>(
   instance: Virtualizer<T, Element>,
   cb: (rect: { width: number; height: number }) => void,
 ): (() => void) | undefined {

@@ -148,15 +148,3 @@ export interface ExperimentBackend {
   /** End watches and timers (and, for SSH, nothing else: the connection pool belongs to its owner). */
   dispose(): void;
 }
-
-/** What a backend's watcher (local or SSH) says of itself: its subscriptions, and whether its timer polls. */
-export interface WatcherActivity {
-  readonly size: { subscriptions: number };
-  readonly polling: boolean;
-  dispose(): void;
-}
-
-/** A backend's activity, read off its watcher (none yet: nothing held). */
-export function watcherActivity(watcher: WatcherActivity | null): { watches: number; timers: number } {
-  return { watches: watcher?.size.subscriptions ?? 0, timers: watcher?.polling ? 1 : 0 };
-}
