@@ -179,6 +179,22 @@ def read_status_json(path):
 # --- discovery (mirrors discover.ts) ---------------------------------------
 
 
+def other_run(d):
+    """'tfevents' for a folder directly holding event files (TensorBoard's rule), 'mlflow' for an
+    MLflow file-store run (meta.yaml beside metrics/), else None (discover.ts's rules)."""
+    try:
+        with os.scandir(d) as it:
+            entries = list(it)
+    except OSError:
+        return None
+    if any(e.name.startswith("events.out.tfevents.") and not e.is_dir(follow_symlinks=False) for e in entries):
+        return "tfevents"
+    names = set(e.name for e in entries)
+    if "meta.yaml" in names and os.path.isfile(os.path.join(d, "meta.yaml")) and os.path.isdir(os.path.join(d, "metrics")):
+        return "mlflow"
+    return None
+
+
 def experiment_state(d):
     """'experiment', 'none', or 'unreadable' (permission denied: listed with that problem)."""
     refused = False
@@ -189,7 +205,9 @@ def experiment_state(d):
         except OSError as e:
             if e.errno in (errno.EACCES, errno.EPERM):
                 refused = True
-    return "unreadable" if refused else "none"
+    if refused:
+        return "unreadable"
+    return "experiment" if other_run(d) else "none"
 
 
 def is_experiment(d):
@@ -254,7 +272,8 @@ def discover(root):
         if not found:
             raise Fail(
                 "not-found",
-                "%s holds no experiment (no folder with config.yaml, metadata.json or logs/metrics.jsonl)" % d,
+                "%s holds no experiment (no folder with config.yaml, metadata.json, logs/metrics.jsonl or events.out.tfevents.*)"
+                % d,
             )
         return {"root": d, "experimentsDir": d, "kind": "experiments-folder", "rel": found}
     except OSError as e:
@@ -446,6 +465,10 @@ def gather_one(d, hint, detail, budget):
             out["metrics"], used = got
         else:
             out["metrics"] = got
+    if sigs["metrics"] is None:
+        kind = other_run(d)
+        if kind:
+            out["other_metrics"] = kind
     if detail:
         out["detail"] = details(d)
     return out, used
@@ -479,7 +502,8 @@ def op_gather(req):
                         {
                             "error": [
                                 "not-found",
-                                "%s is not an experiment (no config.yaml, metadata.json or logs/metrics.jsonl)" % d,
+                                "%s is not an experiment (no config.yaml, metadata.json, logs/metrics.jsonl or events.out.tfevents.*)"
+                                % d,
                             ]
                         },
                     )

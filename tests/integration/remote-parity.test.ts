@@ -529,6 +529,33 @@ describe("a watch's look for new folders: the helper and the core agree", () => 
     const gone = await remoteWorkspace().poll([], path.join(exps, 'no_such_folder'));
     expect(gone.discovered).toBeNull();
   });
+
+  it('finds TensorBoard and MLflow runs as the core does, and says their metrics are not read over SSH', async () => {
+    const root = tmpDir('expdesk-parity-other-');
+    mkdirSync(path.join(root, 'tb', 'train'), { recursive: true });
+    writeFileSync(path.join(root, 'tb', 'train', 'events.out.tfevents.1.host'), '');
+    mkdirSync(path.join(root, 'mlruns', '0', 'r1', 'metrics'), { recursive: true });
+    writeFileSync(path.join(root, 'mlruns', '0', 'r1', 'meta.yaml'), 'run_id: r1\n');
+    writeFileSync(path.join(root, 'mlruns', '0', 'meta.yaml'), 'name: Default\n');
+    mkdirSync(path.join(root, 'plain', 'child'), { recursive: true });
+    for (const r of [root, path.join(root, 'mlruns')]) {
+      const local = await discoverExperiments(r);
+      const { discovered } = await remoteWorkspace().poll([], r);
+      expect(discovered?.slice().sort()).toEqual(local.experiments.slice().sort());
+    }
+    expect((await discoverExperiments(root)).experiments.map((e) => path.relative(root, e))).toEqual([
+      'tb/train',
+    ]);
+    const listing = (await remoteWorkspace().list(path.join(root, 'tb'))) as {
+      experiments: { problems: unknown[] }[];
+    };
+    expect(listing.experiments[0]!.problems).toEqual([
+      {
+        file: 'events.out.tfevents.*',
+        message: 'TensorBoard metrics are not read over SSH yet; open a local copy of the folder for them',
+      },
+    ]);
+  });
 });
 
 describe('metrics mirrors (charts and verify on remote runs) hold the same bytes as the files', () => {

@@ -86,7 +86,14 @@ export function selectVisibleExperiments(s: VisibleInputs): ExperimentSummary[] 
   const all = s.listing?.experiments ?? [];
   const q = parseQuery(s.query);
   const filtered =
-    q.words.length || q.conditions.length || q.statuses.length
+    // Archived runs are hidden unless the query says `archived`, so any of them means filtering.
+    q.words.length ||
+    q.conditions.length ||
+    q.statuses.length ||
+    q.tags.length ||
+    q.starred ||
+    q.archived ||
+    all.some((e) => e.annotations?.archived)
       ? all.filter((e) => matches(e, q, s.configIndex[e.path]))
       : all;
   memoRows = groupSweeps(sortExperiments(filtered, s.sort, (p) => s.configIndex[p], Date.now()));

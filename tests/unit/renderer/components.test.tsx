@@ -185,3 +185,48 @@ describe('compare CSV', () => {
     expect(rows).toContainEqual(['metadata', 'git_hash', 'aaa', 'bbb']);
   });
 });
+
+describe('notes, tags, star and archive', () => {
+  it('stars from the table, tags and archives from the detail view, and hides archived rows', async () => {
+    const notes = new Map<string, { tags: string[]; note: string; starred: boolean; archived: boolean }>();
+    client.handle('experiments.annotate', ({ paths, change }) => ({
+      annotations: paths.map((p) => {
+        const a = notes.get(p) ?? { tags: [], note: '', starred: false, archived: false };
+        const next = {
+          tags: [...a.tags.filter((t) => !(change.removeTags ?? []).includes(t)), ...(change.addTags ?? [])],
+          note: change.note ?? a.note,
+          starred: change.starred ?? a.starred,
+          archived: change.archived ?? a.archived,
+        };
+        notes.set(p, next);
+        return next;
+      }),
+    }));
+    const star = screen.getAllByTestId('cell-tags')[0]!.querySelector('button')!;
+    await act(async () => {
+      fireEvent.click(star);
+    });
+    expect(client.calls.at(-1)).toEqual({
+      name: 'experiments.annotate',
+      params: { paths: ['/ws/e/a'], change: { starred: true } },
+    });
+    expect(screen.getAllByTestId('cell-tags')[0]!.textContent).toContain('★');
+
+    await act(async () => {
+      fireEvent.click(rows()[1]!);
+    });
+    fireEvent.change(screen.getByTestId('tag-input'), { target: { value: 'baseline' } });
+    await act(async () => {
+      fireEvent.submit(screen.getByTestId('tag-input').closest('form')!);
+    });
+    expect(screen.getByTestId('tag-list').textContent).toContain('#baseline');
+    await act(async () => {
+      fireEvent.click(screen.getByTestId('archive-toggle'));
+    });
+    expect(notes.get('/ws/e/b')).toEqual({ tags: ['baseline'], note: '', starred: false, archived: true });
+    key('Escape');
+    await waitFor(() => expect(rows()).toHaveLength(2)); // the archived run is hidden
+    fireEvent.change(screen.getByTestId('filter-input'), { target: { value: 'archived tag:baseline' } });
+    expect(rows()).toHaveLength(1);
+  });
+});

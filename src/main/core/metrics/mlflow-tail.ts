@@ -13,6 +13,7 @@ import path from 'node:path';
 import { openRegular } from '../fs/safe-read';
 import { readDirents } from '../workspace/fast-fs';
 import type { JsonValue } from '../../../shared/model';
+import { MultiFileTail } from './multi-file-tail';
 import type { MetricsTailState, ReadResult, RecordSink } from './metrics-tail';
 
 /** The feed key of an MLflow run folder (a MetricsFeeds key, never a file on disk). */
@@ -75,40 +76,14 @@ function paramValue(text: string): JsonValue {
   return n !== null && Number.isFinite(n) ? n : t;
 }
 
-export class MlflowTail {
-  ino: number | null = null;
-  private st: MlflowTailState;
-
-  constructor(
-    readonly key: string,
-    state?: MetricsTailState,
-  ) {
-    this.st = MlflowTail.normalize(state);
-  }
-
-  private static normalize(state?: MetricsTailState): MlflowTailState {
+export class MlflowTail extends MultiFileTail<MlflowTailState> {
+  protected normalize(state?: MetricsTailState): MlflowTailState {
     const s = (state ?? {}) as Partial<MlflowTailState>;
     return {
-      offset: s.offset ?? 0,
-      lineCount: s.lineCount ?? 0,
-      malformedCount: s.malformedCount ?? 0,
-      malformed: s.malformed ?? [],
-      fingerprint: '',
+      ...this.common(s),
       mlflowFiles: s.mlflowFiles ?? [],
       hparams: s.hparams ?? null,
     };
-  }
-
-  get state(): MlflowTailState {
-    return this.st;
-  }
-
-  set state(s: MetricsTailState) {
-    this.st = MlflowTail.normalize(s);
-  }
-
-  private get dir(): string {
-    return path.dirname(this.key);
   }
 
   private async readParams(): Promise<Record<string, JsonValue>> {
@@ -135,7 +110,7 @@ export class MlflowTail {
         if (k && (k.ino !== stat.ino || stat.size < k.offset)) reset = true;
       }
       if (reset) {
-        this.st = MlflowTail.normalize();
+        this.st = this.normalize();
         onReset?.();
       }
       this.st.hparams = await this.readParams();

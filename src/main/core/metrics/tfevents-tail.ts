@@ -24,6 +24,7 @@ import { readDirents } from '../workspace/fast-fs';
 import { isTfeventsName, TFEVENTS_PREFIX } from '../workspace/layout';
 import type { JsonValue } from '../../../shared/model';
 import { decodeEvent, maskedCrc32c, type DecodedEvent, type TagPlugins } from './tfevents-decode';
+import { MultiFileTail } from './multi-file-tail';
 import type { MalformedLine, MetricsTailState, ReadResult, RecordSink } from './metrics-tail';
 
 /** The feed key of a folder's event files (a MetricsFeeds key, never a file on disk). */
@@ -75,42 +76,15 @@ function toRecord(ev: DecodedEvent): Record<string, unknown> {
   return record;
 }
 
-export class EventsTail {
-  /** Always null: each file's inode is checked on its own (MetricsTail's shape). */
-  ino: number | null = null;
-  private st: EventsTailState;
-
-  constructor(
-    readonly key: string,
-    state?: MetricsTailState,
-  ) {
-    this.st = EventsTail.normalize(state);
-  }
-
-  private static normalize(state?: MetricsTailState): EventsTailState {
+export class EventsTail extends MultiFileTail<EventsTailState> {
+  protected normalize(state?: MetricsTailState): EventsTailState {
     const s = (state ?? {}) as Partial<EventsTailState>;
     return {
-      offset: s.offset ?? 0,
-      lineCount: s.lineCount ?? 0,
-      malformedCount: s.malformedCount ?? 0,
-      malformed: s.malformed ?? [],
-      fingerprint: '',
+      ...this.common(s),
       files: s.files ?? [],
       plugins: s.plugins ?? {},
       hparams: s.hparams ?? null,
     };
-  }
-
-  get state(): EventsTailState {
-    return this.st;
-  }
-
-  set state(s: MetricsTailState) {
-    this.st = EventsTail.normalize(s);
-  }
-
-  get dir(): string {
-    return path.dirname(this.key);
   }
 
   async readAppended(sink: RecordSink, onReset?: () => void): Promise<ReadResult> {
@@ -129,7 +103,7 @@ export class EventsTail {
         if (k && (k.ino !== stat.ino || stat.size < k.offset)) reset = true;
       }
       if (reset) {
-        this.st = EventsTail.normalize();
+        this.st = this.normalize();
         onReset?.();
       }
       const startOffset = this.st.offset;

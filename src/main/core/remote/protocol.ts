@@ -121,6 +121,8 @@ const WireExperiment = z.object({
   pid_alive: z.boolean().nullable().optional(),
   metrics: WireMetrics.optional(),
   detail: WireDetail.optional(),
+  /** A TensorBoard or MLflow run without logs/metrics.jsonl (its metrics are not shipped yet). */
+  other_metrics: z.enum(['tfevents', 'mlflow']).optional(),
 });
 
 const GatherAnswer = z.object({

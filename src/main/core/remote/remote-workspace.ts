@@ -189,7 +189,13 @@ export class RemoteWorkspace {
     };
     const metricsSig = toSig(g.sigs?.metrics);
     if (metricsSig === null) {
-      entry.metricsProblem = null;
+      // A TensorBoard or MLflow run over SSH: listed, but its metrics are not shipped yet; say so.
+      entry.metricsProblem = g.other_metrics
+        ? {
+            file: g.other_metrics === 'tfevents' ? 'events.out.tfevents.*' : 'metrics/*',
+            message: `${g.other_metrics === 'tfevents' ? 'TensorBoard' : 'MLflow'} metrics are not read over SSH yet; open a local copy of the folder for them`,
+          }
+        : null;
       entry.tail = emptyTailState();
       entry.fold = new MetricsFold().state;
       entry.metricsSig = null;
