@@ -3,8 +3,8 @@
  * everywhere: a metric that was NaN or ±Infinity in the file travels as null
  * and shows as "NaN"; a value that does not exist at all shows as "—".
  */
-import { finalLossWord } from '../shared/metrics-summary';
-import type { ExperimentStatus, ExperimentSummary, JsonValue } from '../shared/model';
+import { finalLossWord, NON_FINITE_TEXT } from '../shared/metrics-summary';
+import type { ExperimentStatus, ExperimentSummary, JsonValue, MetricStats } from '../shared/model';
 
 export const MISSING = '—';
 export const NON_FINITE = 'NaN';
@@ -24,6 +24,12 @@ export function formatFinalLoss(
   s: Pick<ExperimentSummary, 'total_steps' | 'final_loss' | 'final_loss_nonfinite'>,
 ): string {
   return finalLossWord(s) ?? formatMetric(s.final_loss);
+}
+
+/** A metric's last value: NaN / +Inf / -Inf when it was not finite, "—" when it has none. */
+export function formatMetricLast(m: Pick<MetricStats, 'last' | 'lastNonFinite' | 'count'>): string {
+  if (m.last !== null) return formatMetric(m.last);
+  return m.lastNonFinite ? NON_FINITE_TEXT[m.lastNonFinite] : m.count > 0 ? NON_FINITE : MISSING;
 }
 
 /** "eval/loss 0.41 · eval/accuracy 0.73" */

@@ -119,7 +119,7 @@ describe('metrics.series', () => {
 });
 
 describe('experiments.watch', () => {
-  it('announces appended metrics within a second, and new experiment folders', async () => {
+  it('announces appended metrics and new experiment folders', async () => {
     const { root, exp } = project();
     const cold = writeExperiment(path.join(root, 'experiments', 'exp000_old'), {
       metrics: metricsLines([record(1)]),
@@ -139,8 +139,9 @@ describe('experiments.watch', () => {
 
     const t0 = performance.now();
     appendFileSync(path.join(exp, 'logs', 'metrics.jsonl'), metricsLines([record(4), record(5)]));
-    const changed = await until(() => seen.find((s) => s.event === 'metrics.changed' && s.at >= t0), 3000);
-    expect(changed.at - t0).toBeLessThan(1000);
+    // Conditions with generous limits, not timings (issue 16: the suite must pass on a loaded
+    // 2-core machine); the watcher's speed is its 500 ms tick, not something to assert here.
+    const changed = await until(() => seen.find((s) => s.event === 'metrics.changed' && s.at >= t0), 30_000);
     expect(changed.payload).toEqual({ subscription, expDir: exp, records: 5 });
     const updated = await until(
       () =>
@@ -149,12 +150,11 @@ describe('experiments.watch', () => {
             s.event === 'experiment.updated' &&
             (s.payload as EventPayload<'experiment.updated'>).summary.path === exp,
         ),
-      1000,
+      30_000,
     );
     expect((updated.payload as EventPayload<'experiment.updated'>).summary.records).toBe(5);
 
     // A run launched by someone else (the seed's code, another Expdesk) appears in the workspace.
-    const t1 = performance.now();
     const fresh = path.join(root, 'experiments', 'exp002_new');
     mkdirSync(fresh);
     await new Promise((r) => setTimeout(r, 100));
@@ -166,9 +166,8 @@ describe('experiments.watch', () => {
             s.event === 'experiment.updated' &&
             (s.payload as EventPayload<'experiment.updated'>).summary.path === fresh,
         ),
-      3000,
+      30_000,
     );
-    expect(announced.at - t1).toBeLessThan(2500);
     // …and is followed from then on, for the same subscription.
     const t2 = performance.now();
     appendFileSync(path.join(fresh, 'logs', 'metrics.jsonl'), metricsLines([record(2)]));
@@ -180,7 +179,7 @@ describe('experiments.watch', () => {
             s.at >= t2 &&
             (s.payload as EventPayload<'metrics.changed'>).expDir === fresh,
         ),
-      3000,
+      30_000,
     );
     expect(freshChanged.payload).toEqual({ subscription, expDir: fresh, records: 2 });
 
@@ -193,7 +192,7 @@ describe('experiments.watch', () => {
             s.event === 'experiment.updated' &&
             (s.payload as EventPayload<'experiment.updated'>).summary.path === sibling,
         ),
-      3000,
+      30_000,
     );
 
     // Watching never writes into an experiment folder.
@@ -206,7 +205,7 @@ describe('experiments.watch', () => {
     expect(seen.length).toBe(count);
     // Unwatching twice (a closed connection's cleanup after the client's own) is harmless.
     await expect(host.dispatch('experiments.unwatch', { subscription })).resolves.toEqual({});
-  });
+  }, 180_000);
 });
 
 describe('experiments.compare', () => {

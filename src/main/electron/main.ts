@@ -14,6 +14,7 @@ import { ExpdeskHost } from '../host/host';
 import { registerIpc } from './ipc';
 import { parseLaunchArgs } from './launch-args';
 import { installMenu } from './menu';
+import { showAlertNotifications } from './notifications';
 import { APP_ENTRY_URL, trustedOrigins } from './origin-policy';
 import { handleAppProtocol, registerAppScheme } from './protocol';
 import { createMainWindow, hardenSession, hardenWebContents, WindowRegistry } from './windows';
@@ -76,6 +77,8 @@ function start(): void {
     if (win.isMinimized()) win.restore();
     win.focus();
   };
+
+  showAlertNotifications(host, focusOrOpen);
 
   const openWorkspace = async (root: string): Promise<void> => {
     try {

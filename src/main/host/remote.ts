@@ -105,6 +105,8 @@ export class RemoteService implements RunFace {
     });
     this.pool.onStatus((s) => this.emit('remote.status', s));
     this.mirror = new RemoteMetricsMirror(data.cacheDir ?? userCacheDir());
+    // Mirrors nobody used for a long while go; their experiments are fetched again if ever asked for.
+    void this.mirror.prune().catch(() => undefined);
   }
 
   private open(text: string): { loc: RemoteLocation; conn: SshConnection; ws: RemoteWorkspace } {

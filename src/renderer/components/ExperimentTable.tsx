@@ -34,7 +34,7 @@ const CHECK_WIDTH = 28;
  * A zero-sized scroll element (a test DOM, or a pane not laid out yet) would
  * make the virtualizer render no row at all; assume a screenful instead.
  */
-function observeRect<T extends Element>(
+export function observeRect<T extends Element>(
   instance: Virtualizer<T, Element>,
   cb: (rect: { width: number; height: number }) => void,
 ): (() => void) | undefined {
@@ -270,6 +270,30 @@ const Row = memo(function Row(p: RowProps): React.JSX.Element {
   );
 });
 
+/** The run's star (a click toggles it, written into its notes file) and tags. */
+function TagsCell({ cls, exp }: { cls: string; exp: ExperimentSummary }): React.JSX.Element {
+  const annotate = useExpdesk((s) => s.annotate);
+  const a = exp.annotations;
+  const starred = a?.starred ?? false;
+  return (
+    <div className={cls} role="gridcell" data-testid="cell-tags" title={a?.note || undefined}>
+      <button
+        type="button"
+        className="star-toggle"
+        aria-pressed={starred}
+        aria-label={starred ? 'unstar' : 'star'}
+        onClick={(ev) => {
+          ev.stopPropagation();
+          void annotate([exp.path], { starred: !starred });
+        }}
+      >
+        {starred ? '★' : '☆'}
+      </button>
+      {a?.tags.map((t) => `#${t}`).join(' ')}
+    </div>
+  );
+}
+
 function Cell(props: {
   column: ColumnDef;
   exp: ExperimentSummary;
@@ -331,6 +355,8 @@ function Cell(props: {
       return <Text cls={cls} text={formatFinalEval(e.final_eval)} />;
     case 'sweep':
       return <Text cls={cls} text={e.sweep ? `${e.sweep.id} · ${sweepLabel(e.sweep)}` : MISSING} />;
+    case 'tags':
+      return <TagsCell cls={cls} exp={e} />;
     case 'problems':
       return (
         <div className={cls} role="gridcell" title={e.problems.map(problemText).join('\n') || undefined}>

@@ -4,26 +4,31 @@
  * (a single spike among a million points stays visible); this view asks for
  * about one bucket per pixel, again on zoom, and again when the run writes
  * (`metrics.changed`), so new points show within a second.
+ *
+ * A run may log thousands of metrics (issue 16: 5,000 froze the page at
+ * 2.9 GB). So the tab first asks for the key list only; each chart is a slot
+ * of fixed height, and one IntersectionObserver tells which slots are on
+ * screen: only those are drawn (plotly) and only their series are asked for.
+ * A search box narrows the keys.
  */
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { MetricsSeriesResult } from '../../shared/contract';
 import type { ExperimentDetail } from '../../shared/model';
-import { ema } from '../lib/ema';
+import { loadPlotly } from '../lib/plotly';
 import { readJson, writeJson, defaultStorage } from '../lib/recent';
 import { PREF } from '../state/context';
-import { SERIES_COLORS } from '../theme';
 import { useExpdesk } from '../store-context';
-import { Chart, type ChartSeries } from './Chart';
+import { CHART_MIN_WIDTH, MetricsGrid, useOnScreenKeys } from './MetricsGrid';
 import { ChartControls, useChartView } from './ChartControls';
 import { SystemSection } from './SystemSection';
 
 /** Live redraws at most this often: fast enough for "within a second", calm for the CPU. */
 const LIVE_THROTTLE_MS = 400;
-const CHART_MIN_WIDTH = 380;
 
-function pointsText(n: number): string {
-  return `${n.toLocaleString()} pt${n === 1 ? '' : 's'}`;
-}
+/** The contract's limit of keys per series request. */
+const MAX_KEYS_PER_REQUEST = 1000;
+
+type Series = MetricsSeriesResult['series'][string];
 
 export function groupByPrefix(keys: readonly string[]): [string, string[]][] {
   const groups = new Map<string, string[]>();
@@ -67,13 +72,22 @@ export default function MetricsTab({ detail }: { detail: ExperimentDetail }): Re
     (v) => writeJson(defaultStorage(), PREF.smoothing, v),
   );
   const { xMode, smoothing, range, setRange } = view;
-  const [data, setData] = useState<MetricsSeriesResult | null>(null);
+  const [keys, setKeys] = useState<string[] | null>(null);
+  const [records, setRecords] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
   const [filter, setFilter] = useState('');
   const gridRef = useRef<HTMLDivElement>(null);
   const width = useElementWidth(gridRef);
   const buckets = bucketsFor(width);
   const [tick, setTick] = useState(0);
+  const { keys: onScreen, observer } = useOnScreenKeys(gridRef);
+  /** What the series were asked with: another view (zoom, x axis, new points) asks again. */
+  const signature = `${path}\n${xMode}\n${JSON.stringify(range)}\n${buckets}\n${tick}`;
+  const [series, setSeries] = useState<{
+    path: string;
+    byKey: Map<string, Series>;
+    asked: Map<string, string>;
+  }>(() => ({ path, byKey: new Map(), asked: new Map() }));
 
   // Follow the run: re-ask on metrics.changed, throttled.
   useEffect(() => {
@@ -107,13 +121,18 @@ export default function MetricsTab({ detail }: { detail: ExperimentDetail }): Re
     };
   }, [client, path]);
 
+  // Plotly (a few MB of script) loads while the key list is asked for, not after.
+  useEffect(() => void loadPlotly().catch(() => undefined), []);
+
+  // The key list (no series): cheap however many metrics the run logs.
   useEffect(() => {
     let live = true;
     client
-      .invoke('metrics.series', { expDir: path, x: xMode, range, buckets })
+      .invoke('metrics.series', { expDir: path, keys: [], x: xMode, buckets })
       .then((r) => {
         if (!live) return;
-        setData(r);
+        setKeys(r.keys);
+        setRecords(r.records);
         setError(null);
       })
       .catch((err: unknown) => {
@@ -122,30 +141,50 @@ export default function MetricsTab({ detail }: { detail: ExperimentDetail }): Re
     return () => {
       live = false;
     };
-  }, [client, path, xMode, range, buckets, tick]);
+  }, [client, path, xMode, buckets, tick]);
 
-  const groups = useMemo(() => {
+  // The series of the charts on screen that were not asked for with this view yet.
+  const current = series.path === path ? series : null;
+  const wanted = useMemo(
+    () => [...onScreen].filter((k) => current?.asked.get(k) !== signature).slice(0, MAX_KEYS_PER_REQUEST),
+    [onScreen, current, signature],
+  );
+  useEffect(() => {
+    if (wanted.length === 0) return;
+    let live = true;
+    client
+      .invoke('metrics.series', { expDir: path, keys: wanted, x: xMode, range, buckets })
+      .then((r) => {
+        if (!live) return;
+        setSeries((prev) => {
+          const base = prev.path === path ? prev : { path, byKey: new Map(), asked: new Map() };
+          const byKey = new Map(base.byKey);
+          const asked = new Map(base.asked);
+          for (const k of wanted) {
+            asked.set(k, signature);
+            const s = r.series[k];
+            if (s) byKey.set(k, s);
+            else byKey.delete(k);
+          }
+          return { path, byKey, asked };
+        });
+        setError(null);
+      })
+      .catch((err: unknown) => {
+        if (live) setError(err instanceof Error ? err.message : String(err));
+      });
+    return () => {
+      live = false;
+    };
+    // `wanted` changes whenever what is on screen or the view does; its content decides.
+    // eslint-disable-next-line react-hooks/exhaustive-deps -- the request is keyed by its content
+  }, [client, path, wanted.join('\n'), signature]);
+
+  const matching = useMemo(() => {
     const needle = filter.trim().toLowerCase();
-    const keys = (data?.keys ?? []).filter((k) => !needle || k.toLowerCase().includes(needle));
-    return groupByPrefix(keys);
-  }, [data, filter]);
-
-  const seriesByKey = useMemo(() => {
-    const out = new Map<string, ChartSeries[]>();
-    for (const [key, s] of Object.entries(data?.series ?? {})) {
-      const base: ChartSeries = { name: key, x: s.x, y: s.y, color: SERIES_COLORS[0]!, faint: smoothing > 0 };
-      out.set(
-        key,
-        smoothing > 0
-          ? [
-              base,
-              { name: `${key} (EMA ${smoothing})`, x: s.x, y: ema(s.y, smoothing), color: SERIES_COLORS[0]! },
-            ]
-          : [base],
-      );
-    }
-    return out;
-  }, [data, smoothing]);
+    return (keys ?? []).filter((k) => !needle || k.toLowerCase().includes(needle));
+  }, [keys, filter]);
+  const groups = useMemo(() => groupByPrefix(matching), [matching]);
 
   return (
     <div className="metrics-tab" data-testid="metrics-view">
@@ -153,15 +192,21 @@ export default function MetricsTab({ detail }: { detail: ExperimentDetail }): Re
         <ChartControls view={view} />
         <span className="spacer" />
         <input
-          type="text"
+          type="search"
           className="small-input"
           value={filter}
-          placeholder="Filter metrics"
-          aria-label="Filter metrics"
+          placeholder="Search metrics"
+          aria-label="Search metrics"
+          data-testid="metrics-search"
           onChange={(e) => setFilter(e.target.value)}
         />
+        <span className="muted small" data-testid="metrics-count">
+          {keys && keys.length > 0
+            ? `${matching.length === keys.length ? '' : `${matching.length.toLocaleString()} of `}${keys.length.toLocaleString()} metrics`
+            : ''}
+        </span>
         <span className="muted small" data-testid="metrics-records">
-          {data ? `${data.records.toLocaleString()} records` : ''}
+          {records !== null ? `${records.toLocaleString()} records` : ''}
         </span>
       </div>
       {error && (
@@ -170,39 +215,27 @@ export default function MetricsTab({ detail }: { detail: ExperimentDetail }): Re
         </div>
       )}
       <div className="metrics-scroll" ref={gridRef}>
-        {data && data.keys.length === 0 && <p className="muted pad">No metrics yet (logs/metrics.jsonl).</p>}
-        {groups.map(([group, keys]) => (
-          <section key={group} className="metric-group" data-testid="metric-group" data-group={group}>
-            <h3>
-              {group} <span className="muted">{keys.length}</span>
-            </h3>
-            <div className="chart-grid">
-              {keys.map((key) => {
-                const s = data!.series[key];
-                return (
-                  <Chart
-                    key={key}
-                    title={key}
-                    series={seriesByKey.get(key) ?? []}
-                    xMode={xMode}
-                    xRange={range}
-                    onZoom={setRange}
-                    revision={`${path}\n${key}\n${xMode}`}
-                    note={s ? `${pointsText(s.points)}${s.downsampled ? ', min/max' : ''}` : undefined}
-                    testId="metric-chart"
-                  />
-                );
-              })}
-            </div>
-          </section>
-        ))}
+        {keys && keys.length === 0 && <p className="muted pad">No metrics yet (logs/metrics.jsonl).</p>}
+        {keys && keys.length > 0 && matching.length === 0 && (
+          <p className="muted pad">No metric matches “{filter.trim()}”.</p>
+        )}
+        <MetricsGrid
+          groups={groups}
+          width={width}
+          scrollRef={gridRef}
+          observer={observer}
+          onScreen={onScreen}
+          slot={(key) => ({
+            data: current?.byKey.get(key),
+            smoothing,
+            xMode,
+            range,
+            setRange,
+            path,
+          })}
+        />
         <SystemSection
-          path={path}
-          xMode={xMode}
-          range={range}
-          onZoom={setRange}
-          buckets={buckets}
-          tick={tick}
+          {...{ path, view, buckets, tick }}
           running={detail.summary.status.state === 'running'}
         />
       </div>

@@ -1,3 +1,4 @@
+import { useState } from 'react';
 import type { ExperimentDetail, ExperimentStatus, JsonValue } from '../../shared/model';
 import { useNow } from '../hooks';
 import { durationMs } from '../lib/columns';
@@ -8,15 +9,20 @@ import {
   formatFinalLoss,
   formatJsonValue,
   formatMetric,
+  formatMetricLast,
   formatTimestamp,
   MISSING,
   problemText,
   statusReason,
 } from '../format';
 import { StatusBadge } from './StatusBadge';
+import { NotesEditor } from './NotesEditor';
 
 /** Environment fields worth a glance, in the seed's ExperimentMetadata order. */
 const ENV_KEYS = ['python_version', 'torch_version', 'cuda_version', 'hostname', 'command'] as const;
+
+/** Rows of the metrics table shown at first: a run may log thousands (issue 16), the rest on request. */
+const METRIC_ROWS = 100;
 
 function text(v: JsonValue | undefined): string {
   return v === undefined || v === null || v === '' ? MISSING : formatJsonValue(v);
@@ -27,6 +33,8 @@ export function OverviewTab({ detail }: { detail: ExperimentDetail }): React.JSX
   const s = detail.summary;
   const md = detail.metadata ?? {};
   const metrics = Object.entries(s.metrics);
+  const [allMetrics, setAllMetrics] = useState(false);
+  const shownMetrics = allMetrics ? metrics : metrics.slice(0, METRIC_ROWS);
   const now = useNow(s.status.state === 'running');
   const duration = durationMs(s, now);
   return (
@@ -42,6 +50,7 @@ export function OverviewTab({ detail }: { detail: ExperimentDetail }): React.JSX
       )}
 
       <div className="cards">
+        <NotesEditor key={`${s.path}\n${s.annotations?.note ?? ''}`} summary={s} />
         <KvCard title="Run" testId="detail-summary">
           <dt>Algorithm</dt>
           <dd>{s.algorithm ?? MISSING}</dd>
@@ -137,10 +146,10 @@ export function OverviewTab({ detail }: { detail: ExperimentDetail }): React.JSX
               </tr>
             </thead>
             <tbody>
-              {metrics.map(([key, m]) => (
+              {shownMetrics.map(([key, m]) => (
                 <tr key={key}>
                   <td className="mono">{key}</td>
-                  <td className="num">{formatMetric(m.last)}</td>
+                  <td className="num">{formatMetricLast(m)}</td>
                   <td className="num">
                     {m.best === null ? MISSING : `${formatMetric(m.best)} @${m.bestStep ?? '?'}`}
                   </td>
@@ -152,6 +161,16 @@ export function OverviewTab({ detail }: { detail: ExperimentDetail }): React.JSX
               ))}
             </tbody>
           </table>
+          {shownMetrics.length < metrics.length && (
+            <button
+              type="button"
+              className="link"
+              data-testid="show-all-metrics"
+              onClick={() => setAllMetrics(true)}
+            >
+              Show all {metrics.length.toLocaleString()} metrics
+            </button>
+          )}
         </section>
       )}
 

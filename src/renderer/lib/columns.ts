@@ -32,6 +32,7 @@ export const FIXED_COLUMNS: readonly ColumnDef[] = [
   { id: 'final_eval', label: 'Final eval', width: 220, numeric: false, group: 'field' },
   { id: 'problems', label: 'Problems', width: 70, numeric: true, group: 'field' },
   { id: 'sweep', label: 'Sweep', width: 200, numeric: false, group: 'field' },
+  { id: 'tags', label: 'Tags', width: 140, numeric: false, group: 'field' },
 ];
 
 /** The seed's key hyperparameters (naming.py) and the ones every sweep varies: every listing carries them. */
@@ -51,6 +52,7 @@ export const DEFAULT_COLUMNS: readonly string[] = [
   'final_loss',
   'final_eval',
   'problems',
+  'tags',
 ];
 
 /** The one column the compact list (beside an open experiment) keeps besides status. */
@@ -129,6 +131,9 @@ export function sortValue(
       return e.problems.length;
     case 'sweep':
       return e.sweep ? `${e.sweep.id}#${String(e.sweep.index).padStart(6, '0')}` : null;
+    case 'tags':
+      // Starred first, then by the tags' text.
+      return e.annotations ? `${e.annotations.starred ? 0 : 1}${e.annotations.tags.join(' ')}` : null;
   }
   if (id.startsWith('cfg:')) return scalar(configValue(e, id.slice(4), config));
   if (id.startsWith('metric:')) return finalMetric(e, id.slice(7)) ?? null;

@@ -109,6 +109,21 @@ export function detailSlice(ctx: Ctx): Slice<DetailSlice> {
       }
     },
 
+    async annotate(paths, change) {
+      try {
+        const { annotations } = await ctx.client.invoke('experiments.annotate', { paths, change });
+        const s = get();
+        paths.forEach((p, i) => {
+          const row =
+            s.listing?.experiments.find((e) => e.path === p) ??
+            (s.detail?.summary.path === p ? s.detail.summary : undefined);
+          if (row) get().applyUpdate({ ...row, annotations: annotations[i]! });
+        });
+      } catch (err) {
+        get().toast('error', message(err));
+      }
+    },
+
     async copyPath(path) {
       try {
         await navigator.clipboard.writeText(path);

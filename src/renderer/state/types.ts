@@ -4,6 +4,7 @@
  * never each other in a circle. Each slice's actions are implemented beside
  * it in state/<slice>.ts.
  */
+import type { AnnotationChange } from '../../shared/annotations';
 import type { AppInfo, CompareResult, ComposeResult, RequestResult } from '../../shared/contract';
 import type { ExperimentDetail, ExperimentSummary, WorkspaceListing } from '../../shared/model';
 import type { RemoteStatusPayload } from '../../shared/remote-location';
@@ -80,6 +81,8 @@ export interface DetailSlice {
   stopSweep(sweepId: string): Promise<void>;
   showInFolder(path: string): Promise<void>;
   copyPath(path: string): Promise<void>;
+  /** Notes, tags, star, archive of runs (written into their expdesk_notes.json); the rows follow. */
+  annotate(paths: string[], change: AnnotationChange): Promise<void>;
 }
 
 export interface OverrideRow {

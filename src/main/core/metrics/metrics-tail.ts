@@ -298,14 +298,21 @@ function looksBinary(line: string): boolean {
  * seed's `prefix/name` (a number, or null for Python's None); keys without a
  * slash are free-form extras and may hold anything.
  */
-const RESERVED_TYPES: Record<string, string> = { step: 'number', prefix: 'string', timestamp: 'string' };
+const RESERVED_TYPES: Record<string, readonly string[]> = {
+  step: ['number'],
+  prefix: ['string'],
+  // The seed writes isoformat strings; epoch seconds are common elsewhere.
+  timestamp: ['string', 'number'],
+};
 
 /** The first value of a record with the wrong type ("step" is a string), or null when all are right. */
 export function wrongTypedValue(record: Record<string, unknown>): string | null {
   for (const key in record) {
     const v = record[key];
     const want = RESERVED_TYPES[key];
-    if (want !== undefined ? typeof v === want : v === null || typeof v === 'number' || !key.includes('/'))
+    if (
+      want !== undefined ? want.includes(typeof v) : v === null || typeof v === 'number' || !key.includes('/')
+    )
       continue;
     const got =
       v === null

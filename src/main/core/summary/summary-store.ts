@@ -11,9 +11,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { MetricsFold, type MetricsFoldState } from '../../../shared/metrics-summary';
-import { flattenConfig } from '../../../shared/config-diff';
-import { LISTED_CONFIG_KEYS } from '../../../shared/listed-config';
-import type { ExperimentSummary, JsonValue, Problem } from '../../../shared/model';
+import type { ExperimentSummary, Problem } from '../../../shared/model';
 import { foldProblems } from '../../../shared/problems';
 import { userCacheDir } from '../app/paths';
 import { metricsReadProblem, MetricsFeeds, processMetricsFeeds } from '../metrics/metrics-feed';
@@ -21,10 +19,10 @@ import { emptyTailState, type MetricsTailState } from '../metrics/metrics-tail';
 import { divergedProblem } from '../metrics/line-faults';
 import {
   isEventsState,
-  TFEVENTS_FILES,
+  sourceLabel,
   readerHparams,
   readerProblems,
-  tfeventsSource,
+  otherMetricsSource,
   withHparams,
 } from '../metrics/metrics-source';
 import { readText, statSig, writeAtomic } from '../workspace/fs-batch';
@@ -33,14 +31,14 @@ import {
   failedFromText,
   jsonObjectFromText,
   readSmallFile,
-  type FailedInfo,
-  type JsonObject,
-  type Parsed,
   type SmallFileText,
 } from '../workspace/files';
 import { LAYOUT } from '../workspace/layout';
 import type { Summarizer } from '../workspace/summarizer';
-import { deriveStatus, parseStatusFile, type StatusFile } from '../workspace/status';
+import { deriveStatus } from '../workspace/status';
+import { deriveFields, type Derived } from './derive';
+
+export { deriveFields, type Derived } from './derive';
 
 /** A cache entry or aux document larger than this is damaged (or not ours): rebuilt instead of read. */
 const CACHE_MAX_BYTES = 64 * 1024 * 1024;
@@ -56,6 +54,7 @@ const SMALL_FILES = {
   failed: LAYOUT.failed,
   status: LAYOUT.status,
   final: path.join(LAYOUT.checkpoints, 'final'),
+  annotations: LAYOUT.annotations,
 } as const;
 export type SmallKey = keyof typeof SMALL_FILES;
 export const SMALL_KEYS = Object.keys(SMALL_FILES) as SmallKey[];
@@ -65,22 +64,6 @@ export const SMALL_KEYS = Object.keys(SMALL_FILES) as SmallKey[];
  * FAILED.txt or final checkpoint decides the status.
  */
 const ACTIVITY_FILES = [path.join(LAYOUT.logs, 'train.log'), path.join(LAYOUT.logs, 'train_rank0.log')];
-
-/** What a summary needs from the small files; cached until one of them changes. */
-export interface Derived {
-  name: string;
-  algorithm: string | null;
-  model: string | null;
-  startedAt: string | null;
-  gitHash: string | null;
-  gitDirty: boolean | null;
-  failed: FailedInfo | null;
-  statusFile: StatusFile | null;
-  hasFinalCheckpoint: boolean;
-  problems: Problem[];
-  /** The config's LISTED_CONFIG_KEYS values (absent in entries written by older versions). */
-  params?: Record<string, JsonValue>;
-}
 
 export interface CacheEntry {
   version: number;
@@ -126,21 +109,6 @@ function readKnown(dir: string, key: SmallKey, sig: FileSig): Promise<SmallFileT
 export function sameSig(a: FileSig, b: FileSig): boolean {
   if (a === null || b === null) return a === b;
   return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
-}
-
-function getPath(obj: JsonObject | null, ...keys: string[]): JsonValue | undefined {
-  let cur: JsonValue | undefined = obj ?? undefined;
-  for (const k of keys) {
-    if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return undefined;
-    cur = cur[k];
-  }
-  return cur;
-}
-
-function str(v: JsonValue | undefined): string | null {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  return null;
 }
 
 /** Cache writes wait for this long without a summary being read, so a listing never waits for them… */
@@ -307,8 +275,8 @@ export class SummaryStore implements Summarizer {
       sigOf(jsonlFile),
       this.loadEntry(dir),
     ]);
-    // No metrics.jsonl: a TensorBoard run's event files, if the folder holds some.
-    const tb = jsonlSig === null ? await tfeventsSource(dir) : null;
+    // No metrics.jsonl: a TensorBoard run's event files or an MLflow run's metrics, if the folder holds some.
+    const tb = jsonlSig === null ? await otherMetricsSource(dir) : null;
     const metricsFile = tb ? tb.file : jsonlFile;
     const metricsSig = tb ? tb.sig : jsonlSig;
     const sigs = Object.fromEntries(SMALL_KEYS.map((k, i) => [k, sigList[i]!])) as Record<SmallKey, FileSig>;
@@ -365,11 +333,12 @@ export class SummaryStore implements Summarizer {
 
   /** Read the small files whose signatures say they exist (a missing one is never opened). */
   private async readDerived(dir: string, sigs: Record<SmallKey, FileSig>): Promise<Derived> {
-    const [config, metadata, failed, statusRaw] = await Promise.all([
+    const [config, metadata, failed, statusRaw, notes] = await Promise.all([
       readKnown(dir, 'config', sigs.config),
       readKnown(dir, 'metadata', sigs.metadata),
       readKnown(dir, 'failed', sigs.failed),
       readKnown(dir, 'status', sigs.status),
+      readKnown(dir, 'annotations', sigs.annotations),
     ]);
     return deriveFields(
       path.basename(dir),
@@ -378,6 +347,7 @@ export class SummaryStore implements Summarizer {
         metadata: jsonObjectFromText(metadata, LAYOUT.metadata),
         failed: failedFromText(failed),
         statusRaw: jsonObjectFromText(statusRaw, LAYOUT.status),
+        notes: notes.text,
       },
       sigs.final !== null,
     );
@@ -425,46 +395,6 @@ export class SummaryStore implements Summarizer {
   }
 }
 
-/** The fields a summary takes from the small files (pure: local and remote folders share it). */
-export function deriveFields(
-  folder: string,
-  files: {
-    config: Parsed<JsonObject>;
-    metadata: Parsed<JsonObject>;
-    failed: Parsed<FailedInfo>;
-    statusRaw: Parsed<JsonObject>;
-  },
-  hasFinalCheckpoint: boolean,
-): Derived {
-  const { config, metadata, failed, statusRaw } = files;
-  const status = statusRaw.value ? parseStatusFile(statusRaw.value) : { value: null, problems: [] };
-  const c = config.value;
-  const m = metadata.value;
-  const dirty = getPath(m, 'git_dirty');
-  const flat = c ? flattenConfig(c) : {};
-  const params: Record<string, JsonValue> = {};
-  for (const k of LISTED_CONFIG_KEYS) if (Object.prototype.hasOwnProperty.call(flat, k)) params[k] = flat[k]!;
-  return {
-    name: str(getPath(c, 'experiment', 'name')) ?? str(getPath(m, 'name')) ?? folder,
-    algorithm: str(getPath(c, 'algorithm', 'name')),
-    model: str(getPath(c, 'model', 'name')),
-    startedAt: str(getPath(m, 'started_at')),
-    gitHash: str(getPath(m, 'git_hash')),
-    gitDirty: typeof dirty === 'boolean' ? dirty : null,
-    failed: failed.value,
-    statusFile: status.value,
-    hasFinalCheckpoint,
-    params,
-    problems: [
-      ...config.problems,
-      ...metadata.problems,
-      ...failed.problems,
-      ...statusRaw.problems,
-      ...status.problems,
-    ],
-  };
-}
-
 /** A summary from a cache entry (pure: the caller says where the folder is and when it was last written). */
 export function buildSummary(
   entry: CacheEntry,
@@ -483,8 +413,7 @@ export function buildSummary(
   const malformed = readerProblems(tail);
   const f = fold.state;
   const diverged = f.firstNonFinite ?? null;
-  if (diverged)
-    malformed.push(divergedProblem(diverged, fold, isEventsState(tail) ? TFEVENTS_FILES : LAYOUT.metrics));
+  if (diverged) malformed.push(divergedProblem(diverged, fold, sourceLabel(tail)));
   const hparams = readerHparams(tail);
   return {
     path: where.path,
@@ -511,6 +440,7 @@ export function buildSummary(
       ...malformed,
     ]),
     ...withHparams(d.params, hparams),
+    ...(d.annotations ? { annotations: d.annotations } : {}),
     ...(d.statusFile?.sweep ? { sweep: d.statusFile.sweep } : {}),
   };
 }
