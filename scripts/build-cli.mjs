@@ -37,8 +37,9 @@ await build({
     js: "import { createRequire as __expdeskRequire } from 'node:module'; const require = __expdeskRequire(import.meta.url);",
   },
   external: EXTERNAL,
-  minifyWhitespace: true,
-  minifySyntax: true,
+  minify: true,
+  // Function and class names stay: error messages and stack traces name them.
+  keepNames: true,
   logLevel: 'warning',
 });
 process.stdout.write(`${outdir}: the expdesk bundle, built in ${Date.now() - started} ms\n`);

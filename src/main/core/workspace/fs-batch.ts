@@ -27,6 +27,9 @@ export interface StatSig {
   ino: number;
 }
 
+/** Calls in one batch before a worker is started for it; fewer go through the asynchronous API. */
+const WORKER_MIN_BATCH = 64;
+
 /** A batch out for this long means a stuck file system: later calls bypass the worker. */
 const STUCK_MS = 2_000;
 
@@ -147,7 +150,6 @@ class FsBatcher {
   private batch(): Batch | null {
     if (this.pending) return this.pending;
     if (this.disabled || this.stuck()) return null;
-    if (!this.worker && !this.start()) return null;
     const batch = emptyBatch(this.nextId++);
     this.pending = batch;
     setImmediate(() => this.send(batch));
@@ -183,11 +185,13 @@ class FsBatcher {
 
   private send(batch: Batch): void {
     if (this.pending === batch) this.pending = null;
-    const worker = this.worker;
-    if (!worker) {
+    // A worker is started for the first batch worth it: a small listing never pays its ~30 ms start.
+    const size = batch.stats.length + batch.reads.length + batch.writes.length;
+    if (!this.worker && (size < WORKER_MIN_BATCH || this.disabled || !this.start())) {
       fallback(batch);
       return;
     }
+    const worker = this.worker!;
     this.out.set(batch.id, { batch, sentAt: Date.now() });
     // Keep the process alive while an answer is awaited (a CLI listing), not otherwise.
     if (this.out.size === 1) worker.ref();
