@@ -20,22 +20,18 @@ export function NotesEditor({ summary }: { summary: ExperimentSummary }): React.
     <section className="card notes-editor" data-testid="notes-editor">
       <h3>Notes and tags</h3>
       <div className="notes-actions">
-        <button
-          type="button"
-          aria-pressed={a.starred}
-          data-testid="star-toggle"
-          onClick={() => void annotate(paths, { starred: !a.starred })}
-        >
-          {a.starred ? '★ Starred' : '☆ Star'}
-        </button>
-        <button
-          type="button"
-          aria-pressed={a.archived}
-          data-testid="archive-toggle"
-          onClick={() => void annotate(paths, { archived: !a.archived })}
-        >
-          {a.archived ? 'Archived (restore)' : 'Archive'}
-        </button>
+        <PressToggle
+          pressed={a.starred}
+          testId="star-toggle"
+          onToggle={() => void annotate(paths, { starred: !a.starred })}
+          label={a.starred ? '★ Starred' : '☆ Star'}
+        />
+        <PressToggle
+          pressed={a.archived}
+          testId="archive-toggle"
+          onToggle={() => void annotate(paths, { archived: !a.archived })}
+          label={a.archived ? 'Archived (restore)' : 'Archive'}
+        />
       </div>
       <ul className="tag-list" data-testid="tag-list">
         {a.tags.map((t) => (
@@ -84,5 +80,19 @@ export function NotesEditor({ summary }: { summary: ExperimentSummary }): React.
         Save note
       </button>
     </section>
+  );
+}
+
+/** A button that is on or off (aria-pressed), such as Star and Archive. */
+function PressToggle(props: {
+  pressed: boolean;
+  testId: string;
+  onToggle: () => void;
+  label: string;
+}): React.JSX.Element {
+  return (
+    <button type="button" aria-pressed={props.pressed} data-testid={props.testId} onClick={props.onToggle}>
+      {props.label}
+    </button>
   );
 }

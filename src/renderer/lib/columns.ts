@@ -18,21 +18,26 @@ export interface ColumnDef {
   group: 'field' | 'config' | 'metric';
 }
 
+/** A fixed column of the table (the chooser's "fields" group). */
+function field(id: string, label: string, width: number, numeric = false): ColumnDef {
+  return { id, label, width, numeric, group: 'field' };
+}
+
 export const FIXED_COLUMNS: readonly ColumnDef[] = [
-  { id: 'status', label: 'Status', width: 92, numeric: false, group: 'field' },
+  field('status', 'Status', 92),
   // The folder: the one name that tells rows apart (a config's name follows it when different).
-  { id: 'name', label: 'Experiment', width: 300, numeric: false, group: 'field' },
-  { id: 'algorithm', label: 'Algorithm', width: 76, numeric: false, group: 'field' },
-  { id: 'model', label: 'Model', width: 150, numeric: false, group: 'field' },
-  { id: 'started', label: 'Started', width: 118, numeric: false, group: 'field' },
-  { id: 'duration', label: 'Duration', width: 74, numeric: true, group: 'field' },
-  { id: 'git', label: 'Git', width: 76, numeric: false, group: 'field' },
-  { id: 'steps', label: 'Steps', width: 60, numeric: true, group: 'field' },
-  { id: 'final_loss', label: 'Final loss', width: 78, numeric: true, group: 'field' },
-  { id: 'final_eval', label: 'Final eval', width: 220, numeric: false, group: 'field' },
-  { id: 'problems', label: 'Problems', width: 70, numeric: true, group: 'field' },
-  { id: 'tags', label: 'Tags', width: 140, numeric: false, group: 'field' },
-  { id: 'sweep', label: 'Sweep', width: 200, numeric: false, group: 'field' },
+  field('name', 'Experiment', 300),
+  field('algorithm', 'Algorithm', 76),
+  field('model', 'Model', 150),
+  field('started', 'Started', 118),
+  field('duration', 'Duration', 74, true),
+  field('git', 'Git', 76),
+  field('steps', 'Steps', 60, true),
+  field('final_loss', 'Final loss', 78, true),
+  field('final_eval', 'Final eval', 220),
+  field('problems', 'Problems', 70, true),
+  field('tags', 'Tags', 140),
+  field('sweep', 'Sweep', 200),
 ];
 
 /** The seed's key hyperparameters (naming.py) and the ones every sweep varies: every listing carries them. */
