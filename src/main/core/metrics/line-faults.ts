@@ -44,12 +44,17 @@ export function lineFaultProblem(m: MalformedLine): Problem {
   return { file: LAYOUT.metrics, line: m.line, message };
 }
 
-export function divergedProblem(d: FirstNonFinite, fold: MetricsFold): Problem {
+/** `file`: metrics.jsonl (with the line), or the event files of a TensorBoard run (records, not lines). */
+export function divergedProblem(
+  d: FirstNonFinite,
+  fold: MetricsFold,
+  file: string = LAYOUT.metrics,
+): Problem {
   const total = Object.values(fold.state.stats).reduce((n, s) => n + s.nonFinite, 0);
   const more = total > 1 ? ` (${total} non-finite values in all)` : '';
   return {
-    file: LAYOUT.metrics,
-    ...(d.line ? { line: d.line } : {}),
+    file,
+    ...(d.line && file === LAYOUT.metrics ? { line: d.line } : {}),
     message: `diverged: ${d.metric} is ${d.value}${d.step !== null ? ` at step ${d.step}` : ''}${more}`,
   };
 }

@@ -482,8 +482,9 @@ export function buildSummary(
   const malformed = readerProblems(tail);
   const f = fold.state;
   const diverged = f.firstNonFinite ?? null;
-  if (diverged) malformed.push(divergedProblem(diverged, fold));
   const hparams = readerHparams(tail);
+  const events = 'files' in tail; // a TensorBoard run's reader (EventsTailState)
+  if (diverged) malformed.push(divergedProblem(diverged, fold, events ? 'events.out.tfevents.*' : undefined));
   return {
     path: where.path,
     folder: where.folder,
