@@ -1,8 +1,9 @@
 /**
  * Benchmark: time from `expdesk run` to the training process starting, with
- * the full capture (git state and patch, interpreter probe, pip freeze of a
- * 200-package environment, system), against the same command started
- * directly, in the same run. The command prints time.time() as its first act.
+ * the full capture (git state and patch before the start; interpreter probe,
+ * pip freeze of a 200-package environment and GPUs beside the run), against
+ * the same command started directly, in the same run. The command prints
+ * time.time() as its first act (its first byte in train.log).
  */
 import { execFileSync, spawn } from 'node:child_process';
 import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -119,11 +120,13 @@ export async function benchRunStartup(): Promise<BenchResult[]> {
     const e = median(viaExpdesk);
     return [
       {
-        name: `expdesk run → training process started (capture incl. pip freeze of ${PACKAGES} packages, git patch, tmux)`,
-        figure: `${e.toFixed(0)} ms`,
+        name: `expdesk run → training process started (git state and patch first; pip freeze of ${PACKAGES} packages beside the run; tmux)`,
+        figure: `${e.toFixed(0)} ms (${(e - b).toFixed(0)} ms more)`,
         baseline: `the bare command: ${b.toFixed(0)} ms`,
         ratio: e / b,
-        target: null,
+        // The issue's target is absolute: at most 0.5 s more than the bare command.
+        target: (b + 500) / b,
+        targetText: 'at most 500 ms more than the bare command',
       },
     ];
   } finally {

@@ -59,8 +59,9 @@ SMALL = {
     "failed": "FAILED.txt",
     "status": "expdesk_status.json",
     "final": os.path.join("checkpoints", "final"),
+    "annotations": "expdesk_notes.json",
 }
-TEXT_KEYS = ("config", "metadata", "failed", "status")
+TEXT_KEYS = ("config", "metadata", "failed", "status", "annotations")
 MARKERS = ("config.yaml", "metadata.json", os.path.join("logs", "metrics.jsonl"))
 METRICS = os.path.join("logs", "metrics.jsonl")
 SLURM_TASK_LOG = re.compile(r"^slurm-\d+(?:_\d+)?-\d+\.out$")

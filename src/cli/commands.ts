@@ -88,6 +88,7 @@ export function summaryJson(s: ExperimentSummary): Record<string, unknown> {
     metrics: s.metrics,
     malformed_lines: s.malformedLines,
     problems: s.problems,
+    annotations: s.annotations ?? null,
     sweep: s.sweep ?? null,
   };
 }

@@ -1,4 +1,5 @@
 /** Process entry of the `expdesk` command. */
+import { settleCaptures } from '../main/core/runs/pending-captures';
 import { flushSummaryCaches } from '../main/core/summary/summary-store';
 import { main } from './main';
 import { printErr } from './output';
@@ -8,8 +9,9 @@ main(process.argv.slice(2)).then(
     process.exitCode = code;
     // serve keeps running on its own handles; everything else exits now, even
     // if a library left a handle open (a run's tmux client, a timer).
-    // Summaries reach the disk cache after the listing that read them: write what is left first.
-    void flushSummaryCaches().finally(() => {
+    // Summaries reach the disk cache after the listing that read them: write what is left first;
+    // a run's environment capture (pip freeze, …) lands in its folder before this process goes.
+    void Promise.all([flushSummaryCaches(), settleCaptures()]).finally(() => {
       if (!process.argv.slice(2).includes('serve')) process.stdout.write('', () => process.exit(code));
     });
   },

@@ -12,6 +12,7 @@ import { compareCommand, listCommand, showCommand, summarizeCommand } from './co
 import { CliError, cliExitCode } from './errors';
 import { closeCliConnections, setCliSshOptions, type CliSshOptions } from './remote-context';
 import { printErr, printOut } from './output';
+import { registerAnnotateCommands } from './annotate';
 
 function print(text: string): void {
   printOut(text.endsWith('\n') ? text : `${text}\n`);
@@ -263,6 +264,8 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
       const { runServe } = await import('./serve');
       await runServe(opts);
     });
+
+  registerAnnotateCommands(program, print);
 
   return program;
 }

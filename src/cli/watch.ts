@@ -72,10 +72,11 @@ export async function watchCommand(dir: string, opts: WatchCliOptions): Promise<
     'expdesk-watch',
     listing.experiments.map((s) => s.path),
   );
-  monitor.start(); // its timer keeps the process alive
+  const keepAlive = setInterval(() => undefined, 1 << 30); // until Ctrl-C, even with no run running
   printErr(`expdesk: watching ${listing.experiments.length} experiment(s) in ${root}; Ctrl-C ends\n`);
   return new Promise<never>(() => {
     const end = (): void => {
+      clearInterval(keepAlive);
       monitor.dispose();
       backend.dispose();
       // Posts under way get a few seconds to land; then the command ends regardless.

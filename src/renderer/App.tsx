@@ -1,5 +1,6 @@
 import { lazy, Suspense, useEffect, type DragEvent } from 'react';
 import { pathForDroppedFile } from './api/client';
+import { AlertNotices } from './components/Alerts';
 import { ConnectionBanner, ErrorBanner } from './components/Banners';
 import { DetailView } from './components/DetailView';
 import { ExperimentsToolbar } from './components/ExperimentsToolbar';
@@ -69,6 +70,7 @@ export function App(): React.JSX.Element {
       <Toasts />
       <ShortcutsDialog />
       <RemoteDialogs />
+      <AlertNotices />
     </div>
   );
 }

@@ -7,6 +7,7 @@
  */
 import { z } from 'zod';
 import { ExperimentDetail, ExperimentSummary, JsonValue, WorkspaceListing } from './model';
+import { MAX_NOTE_CHARS, tagProblem } from './annotations';
 import { BundleExportParams, BundleExportResult, BundleProgressEvent, VerifyParams } from './bundle';
 import { VerifyResult } from './verify';
 import { RemoteStatusSchema } from './remote-location';
@@ -143,6 +144,15 @@ export const RunStarted = z.object({
   diesWithExpdesk: z.boolean(),
 });
 
+/** A tag: one word (see tagProblem in shared/annotations.ts). */
+const Tag = z.string().refine((t) => tagProblem(t) === null, { message: 'not a tag' });
+const AnnotationsSchema = z.object({
+  tags: z.array(z.string()),
+  note: z.string(),
+  starred: z.boolean(),
+  archived: z.boolean(),
+});
+
 export const requests = {
   'app.info': { params: z.object({}).strict(), result: AppInfo },
   /** List the experiments under a folder (default: the open workspace). Read-only. */
@@ -188,7 +198,7 @@ export const requests = {
         expDir: AbsPath,
         file: z
           .string()
-          .regex(/^[\w.-]+\.log$/)
+          .regex(/^[\w.-]+\.(?:log|out)$/) // *.log, and SLURM's per-task slurm-<job>-<task>.out
           .optional(),
         fromOffset: z.number().int().optional(),
       })
@@ -303,7 +313,75 @@ export const requests = {
     params: z.object({ request: z.string().max(100), passphrase: z.string().max(4096).nullable() }).strict(),
     result: z.object({}),
   },
+  /**
+   * Notes, tags, star, archive (issue 12): apply a change to each experiment's
+   * expdesk_notes.json — written only on this request, atomically.
+   */
+  'experiments.annotate': {
+    params: z
+      .object({
+        paths: z.array(AbsPath).min(1).max(10_000),
+        change: z
+          .object({
+            addTags: z.array(Tag).max(100).optional(),
+            removeTags: z.array(Tag).max(100).optional(),
+            note: z.string().max(MAX_NOTE_CHARS).optional(),
+            starred: z.boolean().optional(),
+            archived: z.boolean().optional(),
+          })
+          .strict(),
+      })
+      .strict(),
+    result: z.object({ annotations: z.array(AnnotationsSchema) }),
+  },
+
+  // --- Alerts (issue 13) ---
+  /** The webhook alerts of a workspace are posted to (Slack-compatible), or null. */
+  'alerts.webhook': {
+    params: z.object({ workspace: z.string().min(1).max(4096) }).strict(),
+    result: z.object({ url: z.string().nullable() }),
+  },
+  /** Set (or, with null, clear) a workspace's webhook; a URL that is not http(s) is refused. */
+  'alerts.setWebhook': {
+    params: z
+      .object({ workspace: z.string().min(1).max(4096), url: z.string().max(2048).nullable() })
+      .strict(),
+    result: z.object({ url: z.string().nullable() }),
+  },
+
+  // --- Sweeps (issue 11) ---
+  /**
+   * Run the cartesian product of `sweep` (each `KEY=v1,v2,…`) on this
+   * machine: one experiment per member, all made now (queued), `maxParallel`
+   * running at once (default one per visible GPU, else 1), started by a queue
+   * that outlives the host (core/runs/sweep-queue.ts).
+   */
+  'run.sweep': {
+    params: RunStartParams.extend({
+      sweep: z.array(z.string().min(1).max(4096)).min(1).max(20),
+      maxParallel: z.number().int().min(1).max(1024).optional(),
+    }).strict(),
+    result: z.object({
+      sweepId: z.string(),
+      maxParallel: z.number(),
+      members: z.array(z.object({ expDir: z.string(), name: z.string() })),
+      warnings: z.array(z.string()),
+    }),
+  },
+  /** Stop a sweep started on this machine: queued members never start, running ones are stopped. */
+  'sweep.stop': {
+    params: z.object({ sweepId: z.string().max(100) }).strict(),
+    result: z.object({ members: z.array(z.object({ expDir: z.string(), state: z.string() })) }),
+  },
 } as const;
+
+/** An alert of a run (core/alerts): the run's location and name, the cause and one line of text. */
+export const AlertEvent = z.object({
+  location: z.string(),
+  name: z.string(),
+  cause: z.enum(['failed', 'nonfinite', 'stalled', 'completed']),
+  text: z.string(),
+});
 
 export const events = {
   /** The open workspace changed (another window or the CLI opened one). */
@@ -322,6 +400,12 @@ export const events = {
   'remote.status': RemoteStatusSchema,
   /** An encrypted SSH key needs its passphrase: answer with `remote.answerPassphrase`. */
   'remote.passphrase': z.object({ request: z.string(), keyFile: z.string(), attempt: z.number() }),
+  /** A run failed, turned NaN/±Inf, stalled or completed (once per run and cause, across restarts). */
+  'alert.fired': AlertEvent,
+  /** The desktop notification of an alert was clicked (Electron's, shown by the main process): open the run. */
+  'alert.open': z.object({ location: z.string() }),
+  /** Posting an alert to the workspace's webhook failed (it is retried with backoff, then given up). */
+  'alert.webhook': z.object({ message: z.string() }),
 } as const;
 
 export type RequestName = keyof typeof requests;

@@ -15,10 +15,17 @@ const MINIMIZE =
 const MAXIMIZE =
   /(acc|reward|\bf1\b|bleu|rouge|score|win_?rate|\bauc\b|precision|recall|exact_match|pass@|margin|throughput)/i;
 
+/** Directions by metric name: a listing asks for the same few names thousands of times. */
+const directions = new Map<string, 'min' | 'max' | 'unknown'>();
+
 export function metricDirection(key: string): 'min' | 'max' | 'unknown' {
-  if (MINIMIZE.test(key)) return 'min';
-  if (MAXIMIZE.test(key)) return 'max';
-  return 'unknown';
+  let d = directions.get(key);
+  if (d === undefined) {
+    d = MINIMIZE.test(key) ? 'min' : MAXIMIZE.test(key) ? 'max' : 'unknown';
+    // Bounded: names come from files, and a hostile one could hold millions.
+    if (directions.size < 10_000) directions.set(key, d);
+  }
+  return d;
 }
 
 interface StatState {

@@ -143,6 +143,10 @@ export const ExperimentSummary = z.object({
       z.lazy(() => JsonValue),
     )
     .optional(),
+  /** Notes, tags, star, archive (expdesk_notes.json in the folder), when it has them. */
+  annotations: z
+    .object({ tags: z.array(z.string()), note: z.string(), starred: z.boolean(), archived: z.boolean() })
+    .optional(),
   /** The sweep the experiment is a member of (from its status file), if any. */
   sweep: SweepTag.optional(),
 });

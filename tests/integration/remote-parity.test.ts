@@ -11,7 +11,7 @@
  * Also: the helper implements exactly the operations declared in
  * src/main/core/remote/protocol.ts, and refuses a client of another version.
  */
-import { execFileSync, spawn } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import {
   appendFileSync,
   copyFileSync,
@@ -25,7 +25,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { inflateSync } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { ExecResult } from '../../src/main/core/remote/connection';
 import { HELPER_OPS, PROTOCOL_VERSION } from '../../src/main/core/remote/protocol';
 import {
   afterMarker,
@@ -45,23 +44,10 @@ import { listWorkspace } from '../../src/main/core/workspace/workspace';
 import { parseRemoteLocation } from '../../src/shared/remote-location';
 import { REPO } from '../helpers/cli';
 import { treeSnapshot } from '../helpers/snapshot';
+import { localHelper as localHelperOf } from '../helpers/local-helper';
 import { tmpDir } from '../helpers/tmp';
 
-/** The far end of an SSH exec: a shell running the command with the request on stdin. */
-const localHelper: HelperHost = {
-  label: 'parity',
-  exec: (command, opts = {}) =>
-    new Promise<ExecResult>((resolve, reject) => {
-      const child = spawn('sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'] });
-      const out: Buffer[] = [];
-      let stderr = '';
-      child.stdout.on('data', (d: Buffer) => out.push(d));
-      child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
-      child.on('error', reject);
-      child.on('close', (code, signal) => resolve({ code, signal, stdout: Buffer.concat(out), stderr }));
-      child.stdin.end(opts.stdin ?? '');
-    }),
-};
+const localHelper: HelperHost = localHelperOf('parity');
 
 const PREFIX = 'ssh://parity';
 const endpoint = parseRemoteLocation(`${PREFIX}/`)!;

@@ -293,4 +293,22 @@ describe('remote runs', () => {
     expect(r.stderr()).toContain('max_stepz');
     expect(existsSync(path.join(proj, 'experiments'))).toBe(false);
   }, 60_000);
+
+  it('the wrapper samples the remote machine into logs/system.jsonl; show --json summarises it over SSH', async () => {
+    const proj = project();
+    const run = cli(runArgs(proj, 15, ['--system-interval', '0.2']));
+    expect(await run.exited, run.stderr()).toBe(0);
+    const exp = expDirOf(run.stdout());
+    const lines = readFileSync(path.join(exp, 'logs', 'system.jsonl'), 'utf8')
+      .trim()
+      .split('\n');
+    expect(lines.length).toBeGreaterThan(0);
+    const last = JSON.parse(lines.at(-1)!) as Record<string, unknown>;
+    expect(last).toMatchObject({ prefix: 'system' });
+    expect(last['system/mem_total_mb']).toBeGreaterThan(0);
+    const show = cli(['show', '--json', sshd.url(exp, proxy.port)]);
+    expect(await show.exited, show.stderr()).toBe(0);
+    const system = (JSON.parse(show.stdout()) as { system: Record<string, { count: number }> }).system;
+    expect(system['system/mem_total_mb']!.count).toBe(lines.length);
+  }, 120_000);
 });

@@ -157,5 +157,23 @@ describe('expdesk run --sweep', { timeout: 600_000 }, () => {
       expect(r.stderr).toContain(message);
       expect(existsSync(path.join(proj, 'experiments'))).toBe(false);
     }
+    // The queue runs here: an SSH workspace is refused before anything is planned or connected.
+    const remote = await cli(
+      [
+        'run',
+        '--workspace',
+        'gpu-box:/data/llm',
+        '--config',
+        'c.yaml',
+        '--sweep',
+        'a=1,2',
+        '--',
+        'python3',
+        't.py',
+      ],
+      env(),
+    );
+    expect(remote.code).toBe(2);
+    expect(remote.stderr).toContain('an ssh:// workspace cannot take a sweep yet');
   });
 });

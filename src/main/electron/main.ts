@@ -9,11 +9,13 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { demoWorkspaceDir, expdeskVersion, packageRoot, rendererDir } from '../core/app/paths';
+import { settleCaptures } from '../core/runs/pending-captures';
 import { flushSummaryCaches } from '../core/summary/summary-store';
 import { ExpdeskHost } from '../host/host';
 import { registerIpc } from './ipc';
 import { parseLaunchArgs } from './launch-args';
 import { installMenu } from './menu';
+import { showAlertNotifications } from './notifications';
 import { APP_ENTRY_URL, trustedOrigins } from './origin-policy';
 import { handleAppProtocol, registerAppScheme } from './protocol';
 import { createMainWindow, hardenSession, hardenWebContents, WindowRegistry } from './windows';
@@ -77,6 +79,8 @@ function start(): void {
     win.focus();
   };
 
+  showAlertNotifications(host, focusOrOpen);
+
   const openWorkspace = async (root: string): Promise<void> => {
     try {
       // Through dispatch like any request: validated, and workspace.changed reaches every window.
@@ -107,7 +111,7 @@ function start(): void {
   app.on('will-quit', (event) => {
     if (cacheFlushed) return;
     event.preventDefault();
-    void flushSummaryCaches().finally(() => {
+    void Promise.all([flushSummaryCaches(), settleCaptures()]).finally(() => {
       cacheFlushed = true;
       app.quit();
     });

@@ -23,6 +23,7 @@ import { SshBackend } from '../core/backend/ssh-backend';
 import { byLocation, normalizeLocation, resolveLoadedBackend } from '../core/backend/resolve';
 import { RunService, type RunFace } from './runs';
 import { RemoteService } from './remote';
+import { AlertService } from './alerts';
 import { InterfaceDataService } from './interface-data';
 import { toApiError } from './errors';
 import { openSession, type HostSession } from './session';
@@ -61,6 +62,7 @@ export class ExpdeskHost implements ExpdeskApi {
   private readonly runs: RunService;
   private readonly data: InterfaceDataService;
   private readonly remote: RemoteService;
+  private readonly alerts: AlertService;
   /** Where experiments are read: each location goes to one of these (core/backend/resolve.ts). */
   private readonly backends: { local: ExperimentBackend; ssh: ExperimentBackend };
 
@@ -74,11 +76,17 @@ export class ExpdeskHost implements ExpdeskApi {
       {},
       { cacheDir: options.cacheDir },
     );
+    this.alerts = new AlertService(
+      (event, payload) => this.emit(event, payload),
+      () => this.workspace,
+    );
     const sink = {
       metricsChanged: (subscription: string, expDir: string, records: number) =>
         this.emit('metrics.changed', { subscription, expDir, records }),
-      updated: (summary: EventPayload<'experiment.updated'>['summary']) =>
-        this.emit('experiment.updated', { summary }),
+      updated: (summary: EventPayload<'experiment.updated'>['summary']) => {
+        this.emit('experiment.updated', { summary });
+        this.alerts.updated(summary);
+      },
     };
     const workspace = (): OpenWorkspace | null => this.openWorkspace();
     const ssh = new SshBackend({
@@ -113,6 +121,16 @@ export class ExpdeskHost implements ExpdeskApi {
   async 'run.start'(params: RequestParams<'run.start'>): Promise<RequestResult<'run.start'>> {
     const workspace = params.workspace ?? this.workspace ?? undefined;
     return this.runsAt(workspace).start({ ...params, workspace });
+  }
+
+  async 'run.sweep'(params: RequestParams<'run.sweep'>): Promise<RequestResult<'run.sweep'>> {
+    const workspace = params.workspace ?? this.workspace ?? undefined;
+    return this.runsAt(workspace).sweep({ ...params, workspace });
+  }
+
+  async 'sweep.stop'(params: RequestParams<'sweep.stop'>): Promise<RequestResult<'sweep.stop'>> {
+    // Sweeps run on this machine only (run.sweep refuses an SSH workspace).
+    return this.runs.stopSweep(params);
   }
 
   async 'run.stop'(params: RequestParams<'run.stop'>): Promise<RequestResult<'run.stop'>> {
@@ -168,6 +186,12 @@ export class ExpdeskHost implements ExpdeskApi {
     params: RequestParams<'experiments.compare'>,
   ): Promise<RequestResult<'experiments.compare'>> {
     return this.data.compare(params);
+  }
+
+  async 'experiments.annotate'(
+    params: RequestParams<'experiments.annotate'>,
+  ): Promise<RequestResult<'experiments.annotate'>> {
+    return this.data.annotate(params);
   }
 
   async 'file.read'(params: RequestParams<'file.read'>): Promise<RequestResult<'file.read'>> {
@@ -238,6 +262,7 @@ export class ExpdeskHost implements ExpdeskApi {
     this.backends.ssh.dispose();
     this.remote.dispose();
     this.data.dispose();
+    this.alerts.dispose();
     this.listeners.clear();
   }
 
@@ -286,12 +311,28 @@ export class ExpdeskHost implements ExpdeskApi {
     return () => this.listeners.delete(listener);
   }
 
+  async 'alerts.webhook'(params: RequestParams<'alerts.webhook'>): Promise<RequestResult<'alerts.webhook'>> {
+    return { url: this.alerts.webhook(params.workspace) };
+  }
+
+  async 'alerts.setWebhook'(
+    params: RequestParams<'alerts.setWebhook'>,
+  ): Promise<RequestResult<'alerts.setWebhook'>> {
+    return { url: this.alerts.setWebhook(params.workspace, params.url) };
+  }
+
+  /** Electron's notification of an alert was clicked: every window hears to open the run. */
+  alertClicked(location: string): void {
+    this.emit('alert.open', { location });
+  }
+
   private emit<E extends EventName>(event: E, payload: EventPayload<E>): void {
     for (const l of this.listeners) l(event, payload);
   }
 
   private async list(root: string): Promise<RequestResult<'workspace.list'>> {
     const listing = await resolveLoadedBackend(root, this.backends).list(root);
+    for (const e of listing.experiments) this.alerts.updated(e);
     // Re-attach to runs still alive (launched before this process started, or
     // before a restart): their state changes are announced like our own runs'.
     for (const e of listing.experiments) {

@@ -15,7 +15,7 @@ import path from 'node:path';
 import { ApiError, type EventPayload, type RequestParams, type RequestResult } from '../../shared/contract';
 import type { ExperimentBackend, OpenWorkspace } from '../core/backend/backend';
 import { detailsAcross, verifyAcross, withExportSource } from '../core/backend/across';
-import { normalizeLocation, resolveBackend, type Backends } from '../core/backend/resolve';
+import { mapByBackend, normalizeLocation, resolveBackend, type Backends } from '../core/backend/resolve';
 import { reworded } from '../core/backend/reworded';
 import { SeriesStore } from '../core/metrics/series-store';
 import { compareDetails } from '../core/workspace/compare';
@@ -91,6 +91,17 @@ export class InterfaceDataService {
   /** One implementation over experiment details, wherever each experiment is (one round trip per host). */
   async compare(params: RequestParams<'experiments.compare'>): Promise<RequestResult<'experiments.compare'>> {
     return compareDetails(await detailsAcross(params.paths, this.options.backends));
+  }
+
+  /** Notes, tags, star, archive: written into each experiment's notes file through its backend. */
+  async annotate(
+    params: RequestParams<'experiments.annotate'>,
+  ): Promise<RequestResult<'experiments.annotate'>> {
+    const { change } = params;
+    const annotations = await mapByBackend(params.paths, this.options.backends, (b, paths) =>
+      b.annotate(paths, change),
+    );
+    return { annotations };
   }
 
   async detail(location: string): Promise<RequestResult<'experiment.get'>> {

@@ -105,6 +105,8 @@ export class RemoteService implements RunFace {
     });
     this.pool.onStatus((s) => this.emit('remote.status', s));
     this.mirror = new RemoteMetricsMirror(data.cacheDir ?? userCacheDir());
+    // Mirrors nobody used for a long while go; their experiments are fetched again if ever asked for.
+    void this.mirror.prune().catch(() => undefined);
   }
 
   private open(text: string): { loc: RemoteLocation; conn: SshConnection; ws: RemoteWorkspace } {
@@ -173,6 +175,13 @@ export class RemoteService implements RunFace {
   }
 
   /** A launch into a remote workspace (the host picks this service for it: see RunFace in ./runs.ts). */
+  async sweep(): Promise<RequestResult<'run.sweep'>> {
+    throw new ApiError(
+      'bad-request',
+      'sweeps run their queue on this machine; an SSH workspace cannot take a sweep yet',
+    );
+  }
+
   async start(params: RequestParams<'run.start'>): Promise<RequestResult<'run.start'>> {
     return wrap(async () => {
       if (!params.workspace) throw new ApiError('bad-request', 'no workspace is open to launch into');

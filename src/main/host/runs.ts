@@ -16,6 +16,8 @@ import { ConfinementError, resolveInsideSync } from '../core/fs/confine';
 import { LogTail, tailOffset } from '../core/logs/log-tail';
 import { LocalExecutor } from '../core/runs/local-executor';
 import { planContext, planRun } from '../core/runs/plan';
+import { expandSweep, parseSweepAxis } from '../core/runs/sweep';
+import { startLocalSweep, stopLocalSweep } from '../core/runs/sweep-queue';
 import { isExperimentDir } from '../core/workspace/discover';
 
 /** How often followed logs and watched runs are polled: well under the 1 s users notice. */
@@ -33,6 +35,8 @@ interface Subscription {
  */
 export interface RunFace {
   start(params: RequestParams<'run.start'>): Promise<RequestResult<'run.start'>>;
+  /** A sweep (core/runs/sweep.ts): this machine queues it; an SSH host refuses, saying so. */
+  sweep(params: RequestParams<'run.sweep'>): Promise<RequestResult<'run.sweep'>>;
   stop(params: RequestParams<'run.stop'>): Promise<RequestResult<'run.stop'>>;
   subscribeLog(params: RequestParams<'log.subscribe'>): Promise<RequestResult<'log.subscribe'>>;
   /** Announce the run's state changes (run.status) until it ends. */
@@ -73,6 +77,28 @@ export class RunService implements RunFace {
       tmuxSession: run.tmuxSession,
       diesWithExpdesk: run.diesWithExpdesk,
     };
+  }
+
+  async sweep(params: RequestParams<'run.sweep'>): Promise<RequestResult<'run.sweep'>> {
+    const workspace = params.workspace ?? this.defaultWorkspace();
+    if (!workspace) throw new ApiError('bad-request', 'no workspace is open to launch into');
+    const configRoot = await projectRootOf(this.defaultWorkspace() ?? workspace);
+    const { sweep: axes, maxParallel, ...rest } = params;
+    const request = { ...rest, workspace, configRoot };
+    const plan = expandSweep(request, axes.map(parseSweepAxis), planContext(request));
+    const started = await startLocalSweep(plan, { maxParallel });
+    for (const m of started.members) this.watch(m.expDir);
+    return {
+      sweepId: started.id,
+      maxParallel: started.maxParallel,
+      members: started.members.map((m) => ({ expDir: m.expDir, name: m.name })),
+      warnings: started.warnings,
+    };
+  }
+
+  async stopSweep(params: RequestParams<'sweep.stop'>): Promise<RequestResult<'sweep.stop'>> {
+    const members = await stopLocalSweep(params.sweepId);
+    return { members: members.map((m) => ({ expDir: m.expDir, state: m.status?.state ?? 'unknown' })) };
   }
 
   async stop(params: RequestParams<'run.stop'>): Promise<RequestResult<'run.stop'>> {

@@ -119,7 +119,10 @@ function RunActions({ detail }: { detail: ExperimentDetail }): React.JSX.Element
   const showInFolder = useExpdesk((s) => s.showInFolder);
   const copyPath = useExpdesk((s) => s.copyPath);
   const path = detail.summary.path;
-  const running = detail.summary.status.state === 'running';
+  const state = detail.summary.status.state;
+  const running = state === 'running' || state === 'queued';
+  const sweep = detail.summary.sweep;
+  const stopSweep = useExpdesk((s) => s.stopSweep);
   const desktop = mode === 'electron';
   return (
     <div className="actions">
@@ -135,6 +138,21 @@ function RunActions({ detail }: { detail: ExperimentDetail }): React.JSX.Element
           data-testid="action-stop"
         >
           {stopping ? 'Stopping…' : '■ Stop'}
+        </button>
+      )}
+      {running && sweep && (
+        <button
+          type="button"
+          className="btn danger"
+          disabled={stopping}
+          title={`${sweep.id}: all ${sweep.count} runs; queued ones never start`}
+          onClick={() => {
+            if (window.confirm(`Stop the whole sweep ${sweep.id} (${sweep.count} runs)?`))
+              void stopSweep(sweep.id);
+          }}
+          data-testid="action-stop-sweep"
+        >
+          ■ Stop sweep
         </button>
       )}
       <ExportBundle path={path} />

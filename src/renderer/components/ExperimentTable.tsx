@@ -2,7 +2,14 @@ import { observeElementRect, useVirtualizer, type Virtualizer } from '@tanstack/
 import { memo, useEffect, useMemo, useRef } from 'react';
 import { useNow } from '../hooks';
 import type { ExperimentSummary } from '../../shared/model';
-import { columnDef, COMPACT_COLUMNS, durationMs, finalMetric, type ColumnDef } from '../lib/columns';
+import {
+  columnDef,
+  COMPACT_COLUMNS,
+  durationMs,
+  finalMetric,
+  sweepLabel,
+  type ColumnDef,
+} from '../lib/columns';
 import { configValue, listedConfigKnown, type FlatConfig } from '../lib/query';
 import {
   formatConfigValue,
@@ -263,6 +270,30 @@ const Row = memo(function Row(p: RowProps): React.JSX.Element {
   );
 });
 
+/** The run's star (a click toggles it, written into its notes file) and tags. */
+function TagsCell({ cls, exp }: { cls: string; exp: ExperimentSummary }): React.JSX.Element {
+  const annotate = useExpdesk((s) => s.annotate);
+  const a = exp.annotations;
+  const starred = a?.starred ?? false;
+  return (
+    <div className={cls} role="gridcell" data-testid="cell-tags" title={a?.note || undefined}>
+      <button
+        type="button"
+        className="star-toggle"
+        aria-pressed={starred}
+        aria-label={starred ? 'unstar' : 'star'}
+        onClick={(ev) => {
+          ev.stopPropagation();
+          void annotate([exp.path], { starred: !starred });
+        }}
+      >
+        {starred ? '★' : '☆'}
+      </button>
+      {a?.tags.map((t) => `#${t}`).join(' ')}
+    </div>
+  );
+}
+
 function Cell(props: {
   column: ColumnDef;
   exp: ExperimentSummary;
@@ -322,6 +353,10 @@ function Cell(props: {
       );
     case 'final_eval':
       return <Text cls={cls} text={formatFinalEval(e.final_eval)} />;
+    case 'tags':
+      return <TagsCell cls={cls} exp={e} />;
+    case 'sweep':
+      return <Text cls={cls} text={e.sweep ? `${e.sweep.id} · ${sweepLabel(e.sweep)}` : MISSING} />;
     case 'problems':
       return (
         <div className={cls} role="gridcell" title={e.problems.map(problemText).join('\n') || undefined}>
@@ -352,6 +387,15 @@ function IdentityCell({ exp: e, cls }: { exp: ExperimentSummary; cls: string }):
   const first = e.problems[0];
   return (
     <div className={`${cls} name`} role="gridcell" title={e.path} data-testid="cell-name">
+      {e.sweep && (
+        <span
+          className="sweep-tag"
+          data-testid="sweep-tag"
+          title={`${e.sweep.id}: member ${e.sweep.index + 1} of ${e.sweep.count} (${sweepLabel(e.sweep)})`}
+        >
+          {e.sweep.index + 1}/{e.sweep.count}
+        </span>
+      )}
       <span className="folder" data-testid="cell-folder">
         {e.folder}
       </span>

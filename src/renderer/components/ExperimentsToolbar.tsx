@@ -6,6 +6,7 @@ import { modKey } from '../keyboard';
 import { selectVisibleExperiments } from '../store';
 import { useExpdesk } from '../store-context';
 import { Popover } from './Popover';
+import { WebhookSetting } from './Alerts';
 
 const STATES: readonly ExperimentState[] = ['running', 'completed', 'failed', 'stopped', 'unknown'];
 
@@ -93,6 +94,7 @@ export function ExperimentsToolbar({ compact }: { compact: boolean }): React.JSX
         </button>
       )}
       {!compact && <ColumnChooser />}
+      {!compact && <WebhookSetting />}
     </div>
   );
 }

@@ -6,12 +6,12 @@
 import { useMemo } from 'react';
 import { flattenConfig } from '../../shared/config-diff';
 import { formatConfigValue } from '../format';
-import type { OverrideRow } from '../state/launch';
+import { sweepLines, type OverrideRow } from '../state/launch';
 import { useExpdesk, useExpdeskPick } from '../store-context';
 import { CheckLabel } from './CheckLabel';
 
 /** The launch form's text fields, each kept in the store (and remembered by setLaunchField). */
-type LaunchTextKey = 'command' | 'python' | 'seed' | 'runName';
+type LaunchTextKey = 'command' | 'python' | 'seed' | 'runName' | 'maxParallel';
 
 /** One labelled text input of the form, bound to its field of the store. */
 function LaunchTextField(props: {
@@ -41,6 +41,42 @@ function LaunchTextField(props: {
         spellCheck={false}
       />
     </label>
+  );
+}
+
+/** Sweep axes (one `KEY=v1,v2,…` a line: every combination runs) and how many run at once. */
+function SweepField(): React.JSX.Element {
+  const sweep = useExpdesk((st) => st.sweep);
+  const setLaunchField = useExpdesk((st) => st.setLaunchField);
+  const count = sweepLines(sweep).reduce((n, l) => n * Math.max(1, l.split(',').length), 1);
+  return (
+    <div className="field-row">
+      <label className="field">
+        <span className="field-label">
+          Sweep
+          <span className="muted">
+            {' '}
+            {sweepLines(sweep).length ? `about ${count} runs, one per combination` : 'KEY=v1,v2,… a line'}
+          </span>
+        </span>
+        <textarea
+          value={sweep}
+          rows={2}
+          placeholder="training.lr=1e-4,3e-4"
+          onChange={(e) => setLaunchField({ sweep: e.target.value })}
+          data-testid="launch-sweep"
+          spellCheck={false}
+        />
+      </label>
+      <LaunchTextField
+        field="maxParallel"
+        label="At most"
+        narrow
+        numeric
+        placeholder="1/GPU"
+        testId="launch-max-parallel"
+      />
+    </div>
   );
 }
 
@@ -174,6 +210,7 @@ export default function LaunchForm({ editorText }: { editorText: () => string | 
         hint="optional, instead of the generated one"
         testId="launch-name"
       />
+      <SweepField />
       <CheckLabel checked={s.refuseDirty} onChange={(refuseDirty) => s.setLaunchField({ refuseDirty })}>
         Refuse to launch with uncommitted changes
       </CheckLabel>

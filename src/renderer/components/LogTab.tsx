@@ -12,6 +12,7 @@ import { Terminal, type ITheme } from '@xterm/xterm';
 import '@xterm/xterm/css/xterm.css';
 import { useEffect, useMemo, useRef, useState } from 'react';
 import type { ExperimentDetail, LogFile } from '../../shared/model';
+import { rankOfLogName } from '../../shared/rank-logs';
 import { formatBytes } from '../format';
 import { LogStream, type LogStreamStatus } from '../lib/log-stream';
 import { cssVar, useColorScheme } from '../theme';
@@ -26,6 +27,13 @@ function defaultLog(logs: readonly LogFile[]): string | undefined {
     logs.find((l) => l.name === 'train.log')?.name ??
     [...logs].sort((a, b) => (a.rank ?? 1e9) - (b.rank ?? 1e9))[0]?.name
   );
+}
+
+/** A tab's label: "rank N" for the seed's per-rank logs, "rank N · job J" for SLURM's per-task output. */
+function logTabLabel(name: string): string {
+  const r = rankOfLogName(name);
+  if (!r) return name;
+  return r.source === 'seed' ? `rank ${r.rank}` : `rank ${r.rank} · job ${r.job}`;
 }
 
 function terminalTheme(): ITheme {
@@ -166,23 +174,32 @@ export default function LogTab({ detail }: { detail: ExperimentDetail }): React.
   const canGrow = status !== null && status.startOffset > 0 && tailStep < TAIL_STEPS.length - 1;
   return (
     <div className="log-tab" data-testid="log-view">
+      {logs.length > 1 && (
+        <div
+          className="tabs small-tabs log-tabs"
+          role="tablist"
+          aria-label="Log files"
+          data-testid="log-tabs"
+        >
+          {logs.map((l) => (
+            <button
+              type="button"
+              role="tab"
+              key={l.name}
+              aria-selected={shown === l.name}
+              className={`tab${shown === l.name ? ' active' : ''}`}
+              onClick={() => setFile(l.name)}
+              title={`logs/${l.name} (${formatBytes(l.size)})`}
+              data-testid="log-tab"
+              data-file={l.name}
+            >
+              {logTabLabel(l.name)}
+            </button>
+          ))}
+        </div>
+      )}
       <div className="subbar">
-        {logs.length > 1 ? (
-          <select
-            value={shown}
-            onChange={(e) => setFile(e.target.value)}
-            aria-label="Log file"
-            data-testid="log-file-select"
-          >
-            {logs.map((l) => (
-              <option key={l.name} value={l.name}>
-                {l.name} ({formatBytes(l.size)})
-              </option>
-            ))}
-          </select>
-        ) : (
-          <span className="mono small">{status?.file ?? shown ?? 'train.log'}</span>
-        )}
+        <span className="mono small">{status?.file ?? shown ?? 'train.log'}</span>
         <span className="muted small" data-testid="log-status">
           {status === null
             ? 'opening…'

@@ -235,12 +235,7 @@ export default function MetricsTab({ detail }: { detail: ExperimentDetail }): Re
           })}
         />
         <SystemSection
-          path={path}
-          xMode={xMode}
-          range={range}
-          onZoom={setRange}
-          buckets={buckets}
-          tick={tick}
+          {...{ path, view, buckets, tick }}
           running={detail.summary.status.state === 'running'}
         />
       </div>

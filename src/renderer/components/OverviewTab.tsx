@@ -16,6 +16,7 @@ import {
   statusReason,
 } from '../format';
 import { StatusBadge } from './StatusBadge';
+import { NotesEditor } from './NotesEditor';
 
 /** Environment fields worth a glance, in the seed's ExperimentMetadata order. */
 const ENV_KEYS = ['python_version', 'torch_version', 'cuda_version', 'hostname', 'command'] as const;
@@ -49,6 +50,7 @@ export function OverviewTab({ detail }: { detail: ExperimentDetail }): React.JSX
       )}
 
       <div className="cards">
+        <NotesEditor key={`${s.path}\n${s.annotations?.note ?? ''}`} summary={s} />
         <KvCard title="Run" testId="detail-summary">
           <dt>Algorithm</dt>
           <dd>{s.algorithm ?? MISSING}</dd>

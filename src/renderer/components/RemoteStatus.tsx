@@ -1,6 +1,7 @@
 import { useState } from 'react';
 import type { RemoteStatusPayload } from '../../shared/remote-location';
 import { useExpdesk } from '../store-context';
+import { Modal } from './Modal';
 
 const LABEL: Record<RemoteStatusPayload['state'], string> = {
   connecting: 'connecting',
@@ -54,100 +55,85 @@ export function RemoteDialogs(): React.JSX.Element | null {
 
   if (passphrase)
     return (
-      <div className="modal-backdrop">
-        <form
-          className="modal"
-          role="dialog"
-          aria-modal="true"
-          aria-label="SSH key passphrase"
-          data-testid="passphrase-dialog"
-          onSubmit={(e) => {
-            e.preventDefault();
-            void answer(secret);
-            setSecret('');
-          }}
-        >
-          <div className="modal-head">
-            <h2>Passphrase for an SSH key</h2>
-          </div>
-          <p className="small">
-            <code>{passphrase.keyFile}</code> is encrypted
-            {passphrase.attempt > 1 ? ` (attempt ${passphrase.attempt})` : ''}.
-          </p>
-          <input
-            type="password"
-            className="text-input"
-            value={secret}
-            autoFocus
-            onChange={(e) => setSecret(e.target.value)}
-            aria-label="Passphrase"
-          />
-          <div className="modal-actions">
-            <button type="button" className="btn" onClick={() => void answer(null)}>
-              Skip this key
-            </button>
-            <button type="submit" className="btn primary">
-              Unlock
-            </button>
-          </div>
-        </form>
-      </div>
+      <Modal
+        label="SSH key passphrase"
+        testId="passphrase-dialog"
+        title="Passphrase for an SSH key"
+        onSubmit={() => {
+          void answer(secret);
+          setSecret('');
+        }}
+      >
+        <p className="small">
+          <code>{passphrase.keyFile}</code> is encrypted
+          {passphrase.attempt > 1 ? ` (attempt ${passphrase.attempt})` : ''}.
+        </p>
+        <input
+          type="password"
+          className="text-input"
+          value={secret}
+          autoFocus
+          onChange={(e) => setSecret(e.target.value)}
+          aria-label="Passphrase"
+        />
+        <div className="modal-actions">
+          <button type="button" className="btn" onClick={() => void answer(null)}>
+            Skip this key
+          </button>
+          <button type="submit" className="btn primary">
+            Unlock
+          </button>
+        </div>
+      </Modal>
     );
 
   if (!ask?.hostKey) return null;
   const key = ask.hostKey;
   const changed = key.status === 'changed';
   return (
-    <div className="modal-backdrop">
-      <div
-        className="modal"
-        role="dialog"
-        aria-modal="true"
-        aria-label="SSH host key"
-        data-testid="hostkey-dialog"
-      >
-        <div className="modal-head">
-          <h2>{changed ? 'The host key changed' : 'A host seen for the first time'}</h2>
-        </div>
-        <p className="small">
-          <code>{ask.host}</code> presents a {key.keyType} key with the fingerprint
+    <Modal
+      label="SSH host key"
+      testId="hostkey-dialog"
+      title={changed ? 'The host key changed' : 'A host seen for the first time'}
+    >
+      <p className="small">
+        <code>{ask.host}</code> presents a {key.keyType} key with the fingerprint
+      </p>
+      <pre className="code">{key.fingerprint}</pre>
+      {changed ? (
+        <p className="small banner-inline-error">
+          This is not the key recorded in <code>{key.knownHostsFile}</code>
+          {key.line ? ` (line ${key.line})` : ''}. Someone may be intercepting the connection. Expdesk will
+          not connect; if the host really was reinstalled, remove the old line yourself.
         </p>
-        <pre className="code">{key.fingerprint}</pre>
-        {changed ? (
-          <p className="small banner-inline-error">
-            This is not the key recorded in <code>{key.knownHostsFile}</code>
-            {key.line ? ` (line ${key.line})` : ''}. Someone may be intercepting the connection. Expdesk will
-            not connect; if the host really was reinstalled, remove the old line yourself.
-          </p>
-        ) : (
-          <p className="small muted">
-            Compare it with the fingerprint the host&apos;s administrator gave you. Trusting records it in{' '}
-            <code>{key.knownHostsFile}</code>.
-          </p>
-        )}
-        <div className="modal-actions">
+      ) : (
+        <p className="small muted">
+          Compare it with the fingerprint the host&apos;s administrator gave you. Trusting records it in{' '}
+          <code>{key.knownHostsFile}</code>.
+        </p>
+      )}
+      <div className="modal-actions">
+        <button
+          type="button"
+          className="btn"
+          onClick={() => setDismissed([...dismissed, `${ask.host}\n${key.fingerprint}`])}
+        >
+          {changed ? 'Close' : 'Cancel'}
+        </button>
+        {!changed && (
           <button
             type="button"
-            className="btn"
-            onClick={() => setDismissed([...dismissed, `${ask.host}\n${key.fingerprint}`])}
+            className="btn primary"
+            onClick={() => {
+              setDismissed([...dismissed, `${ask.host}\n${key.fingerprint}`]);
+              void trust(ask.host, key.fingerprint);
+            }}
+            data-testid="trust-host"
           >
-            {changed ? 'Close' : 'Cancel'}
+            Trust and connect
           </button>
-          {!changed && (
-            <button
-              type="button"
-              className="btn primary"
-              onClick={() => {
-                setDismissed([...dismissed, `${ask.host}\n${key.fingerprint}`]);
-                void trust(ask.host, key.fingerprint);
-              }}
-              data-testid="trust-host"
-            >
-              Trust and connect
-            </button>
-          )}
-        </div>
+        )}
       </div>
-    </div>
+    </Modal>
   );
 }

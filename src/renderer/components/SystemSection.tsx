@@ -9,10 +9,10 @@
  */
 import { useEffect, useMemo, useState } from 'react';
 import type { MetricsSeriesResult } from '../../shared/contract';
-import type { XRange } from '../../shared/downsample';
 import { SERIES_COLORS } from '../theme';
 import { useExpdesk } from '../store-context';
 import { Chart, type ChartSeries } from './Chart';
+import type { ChartView } from './ChartControls';
 
 /** Samples come every few seconds: ask again this often while the tab is open on a running run. */
 const REFRESH_MS = 5000;
@@ -53,42 +53,34 @@ export function systemCharts(keys: readonly string[]): Array<{ title: string; ke
 
 export function SystemSection(props: {
   path: string;
-  xMode: 'step' | 'time';
-  range: XRange | null;
-  onZoom(range: XRange | null): void;
+  /** The Metrics tab's axis, zoom and their setters: the section shares them. */
+  view: Pick<ChartView, 'xMode' | 'range' | 'setRange'>;
   buckets: number;
   /** Changes when the run wrote: ask again. */
   tick: number;
   running: boolean;
 }): React.JSX.Element | null {
-  const { path, xMode, range, buckets, tick, running } = props;
+  const { path, buckets, tick, running } = props;
+  const { xMode, range, setRange } = props.view;
   const client = useExpdesk((s) => s.client);
   const [data, setData] = useState<MetricsSeriesResult | null>(null);
   const [error, setError] = useState<string | null>(null);
-  const [beat, setBeat] = useState(0);
 
-  useEffect(() => {
-    if (!running) return;
-    const timer = setInterval(() => setBeat((b) => b + 1), REFRESH_MS);
-    return () => clearInterval(timer);
-  }, [running]);
-
+  // Asked now, when the run writes (tick), and every few seconds while it runs.
   useEffect(() => {
     let live = true;
-    client
-      .invoke('metrics.series', { expDir: path, x: xMode, range, buckets, stream: 'system' })
-      .then((r) => {
-        if (!live) return;
-        setData(r);
-        setError(null);
-      })
-      .catch((err: unknown) => {
-        if (live) setError(err instanceof Error ? err.message : String(err));
-      });
+    const load = (): Promise<void> =>
+      client.invoke('metrics.series', { expDir: path, x: xMode, range, buckets, stream: 'system' }).then(
+        (r) => void (live && (setData(r), setError(null))),
+        (err: unknown) => void (live && setError(err instanceof Error ? err.message : String(err))),
+      );
+    void load();
+    const timer = running ? setInterval(() => void load(), REFRESH_MS) : null;
     return () => {
       live = false;
+      if (timer) clearInterval(timer);
     };
-  }, [client, path, xMode, range, buckets, tick, beat]);
+  }, [client, path, xMode, range, buckets, tick, running]);
 
   const charts = useMemo(() => systemCharts(data?.keys ?? []), [data]);
   if (!error && (!data || data.keys.length === 0)) return null;
@@ -124,7 +116,7 @@ export function SystemSection(props: {
               series={series}
               xMode={xMode}
               xRange={range}
-              onZoom={props.onZoom}
+              onZoom={setRange}
               revision={`${path}\nsystem\n${c.title}\n${xMode}`}
               legend={c.keys.length > 1}
               testId="system-chart"

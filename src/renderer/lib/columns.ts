@@ -31,6 +31,8 @@ export const FIXED_COLUMNS: readonly ColumnDef[] = [
   { id: 'final_loss', label: 'Final loss', width: 78, numeric: true, group: 'field' },
   { id: 'final_eval', label: 'Final eval', width: 220, numeric: false, group: 'field' },
   { id: 'problems', label: 'Problems', width: 70, numeric: true, group: 'field' },
+  { id: 'tags', label: 'Tags', width: 140, numeric: false, group: 'field' },
+  { id: 'sweep', label: 'Sweep', width: 200, numeric: false, group: 'field' },
 ];
 
 /** The seed's key hyperparameters (naming.py) and the ones every sweep varies: every listing carries them. */
@@ -50,6 +52,7 @@ export const DEFAULT_COLUMNS: readonly string[] = [
   'final_loss',
   'final_eval',
   'problems',
+  'tags',
 ];
 
 /** The one column the compact list (beside an open experiment) keeps besides status. */
@@ -126,6 +129,11 @@ export function sortValue(
     }
     case 'problems':
       return e.problems.length;
+    case 'tags':
+      // Starred first, then by the tags' text.
+      return e.annotations ? `${e.annotations.starred ? 0 : 1}${e.annotations.tags.join(' ')}` : null;
+    case 'sweep':
+      return e.sweep ? `${e.sweep.id}#${String(e.sweep.index).padStart(6, '0')}` : null;
   }
   if (id.startsWith('cfg:')) return scalar(configValue(e, id.slice(4), config));
   if (id.startsWith('metric:')) return finalMetric(e, id.slice(7)) ?? null;
@@ -191,4 +199,30 @@ export function metricKeys(rows: readonly ExperimentSummary[]): string[] {
   const count = new Map<string, number>();
   for (const e of rows) for (const k of Object.keys(e.metrics)) count.set(k, (count.get(k) ?? 0) + 1);
   return [...count.entries()].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0])).map(([k]) => k);
+}
+
+/**
+ * Members of a sweep stay together: each sweep's rows move to where its first
+ * row is, in member order; other rows keep their place. Stable and pure.
+ */
+export function groupSweeps(rows: readonly ExperimentSummary[]): ExperimentSummary[] {
+  const members = new Map<string, ExperimentSummary[]>();
+  for (const e of rows) if (e.sweep) members.set(e.sweep.id, [...(members.get(e.sweep.id) ?? []), e]);
+  if (members.size === 0) return [...rows];
+  const out: ExperimentSummary[] = [];
+  for (const e of rows) {
+    if (!e.sweep) out.push(e);
+    else if (members.has(e.sweep.id)) {
+      out.push(...members.get(e.sweep.id)!.sort((a, b) => a.sweep!.index - b.sweep!.index));
+      members.delete(e.sweep.id);
+    }
+  }
+  return out;
+}
+
+/** A sweep member's values, `key=value` joined, for its label. */
+export function sweepLabel(sweep: NonNullable<ExperimentSummary['sweep']>): string {
+  return Object.entries(sweep.params)
+    .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+    .join(' ');
 }

@@ -8,6 +8,9 @@
  *   eval/loss<0.5          a metric's last value
  *   status:failed          a status (also is:running); several statuses are OR-ed
  *   "two words"            a quoted phrase
+ *   tag:baseline           a tag (expdesk_notes.json); several tags must all be there
+ *   starred                starred runs only
+ *   archived               archived runs are shown (hidden unless the filter says so)
  */
 import { LISTED_CONFIG_KEYS } from '../../shared/listed-config';
 import type { ExperimentState, ExperimentSummary, JsonValue } from '../../shared/model';
@@ -25,6 +28,11 @@ export interface ParsedQuery {
   words: string[];
   conditions: Condition[];
   statuses: ExperimentState[];
+  /** tag:NAME — every one must be on the run. */
+  tags: string[];
+  starred: boolean;
+  /** The word `archived`: archived runs are shown (and only they); otherwise they are hidden. */
+  archived: boolean;
 }
 
 const STATES: readonly ExperimentState[] = ['running', 'completed', 'failed', 'stopped', 'unknown'];
@@ -41,8 +49,28 @@ function tokens(input: string): string[] {
 const CONDITION = /^([A-Za-z_][\w./-]*?)(!=|>=|<=|=|>|<)(.*)$/;
 
 export function parseQuery(input: string): ParsedQuery {
-  const q: ParsedQuery = { words: [], conditions: [], statuses: [] };
+  const q: ParsedQuery = {
+    words: [],
+    conditions: [],
+    statuses: [],
+    tags: [],
+    starred: false,
+    archived: false,
+  };
   for (const t of tokens(input)) {
+    const tag = /^tag:(\S+)$/i.exec(t);
+    if (tag) {
+      q.tags.push(tag[1]!);
+      continue;
+    }
+    if (/^(?:is:)?starred$/i.test(t)) {
+      q.starred = true;
+      continue;
+    }
+    if (/^(?:is:)?archived$/i.test(t)) {
+      q.archived = true;
+      continue;
+    }
     const status = /^(?:status|is):(\w+)$/i.exec(t);
     if (status) {
       const s = status[1]!.toLowerCase() as ExperimentState;
@@ -163,6 +191,11 @@ export function lookup(
 }
 
 export function matches(e: ExperimentSummary, q: ParsedQuery, config: FlatConfig | undefined): boolean {
+  const notes = e.annotations;
+  // Archived runs are hidden by default; the word `archived` shows them (and only them).
+  if ((notes?.archived ?? false) !== q.archived) return false;
+  if (q.starred && !notes?.starred) return false;
+  for (const t of q.tags) if (!notes?.tags.includes(t)) return false;
   if (q.statuses.length && !q.statuses.includes(e.status.state)) return false;
   if (q.words.length) {
     const hay = `${e.name}\n${e.folder}\n${e.algorithm ?? ''}\n${e.model ?? ''}`.toLowerCase();

@@ -87,9 +87,38 @@ export function detailSlice(ctx: Ctx): Slice<DetailSlice> {
       if (get().detailPath === path) void get().openDetail(path);
     },
 
+    async stopSweep(sweepId) {
+      const path = get().detailPath;
+      set({ stopping: path });
+      try {
+        const r = await ctx.client.invoke('sweep.stop', { sweepId });
+        get().toast('info', `Stopped ${sweepId}: ${r.members.length} run(s)`);
+      } catch (err) {
+        get().toast('error', `Could not stop ${sweepId}: ${message(err)}`);
+      } finally {
+        set({ stopping: null });
+      }
+      if (path && get().detailPath === path) void get().openDetail(path);
+    },
+
     async showInFolder(path) {
       try {
         await ctx.client.invoke('app.showInFolder', { path });
+      } catch (err) {
+        get().toast('error', message(err));
+      }
+    },
+
+    async annotate(paths, change) {
+      try {
+        const { annotations } = await ctx.client.invoke('experiments.annotate', { paths, change });
+        const s = get();
+        paths.forEach((p, i) => {
+          const row =
+            s.listing?.experiments.find((e) => e.path === p) ??
+            (s.detail?.summary.path === p ? s.detail.summary : undefined);
+          if (row) get().applyUpdate({ ...row, annotations: annotations[i]! });
+        });
       } catch (err) {
         get().toast('error', message(err));
       }

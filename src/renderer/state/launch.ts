@@ -17,10 +17,20 @@ const DEFAULT_FORM: LaunchForm = {
   seed: '',
   runName: '',
   refuseDirty: false,
+  sweep: '',
+  maxParallel: '',
 };
 
 function isForm(v: unknown): v is Partial<LaunchForm> {
   return typeof v === 'object' && v !== null && !Array.isArray(v);
+}
+
+/** The sweep field's axes: one `KEY=v1,v2,…` a line, blank lines left out. */
+export function sweepLines(text: string): string[] {
+  return text
+    .split('\n')
+    .map((l) => l.trim())
+    .filter(Boolean);
 }
 
 /** KEY=VALUE strings for the rows that have a key. */
@@ -36,6 +46,8 @@ export function launchSlice(ctx: Ctx): Slice<LaunchSlice> {
     seed: '',
     runName: '',
     refuseDirty: saved.refuseDirty === true,
+    sweep: '',
+    maxParallel: '',
   };
   let composeTimer: ReturnType<typeof setTimeout> | null = null;
 
@@ -196,6 +208,12 @@ export function launchSlice(ctx: Ctx): Slice<LaunchSlice> {
           set({ launchError: 'Seed: a whole number, or empty for the config’s own' });
           return;
         }
+        const axes = sweepLines(s.sweep);
+        const maxText = s.maxParallel.trim();
+        if (axes.length && maxText && !/^[1-9]\d*$/.test(maxText)) {
+          set({ launchError: 'At most: a whole number of runs at once, or empty for one per GPU' });
+          return;
+        }
         set({ launching: true, launchError: null });
         try {
           if (editorText !== null && s.configDirty && !(await get().saveConfig(editorText))) return;
@@ -213,7 +231,7 @@ export function launchSlice(ctx: Ctx): Slice<LaunchSlice> {
             set({ launchError: `The config has an error: ${composed.error.message}` });
             return;
           }
-          const started = await ctx.client.invoke('run.start', {
+          const params = {
             configFile: file,
             command: argv,
             overrides: overrideStrings(s.overrides),
@@ -221,7 +239,23 @@ export function launchSlice(ctx: Ctx): Slice<LaunchSlice> {
             ...(s.python.trim() ? { python: s.python.trim() } : {}),
             ...(s.runName.trim() ? { name: s.runName.trim() } : {}),
             ...(s.refuseDirty ? { refuseDirty: true } : {}),
-          });
+          };
+          if (axes.length) {
+            const sweep = await ctx.client.invoke('run.sweep', {
+              ...params,
+              sweep: axes,
+              ...(maxText ? { maxParallel: Number(maxText) } : {}),
+            });
+            set({ launchNotes: { expDir: sweep.members[0]!.expDir, warnings: sweep.warnings }, runName: '' });
+            get().toast(
+              'success',
+              `Started ${sweep.sweepId}: ${sweep.members.length} runs, ${sweep.maxParallel} at a time`,
+            );
+            set({ view: 'experiments' });
+            await get().refresh();
+            return;
+          }
+          const started = await ctx.client.invoke('run.start', params);
           const warnings = [...started.warnings];
           if (started.diesWithExpdesk)
             warnings.push('tmux is not available: quitting Expdesk stops this run.');

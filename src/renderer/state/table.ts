@@ -5,7 +5,7 @@
  * and sorting can never disagree.
  */
 import type { ExperimentSummary } from '../../shared/model';
-import { DEFAULT_COLUMNS, nextSort, sortExperiments } from '../lib/columns';
+import { DEFAULT_COLUMNS, groupSweeps, nextSort, sortExperiments } from '../lib/columns';
 import { matches, parseQuery } from '../lib/query';
 import { isStringArray, readJson, writeJson } from '../lib/recent';
 import { PREF, type Ctx, type Slice } from './context';
@@ -89,7 +89,7 @@ export function selectVisibleExperiments(s: VisibleInputs): ExperimentSummary[] 
     q.words.length || q.conditions.length || q.statuses.length
       ? all.filter((e) => matches(e, q, s.configIndex[e.path]))
       : all;
-  memoRows = sortExperiments(filtered, s.sort, (p) => s.configIndex[p], Date.now());
+  memoRows = groupSweeps(sortExperiments(filtered, s.sort, (p) => s.configIndex[p], Date.now()));
   memoInputs = { listing: s.listing, query: s.query, sort: s.sort, configIndex: s.configIndex };
   return memoRows;
 }

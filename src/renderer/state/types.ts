@@ -4,6 +4,7 @@
  * never each other in a circle. Each slice's actions are implemented beside
  * it in state/<slice>.ts.
  */
+import type { AnnotationChange } from '../../shared/annotations';
 import type { AppInfo, CompareResult, ComposeResult, RequestResult } from '../../shared/contract';
 import type { ExperimentDetail, ExperimentSummary, WorkspaceListing } from '../../shared/model';
 import type { RemoteStatusPayload } from '../../shared/remote-location';
@@ -76,8 +77,12 @@ export interface DetailSlice {
   /** Re-read the open experiment soon (its files changed); coalesces bursts of updates. */
   refreshDetailSoon(): void;
   stopRun(path: string): Promise<void>;
+  /** Stop every member of a sweep (queued ones never start). */
+  stopSweep(sweepId: string): Promise<void>;
   showInFolder(path: string): Promise<void>;
   copyPath(path: string): Promise<void>;
+  /** Notes, tags, star, archive of runs (written into their expdesk_notes.json); the rows follow. */
+  annotate(paths: string[], change: AnnotationChange): Promise<void>;
 }
 
 export interface OverrideRow {
@@ -91,6 +96,10 @@ export interface LaunchForm {
   seed: string;
   runName: string;
   refuseDirty: boolean;
+  /** Sweep axes, one `KEY=v1,v2,…` a line; empty: one run. */
+  sweep: string;
+  /** With a sweep: how many run at once ('' = one per GPU, else 1). */
+  maxParallel: string;
 }
 
 export interface LaunchSlice extends LaunchForm {

@@ -216,3 +216,9 @@ export async function snap(page: Page, testInfo: TestInfo, name: string): Promis
   await page.screenshot({ path: file, fullPage: false });
   await testInfo.attach(name, { path: file, contentType: 'image/png' });
 }
+
+/** Open an experiment's Metrics tab by its folder's name. */
+export async function openMetricsTab(page: Page, folder: string): Promise<void> {
+  await page.locator(`[data-testid=experiment-row][data-path$="/${folder}"]`).click();
+  await page.getByTestId('tab-metrics').click();
+}

@@ -67,7 +67,7 @@ describe('expdesk summarize --group-by', () => {
     // The NaN loss is left out of the statistics and counted; one value has no sample std.
     expect(b.final_loss).toEqual({ mean: 0.9, std: null, min: 0.9, max: 0.9, n: 1, nan: 1 });
     expect(b.final_eval['eval/accuracy'].n).toBe(2);
-  });
+  }, 60_000);
 
   it('groups by several keys; a key a run lacks groups as null', () => {
     const root = tmpDir();
@@ -81,7 +81,7 @@ describe('expdesk summarize --group-by', () => {
       { 'dpo.beta': 0.1, 'training.seed': 2, 'missing.key': null },
     ]);
     expect(runCli(['summarize', ...dirs, '--group-by', 'a,,b']).code).toBe(2);
-  });
+  }, 60_000);
 
   it('"everything but the seed" keeps the keys that differ, without seeds, names and output folders', () => {
     const configs = [

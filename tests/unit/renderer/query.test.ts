@@ -28,10 +28,42 @@ describe('parseQuery', () => {
         { key: 'eval/loss', op: '<', value: '0.5' },
       ],
       statuses: ['failed', 'running'],
+      tags: [],
+      starred: false,
+      archived: false,
     });
   });
   it('keeps a key with nothing after the operator as a word, and ignores unknown statuses', () => {
-    expect(parseQuery('beta= status:bogus')).toEqual({ words: ['beta='], conditions: [], statuses: [] });
+    expect(parseQuery('beta= status:bogus')).toMatchObject({
+      words: ['beta='],
+      conditions: [],
+      statuses: [],
+    });
+  });
+});
+
+describe('notes in the filter: tag:, starred, archived', () => {
+  const notes = (tags: string[], starred: boolean, archived: boolean) => ({
+    tags,
+    note: '',
+    starred,
+    archived,
+  });
+  const base = summary({ path: '/ws/base', annotations: notes(['baseline', 'lr'], true, false) });
+  const old = summary({ path: '/ws/old', annotations: notes(['baseline'], false, true) });
+  const plain = summary({ path: '/ws/plain' });
+  const shown = (q: string) =>
+    [base, old, plain].filter((e) => matches(e, parseQuery(q), undefined)).map((e) => e.path);
+  it('hides archived runs unless the filter says archived', () => {
+    expect(shown('')).toEqual(['/ws/base', '/ws/plain']);
+    expect(shown('archived')).toEqual(['/ws/old']);
+  });
+  it('filters by tags (all of them) and by star', () => {
+    expect(shown('tag:baseline')).toEqual(['/ws/base']);
+    expect(shown('tag:baseline archived')).toEqual(['/ws/old']);
+    expect(shown('tag:baseline tag:lr')).toEqual(['/ws/base']);
+    expect(shown('tag:nope')).toEqual([]);
+    expect(shown('starred')).toEqual(['/ws/base']);
   });
 });
 

@@ -85,7 +85,7 @@ export class AlertDetector {
       t = {
         name: s.name,
         running: false,
-        live: this.options.store.has(location, 'seen-running'),
+        live: false,
         records: s.records,
         lastRecordAt: now,
         lastProgress: now,
@@ -109,7 +109,9 @@ export class AlertDetector {
       t.live = true;
       this.options.store.claim(location, 'seen-running');
     }
-    if (!t.live && (state === 'failed' || state === 'completed')) t.live = this.endedSinceStart(s);
+    // Asked of the store only for an ended run (a listing of thousands of old runs costs no stat each).
+    if (!t.live && (state === 'failed' || state === 'completed'))
+      t.live = this.endedSinceStart(s) || this.options.store.has(location, 'seen-running');
     if (!t.live) return;
 
     const bad = Object.entries(s.metrics).find(([k, m]) => k.startsWith('train/') && m.nonFinite > 0);

@@ -43,12 +43,13 @@ export class AlertMonitor {
 
   constructor(private readonly options: MonitorOptions) {}
 
-  /** A summary from the watcher. */
+  /** A summary from the watcher; the timer runs while some run is running (none is left behind otherwise). */
   updated(summary: ExperimentSummary): void {
     this.options.detector.observe(summary);
+    if (this.options.detector.running.length > 0) this.start();
   }
 
-  start(): void {
+  private start(): void {
     this.timer ??= setInterval(() => void this.check(), this.options.checkMs ?? 5000);
   }
 
@@ -63,6 +64,7 @@ export class AlertMonitor {
           detector.running.map(async (l) => detector.logActivity(l, await logSignature(l).catch(() => null))),
         );
       detector.check();
+      if (detector.running.length === 0) this.dispose();
     } finally {
       this.busy = false;
     }

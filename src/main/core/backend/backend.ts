@@ -14,6 +14,7 @@
  */
 import type { WorkingTree } from '../capture/git';
 import type { ExperimentDetail, WorkspaceListing } from '../../../shared/model';
+import type { AnnotationChange, Annotations } from '../../../shared/annotations';
 
 /** Where experiment events go (the host forwards them as metrics.changed / experiment.updated). */
 export interface BackendSink {
@@ -134,21 +135,16 @@ export interface ExperimentBackend {
     opts: { withLogs?: boolean; withCheckpoint?: boolean },
   ): Promise<ExportSource>;
 
+  /**
+   * Notes, tags, star, archive: apply `change` to each experiment's notes file
+   * (expdesk_notes.json), atomically; the one write into an experiment folder,
+   * made only on the user's request. Returns what each now holds, in order.
+   */
+  annotate(locations: string[], change: AnnotationChange): Promise<Annotations[]>;
+
   /** Subscriptions and poll timers held now (diagnostics, tests). */
   readonly activity: { watches: number; timers: number };
 
   /** End watches and timers (and, for SSH, nothing else: the connection pool belongs to its owner). */
   dispose(): void;
-}
-
-/** What a backend's watcher (local or SSH) says of itself: its subscriptions, and whether its timer polls. */
-export interface WatcherActivity {
-  readonly size: { subscriptions: number };
-  readonly polling: boolean;
-  dispose(): void;
-}
-
-/** A backend's activity, read off its watcher (none yet: nothing held). */
-export function watcherActivity(watcher: WatcherActivity | null): { watches: number; timers: number } {
-  return { watches: watcher?.size.subscriptions ?? 0, timers: watcher?.polling ? 1 : 0 };
 }

@@ -5,6 +5,8 @@
  * folder where it is.
  */
 import path from 'node:path';
+import type { AnnotationChange, Annotations } from '../../../shared/annotations';
+import { annotateExperiment } from '../workspace/annotations';
 import { ExpdeskError } from '../../../shared/errors';
 import type { ExperimentDetail, WorkspaceListing } from '../../../shared/model';
 import { listConfigFiles, projectRootOf, readConfigFile, writeConfigFile } from '../configs/config-files';
@@ -27,7 +29,7 @@ import type {
   LocalStream,
   OpenWorkspace,
 } from './backend';
-import { watcherActivity } from './backend';
+import { WatchingBackend } from './watching';
 
 export interface LocalBackendOptions {
   summaries: SummaryStore;
@@ -39,14 +41,15 @@ export interface LocalBackendOptions {
 
 const same = (text: string): string => text;
 
-export class LocalBackend implements ExperimentBackend {
+export class LocalBackend extends WatchingBackend<ExperimentWatcher> implements ExperimentBackend {
   readonly kind = 'local';
   readonly treeCheckedAtLaunch = false;
-  private watcher: ExperimentWatcher | null = null;
   /** SLURM jobs' state from their scheduler (one query a listing, at most every 15 s). */
   private readonly slurm = new SlurmOverlay();
 
-  constructor(private readonly options: LocalBackendOptions) {}
+  constructor(private readonly options: LocalBackendOptions) {
+    super(options);
+  }
 
   normalize(location: string): string {
     return path.resolve(location);
@@ -66,6 +69,12 @@ export class LocalBackend implements ExperimentBackend {
       true,
     );
     return details.map((d, i) => ({ ...d, summary: summaries[i]! }));
+  }
+
+  async annotate(locations: string[], change: AnnotationChange): Promise<Annotations[]> {
+    const out: Annotations[] = [];
+    for (const l of locations) out.push(await annotateExperiment(path.resolve(l), change));
+    return out;
   }
 
   async localMetrics(locations: string[]): Promise<LocalMetrics[]> {
@@ -89,10 +98,6 @@ export class LocalBackend implements ExperimentBackend {
 
   async watch(subscription: string, locations: string[]): Promise<void> {
     await this.watcherFor().watch(locations, subscription);
-  }
-
-  unwatch(subscription: string): void {
-    this.watcher?.unwatch(subscription);
   }
 
   readFile(location: string, maxBytes?: number): Promise<BackendFileText> {
@@ -131,14 +136,6 @@ export class LocalBackend implements ExperimentBackend {
     };
   }
 
-  get activity(): { watches: number; timers: number } {
-    return watcherActivity(this.watcher);
-  }
-
-  dispose(): void {
-    this.watcher?.dispose();
-  }
-
   /** The open (local) project: what config files and composing are confined to. */
   private async project(workspace: OpenWorkspace | null): Promise<string> {
     if (!workspace)
@@ -151,18 +148,7 @@ export class LocalBackend implements ExperimentBackend {
     return projectRootOf(workspace.location);
   }
 
-  private watcherFor(): ExperimentWatcher {
-    const sink = this.options.sink;
-    if (!sink) throw new ExpdeskError('bad-request', 'watching experiments is not available here');
-    this.watcher ??= new ExperimentWatcher({
-      summaries: this.options.summaries,
-      // Another backend's workspace (a remote one) is searched by that backend, not on this disk.
-      workspace: () => {
-        const w = this.options.workspace?.();
-        return w && w.backend === this ? w.location : null;
-      },
-      sink,
-    });
-    return this.watcher;
+  protected makeWatcher(sink: BackendSink, workspace: () => string | null): ExperimentWatcher {
+    return new ExperimentWatcher({ summaries: this.options.summaries, workspace, sink });
   }
 }

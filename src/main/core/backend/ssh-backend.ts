@@ -12,6 +12,7 @@
 import { remoteEndpointLabel, remoteJoin, type RemoteLocation } from '../../../shared/remote-location';
 import { ExpdeskError } from '../../../shared/errors';
 import type { ExperimentDetail, WorkspaceListing } from '../../../shared/model';
+import type { Annotations } from '../../../shared/annotations';
 import type { SshConnection } from '../remote/connection';
 import type { RemotePool } from '../remote/pool';
 import { fetchRemoteExperiment } from '../remote/remote-export';
@@ -39,7 +40,7 @@ import type {
   LocalStream,
   OpenWorkspace,
 } from './backend';
-import { watcherActivity } from './backend';
+import { WatchingBackend } from './watching';
 
 export interface SshBackendOptions {
   /** The connections of this process (the host's or the CLI's); the backend does not close them. */
@@ -76,13 +77,14 @@ interface Opened {
   label: string;
 }
 
-export class SshBackend implements ExperimentBackend {
+export class SshBackend extends WatchingBackend<RemoteExperimentWatcher> implements ExperimentBackend {
   readonly kind = 'ssh';
   /** The remote tree is captured by the helper at launch (git state and patch), not read ahead. */
   readonly treeCheckedAtLaunch = true;
-  private watcher: RemoteExperimentWatcher | null = null;
 
-  constructor(private readonly options: SshBackendOptions) {}
+  constructor(private readonly options: SshBackendOptions) {
+    super(options);
+  }
 
   normalize(location: string): string {
     return location;
@@ -196,8 +198,12 @@ export class SshBackend implements ExperimentBackend {
     this.watcherFor().watch(subscription, locations);
   }
 
-  unwatch(subscription: string): void {
-    this.watcher?.unwatch(subscription);
+  async annotate(locations: string[]): Promise<Annotations[]> {
+    // Read over SSH (the helper sends expdesk_notes.json with the small files); writing is not there yet.
+    throw new ExpdeskError(
+      'bad-request',
+      `notes, tags, star and archive can be changed on local experiments only for now (${locations[0] ?? ''})`,
+    );
   }
 
   async readFile(location: string, maxBytes?: number): Promise<BackendFileText> {
@@ -283,26 +289,12 @@ export class SshBackend implements ExperimentBackend {
     };
   }
 
-  get activity(): { watches: number; timers: number } {
-    return watcherActivity(this.watcher);
-  }
-
-  dispose(): void {
-    this.watcher?.dispose();
-  }
-
-  private watcherFor(): RemoteExperimentWatcher {
-    const sink = this.options.sink;
-    if (!sink) throw new ExpdeskError('bad-request', 'watching experiments is not available here');
-    this.watcher ??= new RemoteExperimentWatcher({
+  protected makeWatcher(sink: BackendSink, workspace: () => string | null): RemoteExperimentWatcher {
+    return new RemoteExperimentWatcher({
       open: (endpoint) =>
         new RemoteWorkspace(this.options.pool.connection(endpoint), endpoint, this.options.summaries),
-      workspace: () => {
-        const w = this.options.workspace?.();
-        return w && w.backend === this ? w.location : null;
-      },
+      workspace,
       sink,
     });
-    return this.watcher;
   }
 }

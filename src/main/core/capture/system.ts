@@ -16,14 +16,15 @@ export interface SystemInfo {
   gpus: GpuInfo[];
 }
 
-export async function systemInfo(): Promise<SystemInfo> {
+/** The machine; `gpus: false` leaves out the GPU inventory (nvidia-smi can take seconds). */
+export async function systemInfo(options: { gpus?: boolean } = {}): Promise<SystemInfo> {
   const cpus = os.cpus();
   return {
     hostname: os.hostname(),
     os: `${os.type()} ${os.release()} ${os.arch()}`,
     cpu: { model: cpus[0]?.model.trim() ?? 'unknown', count: cpus.length },
     memory_bytes: os.totalmem(),
-    gpus: await nvidiaGpus(),
+    gpus: options.gpus === false ? [] : await nvidiaGpus(),
   };
 }
 

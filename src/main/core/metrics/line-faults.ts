@@ -44,7 +44,7 @@ export function lineFaultProblem(m: MalformedLine): Problem {
   return { file: LAYOUT.metrics, line: m.line, message };
 }
 
-/** `file`: metrics.jsonl (with the line), or the event files of a TensorBoard run (records, not lines). */
+/** `file`: where the series lives (metrics.jsonl, or a TensorBoard run's event files, which have no lines). */
 export function divergedProblem(
   d: FirstNonFinite,
   fold: MetricsFold,

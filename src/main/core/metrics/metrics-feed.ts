@@ -23,6 +23,7 @@ import { emptyTailState, MetricsTail, type MetricsTailState, type ReadResult } f
 import { LAYOUT } from '../workspace/layout';
 import { DEFAULT_EXPERIMENT_POINTS, ExperimentSeries, MAX_METRIC_KEYS } from './series-columns';
 import { EventsTail, isTfeventsKey } from './tfevents-tail';
+import { isMlflowKey, MlflowTail } from './mlflow-tail';
 
 /** What a feed reads through: metrics.jsonl's tail, or a TensorBoard run's event files (same shape). */
 type SourceTail = Pick<MetricsTail, 'state' | 'ino' | 'readAppended'>;
@@ -73,7 +74,9 @@ export class MetricsFeed {
   ) {
     this.tail = isTfeventsKey(file)
       ? new EventsTail(file, resume?.tail)
-      : new MetricsTail(file, resume?.tail);
+      : isMlflowKey(file)
+        ? new MlflowTail(file, resume?.tail)
+        : new MetricsTail(file, resume?.tail);
     this.tail.ino = resume ? resume.ino : null;
     this.fold = new MetricsFold(resume?.fold);
   }

@@ -8,13 +8,17 @@
 import path from 'node:path';
 import { readDirents } from '../workspace/fast-fs';
 import { statSig } from '../workspace/fs-batch';
-import { isTfeventsName, LAYOUT } from '../workspace/layout';
+import { isMlflowRunDir, isTfeventsName, LAYOUT } from '../workspace/layout';
 import { lineFaultProblem } from './line-faults';
 import type { MetricsTailState } from './metrics-tail';
 import { tfeventsKey, type EventsTailState } from './tfevents-tail';
+import { filesUnder, mlflowKey, type MlflowTailState } from './mlflow-tail';
 import type { JsonValue, Problem } from '../../../shared/model';
 import { flattenConfig } from '../../../shared/config-diff';
 import { LISTED_CONFIG_KEYS } from '../../../shared/listed-config';
+
+/** How a problem names a TensorBoard run's event files as a whole. */
+export const TFEVENTS_FILES = 'events.out.tfevents.*';
 
 export type SourceSig = { size: number; mtimeMs: number; ino: number } | null;
 
@@ -40,11 +44,39 @@ export async function tfeventsSource(dir: string): Promise<{ file: string; sig: 
   return { file: tfeventsKey(dir), sig: { size, mtimeMs, ino: names.length } };
 }
 
-/** The feed key of an experiment's metrics: metrics.jsonl, or its event files when it has no metrics.jsonl. */
+/**
+ * An MLflow file-store run's metrics feed (`meta.yaml` beside `metrics/`), with
+ * a signature over its metric and param files, or null for any other folder.
+ */
+export async function mlflowSource(dir: string): Promise<{ file: string; sig: SourceSig } | null> {
+  if (!(await isMlflowRunDir(dir))) return null;
+  let size = 0;
+  let mtimeMs = 0;
+  let count = 0;
+  for (const sub of ['metrics', 'params']) {
+    const base = path.join(dir, sub);
+    const rels = await filesUnder(base);
+    const sigs = await Promise.all(rels.map((r) => statSig(path.join(base, r)).catch(() => null)));
+    for (const s of sigs) {
+      if (!s) continue;
+      size += s.size;
+      mtimeMs = Math.max(mtimeMs, s.mtimeMs);
+      count++;
+    }
+  }
+  return { file: mlflowKey(dir), sig: { size, mtimeMs, ino: count } };
+}
+
+/** Metrics other than metrics.jsonl: a TensorBoard run's event files, or an MLflow run's metric files. */
+export async function otherMetricsSource(dir: string): Promise<{ file: string; sig: SourceSig } | null> {
+  return (await tfeventsSource(dir)) ?? (await mlflowSource(dir));
+}
+
+/** The feed key of an experiment's metrics: metrics.jsonl, or its event files (or MLflow metrics) when it has none. */
 export async function metricsFileOf(dir: string): Promise<string> {
   const jsonl = path.join(dir, LAYOUT.metrics);
   if ((await statSig(jsonl).catch(() => null)) !== null) return jsonl;
-  return (await tfeventsSource(dir))?.file ?? jsonl;
+  return (await otherMetricsSource(dir))?.file ?? jsonl;
 }
 
 /** The problems a reader remembered (malformed lines, damaged records), for a summary. */
@@ -54,14 +86,14 @@ export function readerProblems(tail: MetricsTailState): Problem[] {
   const records = tail.malformed.filter((m) => m.fault === 'record').length;
   if (records > 0 && tail.malformedCount > records) {
     out.push({
-      file: 'events.out.tfevents.*',
+      file: TFEVENTS_FILES,
       message: `${tail.malformedCount - records} more damaged records skipped`,
     });
   }
   return out;
 }
 
-/** A TensorBoard run's hparams, from its reader's state (null for metrics.jsonl). */
+/** A TensorBoard run's hparams or an MLflow run's params, from its reader's state (null for metrics.jsonl). */
 export function readerHparams(tail: MetricsTailState): Record<string, JsonValue> | null {
   return (tail as EventsTailState).hparams ?? null;
 }
@@ -80,5 +112,13 @@ export function withHparams(
 
 /** Whether a reader's state is a TensorBoard run's (its summary's total_steps is then its last step). */
 export function isEventsState(tail: MetricsTailState): boolean {
-  return Array.isArray((tail as EventsTailState).files);
+  return (
+    Array.isArray((tail as EventsTailState).files) || Array.isArray((tail as MlflowTailState).mlflowFiles)
+  );
+}
+
+/** How a summary names where a run's series live: metrics.jsonl, its event files, or its MLflow metric files. */
+export function sourceLabel(tail: MetricsTailState): string {
+  if (Array.isArray((tail as MlflowTailState).mlflowFiles)) return 'metrics/*';
+  return isEventsState(tail) ? TFEVENTS_FILES : LAYOUT.metrics;
 }

@@ -17,6 +17,7 @@ import { MetricsFeeds, processMetricsFeeds } from './metrics-feed';
 import type { ExperimentSeries, XAxis } from './series-columns';
 import { metricsFileOf } from './metrics-source';
 import { tfeventsKey } from './tfevents-tail';
+import { mlflowKey } from './mlflow-tail';
 
 export {
   DEFAULT_EXPERIMENT_POINTS,
@@ -116,6 +117,7 @@ export class SeriesStore {
   forget(expDir: string): void {
     this.feeds.forgetSeries(path.join(path.resolve(expDir), LAYOUT.metrics));
     this.feeds.forgetSeries(tfeventsKey(path.resolve(expDir)));
+    this.feeds.forgetSeries(mlflowKey(path.resolve(expDir)));
   }
 
   /** Drop every experiment's columns. */

@@ -97,7 +97,7 @@ const WireDetail = z.object({
   has_reproduce: z.boolean(),
 });
 
-const TextKey = z.enum(['config', 'metadata', 'failed', 'status']);
+const TextKey = z.enum(['config', 'metadata', 'failed', 'status', 'annotations']);
 
 const WireExperiment = z.object({
   path: z.string(),
@@ -112,6 +112,8 @@ const WireExperiment = z.object({
       status: Sig,
       final: Sig,
       metrics: Sig,
+      /** expdesk_notes.json (helpers before notes did not send it). */
+      annotations: Sig.optional(),
     })
     .optional(),
   texts: z.partialRecord(TextKey, WireText).optional(),

@@ -24,9 +24,26 @@
  * Mirrors of one cache folder share their state within the process
  * (whichever RemoteMetricsMirror object holds them), and the changes of one
  * location's mirror run one at a time.
+ *
+ * Mirrors do not pile up in the cache: a mirror whose experiment the remote
+ * says is gone is removed by the sync that learns it, and prune() removes the
+ * mirrors nobody used for MIRROR_MAX_AGE_MS (a folder's modification time is
+ * its last use: refreshed when a mirror is first used in a process, then at
+ * most every USE_MARK_MS while it is used).
  */
 import { createHash } from 'node:crypto';
-import { appendFile, mkdir, open, readFile, rename, stat, writeFile } from 'node:fs/promises';
+import {
+  appendFile,
+  mkdir,
+  open,
+  readdir,
+  readFile,
+  rename,
+  rm,
+  stat,
+  utimes,
+  writeFile,
+} from 'node:fs/promises';
 import path from 'node:path';
 import { LAYOUT } from '../workspace/layout';
 import { callRemote, RemoteOpError, type HelperHost } from './remote-python';
@@ -37,6 +54,10 @@ const MAX_BYTES_PER_FILE = 16 * 1024 * 1024;
 const MAX_TOTAL_BYTES = 64 * 1024 * 1024;
 /** Follow-up calls for files larger than one answer: bounded so a runaway file cannot loop forever. */
 const MAX_ROUNDS = 256;
+/** A mirror not used this long is removed by prune() (the experiment is fetched again if it is ever asked for). */
+export const MIRROR_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
+/** How often a mirror in use marks its folder as used (a utimes, not one per read). */
+const USE_MARK_MS = 3600 * 1000;
 
 export interface MirrorTarget {
   /** The experiment's `ssh://…` text: the mirror's key. */
@@ -63,6 +84,8 @@ interface MirrorState {
   ino: number | null;
   /** The mirror's last bytes (up to FINGERPRINT_BYTES), when known without reading the file. */
   last: Buffer | null;
+  /** When its folder was last marked as used (0: not yet in this process). */
+  markedAt: number;
 }
 
 /** Metrics bytes of a remote file from `start`, as an answer (gather's or tail's) carries them. */
@@ -183,6 +206,47 @@ export class RemoteMetricsMirror {
     });
   }
 
+  /**
+   * Remove the mirrors not used for `maxAgeMs` (default MIRROR_MAX_AGE_MS),
+   * and any leftover folder without a mirror record; mirrors used by this
+   * process within that time stay. Returns how many were removed. (`now`:
+   * the time to measure ages from.)
+   */
+  async prune(maxAgeMs = MIRROR_MAX_AGE_MS, now = Date.now()): Promise<number> {
+    const base = path.join(this.root, `remote-metrics-v${MIRROR_VERSION}`);
+    const names = await readdir(base).catch(() => [] as string[]);
+    let removed = 0;
+    for (const name of names) {
+      const dir = path.join(base, name);
+      const location = await readFile(path.join(dir, 'mirror.json'), 'utf8').then(
+        (t) => (JSON.parse(t) as { location?: unknown }).location,
+        () => undefined,
+      );
+      const own = typeof location === 'string' && this.dirOf(location) === dir ? location : null;
+      const gone = own
+        ? await this.locked(own, async () => {
+            const st = this.states.get(own);
+            if (st && now - st.markedAt < maxAgeMs) return false;
+            if (now - (await lastUse(dir)) < maxAgeMs) return false;
+            this.states.delete(own);
+            await rm(dir, { recursive: true, force: true });
+            return true;
+          })
+        : now - (await lastUse(dir)) >= maxAgeMs &&
+          (await rm(dir, { recursive: true, force: true }).then(() => true));
+      if (gone) removed++;
+    }
+    return removed;
+  }
+
+  /** Remove a location's mirror (its experiment is gone); a later sync starts from the first byte. */
+  private remove(location: string): Promise<void> {
+    return this.locked(location, async () => {
+      this.states.delete(location);
+      await rm(this.dirOf(location), { recursive: true, force: true });
+    });
+  }
+
   private locked<T>(location: string, fn: () => Promise<T>): Promise<T> {
     const prev = this.locks.get(location) ?? Promise.resolve();
     const p = prev.then(fn, fn);
@@ -231,8 +295,17 @@ export class RemoteMetricsMirror {
   }
 
   private async state(location: string): Promise<MirrorState> {
-    let st = this.states.get(location);
-    if (st) return st;
+    const st = this.states.get(location) ?? (await this.load(location));
+    const now = Date.now();
+    if (now - st.markedAt >= USE_MARK_MS) {
+      st.markedAt = now;
+      // Its folder's time is its last use (prune); no folder yet: nothing to mark.
+      await utimes(st.dir, now / 1000, now / 1000).catch(() => undefined);
+    }
+    return st;
+  }
+
+  private async load(location: string): Promise<MirrorState> {
     const dir = this.dirOf(location);
     const file = path.join(dir, LAYOUT.metrics);
     // A mirror from an earlier run of Expdesk: its length is the offset, its inode record says which file it copies.
@@ -250,7 +323,15 @@ export class RemoteMetricsMirror {
     } catch {
       // no record: the fingerprint alone decides
     }
-    st = { location, dir, file, offset: size < 0 ? 0 : size, ino: size < 0 ? null : ino, last: null };
+    const st: MirrorState = {
+      location,
+      dir,
+      file,
+      offset: size < 0 ? 0 : size,
+      ino: size < 0 ? null : ino,
+      last: null,
+      markedAt: 0,
+    };
     this.states.set(location, st);
     return st;
   }
@@ -323,6 +404,8 @@ export class RemoteMetricsMirror {
           continue;
         }
         if ('error' in w) {
+          // Gone (or never an experiment): its mirror has nothing left to copy.
+          if (w.error[0] === 'not-found') await this.remove(t.location);
           out.set(t.location, new RemoteOpError(w.error[0], w.error[1]));
           continue;
         }
@@ -372,6 +455,19 @@ function lastBytes(before: Buffer | null, added: Buffer): Buffer | null {
   if (before === null) return null; // read from the file when needed
   const both = Buffer.concat([before, added]);
   return both.subarray(Math.max(0, both.length - FINGERPRINT_BYTES));
+}
+
+/** When a mirror folder was last used or written: the latest time of the folder and its files. */
+async function lastUse(dir: string): Promise<number> {
+  const times = await Promise.all(
+    [dir, path.join(dir, LAYOUT.metrics), path.join(dir, 'mirror.json')].map((f) =>
+      stat(f).then(
+        (s) => s.mtimeMs,
+        () => 0,
+      ),
+    ),
+  );
+  return Math.max(...times);
 }
 
 function fileExists(file: string): Promise<boolean> {

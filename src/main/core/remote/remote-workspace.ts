@@ -71,13 +71,14 @@ const ABSORB_CONCURRENCY = 16;
 /** Follow-up calls for metrics larger than one answer: bounded so a runaway file cannot loop forever. */
 const MAX_FOLLOW_UPS = 64;
 
-type TextKey = 'config' | 'metadata' | 'failed' | 'status';
-const TEXT_KEYS: TextKey[] = ['config', 'metadata', 'failed', 'status'];
+type TextKey = 'config' | 'metadata' | 'failed' | 'status' | 'annotations';
+const TEXT_KEYS: TextKey[] = ['config', 'metadata', 'failed', 'status', 'annotations'];
 const TEXT_FILES: Record<TextKey, string> = {
   config: LAYOUT.config,
   metadata: LAYOUT.metadata,
   failed: LAYOUT.failed,
   status: LAYOUT.status,
+  annotations: LAYOUT.annotations,
 };
 
 /** A summary cache entry of a remote experiment: the texts are kept so one changed file re-derives. */
@@ -171,6 +172,7 @@ export class RemoteWorkspace {
             metadata: jsonObjectFromText(texts.metadata, LAYOUT.metadata),
             failed: failedFromText(texts.failed),
             statusRaw: jsonObjectFromText(texts.status, LAYOUT.status),
+            notes: texts.annotations.text,
           },
           sigs.final !== null,
         );

@@ -87,8 +87,9 @@ export async function stopRun(expDir: string, waitMs = 30_000): Promise<RunStatu
     throw new RunControlError(
       `${expDir} has no ${LAYOUT.status}: it was not started by Expdesk, so Expdesk cannot stop it`,
     );
-  if (status.state === 'queued') {
-    // A sweep member that has not started: its queue skips it from now on (./sweep-queue.ts).
+  if (status.state === 'queued' && status.sweep && !status.job_id) {
+    // A local sweep member that has not started: its queue skips it from now on (./sweep-queue.ts).
+    // (A job queued on a scheduler is cancelled by its executor, never here.)
     const now = localIso(new Date());
     const next = { ...status, state: 'stopped', ended_at: now, stop_requested_at: now, updated_at: now };
     await writeAtomic(path.join(expDir, LAYOUT.status), JSON.stringify(next, null, 2) + '\n');

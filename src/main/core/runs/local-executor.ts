@@ -33,7 +33,8 @@ export class LocalExecutor implements RunExecutor<LocalSubmission> {
   constructor(private readonly options: LaunchOptions = {}) {}
 
   async submit(plan: RunPlan): Promise<LocalSubmission> {
-    const prepared = await prepareLocally(plan);
+    // The run starts once git state, patch and config are captured; the environment lands beside it.
+    const prepared = await prepareLocally(plan, { deferEnvironment: true });
     const run = await launchRun(prepared, { ...this.options, systemInterval: plan.systemInterval });
     return {
       handle: LocalExecutor.handle(run.expDir, run.tmuxSession),

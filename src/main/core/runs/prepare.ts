@@ -6,6 +6,15 @@
  * patch, the interpreter's versions, pip freeze (and conda), the machine —
  * into metadata.json, requirements.txt, uncommitted.patch and reproduce.sh.
  * Probes run in parallel; each has a timeout.
+ *
+ * With `deferEnvironment` (runs started by an executor) only what could
+ * change after the start is captured before it — git state and the patch,
+ * the frozen config; the interpreter probe, pip freeze, conda and the GPU
+ * inventory run beside the run and land within seconds: requirements.txt
+ * (and conda_env.txt) atomically, then metadata.json rewritten atomically with
+ * `environment_capture` saying when they were taken. Until then metadata.json
+ * says `"environment_capture": {"state": "pending"}` and the interpreter's
+ * fields read "pending".
  */
 import { randomInt } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync } from 'node:fs';
@@ -19,8 +28,9 @@ import {
   type GitInfo,
   type PatchResult,
 } from '../capture/git';
-import { condaExport, pipFreeze, probePython } from '../capture/python';
-import { systemInfo } from '../capture/system';
+import { condaExport, pipFreeze, probePython, type PythonInfo } from '../capture/python';
+import { nvidiaGpus, systemInfo, type SystemInfo } from '../capture/system';
+import { trackCapture } from './pending-captures';
 import {
   captureWarnings,
   gitWarnings,
@@ -58,7 +68,23 @@ export interface PreparedRun {
   runEnv: Record<string, string>;
   metadata: Record<string, unknown>;
   warnings: string[];
+  /** The environment capture running beside the run (deferEnvironment), or null when it was done first. */
+  environment: Promise<void> | null;
 }
+
+export interface PrepareOptions {
+  /** Capture the interpreter, pip freeze, conda and GPUs beside the run instead of before it. */
+  deferEnvironment?: boolean;
+}
+
+/** The interpreter's fields in metadata.json until the deferred probe lands. */
+const PENDING_PYTHON: PythonInfo = {
+  python_version: 'pending',
+  torch_version: 'pending',
+  cuda_version: 'pending',
+  python_executable: 'pending',
+  conda: false,
+};
 
 /** The folder new experiments go into. */
 export function experimentsDirOf(workspace: string): string {
@@ -122,7 +148,7 @@ export function pythonIsoNow(d = new Date()): string {
 }
 
 /** A plan prepared in a new folder on this machine: what launchRun starts. */
-export async function prepareLocally(plan: RunPlan): Promise<PreparedRun> {
+export async function prepareLocally(plan: RunPlan, options: PrepareOptions = {}): Promise<PreparedRun> {
   const cwd = path.resolve(plan.cwd ?? projectDirOf(plan.workspace));
   if (!existsSync(cwd)) throw new LaunchError(`the project folder ${cwd} does not exist`);
 
@@ -132,7 +158,7 @@ export async function prepareLocally(plan: RunPlan): Promise<PreparedRun> {
   const gitP = gitInfo(cwd, [experimentsDir]);
   const pyP = probePython(plan.python, cwd);
   const freezeP = pipFreeze(plan.python, cwd);
-  const sysP = systemInfo();
+  const sysP = options.deferEnvironment ? null : systemInfo();
 
   const git: GitInfo = await gitP;
   const warnings = [...plan.warnings, ...gitWarnings(plan, git, cwd)];
@@ -157,23 +183,56 @@ export async function prepareLocally(plan: RunPlan): Promise<PreparedRun> {
           [experimentsDir],
         )
       : Promise.resolve(null);
-  const [py, freeze, sys, patch] = await Promise.all([pyP, freezeP, sysP, patchP]);
-  const conda = await condaExport(py, cwd);
-
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   Object.assign(env, placed.env);
+  const startedAt = pythonIsoNow(plan.startedAt);
+  const metadataFile = path.join(expDir, 'metadata.json');
 
-  warnings.push(...captureWarnings(plan.python, py, freeze, patch));
+  /** Wait for the interpreter, pip freeze, conda and GPUs; write them, then the metadata that names them. */
+  const captureEnvironment = async (
+    patch: PatchResult | null,
+    extra?: () => Record<string, unknown>,
+  ): Promise<Record<string, unknown>> => {
+    const [py, freeze, sys] = await Promise.all([pyP, freezeP, sysP ?? deferredSystem()]);
+    const conda = await condaExport(py, cwd);
+    const all = [...warnings, ...captureWarnings(plan.python, py, freeze, patch)];
+    const capture: TargetCapture = { startedAt, cwd, git, py, sys, patch, env };
+    const metadata = runMetadata(plan, placed, capture, all, extra?.());
+    await writeAtomic(path.join(expDir, 'requirements.txt'), freeze.text);
+    if (conda !== null) await writeAtomic(path.join(expDir, 'conda_env.txt'), conda);
+    await writeAtomic(metadataFile, JSON.stringify(metadata, null, 2) + '\n');
+    return metadata;
+  };
 
-  const capture: TargetCapture = { startedAt: pythonIsoNow(plan.startedAt), cwd, git, py, sys, patch, env };
-  const metadata = runMetadata(plan, placed, capture, warnings);
-  await writeAtomic(path.join(expDir, 'metadata.json'), JSON.stringify(metadata, null, 2) + '\n');
-  await writeAtomic(path.join(expDir, 'requirements.txt'), freeze.text);
-  if (conda !== null) await writeAtomic(path.join(expDir, 'conda_env.txt'), conda);
+  const patch = await patchP;
+  let metadata: Record<string, unknown>;
+  let environment: Promise<void> | null = null;
+  const sysNow: SystemInfo = { ...(await systemBasics()), gpus: [] };
+  if (options.deferEnvironment) {
+    // Before the start: git, patch and config are final; the environment is marked pending.
+    const early: TargetCapture = { startedAt, cwd, git, py: PENDING_PYTHON, sys: sysNow, patch, env };
+    metadata = runMetadata(plan, placed, early, warnings, { environment_capture: { state: 'pending' } });
+    await writeAtomic(metadataFile, JSON.stringify(metadata, null, 2) + '\n');
+    environment = captureEnvironment(patch, () => ({
+      environment_capture: { state: 'complete', taken_at: pythonIsoNow(), after_start: true },
+    })).then(
+      () => undefined,
+      // The folder went away (deleted mid-run): the record stays "pending", which says so.
+      () => undefined,
+    );
+    trackCapture(environment);
+  } else {
+    metadata = await captureEnvironment(patch);
+  }
   await writeAtomic(
     path.join(expDir, 'reproduce.sh'),
-    runReproduceScript(plan, placed, capture, path.relative),
+    runReproduceScript(
+      plan,
+      placed,
+      { startedAt, cwd, git, py: PENDING_PYTHON, sys: sysNow, patch, env },
+      path.relative,
+    ),
     0o755,
   );
   return {
@@ -187,7 +246,19 @@ export async function prepareLocally(plan: RunPlan): Promise<PreparedRun> {
     runEnv: placed.env,
     metadata,
     warnings,
+    environment,
   };
+}
+
+/** What systemInfo() knows without running anything (hostname, OS, CPU, memory). */
+async function systemBasics(): Promise<Omit<SystemInfo, 'gpus'>> {
+  const { hostname, os, cpu, memory_bytes } = await systemInfo({ gpus: false });
+  return { hostname, os, cpu, memory_bytes };
+}
+
+/** The machine with its GPU inventory (nvidia-smi), taken beside the run. */
+async function deferredSystem(): Promise<SystemInfo> {
+  return { ...(await systemBasics()), gpus: await nvidiaGpus() };
 }
 
 /** Plan and prepare a run on this machine (a plan's local half; launchRun starts it). */

@@ -13,7 +13,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { JsonValue, SweepTag } from '../../../shared/model';
-import { safeNamePart } from '../../../shared/naming';
+import { getPath } from '../../../shared/config/tree';
+import { DEFAULT_KEY_HYPERPARAMETERS, safeNamePart } from '../../../shared/naming';
 import { ConfigError, parseOverride } from '../configs/compose';
 import { LaunchError, planRun, type PlanContext, type RunPlan, type RunRequest } from './plan';
 
@@ -134,6 +135,22 @@ export function expandSweep(
     seen.add(k);
   }
   const rows = sweepProduct(axes);
+  // Members' folder names carry their swept values too (after the seed's key hyperparameters).
+  const base = req.keyHyperparameters ?? DEFAULT_KEY_HYPERPARAMETERS;
+  const algorithm = getPath(ctx.compose(req.overrides ?? []).config, 'algorithm.name');
+  const keyHyperparameters =
+    typeof algorithm === 'string'
+      ? {
+          ...base,
+          [algorithm]: [
+            ...(base[algorithm] ?? []),
+            ...axes
+              .map((a) => plainKey(a.key))
+              .filter((k) => !(base[algorithm] ?? []).some((h) => h.path === k))
+              .map((k) => ({ path: k, label: k.split('.').pop()! })),
+          ],
+        }
+      : base;
   const members = rows.map((row, index): SweepMember => {
     const overrides = row.map((v, i) => `${axes[i]!.key}=${v.text}`);
     const params: Record<string, JsonValue> = {};
@@ -144,7 +161,12 @@ export function expandSweep(
     let plan: RunPlan;
     try {
       plan = planRun(
-        { ...req, name: name && safeNamePart(name), overrides: [...(req.overrides ?? []), ...overrides] },
+        {
+          ...req,
+          name: name && safeNamePart(name),
+          overrides: [...(req.overrides ?? []), ...overrides],
+          keyHyperparameters,
+        },
         ctx,
       );
     } catch (err) {

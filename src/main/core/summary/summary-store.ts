@@ -1,19 +1,17 @@
 /**
  * Per-experiment summaries, cached in memory and on disk under the user's
- * cache folder (never inside the experiment: analysis is read-only), keyed by
- * the folder's path and validated by each input file's (inode, size, mtime).
+ * cache folder (never inside the experiment: analysis is read-only; one file
+ * per folder of experiments, summary-disk-cache.ts), keyed by the folder's
+ * path and validated by each input file's (inode, size, mtime).
  * When only metrics.jsonl changed and it grew, the cached reader state
  * resumes at its byte offset, so a live run costs O(appended) per refresh.
  * metrics.jsonl is read through the experiment's MetricsFeed
  * (core/metrics/metrics-feed.ts), shared with the charts' series store: each
  * line is parsed once for both.
  */
-import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { MetricsFold, type MetricsFoldState } from '../../../shared/metrics-summary';
-import { flattenConfig } from '../../../shared/config-diff';
-import { LISTED_CONFIG_KEYS } from '../../../shared/listed-config';
-import type { ExperimentSummary, JsonValue, Problem } from '../../../shared/model';
+import type { ExperimentSummary, Problem } from '../../../shared/model';
 import { foldProblems } from '../../../shared/problems';
 import { userCacheDir } from '../app/paths';
 import { metricsReadProblem, MetricsFeeds, processMetricsFeeds } from '../metrics/metrics-feed';
@@ -21,28 +19,27 @@ import { emptyTailState, type MetricsTailState } from '../metrics/metrics-tail';
 import { divergedProblem } from '../metrics/line-faults';
 import {
   isEventsState,
+  sourceLabel,
   readerHparams,
   readerProblems,
-  tfeventsSource,
+  otherMetricsSource,
   withHparams,
 } from '../metrics/metrics-source';
-import { readText, statSig, writeAtomic } from '../workspace/fs-batch';
+import { statSig } from '../workspace/fs-batch';
 import {
   configFromText,
   failedFromText,
   jsonObjectFromText,
   readSmallFile,
-  type FailedInfo,
-  type JsonObject,
-  type Parsed,
   type SmallFileText,
 } from '../workspace/files';
 import { LAYOUT } from '../workspace/layout';
 import type { Summarizer } from '../workspace/summarizer';
-import { deriveStatus, parseStatusFile, type StatusFile } from '../workspace/status';
+import { deriveStatus } from '../workspace/status';
+import { deriveFields, type Derived } from './derive';
+import { SummaryDiskCache } from './summary-disk-cache';
 
-/** A cache entry or aux document larger than this is damaged (or not ours): rebuilt instead of read. */
-const CACHE_MAX_BYTES = 64 * 1024 * 1024;
+export { deriveFields, type Derived } from './derive';
 
 /** Bump when the cache entry's shape or the summary's semantics change. */
 export const CACHE_VERSION = 5;
@@ -55,6 +52,7 @@ const SMALL_FILES = {
   failed: LAYOUT.failed,
   status: LAYOUT.status,
   final: path.join(LAYOUT.checkpoints, 'final'),
+  annotations: LAYOUT.annotations,
 } as const;
 export type SmallKey = keyof typeof SMALL_FILES;
 export const SMALL_KEYS = Object.keys(SMALL_FILES) as SmallKey[];
@@ -64,22 +62,6 @@ export const SMALL_KEYS = Object.keys(SMALL_FILES) as SmallKey[];
  * FAILED.txt or final checkpoint decides the status.
  */
 const ACTIVITY_FILES = [path.join(LAYOUT.logs, 'train.log'), path.join(LAYOUT.logs, 'train_rank0.log')];
-
-/** What a summary needs from the small files; cached until one of them changes. */
-export interface Derived {
-  name: string;
-  algorithm: string | null;
-  model: string | null;
-  startedAt: string | null;
-  gitHash: string | null;
-  gitDirty: boolean | null;
-  failed: FailedInfo | null;
-  statusFile: StatusFile | null;
-  hasFinalCheckpoint: boolean;
-  problems: Problem[];
-  /** The config's LISTED_CONFIG_KEYS values (absent in entries written by older versions). */
-  params?: Record<string, JsonValue>;
-}
 
 export interface CacheEntry {
   version: number;
@@ -127,27 +109,12 @@ export function sameSig(a: FileSig, b: FileSig): boolean {
   return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
 }
 
-function getPath(obj: JsonObject | null, ...keys: string[]): JsonValue | undefined {
-  let cur: JsonValue | undefined = obj ?? undefined;
-  for (const k of keys) {
-    if (cur === null || typeof cur !== 'object' || Array.isArray(cur)) return undefined;
-    cur = cur[k];
-  }
-  return cur;
-}
-
-function str(v: JsonValue | undefined): string | null {
-  if (typeof v === 'string') return v;
-  if (typeof v === 'number' || typeof v === 'boolean') return String(v);
-  return null;
-}
-
 /** Cache writes wait for this long without a summary being read, so a listing never waits for them… */
 const FLUSH_DELAY_MS = 200;
 /** …but no longer than this while summaries keep being read (a watcher refreshing live runs). */
 const FLUSH_MAX_WAIT_MS = 5_000;
-/** Cache files written per batch, so a listing's stats are never queued behind thousands of writes. */
-const FLUSH_CHUNK = 128;
+/** Background writes at most this often: a file holds a whole folder's entries (live runs change often). */
+const FLUSH_INTERVAL_MS = 10_000;
 
 /** Stores with cache entries not written yet (see flushSummaryCaches). */
 const unflushed = new Set<SummaryStore>();
@@ -173,12 +140,11 @@ export interface SummaryStoreOptions {
 export class SummaryStore implements Summarizer {
   private readonly memory = new Map<string, CacheEntry>();
   private readonly inflight = new Map<string, Promise<ExperimentSummary>>();
-  private readonly cacheDir: string | null;
+  private readonly disk: SummaryDiskCache<CacheEntry> | null;
   private readonly aux = new Map<string, unknown>();
-  /** Entries summarized but not yet written to the disk cache, by folder. */
-  private readonly dirty = new Map<string, CacheEntry>();
   private flushTimer: NodeJS.Timeout | null = null;
   private dirtySince = 0;
+  private lastFlush = 0;
   private flushing: Promise<void> | null = null;
   /** The metrics feeds read through (see core/metrics/metrics-feed.ts). */
   readonly feeds: MetricsFeeds;
@@ -188,7 +154,9 @@ export class SummaryStore implements Summarizer {
   constructor(options: SummaryStoreOptions = {}) {
     this.feeds = options.feeds ?? processMetricsFeeds;
     this.cacheRoot = options.cacheDir === false ? null : (options.cacheDir ?? userCacheDir());
-    this.cacheDir = this.cacheRoot && path.join(this.cacheRoot, `summaries-v${CACHE_VERSION}`);
+    this.disk = this.cacheRoot
+      ? new SummaryDiskCache(path.join(this.cacheRoot, `summaries-v${CACHE_VERSION}`), CACHE_VERSION)
+      : null;
   }
 
   /** The summary of one experiment folder; concurrent calls for one folder share the work. */
@@ -201,45 +169,31 @@ export class SummaryStore implements Summarizer {
     return p;
   }
 
-  private cacheFile(dir: string): string | null {
-    if (!this.cacheDir) return null;
-    const hash = createHash('sha256').update(dir).digest('hex').slice(0, 40);
-    return path.join(this.cacheDir, `${hash}.json`);
-  }
-
   private async loadEntry(dir: string): Promise<CacheEntry | null> {
-    const mem = this.memory.get(dir);
-    if (mem) return mem;
-    const file = this.cacheFile(dir);
-    if (!file) return null;
-    try {
-      const entry = JSON.parse(await readText(file, CACHE_MAX_BYTES)) as CacheEntry;
-      return entry.version === CACHE_VERSION && entry.dir === dir ? entry : null;
-    } catch {
-      return null; // no cache yet, or a damaged one: rebuild
-    }
+    return this.memory.get(dir) ?? (this.disk ? this.disk.get(dir) : null);
   }
 
   /**
-   * Keep a refreshed entry, and write it to the disk cache later: creating
-   * 5,000 cache files costs seconds on some disks, which a first listing must
-   * not wait for. Losing unwritten entries (a crash) only costs a re-read.
+   * Keep a refreshed entry, and write it to the disk cache later: a first
+   * listing must not wait for the write. Losing unwritten entries (a crash)
+   * only costs a re-read.
    */
   private keepEntry(entry: CacheEntry): void {
     this.memory.set(entry.dir, entry);
-    if (!this.cacheDir) return;
-    if (this.dirty.size === 0) this.dirtySince = Date.now();
-    this.dirty.set(entry.dir, entry);
+    if (!this.disk) return;
+    if (!this.disk.hasPending()) this.dirtySince = Date.now();
+    this.disk.put(entry);
     unflushed.add(this);
     this.scheduleFlush();
   }
 
   private scheduleFlush(): void {
     if (this.flushTimer || this.flushing) return;
+    const wait = Math.max(FLUSH_DELAY_MS, this.lastFlush + FLUSH_INTERVAL_MS - Date.now());
     this.flushTimer = setTimeout(() => {
       this.flushTimer = null;
       void this.flush(false);
-    }, FLUSH_DELAY_MS);
+    }, wait);
     this.flushTimer.unref();
   }
 
@@ -250,51 +204,30 @@ export class SummaryStore implements Summarizer {
 
   /**
    * Write the entries kept since the last flush; resolves when they are on
-   * disk (or failed to be). In the background (`all` false) it stops between
-   * chunks while summaries are being read, and goes on later.
+   * disk (or failed to be). In the background (`all` false) it waits while
+   * summaries are being read, and goes on later.
    */
   async flush(all = true): Promise<void> {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
     while (this.flushing) await this.flushing;
-    if (this.dirty.size === 0) {
+    const disk = this.disk;
+    if (!disk?.hasPending()) {
       unflushed.delete(this);
       return;
     }
-    this.flushing = (async () => {
-      while (this.dirty.size > 0 && (all || !this.yielding())) {
-        const chunk = [...this.dirty.values()].slice(0, FLUSH_CHUNK);
-        for (const e of chunk) this.dirty.delete(e.dir);
-        await Promise.all(
-          chunk.map((e) => {
-            const file = this.cacheFile(e.dir);
-            return file ? this.writeCacheFile(file, JSON.stringify(e)) : undefined;
-          }),
-        );
-      }
-    })();
+    if (!all && this.yielding()) {
+      this.scheduleFlush();
+      return;
+    }
+    this.flushing = disk.write();
     try {
       await this.flushing;
     } finally {
       this.flushing = null;
-      if (this.dirty.size === 0) unflushed.delete(this);
+      this.lastFlush = Date.now();
+      if (!disk.hasPending()) unflushed.delete(this);
       else this.scheduleFlush();
-    }
-  }
-
-  private async saveEntry(entry: CacheEntry): Promise<void> {
-    this.memory.set(entry.dir, entry);
-    const file = this.cacheFile(entry.dir);
-    if (!file) return;
-    await this.writeCacheFile(file, JSON.stringify(entry));
-  }
-
-  /** Write one cache file atomically (temp file, rename); failures only cost speed. */
-  private async writeCacheFile(file: string, text: string): Promise<void> {
-    try {
-      await writeAtomic(file, text);
-    } catch {
-      // The disk cache is an optimisation: a read-only or full cache folder only costs speed.
     }
   }
 
@@ -306,8 +239,8 @@ export class SummaryStore implements Summarizer {
       sigOf(jsonlFile),
       this.loadEntry(dir),
     ]);
-    // No metrics.jsonl: a TensorBoard run's event files, if the folder holds some.
-    const tb = jsonlSig === null ? await tfeventsSource(dir) : null;
+    // No metrics.jsonl: a TensorBoard run's event files or an MLflow run's metrics, if the folder holds some.
+    const tb = jsonlSig === null ? await otherMetricsSource(dir) : null;
     const metricsFile = tb ? tb.file : jsonlFile;
     const metricsSig = tb ? tb.sig : jsonlSig;
     const sigs = Object.fromEntries(SMALL_KEYS.map((k, i) => [k, sigList[i]!])) as Record<SmallKey, FileSig>;
@@ -364,11 +297,12 @@ export class SummaryStore implements Summarizer {
 
   /** Read the small files whose signatures say they exist (a missing one is never opened). */
   private async readDerived(dir: string, sigs: Record<SmallKey, FileSig>): Promise<Derived> {
-    const [config, metadata, failed, statusRaw] = await Promise.all([
+    const [config, metadata, failed, statusRaw, notes] = await Promise.all([
       readKnown(dir, 'config', sigs.config),
       readKnown(dir, 'metadata', sigs.metadata),
       readKnown(dir, 'failed', sigs.failed),
       readKnown(dir, 'status', sigs.status),
+      readKnown(dir, 'annotations', sigs.annotations),
     ]);
     return deriveFields(
       path.basename(dir),
@@ -377,6 +311,7 @@ export class SummaryStore implements Summarizer {
         metadata: jsonObjectFromText(metadata, LAYOUT.metadata),
         failed: failedFromText(failed),
         statusRaw: jsonObjectFromText(statusRaw, LAYOUT.status),
+        notes: notes.text,
       },
       sigs.final !== null,
     );
@@ -401,67 +336,21 @@ export class SummaryStore implements Summarizer {
     return this.loadEntry(key);
   }
 
+  /** Keep an entry (remote workspaces); it reaches the disk with the next flush. */
   async putEntry(entry: CacheEntry): Promise<void> {
-    await this.saveEntry(entry);
+    this.keepEntry(entry);
   }
 
   /** A small JSON document beside the summaries (remote workspaces: the last listing's folders). */
   async readAux<T>(name: string): Promise<T | null> {
-    const file = this.cacheFile(`aux:${name}`);
-    if (!file) return (this.aux.get(name) as T | undefined) ?? null;
-    try {
-      return JSON.parse(await readText(file, CACHE_MAX_BYTES)) as T;
-    } catch {
-      return (this.aux.get(name) as T | undefined) ?? null;
-    }
+    const kept = (this.aux.get(name) as T | undefined) ?? null;
+    return (this.disk && (await this.disk.readAux<T>(name))) ?? kept;
   }
 
   async writeAux(name: string, value: unknown): Promise<void> {
     this.aux.set(name, value);
-    const file = this.cacheFile(`aux:${name}`);
-    if (!file) return;
-    await this.writeCacheFile(file, JSON.stringify(value));
+    await this.disk?.writeAux(name, value);
   }
-}
-
-/** The fields a summary takes from the small files (pure: local and remote folders share it). */
-export function deriveFields(
-  folder: string,
-  files: {
-    config: Parsed<JsonObject>;
-    metadata: Parsed<JsonObject>;
-    failed: Parsed<FailedInfo>;
-    statusRaw: Parsed<JsonObject>;
-  },
-  hasFinalCheckpoint: boolean,
-): Derived {
-  const { config, metadata, failed, statusRaw } = files;
-  const status = statusRaw.value ? parseStatusFile(statusRaw.value) : { value: null, problems: [] };
-  const c = config.value;
-  const m = metadata.value;
-  const dirty = getPath(m, 'git_dirty');
-  const flat = c ? flattenConfig(c) : {};
-  const params: Record<string, JsonValue> = {};
-  for (const k of LISTED_CONFIG_KEYS) if (Object.prototype.hasOwnProperty.call(flat, k)) params[k] = flat[k]!;
-  return {
-    name: str(getPath(c, 'experiment', 'name')) ?? str(getPath(m, 'name')) ?? folder,
-    algorithm: str(getPath(c, 'algorithm', 'name')),
-    model: str(getPath(c, 'model', 'name')),
-    startedAt: str(getPath(m, 'started_at')),
-    gitHash: str(getPath(m, 'git_hash')),
-    gitDirty: typeof dirty === 'boolean' ? dirty : null,
-    failed: failed.value,
-    statusFile: status.value,
-    hasFinalCheckpoint,
-    params,
-    problems: [
-      ...config.problems,
-      ...metadata.problems,
-      ...failed.problems,
-      ...statusRaw.problems,
-      ...status.problems,
-    ],
-  };
 }
 
 /** A summary from a cache entry (pure: the caller says where the folder is and when it was last written). */
@@ -482,9 +371,8 @@ export function buildSummary(
   const malformed = readerProblems(tail);
   const f = fold.state;
   const diverged = f.firstNonFinite ?? null;
+  if (diverged) malformed.push(divergedProblem(diverged, fold, sourceLabel(tail)));
   const hparams = readerHparams(tail);
-  const events = 'files' in tail; // a TensorBoard run's reader (EventsTailState)
-  if (diverged) malformed.push(divergedProblem(diverged, fold, events ? 'events.out.tfevents.*' : undefined));
   return {
     path: where.path,
     folder: where.folder,
@@ -510,6 +398,7 @@ export function buildSummary(
       ...malformed,
     ]),
     ...withHparams(d.params, hparams),
+    ...(d.annotations ? { annotations: d.annotations } : {}),
     ...(d.statusFile?.sweep ? { sweep: d.statusFile.sweep } : {}),
   };
 }

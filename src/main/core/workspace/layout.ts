@@ -2,6 +2,7 @@
  * The experiment folder layout of shared/seed/experiment-management.md, plus
  * the one file Expdesk adds (the status file, see docs/status-file.md).
  */
+import { stat } from 'node:fs/promises';
 import path from 'node:path';
 
 export const LAYOUT = {
@@ -18,6 +19,8 @@ export const LAYOUT = {
   outputs: 'outputs',
   /** Written only by Expdesk's run wrapper, atomically; never by analysis. */
   status: 'expdesk_status.json',
+  /** Notes, tags, star, archive (src/shared/annotations.ts): written only on the user's request. */
+  annotations: 'expdesk_notes.json',
 } as const;
 
 /** Any of these files makes a folder an experiment. */
@@ -32,4 +35,13 @@ export const TFEVENTS_PREFIX = 'events.out.tfevents.';
 
 export function isTfeventsName(name: string): boolean {
   return name.startsWith(TFEVENTS_PREFIX);
+}
+
+/** An MLflow file-store run (`mlruns/<experiment>/<run>/`): meta.yaml beside a metrics/ folder. */
+export async function isMlflowRunDir(dir: string): Promise<boolean> {
+  const [meta, metrics] = await Promise.all([
+    stat(path.join(dir, 'meta.yaml')).catch(() => null),
+    stat(path.join(dir, 'metrics')).catch(() => null),
+  ]);
+  return meta !== null && meta.isFile() && metrics !== null && metrics.isDirectory();
 }

@@ -26,7 +26,7 @@ describe('TensorBoard event files', () => {
   it('reads the tensorboardX fixture: every scalar, +Inf kept and counted', async () => {
     const { summaries, series } = stores();
     const s = await summaries.summarize(FIXTURE);
-    // Its loss ends at +Inf: a diverged run, said once, naming the event files (issue 16).
+    // The train loss ends at +Inf: the run is marked diverged, at the event files (they have no lines).
     expect(s.problems).toEqual([
       { file: 'events.out.tfevents.*', message: 'diverged: Loss/train is Infinity at step 500' },
     ]);

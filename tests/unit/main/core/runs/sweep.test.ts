@@ -93,8 +93,8 @@ describe('expandSweep', () => {
       expect(getPath(cfg, 'training.tag')).toBe('b');
       expect(m.plan.overrides).toEqual(['training.tag=b', ...m.overrides]);
     }
-    // The folder name follows the seed's rule with each member's beta.
-    expect(sweep.members[3]!.plan.naming.full).toContain('beta0.2');
+    // The folder name follows the seed's rule (dpo: beta), then each member's other swept values.
+    expect(sweep.members[4]!.plan.naming.full).toBe('dpo_beta0.2_lr0.0003_1201_0905');
     // Planning touched nothing.
     expect(readdirSync(proj)).toEqual(['configs']);
   });

@@ -1,0 +1,136 @@
+/**
+ * The summary cache on disk, under the user's cache folder (never inside an
+ * experiment): one file per folder of experiments — the parent of each
+ * experiment folder, or of a remote location — holding the entries of all of
+ * its experiments. A listing of 5,000 experiments reads one file instead of
+ * 5,000, and writes one. Entries are only ever trusted after their input
+ * files' signatures match (summary-store.ts), so a lost or stale file costs a
+ * re-read, never a wrong summary; two processes writing one file keep the
+ * last writer's entries.
+ */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { readText, writeAtomic } from '../workspace/fs-batch';
+
+/** A cache file larger than this is damaged (or not ours): rebuilt instead of read. */
+const MAX_FILE_BYTES = 512 * 1024 * 1024;
+
+interface CacheFile<E> {
+  version: number;
+  folder: string;
+  entries: Record<string, E>;
+}
+
+function hashed(text: string): string {
+  return createHash('sha256').update(text).digest('hex').slice(0, 40);
+}
+
+/** The folder an entry's file is named after: the experiment's parent (`ssh://h/a/exp` → `ssh://h/a`). */
+function folderOf(key: string): string {
+  const trimmed = key.replace(/[\\/]+$/, '');
+  const cut = Math.max(trimmed.lastIndexOf('/'), trimmed.lastIndexOf('\\'));
+  return cut > 0 ? trimmed.slice(0, cut) : trimmed;
+}
+
+export class SummaryDiskCache<E extends { version: number; dir: string }> {
+  /** Each file's entries as read from disk (read once per process), by file. */
+  private readonly files = new Map<string, Promise<Map<string, E>>>();
+  /** Entries kept since the last write, by file. */
+  private readonly pending = new Map<string, Map<string, E>>();
+
+  constructor(
+    private readonly dir: string,
+    private readonly version: number,
+  ) {}
+
+  /** The file of each folder seen (a listing asks 5,000 times for the same one). */
+  private readonly fileByFolder = new Map<string, string>();
+
+  private fileOf(key: string): string {
+    const folder = folderOf(key);
+    let file = this.fileByFolder.get(folder);
+    if (!file) this.fileByFolder.set(folder, (file = path.join(this.dir, `${hashed(folder)}.json`)));
+    return file;
+  }
+
+  private load(file: string): Promise<Map<string, E>> {
+    let loaded = this.files.get(file);
+    if (!loaded) {
+      loaded = (async () => {
+        try {
+          const parsed = JSON.parse(await readText(file, MAX_FILE_BYTES)) as Partial<CacheFile<E>>;
+          if (parsed.version === this.version && parsed.entries && typeof parsed.entries === 'object')
+            return new Map(Object.entries(parsed.entries));
+        } catch {
+          // no cache yet, or a damaged one: rebuilt
+        }
+        return new Map<string, E>();
+      })();
+      this.files.set(file, loaded);
+    }
+    return loaded;
+  }
+
+  /** The entry kept for `key`, or null. */
+  async get(key: string): Promise<E | null> {
+    const file = this.fileOf(key);
+    const entry = this.pending.get(file)?.get(key) ?? (await this.load(file)).get(key);
+    return entry && entry.version === this.version && entry.dir === key ? entry : null;
+  }
+
+  /** Keep an entry; it reaches the disk at the next write(). */
+  put(entry: E): void {
+    const file = this.fileOf(entry.dir);
+    let kept = this.pending.get(file);
+    if (!kept) this.pending.set(file, (kept = new Map()));
+    kept.set(entry.dir, entry);
+  }
+
+  hasPending(): boolean {
+    return this.pending.size > 0;
+  }
+
+  /** Write every file with entries kept since the last write (temp file + rename); failures only cost speed. */
+  async write(): Promise<void> {
+    const files = [...this.pending];
+    this.pending.clear();
+    await Promise.all(
+      files.map(async ([file, kept]) => {
+        const entries = await this.load(file);
+        for (const [key, entry] of kept) entries.set(key, entry);
+        const doc: CacheFile<E> = {
+          version: this.version,
+          folder: folderOf(kept.keys().next().value ?? ''),
+          entries: Object.fromEntries(entries),
+        };
+        await writeQuietly(file, JSON.stringify(doc));
+      }),
+    );
+  }
+
+  /** A small JSON document beside the summaries (remote workspaces: the last listing's folders). */
+  async readAux<T>(name: string): Promise<T | null> {
+    try {
+      return JSON.parse(await readText(this.auxFile(name), MAX_FILE_BYTES)) as T;
+    } catch {
+      return null;
+    }
+  }
+
+  async writeAux(name: string, value: unknown): Promise<void> {
+    await writeQuietly(this.auxFile(name), JSON.stringify(value));
+  }
+
+  private auxFile(name: string): string {
+    return path.join(this.dir, `aux-${hashed(name)}.json`);
+  }
+}
+
+/** Write one cache file atomically; a read-only or full cache folder only costs speed. */
+async function writeQuietly(file: string, text: string): Promise<void> {
+  try {
+    await writeAtomic(file, text);
+  } catch {
+    // The disk cache is an optimisation.
+  }
+}
