@@ -159,7 +159,7 @@ describe('experiments.watch', () => {
     mkdirSync(fresh);
     await new Promise((r) => setTimeout(r, 100));
     writeExperiment(fresh, { metrics: metricsLines([record(1)]) });
-    const announced = await until(
+    await until(
       () =>
         seen.find(
           (s) =>

@@ -165,7 +165,8 @@ const ChartSlot = memo(function ChartSlot(props: SlotProps): React.JSX.Element {
   }, [data, metric, smoothing]);
   return (
     <div className="chart-slot" data-key={metric} ref={ref} style={{ height: SLOT_HEIGHT }}>
-      {props.drawn && (
+      {/* Drawn once its series is here: a first empty draw would only be redrawn at once. */}
+      {props.drawn && data && (
         <Chart
           title={metric}
           series={series}
