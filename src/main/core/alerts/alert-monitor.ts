@@ -50,7 +50,10 @@ export class AlertMonitor {
   }
 
   private start(): void {
-    this.timer ??= setInterval(() => void this.check(), this.options.checkMs ?? 5000);
+    if (this.timer) return;
+    this.timer = setInterval(() => void this.check(), this.options.checkMs ?? 5000);
+    // A background check: it must not keep a stopping `expdesk serve` (or a test) alive.
+    this.timer.unref();
   }
 
   /** One round: the logs of running runs, then stalls. */
