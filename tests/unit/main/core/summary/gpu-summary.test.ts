@@ -6,12 +6,12 @@
 import { appendFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { MetricsFold } from '../../src/shared/metrics-summary';
-import { gpuSummary } from '../../src/shared/system-metrics';
-import { SummaryStore } from '../../src/main/core/summary/summary-store';
-import { MetricsFeeds } from '../../src/main/core/metrics/metrics-feed';
-import { metricsLines, writeExperiment } from '../helpers/experiments';
-import { tmpDir } from '../helpers/tmp';
+import { MetricsFold } from '../../../../../src/shared/metrics-summary';
+import { gpuSummary } from '../../../../../src/shared/system-metrics';
+import { SummaryStore } from '../../../../../src/main/core/summary/summary-store';
+import { MetricsFeeds } from '../../../../../src/main/core/metrics/metrics-feed';
+import { metricsLines, writeExperiment } from '../../../../helpers/experiments';
+import { tmpDir } from '../../../../helpers/tmp';
 
 /** One sample of two GPUs, as the run wrapper writes it. */
 function sample(step: number, gpu0: [number, number], gpu1: [number, number]): Record<string, unknown> {
