@@ -90,6 +90,7 @@ export function summaryJson(s: ExperimentSummary): Record<string, unknown> {
     problems: s.problems,
     annotations: s.annotations ?? null,
     sweep: s.sweep ?? null,
+    gpu: s.gpu ?? null,
   };
 }
 

@@ -73,6 +73,16 @@ export function formatBytes(n: number): string {
   return `${v < 10 ? v.toFixed(1) : Math.round(v)} ${units[i]}`;
 }
 
+/** GPU memory as nvidia-smi reports it (MiB), in the largest fitting unit; "—" when unknown. */
+export function formatGpuMemory(mib: number | null | undefined): string {
+  return mib === null || mib === undefined ? MISSING : formatBytes(mib * 1024 * 1024);
+}
+
+/** A percentage, whole: "87%"; "—" when unknown. */
+export function formatPercent(p: number | null | undefined): string {
+  return p === null || p === undefined ? MISSING : `${Math.round(p)}%`;
+}
+
 /** A metadata value on one line: strings as they are, everything else as JSON. */
 export function formatJsonValue(v: JsonValue): string {
   if (typeof v === 'string') return v;

@@ -149,6 +149,15 @@ export const ExperimentSummary = z.object({
     .optional(),
   /** The sweep the experiment is a member of (from its status file), if any. */
   sweep: SweepTag.optional(),
+  /**
+   * From the run wrapper's logs/system.jsonl (shared/system-metrics.ts): peak
+   * GPU memory used (MiB) and mean GPU utilisation (%); null/absent without
+   * GPU samples (and for SSH workspaces' listings, which do not read them).
+   */
+  gpu: z
+    .object({ peakMemoryMiB: z.number().nullable(), meanUtilization: z.number().nullable() })
+    .nullable()
+    .optional(),
 });
 export type ExperimentSummary = z.infer<typeof ExperimentSummary>;
 

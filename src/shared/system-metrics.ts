@@ -4,6 +4,7 @@
  * form, per GPU `system/gpu<N>/…`. Pure: what `expdesk show` and the table
  * make of a stream's summary.
  */
+import { MetricsFold, type MetricsFoldState } from './metrics-summary';
 
 /** One system key summarised: last, min, max and mean of its finite values. */
 export interface SystemStat {
@@ -36,4 +37,30 @@ export function gpuHeadline(stats: Record<string, SystemStat>): GpuHeadline {
     peakGpuMemoryMb: peak,
     meanGpuUtilPercent: utils.length ? utils.reduce((a, b) => a + b, 0) / utils.length : null,
   };
+}
+
+/** last / min / max / mean of every `system/…` key of a system.jsonl's fold, sorted by key. */
+export function systemStats(state: MetricsFoldState): Record<string, SystemStat> {
+  const fold = new MetricsFold(state);
+  const means = fold.means();
+  const out: Record<string, SystemStat> = {};
+  for (const [key, s] of Object.entries(fold.metricStats()).sort(([a], [b]) => a.localeCompare(b))) {
+    if (!key.startsWith(SYSTEM_PREFIX)) continue;
+    out[key] = { last: s.last, min: s.min, max: s.max, mean: means[key] ?? null, count: s.count };
+  }
+  return out;
+}
+
+/** The listing's GPU fields (ExperimentSummary.gpu): null when the samples hold no GPU values. */
+export interface GpuSummary {
+  /** The highest memory.used of any GPU, MiB (nvidia-smi's unit). */
+  peakMemoryMiB: number | null;
+  /** utilization.gpu averaged over the samples, then over the GPUs, percent. */
+  meanUtilization: number | null;
+}
+
+export function gpuSummary(state: MetricsFoldState): GpuSummary | null {
+  const h = gpuHeadline(systemStats(state));
+  if (h.peakGpuMemoryMb === null && h.meanGpuUtilPercent === null) return null;
+  return { peakMemoryMiB: h.peakGpuMemoryMb, meanUtilization: h.meanGpuUtilPercent };
 }

@@ -108,6 +108,13 @@ describe('system metrics', { timeout: 180_000 }, () => {
     const text = runCli(['show', exp]);
     expect(text.stdout).toMatch(/SYSTEM\s+LAST\s+MIN\s+MAX\s+MEAN/);
     expect(text.stdout).toMatch(/system\/gpu0\/util_percent\s+87\s+87\s+87\s+87/);
+
+    // The listing's GPU fields: the larger GPU's memory, utilisation averaged over the two GPUs.
+    const list = runCli(['list', '--json', path.dirname(exp)]);
+    expect(list.code, list.stderr).toBe(0);
+    const listed = (JSON.parse(list.stdout) as { experiments: Array<{ path: string; gpu: unknown }> })
+      .experiments;
+    expect(listed.find((e) => e.path === exp)?.gpu).toEqual({ peakMemoryMiB: 30512, meanUtilization: 49.5 });
   });
 
   it('without nvidia-smi records no GPU fields and no error; --system-interval 0 records nothing', () => {

@@ -16,7 +16,9 @@ import {
   formatDuration,
   formatFinalEval,
   formatFinalLoss,
+  formatGpuMemory,
   formatMetric,
+  formatPercent,
   formatTimestamp,
   MISSING,
   problemText,
@@ -357,6 +359,10 @@ function Cell(props: {
       return <TagsCell cls={cls} exp={e} />;
     case 'sweep':
       return <Text cls={cls} text={e.sweep ? `${e.sweep.id} · ${sweepLabel(e.sweep)}` : MISSING} />;
+    case 'gpu_memory':
+      return <Text cls={cls} text={formatGpuMemory(e.gpu?.peakMemoryMiB)} />;
+    case 'gpu_util':
+      return <Text cls={cls} text={formatPercent(e.gpu?.meanUtilization)} />;
     case 'problems':
       return (
         <div className={cls} role="gridcell" title={e.problems.map(problemText).join('\n') || undefined}>

@@ -38,6 +38,8 @@ export const FIXED_COLUMNS: readonly ColumnDef[] = [
   field('problems', 'Problems', 70, true),
   field('tags', 'Tags', 140),
   field('sweep', 'Sweep', 200),
+  field('gpu_memory', 'Peak GPU mem', 96, true),
+  field('gpu_util', 'GPU util', 70, true),
 ];
 
 /** The seed's key hyperparameters (naming.py) and the ones every sweep varies: every listing carries them. */
@@ -139,6 +141,10 @@ export function sortValue(
       return e.annotations ? `${e.annotations.starred ? 0 : 1}${e.annotations.tags.join(' ')}` : null;
     case 'sweep':
       return e.sweep ? `${e.sweep.id}#${String(e.sweep.index).padStart(6, '0')}` : null;
+    case 'gpu_memory':
+      return e.gpu?.peakMemoryMiB ?? null;
+    case 'gpu_util':
+      return e.gpu?.meanUtilization ?? null;
   }
   if (id.startsWith('cfg:')) return scalar(configValue(e, id.slice(4), config));
   if (id.startsWith('metric:')) return finalMetric(e, id.slice(7)) ?? null;

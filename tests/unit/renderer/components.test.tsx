@@ -42,8 +42,18 @@ beforeEach(async () => {
   localStorage.clear();
   const ws = listing('/ws', []);
   ws.experiments = [
-    summary({ path: '/ws/e/a', total_steps: 5, metrics: { 'eval/loss': stats(0.5) } }),
-    summary({ path: '/ws/e/b', total_steps: 7, metrics: { 'eval/loss': stats(0.4) } }),
+    summary({
+      path: '/ws/e/a',
+      total_steps: 5,
+      metrics: { 'eval/loss': stats(0.5) },
+      gpu: { peakMemoryMiB: 32512, meanUtilization: 49.5 },
+    }),
+    summary({
+      path: '/ws/e/b',
+      total_steps: 7,
+      metrics: { 'eval/loss': stats(0.4) },
+      gpu: { peakMemoryMiB: 1024, meanUtilization: 87 },
+    }),
     summary({
       path: '/ws/e/c',
       total_steps: 3,
@@ -117,6 +127,26 @@ describe('the experiments view', () => {
     fireEvent.click(box!.querySelector('input')!);
     expect(screen.getByTestId('col-metric:eval/loss')).toBeTruthy();
     expect(rows()[1]!.textContent).toContain('0.5');
+  });
+
+  it('shows peak GPU memory and mean GPU utilisation with units, "—" without, and sorts by them', () => {
+    act(() => store.getState().toggleColumn('gpu_memory'));
+    act(() => store.getState().toggleColumn('gpu_util'));
+    expect(store.getState().columns.slice(-2)).toEqual(['gpu_memory', 'gpu_util']);
+    // The two added columns are each row's last two cells.
+    const cells = (): string[][] =>
+      rows().map((r) => [...r.querySelectorAll('[role=gridcell]')].slice(-2).map((c) => c.textContent ?? ''));
+    expect(screen.getByTestId('col-gpu_memory').textContent).toContain('Peak GPU mem');
+    expect(cells()).toEqual([
+      ['32 GiB', '50%'],
+      ['1.0 GiB', '87%'],
+      ['—', '—'],
+    ]);
+    fireEvent.click(screen.getByTestId('col-gpu_util'));
+    expect(rows().map((r) => r.dataset.name)).toEqual(['a', 'b', 'c']);
+    fireEvent.click(screen.getByTestId('col-gpu_util'));
+    // Descending: the busiest GPU first, a run without GPU fields still last.
+    expect(rows().map((r) => r.dataset.name)).toEqual(['b', 'a', 'c']);
   });
 
   it('checks rows with Space and compares them with c', async () => {

@@ -5,8 +5,7 @@
  * file is only another feed, keyed by its own path. The file is local, or
  * the mirror of a remote one (ExperimentBackend.localSystemMetrics).
  */
-import { MetricsFold } from '../../../shared/metrics-summary';
-import { SYSTEM_PREFIX, type SystemStat } from '../../../shared/system-metrics';
+import { systemStats, type SystemStat } from '../../../shared/system-metrics';
 import { MetricsFeeds, processMetricsFeeds } from './metrics-feed';
 
 /** last / min / max / mean of every `system/…` key of a system.jsonl, brought up to date. */
@@ -16,12 +15,5 @@ export async function summarizeSystem(
 ): Promise<Record<string, SystemStat>> {
   const feed = feeds.open(file);
   await feed.read();
-  const fold = new MetricsFold(feed.foldState);
-  const means = fold.means();
-  const out: Record<string, SystemStat> = {};
-  for (const [key, s] of Object.entries(fold.metricStats()).sort(([a], [b]) => a.localeCompare(b))) {
-    if (!key.startsWith(SYSTEM_PREFIX)) continue;
-    out[key] = { last: s.last, min: s.min, max: s.max, mean: means[key] ?? null, count: s.count };
-  }
-  return out;
+  return systemStats(feed.foldState);
 }

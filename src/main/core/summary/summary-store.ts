@@ -13,6 +13,7 @@ import path from 'node:path';
 import { MetricsFold, type MetricsFoldState } from '../../../shared/metrics-summary';
 import type { ExperimentSummary, Problem } from '../../../shared/model';
 import { foldProblems } from '../../../shared/problems';
+import { gpuSummary } from '../../../shared/system-metrics';
 import { userCacheDir } from '../app/paths';
 import { metricsReadProblem, MetricsFeeds, processMetricsFeeds } from '../metrics/metrics-feed';
 import { emptyTailState, type MetricsTailState } from '../metrics/metrics-tail';
@@ -42,7 +43,7 @@ import { SummaryDiskCache } from './summary-disk-cache';
 export { deriveFields, type Derived } from './derive';
 
 /** Bump when the cache entry's shape or the summary's semantics change. */
-export const CACHE_VERSION = 5;
+export const CACHE_VERSION = 6;
 
 export type FileSig = { size: number; mtimeMs: number; ino: number } | null;
 
@@ -78,6 +79,12 @@ export interface CacheEntry {
    * lasts exactly as long as that file does.
    */
   metricsProblem?: Problem | null;
+  /**
+   * logs/system.jsonl (the run wrapper's samples) read like metrics.jsonl:
+   * its signature, reader state and fold, for the summary's GPU fields.
+   * Absent for entries that never read one (remote workspaces).
+   */
+  system?: { sig: FileSig; tail: MetricsTailState; fold: MetricsFoldState } | null;
 }
 
 /** What a file that exists but cannot be statted (EACCES, …) is recorded as: read, and its problem reported. */
@@ -233,10 +240,12 @@ export class SummaryStore implements Summarizer {
 
   private async refresh(dir: string): Promise<ExperimentSummary> {
     const jsonlFile = inDir(dir, LAYOUT.metrics);
+    const systemFile = inDir(dir, LAYOUT.system);
     // Every signature and the cached entry at once: a listing's cost is these stats.
-    const [sigList, jsonlSig, cached] = await Promise.all([
+    const [sigList, jsonlSig, systemSig, cached] = await Promise.all([
       Promise.all(SMALL_KEYS.map((k) => sigOf(inDir(dir, SMALL_FILES[k])))),
       sigOf(jsonlFile),
+      sigOf(systemFile),
       this.loadEntry(dir),
     ]);
     // No metrics.jsonl: a TensorBoard run's event files or an MLflow run's metrics, if the folder holds some.
@@ -259,8 +268,13 @@ export class SummaryStore implements Summarizer {
         tail: cached?.tail ?? emptyTailState(),
         fold: cached?.fold ?? new MetricsFold().state,
         metricsProblem: cached?.metricsProblem ?? null,
+        system: cached?.system ?? null,
       };
       changed = true;
+    }
+    if (!sameSig(systemSig, entry.system?.sig ?? null)) {
+      changed = true;
+      entry.system = await this.readSystem(systemFile, systemSig, entry.system ?? null);
     }
 
     if (!sameSig(metricsSig, entry.metricsSig)) {
@@ -293,6 +307,33 @@ export class SummaryStore implements Summarizer {
     if (changed) this.keepEntry(entry);
     else this.memory.set(dir, entry);
     return this.build(entry, metricsSig);
+  }
+
+  /**
+   * logs/system.jsonl brought up to date through its feed (resuming at the
+   * cached offset, like metrics.jsonl); null when missing. An unreadable one
+   * only costs the GPU fields: `expdesk show` names its problem.
+   */
+  private async readSystem(
+    file: string,
+    sig: FileSig,
+    prior: CacheEntry['system'],
+  ): Promise<CacheEntry['system']> {
+    if (sig === null) {
+      this.feeds.forget(file);
+      return null;
+    }
+    const feed = this.feeds.open(file, () =>
+      prior && prior.sig !== null && prior.sig.ino === sig.ino
+        ? { tail: prior.tail, fold: prior.fold, ino: sig.ino }
+        : undefined,
+    );
+    try {
+      await feed.read();
+    } catch {
+      return { sig, tail: emptyTailState(), fold: new MetricsFold().state };
+    }
+    return { sig, tail: feed.tailState, fold: feed.foldState };
   }
 
   /** Read the small files whose signatures say they exist (a missing one is never opened). */
@@ -400,5 +441,6 @@ export function buildSummary(
     ...withHparams(d.params, hparams),
     ...(d.annotations ? { annotations: d.annotations } : {}),
     ...(d.statusFile?.sweep ? { sweep: d.statusFile.sweep } : {}),
+    gpu: entry.system ? gpuSummary(entry.system.fold) : null,
   };
 }
