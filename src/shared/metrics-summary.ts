@@ -131,6 +131,7 @@ export class MetricsFold {
           count: 0,
           nonFinite: 0,
           sum: 0,
+          lastNonFinite: null,
         };
       }
       st.count++;

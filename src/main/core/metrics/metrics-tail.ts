@@ -294,26 +294,31 @@ function looksBinary(line: string): boolean {
 }
 
 /**
- * Reserved keys of a record and the type each must have. Metric keys are the
- * seed's `prefix/name` (a number, or null for Python's None); keys without a
- * slash are free-form extras and may hold anything.
+ * Whether a record's value has the type its key wants: the seed's reserved keys
+ * theirs, a metric (the seed's `prefix/name`) a number or null (Python's None);
+ * keys without a slash are free-form extras and may hold anything. A switch,
+ * not a lookup table: keys come from the file, and "constructor" must not find
+ * Object's.
  */
-const RESERVED_TYPES: Record<string, readonly string[]> = {
-  step: ['number'],
-  prefix: ['string'],
-  // The seed writes isoformat strings; epoch seconds are common elsewhere.
-  timestamp: ['string', 'number'],
-};
+function typeFits(key: string, v: unknown): boolean {
+  switch (key) {
+    case 'step':
+      return typeof v === 'number';
+    case 'prefix':
+      return typeof v === 'string';
+    case 'timestamp':
+      // The seed writes isoformat strings; epoch seconds are common elsewhere.
+      return typeof v === 'string' || typeof v === 'number';
+    default:
+      return v === null || typeof v === 'number' || !key.includes('/');
+  }
+}
 
 /** The first value of a record with the wrong type ("step" is a string), or null when all are right. */
 export function wrongTypedValue(record: Record<string, unknown>): string | null {
   for (const key in record) {
     const v = record[key];
-    const want = RESERVED_TYPES[key];
-    if (
-      want !== undefined ? want.includes(typeof v) : v === null || typeof v === 'number' || !key.includes('/')
-    )
-      continue;
+    if (typeFits(key, v)) continue;
     const got =
       v === null
         ? 'null'

@@ -35,6 +35,23 @@ describe('MetricsTail', () => {
     expect(tail.state.malformed.map((m) => m.line)).toEqual([2, 5]);
   });
 
+  it('reads a record whose extra keys are named like Object members (constructor, toString), and types them as data', async () => {
+    const file = path.join(tmpDir(), 'metrics.jsonl');
+    writeFileSync(
+      file,
+      rec(1, ', "constructor": 3, "toString": "x", "__proto__": 1') + rec(2, ', "hasOwnProperty/x": "y"'),
+    );
+    const tail = new MetricsTail(file);
+    const { records, sink } = collect();
+    await tail.readAppended(sink);
+    expect(records.map((r) => r.line)).toEqual([1, 2]);
+    expect(tail.state.malformedCount).toBe(0);
+    // Only the slashed key with a string is a wrong type, named as data.
+    expect(tail.state.malformed).toMatchObject([
+      { fault: 'wrong-type', line: 2, detail: '"hasOwnProperty/x" is a string' },
+    ]);
+  });
+
   it('leaves a partial last line until its newline arrives', async () => {
     const file = path.join(tmpDir(), 'metrics.jsonl');
     writeFileSync(file, rec(1) + '{"step": 2, "prefix": "train", "tra');
