@@ -8,6 +8,7 @@
  */
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { byLocation } from '../main/core/backend/resolve';
 import { planContext, planRun, type RunRequest } from '../main/core/runs/plan';
 import { SlurmExecutor, type SlurmSubmission } from '../main/core/runs/slurm-executor';
 import { localSlurmSite, readSlurmRecord } from '../main/core/runs/slurm-local';
@@ -164,6 +165,11 @@ export async function slurmSweepCommand(
   opts: SlurmCliOptions & { sweep: string[]; maxParallel?: number },
 ): Promise<number> {
   const request = { workspace: opts.workspace ?? process.cwd(), ...runRequestFields(command, opts) };
+  const refusal = byLocation<string | null>(request.workspace, {
+    local: null,
+    ssh: 'a SLURM sweep is submitted from this machine; through an ssh:// workspace not yet',
+  });
+  if (refusal) throw new CliError(refusal);
   const sweep = expandSweep(request, opts.sweep.map(parseSweepAxis), planContext(request));
   const max = opts.maxParallel ?? sweep.members.length;
   const runs = await localExecutor(opts.sbatch).submitArray(sweep.members, max);

@@ -85,6 +85,18 @@ describe.skipIf(skip !== null)('SLURM on a real cluster', () => {
     return r.stdout.trim().split('\n').pop()!;
   };
 
+  /** A PATH folder whose squeue, sacct and scontrol write their name to `count`, then run the real one. */
+  const countingScheduler = (): { wrap: string; count: string } => {
+    const wrap = tmpDir('expdesk-count-');
+    const count = path.join(wrap, 'count');
+    for (const cmd of ['squeue', 'sacct', 'scontrol']) {
+      const real = slurm.cmd(['sh', '-c', `command -v ${cmd}`]).trim();
+      writeFileSync(path.join(wrap, cmd), `#!/bin/sh\necho ${cmd} >> '${count}'\nexec '${real}' "$@"\n`);
+      chmodSync(path.join(wrap, cmd), 0o755);
+    }
+    return { wrap, count };
+  };
+
   it('submits with sbatch options, queued (with the reason) → running → completed, named after the folder', async () => {
     setup();
     const gates = tmpDir('expdesk-gates-');
@@ -227,13 +239,7 @@ describe.skipIf(skip !== null)('SLURM on a real cluster', () => {
     const dirs: string[] = [];
     for (let i = 0; i < 6; i++)
       dirs.push(await submitted(path.join(gates, `g${i}`), ['--sbatch=--begin=now+1hour']));
-    const wrap = tmpDir('expdesk-count-');
-    const count = path.join(wrap, 'count');
-    for (const cmd of ['squeue', 'sacct', 'scontrol']) {
-      const real = slurm.cmd(['sh', '-c', `command -v ${cmd}`]).trim();
-      writeFileSync(path.join(wrap, cmd), `#!/bin/sh\necho ${cmd} >> '${count}'\nexec '${real}' "$@"\n`);
-      chmodSync(path.join(wrap, cmd), 0o755);
-    }
+    const { wrap, count } = countingScheduler();
     const r = await cli(['list', '--json', project], { ...env, PATH: `${wrap}:${process.env.PATH}` });
     const listed = JSON.parse(r.stdout) as { experiments: Array<{ path: string; status: string }> };
     for (const d of dirs) expect(listed.experiments.find((e) => e.path === d)?.status).toBe('queued');
@@ -268,13 +274,7 @@ describe.skipIf(skip !== null)('SLURM on a real cluster', () => {
     expect(slurm.cmd(['squeue', '-h', '-r', '-j', array, '-o', '%j']).trim().split('\n')[0]).toBe(sweepId);
 
     // Listing them costs one squeue, and shows two running, one queued, all of the sweep.
-    const wrap = tmpDir('expdesk-count-');
-    const count = path.join(wrap, 'count');
-    for (const cmd of ['squeue', 'sacct', 'scontrol']) {
-      const real = slurm.cmd(['sh', '-c', `command -v ${cmd}`]).trim();
-      writeFileSync(path.join(wrap, cmd), `#!/bin/sh\necho ${cmd} >> '${count}'\nexec '${real}' "$@"\n`);
-      chmodSync(path.join(wrap, cmd), 0o755);
-    }
+    const { wrap, count } = countingScheduler();
     type Listed = { path: string; status: string; sweep: { id: string; index: number } | null };
     const list = async (counted = false): Promise<Listed[]> => {
       const l = await cli(
