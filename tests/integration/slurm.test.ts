@@ -318,6 +318,11 @@ describe.skipIf(skip !== null)('SLURM on a real cluster', () => {
       const s = await show(dirs2[0]!);
       return s.summary.status === 'running' ? true : null;
     });
+    // Stopping one member cancels only its element of the array.
+    const one = await cli(['stop', dirs2[2]!], env);
+    expect(one.code, one.stderr).toBe(0);
+    expect((await show(dirs2[2]!)).summary.status).toBe('stopped');
+    expect((await show(dirs2[0]!)).summary.status).toBe('running');
     const stop = await cli(['stop', '--sweep', id2], env);
     expect(stop.code, stop.stderr).toBe(0);
     for (const d of dirs2) expect((await show(d)).summary.status).toBe('stopped');

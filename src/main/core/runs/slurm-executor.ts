@@ -14,10 +14,10 @@
  * Where the folder and the scheduler are is a `SlurmSite`: this machine here
  * (`localSlurmSite`); a login node over SSH in ../remote.
  *
- * Job arrays (sweeps) would add `submitArray(plans)`: prepare every plan,
- * write one script per folder, and one `sbatch --array=0-N%M` whose script
- * picks the folder by $SLURM_ARRAY_TASK_ID; `recordSubmission` per folder with
- * the job id `<array>_<index>` (SlurmRecord accepts it; squeue prints it so).
+ * Job arrays (sweeps): `submitArray` prepares every member and keeps its own
+ * script, then one sbatch (`--array=0-(n-1)%N`) whose script picks the folder
+ * by $SLURM_ARRAY_TASK_ID; member i's record has the job id `<array>_<i>`, so
+ * `cancel` of a member cancels only it, and `cancelArray` the whole array.
  */
 import {
   batchScript,
