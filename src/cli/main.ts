@@ -130,10 +130,11 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
     )
     .action(async (command: string[], opts: SlurmCliOptions & { set: string[] } & SweepFlags) => {
       if (opts.sweep.length) {
-        if (opts.slurm)
-          throw new CliError(
-            '--sweep with --slurm (a job array) is not supported yet: sweep locally, or submit each value',
-          );
+        if (opts.slurm) {
+          const { slurmSweepCommand } = await import('./slurm');
+          process.exitCode = await slurmSweepCommand(command, opts);
+          return;
+        }
         const { sweepRunCommand } = await import('./sweep');
         process.exitCode = await sweepRunCommand(command, opts);
         return;

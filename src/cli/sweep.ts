@@ -88,6 +88,9 @@ export async function sweepRunCommand(command: string[], opts: SweepCliOptions):
 
 /** `expdesk stop --sweep SWEEP`: SWEEP is a sweep id or any member's folder. */
 export async function stopSweepCommand(target: string): Promise<string> {
+  const { slurmSweepStop } = await import('./slurm');
+  const slurm = await slurmSweepStop(target);
+  if (slurm !== null) return slurm;
   const id = SWEEP_ID.test(target) ? target : sweepIdOf(path.resolve(target));
   if (!id) throw new CliError(`${target} is neither a sweep id nor a member of a sweep`);
   const members = await stopLocalSweep(id);

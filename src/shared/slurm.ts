@@ -95,14 +95,18 @@ export function batchScript(input: BatchScriptInput, join: (...p: string[]) => s
   ].join('\n');
 }
 
-/** The squeue call that reads every job of the user, nothing truncated: fields split by '|', reason last. */
+/**
+ * The squeue call that reads every job of the user, nothing truncated: fields split by '|', reason last;
+ * `-r`: one line per job array element (`<array>_<index>`), pending ones too.
+ */
 export const SQUEUE_ARGS = [
   '-h',
+  '-r',
   '-t',
   'all',
   '--me',
   '-O',
-  'JobID:|,State:|,exit_code:|,TimeUsed:|,NodeList:|,Name:|,Reason',
+  'JobArrayID:|,State:|,exit_code:|,TimeUsed:|,NodeList:|,Name:|,Reason',
 ] as const;
 
 /** sacct for the jobs squeue no longer holds (where accounting exists). */

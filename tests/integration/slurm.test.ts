@@ -85,6 +85,18 @@ describe.skipIf(skip !== null)('SLURM on a real cluster', () => {
     return r.stdout.trim().split('\n').pop()!;
   };
 
+  /** A PATH folder whose squeue, sacct and scontrol write their name to `count`, then run the real one. */
+  const countingScheduler = (): { wrap: string; count: string } => {
+    const wrap = tmpDir('expdesk-count-');
+    const count = path.join(wrap, 'count');
+    for (const cmd of ['squeue', 'sacct', 'scontrol']) {
+      const real = slurm.cmd(['sh', '-c', `command -v ${cmd}`]).trim();
+      writeFileSync(path.join(wrap, cmd), `#!/bin/sh\necho ${cmd} >> '${count}'\nexec '${real}' "$@"\n`);
+      chmodSync(path.join(wrap, cmd), 0o755);
+    }
+    return { wrap, count };
+  };
+
   it('submits with sbatch options, queued (with the reason) → running → completed, named after the folder', async () => {
     setup();
     const gates = tmpDir('expdesk-gates-');
@@ -227,19 +239,94 @@ describe.skipIf(skip !== null)('SLURM on a real cluster', () => {
     const dirs: string[] = [];
     for (let i = 0; i < 6; i++)
       dirs.push(await submitted(path.join(gates, `g${i}`), ['--sbatch=--begin=now+1hour']));
-    const wrap = tmpDir('expdesk-count-');
-    const count = path.join(wrap, 'count');
-    for (const cmd of ['squeue', 'sacct', 'scontrol']) {
-      const real = slurm.cmd(['sh', '-c', `command -v ${cmd}`]).trim();
-      writeFileSync(path.join(wrap, cmd), `#!/bin/sh\necho ${cmd} >> '${count}'\nexec '${real}' "$@"\n`);
-      chmodSync(path.join(wrap, cmd), 0o755);
-    }
+    const { wrap, count } = countingScheduler();
     const r = await cli(['list', '--json', project], { ...env, PATH: `${wrap}:${process.env.PATH}` });
     const listed = JSON.parse(r.stdout) as { experiments: Array<{ path: string; status: string }> };
     for (const d of dirs) expect(listed.experiments.find((e) => e.path === d)?.status).toBe('queued');
     expect(readFileSync(count, 'utf8').trim().split('\n')).toEqual(['squeue']);
     for (const d of dirs) await cli(['stop', d], env);
   }, 300_000);
+
+  it('a sweep is one job array: three folders, at most two at once, each its own value; stop --sweep cancels the array', async () => {
+    setup();
+    const gates = tmpDir('expdesk-gates-');
+    const gate = path.join(gates, 'done');
+    const sweep = ['--sweep', 'dpo.beta=0.1,0.2,0.3', '--max-parallel', '2'];
+    const before = readdir(path.join(project, 'experiments'));
+    const refused = await run(gate, [...sweep, '--sbatch=--partition=nosuchpartition']);
+    expect(refused.stderr).toMatch(/sbatch refused the job array.*invalid partition/i);
+    expect(readdir(path.join(project, 'experiments'))).toEqual(before);
+
+    const r = await run(gate, sweep);
+    expect(r.code, r.stderr).toBe(0);
+    const dirs = r.stdout.trim().split('\n');
+    expect(dirs).toHaveLength(3);
+    const ids = dirs.map(
+      (d) =>
+        (JSON.parse(readFileSync(path.join(d, 'expdesk_slurm.json'), 'utf8')) as { job_id: string }).job_id,
+    );
+    const array = ids[0]!.split('_')[0]!;
+    expect(ids).toEqual([`${array}_0`, `${array}_1`, `${array}_2`]);
+    for (const d of dirs) expect(existsSync(path.join(d, 'expdesk_job.sbatch'))).toBe(true);
+    const sweepId = /sweep (sweep_\d{8}_\d{6}_[0-9a-f]{6}): SLURM job array/.exec(r.stderr)![1]!;
+    // One array, named after the sweep, limited to two at once.
+    expect(slurm.cmd(['scontrol', 'show', 'job', array])).toMatch(/ArrayTaskThrottle=2/);
+    expect(slurm.cmd(['squeue', '-h', '-r', '-j', array, '-o', '%j']).trim().split('\n')[0]).toBe(sweepId);
+
+    // Listing them costs one squeue, and shows two running, one queued, all of the sweep.
+    const { wrap, count } = countingScheduler();
+    type Listed = { path: string; status: string; sweep: { id: string; index: number } | null };
+    const list = async (counted = false): Promise<Listed[]> => {
+      const l = await cli(
+        ['list', '--json', project],
+        counted ? { ...env, PATH: `${wrap}:${process.env.PATH}` } : env,
+      );
+      return (JSON.parse(l.stdout) as { experiments: Listed[] }).experiments.filter((e) =>
+        dirs.includes(e.path),
+      );
+    };
+    await until('two members running', async () =>
+      (await list()).filter((e) => e.status === 'running').length === 2 ? true : null,
+    );
+    const listed = await list(true);
+    expect(readFileSync(count, 'utf8').trim().split('\n')).toEqual(['squeue']);
+    expect(listed.map((e) => e.status).sort()).toEqual(['queued', 'running', 'running']);
+    expect(dirs.map((d) => listed.find((e) => e.path === d)?.sweep)).toMatchObject([
+      { id: sweepId, index: 0 },
+      { id: sweepId, index: 1 },
+      { id: sweepId, index: 2 },
+    ]);
+
+    writeFileSync(gate, '0');
+    await until('all completed', async () =>
+      (await list()).every((e) => e.status === 'completed') ? true : null,
+    );
+    ['0.1', '0.2', '0.3'].forEach((beta, i) => {
+      expect(readFileSync(path.join(dirs[i]!, 'config.yaml'), 'utf8')).toMatch(
+        new RegExp(`beta: ${beta}\\b`),
+      );
+      expect(readFileSync(path.join(dirs[i]!, 'logs/train.log'), 'utf8')).toContain('job ending with 0');
+    });
+
+    // A second sweep, stopped by its id: the running members and the queued one all end stopped.
+    const gate2 = path.join(gates, 'never');
+    const r2 = await run(gate2, sweep);
+    expect(r2.code, r2.stderr).toBe(0);
+    const dirs2 = r2.stdout.trim().split('\n');
+    const id2 = /sweep (sweep_\S+): SLURM/.exec(r2.stderr)![1]!;
+    await until('a member running', async () => {
+      const s = await show(dirs2[0]!);
+      return s.summary.status === 'running' ? true : null;
+    });
+    // Stopping one member cancels only its element of the array.
+    const one = await cli(['stop', dirs2[2]!], env);
+    expect(one.code, one.stderr).toBe(0);
+    expect((await show(dirs2[2]!)).summary.status).toBe('stopped');
+    expect((await show(dirs2[0]!)).summary.status).toBe('running');
+    const stop = await cli(['stop', '--sweep', id2], env);
+    expect(stop.code, stop.stderr).toBe(0);
+    for (const d of dirs2) expect((await show(d)).summary.status).toBe('stopped');
+  }, 400_000);
 });
 
 function readdir(dir: string): string[] {

@@ -99,9 +99,23 @@ export class RunService implements RunFace {
     const workspace = params.workspace ?? this.defaultWorkspace();
     if (!workspace) throw new ApiError('bad-request', 'no workspace is open to launch into');
     const configRoot = await projectRootOf(this.defaultWorkspace() ?? workspace);
-    const { sweep: axes, maxParallel, ...rest } = params;
+    const { sweep: axes, maxParallel, slurm, ...rest } = params;
     const request = { ...rest, workspace, configRoot };
     const plan = expandSweep(request, axes.map(parseSweepAxis), planContext(request));
+    if (slurm) {
+      // One job array (`%maxParallel`, default all at once); the jobs outlive Expdesk.
+      const max = maxParallel ?? plan.members.length;
+      const jobs = await new SlurmExecutor(localSlurmSite(), { sbatch: slurm.sbatch }).submitArray(
+        plan.members,
+        max,
+      );
+      return {
+        sweepId: plan.id,
+        maxParallel: max,
+        members: jobs.map((j) => ({ expDir: j.expDir, name: j.name })),
+        warnings: [...new Set(jobs.flatMap((j) => j.warnings))],
+      };
+    }
     const started = await startLocalSweep(plan, { maxParallel });
     for (const m of started.members) this.watch(m.expDir);
     return {

@@ -251,7 +251,11 @@ export function launchSlice(ctx: Ctx): Slice<LaunchSlice> {
           set({ launchError: `Command: ${error}` });
           return;
         }
-        const extra = s.where === 'slurm' ? splitCommand(s.slurm.extra) : { argv: [], error: null };
+        // No free sbatch options is fine (splitCommand refuses an empty command).
+        const extra =
+          s.where === 'slurm' && s.slurm.extra.trim()
+            ? splitCommand(s.slurm.extra)
+            : { argv: [], error: null };
         if (extra.error) {
           set({ launchError: `sbatch options: ${extra.error}` });
           return;
@@ -294,13 +298,6 @@ export function launchSlice(ctx: Ctx): Slice<LaunchSlice> {
             ...(s.refuseDirty ? { refuseDirty: true } : {}),
             ...(s.where === 'slurm' ? { slurm: { sbatch: sbatchOptionsOf(s.slurm, extra.argv) } } : {}),
           };
-          if (axes.length && s.where === 'slurm') {
-            set({
-              launchError:
-                'A sweep on SLURM (a job array) is not supported yet: sweep on this machine, or launch each value',
-            });
-            return;
-          }
           if (axes.length) {
             const sweep = await ctx.client.invoke('run.sweep', {
               ...params,

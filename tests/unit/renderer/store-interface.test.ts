@@ -321,6 +321,31 @@ describe('launch', () => {
     expect(s().where).toBe('local');
   });
 
+  it('a sweep with where SLURM goes to the host as one sweep with its sbatch options (a job array there)', async () => {
+    const { client, store } = launchable();
+    client.handle('run.sweep', () => ({
+      sweepId: 'sweep_20261201_120000_abcdef',
+      maxParallel: 2,
+      members: [0, 1, 2].map((i) => ({ expDir: `/ws/experiments/exp01${i}`, name: `exp01${i}` })),
+      warnings: [],
+    }));
+    await store.getState().init();
+    await store.getState().openLaunch();
+    const s = () => store.getState();
+    s().setWhere('slurm');
+    s().setSlurmField({ partition: 'gpu' });
+    s().setLaunchField({ sweep: 'dpo.beta=0.1,0.2,0.3\n', maxParallel: '2' });
+    await s().launch(null);
+    expect(s().launchError).toBeNull();
+    expect(client.calls.find((c) => c.name === 'run.start')).toBeUndefined();
+    expect(client.calls.find((c) => c.name === 'run.sweep')!.params).toMatchObject({
+      sweep: ['dpo.beta=0.1,0.2,0.3'],
+      maxParallel: 2,
+      slurm: { sbatch: ['--partition=gpu'] },
+    });
+    expect(s().view).toBe('experiments');
+  });
+
   it('composes the unsaved text while typing, and marks only answers about that text', async () => {
     const { client, store } = launchable();
     await store.getState().openLaunch();

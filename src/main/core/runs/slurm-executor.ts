@@ -14,10 +14,10 @@
  * Where the folder and the scheduler are is a `SlurmSite`: this machine here
  * (`localSlurmSite`); a login node over SSH in ../remote.
  *
- * Job arrays (sweeps) would add `submitArray(plans)`: prepare every plan,
- * write one script per folder, and one `sbatch --array=0-N%M` whose script
- * picks the folder by $SLURM_ARRAY_TASK_ID; `recordSubmission` per folder with
- * the job id `<array>_<index>` (SlurmRecord accepts it; squeue prints it so).
+ * Job arrays (sweeps): `submitArray` prepares every member and keeps its own
+ * script, then one sbatch (`--array=0-(n-1)%N`) whose script picks the folder
+ * by $SLURM_ARRAY_TASK_ID; member i's record has the job id `<array>_<i>`, so
+ * `cancel` of a member cancels only it, and `cancelArray` the whole array.
  */
 import {
   batchScript,
@@ -29,7 +29,8 @@ import {
   type SlurmJob,
   type SlurmRecord,
 } from '../../../shared/slurm';
-import type { ExperimentStatus } from '../../../shared/model';
+import type { ExperimentStatus, SweepTag } from '../../../shared/model';
+import { shellComment, shellQuote } from '../../../shared/shell-quote';
 import { deriveStatus, type StatusFile } from '../workspace/status';
 import {
   checkKind,
@@ -129,13 +130,90 @@ export class SlurmExecutor implements RunExecutor<SlurmSubmission> {
   }
 
   async submit(plan: RunPlan): Promise<SlurmSubmission> {
+    const options = await this.checkOptions();
+    const prepared = await this.site.prepare(plan);
+    const script = await this.writeScript(prepared, options);
+    const r = await this.site.shell.exec(['sbatch', '--parsable', ...options, script]);
+    const jobId = r.code === 0 ? /^\s*(\d+(?:_\d+)?)/.exec(r.stdout)?.[1] : undefined;
+    if (!jobId) {
+      // No half-made experiment: the folder was made for this job only.
+      await this.site.removeFolder(prepared.expDir).catch(() => undefined);
+      throw new LaunchError(`sbatch refused the job (no experiment was kept): ${firstError(r)}`);
+    }
+    return this.submitted(prepared, jobId, options);
+  }
+
+  /**
+   * A sweep as one job array (`--array=0-(n-1)%maxParallel`, named after the
+   * sweep): every member's folder is prepared and its own batch script kept
+   * first, then one sbatch whose script runs the member picked by
+   * $SLURM_ARRAY_TASK_ID. Member i's job id is `<array>_<i>`. If sbatch
+   * refuses, or a member cannot be prepared, no member folder is kept.
+   */
+  async submitArray(
+    members: readonly { plan: RunPlan; tag: SweepTag }[],
+    maxParallel: number,
+  ): Promise<SlurmSubmission[]> {
+    if (!Number.isInteger(maxParallel) || maxParallel < 1)
+      throw new LaunchError(`--max-parallel must be a positive integer, got ${maxParallel}`);
+    const options = await this.checkOptions();
+    const { site } = this;
+    const made: { prepared: SlurmPrepared; script: string }[] = [];
+    const removeAll = (): Promise<unknown> =>
+      Promise.all(made.map((m) => site.removeFolder(m.prepared.expDir).catch(() => undefined)));
+    try {
+      for (const m of members) {
+        const prepared = await site.prepare(m.plan);
+        made.push({ prepared, script: '' });
+        made[made.length - 1]!.script = await this.writeScript(prepared, options, m.tag);
+      }
+    } catch (err) {
+      await removeAll();
+      throw err;
+    }
+    const id = members[0]?.tag.id ?? 'sweep';
+    const arrayScript = [
+      '#!/bin/bash',
+      `#SBATCH --job-name=${shellQuote(id)}`,
+      '#SBATCH --output=/dev/null',
+      `#SBATCH --array=0-${made.length - 1}%${maxParallel}`,
+      ...options.map((o) => `#SBATCH ${shellQuote(o)}`),
+      `# Written by Expdesk for sweep ${shellComment(id)}: member i runs its own folder's batch script.`,
+      'case "$SLURM_ARRAY_TASK_ID" in',
+      ...made.map(
+        ({ prepared, script }, i) =>
+          `  ${i}) mkdir -p ${shellQuote(site.join(prepared.expDir, 'logs'))} && cd ${shellQuote(prepared.cwd)} && exec /bin/bash ${shellQuote(script)} >>${shellQuote(
+            site.join(prepared.expDir, 'logs', 'slurm-'),
+          )}"$SLURM_ARRAY_JOB_ID"_${i}.out 2>&1 ;;`,
+      ),
+      '  *) echo "expdesk: no member $SLURM_ARRAY_TASK_ID in this sweep" >&2; exit 2 ;;',
+      'esac',
+      '',
+    ].join('\n');
+    const r = await site.shell.exec(['sbatch', '--parsable', ...options], arrayScript);
+    const arrayId = r.code === 0 ? /^\s*(\d+)/.exec(r.stdout)?.[1] : undefined;
+    if (!arrayId) {
+      await removeAll();
+      throw new LaunchError(`sbatch refused the job array (no experiment was kept): ${firstError(r)}`);
+    }
+    const out: SlurmSubmission[] = [];
+    for (const [i, { prepared }] of made.entries())
+      out.push(await this.submitted(prepared, `${arrayId}_${i}`, options));
+    return out;
+  }
+
+  private async checkOptions(): Promise<string[]> {
     const options = [...(this.options.sbatch ?? [])];
     for (const o of options) {
       const bad = checkSbatchOption(o);
       if (bad) throw new LaunchError(bad);
     }
     await this.checkSbatch();
-    const prepared = await this.site.prepare(plan);
+    return options;
+  }
+
+  /** Write the folder's batch script and its "queued" status; on failure the folder goes. */
+  private async writeScript(prepared: SlurmPrepared, options: string[], sweep?: SweepTag): Promise<string> {
     const { site } = this;
     const script = site.join(prepared.expDir, SLURM_SCRIPT);
     try {
@@ -150,6 +228,7 @@ export class SlurmExecutor implements RunExecutor<SlurmSubmission> {
         term_is_stop: false,
         tmux_session: null,
         stop_timeouts: [5, 5],
+        ...(sweep ? { sweep } : {}),
       };
       const text = batchScript(
         {
@@ -165,18 +244,22 @@ export class SlurmExecutor implements RunExecutor<SlurmSubmission> {
       );
       await site.write(script, text, 0o755);
       // Queued before sbatch: the wrapper's "running" can then only come after it.
-      await site.write(site.join(prepared.expDir, 'expdesk_status.json'), statusText({ state: 'queued' }));
+      await site.write(
+        site.join(prepared.expDir, 'expdesk_status.json'),
+        statusText({ state: 'queued', ...(sweep ? { sweep } : {}) }),
+      );
     } catch (err) {
       await site.removeFolder(prepared.expDir).catch(() => undefined);
       throw err;
     }
-    const r = await site.shell.exec(['sbatch', '--parsable', ...options, script]);
-    const jobId = r.code === 0 ? /^\s*(\d+(?:_\d+)?)/.exec(r.stdout)?.[1] : undefined;
-    if (!jobId) {
-      // No half-made experiment: the folder was made for this job only.
-      await site.removeFolder(prepared.expDir).catch(() => undefined);
-      throw new LaunchError(`sbatch refused the job (no experiment was kept): ${firstError(r)}`);
-    }
+    return script;
+  }
+
+  private async submitted(
+    prepared: SlurmPrepared,
+    jobId: string,
+    options: string[],
+  ): Promise<SlurmSubmission> {
     const record: SlurmRecord = {
       schema: 'expdesk.slurm/1',
       job_id: jobId,
@@ -184,7 +267,7 @@ export class SlurmExecutor implements RunExecutor<SlurmSubmission> {
       submitted_at: nowIso(),
       sbatch_options: options,
       script: SLURM_SCRIPT,
-      host: site.host,
+      host: this.site.host,
       stop_requested_at: null,
     };
     await this.writeRecord(prepared.expDir, record);
@@ -290,37 +373,84 @@ export class SlurmExecutor implements RunExecutor<SlurmSubmission> {
     if (phase === 'running') {
       await scancel(['--batch', '--signal=USR1']);
       await scancel(['--signal=INT']).catch(() => undefined); // no steps: nothing to signal
-      if (!(await this.waitEnded(handle.expDir, (this.options.graceSeconds ?? 15) * 1000))) await scancel([]);
+      if (!(await this.waitEnded([handle.expDir], (this.options.graceSeconds ?? 15) * 1000)))
+        await scancel([]);
     } else if (phase === 'queued') {
       await scancel([]);
     }
-    await this.waitEnded(handle.expDir, waitMs);
-    const [after] = await this.judge([handle.expDir]);
+    await this.waitEnded([handle.expDir], waitMs);
+    return report(await this.settle(handle.expDir, record));
+  }
+
+  /**
+   * Stop a whole job array (a SLURM sweep; every folder's job id `<array>_<i>`):
+   * its pending members are cancelled first (none starts any more), the running
+   * ones get SIGUSR1 and SIGINT as in `cancel`, then a plain scancel of the array
+   * after the grace period.
+   */
+  async cancelArray(expDirs: readonly string[]): Promise<RunStateReport[]> {
+    const folders = await this.site.folders(expDirs);
+    const records = folders.map((f, i) => {
+      if (!f.record || !/^\d+_\d+$/.test(f.record.job_id))
+        throw new LaunchError(`${expDirs[i]} is not a member of a SLURM job array submitted by Expdesk`);
+      return f.record;
+    });
+    const arrays = new Set(records.map((r) => r.job_id.split('_')[0]!));
+    if (arrays.size !== 1)
+      throw new LaunchError(`these folders belong to ${arrays.size} different job arrays, not one`);
+    const [id] = arrays;
+    const stopAt = nowIso();
+    await Promise.all(
+      records.map((r, i) => this.writeRecord(expDirs[i]!, { ...r, stop_requested_at: stopAt })),
+    );
+    const scancel = (args: string[]): Promise<unknown> => this.site.shell.exec(['scancel', ...args, id!]);
+    await scancel(['--state=PENDING']);
+    await scancel(['--batch', '--signal=USR1']);
+    await scancel(['--signal=INT']);
+    if (!(await this.waitEnded(expDirs, (this.options.graceSeconds ?? 15) * 1000))) {
+      const r = await this.site.shell.exec(['scancel', id!]);
+      if (r.code !== 0 && !/already completing|Invalid job id|has already finished/i.test(r.stderr))
+        throw new LaunchError(`scancel failed on ${this.site.shell.label}: ${firstError(r)}`);
+    }
+    await this.waitEnded(expDirs, this.options.waitMs ?? 60_000);
+    return Promise.all(
+      expDirs.map(async (d, i) =>
+        report(await this.settle(d, { ...records[i]!, stop_requested_at: stopAt })),
+      ),
+    );
+  }
+
+  /** The state after a cancel; a job cancelled before it started gets its "stopped" status from Expdesk. */
+  private async settle(expDir: string, record: SlurmRecord): Promise<ExperimentStatus> {
+    const [after] = await this.judge([expDir]);
     const settled = after!.status;
     // Cancelled before it started: no wrapper ever ran to record it; Expdesk does.
     if (after!.record && settled.state === 'stopped' && settled.source === 'inferred') {
-      const f = (await this.site.folders([handle.expDir]))[0];
+      const f = (await this.site.folders([expDir]))[0];
       if (f?.status?.state === 'queued')
         await this.site.write(
-          this.site.join(handle.expDir, 'expdesk_status.json'),
+          this.site.join(expDir, 'expdesk_status.json'),
           statusText({
             state: 'stopped',
             ended_at: nowIso(),
             stop_requested_at: record.stop_requested_at ?? nowIso(),
+            ...(f.status.sweep ? { sweep: f.status.sweep } : {}),
           }),
         );
     }
-    return report(settled);
+    return settled;
   }
 
-  private async waitEnded(expDir: string, ms: number): Promise<boolean> {
+  private async waitEnded(expDirs: readonly string[], ms: number): Promise<boolean> {
     const deadline = Date.now() + ms;
     for (;;) {
-      const [j] = await this.judge([expDir]);
+      const judged = await this.judge(expDirs);
       if (
-        j &&
-        ['completed', 'failed', 'stopped'].includes(j.status.state) &&
-        schedulerPhase(j.job?.state ?? 'ENDED') === 'ended'
+        judged.every(
+          (j) =>
+            ['completed', 'failed', 'stopped'].includes(j.status.state) &&
+            schedulerPhase(j.job?.state ?? 'ENDED') === 'ended',
+        )
       )
         return true;
       if (Date.now() > deadline) return false;
@@ -328,7 +458,6 @@ export class SlurmExecutor implements RunExecutor<SlurmSubmission> {
     }
   }
 }
-
 function statusText(fields: Partial<StatusFile> & { state: StatusFile['state'] }): string {
   const now = nowIso();
   return (

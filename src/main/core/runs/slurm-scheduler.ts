@@ -33,7 +33,8 @@ export interface ShellResult {
 export interface SchedulerShell {
   /** Where, for messages: "this machine", "ssh://login". */
   readonly label: string;
-  exec(argv: readonly string[]): Promise<ShellResult>;
+  /** Run a command there; `stdin`, if given, is its standard input (sbatch reads a job array's script so). */
+  exec(argv: readonly string[], stdin?: string): Promise<ShellResult>;
   /** The command's path there, and the PATH searched (said when it is missing). */
   which(cmd: string): Promise<{ found: string | null; searched: string }>;
 }
@@ -50,10 +51,10 @@ export class LocalSchedulerShell implements SchedulerShell {
   /** Every command run, for tests and the benchmark. */
   commands = 0;
 
-  exec(argv: readonly string[]): Promise<ShellResult> {
+  exec(argv: readonly string[], stdin?: string): Promise<ShellResult> {
     this.commands++;
     return new Promise((resolve) => {
-      execFile(
+      const child = execFile(
         argv[0]!,
         argv.slice(1),
         { timeout: 60_000, maxBuffer: 64 * 1024 * 1024 },
@@ -62,6 +63,8 @@ export class LocalSchedulerShell implements SchedulerShell {
           resolve({ code, stdout, stderr, missing: err?.code === 'ENOENT' });
         },
       );
+      child.stdin?.on('error', () => undefined); // a command that does not read it
+      child.stdin?.end(stdin ?? '');
     });
   }
 
