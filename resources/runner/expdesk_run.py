@@ -10,7 +10,8 @@ and:
     code, end time and status land in the experiment folder even when
     Expdesk is not running (see docs/status-file.md);
   * on failure writes FAILED.txt in the seed's form: "Failed at step N"
-    (the last step in logs/metrics.jsonl) and the traceback from the log;
+    (the last step in logs/metrics.jsonl) and the traceback from the log,
+    unless the command wrote its own FAILED.txt during the run, which is kept;
   * on SIGUSR1 (Expdesk's "stop") sends SIGINT, then SIGTERM, then SIGKILL
     to the command's process group, with timeouts, and records "stopped";
   * proves the run is Expdesk's: it records its own and the command's pid,
@@ -302,6 +303,10 @@ def main():
     exp_dir = spec["exp_dir"]
     log_path = os.path.join(exp_dir, "logs", "train.log")
     metrics_path = os.path.join(exp_dir, "logs", "metrics.jsonl")
+    failed_path = os.path.join(exp_dir, "FAILED.txt")
+    # A FAILED.txt that appears during the run is the script's own record (the seed's
+    # best practice #3): its step is the one in its traceback, so it is kept as written.
+    failed_before = os.path.lexists(failed_path)
     os.makedirs(os.path.dirname(log_path), exist_ok=True)
 
     def say(line):
@@ -543,7 +548,8 @@ def main():
             describe += " " + lost_note
         text = "Failed at step %d\n" % last_step(metrics_path) + failure_text(log_path, describe)
         try:
-            write_atomic(os.path.join(exp_dir, "FAILED.txt"), text.encode("utf-8"))
+            if failed_before or not os.path.isfile(failed_path):
+                write_atomic(failed_path, text.encode("utf-8"))
         except OSError as e:
             say("expdesk: cannot write FAILED.txt (%s); the status file records the failure" % e.strerror)
 

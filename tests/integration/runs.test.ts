@@ -254,7 +254,9 @@ describe('expdesk run', { timeout: 120_000 }, () => {
     expect(r.code).toBe(1);
     const exp = expDirOf(r.stdout);
     const failed = readFileSync(path.join(exp, 'FAILED.txt'), 'utf8');
-    expect(failed.split('\n')[0]).toMatch(/^Failed at step 2[23]$/);
+    // The demo's own FAILED.txt is kept: its step is the one its traceback names.
+    expect(failed.split('\n')[0]).toBe('Failed at step 23');
+    expect(failed).toMatch(/RuntimeError: simulated failure at step 23 /);
     expect(failed).toContain('Traceback (most recent call last):');
     expect(failed).toContain('RuntimeError');
     expect(json(path.join(exp, 'expdesk_status.json'))).toMatchObject({ state: 'failed', exit_code: 1 });
