@@ -51,7 +51,8 @@ export const ComposeResult = z.union([
   z.object({
     ok: z.literal(true),
     config: z.record(z.string(), JsonValue),
-    base: z.record(z.string(), JsonValue),
+    /** null when the config has no `defaults:` list: no base, so no "changes from base". */
+    base: z.record(z.string(), JsonValue).nullable(),
     files: z.array(z.string()),
     /** The frozen config.yaml a launch would write (name and output_dir as placeholders). */
     frozen: z.string(),

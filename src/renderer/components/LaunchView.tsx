@@ -51,6 +51,9 @@ export default function LaunchView(): React.JSX.Element {
   const [previewTab, setPreviewTab] = useState<'diff' | 'frozen'>('diff');
   const openLaunch = s.openLaunch;
   const hasFile = s.configFile !== null;
+  // A config with no `defaults:` list has no base: no "Changes from base" tab, just the resolved config.
+  const hasBase = !(s.compose?.ok && s.compose.base === null);
+  const tab = hasBase ? previewTab : 'frozen';
 
   useEffect(() => {
     // First visit: list the project's configs and open one.
@@ -100,20 +103,22 @@ export default function LaunchView(): React.JSX.Element {
         <LaunchForm editorText={() => editor.current?.getText() ?? null} />
         <div className="preview">
           <div className="tabs small-tabs" role="tablist">
+            {hasBase && (
+              <button
+                type="button"
+                role="tab"
+                aria-selected={tab === 'diff'}
+                className={`tab${tab === 'diff' ? ' active' : ''}`}
+                onClick={() => setPreviewTab('diff')}
+              >
+                Changes from base
+              </button>
+            )}
             <button
               type="button"
               role="tab"
-              aria-selected={previewTab === 'diff'}
-              className={`tab${previewTab === 'diff' ? ' active' : ''}`}
-              onClick={() => setPreviewTab('diff')}
-            >
-              Changes from base
-            </button>
-            <button
-              type="button"
-              role="tab"
-              aria-selected={previewTab === 'frozen'}
-              className={`tab${previewTab === 'frozen' ? ' active' : ''}`}
+              aria-selected={tab === 'frozen'}
+              className={`tab${tab === 'frozen' ? ' active' : ''}`}
               onClick={() => setPreviewTab('frozen')}
               data-testid="frozen-tab"
             >
@@ -125,7 +130,7 @@ export default function LaunchView(): React.JSX.Element {
               <p className="muted small pad">…</p>
             ) : !s.compose.ok ? (
               <p className="muted small pad">Fix the error to see the resolved config.</p>
-            ) : previewTab === 'frozen' ? (
+            ) : tab === 'frozen' || s.compose.base === null ? (
               <pre className="code frozen" data-testid="frozen-config">
                 {s.compose.frozen}
               </pre>

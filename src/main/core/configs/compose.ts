@@ -69,8 +69,11 @@ export type Origins = Map<string, SourcePos | { override: string }>;
 export interface ComposedConfig {
   /** The fully resolved config: merged, overridden, interpolated. */
   config: ConfigMap;
-  /** The config composed from the defaults only (before the file's own keys and overrides), for "diff from base". */
-  base: ConfigMap;
+  /**
+   * The config composed from the defaults only (before the file's own keys and overrides), for "diff from base";
+   * null when the file has no `defaults:` list, so there is no base to differ from.
+   */
+  base: ConfigMap | null;
   origins: Origins;
   /** Dotted paths of numbers written as floats (3.0), so the frozen file keeps them floats. */
   floatPaths: Set<string>;
@@ -185,7 +188,7 @@ function resolveDefault(fromFile: string, spec: string, pos: SourcePos, root: st
 
 interface Merged {
   config: ConfigMap;
-  base: ConfigMap;
+  base: ConfigMap | null;
   origins: Origins;
   floatPaths: Set<string>;
   files: string[];
@@ -215,7 +218,7 @@ function compose(
     sub.floatPaths.forEach((p) => floatPaths.add(p));
     for (const f of sub.files) if (!files.includes(f)) files.push(f);
   }
-  const base = config;
+  const base = loaded.defaults.length > 0 ? config : null;
   config = deepMerge(config, loaded.own);
   loaded.origins.forEach((v, k) => origins.set(k, v));
   // A key set by this file replaces float-ness decided by its defaults.
