@@ -100,6 +100,19 @@ export function formatConfigValue(v: JsonValue | undefined): string {
   return JSON.stringify(v);
 }
 
+/** A run's duration as shown: "~12m 03s", titled as such, when inferred from timestamps. */
+export function formatRunDuration(d: { ms: number; inferred: boolean } | null): {
+  text: string;
+  title?: string;
+} {
+  if (d === null) return { text: MISSING };
+  if (!d.inferred) return { text: formatDuration(d.ms) };
+  return {
+    text: `~${formatDuration(d.ms)}`,
+    title: 'inferred from timestamps (metadata start, metrics records): Expdesk did not launch this run',
+  };
+}
+
 /** "42s", "12m 03s", "3h 12m", "2d 4h": precise while short, coarse when long. */
 export function formatDuration(ms: number): string {
   const s = Math.floor(ms / 1000);

@@ -64,6 +64,8 @@ export interface MetricsFoldState {
   lastEvalStep: number | null;
   lastStep: number | null;
   lastTimestamp: string | null;
+  /** The first record's timestamp (absent in states cached before it was kept). */
+  firstTimestamp?: string | null;
   stats: Record<string, StatState>;
 }
 
@@ -76,6 +78,7 @@ export function emptyFoldState(): MetricsFoldState {
     lastEvalStep: null,
     lastStep: null,
     lastTimestamp: null,
+    firstTimestamp: null,
     stats: {},
   };
 }
@@ -104,7 +107,10 @@ export class MetricsFold {
     const step = typeof rawStep === 'number' ? rawStep : null;
     const prefix = record.prefix;
     if (step !== null) s.lastStep = step;
-    if (typeof record.timestamp === 'string') s.lastTimestamp = record.timestamp;
+    if (typeof record.timestamp === 'string') {
+      s.lastTimestamp = record.timestamp;
+      if (s.firstTimestamp === null) s.firstTimestamp = record.timestamp; // undefined: cached before it was kept
+    }
     let evalValues: Record<string, number | null> | null = null;
     if (prefix === 'train') {
       s.lastTrainStep = step;

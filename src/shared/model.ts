@@ -158,6 +158,8 @@ export const ExperimentSummary = z.object({
     .object({ peakMemoryMiB: z.number().nullable(), meanUtilization: z.number().nullable() })
     .nullable()
     .optional(),
+  /** The timestamps of the first and last metrics records (for a duration where no status file gives one). */
+  recordTimes: z.object({ first: z.string().nullable(), last: z.string().nullable() }).optional(),
 });
 export type ExperimentSummary = z.infer<typeof ExperimentSummary>;
 

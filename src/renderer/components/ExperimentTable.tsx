@@ -5,20 +5,20 @@ import type { ExperimentSummary } from '../../shared/model';
 import {
   columnDef,
   COMPACT_COLUMNS,
-  durationMs,
   finalMetric,
+  runDuration,
   sweepLabel,
   type ColumnDef,
 } from '../lib/columns';
 import { configValue, listedConfigKnown, type FlatConfig } from '../lib/query';
 import {
   formatConfigValue,
-  formatDuration,
   formatFinalEval,
   formatFinalLoss,
   formatGpuMemory,
   formatMetric,
   formatPercent,
+  formatRunDuration,
   formatTimestamp,
   MISSING,
   problemText,
@@ -331,8 +331,12 @@ function Cell(props: {
     case 'started':
       return <Text cls={`${cls} tabular`} text={formatTimestamp(e.status.startedAt ?? e.startedAt)} />;
     case 'duration': {
-      const d = durationMs(e, props.now);
-      return <Text cls={cls} text={d === null ? MISSING : formatDuration(d)} />;
+      const d = formatRunDuration(runDuration(e, props.now));
+      return (
+        <div className={cls} role="gridcell" title={d.title}>
+          {d.text}
+        </div>
+      );
     }
     case 'git':
       return (

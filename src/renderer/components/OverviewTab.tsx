@@ -1,13 +1,13 @@
 import { useState } from 'react';
 import type { ExperimentDetail, ExperimentStatus, JsonValue } from '../../shared/model';
 import { useNow } from '../hooks';
-import { durationMs } from '../lib/columns';
+import { runDuration } from '../lib/columns';
 import {
   formatBytes,
-  formatDuration,
   formatFinalEval,
   formatFinalLoss,
   formatJsonValue,
+  formatRunDuration,
   formatMetric,
   formatMetricLast,
   formatTimestamp,
@@ -36,7 +36,7 @@ export function OverviewTab({ detail }: { detail: ExperimentDetail }): React.JSX
   const [allMetrics, setAllMetrics] = useState(false);
   const shownMetrics = allMetrics ? metrics : metrics.slice(0, METRIC_ROWS);
   const now = useNow(s.status.state === 'running');
-  const duration = durationMs(s, now);
+  const duration = formatRunDuration(runDuration(s, now));
   return (
     <div className="overview" data-testid="overview">
       <StatusBlock status={s.status} />
@@ -59,7 +59,7 @@ export function OverviewTab({ detail }: { detail: ExperimentDetail }): React.JSX
           <dt>Started</dt>
           <dd>{formatTimestamp(s.status.startedAt ?? s.startedAt)}</dd>
           <dt>Duration</dt>
-          <dd>{duration === null ? MISSING : formatDuration(duration)}</dd>
+          <dd title={duration.title}>{duration.text}</dd>
           <dt>Steps</dt>
           <dd>{s.total_steps ?? MISSING}</dd>
           <dt>Final loss</dt>

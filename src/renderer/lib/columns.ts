@@ -80,13 +80,24 @@ export function parseTime(iso: string | null | undefined): number | null {
   return Number.isNaN(t) ? null : t;
 }
 
-/** Run time in ms: end − start, or now − start while it runs; null when unknown. */
-export function durationMs(e: ExperimentSummary, now: number): number | null {
-  const start = parseTime(e.status.startedAt ?? e.startedAt);
+/**
+ * Run time in ms: end − start, or now − start while it runs; null when unknown.
+ * `inferred` when Expdesk did not launch the run (no start in a status file):
+ * then it runs from metadata's start time (else the first metrics record) to
+ * the last metrics record.
+ */
+export function runDuration(e: ExperimentSummary, now: number): { ms: number; inferred: boolean } | null {
+  const launched = parseTime(e.status.startedAt);
+  const start = launched ?? parseTime(e.startedAt) ?? parseTime(e.recordTimes?.first);
   if (start === null) return null;
-  const end = parseTime(e.status.endedAt);
-  if (end !== null) return Math.max(0, end - start);
-  return e.status.state === 'running' ? Math.max(0, now - start) : null;
+  const inferred = launched === null;
+  const end = parseTime(e.status.endedAt) ?? (inferred ? parseTime(e.recordTimes?.last) : null);
+  if (e.status.state === 'running') return { ms: Math.max(0, now - start), inferred };
+  return end === null ? null : { ms: Math.max(0, end - start), inferred };
+}
+
+export function durationMs(e: ExperimentSummary, now: number): number | null {
+  return runDuration(e, now)?.ms ?? null;
 }
 
 /** A metric's final value: the last eval record's for eval keys, else the last record's. */

@@ -1,6 +1,14 @@
 /** The table's filter language and the column model: parsing, matching, sorting. */
 import { describe, expect, it } from 'vitest';
-import { durationMs, finalMetric, nextSort, sortExperiments } from '../../../src/renderer/lib/columns';
+import {
+  durationMs,
+  finalMetric,
+  nextSort,
+  runDuration,
+  sortExperiments,
+} from '../../../src/renderer/lib/columns';
+import { formatRunDuration } from '../../../src/renderer/format';
+import { MetricsFold } from '../../../src/shared/metrics-summary';
 import { matches, parseQuery } from '../../../src/renderer/lib/query';
 import { summary } from './fakes';
 
@@ -160,6 +168,37 @@ describe('columns', () => {
     });
     expect(durationMs(running, start + 5_000)).toBe(5_000);
     expect(durationMs(summary({ path: '/u' }), 0)).toBeNull();
+  });
+  it('infers a duration from timestamps where Expdesk did not launch the run, and labels it', () => {
+    // The seed's own failed run: FAILED.txt, metadata's start, metrics records; no status file.
+    const fold = new MetricsFold();
+    fold.add({ step: 1, prefix: 'train', timestamp: '2024-01-01T10:00:30', 'train/loss': 1 });
+    fold.add({ step: 2, prefix: 'train', timestamp: '2024-01-01T10:12:00', 'train/loss': 1 });
+    const recordTimes = { first: fold.state.firstTimestamp ?? null, last: fold.state.lastTimestamp };
+    expect(recordTimes).toEqual({ first: '2024-01-01T10:00:30', last: '2024-01-01T10:12:00' });
+    const failed = { state: 'failed' as const, source: 'failed-file' as const, reason: '', failedAtStep: 2 };
+    const seedRun = summary({ path: '/s', status: failed, startedAt: '2024-01-01T10:00:00', recordTimes });
+    expect(runDuration(seedRun, 0)).toEqual({ ms: 12 * 60_000, inferred: true });
+    const shown = formatRunDuration(runDuration(seedRun, 0));
+    expect(shown.text).toBe('~12m 00s');
+    expect(shown.title).toMatch(/^inferred from timestamps/);
+    // No start in metadata: from the first record.
+    expect(runDuration(summary({ path: '/t', status: failed, recordTimes }), 0)).toEqual({
+      ms: 11.5 * 60_000,
+      inferred: true,
+    });
+    // Launched by Expdesk: the status file's times, not labelled.
+    const launched = summary({
+      path: '/l',
+      status: {
+        ...failed,
+        source: 'status-file',
+        startedAt: '2024-01-01T10:00:00',
+        endedAt: '2024-01-01T10:01:00',
+      },
+      recordTimes,
+    });
+    expect(formatRunDuration(runDuration(launched, 0))).toEqual({ text: '1m 00s' });
   });
   it('takes a final metric from the last eval record first', () => {
     const e = summary({

@@ -442,5 +442,6 @@ export function buildSummary(
     ...(d.annotations ? { annotations: d.annotations } : {}),
     ...(d.statusFile?.sweep ? { sweep: d.statusFile.sweep } : {}),
     gpu: entry.system ? gpuSummary(entry.system.fold) : null,
+    recordTimes: { first: f.firstTimestamp ?? null, last: f.lastTimestamp },
   };
 }
