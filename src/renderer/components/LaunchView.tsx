@@ -104,26 +104,13 @@ export default function LaunchView(): React.JSX.Element {
         <div className="preview">
           <div className="tabs small-tabs" role="tablist">
             {hasBase && (
-              <button
-                type="button"
-                role="tab"
-                aria-selected={tab === 'diff'}
-                className={`tab${tab === 'diff' ? ' active' : ''}`}
-                onClick={() => setPreviewTab('diff')}
-              >
+              <PreviewTab active={tab === 'diff'} onClick={() => setPreviewTab('diff')}>
                 Changes from base
-              </button>
+              </PreviewTab>
             )}
-            <button
-              type="button"
-              role="tab"
-              aria-selected={tab === 'frozen'}
-              className={`tab${tab === 'frozen' ? ' active' : ''}`}
-              onClick={() => setPreviewTab('frozen')}
-              data-testid="frozen-tab"
-            >
+            <PreviewTab active={tab === 'frozen'} onClick={() => setPreviewTab('frozen')} testId="frozen-tab">
               Resolved config
-            </button>
+            </PreviewTab>
           </div>
           <div className="preview-body" data-testid="resolved-preview">
             {!s.compose ? (
@@ -310,6 +297,26 @@ function EditorPane({ editor }: { editor: React.RefObject<CodeEditorHandle | nul
         )}
       </div>
     </section>
+  );
+}
+
+function PreviewTab(props: {
+  active: boolean;
+  onClick: () => void;
+  testId?: string;
+  children: React.ReactNode;
+}): React.JSX.Element {
+  return (
+    <button
+      type="button"
+      role="tab"
+      aria-selected={props.active}
+      className={`tab${props.active ? ' active' : ''}`}
+      onClick={props.onClick}
+      data-testid={props.testId}
+    >
+      {props.children}
+    </button>
   );
 }
 
