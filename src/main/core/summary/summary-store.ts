@@ -43,7 +43,7 @@ import { SummaryDiskCache } from './summary-disk-cache';
 export { deriveFields, type Derived } from './derive';
 
 /** Bump when the cache entry's shape or the summary's semantics change. */
-export const CACHE_VERSION = 6;
+export const CACHE_VERSION = 7;
 
 export type FileSig = { size: number; mtimeMs: number; ino: number } | null;
 
