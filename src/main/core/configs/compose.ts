@@ -218,7 +218,7 @@ function compose(
     sub.floatPaths.forEach((p) => floatPaths.add(p));
     for (const f of sub.files) if (!files.includes(f)) files.push(f);
   }
-  const base = loaded.defaults.length > 0 ? config : null;
+  const base = config;
   config = deepMerge(config, loaded.own);
   loaded.origins.forEach((v, k) => origins.set(k, v));
   // A key set by this file replaces float-ness decided by its defaults.

@@ -49,17 +49,6 @@ describe('composeConfig', () => {
     });
   });
 
-  it('has no base without a defaults list, (or an empty one), so no "changes from base"', () => {
-    const dir = files({
-      'plain.yaml': 'model:\n  name: tiny\ntraining:\n  lr: 0.1\n',
-      'empty.yaml': 'defaults: []\nmodel:\n  name: tiny\n',
-    });
-    const plain = composeConfig(path.join(dir, 'plain.yaml'), { overrides: ['training.lr=0.2'] });
-    expect(plain.config).toEqual({ model: { name: 'tiny' }, training: { lr: 0.2 } });
-    expect(plain.base).toBeNull();
-    expect(composeConfig(path.join(dir, 'empty.yaml')).base).toBeNull();
-  });
-
   it('applies typed overrides last and refuses unknown keys with their nearest neighbours', () => {
     const dir = files({ 'c.yaml': 'dpo:\n  beta: 0.1\ntraining:\n  lr: 0.001\n  seed: 1\n' });
     const file = path.join(dir, 'c.yaml');
