@@ -51,7 +51,7 @@ export const ComposeResult = z.union([
   z.object({
     ok: z.literal(true),
     config: z.record(z.string(), JsonValue),
-    /** null when the config has no `defaults:` list: no base, so no "changes from base". */
+    /** Nullable for a config with no base (Launch then hides "changes from base"); compose sends {} today. */
     base: z.record(z.string(), JsonValue).nullable(),
     files: z.array(z.string()),
     /** The frozen config.yaml a launch would write (name and output_dir as placeholders). */

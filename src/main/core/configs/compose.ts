@@ -71,7 +71,7 @@ export interface ComposedConfig {
   config: ConfigMap;
   /**
    * The config composed from the defaults only (before the file's own keys and overrides), for "diff from base";
-   * null when the file has no `defaults:` list, so there is no base to differ from.
+   * empty when the file has no `defaults:` list (the type allows null for when Launch can show overrides alone).
    */
   base: ConfigMap | null;
   origins: Origins;
