@@ -19,6 +19,8 @@ export const AppInfo = z.object({
   /** The workspace open at start (the demo workspace when none was given). */
   workspace: z.string().nullable(),
   demoWorkspace: z.string().nullable(),
+  /** Where a bundle goes when the export form names no file: the host's ~/Downloads if it exists, else home. */
+  bundleDir: z.string().optional(),
 });
 export type AppInfo = z.infer<typeof AppInfo>;
 
