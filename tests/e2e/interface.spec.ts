@@ -7,28 +7,18 @@
  */
 import { readFileSync } from 'node:fs';
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { privateTmux } from '../helpers/tmux';
-import {
-  makeLaunchable,
-  makeWorkspaces,
-  snap,
-  startServe,
-  type Served,
-  type Workspaces,
-} from './helpers/serve';
+import { snap, type LaunchableServed, type Served, type Workspaces, serveLaunchable } from './helpers/serve';
 
 test.describe.configure({ mode: 'serial' });
 
 let ws: Workspaces;
 let served: Served;
-let tmux: ReturnType<typeof privateTmux>;
+let launchable: LaunchableServed;
 
 test.beforeAll(async () => {
-  ws = makeWorkspaces();
-  makeLaunchable(ws.main);
-  tmux = privateTmux();
   // 0.1 s per simulated step: a 300-step run lasts ~30 s, long enough to watch it grow.
-  served = await startServe(ws.main, ws.cache, { ...tmux.env, EXPDESK_DEMO_STEP_DELAY: '0.1' });
+  launchable = await serveLaunchable();
+  ({ ws, served } = launchable);
 });
 
 test.afterEach(async ({ page }) => {
@@ -37,9 +27,7 @@ test.afterEach(async ({ page }) => {
 });
 
 test.afterAll(async () => {
-  await served?.stop();
-  tmux?.cleanup();
-  ws?.cleanup();
+  await launchable?.stop();
 });
 
 const row = (page: Page, folder: string): Locator =>

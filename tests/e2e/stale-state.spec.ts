@@ -6,27 +6,19 @@
  * same event). Its own server: opening a folder changes the host's workspace.
  */
 import { expect, test, type Page } from '@playwright/test';
-import { privateTmux } from '../helpers/tmux';
-import { makeLaunchable, makeWorkspaces, startServe, type Served, type Workspaces } from './helpers/serve';
+import { serveLaunchable, type LaunchableServed } from './helpers/serve';
 
 test.describe.configure({ mode: 'serial' });
 
-let ws: Workspaces;
-let served: Served;
-let tmux: ReturnType<typeof privateTmux>;
+let launchable: LaunchableServed;
 
 test.beforeAll(async () => {
-  ws = makeWorkspaces();
-  makeLaunchable(ws.main);
-  tmux = privateTmux();
   // 0.1 s a step: the run launched here is still running when it is stopped.
-  served = await startServe(ws.main, ws.cache, { ...tmux.env, EXPDESK_DEMO_STEP_DELAY: '0.1' });
+  launchable = await serveLaunchable();
 });
 
 test.afterAll(async () => {
-  await served?.stop();
-  tmux?.cleanup();
-  ws?.cleanup();
+  await launchable?.stop();
 });
 
 /** Every toast the page ever showed, recorded as it appears (toasts go away on their own). */
@@ -40,7 +32,7 @@ async function openRecordingToasts(page: Page): Promise<void> {
           if (n instanceof Element && n.matches('[data-testid=toast]')) seen.push(n.textContent);
     }).observe(document, { subtree: true, childList: true });
   })()`);
-  await page.goto(served.urlWithToken);
+  await page.goto(launchable.served.urlWithToken);
   await expect(page.getByTestId('experiment-table')).toBeVisible();
 }
 
@@ -65,19 +57,19 @@ test('each workspace keeps its own filter; a launched run shows; stopping it rai
   await expect(rows).toHaveCount(2); // the demo's failed run and the fixture's
 
   // Another workspace: none of that filter; its own, once set, comes back with it.
-  await openFolder(page, ws.other);
+  await openFolder(page, launchable.ws.other);
   await expect(filter).toHaveValue('');
   await expect(rows).toHaveCount(1);
   await filter.fill('nothing-matches-this');
   await expect(rows).toHaveCount(0);
 
-  await openFolder(page, ws.main);
+  await openFolder(page, launchable.ws.main);
   await expect(filter).toHaveValue('status:failed');
   await expect(rows).toHaveCount(2);
   await filter.fill('');
-  await openFolder(page, ws.other);
+  await openFolder(page, launchable.ws.other);
   await expect(filter).toHaveValue('nothing-matches-this');
-  await openFolder(page, ws.main);
+  await openFolder(page, launchable.ws.main);
   await expect(filter).toHaveValue('');
 
   // Launch from this workspace: the new run is in the table, not hidden by the other's filter.

@@ -9,37 +9,17 @@ import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { ExpdeskHost } from '../../src/main/host/host';
-import { startServer, type RunningServer } from '../../src/main/server/server';
+import type { RunningServer } from '../../src/main/server/server';
 import { cookieName } from '../../src/main/server/security';
 import { checkManifest, unpackBundle } from '../helpers/bundle-unpack';
 import { metricsLines, writeExperiment } from '../helpers/experiments';
+import { serveHost as serve } from '../helpers/served-host';
 import { tmpDir } from '../helpers/tmp';
 
 const HOME = process.env.HOME;
 afterEach(() => {
   process.env.HOME = HOME;
 });
-
-async function serve(workspace: string): Promise<{ server: RunningServer; close(): Promise<void> }> {
-  const host = new ExpdeskHost({
-    mode: 'browser',
-    version: 'test',
-    workspace,
-    demoWorkspace: null,
-    cacheDir: tmpDir('expdesk-dl-cache-'),
-  });
-  const rendererDir = tmpDir('expdesk-dl-renderer-');
-  writeFileSync(path.join(rendererDir, 'index.html'), '<!doctype html><title>t</title>');
-  const server = await startServer({ host, port: 0, rendererDir, log: () => undefined });
-  return {
-    server,
-    close: async () => {
-      await server.close();
-      host.dispose();
-    },
-  };
-}
 
 /** One request over the page's WebSocket (with the token cookie), as the page makes it. */
 function ask<T>(server: RunningServer, method: string, params: unknown): Promise<T> {
