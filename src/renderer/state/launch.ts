@@ -2,7 +2,8 @@
  * The config editor and launch form: the project's config files, the one
  * being edited (its text as saved; the editor owns the text being typed),
  * the core's composition of it (errors with file/line, resolved config, name
- * preview), the overrides and command, and run.start.
+ * preview), the overrides and command, and run.start. What the form keeps
+ * per workspace and per config, across a reload: ./launch-memory.ts.
  */
 import { sbatchOptionsOf } from '../../shared/slurm-fields';
 import { splitCommand } from '../lib/command-line';
