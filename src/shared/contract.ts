@@ -19,6 +19,8 @@ export const AppInfo = z.object({
   /** The workspace open at start (the demo workspace when none was given). */
   workspace: z.string().nullable(),
   demoWorkspace: z.string().nullable(),
+  /** Where a bundle goes when the export form names no file: the host's ~/Downloads if it exists, else home. */
+  bundleDir: z.string().optional(),
 });
 export type AppInfo = z.infer<typeof AppInfo>;
 
@@ -51,8 +53,10 @@ export const ComposeResult = z.union([
   z.object({
     ok: z.literal(true),
     config: z.record(z.string(), JsonValue),
-    /** Nullable for a config with no base (Launch then hides "changes from base"); compose sends {} today. */
+    /** The defaults' composition; null for a config with no `defaults:` (Launch then shows no "changes from base"). */
     base: z.record(z.string(), JsonValue).nullable(),
+    /** The config before the overrides, for "changes made by overrides"; null or absent without overrides. */
+    beforeOverrides: z.record(z.string(), JsonValue).nullable().optional(),
     files: z.array(z.string()),
     /** The frozen config.yaml a launch would write (name and output_dir as placeholders). */
     frozen: z.string(),

@@ -24,6 +24,7 @@ import { byLocation, normalizeLocation, resolveLoadedBackend } from '../core/bac
 import { RunService, type RunFace } from './runs';
 import { RemoteService } from './remote';
 import { AlertService } from './alerts';
+import { defaultBundleDir } from './bundles';
 import { InterfaceDataService } from './interface-data';
 import { toApiError } from './errors';
 import { openSession, type HostSession } from './session';
@@ -272,6 +273,7 @@ export class ExpdeskHost implements ExpdeskApi {
       mode: this.options.mode,
       workspace: this.workspace,
       demoWorkspace: this.options.demoWorkspace,
+      bundleDir: defaultBundleDir(),
     };
   }
 

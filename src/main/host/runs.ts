@@ -276,6 +276,7 @@ export function composeForEditor(
       ok: true,
       config: composed.config,
       base: composed.base,
+      beforeOverrides: composed.beforeOverrides,
       files: composed.files,
       frozen: frozen.text,
       namePreview: experimentBaseName(composed.config, new Date()),
