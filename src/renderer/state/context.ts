@@ -38,4 +38,6 @@ export const PREF = {
   smoothing: 'expdesk.smoothing',
   /** Where launches go (this machine or SLURM, with its fields), per workspace. */
   launchWhere: 'expdesk.launchWhere',
+  /** The table's group-by keys, per workspace. */
+  groupBy: 'expdesk.groupBy',
 } as const;
