@@ -37,6 +37,15 @@ export function groupId(values: Record<string, JsonValue>): string {
   return JSON.stringify(Object.entries(values));
 }
 
+/** Runs partitioned by the values of `keys` (loaded configs, else the listing's), in the order of their first run. */
+export function runGroups(
+  rows: readonly ExperimentSummary[],
+  keys: readonly string[],
+  configIndex: Readonly<Record<string, FlatConfig>>,
+): { group: Record<string, JsonValue>; members: ExperimentSummary[] }[] {
+  return partitionRuns(rows, [...keys], (e) => keyValues(e, keys, configIndex[e.path]));
+}
+
 /** Visible runs (already filtered and sorted) as table rows, grouped by `keys` when there are any. */
 export function tableRows(
   rows: readonly ExperimentSummary[],
@@ -46,9 +55,7 @@ export function tableRows(
 ): TableRow[] {
   if (keys.length === 0) return rows.map((exp) => ({ kind: 'exp', exp }));
   const out: TableRow[] = [];
-  for (const { group, members } of partitionRuns(rows, [...keys], (e) =>
-    keyValues(e, keys, configIndex[e.path]),
-  )) {
+  for (const { group, members } of runGroups(rows, keys, configIndex)) {
     const id = groupId(group);
     const closed = collapsed.has(id);
     out.push({ kind: 'group', id, values: group, members, ...groupMetrics(members), collapsed: closed });

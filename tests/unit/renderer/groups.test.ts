@@ -9,6 +9,7 @@ import type { GroupHeader } from '../../../src/renderer/lib/table-groups';
 import { formatStat } from '../../../src/renderer/lib/table-groups';
 import type { KeyValueStorage } from '../../../src/renderer/lib/recent';
 import type { JsonValue, WorkspaceListing } from '../../../src/shared/model';
+import { bandPolygon, groupChartParts } from '../../../src/renderer/lib/group-bands';
 import { FakeClient, flush, summary } from './fakes';
 
 const INFO = { version: 't', mode: 'browser' as const, workspace: '/ws', demoWorkspace: null };
@@ -131,5 +132,46 @@ describe('grouping the table', () => {
     const other = setup('/other', storage);
     await other.getState().init();
     expect(headers(selectTableRows(other.getState()))).toHaveLength(0);
+  });
+});
+
+describe('group bands in charts', () => {
+  const curve = {
+    mean: { x: [0, 10, 20], y: [2, 3, 4] },
+    lower: { x: [0, 10, 20], y: [1, null, 3] },
+    upper: { x: [0, 10, 20], y: [3, 4, 5] },
+    members: 3,
+    interpolated: true,
+    points: 3,
+    downsampled: false,
+  };
+
+  it('draws a band as one closed polygon (lower edge forward, upper back), gaps left out', () => {
+    expect(bandPolygon(curve)).toEqual({ x: [0, 20, 20, 10, 0], y: [1, 3, 5, 4, 3] });
+  });
+
+  it('gives each group a mean line and a filled band in its colour, and says when steps were interpolated', () => {
+    const groups = [
+      { label: 'dpo.beta=0.1', color: '#0072B2', paths: ['/a'] },
+      { label: 'dpo.beta=<0.5>', color: '#E69F00', paths: ['/b'] },
+    ];
+    const parts = groupChartParts(groups, [curve, { ...curve, interpolated: false }], 'std', (y) => [...y]);
+    expect(parts.series.map((s) => [s.name, s.color, s.y])).toEqual([
+      ['dpo.beta=0.1 (mean of 3)', '#0072B2', [2, 3, 4]],
+      ['dpo.beta=<0.5> (mean of 3)', '#E69F00', [2, 3, 4]],
+    ]);
+    expect(parts.bands).toHaveLength(2);
+    expect(parts.bands[1]).toMatchObject({
+      fill: 'toself',
+      fillcolor: '#E69F00',
+      name: 'dpo.beta=&lt;0.5&gt; ±std',
+    });
+    expect(parts.note).toBe('steps differ: interpolated');
+    expect(
+      groupChartParts(groups, [undefined, { ...curve, interpolated: false }], 'minmax', (y) => [...y]),
+    ).toMatchObject({
+      note: undefined,
+      series: [{ name: 'dpo.beta=<0.5> (mean of 3)' }],
+    });
   });
 });
