@@ -12,6 +12,7 @@ import { BundleExportParams, BundleExportResult, BundleProgressEvent, VerifyPara
 import { VerifyResult } from './verify';
 import { RemoteStatusSchema } from './remote-location';
 import { ExpdeskError } from './errors';
+import { GroupSeriesParams, GroupSeriesResult } from './group-series';
 
 export const AppInfo = z.object({
   version: z.string(),
@@ -383,6 +384,8 @@ export const requests = {
     params: z.object({ sweepId: z.string().max(100) }).strict(),
     result: z.object({ members: z.array(z.object({ expDir: z.string(), state: z.string() })) }),
   },
+  /** Groups (issue 12): each group's mean and ±std or min–max band per metric, aligned by step. */
+  'metrics.groupSeries': { params: GroupSeriesParams, result: GroupSeriesResult },
 } as const;
 
 /** An alert of a run (core/alerts): the run's location and name, the cause and one line of text. */

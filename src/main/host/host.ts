@@ -171,6 +171,12 @@ export class ExpdeskHost implements ExpdeskApi {
     return this.data.metricsSeries(params);
   }
 
+  async 'metrics.groupSeries'(
+    params: RequestParams<'metrics.groupSeries'>,
+  ): Promise<RequestResult<'metrics.groupSeries'>> {
+    return this.data.groupSeries(params);
+  }
+
   async 'experiments.watch'(
     params: RequestParams<'experiments.watch'>,
   ): Promise<RequestResult<'experiments.watch'>> {

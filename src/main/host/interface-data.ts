@@ -18,6 +18,7 @@ import { detailsAcross, verifyAcross, withExportSource } from '../core/backend/a
 import { mapByBackend, normalizeLocation, resolveBackend, type Backends } from '../core/backend/resolve';
 import { reworded } from '../core/backend/reworded';
 import { SeriesStore } from '../core/metrics/series-store';
+import { groupCurves } from '../core/metrics/group-series';
 import { compareDetails } from '../core/workspace/compare';
 import { exportBundleRequest } from './bundles';
 import { composeForEditor } from './runs';
@@ -57,6 +58,29 @@ export class InterfaceDataService {
     const [m] = await backend.localMetrics([params.expDir]);
     if (m!.reset) this.series.forget(m!.dir);
     return this.series.query(m!.dir, query);
+  }
+
+  /** Groups' mean ± band per metric, from the same columns as metrics.series (a remote run's mirror). */
+  async groupSeries(
+    params: RequestParams<'metrics.groupSeries'>,
+  ): Promise<RequestResult<'metrics.groupSeries'>> {
+    const q = {
+      keys: params.keys,
+      band: params.band ?? 'std',
+      range: params.range ?? null,
+      buckets: params.buckets ?? 1000,
+    };
+    const groups = [];
+    for (const paths of params.groups) {
+      const local = await mapByBackend(paths, this.options.backends, (b, ps) => b.localMetrics(ps));
+      const members = [];
+      for (const m of local) {
+        if (m.reset) this.series.forget(m.dir);
+        members.push(await this.series.load(m.dir));
+      }
+      groups.push(groupCurves(members, q));
+    }
+    return { groups };
   }
 
   async watch(params: RequestParams<'experiments.watch'>): Promise<RequestResult<'experiments.watch'>> {

@@ -37,6 +37,8 @@ export interface ChartProps {
   note?: string;
   legend?: boolean;
   testId?: string;
+  /** Traces drawn behind the series, as given (a group's band: lib/group-bands.ts). */
+  extraTraces?: readonly Data[];
 }
 
 function toMs(v: unknown, xMode: 'step' | 'time'): number | null {
@@ -79,7 +81,7 @@ export function Chart(props: ChartProps): React.JSX.Element {
         const fg = cssVar('--fg', '#222');
         const muted = cssVar('--muted', '#888');
         const grid = cssVar('--grid', '#e5e5e5');
-        const data: Data[] = props.series.map((s) => ({
+        const lines: Data[] = props.series.map((s) => ({
           type: 'scatter',
           mode: 'lines',
           // Names come from folders: plain text, never plotly's HTML subset.
@@ -92,6 +94,7 @@ export function Chart(props: ChartProps): React.JSX.Element {
           showlegend: s.showInLegend ?? false,
           connectgaps: false,
         }));
+        const data: Data[] = [...(props.extraTraces ?? []), ...lines];
         const layout: Partial<Layout> = {
           height: props.height ?? 210,
           margin: { l: 52, r: 10, t: 8, b: 30 },
@@ -148,6 +151,7 @@ export function Chart(props: ChartProps): React.JSX.Element {
   }, [
     visible,
     props.series,
+    props.extraTraces,
     props.xMode,
     props.xRange,
     props.revision,

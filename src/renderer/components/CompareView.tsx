@@ -19,6 +19,8 @@ import { bucketsFor, groupByPrefix, useElementWidth } from './MetricsTab';
 import { ParallelCoordinates } from './ParallelCoordinates';
 import { VerifyReproduction } from './VerifyReproduction';
 import { ChartControls, useChartView } from './ChartControls';
+import { GroupBandControls, useGroupCurves } from './GroupCurves';
+import { groupChartParts } from '../lib/group-bands';
 
 const colorOf = (i: number): string => SERIES_COLORS[i % SERIES_COLORS.length]!;
 /** Overlaid charts drawn at first; more on request (each costs a request per experiment). */
@@ -324,6 +326,9 @@ function OverlaidCharts({
   const buckets = bucketsFor(useElementWidth(gridRef));
   const keys = useMemo(() => metricKeys.slice(0, limit), [metricKeys, limit]);
   const pathsKey = exps.map((e) => e.path).join('\n');
+  // Grouped in the table: the runs are drawn as their groups' means and bands (components/GroupCurves.tsx).
+  const grouped = useGroupCurves(exps, keys, { xMode, range, buckets }, colorOf);
+  const band = useExpdesk((s) => s.groupBand);
 
   useEffect(() => {
     let live = true;
@@ -343,13 +348,23 @@ function OverlaidCharts({
       <div className="card-head">
         <h3>Charts</h3>
         <ChartControls view={view} />
+        {grouped && <GroupBandControls curves={grouped} xMode={xMode} />}
       </div>
       <div className="chart-grid" ref={gridRef}>
         {keys.map((key) => {
-          const series: ChartSeries[] = [];
+          const parts =
+            grouped?.data && xMode === 'step'
+              ? groupChartParts(
+                  grouped.groups,
+                  grouped.data.groups.map((g) => g.series[key]),
+                  band,
+                  (y) => ema(y, smoothing),
+                )
+              : null;
+          const series: ChartSeries[] = parts ? parts.series : [];
           exps.forEach((e, i) => {
             const s = data[i]?.series[key];
-            if (!s) return;
+            if (!s || parts) return;
             series.push({
               name: e.name,
               x: s.x,
@@ -367,6 +382,8 @@ function OverlaidCharts({
               onZoom={setRange}
               revision={`compare\n${key}\n${xMode}`}
               testId="compare-chart"
+              extraTraces={parts?.bands}
+              note={parts?.note}
             />
           );
         })}

@@ -226,7 +226,24 @@ export interface WorkspaceSlice {
   forgetWatches(): void;
 }
 
+/** Groups of runs by config keys (issue 12): the table's "Group by" and the charts' band. */
+export interface GroupsSlice {
+  /** Group-by keys per workspace root (remembered); see selectGroupBy for the open one's. */
+  groupByAll: Record<string, string[]>;
+  /** Ids of collapsed group header rows (lib/table-groups.ts). */
+  collapsedGroups: string[];
+  /** What a group's band in the charts spans. */
+  groupBand: 'std' | 'minmax';
+  /** Group the open workspace's table by these config keys ([]: no groups); remembered per workspace. */
+  setGroupBy(keys: string[]): void;
+  /** Group by every config key that differs, except seeds (shared/groups.ts allButSeedKeys). */
+  groupAllButSeed(): Promise<void>;
+  toggleGroupCollapsed(id: string): void;
+  setGroupBand(band: 'std' | 'minmax'): void;
+}
+
 export type ExpdeskState = AppSlice &
+  GroupsSlice &
   WorkspaceSlice &
   TableSlice &
   DetailSlice &
