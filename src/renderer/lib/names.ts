@@ -2,8 +2,8 @@
  * Run names for legends and chips. Names of one sweep share their start
  * (`exp001_dpo_tiny-gpt2_…`) and differ in the middle and at the end (the
  * swept value, the launch time), so a long name is cut in the middle, never
- * at the end: "exp001_dpo…beta0.1_1201". When two names would still read the
- * same, the part where they differ is kept in a middle window.
+ * at the end: "exp001_dpo…beta0.1_1201". Where names differ inside the part a
+ * middle cut would hide, that part is kept in a window instead.
  */
 
 const ELLIPSIS = '…';
@@ -19,13 +19,6 @@ export function middleCut(name: string, max: number): string {
   return chars.slice(0, head).join('') + ELLIPSIS + chars.slice(chars.length - tail).join('');
 }
 
-function firstDifference(a: readonly string[], b: readonly string[]): number {
-  const n = Math.min(a.length, b.length);
-  let i = 0;
-  while (i < n && a[i] === b[i]) i++;
-  return i;
-}
-
 /** Start, a window around position `at`, and end, within `max` characters. */
 function aroundDifference(chars: readonly string[], at: number, max: number): string {
   const edge = Math.max(1, Math.floor((max - 2) / 4));
@@ -39,25 +32,33 @@ function aroundDifference(chars: readonly string[], at: number, max: number): st
   return parts.join('');
 }
 
+/** The first position at or after `from` where `a` and `b` differ, aligned at their starts (-1: none). */
+function differenceFrom(a: readonly string[], b: readonly string[], from: number): number {
+  const n = Math.max(a.length, b.length);
+  for (let i = from; i < n; i++) if (a[i] !== b[i]) return i;
+  return -1;
+}
+
 /**
- * Names cut to `max` characters so that different names stay different:
- * middle cuts first; names whose cuts collide keep the place where they
- * differ from the others.
+ * Names cut to `max` characters so that the parts where they differ stay
+ * visible: a middle cut, unless the cut-out middle holds a difference from
+ * another name (the swept value of a sweep), which is then kept in a window
+ * between a shorter start and end.
  */
 export function shortNames(names: readonly string[], max = 28): string[] {
-  const out = names.map((n) => middleCut(n, max));
-  const byCut = new Map<string, number[]>();
-  out.forEach((c, i) => byCut.set(c, [...(byCut.get(c) ?? []), i]));
-  for (const idx of byCut.values()) {
-    if (idx.length < 2 || new Set(idx.map((i) => names[i])).size < 2) continue;
-    const chars = idx.map((i) => [...names[i]!]);
-    idx.forEach((i, k) => {
-      let at = Infinity;
-      chars.forEach((other, j) => {
-        if (j !== k && names[idx[j]!] !== names[i]) at = Math.min(at, firstDifference(chars[k]!, other));
-      });
-      out[i] = aroundDifference(chars[k]!, at, max);
+  const chars = names.map((n) => [...n]);
+  return names.map((name, i) => {
+    const own = chars[i]!;
+    const cut = middleCut(name, max);
+    if (own.length <= max) return cut;
+    const head = Math.round((max - 1) * 0.45);
+    const hiddenEnd = own.length - (max - 1 - head);
+    let at = Infinity;
+    chars.forEach((other, j) => {
+      if (j === i || names[j] === name) return;
+      const d = differenceFrom(own, other, head);
+      if (d >= 0 && d < hiddenEnd) at = Math.min(at, d);
     });
-  }
-  return out;
+    return at === Infinity ? cut : aroundDifference(own, at, max);
+  });
 }

@@ -92,7 +92,7 @@ describe('names cut in the middle', () => {
     expect([...middleCut('x'.repeat(100), 28)].length).toBe(28);
   });
 
-  it('keeps names apart that differ only in the middle', () => {
+  it('keeps the place where names differ when a middle cut would hide it', () => {
     const names = [
       'exp001_dpo_tiny-gpt2_lr1e-05_beta0.1_seed1_1201',
       'exp001_dpo_tiny-gpt2_lr5e-05_beta0.1_seed1_1201',
@@ -103,5 +103,17 @@ describe('names cut in the middle', () => {
     expect(cut[1]).toContain('lr5e');
     for (const c of cut) expect([...c].length).toBeLessThanOrEqual(28);
     expect(shortNames(['a', 'a'])).toEqual(['a', 'a']);
+    // Names that differ at the start (the run number) as well: the hidden difference still shows.
+    const sweep = shortNames([
+      'exp001_dpo_tiny-gpt2_lr1e-05_beta0.1_seed1_1201',
+      'exp002_dpo_tiny-gpt2_lr5e-05_beta0.1_seed1_1201',
+    ]);
+    expect(sweep[0]).toMatch(/^exp001.*lr1e.*1201$/);
+    expect(sweep[1]).toMatch(/^exp002.*lr5e.*1201$/);
+    // Names differing only in what a middle cut keeps are just middle-cut.
+    expect(shortNames(['exp001_' + 'x'.repeat(40) + '_a', 'exp002_' + 'x'.repeat(40) + '_b'])).toEqual([
+      middleCut('exp001_' + 'x'.repeat(40) + '_a', 28),
+      middleCut('exp002_' + 'x'.repeat(40) + '_b', 28),
+    ]);
   });
 });
