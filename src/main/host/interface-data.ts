@@ -48,6 +48,9 @@ export class InterfaceDataService {
       x: params.x ?? 'step',
       range: params.range ?? null,
       buckets: params.buckets ?? 1000,
+      xKey: params.xKey,
+      smoothing: params.smoothing,
+      robust: params.robust,
     };
     const backend = await this.backend(params.expDir);
     if (params.stream === 'system') {

@@ -9,7 +9,8 @@ import type { CompareResult, MetricsSeriesResult } from '../../shared/contract';
 import type { ExperimentSummary, JsonValue } from '../../shared/model';
 import { finalMetric } from '../lib/columns';
 import { toCsv, type CsvCell } from '../../shared/csv';
-import { ema } from '../lib/ema';
+import { traceSeries } from '../lib/chart-traces';
+import { shortNames } from '../lib/names';
 import { formatConfigValue, formatMetric, MISSING } from '../format';
 import { SERIES_COLORS } from '../theme';
 import { useExpdesk } from '../store-context';
@@ -18,7 +19,15 @@ import { CheckLabel } from './CheckLabel';
 import { bucketsFor, groupByPrefix, useElementWidth } from './MetricsTab';
 import { ParallelCoordinates } from './ParallelCoordinates';
 import { VerifyReproduction } from './VerifyReproduction';
-import { ChartControls, useChartView } from './ChartControls';
+import {
+  ChartControls,
+  effectiveXMode,
+  smoothingLabel,
+  useChartView,
+  viewSmoothing,
+  xTitleOf,
+} from './ChartControls';
+import { smoothSeries, smooths } from '../../shared/smoothing';
 import { GroupBandControls, useGroupCurves } from './GroupCurves';
 import { groupChartParts } from '../lib/group-bands';
 
@@ -319,7 +328,10 @@ function OverlaidCharts({
 }): React.JSX.Element {
   const client = useExpdesk((s) => s.client);
   const view = useChartView();
-  const { xMode, smoothing, range, setRange } = view;
+  const { range, setRange } = view;
+  const xMode = effectiveXMode(view);
+  const params = view.request;
+  const names = useMemo(() => shortNames(exps.map((e) => e.name)), [exps]);
   const [limit, setLimit] = useState(FIRST_CHARTS);
   const [data, setData] = useState<(MetricsSeriesResult | null)[]>([]);
   const gridRef = useRef<HTMLDivElement>(null);
@@ -335,49 +347,59 @@ function OverlaidCharts({
     const paths = pathsKey.split('\n');
     void Promise.all(
       paths.map((expDir) =>
-        client.invoke('metrics.series', { expDir, keys, x: xMode, range, buckets }).catch(() => null),
+        client.invoke('metrics.series', { expDir, keys, ...params, range, buckets }).catch(() => null),
       ),
     ).then((r) => live && setData(r));
     return () => {
       live = false;
     };
-  }, [client, pathsKey, keys, xMode, range, buckets]);
+  }, [client, pathsKey, keys, params, range, buckets]);
 
   return (
     <section className="card wide" data-testid="compare-charts">
       <div className="card-head">
         <h3>Charts</h3>
-        <ChartControls view={view} />
+        <ChartControls view={view} metricKeys={metricKeys} />
         {grouped && <GroupBandControls curves={grouped} xMode={xMode} />}
       </div>
       <div className="chart-grid" ref={gridRef}>
         {keys.map((key) => {
+          // A group's mean is smoothed here, on its aligned steps; the host smooths single runs' full series.
+          const smoothing = viewSmoothing(view);
+          const smoothMean = (y: readonly (number | null)[]): (number | null)[] => {
+            if (!smooths(smoothing)) return [...y];
+            const out = smoothSeries(
+              y.map((v) => v ?? NaN),
+              y.length,
+              smoothing,
+            );
+            return Array.from(out, (v) => (Number.isFinite(v) ? v : null));
+          };
           const parts =
             grouped?.data && xMode === 'step'
               ? groupChartParts(
                   grouped.groups,
                   grouped.data.groups.map((g) => g.series[key]),
                   band,
-                  (y) => ema(y, smoothing),
+                  smoothMean,
                 )
               : null;
-          const series: ChartSeries[] = parts ? parts.series : [];
-          exps.forEach((e, i) => {
-            const s = data[i]?.series[key];
-            if (!s || parts) return;
-            series.push({
-              name: e.name,
-              x: s.x,
-              y: smoothing > 0 ? ema(s.y, smoothing) : s.y,
-              color: colorOf(i),
-            });
-          });
+          const series: ChartSeries[] = parts
+            ? parts.series
+            : exps.flatMap((_, i) => {
+                const s = data[i]?.series[key];
+                return s ? traceSeries(names[i]!, colorOf(i), s, smoothingLabel(view), true) : [];
+              });
           return (
             <Chart
               key={key}
               title={key}
               series={series}
               xMode={xMode}
+              xTitle={xTitleOf(view)}
+              logY={view.logY}
+              ignoreOutliers={view.ignoreOutliers}
+              legend
               xRange={range}
               onZoom={setRange}
               revision={`compare\n${key}\n${xMode}`}
