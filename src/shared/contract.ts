@@ -12,6 +12,7 @@ import { BundleExportParams, BundleExportResult, BundleProgressEvent, VerifyPara
 import { VerifyResult } from './verify';
 import { RemoteStatusSchema } from './remote-location';
 import { ExpdeskError } from './errors';
+import { RunDiff, RunDiffParams } from './run-diff';
 
 export const AppInfo = z.object({
   version: z.string(),
@@ -379,6 +380,8 @@ export const requests = {
     params: z.object({ sweepId: z.string().max(100) }).strict(),
     result: z.object({ members: z.array(z.object({ expDir: z.string(), state: z.string() })) }),
   },
+  /** What changed between two runs (issue 12): config keys, commits and patches, packages and versions. */
+  'experiments.diff': { params: RunDiffParams, result: RunDiff },
 } as const;
 
 /** An alert of a run (core/alerts): the run's location and name, the cause and one line of text. */
