@@ -20,6 +20,7 @@ import type { ExpdeskState } from './state/types';
 import { workspaceSlice } from './state/workspace';
 
 export { selectVisibleExperiments } from './state/table';
+export { selectQueryExperiments } from './state/table';
 export type { DetailTab, ExpdeskState, View } from './state/types';
 export type ExpdeskStore = StoreApi<ExpdeskState>;
 
@@ -51,6 +52,7 @@ export function initialData(): Partial<ExpdeskState> {
     launching: false,
     launchError: null,
     runStates: {},
+    brush: {},
   };
 }
 

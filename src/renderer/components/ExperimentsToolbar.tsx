@@ -22,6 +22,11 @@ export function ExperimentsToolbar({ compact }: { compact: boolean }): React.JSX
   const configLoading = useExpdesk((s) => s.configIndexLoading);
   const configError = useExpdesk((s) => s.configIndexError);
   const hasConditions = parseQuery(query).conditions.length > 0;
+  const brushed = useExpdesk((s) => Object.keys(s.brush).length);
+  const clearBrush = useExpdesk((s) => s.clearBrush);
+  const parcoordsOpen = useExpdesk((s) => s.parcoordsOpen);
+  const setParcoordsOpen = useExpdesk((s) => s.setParcoordsOpen);
+  const openDiff = useExpdesk((s) => s.openDiff);
 
   return (
     <div className={`toolbar${compact ? ' compact' : ''}`} data-testid="experiments-toolbar">
@@ -70,6 +75,11 @@ export function ExperimentsToolbar({ compact }: { compact: boolean }): React.JSX
         {hasConditions && configLoading && ' · reading configs…'}
         {hasConditions && configError && ` · config values unavailable (${configError})`}
       </span>
+      {brushed > 0 && (
+        <button type="button" className="btn ghost" onClick={clearBrush} data-testid="clear-brush">
+          Clear brush ({brushed} axis{brushed > 1 ? 'es' : ''})
+        </button>
+      )}
       <div className="spacer" />
       {!compact && checked.length > 0 && (
         <>
@@ -91,6 +101,30 @@ export function ExperimentsToolbar({ compact }: { compact: boolean }): React.JSX
           data-testid="compare-button"
         >
           Compare{checked.length >= 2 ? ` ${checked.length}` : ''}
+        </button>
+      )}
+      {!compact && (
+        <button
+          type="button"
+          className="btn"
+          disabled={checked.length !== 2}
+          onClick={() => void openDiff()}
+          title="What changed between the two checked runs: config, code, environment (d)"
+          data-testid="diff-button"
+        >
+          Diff
+        </button>
+      )}
+      {!compact && (
+        <button
+          type="button"
+          className={`btn${parcoordsOpen ? ' active' : ''}`}
+          aria-pressed={parcoordsOpen}
+          onClick={() => setParcoordsOpen(!parcoordsOpen)}
+          title="Parallel coordinates of every run in the table; drag along an axis to filter"
+          data-testid="parcoords-toggle"
+        >
+          Parallel coords
         </button>
       )}
       {!compact && <ColumnChooser />}
