@@ -13,6 +13,7 @@ import { VerifyResult } from './verify';
 import { RemoteStatusSchema } from './remote-location';
 import { ExpdeskError } from './errors';
 import { GroupSeriesParams, GroupSeriesResult } from './group-series';
+import { RunDiff, RunDiffParams } from './run-diff';
 
 export const AppInfo = z.object({
   version: z.string(),
@@ -412,6 +413,8 @@ export const requests = {
   },
   /** Groups (issue 12): each group's mean and ±std or min–max band per metric, aligned by step. */
   'metrics.groupSeries': { params: GroupSeriesParams, result: GroupSeriesResult },
+  /** What changed between two runs (issue 12): config keys, commits and patches, packages and versions. */
+  'experiments.diff': { params: RunDiffParams, result: RunDiff },
 } as const;
 
 /** An alert of a run (core/alerts): the run's location and name, the cause and one line of text. */

@@ -201,6 +201,12 @@ export class ExpdeskHost implements ExpdeskApi {
     return this.data.annotate(params);
   }
 
+  async 'experiments.diff'(
+    params: RequestParams<'experiments.diff'>,
+  ): Promise<RequestResult<'experiments.diff'>> {
+    return this.data.diff(params);
+  }
+
   async 'file.read'(params: RequestParams<'file.read'>): Promise<RequestResult<'file.read'>> {
     return this.data.readFile(params);
   }

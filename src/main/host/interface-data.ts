@@ -20,6 +20,7 @@ import { reworded } from '../core/backend/reworded';
 import { SeriesStore } from '../core/metrics/series-store';
 import { groupCurves } from '../core/metrics/group-series';
 import { compareDetails } from '../core/workspace/compare';
+import { diffRuns } from '../core/backend/run-diff';
 import { exportBundleRequest } from './bundles';
 import { composeForEditor } from './runs';
 
@@ -118,6 +119,11 @@ export class InterfaceDataService {
   /** One implementation over experiment details, wherever each experiment is (one round trip per host). */
   async compare(params: RequestParams<'experiments.compare'>): Promise<RequestResult<'experiments.compare'>> {
     return compareDetails(await detailsAcross(params.paths, this.options.backends));
+  }
+
+  /** What changed between two runs, each wherever it is (core/backend/run-diff.ts). */
+  async diff(params: RequestParams<'experiments.diff'>): Promise<RequestResult<'experiments.diff'>> {
+    return diffRuns(params.a, params.b, this.options.backends);
   }
 
   /** Notes, tags, star, archive: written into each experiment's notes file through its backend. */
