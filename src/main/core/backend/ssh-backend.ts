@@ -27,6 +27,7 @@ import { RemoteOpError } from '../remote/remote-python';
 import { mirrorRemoteConfigs } from '../remote/remote-configs';
 import { RemoteExperimentWatcher } from '../remote/remote-watcher';
 import { RemoteWorkspace } from '../remote/remote-workspace';
+import { systemMirrorKey } from '../remote/remote-stream';
 import { sshSlurmSite } from '../remote/slurm-ssh';
 import { SlurmOverlay } from '../runs/slurm-overlay';
 import type { WorkingTree } from '../capture/git';
@@ -191,8 +192,9 @@ export class SshBackend extends WatchingBackend<RemoteExperimentWatcher> impleme
     const mirror = this.options.mirror;
     if (!mirror) throw new ExpdeskError('bad-request', 'remote metrics are not available here');
     const out = new Array<LocalStream>(locations.length);
-    // Each experiment's system.jsonl gets a mirror of its own, keyed apart from its metrics.jsonl's.
-    const key = (l: string): string => `${l}#system`;
+    // Each experiment's system.jsonl gets a mirror of its own, keyed apart from its metrics.jsonl's
+    // (the key the listing's gather fills too, so its bytes cross once).
+    const key = systemMirrorKey;
     await Promise.all(
       this.byHost(locations).map((g) =>
         at(g.label, async () => {

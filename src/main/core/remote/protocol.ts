@@ -47,6 +47,10 @@ export interface GatherHint {
   offset: number;
   fingerprint: string;
   more?: boolean;
+  /** The client's copy of logs/system.jsonl (the run wrapper's samples): its length and last bytes. */
+  system_offset?: number;
+  system_fingerprint?: string;
+  system_more?: boolean;
 }
 
 export interface GatherRequest {
@@ -114,12 +118,16 @@ const WireExperiment = z.object({
       metrics: Sig,
       /** expdesk_notes.json (helpers before notes did not send it). */
       annotations: Sig.optional(),
+      /** logs/system.jsonl, the run wrapper's samples of the machine. */
+      system: Sig.optional(),
     })
     .optional(),
   texts: z.partialRecord(TextKey, WireText).optional(),
   last_write_ms: z.number().nullable().optional(),
   pid_alive: z.boolean().nullable().optional(),
   metrics: WireMetrics.optional(),
+  /** logs/system.jsonl's bytes after the hint's system_offset, in the form of `metrics`. */
+  system: WireMetrics.optional(),
   detail: WireDetail.optional(),
   /** A TensorBoard or MLflow run without logs/metrics.jsonl (its metrics are not shipped yet). */
   other_metrics: z.enum(['tfevents', 'mlflow']).optional(),
@@ -137,6 +145,7 @@ const GatherAnswer = z.object({
 });
 
 export type WireText = z.infer<typeof WireText>;
+export type WireMetrics = z.infer<typeof WireMetrics>;
 export type WireSig = z.infer<typeof Sig>;
 export type WireExperiment = z.infer<typeof WireExperiment>;
 export type GatherAnswer = z.infer<typeof GatherAnswer>;
