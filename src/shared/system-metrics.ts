@@ -17,6 +17,15 @@ export interface SystemStat {
 
 export const SYSTEM_PREFIX = 'system/';
 
+/**
+ * A multi-node SLURM job's other nodes each have a file of their own beside
+ * logs/system.jsonl (the wrapper's node): logs/system-<node>.jsonl, in the
+ * same record form. The node of such a file name, or null for any other name.
+ */
+export function systemFileNode(name: string): string | null {
+  return /^system-([A-Za-z0-9._-]+)\.jsonl$/.exec(name)?.[1] ?? null;
+}
+
 const GPU_MEMORY = /^system\/gpu(\d+)\/mem_used_mb$/;
 const GPU_UTIL = /^system\/gpu(\d+)\/util_percent$/;
 

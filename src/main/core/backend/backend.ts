@@ -42,6 +42,11 @@ export interface LocalStream {
   file: string;
   /** The mirror was replaced: cached series of `file` are stale. */
   reset: boolean;
+  /**
+   * A multi-node SLURM job's other nodes (logs/system-<node>.jsonl), by node
+   * name; empty for a run on one machine (and, for now, over SSH).
+   */
+  nodes: Array<{ node: string; file: string }>;
 }
 
 /** The workspace open in the interface (or given to a command), with the backend it belongs to. */

@@ -4,10 +4,12 @@
  * access, config files). Nothing is copied: metrics and export read the
  * folder where it is.
  */
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { AnnotationChange, Annotations } from '../../../shared/annotations';
 import { annotateExperiment } from '../workspace/annotations';
 import { ExpdeskError } from '../../../shared/errors';
+import { systemFileNode } from '../../../shared/system-metrics';
 import type { ExperimentDetail, WorkspaceListing } from '../../../shared/model';
 import { listConfigFiles, projectRootOf, readConfigFile, writeConfigFile } from '../configs/config-files';
 import { workingTree, type WorkingTree } from '../capture/git';
@@ -87,11 +89,21 @@ export class LocalBackend extends WatchingBackend<ExperimentWatcher> implements 
         const dir = path.resolve(l);
         const file = path.join(dir, LAYOUT.system);
         // Confined: a system.jsonl linked out of the experiment is refused, never read.
-        await resolveInside(dir, file).catch((err: unknown) => {
-          if (err instanceof ConfinementError && err.problem === 'missing') return;
-          throw new ExpdeskError('forbidden', (err as Error).message);
-        });
-        return { file, reset: false };
+        const confined = (f: string): Promise<unknown> =>
+          resolveInside(dir, f).catch((err: unknown) => {
+            if (err instanceof ConfinementError && err.problem === 'missing') return;
+            throw new ExpdeskError('forbidden', (err as Error).message);
+          });
+        await confined(file);
+        const names = await readdir(path.join(dir, LAYOUT.logs)).catch(() => [] as string[]);
+        const nodes: LocalStream['nodes'] = [];
+        for (const name of names.sort()) {
+          const node = systemFileNode(name);
+          if (node === null) continue;
+          await confined(path.join(dir, LAYOUT.logs, name));
+          nodes.push({ node, file: path.join(dir, LAYOUT.logs, name) });
+        }
+        return { file, reset: false, nodes };
       }),
     );
   }

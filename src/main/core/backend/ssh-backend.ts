@@ -211,7 +211,8 @@ export class SshBackend extends WatchingBackend<RemoteExperimentWatcher> impleme
               if (r instanceof RemoteOpError && r.code === 'not-found') reset = await mirror.clear(location);
               else if (r instanceof Error) throw r;
               else reset = r.reset;
-              out[g.items[i]!.index] = { file: mirror.fileOf(location), reset };
+              // A multi-node job's other nodes (logs/system-<node>.jsonl) are not mirrored yet.
+              out[g.items[i]!.index] = { file: mirror.fileOf(location), reset, nodes: [] };
             }),
           );
         }),
