@@ -67,6 +67,7 @@ METRICS = os.path.join("logs", "metrics.jsonl")
 # The run wrapper's samples of the machine (resources/runner/expdesk_system.py): shipped as bytes
 # like metrics.jsonl, so the client's one summary (src/shared/system-metrics.ts) reads them.
 SYSTEM = os.path.join("logs", "system.jsonl")
+SYSTEM_NODE_FILE = re.compile(r"^system-([A-Za-z0-9._-]+)\.jsonl$")
 SLURM_TASK_LOG = re.compile(r"^slurm-\d+(?:_\d+)?-\d+\.out$")
 ACTIVITY = (METRICS, os.path.join("logs", "train.log"), os.path.join("logs", "train_rank0.log"))
 SKIP = {"node_modules", ".git", "checkpoints", "logs", "outputs", "__pycache__", "wandb"}
@@ -418,7 +419,11 @@ def details(d):
     base = os.path.join(d, "checkpoints")
     checkpoints = [e.name for e in list_dir(base) if not e.name.startswith(".")]
     logs = []
+    system_nodes = []  # shared/system-metrics.ts systemFileNode: a multi-node job's other nodes
     for e in list_dir(os.path.join(d, "logs")):
+        node = SYSTEM_NODE_FILE.fullmatch(e.name)
+        if node and e.is_file(follow_symlinks=False):
+            system_nodes.append(node.group(1))
         # shared/rank-logs.ts's isLogName: *.log, and SLURM's per-task output (slurm-<job>-<task>.out)
         if e.is_file(follow_symlinks=False) and (e.name.endswith(".log") or SLURM_TASK_LOG.match(e.name)):
             logs.append({"name": e.name, "size": file_size(e.path)})
@@ -448,6 +453,7 @@ def details(d):
         "outputs": outputs,
         "has_requirements": isfile("requirements.txt"),
         "has_reproduce": isfile("reproduce.sh"),
+        "system_nodes": sorted(system_nodes),
     }
 
 

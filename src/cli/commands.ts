@@ -153,7 +153,7 @@ export async function showCommand(
   store: SummaryStore,
 ): Promise<string> {
   const [d] = (await detailsOf([dir], store)) as [ExperimentDetail];
-  const { system, nodes } = await systemOf(dir, store);
+  const { system, nodes } = await systemOf(dir, d.systemNodes ?? [], store);
   if (opts.json) {
     return jsonText({
       ...d,
@@ -209,12 +209,17 @@ export async function showCommand(
  */
 async function systemOf(
   dir: string,
+  nodeNames: string[],
   store: SummaryStore,
 ): Promise<{ system: Record<string, SystemStat>; nodes: Record<string, Record<string, SystemStat>> }> {
   try {
-    const [s] = await (await resolveBackend(dir, cliBackends(store))).localSystemMetrics([dir]);
+    const backend = await resolveBackend(dir, cliBackends(store));
+    const [s] = await backend.localSystemMetrics([dir]);
     const nodes: Record<string, Record<string, SystemStat>> = {};
-    for (const n of s!.nodes) nodes[n.node] = await summarizeSystem(n.file);
+    for (const node of nodeNames) {
+      const [n] = await backend.localSystemMetrics([dir], node);
+      nodes[node] = await summarizeSystem(n!.file);
+    }
     return { system: await summarizeSystem(s!.file), nodes };
   } catch (err) {
     throw asCliError(err);

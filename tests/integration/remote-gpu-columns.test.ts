@@ -5,7 +5,7 @@
  * helper ships those bytes with the listing, and the client computes the
  * same fields as a local listing of the same folder (shared/system-metrics.ts).
  */
-import { appendFileSync } from 'node:fs';
+import { appendFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli-async';
@@ -88,5 +88,18 @@ describe('GPU columns over SSH', { timeout: 240_000 }, () => {
     const again = await listOf(sshd.url(path.dirname(exp)));
     expect(gpuOf(again)?.peakMemoryMiB).toBe(40000);
     expect(gpuOf(again)).toEqual(gpuOf(await listOf(path.dirname(exp))));
+
+    // A multi-node job's other node (logs/system-<node>.jsonl): show over SSH has its own set.
+    writeFileSync(
+      path.join(exp, 'logs', 'system-gpu-node-2.jsonl'),
+      JSON.stringify({ step: 1, prefix: 'system', timestamp: 't', 'system/gpu0/util_percent': 33 }) + '\n',
+    );
+    const nodes = await cli(['show', '--json', sshd.url(exp)], env);
+    expect(nodes.code, nodes.stderr).toBe(0);
+    const shown = JSON.parse(nodes.stdout) as {
+      system_nodes: Record<string, Record<string, { mean: number }>>;
+    };
+    expect(Object.keys(shown.system_nodes)).toEqual(['gpu-node-2']);
+    expect(shown.system_nodes['gpu-node-2']!['system/gpu0/util_percent']).toMatchObject({ mean: 33 });
   });
 });

@@ -582,6 +582,23 @@ describe("system metrics (the run wrapper's logs/system.jsonl): the helper and t
     writeFileSync(path.join(two, SYSTEM), sample(1, [[5, 500]]));
     expect(gpuOf(await remoteListing(root, ws))[0]).toEqual({ peakMemoryMiB: 500, meanUtilization: 5 });
   });
+
+  it("on a multi-node job's other nodes (logs/system-<node>.jsonl): the details name the same nodes", async () => {
+    const root = tmpDir('expdesk-parity-nodes-');
+    const dir = exp(root, 'exp001_two_nodes', {
+      'config.yaml': CONFIG,
+      [SYSTEM]: sample(1, [[10, 100]]),
+      'logs/system-node-b.jsonl': sample(1, [[20, 200]]),
+      'logs/system-node_c.7.jsonl': sample(1, []),
+      'logs/system-.jsonl': sample(1, []),
+      'logs/system-a b.jsonl': sample(1, []),
+    });
+    mkdirSync(path.join(dir, 'logs', 'system-folder.jsonl'));
+    symlinkSync('/etc/hostname', path.join(dir, 'logs', 'system-linked.jsonl'));
+    const { local, remote } = await detailsBoth([dir]);
+    expect((local[0] as { systemNodes: string[] }).systemNodes).toEqual(['node-b', 'node_c.7']);
+    expect(remote).toEqual(local);
+  });
 });
 
 describe("a watch's look for new folders: the helper and the core agree", () => {

@@ -42,11 +42,6 @@ export interface LocalStream {
   file: string;
   /** The mirror was replaced: cached series of `file` are stale. */
   reset: boolean;
-  /**
-   * A multi-node SLURM job's other nodes (logs/system-<node>.jsonl), by node
-   * name; empty for a run on one machine (and, for now, over SSH).
-   */
-  nodes: Array<{ node: string; file: string }>;
 }
 
 /** The workspace open in the interface (or given to a command), with the backend it belongs to. */
@@ -108,9 +103,10 @@ export interface ExperimentBackend {
    * Local files holding these experiments' logs/system.jsonl (the run
    * wrapper's samples of the machine), in order, brought up to date: read
    * through the same metrics feeds as metrics.jsonl. A missing file is an
-   * empty stream, not an error.
+   * empty stream, not an error. `node`: a multi-node job's other node's file,
+   * logs/system-<node>.jsonl (ExperimentDetail.systemNodes), instead.
    */
-  localSystemMetrics(locations: string[]): Promise<LocalStream[]>;
+  localSystemMetrics(locations: string[], node?: string): Promise<LocalStream[]>;
 
   /** Follow experiments under a subscription id; an id with no locations still hears of new ones in the workspace. */
   watch(subscription: string, locations: string[]): Promise<void>;

@@ -4,12 +4,11 @@
  * access, config files). Nothing is copied: metrics and export read the
  * folder where it is.
  */
-import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import type { AnnotationChange, Annotations } from '../../../shared/annotations';
 import { annotateExperiment } from '../workspace/annotations';
 import { ExpdeskError } from '../../../shared/errors';
-import { systemFileNode } from '../../../shared/system-metrics';
+import { systemFileName } from '../../../shared/system-metrics';
 import type { ExperimentDetail, WorkspaceListing } from '../../../shared/model';
 import { listConfigFiles, projectRootOf, readConfigFile, writeConfigFile } from '../configs/config-files';
 import { workingTree, type WorkingTree } from '../capture/git';
@@ -83,27 +82,17 @@ export class LocalBackend extends WatchingBackend<ExperimentWatcher> implements 
     return locations.map((l) => ({ dir: path.resolve(l), reset: false }));
   }
 
-  async localSystemMetrics(locations: string[]): Promise<LocalStream[]> {
+  async localSystemMetrics(locations: string[], node?: string): Promise<LocalStream[]> {
     return Promise.all(
       locations.map(async (l) => {
         const dir = path.resolve(l);
-        const file = path.join(dir, LAYOUT.system);
+        const file = path.join(dir, LAYOUT.logs, systemFileName(node));
         // Confined: a system.jsonl linked out of the experiment is refused, never read.
-        const confined = (f: string): Promise<unknown> =>
-          resolveInside(dir, f).catch((err: unknown) => {
-            if (err instanceof ConfinementError && err.problem === 'missing') return;
-            throw new ExpdeskError('forbidden', (err as Error).message);
-          });
-        await confined(file);
-        const names = await readdir(path.join(dir, LAYOUT.logs)).catch(() => [] as string[]);
-        const nodes: LocalStream['nodes'] = [];
-        for (const name of names.sort()) {
-          const node = systemFileNode(name);
-          if (node === null) continue;
-          await confined(path.join(dir, LAYOUT.logs, name));
-          nodes.push({ node, file: path.join(dir, LAYOUT.logs, name) });
-        }
-        return { file, reset: false, nodes };
+        await resolveInside(dir, file).catch((err: unknown) => {
+          if (err instanceof ConfinementError && err.problem === 'missing') return;
+          throw new ExpdeskError('forbidden', (err as Error).message);
+        });
+        return { file, reset: false };
       }),
     );
   }

@@ -99,6 +99,8 @@ const WireDetail = z.object({
   outputs: z.array(z.object({ kind: z.enum(['eval', 'samples', 'other']), rel: z.string(), size: count })),
   has_requirements: z.boolean(),
   has_reproduce: z.boolean(),
+  /** A multi-node job's other nodes (logs/system-<node>.jsonl), sorted. */
+  system_nodes: z.array(z.string()).optional(),
 });
 
 const TextKey = z.enum(['config', 'metadata', 'failed', 'status', 'annotations']);

@@ -403,6 +403,7 @@ export class RemoteWorkspace {
         outputs,
         hasRequirements: d.has_requirements,
         hasReproduceScript: d.has_reproduce,
+        systemNodes: d.system_nodes ?? [],
       };
     });
   }
