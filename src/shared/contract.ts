@@ -74,6 +74,8 @@ export const MetricsSeriesParams = z
     buckets: z.number().int().min(10).max(20_000).default(1000),
     /** Which file: logs/metrics.jsonl (default) or the run wrapper's logs/system.jsonl. */
     stream: z.enum(['metrics', 'system']).optional(),
+    /** With stream 'system': a multi-node job's other node (ExperimentDetail.systemNodes), its logs/system-<node>.jsonl. */
+    node: z.string().min(1).max(255).optional(),
   })
   .strict();
 
