@@ -104,11 +104,8 @@ export function SystemSection(props: {
               value={node ?? ''}
               onChange={(e) => setNode(e.target.value === '' ? undefined : e.target.value)}
             >
-              <option value="">the run wrapper's node</option>
-              {nodes.map((n) => (
-                <option key={n} value={n}>
-                  {n}
-                </option>
+              {[['', "the run wrapper's node"], ...nodes.map((n) => [n, n])].map(([v, label]) => (
+                <option key={v} value={v} label={label} />
               ))}
             </select>
           </label>

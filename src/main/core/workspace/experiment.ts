@@ -30,27 +30,20 @@ export async function readExperimentDetail(dir: string, store: Summarizer): Prom
       `${dir} is not an experiment (no config.yaml, metadata.json, logs/metrics.jsonl or events.out.tfevents.*)`,
     );
   }
-  const [
-    summary,
-    config,
-    metadata,
-    checkpoints,
-    logs,
-    outputs,
-    hasRequirements,
-    hasReproduceScript,
-    systemNodes,
-  ] = await Promise.all([
+  const [summary, config, metadata, checkpoints, logs, outputs, extras] = await Promise.all([
     store.summarize(dir),
     readConfig(dir),
     readJsonObject(dir, LAYOUT.metadata),
     listCheckpoints(dir),
     listLogs(dir),
     listOutputs(dir),
-    fileExists(path.join(dir, LAYOUT.requirements)),
-    fileExists(path.join(dir, LAYOUT.reproduce)),
-    listSystemNodes(dir),
+    Promise.all([
+      fileExists(path.join(dir, LAYOUT.requirements)),
+      fileExists(path.join(dir, LAYOUT.reproduce)),
+      listSystemNodes(dir),
+    ] as const),
   ]);
+  const [hasRequirements, hasReproduceScript, systemNodes] = extras;
   return {
     summary,
     // A TensorBoard run has no config.yaml: its hparams stand for it.
