@@ -92,6 +92,8 @@ export const MetricsSeriesParams = z
       .optional(),
     /** Also give each series the 1st–99th percentile of its finite values in range (`robust`). */
     robust: z.boolean().optional(),
+    /** With stream 'system': a multi-node job's other node (ExperimentDetail.systemNodes), its logs/system-<node>.jsonl. */
+    node: z.string().min(1).max(255).optional(),
   })
   .strict();
 

@@ -55,7 +55,7 @@ export class InterfaceDataService {
     };
     const backend = await this.backend(params.expDir);
     if (params.stream === 'system') {
-      const [s] = await backend.localSystemMetrics([params.expDir]);
+      const [s] = await backend.localSystemMetrics([params.expDir], params.node);
       return this.series.queryFile(s!.file, query, s!.reset);
     }
     // A remote file's new bytes join a local mirror; the columns then grow by what was appended.

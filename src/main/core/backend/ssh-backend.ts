@@ -27,6 +27,8 @@ import { RemoteOpError } from '../remote/remote-python';
 import { mirrorRemoteConfigs } from '../remote/remote-configs';
 import { RemoteExperimentWatcher } from '../remote/remote-watcher';
 import { RemoteWorkspace } from '../remote/remote-workspace';
+import { systemMirrorKey } from '../remote/remote-stream';
+import { systemFileName } from '../../../shared/system-metrics';
 import { sshSlurmSite } from '../remote/slurm-ssh';
 import { SlurmOverlay } from '../runs/slurm-overlay';
 import type { WorkingTree } from '../capture/git';
@@ -188,18 +190,20 @@ export class SshBackend extends WatchingBackend<RemoteExperimentWatcher> impleme
     return out;
   }
 
-  async localSystemMetrics(locations: string[]): Promise<LocalStream[]> {
+  async localSystemMetrics(locations: string[], node?: string): Promise<LocalStream[]> {
     const mirror = this.options.mirror;
     if (!mirror) throw new ExpdeskError('bad-request', 'remote metrics are not available here');
     const out = new Array<LocalStream>(locations.length);
-    // Each experiment's system.jsonl gets a mirror of its own, keyed apart from its metrics.jsonl's.
-    const key = (l: string): string => `${l}#system`;
+    // Each experiment's system.jsonl gets a mirror of its own, keyed apart from its metrics.jsonl's
+    // (the key the listing's gather fills too, so its bytes cross once); each other node's too.
+    const name = systemFileName(node);
+    const key = (l: string): string => (node === undefined ? systemMirrorKey(l) : `${l}#${name}`);
     await Promise.all(
       this.byHost(locations).map((g) =>
         at(g.label, async () => {
           const targets = g.items.map((it) => ({
             location: key(locations[it.index]!),
-            remotePath: remoteJoin(it.path, 'logs', 'system.jsonl'),
+            remotePath: remoteJoin(it.path, 'logs', name),
             allowFile: true,
           }));
           const results = await mirror.sync(g.conn, targets);
