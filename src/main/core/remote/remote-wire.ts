@@ -70,3 +70,19 @@ export function compareRel(a: string[], b: string[]): number {
   }
   return 0;
 }
+
+/** Run `fn` after every earlier call for the same key (a mirror's changes, one at a time per location). */
+export function oneAtATime<T>(
+  locks: Map<string, Promise<unknown>>,
+  key: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const prev = locks.get(key) ?? Promise.resolve();
+  const p = prev.then(fn, fn);
+  const settled = p.catch(() => undefined);
+  locks.set(key, settled);
+  void settled.then(() => {
+    if (locks.get(key) === settled) locks.delete(key);
+  });
+  return p;
+}

@@ -58,6 +58,7 @@ import { LAYOUT } from '../workspace/layout';
 import { mapLimited, unreadableSummary } from '../workspace/workspace';
 import type { GatherAnswer, GatherHint, GatherRequest, WireExperiment, WireSig } from './protocol';
 import { RemoteMetricsMirror } from './remote-metrics';
+import { RemoteRunFiles, type RunKind } from './remote-run-files';
 import { compareRel, osErrorText, scratchMirrorRoot, textOf, toSig, toWire } from './remote-wire';
 import { callRemote, RemoteOpError, type HelperHost } from './remote-python';
 
@@ -83,7 +84,13 @@ const TEXT_FILES: Record<TextKey, string> = {
 
 /** A summary cache entry of a remote experiment: the texts are kept so one changed file re-derives. */
 interface RemoteEntry extends CacheEntry {
-  remote: { version: number; texts: Record<TextKey, SmallFileText>; more: boolean };
+  remote: {
+    version: number;
+    texts: Record<TextKey, SmallFileText>;
+    more: boolean;
+    /** A TensorBoard or MLflow run: its files are mirrored by RemoteRunFiles and read from there. */
+    other?: RunKind;
+  };
 }
 
 type Hint = GatherHint;
@@ -98,6 +105,8 @@ function coreError(err: unknown): unknown {
 export class RemoteWorkspace {
   /** The local copies of the experiments' metrics: every metrics byte received goes there, once. */
   readonly mirror: RemoteMetricsMirror;
+  /** The local copies of TensorBoard and MLflow runs' metric files (beside the metrics mirrors). */
+  readonly runs: RemoteRunFiles;
   private readonly feeds: MetricsFeeds;
 
   constructor(
@@ -110,6 +119,7 @@ export class RemoteWorkspace {
     mirror?: RemoteMetricsMirror,
   ) {
     this.mirror = mirror ?? new RemoteMetricsMirror(store.cacheRoot ?? scratchMirrorRoot());
+    this.runs = new RemoteRunFiles(this.mirror.root);
     this.feeds = store.feeds;
   }
 
@@ -122,7 +132,15 @@ export class RemoteWorkspace {
       // A mirror shorter than what was read of it (its cache folder cleaned): ask for the metrics again.
       sigs.metrics = at.offset >= entry.tail.offset ? toWire(entry.metricsSig) : null;
     }
-    return { sigs, offset: at.offset, fingerprint: at.fingerprint, more: entry?.remote.more || undefined };
+    // What the run mirror holds (asked only where the folder may be a TensorBoard or MLflow run).
+    const files = !entry || entry.remote.other ? await this.runs.known(key) : {};
+    return {
+      sigs,
+      offset: at.offset,
+      fingerprint: at.fingerprint,
+      more: entry?.remote.more || undefined,
+      ...(Object.keys(files).length > 0 ? { files } : {}),
+    };
   }
 
   /** Bring the experiment's feed up to its mirror; the entry takes the feed's reader state and fold. */
@@ -188,14 +206,15 @@ export class RemoteWorkspace {
       remote: { version: REMOTE_ENTRY_VERSION, texts, more: false },
     };
     const metricsSig = toSig(g.sigs?.metrics);
+    if (metricsSig === null && g.other_metrics && g.run_files) {
+      if (cached?.remote.other !== g.other_metrics) {
+        entry.tail = emptyTailState();
+        entry.fold = new MetricsFold().state;
+      }
+      return this.absorbRun(key, g.other_metrics, g.run_files, entry);
+    }
     if (metricsSig === null) {
-      // A TensorBoard or MLflow run over SSH: listed, but its metrics are not shipped yet; say so.
-      entry.metricsProblem = g.other_metrics
-        ? {
-            file: g.other_metrics === 'tfevents' ? 'events.out.tfevents.*' : 'metrics/*',
-            message: `${g.other_metrics === 'tfevents' ? 'TensorBoard' : 'MLflow'} metrics are not read over SSH yet; open a local copy of the folder for them`,
-          }
-        : null;
+      entry.metricsProblem = null;
       entry.tail = emptyTailState();
       entry.fold = new MetricsFold().state;
       entry.metricsSig = null;
@@ -238,6 +257,21 @@ export class RemoteWorkspace {
     entry.remote.more = more && offset < m.size;
     // The signature is recorded only once everything up to it was read.
     entry.metricsSig = entry.remote.more ? null : metricsSig;
+    return entry;
+  }
+
+  /** A TensorBoard or MLflow run: read from its files' mirror (RemoteRunFiles.feed). */
+  private async absorbRun(
+    key: string,
+    kind: RunKind,
+    files: NonNullable<WireExperiment['run_files']>,
+    entry: RemoteEntry,
+  ): Promise<RemoteEntry> {
+    if ((await this.mirror.position(key)).offset > 0) await this.mirror.clear(key);
+    const got = await this.runs.feed(this.feeds, key, kind, files, entry);
+    Object.assign(entry, { tail: got.tail, fold: got.fold, metricsProblem: got.problem, metricsSig: null });
+    entry.remote.other = kind;
+    entry.remote.more = got.more;
     return entry;
   }
 
@@ -324,7 +358,7 @@ export class RemoteWorkspace {
     });
     paths.forEach((p, i) => {
       const { e, hint } = found[i]!;
-      if (e || hint.offset > 0) hints[p] = hint;
+      if (e || hint.offset > 0 || hint.files) hints[p] = hint;
     });
     return hints;
   }
@@ -390,7 +424,7 @@ export class RemoteWorkspace {
         .sort((a, b) => a.name.localeCompare(b.name));
       return {
         summary,
-        config: config.value,
+        config: config.value ?? summary.hparams ?? null,
         metadata: metadata.value,
         checkpoints,
         logs,
