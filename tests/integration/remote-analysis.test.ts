@@ -123,6 +123,11 @@ describe('TensorBoard and MLflow runs on a remote workspace', () => {
       })) as { series: Record<string, { x: number[]; y: number[] }> };
       expect(series.series.lr!.x).toHaveLength(100);
       expect(series.series.lr!.y[0]).toBeCloseTo(0.001, 7);
+      // A folder with neither metrics.jsonl nor other runs' files: no series, over SSH as here.
+      const plain = path.join(root, 'exps', 'exp002');
+      expect(await h.dispatch('metrics.series', { expDir: sshd.url(plain) })).toEqual(
+        await h.dispatch('metrics.series', { expDir: plain }),
+      );
     } finally {
       h.dispose();
     }

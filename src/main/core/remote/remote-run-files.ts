@@ -23,7 +23,7 @@
  * accepted, each confined to the mirror folder.
  */
 import { createHash } from 'node:crypto';
-import { appendFile, mkdir, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { appendFile, mkdir, open, readdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { isInside } from '../fs/confine';
 import { metricsReadProblem, type MetricsFeeds } from '../metrics/metrics-feed';
@@ -35,6 +35,7 @@ import { isTfeventsName } from '../workspace/layout';
 import type { MetricsFoldState } from '../../../shared/metrics-summary';
 import type { Problem } from '../../../shared/model';
 import type { RunFilesKnown, WireRunFiles } from './protocol';
+import { MIRROR_MAX_AGE_MS } from './remote-metrics';
 import { callRemote, RemoteOpError, type HelperHost } from './remote-python';
 import { oneAtATime } from './remote-wire';
 
@@ -243,6 +244,8 @@ export class RemoteRunFiles {
           continue;
         }
         if (w.kind === null) {
+          // Not (or no longer) such a run: a mirror of it has nothing left to copy.
+          await this.remove(t.location);
           out.set(t.location, null);
           continue;
         }
@@ -253,9 +256,46 @@ export class RemoteRunFiles {
       }
       pending = next;
     }
-    return targets.map(
-      (t) => out.get(t.location) ?? new RemoteOpError('internal', `no answer for ${t.location}`),
+    return targets.map((t) =>
+      out.has(t.location)
+        ? out.get(t.location)!
+        : new RemoteOpError('internal', `no answer for ${t.location}`),
     );
+  }
+
+  /**
+   * Remove the run mirrors nobody read for `maxAgeMs` (each read by a
+   * listing or a chart rewrites its mirror.json), as RemoteMetricsMirror.prune
+   * does for metrics mirrors; returns how many went.
+   */
+  async prune(maxAgeMs = MIRROR_MAX_AGE_MS, now = Date.now()): Promise<number> {
+    const base = path.join(this.root, `remote-runs-v${VERSION}`);
+    let removed = 0;
+    for (const name of await readdir(base).catch(() => [] as string[])) {
+      const dir = path.join(base, name);
+      const side = path.join(dir, 'mirror.json');
+      const used = await stat(side).then(
+        (s) => s.mtimeMs,
+        () => 0,
+      );
+      if (now - used < maxAgeMs) continue;
+      const location = await readFile(side, 'utf8').then(
+        (t) => (JSON.parse(t) as { location?: unknown }).location,
+        () => undefined,
+      );
+      if (typeof location === 'string' && this.dirOf(location) === dir) await this.remove(location);
+      else await rm(dir, { recursive: true, force: true });
+      removed++;
+    }
+    return removed;
+  }
+
+  /** Remove a location's mirror (its run is gone); a later sync copies from byte 0. */
+  private remove(location: string): Promise<void> {
+    return this.locked(location, async () => {
+      this.states.delete(location);
+      await rm(this.dirOf(location), { recursive: true, force: true });
+    });
   }
 
   private async state(location: string): Promise<RunState> {
