@@ -16,6 +16,7 @@ import {
   appendFileSync,
   copyFileSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   symlinkSync,
   utimesSync,
@@ -37,6 +38,8 @@ import { listConfigFiles, projectRootOf } from '../../src/main/core/configs/conf
 import { RemoteMetricsMirror } from '../../src/main/core/remote/remote-metrics';
 import { RemoteWorkspace } from '../../src/main/core/remote/remote-workspace';
 import { RemoteRunFiles } from '../../src/main/core/remote/remote-run-files';
+import { annotateRemote } from '../../src/main/core/remote/remote-annotate';
+import { annotateExperiment } from '../../src/main/core/workspace/annotations';
 import { MetricsFeeds } from '../../src/main/core/metrics/metrics-feed';
 import { SeriesStore } from '../../src/main/core/metrics/series-store';
 import { SummaryStore } from '../../src/main/core/summary/summary-store';
@@ -830,5 +833,53 @@ describe('TensorBoard and MLflow runs: their files are shipped and read by the s
     appendFileSync(path.join(mlruns, '0', 'r1', 'metrics', 'loss'), '1700000002000 0.125 3\n');
     for (const r of [tb, mlruns]) expect(await remoteListing(r, ws)).toEqual(await localListing(r));
     await seriesBoth();
+  });
+});
+
+describe('notes: the helper writes what the core writes, and refuses what it refuses', () => {
+  it('on plain, already-noted, linked and folder notes files, and on folders that are not experiments', async () => {
+    const root = tmpDir('expdesk-parity-notes-');
+    const outside = path.join(root, 'outside.json');
+    writeFileSync(outside, '{"tags": ["outside"]}\n');
+    const cases = (side: string): string[] => {
+      const base = path.join(root, side);
+      const plain = exp(base, 'plain', { 'config.yaml': CONFIG });
+      const noted = exp(base, 'noted', {
+        'config.yaml': CONFIG,
+        'expdesk_notes.json': '{"tags": ["old", "keep"], "note": "n", "extra": [1]}\n',
+      });
+      const linked = exp(base, 'linked', { 'config.yaml': CONFIG });
+      symlinkSync(outside, path.join(linked, 'expdesk_notes.json'));
+      const folder = exp(base, 'folder', { 'config.yaml': CONFIG, 'expdesk_notes.json/x': '' });
+      const notExp = exp(base, 'not_an_experiment', { 'readme.txt': 'hi' });
+      return [plain, noted, linked, folder, notExp, path.join(base, 'missing')];
+    };
+    const change = { addTags: ['baseline'], removeTags: ['old'], starred: true };
+    const here = cases('here');
+    const there = cases('there');
+    const local: unknown[] = [];
+    const remote: unknown[] = [];
+    for (let i = 0; i < here.length; i++) {
+      local.push(await annotateExperiment(here[i]!, change).catch((e: Error) => e.message));
+      remote.push(
+        await annotateRemote(localHelper, [there[i]!], change).then(
+          ([a]) => a,
+          (e: Error) => e.message,
+        ),
+      );
+    }
+    const side = (v: unknown[]): string =>
+      JSON.stringify(v).split('/there/').join('/SIDE/').split('/here/').join('/SIDE/');
+    expect(side(remote)).toEqual(side(local));
+    expect(local[1]).toEqual({ tags: ['keep', 'baseline'], note: 'n', starred: true, archived: false });
+    const notes = (d: string): unknown => {
+      const { updated_at: at, ...rest } = JSON.parse(
+        readFileSync(path.join(d, 'expdesk_notes.json'), 'utf8'),
+      ) as Record<string, unknown>;
+      return { rest, at: typeof at };
+    };
+    for (const i of [0, 1]) expect(notes(there[i]!)).toEqual(notes(here[i]!));
+    expect(readFileSync(outside, 'utf8')).toBe('{"tags": ["outside"]}\n');
+    expect(readdirSync(there[0]!).sort()).toEqual(['config.yaml', 'expdesk_notes.json']);
   });
 });
