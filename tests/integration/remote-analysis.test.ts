@@ -13,7 +13,6 @@ import {
   lstatSync,
   mkdirSync,
   mkdtempSync,
-  readdirSync,
   readFileSync,
   rmSync,
   symlinkSync,
@@ -174,7 +173,7 @@ describe('notes, tags, star and archive on a remote workspace', () => {
       >;
       expect(doc).toMatchObject({ tags: ['baseline'], archived: true });
       expect(typeof doc.updated_at).toBe('string');
-      expect(readdirSync(exp2).sort()).toEqual(['config.yaml', 'expdesk_notes.json']);
+      expect(Object.keys(treeSnapshot(exp2)).sort()).toEqual(['.', 'config.yaml', 'expdesk_notes.json']);
     } finally {
       h.dispose();
     }

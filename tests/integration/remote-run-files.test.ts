@@ -47,33 +47,38 @@ describe('remote run mirrors', () => {
   it('take only the names a reader reads, inside the mirror folder', async () => {
     const cache = tmpDir('expdesk-run-files-');
     const runs = new RemoteRunFiles(cache);
-    const tb = 'ssh://h/tb/run';
-    await runs.accept(tb, {
-      kind: 'tfevents',
-      files: [
-        file('events.out.tfevents.1.host'),
-        file('../events.out.tfevents.2.host'),
-        file('sub/events.out.tfevents.3.host'),
-        file('events.out.tfevents.4/../../x'),
-        file('config.yaml'),
-      ],
-    });
-    expect(filesBelow(runs.dirOf(tb))).toEqual(['events.out.tfevents.1.host', 'mirror.json']);
-    const ml = 'ssh://h/mlruns/0/r1';
-    await runs.accept(ml, {
-      kind: 'mlflow',
-      files: [
-        file('meta.yaml'),
-        file('metrics/eval/acc'),
-        file('params/lr'),
-        file('metrics/../../../escape'),
-        file('metrics/.hidden'),
-        file('tags/mlflow.runName'),
-        file('/etc/passwd'),
-        file('metrics\\..\\x'),
-      ],
-    });
-    expect(filesBelow(runs.dirOf(ml))).toEqual(['meta.yaml', 'metrics/eval/acc', 'mirror.json', 'params/lr']);
+    const cases: Array<{ kind: 'tfevents' | 'mlflow'; names: string[]; kept: string[] }> = [
+      {
+        kind: 'tfevents',
+        names: [
+          'events.out.tfevents.1.host',
+          '../events.out.tfevents.2.host',
+          'sub/events.out.tfevents.3.host',
+          'events.out.tfevents.4/../../x',
+          'config.yaml',
+        ],
+        kept: ['events.out.tfevents.1.host', 'mirror.json'],
+      },
+      {
+        kind: 'mlflow',
+        names: [
+          'meta.yaml',
+          'metrics/eval/acc',
+          'params/lr',
+          'metrics/../../../escape',
+          'metrics/.hidden',
+          'tags/mlflow.runName',
+          '/etc/passwd',
+          'metrics\\..\\x',
+        ],
+        kept: ['meta.yaml', 'metrics/eval/acc', 'mirror.json', 'params/lr'],
+      },
+    ];
+    for (const c of cases) {
+      const location = `ssh://h/${c.kind}/run`;
+      await runs.accept(location, { kind: c.kind, files: c.names.map((n) => file(n)) });
+      expect(filesBelow(runs.dirOf(location))).toEqual(c.kept);
+    }
     expect(filesBelow(cache).every((f) => f.startsWith('remote-runs-v1/'))).toBe(true);
   });
 

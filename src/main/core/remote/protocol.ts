@@ -173,19 +173,20 @@ export interface TailRequest {
   max_bytes_per_file: number;
   max_total_bytes: number;
 }
+/** A file's bytes after the client's copy: where they start, whether the copy starts over, and whether more follow. */
+const FILE_BYTES = {
+  size: count,
+  ino: inode,
+  start: count,
+  reset: z.boolean(),
+  /** The bytes as latin-1 text. */
+  data: z.string(),
+  more: z.boolean(),
+};
 const WireTail = z.union([
   z.strictObject({ path: z.string(), error: ErrorPair }),
   z.strictObject({ path: z.string(), missing: z.literal(true) }),
-  z.object({
-    path: z.string(),
-    size: count,
-    ino: inode,
-    start: count,
-    reset: z.boolean(),
-    /** The bytes as latin-1 text. */
-    data: z.string(),
-    more: z.boolean(),
-  }),
+  z.object({ path: z.string(), ...FILE_BYTES }),
 ]);
 const TailAnswer = z.object({ files: z.array(WireTail) });
 export type WireTail = z.infer<typeof WireTail>;
@@ -383,13 +384,7 @@ export type RunFilesKnown = Record<string, [number, number | null, string]>;
 const WireRunFile = z.object({
   /** Relative to the run's folder, '/'-separated (untrusted: checked before it names a local file). */
   name: z.string(),
-  size: count,
-  ino: inode,
-  start: count,
-  reset: z.boolean(),
-  /** The bytes as latin-1 text. */
-  data: z.string(),
-  more: z.boolean(),
+  ...FILE_BYTES,
 });
 const WireRunFiles = z.object({
   kind: z.enum(['tfevents', 'mlflow']).nullable(),

@@ -47,7 +47,7 @@ import {
 import path from 'node:path';
 import { LAYOUT } from '../workspace/layout';
 import { callRemote, RemoteOpError, type HelperHost } from './remote-python';
-import { oneAtATime } from './remote-wire';
+import { keepsChanging, oneAtATime } from './remote-wire';
 
 const MIRROR_VERSION = 1;
 const FINGERPRINT_BYTES = 64;
@@ -357,11 +357,7 @@ export class RemoteMetricsMirror {
     let pending = targets;
     for (let round = 0; pending.length > 0; round++) {
       if (round >= MAX_ROUNDS) {
-        for (const t of pending)
-          out.set(
-            t.location,
-            new RemoteOpError('internal', `${t.location}: metrics keep changing under the copy`),
-          );
+        for (const t of pending) out.set(t.location, keepsChanging(t.location));
         break;
       }
       const states = await Promise.all(pending.map((t) => this.state(t.location)));

@@ -37,7 +37,7 @@ import type { Problem } from '../../../shared/model';
 import type { RunFilesKnown, WireRunFiles } from './protocol';
 import { MIRROR_MAX_AGE_MS } from './remote-metrics';
 import { callRemote, RemoteOpError, type HelperHost } from './remote-python';
-import { oneAtATime } from './remote-wire';
+import { keepsChanging, oneAtATime } from './remote-wire';
 
 const VERSION = 1;
 const FINGERPRINT_BYTES = 64;
@@ -220,11 +220,7 @@ export class RemoteRunFiles {
     let pending = targets;
     for (let round = 0; pending.length > 0; round++) {
       if (round >= MAX_ROUNDS) {
-        for (const t of pending)
-          out.set(
-            t.location,
-            new RemoteOpError('internal', `${t.location}: metrics keep changing under the copy`),
-          );
+        for (const t of pending) out.set(t.location, keepsChanging(t.location));
         break;
       }
       const runs = await Promise.all(

@@ -10,6 +10,7 @@ import { getSystemErrorMap } from 'node:util';
 import type { FileSig } from '../summary/summary-store';
 import type { SmallFileText } from '../workspace/files';
 import type { WireOsError, WireSig, WireText } from './protocol';
+import { RemoteOpError } from './remote-python';
 
 export function toSig(w: WireSig | undefined): FileSig {
   return w ? { size: w[0], mtimeMs: w[1], ino: w[2] } : null;
@@ -85,4 +86,9 @@ export function oneAtATime<T>(
     if (locks.get(key) === settled) locks.delete(key);
   });
   return p;
+}
+
+/** The error of a mirror whose file kept changing through every follow-up call. */
+export function keepsChanging(location: string): Error {
+  return new RemoteOpError('internal', `${location}: metrics keep changing under the copy`);
 }
