@@ -26,7 +26,7 @@ import {
   otherMetricsSource,
   withHparams,
 } from '../metrics/metrics-source';
-import { statSig } from '../workspace/fs-batch';
+import { statSig, statSigs } from '../workspace/fs-batch';
 import {
   configFromText,
   failedFromText,
@@ -63,6 +63,8 @@ export const SMALL_KEYS = Object.keys(SMALL_FILES) as SmallKey[];
  * FAILED.txt or final checkpoint decides the status.
  */
 const ACTIVITY_FILES = [path.join(LAYOUT.logs, 'train.log'), path.join(LAYOUT.logs, 'train_rank0.log')];
+/** Every file a summary's validation stats, in prepare()'s order: the small files, metrics, system, activity. */
+const STATTED = [...SMALL_KEYS.map((k) => SMALL_FILES[k]), LAYOUT.metrics, LAYOUT.system, ...ACTIVITY_FILES];
 
 export interface CacheEntry {
   version: number;
@@ -149,6 +151,8 @@ export class SummaryStore implements Summarizer {
   private readonly inflight = new Map<string, Promise<ExperimentSummary>>();
   private readonly disk: SummaryDiskCache<CacheEntry> | null;
   private readonly aux = new Map<string, unknown>();
+  /** Signatures statted by prepare() for the summarize calls that follow it (STATTED's order). */
+  private readonly prepared = new Map<string, FileSig[]>();
   private flushTimer: NodeJS.Timeout | null = null;
   private dirtySince = 0;
   private lastFlush = 0;
@@ -174,6 +178,35 @@ export class SummaryStore implements Summarizer {
     const p = this.refresh(key).finally(() => this.inflight.delete(key));
     this.inflight.set(key, p);
     return p;
+  }
+
+  /**
+   * Stat every input of these folders in one batch (one message to the
+   * stat worker, one promise) and load their cache file, so that the
+   * summarize calls that follow only compare and build: a warm listing of
+   * 5,000 experiments pays no per-file promise. Call the returned function
+   * when done; signatures not used by then are dropped (never reused later).
+   */
+  async prepare(dirs: string[]): Promise<() => void> {
+    const keys = dirs.map((d) => path.resolve(d));
+    const files: string[] = [];
+    for (const k of keys) for (const f of STATTED) files.push(inDir(k, f));
+    const [outcomes] = await Promise.all([
+      statSigs(files),
+      keys.length > 0 ? this.loadEntry(keys[0]!) : null,
+    ]);
+    const n = STATTED.length;
+    keys.forEach((k, i) => {
+      const sigs = new Array<FileSig>(n);
+      for (let j = 0; j < n; j++) {
+        const o = outcomes[i * n + j]!;
+        sigs[j] = o instanceof Error ? UNSTATTABLE : o;
+      }
+      this.prepared.set(k, sigs);
+    });
+    return () => {
+      for (const k of keys) this.prepared.delete(k);
+    };
   }
 
   private async loadEntry(dir: string): Promise<CacheEntry | null> {
@@ -242,12 +275,17 @@ export class SummaryStore implements Summarizer {
     const jsonlFile = inDir(dir, LAYOUT.metrics);
     const systemFile = inDir(dir, LAYOUT.system);
     // Every signature and the cached entry at once: a listing's cost is these stats.
-    const [sigList, jsonlSig, systemSig, cached] = await Promise.all([
-      Promise.all(SMALL_KEYS.map((k) => sigOf(inDir(dir, SMALL_FILES[k])))),
-      sigOf(jsonlFile),
-      sigOf(systemFile),
-      this.loadEntry(dir),
-    ]);
+    const pre = this.prepared.get(dir);
+    this.prepared.delete(dir);
+    const ns = SMALL_KEYS.length;
+    const [sigList, jsonlSig, systemSig, cached] = pre
+      ? [pre.slice(0, ns), pre[ns]!, pre[ns + 1]!, await this.loadEntry(dir)]
+      : await Promise.all([
+          Promise.all(SMALL_KEYS.map((k) => sigOf(inDir(dir, SMALL_FILES[k])))),
+          sigOf(jsonlFile),
+          sigOf(systemFile),
+          this.loadEntry(dir),
+        ]);
     // No metrics.jsonl: a TensorBoard run's event files or an MLflow run's metrics, if the folder holds some.
     const tb = jsonlSig === null ? await otherMetricsSource(dir) : null;
     const metricsFile = tb ? tb.file : jsonlFile;
@@ -306,7 +344,7 @@ export class SummaryStore implements Summarizer {
     }
     if (changed) this.keepEntry(entry);
     else this.memory.set(dir, entry);
-    return this.build(entry, metricsSig);
+    return this.build(entry, metricsSig, pre?.slice(ns + 2));
   }
 
   /**
@@ -358,12 +396,19 @@ export class SummaryStore implements Summarizer {
     );
   }
 
-  private async build(entry: CacheEntry, metricsSig: FileSig): Promise<ExperimentSummary> {
+  private async build(
+    entry: CacheEntry,
+    metricsSig: FileSig,
+    activitySigs?: FileSig[],
+  ): Promise<ExperimentSummary> {
     const d = entry.derived;
     // The logs' mtimes only matter to a status inferred from recent writes.
     const inferred = !d.failed && !d.statusFile && !d.hasFinalCheckpoint;
     const activity = inferred
-      ? [metricsSig, ...(await Promise.all(ACTIVITY_FILES.map((f) => sigOf(inDir(entry.dir, f)))))]
+      ? [
+          metricsSig,
+          ...(activitySigs ?? (await Promise.all(ACTIVITY_FILES.map((f) => sigOf(inDir(entry.dir, f)))))),
+        ]
       : [];
     const lastWriteMs = activity.reduce<number | null>(
       (acc, s) => (s && s.mtimeMs >= 0 && (acc === null || s.mtimeMs > acc) ? s.mtimeMs : acc),
