@@ -63,8 +63,8 @@ export const SMALL_KEYS = Object.keys(SMALL_FILES) as SmallKey[];
  * FAILED.txt or final checkpoint decides the status.
  */
 const ACTIVITY_FILES = [path.join(LAYOUT.logs, 'train.log'), path.join(LAYOUT.logs, 'train_rank0.log')];
-/** Every file a summary's validation stats, in prepare()'s order: the small files, metrics, system, activity. */
-const STATTED = [...SMALL_KEYS.map((k) => SMALL_FILES[k]), LAYOUT.metrics, LAYOUT.system, ...ACTIVITY_FILES];
+/** What prepare() stats of every folder, in this order: the small files, metrics, system. */
+const STATTED = [...SMALL_KEYS.map((k) => SMALL_FILES[k]), LAYOUT.metrics, LAYOUT.system];
 
 export interface CacheEntry {
   version: number;
@@ -151,8 +151,8 @@ export class SummaryStore implements Summarizer {
   private readonly inflight = new Map<string, Promise<ExperimentSummary>>();
   private readonly disk: SummaryDiskCache<CacheEntry> | null;
   private readonly aux = new Map<string, unknown>();
-  /** Signatures statted by prepare() for the summarize calls that follow it (STATTED's order). */
-  private readonly prepared = new Map<string, FileSig[]>();
+  /** Stats made by prepare() for the summarize calls after it (STATTED; the logs' where statted). */
+  private readonly prepared = new Map<string, { sigs: FileSig[]; activity: FileSig[] | null }>();
   private flushTimer: NodeJS.Timeout | null = null;
   private dirtySince = 0;
   private lastFlush = 0;
@@ -189,21 +189,28 @@ export class SummaryStore implements Summarizer {
    */
   async prepare(dirs: string[]): Promise<() => void> {
     const keys = dirs.map((d) => path.resolve(d));
-    const files: string[] = [];
-    for (const k of keys) for (const f of STATTED) files.push(inDir(k, f));
-    const [outcomes] = await Promise.all([
-      statSigs(files),
-      keys.length > 0 ? this.loadEntry(keys[0]!) : null,
-    ]);
-    const n = STATTED.length;
-    keys.forEach((k, i) => {
-      const sigs = new Array<FileSig>(n);
-      for (let j = 0; j < n; j++) {
-        const o = outcomes[i * n + j]!;
-        sigs[j] = o instanceof Error ? UNSTATTABLE : o;
-      }
-      this.prepared.set(k, sigs);
+    const stat = async (names: string[], at: string[]): Promise<FileSig[][]> => {
+      const files: string[] = [];
+      for (const k of at) for (const f of names) files.push(inDir(k, f));
+      const outcomes = await statSigs(files);
+      return at.map((_, i) =>
+        names.map((_n, j) => {
+          const o = outcomes[i * names.length + j]!;
+          return o instanceof Error ? UNSTATTABLE : o;
+        }),
+      );
+    };
+    // The inputs, while the cache file is read; then the logs' mtimes where a status may be inferred.
+    const [sigs] = await Promise.all([stat(STATTED, keys), keys.length ? this.loadEntry(keys[0]!) : null]);
+    const cached = await Promise.all(keys.map((k) => this.loadEntry(k)));
+    const inferred = keys.filter((_, i) => {
+      const d = cached[i]?.derived;
+      return !d || (!d.failed && !d.statusFile && !d.hasFinalCheckpoint);
     });
+    const activity = new Map(
+      (await stat(ACTIVITY_FILES, inferred)).map((a, i) => [inferred[i]!, a] as const),
+    );
+    keys.forEach((k, i) => this.prepared.set(k, { sigs: sigs[i]!, activity: activity.get(k) ?? null }));
     return () => {
       for (const k of keys) this.prepared.delete(k);
     };
@@ -279,7 +286,7 @@ export class SummaryStore implements Summarizer {
     this.prepared.delete(dir);
     const ns = SMALL_KEYS.length;
     const [sigList, jsonlSig, systemSig, cached] = pre
-      ? [pre.slice(0, ns), pre[ns]!, pre[ns + 1]!, await this.loadEntry(dir)]
+      ? [pre.sigs.slice(0, ns), pre.sigs[ns]!, pre.sigs[ns + 1]!, await this.loadEntry(dir)]
       : await Promise.all([
           Promise.all(SMALL_KEYS.map((k) => sigOf(inDir(dir, SMALL_FILES[k])))),
           sigOf(jsonlFile),
@@ -344,7 +351,7 @@ export class SummaryStore implements Summarizer {
     }
     if (changed) this.keepEntry(entry);
     else this.memory.set(dir, entry);
-    return this.build(entry, metricsSig, pre?.slice(ns + 2));
+    return this.build(entry, metricsSig, pre?.activity ?? undefined);
   }
 
   /**
