@@ -1899,7 +1899,9 @@ def main():
     except Exception as e:  # noqa: BLE001 - every failure goes back to the client as an answer
         body = {"v": PROTOCOL_VERSION, "error": {"code": "internal", "message": "%s: %s" % (type(e).__name__, e)}}
     out.write(MARKER)
-    out.write(zlib.compress(json.dumps(body).encode("utf-8"), 6))
+    # Level 1: a third of level 6's time on a listing's metrics (0.25 s against 0.73 s for 7.7 MB
+    # of JSON on a busy machine) for a fifth more bytes, which a link moves faster than that.
+    out.write(zlib.compress(json.dumps(body, separators=(",", ":")).encode("utf-8"), 1))
     out.flush()
     return 0
 

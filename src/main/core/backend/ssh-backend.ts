@@ -137,6 +137,9 @@ export class SshBackend extends WatchingBackend<RemoteExperimentWatcher> impleme
       overlay = new SlurmOverlay({
         site: () => sshSlurmSite(o.conn),
         folderOf: (s) => this.options.pool.forLocation(s.path).loc.path,
+        // Expdesk writes a SLURM run's status file before sbatch, so a folder whose status is only
+        // inferred holds no record: a listing of seed-written folders costs no second round trip.
+        mayHoldRecord: (_folder, s) => s.status.source !== 'inferred',
       });
       this.slurm.set(o.label, overlay);
     }
