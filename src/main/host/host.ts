@@ -171,6 +171,12 @@ export class ExpdeskHost implements ExpdeskApi {
     return this.data.metricsSeries(params);
   }
 
+  async 'metrics.groupSeries'(
+    params: RequestParams<'metrics.groupSeries'>,
+  ): Promise<RequestResult<'metrics.groupSeries'>> {
+    return this.data.groupSeries(params);
+  }
+
   async 'experiments.watch'(
     params: RequestParams<'experiments.watch'>,
   ): Promise<RequestResult<'experiments.watch'>> {
@@ -193,6 +199,12 @@ export class ExpdeskHost implements ExpdeskApi {
     params: RequestParams<'experiments.annotate'>,
   ): Promise<RequestResult<'experiments.annotate'>> {
     return this.data.annotate(params);
+  }
+
+  async 'experiments.diff'(
+    params: RequestParams<'experiments.diff'>,
+  ): Promise<RequestResult<'experiments.diff'>> {
+    return this.data.diff(params);
   }
 
   async 'file.read'(params: RequestParams<'file.read'>): Promise<RequestResult<'file.read'>> {

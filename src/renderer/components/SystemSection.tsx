@@ -61,7 +61,10 @@ export function SystemSection(props: {
   running: boolean;
 }): React.JSX.Element | null {
   const { path, buckets, tick, running } = props;
-  const { xMode, range, setRange } = props.view;
+  // System samples have no training metrics to be drawn against: by step then, unzoomed.
+  const { xMode: viewMode, setRange } = props.view;
+  const xMode = viewMode === 'metric' ? 'step' : viewMode;
+  const range = viewMode === 'metric' ? null : props.view.range;
   const client = useExpdesk((s) => s.client);
   const [data, setData] = useState<MetricsSeriesResult | null>(null);
   const [error, setError] = useState<string | null>(null);

@@ -40,4 +40,6 @@ export const PREF = {
   launchWhere: 'expdesk.launchWhere',
   /** What the launch form remembers (state/launch-memory.ts): per workspace, and per workspace and config. */
   launchMemory: 'expdesk.launchMemory',
+  /** The table's group-by keys, per workspace. */
+  groupBy: 'expdesk.groupBy',
 } as const;

@@ -12,8 +12,9 @@ import type { RemoteStatusPayload } from '../../shared/remote-location';
 import type { ApiClient, ConnectionState } from '../api/client';
 import type { SortState } from '../lib/columns';
 import type { FlatConfig } from '../lib/query';
+import type { Brush } from '../lib/parcoords';
 
-export type View = 'experiments' | 'compare' | 'launch';
+export type View = 'experiments' | 'compare' | 'launch' | 'diff';
 
 export interface Toast {
   id: number;
@@ -61,6 +62,10 @@ export interface CompareSlice {
   /** Compare these (default: the checked rows) and show the Compare view. */
   openCompare(paths?: string[]): Promise<void>;
   setHideEqual(hide: boolean): void;
+  /** The two runs of the Diff view (what changed between them), in order. */
+  diffPaths: string[];
+  /** Show the Diff view of two runs (default: the two checked rows). */
+  openDiff(paths?: string[]): void;
 }
 
 export const DETAIL_TABS = ['overview', 'config', 'log', 'metrics', 'outputs'] as const;
@@ -191,6 +196,14 @@ export interface TableSlice {
   moveSelection(delta: number): void;
   toggleChecked(path: string): void;
   setChecked(paths: string[]): void;
+  /** Parallel-coordinates brushes by axis key (a config key or a metric): the table shows the runs inside all of them. */
+  brush: Record<string, Brush>;
+  /** Set (or, with null, clear) one axis' brush. */
+  setBrush(key: string, brush: Brush | null): void;
+  clearBrush(): void;
+  /** The parallel-coordinates panel above the table is open. */
+  parcoordsOpen: boolean;
+  setParcoordsOpen(open: boolean): void;
 }
 
 export interface WorkspaceSlice {
@@ -226,7 +239,24 @@ export interface WorkspaceSlice {
   forgetWatches(): void;
 }
 
+/** Groups of runs by config keys (issue 12): the table's "Group by" and the charts' band. */
+export interface GroupsSlice {
+  /** Group-by keys per workspace root (remembered); see selectGroupBy for the open one's. */
+  groupByAll: Record<string, string[]>;
+  /** Ids of collapsed group header rows (lib/table-groups.ts). */
+  collapsedGroups: string[];
+  /** What a group's band in the charts spans. */
+  groupBand: 'std' | 'minmax';
+  /** Group the open workspace's table by these config keys ([]: no groups); remembered per workspace. */
+  setGroupBy(keys: string[]): void;
+  /** Group by every config key that differs, except seeds (shared/groups.ts allButSeedKeys). */
+  groupAllButSeed(): Promise<void>;
+  toggleGroupCollapsed(id: string): void;
+  setGroupBand(band: 'std' | 'minmax'): void;
+}
+
 export type ExpdeskState = AppSlice &
+  GroupsSlice &
   WorkspaceSlice &
   TableSlice &
   DetailSlice &

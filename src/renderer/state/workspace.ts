@@ -224,7 +224,9 @@ export function workspaceSlice(ctx: Ctx): Slice<WorkspaceSlice> {
         const s = get();
         if (!s.listing) return;
         const rows = s.listing.experiments;
-        if (needsConfigLoad(rows, configKeysInUse(s.columns, s.sort, s.query, rows)))
+        // Group-by keys (state/groups.ts) need their values as well.
+        const groupBy = s.listing.root in s.groupByAll ? s.groupByAll[s.listing.root]! : [];
+        if (needsConfigLoad(rows, [...configKeysInUse(s.columns, s.sort, s.query, rows), ...groupBy]))
           void s.loadConfigValues();
       },
 

@@ -15,6 +15,7 @@
 import type { WorkingTree } from '../capture/git';
 import type { ExperimentDetail, WorkspaceListing } from '../../../shared/model';
 import type { AnnotationChange, Annotations } from '../../../shared/annotations';
+import type { CommitRange, GitSide } from '../../../shared/run-diff';
 
 /** Where experiment events go (the host forwards them as metrics.changed / experiment.updated). */
 export interface BackendSink {
@@ -141,6 +142,13 @@ export interface ExperimentBackend {
    * made only on the user's request. Returns what each now holds, in order.
    */
   annotate(locations: string[], change: AnnotationChange): Promise<Annotations[]>;
+
+  /**
+   * The commits between the git hashes two runs of this backend recorded
+   * (`git log a..b` and `b..a`, through safeGit), read where their project
+   * repository is; or, in words, why they cannot be (run-diff.ts).
+   */
+  commitsBetween(a: GitSide, b: GitSide): Promise<CommitRange>;
 
   /** Subscriptions and poll timers held now (diagnostics, tests). */
   readonly activity: { watches: number; timers: number };

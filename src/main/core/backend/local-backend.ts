@@ -30,6 +30,8 @@ import type {
   OpenWorkspace,
 } from './backend';
 import { WatchingBackend } from './watching';
+import { localCommitsBetween } from './run-diff';
+import type { CommitRange, GitSide } from '../../../shared/run-diff';
 
 export interface LocalBackendOptions {
   summaries: SummaryStore;
@@ -124,6 +126,10 @@ export class LocalBackend extends WatchingBackend<ExperimentWatcher> implements 
   async projectGit(root: string): Promise<WorkingTree | null> {
     const project = await projectRootOf(root);
     return workingTree(project, [path.join(project, 'experiments')]);
+  }
+
+  commitsBetween(a: GitSide, b: GitSide): Promise<CommitRange> {
+    return localCommitsBetween(a, b);
   }
 
   async exportSource(location: string): Promise<ExportSource> {

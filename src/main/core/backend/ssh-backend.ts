@@ -43,6 +43,7 @@ import type {
   OpenWorkspace,
 } from './backend';
 import { WatchingBackend } from './watching';
+import type { CommitRange, GitSide } from '../../../shared/run-diff';
 
 export interface SshBackendOptions {
   /** The connections of this process (the host's or the CLI's); the backend does not close them. */
@@ -295,6 +296,15 @@ export class SshBackend extends WatchingBackend<RemoteExperimentWatcher> impleme
   /** Not read over SSH: the interface shows no dirty-tree warning for a remote project. */
   async projectGit(): Promise<WorkingTree | null> {
     return null;
+  }
+
+  /** The project's repository is on the remote host; its log is not read over SSH yet (config and packages are). */
+  async commitsBetween(a: GitSide): Promise<CommitRange> {
+    const { label } = this.open(a.location);
+    return {
+      available: false,
+      reason: `the project repository is on ${label}: reading its commits over SSH is not supported yet (run git log there)`,
+    };
   }
 
   /** Fetch the experiment (and its recorded commit) in one command into a private folder here. */
