@@ -60,10 +60,11 @@ import type { GatherAnswer, GatherHint, GatherRequest, WireExperiment, WireSig }
 import { RemoteMetricsMirror } from './remote-metrics';
 import { RemoteRunFiles, type RunKind } from './remote-run-files';
 import { compareRel, osErrorText, scratchMirrorRoot, textOf, toSig, toWire } from './remote-wire';
-import { callRemote, RemoteOpError, type HelperHost } from './remote-python';
+import { callRemote, type HelperHost } from './remote-python';
+import { absorbSystem, acceptBytes, coreError, systemHint } from './remote-stream';
 
-/** Bump when the remote part of an entry changes shape. */
-const REMOTE_ENTRY_VERSION = 1;
+/** Bump when the remote part of an entry changes shape (2: logs/system.jsonl is shipped too; 3: TensorBoard/MLflow runs' files). */
+const REMOTE_ENTRY_VERSION = 3;
 /** Metrics bytes per experiment per answer, and per answer in all. */
 const MAX_BYTES_PER_EXPERIMENT = 16 * 1024 * 1024;
 const MAX_TOTAL_BYTES = 64 * 1024 * 1024;
@@ -88,6 +89,8 @@ interface RemoteEntry extends CacheEntry {
     version: number;
     texts: Record<TextKey, SmallFileText>;
     more: boolean;
+    /** logs/system.jsonl has bytes beyond what was read (ask for them as for metrics). */
+    systemMore?: boolean;
     /** A TensorBoard or MLflow run: its files are mirrored by RemoteRunFiles and read from there. */
     other?: RunKind;
   };
@@ -95,12 +98,6 @@ interface RemoteEntry extends CacheEntry {
 
 type Hint = GatherHint;
 type GatherResult = GatherAnswer;
-
-function coreError(err: unknown): unknown {
-  if (err instanceof RemoteOpError && err.code !== 'internal')
-    return new WorkspaceError(err.code, err.message);
-  return err;
-}
 
 export class RemoteWorkspace {
   /** The local copies of the experiments' metrics: every metrics byte received goes there, once. */
@@ -132,6 +129,8 @@ export class RemoteWorkspace {
       // A mirror shorter than what was read of it (its cache folder cleaned): ask for the metrics again.
       sigs.metrics = at.offset >= entry.tail.offset ? toWire(entry.metricsSig) : null;
     }
+    const system = await systemHint(this.mirror, key, entry?.system, Boolean(entry?.remote.systemMore));
+    if (entry) sigs.system = system.sig;
     // What the run mirror holds (asked only where the folder may be a TensorBoard or MLflow run).
     const files = !entry || entry.remote.other ? await this.runs.known(key) : {};
     return {
@@ -139,6 +138,9 @@ export class RemoteWorkspace {
       offset: at.offset,
       fingerprint: at.fingerprint,
       more: entry?.remote.more || undefined,
+      system_offset: system.offset,
+      system_fingerprint: system.fingerprint,
+      system_more: system.more,
       ...(Object.keys(files).length > 0 ? { files } : {}),
     };
   }
@@ -205,6 +207,14 @@ export class RemoteWorkspace {
       metricsProblem: cached?.metricsProblem ?? null,
       remote: { version: REMOTE_ENTRY_VERSION, texts, more: false },
     };
+    const system = await absorbSystem(
+      { mirror: this.mirror, conn: this.conn, feeds: this.feeds },
+      key,
+      g,
+      cached?.system,
+    );
+    entry.system = system.system;
+    entry.remote.systemMore = system.more;
     const metricsSig = toSig(g.sigs?.metrics);
     if (metricsSig === null && g.other_metrics && g.run_files) {
       if (cached?.remote.other !== g.other_metrics) {
@@ -232,29 +242,21 @@ export class RemoteWorkspace {
       return entry;
     }
     entry.metricsProblem = null;
-    const got = await this.mirror.accept(key, {
-      start: m.start,
-      reset: m.reset,
-      data: Buffer.from(m.data, 'base64'),
-      ino: metricsSig.ino,
-    });
-    if (got.again) {
+    const got = await acceptBytes(
+      this.mirror,
+      this.conn,
+      { location: key, remotePath: g.path },
+      m,
+      metricsSig.ino,
+      () => this.readFeed(entry),
+    );
+    if (got === 'again') {
       // The answer does not continue the mirror (now empty): ask again from the start.
       entry.metricsSig = null;
       entry.remote.more = true;
       return entry;
     }
-    let more = m.more;
-    if (m.skip_to !== undefined) {
-      // One line longer than the gather's budget: the mirror takes it by `tail`, in pieces, so the
-      // feed counts it as malformed with its line number, as for a local file.
-      const [r] = await this.mirror.sync(this.conn, [{ location: key, remotePath: g.path }]);
-      if (r instanceof Error) throw coreError(r);
-      more = false;
-    }
-    await this.readFeed(entry);
-    const { offset } = await this.mirror.position(key);
-    entry.remote.more = more && offset < m.size;
+    entry.remote.more = got.more;
     // The signature is recorded only once everything up to it was read.
     entry.metricsSig = entry.remote.more ? null : metricsSig;
     return entry;
@@ -320,7 +322,7 @@ export class RemoteWorkspace {
       byPath.set(g.path, g);
     });
     for (let round = 0; round < MAX_FOLLOW_UPS; round++) {
-      const pending = [...entries].filter(([, e]) => e.remote.more);
+      const pending = [...entries].filter(([, e]) => e.remote.more || e.remote.systemMore);
       if (pending.length === 0) break;
       const more = await callRemote(
         this.conn,
@@ -431,6 +433,7 @@ export class RemoteWorkspace {
         outputs,
         hasRequirements: d.has_requirements,
         hasReproduceScript: d.has_reproduce,
+        systemNodes: d.system_nodes ?? [],
       };
     });
   }
