@@ -107,6 +107,14 @@ export function GroupBandControls({
         {xMode !== 'step' && ' — groups are aligned by step: choose Step'}
         {curves.error && ` — ${curves.error}`}
       </span>
+      {curves.groups.map((g) => (
+        <span key={g.label} className="legend-chip" data-testid="group-legend" title={g.paths.join('\n')}>
+          <span className="swatch" style={{ background: g.color }} />
+          <span className="ellipsis">
+            {g.label} (n={g.paths.length})
+          </span>
+        </span>
+      ))}
     </>
   );
 }
