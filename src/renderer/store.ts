@@ -22,6 +22,7 @@ import { workspaceSlice } from './state/workspace';
 
 export { selectVisibleExperiments } from './state/table';
 export { selectGroupBy, selectTableRows } from './state/groups';
+export { selectQueryExperiments } from './state/table';
 export type { DetailTab, ExpdeskState, View } from './state/types';
 export type ExpdeskStore = StoreApi<ExpdeskState>;
 
@@ -53,6 +54,7 @@ export function initialData(): Partial<ExpdeskState> {
     launching: false,
     launchError: null,
     runStates: {},
+    brush: {},
   };
 }
 

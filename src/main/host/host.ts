@@ -24,6 +24,7 @@ import { byLocation, normalizeLocation, resolveLoadedBackend } from '../core/bac
 import { RunService, type RunFace } from './runs';
 import { RemoteService } from './remote';
 import { AlertService } from './alerts';
+import { defaultBundleDir } from './bundles';
 import { InterfaceDataService } from './interface-data';
 import { toApiError } from './errors';
 import { openSession, type HostSession } from './session';
@@ -200,6 +201,12 @@ export class ExpdeskHost implements ExpdeskApi {
     return this.data.annotate(params);
   }
 
+  async 'experiments.diff'(
+    params: RequestParams<'experiments.diff'>,
+  ): Promise<RequestResult<'experiments.diff'>> {
+    return this.data.diff(params);
+  }
+
   async 'file.read'(params: RequestParams<'file.read'>): Promise<RequestResult<'file.read'>> {
     return this.data.readFile(params);
   }
@@ -278,6 +285,7 @@ export class ExpdeskHost implements ExpdeskApi {
       mode: this.options.mode,
       workspace: this.workspace,
       demoWorkspace: this.options.demoWorkspace,
+      bundleDir: defaultBundleDir(),
     };
   }
 

@@ -20,6 +20,7 @@ import { reworded } from '../core/backend/reworded';
 import { SeriesStore } from '../core/metrics/series-store';
 import { GroupCurveCache } from '../core/metrics/group-series';
 import { compareDetails } from '../core/workspace/compare';
+import { diffRuns } from '../core/backend/run-diff';
 import { exportBundleRequest } from './bundles';
 import { composeForEditor } from './runs';
 
@@ -49,10 +50,13 @@ export class InterfaceDataService {
       x: params.x ?? 'step',
       range: params.range ?? null,
       buckets: params.buckets ?? 1000,
+      xKey: params.xKey,
+      smoothing: params.smoothing,
+      robust: params.robust,
     };
     const backend = await this.backend(params.expDir);
     if (params.stream === 'system') {
-      const [s] = await backend.localSystemMetrics([params.expDir]);
+      const [s] = await backend.localSystemMetrics([params.expDir], params.node);
       return this.series.queryFile(s!.file, query, s!.reset);
     }
     // A remote file's new bytes join a local mirror; the columns then grow by what was appended.
@@ -118,6 +122,11 @@ export class InterfaceDataService {
   /** One implementation over experiment details, wherever each experiment is (one round trip per host). */
   async compare(params: RequestParams<'experiments.compare'>): Promise<RequestResult<'experiments.compare'>> {
     return compareDetails(await detailsAcross(params.paths, this.options.backends));
+  }
+
+  /** What changed between two runs, each wherever it is (core/backend/run-diff.ts). */
+  async diff(params: RequestParams<'experiments.diff'>): Promise<RequestResult<'experiments.diff'>> {
+    return diffRuns(params.a, params.b, this.options.backends);
   }
 
   /** Notes, tags, star, archive: written into each experiment's notes file through its backend. */

@@ -24,6 +24,11 @@ export function ExperimentsToolbar({ compact }: { compact: boolean }): React.JSX
   const configLoading = useExpdesk((s) => s.configIndexLoading);
   const configError = useExpdesk((s) => s.configIndexError);
   const hasConditions = parseQuery(query).conditions.length > 0;
+  const brushed = useExpdesk((s) => Object.keys(s.brush).length);
+  const clearBrush = useExpdesk((s) => s.clearBrush);
+  const parcoordsOpen = useExpdesk((s) => s.parcoordsOpen);
+  const setParcoordsOpen = useExpdesk((s) => s.setParcoordsOpen);
+  const openDiff = useExpdesk((s) => s.openDiff);
 
   return (
     <div className={`toolbar${compact ? ' compact' : ''}`} data-testid="experiments-toolbar">
@@ -72,6 +77,11 @@ export function ExperimentsToolbar({ compact }: { compact: boolean }): React.JSX
         {hasConditions && configLoading && ' · reading configs…'}
         {hasConditions && configError && ` · config values unavailable (${configError})`}
       </span>
+      {brushed > 0 && (
+        <button type="button" className="btn ghost" onClick={clearBrush} data-testid="clear-brush">
+          Clear brush ({brushed} axis{brushed > 1 ? 'es' : ''})
+        </button>
+      )}
       <div className="spacer" />
       {!compact && checked.length > 0 && (
         <>
@@ -96,6 +106,30 @@ export function ExperimentsToolbar({ compact }: { compact: boolean }): React.JSX
         </button>
       )}
       {!compact && <GroupByControl />}
+      {!compact && (
+        <button
+          type="button"
+          className="btn"
+          disabled={checked.length !== 2}
+          onClick={() => void openDiff()}
+          title="What changed between the two checked runs: config, code, environment (d)"
+          data-testid="diff-button"
+        >
+          Diff
+        </button>
+      )}
+      {!compact && (
+        <button
+          type="button"
+          className={`btn${parcoordsOpen ? ' active' : ''}`}
+          aria-pressed={parcoordsOpen}
+          onClick={() => setParcoordsOpen(!parcoordsOpen)}
+          title="Parallel coordinates of every run in the table; drag along an axis to filter"
+          data-testid="parcoords-toggle"
+        >
+          Parallel coords
+        </button>
+      )}
       {!compact && <ColumnChooser />}
       {!compact && <WebhookSetting />}
     </div>
