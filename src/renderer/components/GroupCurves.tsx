@@ -88,7 +88,7 @@ export function GroupBandControls({
   const band = useExpdesk((s) => s.groupBand);
   const setBand = useExpdesk((s) => s.setGroupBand);
   return (
-    <>
+    <div className="group-controls">
       <div className="segmented" role="group" aria-label="group band">
         {(['std', 'minmax'] as const).map((b) => (
           <button
@@ -115,6 +115,6 @@ export function GroupBandControls({
           </span>
         </span>
       ))}
-    </>
+    </div>
   );
 }
