@@ -8,19 +8,15 @@ import { needsConfigLoad } from '../lib/query';
 import { isStringArray, readJson, writeJson } from '../lib/recent';
 import { tableRows, type TableRow } from '../lib/table-groups';
 import { PREF, type Ctx, type Slice } from './context';
-import { selectVisibleExperiments } from './table';
+import { selectGroupBy, selectVisibleExperiments } from './table';
+
+export { selectGroupBy };
 import type { ExpdeskState, GroupsSlice } from './types';
 
 export type { GroupsSlice } from './types';
 
 const isGroupByAll = (v: unknown): v is Record<string, string[]> =>
   typeof v === 'object' && v !== null && !Array.isArray(v) && Object.values(v).every(isStringArray);
-
-/** The open workspace's group-by keys ([] when none or no workspace). */
-export function selectGroupBy(s: Pick<ExpdeskState, 'groupByAll' | 'listing'>): string[] {
-  return (s.listing && s.groupByAll[s.listing.root]) || NONE;
-}
-const NONE: string[] = [];
 
 export function groupsSlice(ctx: Ctx): Slice<GroupsSlice> {
   return (set, get) => ({

@@ -8,6 +8,7 @@ import type { ExperimentSummary, JsonValue } from '../../shared/model';
 import { DEFAULT_COLUMNS, finalMetric, groupSweeps, nextSort, sortExperiments } from '../lib/columns';
 import { configValue, matches, parseQuery, type FlatConfig } from '../lib/query';
 import { inBrush, type Brush } from '../lib/parcoords';
+import { tableRows } from '../lib/table-groups';
 import { isStringArray, readJson, writeJson } from '../lib/recent';
 import { PREF, type Ctx, type Slice } from './context';
 import type { ExpdeskState, TableSlice } from './types';
@@ -53,7 +54,14 @@ export function tableSlice(ctx: Ctx): Slice<TableSlice> {
       set({ selectedPath: path });
     },
     moveSelection(delta) {
-      const rows = selectVisibleExperiments(get());
+      // The runs in the order the table draws them: under their group headers, none from a collapsed group.
+      const s = get();
+      const keys = selectGroupBy(s);
+      const rows = keys.length
+        ? tableRows(selectVisibleExperiments(s), keys, s.configIndex, new Set(s.collapsedGroups)).flatMap(
+            (r) => (r.kind === 'exp' ? [r.exp] : []),
+          )
+        : selectVisibleExperiments(s);
       if (rows.length === 0) return;
       const current = rows.findIndex((e) => e.path === get().selectedPath);
       const next =
@@ -153,3 +161,9 @@ export function axisValue(
   if (m !== undefined) return m;
   return configValue(e, key, config);
 }
+
+/** The open workspace's group-by keys ([] when none or no workspace). */
+export function selectGroupBy(s: Pick<ExpdeskState, 'groupByAll' | 'listing'>): string[] {
+  return (s.listing && s.groupByAll[s.listing.root]) || NONE;
+}
+const NONE: string[] = [];

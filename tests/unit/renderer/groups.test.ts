@@ -111,6 +111,17 @@ describe('grouping the table', () => {
       'b2',
       'b3',
     ]);
+    // The arrow keys walk the runs as drawn: grouped order, none from the collapsed group.
+    const walked: string[] = [];
+    for (let i = 0; i < 4; i++) {
+      store.getState().moveSelection(1);
+      walked.push(store.getState().selectedPath!.split('/').pop()!);
+    }
+    expect(walked).toEqual(['b1', 'b2', 'b3', 'b3']);
+    store.getState().toggleGroupCollapsed(a!.id);
+    store.getState().select('/ws/experiments/a3');
+    store.getState().moveSelection(1);
+    expect(store.getState().selectedPath).toBe('/ws/experiments/b1');
   });
 
   it('is remembered per workspace', async () => {
