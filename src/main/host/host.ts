@@ -130,7 +130,9 @@ export class ExpdeskHost implements ExpdeskApi {
   }
 
   async 'sweep.stop'(params: RequestParams<'sweep.stop'>): Promise<RequestResult<'sweep.stop'>> {
-    // Sweeps run on this machine only (run.sweep refuses an SSH workspace).
+    // A whole sweep is stopped here for sweeps started from this machine (their queue or job array is
+    // recorded in this machine's state folder); an SSH workspace's SLURM sweep is stopped member by member
+    // (run.stop) or with `expdesk stop --sweep`, and this answers that no such sweep was started here.
     return this.runs.stopSweep(params);
   }
 
