@@ -64,6 +64,10 @@ SMALL = {
 TEXT_KEYS = ("config", "metadata", "failed", "status", "annotations")
 MARKERS = ("config.yaml", "metadata.json", os.path.join("logs", "metrics.jsonl"))
 METRICS = os.path.join("logs", "metrics.jsonl")
+# The run wrapper's samples of the machine (resources/runner/expdesk_system.py): shipped as bytes
+# like metrics.jsonl, so the client's one summary (src/shared/system-metrics.ts) reads them.
+SYSTEM = os.path.join("logs", "system.jsonl")
+SYSTEM_NODE_FILE = re.compile(r"^system-([A-Za-z0-9._-]+)\.jsonl$")
 SLURM_TASK_LOG = re.compile(r"^slurm-\d+(?:_\d+)?-\d+\.out$")
 ACTIVITY = (METRICS, os.path.join("logs", "train.log"), os.path.join("logs", "train_rank0.log"))
 SKIP = {"node_modules", ".git", "checkpoints", "logs", "outputs", "__pycache__", "wandb"}
@@ -341,25 +345,31 @@ def run_liveness(d):
     return pid_alive(pid)
 
 
-def read_metrics(d, hint, budget):
-    path = os.path.join(d, METRICS)
+def read_metrics(d, hint, budget, key="metrics"):
+    """The bytes of metrics.jsonl (key "metrics") or system.jsonl (key "system") after the client's copy.
+
+    The hint's offset and fingerprint are the client's copy of metrics.jsonl; `system_offset` and
+    `system_fingerprint` its copy of system.jsonl."""
+    rel = METRICS if key == "metrics" else SYSTEM
+    path = os.path.join(d, rel)
     s = sig(path)
     if s is None:
         return None
-    offset = int(hint.get("offset") or 0)
-    fp = base64.b64decode(hint.get("fingerprint") or "")
-    known = hint.get("sigs", {}).get("metrics")
+    pre = "" if key == "metrics" else key + "_"
+    offset = int(hint.get(pre + "offset") or 0)
+    fp = base64.b64decode(hint.get(pre + "fingerprint") or "")
+    known = hint.get("sigs", {}).get(key)
     reset = False
     if known and known[2] != s[2]:
         reset = True  # another inode: the file was replaced
     elif offset > s[0]:
         reset = True
     try:
-        f, _ = open_regular(path, METRICS)
+        f, _ = open_regular(path, rel)
     except NotRegular as e:
         return {"error": e.message}
     except OSError as e:
-        return os_error(e, "open", METRICS)
+        return os_error(e, "open", rel)
     with f:
         if not reset and offset > 0 and fp:
             f.seek(offset - len(fp))
@@ -409,7 +419,11 @@ def details(d):
     base = os.path.join(d, "checkpoints")
     checkpoints = [e.name for e in list_dir(base) if not e.name.startswith(".")]
     logs = []
+    system_nodes = []  # shared/system-metrics.ts systemFileNode: a multi-node job's other nodes
     for e in list_dir(os.path.join(d, "logs")):
+        node = SYSTEM_NODE_FILE.fullmatch(e.name)
+        if node and e.is_file(follow_symlinks=False):
+            system_nodes.append(node.group(1))
         # shared/rank-logs.ts's isLogName: *.log, and SLURM's per-task output (slurm-<job>-<task>.out)
         if e.is_file(follow_symlinks=False) and (e.name.endswith(".log") or SLURM_TASK_LOG.match(e.name)):
             logs.append({"name": e.name, "size": file_size(e.path)})
@@ -439,6 +453,7 @@ def details(d):
         "outputs": outputs,
         "has_requirements": isfile("requirements.txt"),
         "has_reproduce": isfile("reproduce.sh"),
+        "system_nodes": sorted(system_nodes),
     }
 
 
@@ -465,6 +480,14 @@ def gather_one(d, hint, detail, budget):
             out["metrics"], used = got
         else:
             out["metrics"] = got
+    sigs["system"] = sig(os.path.join(d, SYSTEM))
+    if sigs["system"] is not None and (sigs["system"] != known.get("system") or hint.get("system_more")):
+        got = read_metrics(d, hint, max(0, budget - used), "system")
+        if isinstance(got, tuple):
+            out["system"], more = got
+            used += more
+        else:
+            out["system"] = got
     if sigs["metrics"] is None:
         kind = other_run(d)
         if kind:

@@ -13,6 +13,7 @@ import { CliError, cliExitCode } from './errors';
 import { closeCliConnections, setCliSshOptions, type CliSshOptions } from './remote-context';
 import { printErr, printOut } from './output';
 import { registerAnnotateCommands } from './annotate';
+import { registerDiffCommand } from './diff';
 
 function print(text: string): void {
   printOut(text.endsWith('\n') ? text : `${text}\n`);
@@ -131,7 +132,7 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
     .action(async (command: string[], opts: SlurmCliOptions & { set: string[] } & SweepFlags) => {
       if (opts.sweep.length) {
         if (opts.slurm) {
-          const { slurmSweepCommand } = await import('./slurm');
+          const { slurmSweepCommand } = await import('./slurm-sweep');
           process.exitCode = await slurmSweepCommand(command, opts);
           return;
         }
@@ -267,6 +268,7 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
     });
 
   registerAnnotateCommands(program, print);
+  registerDiffCommand(program, print);
 
   return program;
 }

@@ -18,11 +18,16 @@ import { useExpdesk, useExpdeskStore } from './store-context';
 // Heavy views load on first use so the table renders without CodeMirror or plotly.
 const CompareView = lazy(() => import('./components/CompareView'));
 const LaunchView = lazy(() => import('./components/LaunchView'));
+const DiffView = lazy(() => import('./components/DiffView'));
+const ParallelCoordinates = lazy(() =>
+  import('./components/ParallelCoordinates').then((m) => ({ default: m.ParallelCoordinates })),
+);
 
 export function App(): React.JSX.Element {
   const store = useExpdeskStore();
   const view = useExpdesk((s) => s.view);
   const hasDetail = useExpdesk((s) => s.detailPath !== null);
+  const parcoordsOpen = useExpdesk((s) => s.parcoordsOpen);
   useKeyboard(store);
 
   // Dropping a folder opens it. Electron's bridge resolves its path; a browser hides
@@ -55,6 +60,11 @@ export function App(): React.JSX.Element {
           <div className={`experiments-view${hasDetail ? ' with-detail' : ''}`}>
             <section className="list-pane" aria-label="Experiments">
               <ExperimentsToolbar compact={hasDetail} />
+              {parcoordsOpen && !hasDetail && (
+                <Suspense fallback={<div className="muted pad">Loading…</div>}>
+                  <ParallelCoordinates />
+                </Suspense>
+              )}
               <ExperimentTable compact={hasDetail} />
             </section>
             {hasDetail && <DetailView />}
@@ -62,7 +72,7 @@ export function App(): React.JSX.Element {
         )}
         {view !== 'experiments' && (
           <Suspense fallback={<div className="empty muted">Loading…</div>}>
-            {view === 'compare' ? <CompareView /> : <LaunchView />}
+            {view === 'compare' ? <CompareView /> : view === 'diff' ? <DiffView /> : <LaunchView />}
           </Suspense>
         )}
       </main>
@@ -138,6 +148,8 @@ function useKeyboard(store: ExpdeskStore): void {
         s.toggleChecked(s.selectedPath);
       } else if (e.key === 'c') {
         void s.openCompare();
+      } else if (e.key === 'd') {
+        s.openDiff();
       } else if (e.key === 'n') {
         void s.openLaunch();
       } else if (s.detailPath && /^[1-9]$/.test(e.key)) {

@@ -25,6 +25,7 @@ export const SHORTCUTS: readonly Shortcut[] = [
   { keys: 'Enter', what: 'Open the highlighted experiment' },
   { keys: 'Space', what: 'Check it for Compare' },
   { keys: 'c', what: 'Compare the checked experiments' },
+  { keys: 'd', what: 'Diff the two checked experiments (config, code, environment)' },
   { keys: 'n', what: 'New run (config editor and launch)' },
   { keys: '1 … 5', what: 'Overview, Config, Log, Metrics, Outputs' },
   { keys: 'Esc', what: 'Back (close the experiment, leave Compare or the editor)' },

@@ -12,6 +12,8 @@ import { BundleExportParams, BundleExportResult, BundleProgressEvent, VerifyPara
 import { VerifyResult } from './verify';
 import { RemoteStatusSchema } from './remote-location';
 import { ExpdeskError } from './errors';
+import { GroupSeriesParams, GroupSeriesResult } from './group-series';
+import { RunDiff, RunDiffParams } from './run-diff';
 
 export const AppInfo = z.object({
   version: z.string(),
@@ -19,6 +21,8 @@ export const AppInfo = z.object({
   /** The workspace open at start (the demo workspace when none was given). */
   workspace: z.string().nullable(),
   demoWorkspace: z.string().nullable(),
+  /** Where a bundle goes when the export form names no file: the host's ~/Downloads if it exists, else home. */
+  bundleDir: z.string().optional(),
 });
 export type AppInfo = z.infer<typeof AppInfo>;
 
@@ -51,8 +55,10 @@ export const ComposeResult = z.union([
   z.object({
     ok: z.literal(true),
     config: z.record(z.string(), JsonValue),
-    /** Nullable for a config with no base (Launch then hides "changes from base"); compose sends {} today. */
+    /** The defaults' composition; null for a config with no `defaults:` (Launch then shows no "changes from base"). */
     base: z.record(z.string(), JsonValue).nullable(),
+    /** The config before the overrides, for "changes made by overrides"; null or absent without overrides. */
+    beforeOverrides: z.record(z.string(), JsonValue).nullable().optional(),
     files: z.array(z.string()),
     /** The frozen config.yaml a launch would write (name and output_dir as placeholders). */
     frozen: z.string(),
@@ -86,6 +92,8 @@ export const MetricsSeriesParams = z
       .optional(),
     /** Also give each series the 1st–99th percentile of its finite values in range (`robust`). */
     robust: z.boolean().optional(),
+    /** With stream 'system': a multi-node job's other node (ExperimentDetail.systemNodes), its logs/system-<node>.jsonl. */
+    node: z.string().min(1).max(255).optional(),
   })
   .strict();
 
@@ -405,6 +413,10 @@ export const requests = {
     params: z.object({ sweepId: z.string().max(100) }).strict(),
     result: z.object({ members: z.array(z.object({ expDir: z.string(), state: z.string() })) }),
   },
+  /** Groups (issue 12): each group's mean and ±std or min–max band per metric, aligned by step. */
+  'metrics.groupSeries': { params: GroupSeriesParams, result: GroupSeriesResult },
+  /** What changed between two runs (issue 12): config keys, commits and patches, packages and versions. */
+  'experiments.diff': { params: RunDiffParams, result: RunDiff },
 } as const;
 
 /** An alert of a run (core/alerts): the run's location and name, the cause and one line of text. */

@@ -147,6 +147,7 @@ function exp(root: string, name: string, files: Record<string, string | Buffer>)
 }
 
 const METRICS = 'logs/metrics.jsonl';
+const SYSTEM = 'logs/system.jsonl';
 const HOUR_AGO = (Date.now() - 3600_000) / 1000;
 
 /** Damaged and unusual folders, each one a case the two readers must agree on. */
@@ -509,6 +510,94 @@ describe('listings: the helper and the core agree', () => {
     const second = await remoteListing(root, ws);
     expect(second).toEqual(await local());
     expect(second).toEqual(await localListing(root));
+  });
+});
+
+describe("system metrics (the run wrapper's logs/system.jsonl): the helper and the core agree", () => {
+  const sample = (step: number, gpus: Array<[number, number]>, extra = {}): string =>
+    line({
+      step,
+      prefix: 'system',
+      timestamp: `2024-01-01T00:00:${String(step).padStart(2, '0')}`,
+      'system/cpu_percent': 10 * step,
+      ...Object.fromEntries(
+        gpus.flatMap(([util, mem], i) => [
+          [`system/gpu${i}/util_percent`, util],
+          [`system/gpu${i}/mem_used_mb`, mem],
+          [`system/gpu${i}/mem_total_mb`, 81559],
+        ]),
+      ),
+      ...extra,
+    });
+  const gpuOf = (listing: unknown): unknown[] =>
+    (listing as { experiments: Array<{ gpu: unknown }> }).experiments.map((e) => e.gpu);
+
+  it('on GPU peak memory and mean utilisation, no GPUs, damaged lines and a FIFO; after appends too', async () => {
+    const root = tmpDir('expdesk-parity-system-');
+    const metrics = { 'config.yaml': CONFIG, [METRICS]: line({ step: 1, prefix: 'train', 'train/loss': 1 }) };
+    const two = exp(root, 'exp001_two_gpus', {
+      ...metrics,
+      [SYSTEM]:
+        sample(1, [
+          [90, 40000],
+          [70, 30000],
+        ]) +
+        sample(2, [
+          [50, 42000],
+          [30, 31000],
+        ]),
+    });
+    exp(root, 'exp002_no_gpu', { ...metrics, [SYSTEM]: sample(1, []) + sample(2, []) });
+    exp(root, 'exp003_damaged', {
+      ...metrics,
+      [SYSTEM]: 'not json\n' + sample(1, [[NaN, 1000]]) + '{"step": 2, "prefix": "sys',
+    });
+    exp(root, 'exp004_none', metrics);
+    const fifo = exp(root, 'exp005_fifo', metrics);
+    execFileSync('mkfifo', [path.join(fifo, SYSTEM)]);
+    const ws = remoteWorkspace();
+    const store = new SummaryStore({ cacheDir: tmpDir('expdesk-parity-sc-') });
+    const local = async (): Promise<unknown> => normalize(await listWorkspace(root, store));
+    const first = await remoteListing(root, ws);
+    expect(first).toEqual(await local());
+    // The one definition (shared/system-metrics.ts): the highest memory of any GPU, utilisation averaged.
+    expect(gpuOf(first)).toEqual([
+      { peakMemoryMiB: 42000, meanUtilization: 60 },
+      null,
+      { peakMemoryMiB: 1000, meanUtilization: null },
+      null,
+      null,
+    ]);
+    // A new sample after a hinted listing: only it crosses, and the columns follow.
+    appendFileSync(path.join(two, SYSTEM), sample(3, [[100, 80000]]));
+    const before = ws.mirror.stats.bytes;
+    const second = await remoteListing(root, ws);
+    expect(second).toEqual(await local());
+    expect(gpuOf(second)[0]).toEqual({
+      peakMemoryMiB: 80000,
+      meanUtilization: ((90 + 50 + 100) / 3 + (70 + 30) / 2) / 2,
+    });
+    expect(ws.mirror.stats.bytes - before).toBe(sample(3, [[100, 80000]]).length);
+    // The file replaced by a shorter one: the mirror starts over.
+    writeFileSync(path.join(two, SYSTEM), sample(1, [[5, 500]]));
+    expect(gpuOf(await remoteListing(root, ws))[0]).toEqual({ peakMemoryMiB: 500, meanUtilization: 5 });
+  });
+
+  it("on a multi-node job's other nodes (logs/system-<node>.jsonl): the details name the same nodes", async () => {
+    const root = tmpDir('expdesk-parity-nodes-');
+    const dir = exp(root, 'exp001_two_nodes', {
+      'config.yaml': CONFIG,
+      [SYSTEM]: sample(1, [[10, 100]]),
+      'logs/system-node-b.jsonl': sample(1, [[20, 200]]),
+      'logs/system-node_c.7.jsonl': sample(1, []),
+      'logs/system-.jsonl': sample(1, []),
+      'logs/system-a b.jsonl': sample(1, []),
+    });
+    mkdirSync(path.join(dir, 'logs', 'system-folder.jsonl'));
+    symlinkSync('/etc/hostname', path.join(dir, 'logs', 'system-linked.jsonl'));
+    const { local, remote } = await detailsBoth([dir]);
+    expect((local[0] as { systemNodes: string[] }).systemNodes).toEqual(['node-b', 'node_c.7']);
+    expect(remote).toEqual(local);
   });
 });
 

@@ -24,6 +24,7 @@ import { byLocation, normalizeLocation, resolveLoadedBackend } from '../core/bac
 import { RunService, type RunFace } from './runs';
 import { RemoteService } from './remote';
 import { AlertService } from './alerts';
+import { defaultBundleDir } from './bundles';
 import { InterfaceDataService } from './interface-data';
 import { toApiError } from './errors';
 import { openSession, type HostSession } from './session';
@@ -170,6 +171,12 @@ export class ExpdeskHost implements ExpdeskApi {
     return this.data.metricsSeries(params);
   }
 
+  async 'metrics.groupSeries'(
+    params: RequestParams<'metrics.groupSeries'>,
+  ): Promise<RequestResult<'metrics.groupSeries'>> {
+    return this.data.groupSeries(params);
+  }
+
   async 'experiments.watch'(
     params: RequestParams<'experiments.watch'>,
   ): Promise<RequestResult<'experiments.watch'>> {
@@ -192,6 +199,12 @@ export class ExpdeskHost implements ExpdeskApi {
     params: RequestParams<'experiments.annotate'>,
   ): Promise<RequestResult<'experiments.annotate'>> {
     return this.data.annotate(params);
+  }
+
+  async 'experiments.diff'(
+    params: RequestParams<'experiments.diff'>,
+  ): Promise<RequestResult<'experiments.diff'>> {
+    return this.data.diff(params);
   }
 
   async 'file.read'(params: RequestParams<'file.read'>): Promise<RequestResult<'file.read'>> {
@@ -272,6 +285,7 @@ export class ExpdeskHost implements ExpdeskApi {
       mode: this.options.mode,
       workspace: this.workspace,
       demoWorkspace: this.options.demoWorkspace,
+      bundleDir: defaultBundleDir(),
     };
   }
 

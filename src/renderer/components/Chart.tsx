@@ -39,6 +39,8 @@ export interface ChartProps {
   note?: string;
   legend?: boolean;
   testId?: string;
+  /** Traces drawn behind the series, as given (a group's band: lib/group-bands.ts). */
+  extraTraces?: readonly Data[];
   /** The x axis' title (relative time, the metric drawn against). */
   xTitle?: string;
   /** A logarithmic y axis. */
@@ -101,7 +103,7 @@ export function Chart(props: ChartProps): React.JSX.Element {
           connectgaps: false,
         }));
         const marks = props.series.map(markTrace).filter((t): t is Data => t !== null);
-        const data = [...lines, ...marks];
+        const data: Data[] = [...(props.extraTraces ?? []), ...lines, ...marks];
         const logY = props.logY ?? false;
         const yRange = yAxisRange(props.series, { log: logY, ignoreOutliers: props.ignoreOutliers ?? false });
         const layout: Partial<Layout> = {
@@ -171,6 +173,7 @@ export function Chart(props: ChartProps): React.JSX.Element {
   }, [
     visible,
     props.series,
+    props.extraTraces,
     props.xMode,
     props.xRange,
     props.revision,

@@ -12,16 +12,31 @@ import { toCsv, type CsvCell } from '../../shared/csv';
 import { traceSeries } from '../lib/chart-traces';
 import { shortNames } from '../lib/names';
 import { formatConfigValue, formatMetric, MISSING } from '../format';
-import { SERIES_COLORS } from '../theme';
+import { runColor } from '../lib/run-colors';
+import { isAlwaysDifferKey } from '../../shared/identity-keys';
 import { useExpdesk } from '../store-context';
 import { Chart, type ChartSeries } from './Chart';
 import { CheckLabel } from './CheckLabel';
 import { bucketsFor, groupByPrefix, useElementWidth } from './MetricsTab';
 import { ParallelCoordinates } from './ParallelCoordinates';
 import { VerifyReproduction } from './VerifyReproduction';
-import { ChartControls, effectiveXMode, smoothingLabel, useChartView, xTitleOf } from './ChartControls';
+import {
+  ChartControls,
+  effectiveXMode,
+  smoothingLabel,
+  useChartView,
+  viewSmoothing,
+  xTitleOf,
+} from './ChartControls';
+import { smoothSeries, smooths } from '../../shared/smoothing';
+import { GroupBandControls, useGroupCurves } from './GroupCurves';
+import { groupChartParts } from '../lib/group-bands';
+import { CompareHead, downloadText } from './CompareHead';
 
-const colorOf = (i: number): string => SERIES_COLORS[i % SERIES_COLORS.length]!;
+export { downloadText };
+
+/** A run's colour, the same in every chart, table and the parallel coordinates (distinct for 50 runs and more). */
+const colorOf = runColor;
 /** Overlaid charts drawn at first; more on request (each costs a request per experiment). */
 const FIRST_CHARTS = 12;
 
@@ -58,8 +73,8 @@ function CompareBody({ compare }: { compare: CompareResult }): React.JSX.Element
   const exps = compare.experiments;
   const hideEqual = useExpdesk((s) => s.hideEqual);
   const setHideEqual = useExpdesk((s) => s.setHideEqual);
-  const openDetail = useExpdesk((s) => s.openDetail);
-  const openCompare = useExpdesk((s) => s.openCompare);
+  const [showAllKeys, setShowAllKeys] = useState(false);
+  const identityKeys = compare.configDiff.filter((r) => isAlwaysDifferKey(r.key)).length;
   const metricKeys = useMemo(() => unionMetricKeys(exps), [exps]);
 
   const exportCsv = (): void => {
@@ -68,33 +83,7 @@ function CompareBody({ compare }: { compare: CompareResult }): React.JSX.Element
 
   return (
     <>
-      <div className="compare-head">
-        <h2>Compare {exps.length} experiments</h2>
-        <div className="legend-chips">
-          {exps.map((e, i) => (
-            <span key={e.path} className="legend-chip" title={e.path}>
-              <span className="swatch" style={{ background: colorOf(i) }} />
-              <button type="button" className="link-btn ellipsis" onClick={() => void openDetail(e.path)}>
-                {e.name}
-              </button>
-              {exps.length > 2 && (
-                <button
-                  type="button"
-                  className="icon-btn"
-                  aria-label={`Remove ${e.name} from the comparison`}
-                  onClick={() => void openCompare(exps.filter((x) => x !== e).map((x) => x.path))}
-                >
-                  ×
-                </button>
-              )}
-            </span>
-          ))}
-        </div>
-        <span className="spacer" />
-        <button type="button" className="btn" onClick={exportCsv} data-testid="export-csv">
-          Export CSV
-        </button>
-      </div>
+      <CompareHead compare={compare} colorOf={colorOf} onExportSummary={exportCsv} />
 
       <div className="compare-scroll">
         {exps.length === 2 && <VerifyReproduction key={exps.map((e) => e.path).join('\n')} exps={exps} />}
@@ -109,13 +98,17 @@ function CompareBody({ compare }: { compare: CompareResult }): React.JSX.Element
               Config{' '}
               <span className="muted">
                 {compare.configDiff.length} differ · {compare.configSame.length} equal
+                {!showAllKeys && identityKeys > 0 && ` · ${identityKeys} naming the run hidden`}
               </span>
             </h3>
             <CheckLabel checked={hideEqual} onChange={setHideEqual} testId="hide-equal">
               Hide equal keys
             </CheckLabel>
+            <CheckLabel checked={showAllKeys} onChange={setShowAllKeys} testId="show-all-keys">
+              Show all keys (names, folders)
+            </CheckLabel>
           </div>
-          <ConfigTable compare={compare} hideEqual={hideEqual} />
+          <ConfigTable compare={compare} hideEqual={hideEqual} showAllKeys={showAllKeys} />
         </section>
 
         <section className="card wide" data-testid="metadata-diff">
@@ -145,7 +138,7 @@ function CompareBody({ compare }: { compare: CompareResult }): React.JSX.Element
 
         <OverlaidCharts exps={exps} metricKeys={metricKeys} />
 
-        <ParallelCoordinates compare={compare} metricKeys={metricKeys} />
+        <ParallelCoordinates highlight={{ paths: exps.map((e) => e.path), colorOf }} />
       </div>
     </>
   );
@@ -238,13 +231,18 @@ interface DiffRow {
 function ConfigTable({
   compare,
   hideEqual,
+  showAllKeys,
 }: {
   compare: CompareResult;
   hideEqual: boolean;
+  /** Also the keys that name the run (experiment.name, output_dir …), which always differ. */
+  showAllKeys: boolean;
 }): React.JSX.Element {
   const rows: DiffRow[] = useMemo(() => {
     const n = compare.experiments.length;
-    const diff = compare.configDiff.map((r) => ({ ...r, differs: true }));
+    const diff = compare.configDiff
+      .filter((r) => showAllKeys || !isAlwaysDifferKey(r.key))
+      .map((r) => ({ ...r, differs: true }));
     if (hideEqual) return diff;
     const same = compare.configSame.map((r) => ({
       key: r.key,
@@ -253,7 +251,7 @@ function ConfigTable({
       differs: false,
     }));
     return [...diff, ...same].sort((a, b) => a.key.localeCompare(b.key));
-  }, [compare, hideEqual]);
+  }, [compare, hideEqual, showAllKeys]);
   if (rows.length === 0) return <p className="muted small">Every config key is equal.</p>;
   return <DiffTable exps={compare.experiments} rows={rows} testId="config-table" />;
 }
@@ -328,6 +326,9 @@ function OverlaidCharts({
   const buckets = bucketsFor(useElementWidth(gridRef));
   const keys = useMemo(() => metricKeys.slice(0, limit), [metricKeys, limit]);
   const pathsKey = exps.map((e) => e.path).join('\n');
+  // Grouped in the table: the runs are drawn as their groups' means and bands (components/GroupCurves.tsx).
+  const grouped = useGroupCurves(exps, keys, { xMode, range, buckets }, colorOf);
+  const band = useExpdesk((s) => s.groupBand);
 
   useEffect(() => {
     let live = true;
@@ -347,13 +348,36 @@ function OverlaidCharts({
       <div className="card-head">
         <h3>Charts</h3>
         <ChartControls view={view} metricKeys={metricKeys} />
+        {grouped && <GroupBandControls curves={grouped} xMode={xMode} />}
       </div>
       <div className="chart-grid" ref={gridRef}>
         {keys.map((key) => {
-          const series: ChartSeries[] = exps.flatMap((_, i) => {
-            const s = data[i]?.series[key];
-            return s ? traceSeries(names[i]!, colorOf(i), s, smoothingLabel(view), true) : [];
-          });
+          // A group's mean is smoothed here, on its aligned steps; the host smooths single runs' full series.
+          const smoothing = viewSmoothing(view);
+          const smoothMean = (y: readonly (number | null)[]): (number | null)[] => {
+            if (!smooths(smoothing)) return [...y];
+            const out = smoothSeries(
+              y.map((v) => v ?? NaN),
+              y.length,
+              smoothing,
+            );
+            return Array.from(out, (v) => (Number.isFinite(v) ? v : null));
+          };
+          const parts =
+            grouped?.data && xMode === 'step'
+              ? groupChartParts(
+                  grouped.groups,
+                  grouped.data.groups.map((g) => g.series[key]),
+                  band,
+                  smoothMean,
+                )
+              : null;
+          const series: ChartSeries[] = parts
+            ? parts.series
+            : exps.flatMap((_, i) => {
+                const s = data[i]?.series[key];
+                return s ? traceSeries(names[i]!, colorOf(i), s, smoothingLabel(view), true) : [];
+              });
           return (
             <Chart
               key={key}
@@ -368,6 +392,8 @@ function OverlaidCharts({
               onZoom={setRange}
               revision={`compare\n${key}\n${xMode}`}
               testId="compare-chart"
+              extraTraces={parts?.bands}
+              note={parts?.note}
             />
           );
         })}
@@ -401,16 +427,4 @@ export function compareRows(compare: CompareResult, metricKeys: readonly string[
   for (const r of compare.metadataDiff)
     rows.push(['metadata', r.key, ...r.values.map((v, i) => (r.present[i] ? value(v) : ''))]);
   return rows;
-}
-
-/** Save text as a file through the browser's download (a Blob URL: nothing leaves the machine). */
-export function downloadText(name: string, text: string, type: string): void {
-  const url = URL.createObjectURL(new Blob([text], { type }));
-  const a = document.createElement('a');
-  a.href = url;
-  a.download = name;
-  document.body.appendChild(a);
-  a.click();
-  a.remove();
-  setTimeout(() => URL.revokeObjectURL(url), 10_000);
 }

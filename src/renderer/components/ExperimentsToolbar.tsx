@@ -1,11 +1,13 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useMemo, useState } from 'react';
 import type { ExperimentState } from '../../shared/model';
 import { columnDef, DEFAULT_COLUMNS, FIXED_COLUMNS, KEY_CONFIG_KEYS, metricKeys } from '../lib/columns';
 import { parseQuery } from '../lib/query';
+import { configKeyChoices } from '../lib/table-groups';
+import { GroupByControl } from './GroupByControl';
 import { modKey } from '../keyboard';
 import { selectVisibleExperiments } from '../store';
 import { useExpdesk } from '../store-context';
-import { Popover } from './Popover';
+import { LoadOnMount, Popover } from './Popover';
 import { WebhookSetting } from './Alerts';
 
 const STATES: readonly ExperimentState[] = ['running', 'completed', 'failed', 'stopped', 'unknown'];
@@ -22,6 +24,11 @@ export function ExperimentsToolbar({ compact }: { compact: boolean }): React.JSX
   const configLoading = useExpdesk((s) => s.configIndexLoading);
   const configError = useExpdesk((s) => s.configIndexError);
   const hasConditions = parseQuery(query).conditions.length > 0;
+  const brushed = useExpdesk((s) => Object.keys(s.brush).length);
+  const clearBrush = useExpdesk((s) => s.clearBrush);
+  const parcoordsOpen = useExpdesk((s) => s.parcoordsOpen);
+  const setParcoordsOpen = useExpdesk((s) => s.setParcoordsOpen);
+  const openDiff = useExpdesk((s) => s.openDiff);
 
   return (
     <div className={`toolbar${compact ? ' compact' : ''}`} data-testid="experiments-toolbar">
@@ -70,6 +77,11 @@ export function ExperimentsToolbar({ compact }: { compact: boolean }): React.JSX
         {hasConditions && configLoading && ' · reading configs…'}
         {hasConditions && configError && ` · config values unavailable (${configError})`}
       </span>
+      {brushed > 0 && (
+        <button type="button" className="btn ghost" onClick={clearBrush} data-testid="clear-brush">
+          Clear brush ({brushed} axis{brushed > 1 ? 'es' : ''})
+        </button>
+      )}
       <div className="spacer" />
       {!compact && checked.length > 0 && (
         <>
@@ -91,6 +103,31 @@ export function ExperimentsToolbar({ compact }: { compact: boolean }): React.JSX
           data-testid="compare-button"
         >
           Compare{checked.length >= 2 ? ` ${checked.length}` : ''}
+        </button>
+      )}
+      {!compact && <GroupByControl />}
+      {!compact && (
+        <button
+          type="button"
+          className="btn"
+          disabled={checked.length !== 2}
+          onClick={() => void openDiff()}
+          title="What changed between the two checked runs: config, code, environment (d)"
+          data-testid="diff-button"
+        >
+          Diff
+        </button>
+      )}
+      {!compact && (
+        <button
+          type="button"
+          className={`btn${parcoordsOpen ? ' active' : ''}`}
+          aria-pressed={parcoordsOpen}
+          onClick={() => setParcoordsOpen(!parcoordsOpen)}
+          title="Parallel coordinates of every run in the table; drag along an axis to filter"
+          data-testid="parcoords-toggle"
+        >
+          Parallel coords
         </button>
       )}
       {!compact && <ColumnChooser />}
@@ -148,12 +185,10 @@ function ColumnChooser(): React.JSX.Element {
   const [search, setSearch] = useState('');
 
   const metrics = useMemo(() => metricKeys(listing?.experiments ?? []), [listing]);
-  const configKeys = useMemo(() => {
-    const all = new Set<string>(KEY_CONFIG_KEYS);
-    for (const f of Object.values(configIndex)) for (const k of Object.keys(f)) all.add(k);
-    const vary = new Set(varying);
-    return [...all].sort((a, b) => Number(vary.has(b)) - Number(vary.has(a)) || a.localeCompare(b));
-  }, [configIndex, varying]);
+  const configKeys = useMemo(
+    () => configKeyChoices(KEY_CONFIG_KEYS, configIndex, varying),
+    [configIndex, varying],
+  );
 
   const needle = search.trim().toLowerCase();
   const show = (label: string): boolean => !needle || label.toLowerCase().includes(needle);
@@ -205,12 +240,4 @@ function ColumnChooser(): React.JSX.Element {
       )}
     </Popover>
   );
-}
-
-/** The chooser lists config keys: read the configs when it first opens. */
-function LoadOnMount({ load }: { load: () => Promise<void> }): null {
-  useEffect(() => {
-    void load();
-  }, [load]);
-  return null;
 }

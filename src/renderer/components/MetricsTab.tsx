@@ -242,6 +242,7 @@ export default function MetricsTab({ detail }: { detail: ExperimentDetail }): Re
         <SystemSection
           {...{ path, view, buckets, tick }}
           running={detail.summary.status.state === 'running'}
+          nodes={detail.systemNodes ?? []}
         />
       </div>
     </div>

@@ -29,5 +29,14 @@ export function compareSlice(ctx: Ctx): Slice<CompareSlice> {
     setHideEqual(hideEqual) {
       set({ hideEqual });
     },
+    diffPaths: [],
+    openDiff(paths) {
+      const target = paths ?? get().checked;
+      if (target.length !== 2) {
+        get().toast('info', 'Check exactly two experiments, then Diff (d) shows what changed between them.');
+        return;
+      }
+      set({ view: 'diff', diffPaths: target });
+    },
   });
 }

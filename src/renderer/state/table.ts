@@ -4,9 +4,10 @@
  * derived (selectVisibleExperiments), never stored, so live updates, filters
  * and sorting can never disagree.
  */
-import type { ExperimentSummary } from '../../shared/model';
-import { DEFAULT_COLUMNS, groupSweeps, nextSort, sortExperiments } from '../lib/columns';
-import { matches, parseQuery } from '../lib/query';
+import type { ExperimentSummary, JsonValue } from '../../shared/model';
+import { DEFAULT_COLUMNS, finalMetric, groupSweeps, nextSort, sortExperiments } from '../lib/columns';
+import { configValue, matches, parseQuery, type FlatConfig } from '../lib/query';
+import { inBrush, type Brush } from '../lib/parcoords';
 import { isStringArray, readJson, writeJson } from '../lib/recent';
 import { PREF, type Ctx, type Slice } from './context';
 import type { ExpdeskState, TableSlice } from './types';
@@ -15,6 +16,8 @@ export type { TableSlice } from './types';
 
 export function tableSlice(ctx: Ctx): Slice<TableSlice> {
   const persist = (columns: string[]): void => writeJson(ctx.storage, PREF.columns, columns);
+  /** Each workspace's filter, by root, for as long as the page lives. */
+  const queries = new Map<string, string>();
   return (set, get) => ({
     query: '',
     sort: null,
@@ -22,8 +25,14 @@ export function tableSlice(ctx: Ctx): Slice<TableSlice> {
     selectedPath: null,
     checked: [],
     setQuery(query) {
+      const root = get().listing?.root;
+      if (root !== undefined) queries.set(root, query);
       set({ query });
       if (/[=<>]/.test(query)) get().ensureConfigValues();
+    },
+    queryOf(root) {
+      // The first workspace keeps what was typed before it was listed.
+      return queries.get(root) ?? (get().listing ? '' : get().query);
     },
     cycleSort(column) {
       set({ sort: nextSort(get().sort, column) });
@@ -62,19 +71,52 @@ export function tableSlice(ctx: Ctx): Slice<TableSlice> {
     setChecked(paths) {
       set({ checked: [...new Set(paths)] });
     },
+    brush: {},
+    setBrush(key, brush) {
+      const next = { ...get().brush };
+      if (brush) next[key] = brush;
+      else delete next[key];
+      set({ brush: next });
+    },
+    clearBrush() {
+      set({ brush: {} });
+    },
+    parcoordsOpen: false,
+    setParcoordsOpen(parcoordsOpen) {
+      set({ parcoordsOpen });
+      if (parcoordsOpen) void get().loadConfigValues();
+    },
   });
 }
 
-type VisibleInputs = Pick<ExpdeskState, 'listing' | 'query' | 'sort' | 'configIndex'>;
+type QueryInputs = Pick<ExpdeskState, 'listing' | 'query' | 'sort' | 'configIndex'>;
+type VisibleInputs = QueryInputs & Partial<Pick<ExpdeskState, 'brush'>>;
 
-let memoInputs: VisibleInputs | null = null;
+let memoInputs: QueryInputs | null = null;
 let memoRows: ExperimentSummary[] = [];
+let brushMemo: { rows: ExperimentSummary[]; brush: Record<string, Brush>; out: ExperimentSummary[] } | null =
+  null;
 
 /**
- * The rows the table shows, filtered and sorted. Memoised on its inputs so
- * every component (and moveSelection) shares one array per state change.
+ * The rows the table shows: filtered by the query and sorted, then kept to
+ * the parallel coordinates' brushes. Memoised on its inputs so every
+ * component (and moveSelection) shares one array per state change.
  */
 export function selectVisibleExperiments(s: VisibleInputs): ExperimentSummary[] {
+  const rows = selectQueryExperiments(s);
+  const brush = s.brush ?? {};
+  const keys = Object.keys(brush);
+  if (keys.length === 0) return rows;
+  if (brushMemo && brushMemo.rows === rows && brushMemo.brush === brush) return brushMemo.out;
+  const out = rows.filter((e) =>
+    keys.every((k) => inBrush(axisValue(e, k, s.configIndex[e.path]), brush[k]!)),
+  );
+  brushMemo = { rows, brush, out };
+  return out;
+}
+
+/** The rows the query keeps, sorted, before any brush: what parallel coordinates draw. */
+export function selectQueryExperiments(s: QueryInputs): ExperimentSummary[] {
   if (
     memoInputs &&
     memoInputs.listing === s.listing &&
@@ -99,4 +141,15 @@ export function selectVisibleExperiments(s: VisibleInputs): ExperimentSummary[] 
   memoRows = groupSweeps(sortExperiments(filtered, s.sort, (p) => s.configIndex[p], Date.now()));
   memoInputs = { listing: s.listing, query: s.query, sort: s.sort, configIndex: s.configIndex };
   return memoRows;
+}
+
+/** A parallel-coordinates axis' value of a run: a metric's final value, else the config key's value. */
+export function axisValue(
+  e: ExperimentSummary,
+  key: string,
+  config: FlatConfig | undefined,
+): JsonValue | undefined {
+  const m = finalMetric(e, key);
+  if (m !== undefined) return m;
+  return configValue(e, key, config);
 }

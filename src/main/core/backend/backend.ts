@@ -15,6 +15,7 @@
 import type { WorkingTree } from '../capture/git';
 import type { ExperimentDetail, WorkspaceListing } from '../../../shared/model';
 import type { AnnotationChange, Annotations } from '../../../shared/annotations';
+import type { CommitRange, GitSide } from '../../../shared/run-diff';
 
 /** Where experiment events go (the host forwards them as metrics.changed / experiment.updated). */
 export interface BackendSink {
@@ -103,9 +104,10 @@ export interface ExperimentBackend {
    * Local files holding these experiments' logs/system.jsonl (the run
    * wrapper's samples of the machine), in order, brought up to date: read
    * through the same metrics feeds as metrics.jsonl. A missing file is an
-   * empty stream, not an error.
+   * empty stream, not an error. `node`: a multi-node job's other node's file,
+   * logs/system-<node>.jsonl (ExperimentDetail.systemNodes), instead.
    */
-  localSystemMetrics(locations: string[]): Promise<LocalStream[]>;
+  localSystemMetrics(locations: string[], node?: string): Promise<LocalStream[]>;
 
   /** Follow experiments under a subscription id; an id with no locations still hears of new ones in the workspace. */
   watch(subscription: string, locations: string[]): Promise<void>;
@@ -141,6 +143,13 @@ export interface ExperimentBackend {
    * made only on the user's request. Returns what each now holds, in order.
    */
   annotate(locations: string[], change: AnnotationChange): Promise<Annotations[]>;
+
+  /**
+   * The commits between the git hashes two runs of this backend recorded
+   * (`git log a..b` and `b..a`, through safeGit), read where their project
+   * repository is; or, in words, why they cannot be (run-diff.ts).
+   */
+  commitsBetween(a: GitSide, b: GitSide): Promise<CommitRange>;
 
   /** Subscriptions and poll timers held now (diagnostics, tests). */
   readonly activity: { watches: number; timers: number };

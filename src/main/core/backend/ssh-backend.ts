@@ -27,6 +27,8 @@ import { RemoteOpError } from '../remote/remote-python';
 import { mirrorRemoteConfigs } from '../remote/remote-configs';
 import { RemoteExperimentWatcher } from '../remote/remote-watcher';
 import { RemoteWorkspace } from '../remote/remote-workspace';
+import { systemMirrorKey } from '../remote/remote-stream';
+import { systemFileName } from '../../../shared/system-metrics';
 import { sshSlurmSite } from '../remote/slurm-ssh';
 import { SlurmOverlay } from '../runs/slurm-overlay';
 import type { WorkingTree } from '../capture/git';
@@ -43,6 +45,7 @@ import type {
   OpenWorkspace,
 } from './backend';
 import { WatchingBackend } from './watching';
+import type { CommitRange, GitSide } from '../../../shared/run-diff';
 
 export interface SshBackendOptions {
   /** The connections of this process (the host's or the CLI's); the backend does not close them. */
@@ -187,18 +190,20 @@ export class SshBackend extends WatchingBackend<RemoteExperimentWatcher> impleme
     return out;
   }
 
-  async localSystemMetrics(locations: string[]): Promise<LocalStream[]> {
+  async localSystemMetrics(locations: string[], node?: string): Promise<LocalStream[]> {
     const mirror = this.options.mirror;
     if (!mirror) throw new ExpdeskError('bad-request', 'remote metrics are not available here');
     const out = new Array<LocalStream>(locations.length);
-    // Each experiment's system.jsonl gets a mirror of its own, keyed apart from its metrics.jsonl's.
-    const key = (l: string): string => `${l}#system`;
+    // Each experiment's system.jsonl gets a mirror of its own, keyed apart from its metrics.jsonl's
+    // (the key the listing's gather fills too, so its bytes cross once); each other node's too.
+    const name = systemFileName(node);
+    const key = (l: string): string => (node === undefined ? systemMirrorKey(l) : `${l}#${name}`);
     await Promise.all(
       this.byHost(locations).map((g) =>
         at(g.label, async () => {
           const targets = g.items.map((it) => ({
             location: key(locations[it.index]!),
-            remotePath: remoteJoin(it.path, 'logs', 'system.jsonl'),
+            remotePath: remoteJoin(it.path, 'logs', name),
             allowFile: true,
           }));
           const results = await mirror.sync(g.conn, targets);
@@ -295,6 +300,15 @@ export class SshBackend extends WatchingBackend<RemoteExperimentWatcher> impleme
   /** Not read over SSH: the interface shows no dirty-tree warning for a remote project. */
   async projectGit(): Promise<WorkingTree | null> {
     return null;
+  }
+
+  /** The project's repository is on the remote host; its log is not read over SSH yet (config and packages are). */
+  async commitsBetween(a: GitSide): Promise<CommitRange> {
+    const { label } = this.open(a.location);
+    return {
+      available: false,
+      reason: `the project repository is on ${label}: reading its commits over SSH is not supported yet (run git log there)`,
+    };
   }
 
   /** Fetch the experiment (and its recorded commit) in one command into a private folder here. */

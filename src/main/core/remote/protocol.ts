@@ -47,6 +47,10 @@ export interface GatherHint {
   offset: number;
   fingerprint: string;
   more?: boolean;
+  /** The client's copy of logs/system.jsonl (the run wrapper's samples): its length and last bytes. */
+  system_offset?: number;
+  system_fingerprint?: string;
+  system_more?: boolean;
 }
 
 export interface GatherRequest {
@@ -95,6 +99,8 @@ const WireDetail = z.object({
   outputs: z.array(z.object({ kind: z.enum(['eval', 'samples', 'other']), rel: z.string(), size: count })),
   has_requirements: z.boolean(),
   has_reproduce: z.boolean(),
+  /** A multi-node job's other nodes (logs/system-<node>.jsonl), sorted. */
+  system_nodes: z.array(z.string()).optional(),
 });
 
 const TextKey = z.enum(['config', 'metadata', 'failed', 'status', 'annotations']);
@@ -114,12 +120,16 @@ const WireExperiment = z.object({
       metrics: Sig,
       /** expdesk_notes.json (helpers before notes did not send it). */
       annotations: Sig.optional(),
+      /** logs/system.jsonl, the run wrapper's samples of the machine. */
+      system: Sig.optional(),
     })
     .optional(),
   texts: z.partialRecord(TextKey, WireText).optional(),
   last_write_ms: z.number().nullable().optional(),
   pid_alive: z.boolean().nullable().optional(),
   metrics: WireMetrics.optional(),
+  /** logs/system.jsonl's bytes after the hint's system_offset, in the form of `metrics`. */
+  system: WireMetrics.optional(),
   detail: WireDetail.optional(),
   /** A TensorBoard or MLflow run without logs/metrics.jsonl (its metrics are not shipped yet). */
   other_metrics: z.enum(['tfevents', 'mlflow']).optional(),
@@ -137,6 +147,7 @@ const GatherAnswer = z.object({
 });
 
 export type WireText = z.infer<typeof WireText>;
+export type WireMetrics = z.infer<typeof WireMetrics>;
 export type WireSig = z.infer<typeof Sig>;
 export type WireExperiment = z.infer<typeof WireExperiment>;
 export type GatherAnswer = z.infer<typeof GatherAnswer>;

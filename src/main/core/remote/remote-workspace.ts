@@ -59,10 +59,11 @@ import { mapLimited, unreadableSummary } from '../workspace/workspace';
 import type { GatherAnswer, GatherHint, GatherRequest, WireExperiment, WireSig } from './protocol';
 import { RemoteMetricsMirror } from './remote-metrics';
 import { compareRel, osErrorText, scratchMirrorRoot, textOf, toSig, toWire } from './remote-wire';
-import { callRemote, RemoteOpError, type HelperHost } from './remote-python';
+import { callRemote, type HelperHost } from './remote-python';
+import { absorbSystem, acceptBytes, coreError, systemHint } from './remote-stream';
 
-/** Bump when the remote part of an entry changes shape. */
-const REMOTE_ENTRY_VERSION = 1;
+/** Bump when the remote part of an entry changes shape (2: logs/system.jsonl is shipped too). */
+const REMOTE_ENTRY_VERSION = 2;
 /** Metrics bytes per experiment per answer, and per answer in all. */
 const MAX_BYTES_PER_EXPERIMENT = 16 * 1024 * 1024;
 const MAX_TOTAL_BYTES = 64 * 1024 * 1024;
@@ -83,17 +84,12 @@ const TEXT_FILES: Record<TextKey, string> = {
 
 /** A summary cache entry of a remote experiment: the texts are kept so one changed file re-derives. */
 interface RemoteEntry extends CacheEntry {
-  remote: { version: number; texts: Record<TextKey, SmallFileText>; more: boolean };
+  /** `systemMore`: logs/system.jsonl has bytes beyond what was read (ask for them as for metrics). */
+  remote: { version: number; texts: Record<TextKey, SmallFileText>; more: boolean; systemMore?: boolean };
 }
 
 type Hint = GatherHint;
 type GatherResult = GatherAnswer;
-
-function coreError(err: unknown): unknown {
-  if (err instanceof RemoteOpError && err.code !== 'internal')
-    return new WorkspaceError(err.code, err.message);
-  return err;
-}
 
 export class RemoteWorkspace {
   /** The local copies of the experiments' metrics: every metrics byte received goes there, once. */
@@ -122,7 +118,17 @@ export class RemoteWorkspace {
       // A mirror shorter than what was read of it (its cache folder cleaned): ask for the metrics again.
       sigs.metrics = at.offset >= entry.tail.offset ? toWire(entry.metricsSig) : null;
     }
-    return { sigs, offset: at.offset, fingerprint: at.fingerprint, more: entry?.remote.more || undefined };
+    const system = await systemHint(this.mirror, key, entry?.system, Boolean(entry?.remote.systemMore));
+    if (entry) sigs.system = system.sig;
+    return {
+      sigs,
+      offset: at.offset,
+      fingerprint: at.fingerprint,
+      more: entry?.remote.more || undefined,
+      system_offset: system.offset,
+      system_fingerprint: system.fingerprint,
+      system_more: system.more,
+    };
   }
 
   /** Bring the experiment's feed up to its mirror; the entry takes the feed's reader state and fold. */
@@ -187,6 +193,14 @@ export class RemoteWorkspace {
       metricsProblem: cached?.metricsProblem ?? null,
       remote: { version: REMOTE_ENTRY_VERSION, texts, more: false },
     };
+    const system = await absorbSystem(
+      { mirror: this.mirror, conn: this.conn, feeds: this.feeds },
+      key,
+      g,
+      cached?.system,
+    );
+    entry.system = system.system;
+    entry.remote.systemMore = system.more;
     const metricsSig = toSig(g.sigs?.metrics);
     if (metricsSig === null) {
       // A TensorBoard or MLflow run over SSH: listed, but its metrics are not shipped yet; say so.
@@ -213,29 +227,21 @@ export class RemoteWorkspace {
       return entry;
     }
     entry.metricsProblem = null;
-    const got = await this.mirror.accept(key, {
-      start: m.start,
-      reset: m.reset,
-      data: Buffer.from(m.data, 'base64'),
-      ino: metricsSig.ino,
-    });
-    if (got.again) {
+    const got = await acceptBytes(
+      this.mirror,
+      this.conn,
+      { location: key, remotePath: g.path },
+      m,
+      metricsSig.ino,
+      () => this.readFeed(entry),
+    );
+    if (got === 'again') {
       // The answer does not continue the mirror (now empty): ask again from the start.
       entry.metricsSig = null;
       entry.remote.more = true;
       return entry;
     }
-    let more = m.more;
-    if (m.skip_to !== undefined) {
-      // One line longer than the gather's budget: the mirror takes it by `tail`, in pieces, so the
-      // feed counts it as malformed with its line number, as for a local file.
-      const [r] = await this.mirror.sync(this.conn, [{ location: key, remotePath: g.path }]);
-      if (r instanceof Error) throw coreError(r);
-      more = false;
-    }
-    await this.readFeed(entry);
-    const { offset } = await this.mirror.position(key);
-    entry.remote.more = more && offset < m.size;
+    entry.remote.more = got.more;
     // The signature is recorded only once everything up to it was read.
     entry.metricsSig = entry.remote.more ? null : metricsSig;
     return entry;
@@ -286,7 +292,7 @@ export class RemoteWorkspace {
       byPath.set(g.path, g);
     });
     for (let round = 0; round < MAX_FOLLOW_UPS; round++) {
-      const pending = [...entries].filter(([, e]) => e.remote.more);
+      const pending = [...entries].filter(([, e]) => e.remote.more || e.remote.systemMore);
       if (pending.length === 0) break;
       const more = await callRemote(
         this.conn,
@@ -397,6 +403,7 @@ export class RemoteWorkspace {
         outputs,
         hasRequirements: d.has_requirements,
         hasReproduceScript: d.has_reproduce,
+        systemNodes: d.system_nodes ?? [],
       };
     });
   }
