@@ -12,6 +12,7 @@ import { benchSlurmListing } from './slurm-listing';
 import { benchSystemSampling } from './system-sampling';
 import { benchUiRender } from './ui-render';
 import { benchTfeventsSummary } from './tfevents-summary';
+import { benchRemoteTfevents } from './remote-tfevents';
 
 const only = process.argv[2];
 const benches: Record<string, () => Promise<import('./report').BenchResult[]>> = {
@@ -27,6 +28,7 @@ const benches: Record<string, () => Promise<import('./report').BenchResult[]>> =
   'cli-startup': benchCliStartup,
   listing: benchListing,
   'chart-overlay': benchChartOverlay,
+  'remote-tfevents': benchRemoteTfevents,
 };
 
 for (const [name, run] of Object.entries(benches)) {

@@ -67,6 +67,11 @@ describe.skipIf(skip !== null)('SLURM through SSH', () => {
     const queued = await show();
     expect(queued.summary.status).toBe('queued');
     expect(queued.slurm).toMatchObject({ jobId: record.job_id, state: 'PENDING', reason: 'BeginTime' });
+    // The listing asks the scheduler too (only for folders with a status file: no round trip for the others).
+    const listed = await cli(['list', '--json', sshd.url(project)], env);
+    const rows = (JSON.parse(listed.stdout) as { experiments: Array<Record<string, unknown>> }).experiments;
+    expect(rows.find((e) => e.path === where)).toMatchObject({ status: 'queued' });
+    expect(String(rows.find((e) => e.path === where)!.status_reason)).toMatch(/BeginTime/);
 
     // Start it now; it completes once the gate opens.
     slurm.cmd(['scontrol', 'update', `JobId=${record.job_id}`, 'StartTime=now']);

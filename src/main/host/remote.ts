@@ -26,6 +26,7 @@ import { ConfigError } from '../core/configs/compose';
 import { SshConnection, type SshOptions } from '../core/remote/connection';
 import { RemotePool } from '../core/remote/pool';
 import { RemoteMetricsMirror } from '../core/remote/remote-metrics';
+import { RemoteRunFiles } from '../core/remote/remote-run-files';
 import { mirrorRemoteConfigs, type RemoteConfigMirror } from '../core/remote/remote-configs';
 import { RemoteLogFollower } from '../core/remote/remote-runs';
 import { SshExecutor } from '../core/remote/ssh-executor';
@@ -110,6 +111,7 @@ export class RemoteService implements RunFace {
     this.mirror = new RemoteMetricsMirror(data.cacheDir ?? userCacheDir());
     // Mirrors nobody used for a long while go; their experiments are fetched again if ever asked for.
     void this.mirror.prune().catch(() => undefined);
+    void new RemoteRunFiles(this.mirror.root).prune().catch(() => undefined);
   }
 
   private open(text: string): { loc: RemoteLocation; conn: SshConnection; ws: RemoteWorkspace } {

@@ -51,6 +51,8 @@ export interface GatherHint {
   system_offset?: number;
   system_fingerprint?: string;
   system_more?: boolean;
+  /** A TensorBoard or MLflow run's mirrored files: name → [offset, inode, fingerprint] (remote-run-files.ts). */
+  files?: RunFilesKnown;
 }
 
 export interface GatherRequest {
@@ -131,8 +133,9 @@ const WireExperiment = z.object({
   /** logs/system.jsonl's bytes after the hint's system_offset, in the form of `metrics`. */
   system: WireMetrics.optional(),
   detail: WireDetail.optional(),
-  /** A TensorBoard or MLflow run without logs/metrics.jsonl (its metrics are not shipped yet). */
+  /** A TensorBoard or MLflow run without logs/metrics.jsonl: its metric files come as `run_files`. */
   other_metrics: z.enum(['tfevents', 'mlflow']).optional(),
+  run_files: z.lazy(() => WireRunFiles).optional(),
 });
 
 const GatherAnswer = z.object({
@@ -181,19 +184,20 @@ export interface TailRequest {
   max_bytes_per_file: number;
   max_total_bytes: number;
 }
+/** A file's bytes after the client's copy: where they start, whether the copy starts over, and whether more follow. */
+const FILE_BYTES = {
+  size: count,
+  ino: inode,
+  start: count,
+  reset: z.boolean(),
+  /** The bytes as latin-1 text. */
+  data: z.string(),
+  more: z.boolean(),
+};
 const WireTail = z.union([
   z.strictObject({ path: z.string(), error: ErrorPair }),
   z.strictObject({ path: z.string(), missing: z.literal(true) }),
-  z.object({
-    path: z.string(),
-    size: count,
-    ino: inode,
-    start: count,
-    reset: z.boolean(),
-    /** The bytes as latin-1 text. */
-    data: z.string(),
-    more: z.boolean(),
-  }),
+  z.object({ path: z.string(), ...FILE_BYTES }),
 ]);
 const TailAnswer = z.object({ files: z.array(WireTail) });
 export type WireTail = z.infer<typeof WireTail>;
@@ -382,6 +386,53 @@ export interface PackRequest {
   git_root: string | null;
 }
 
+// --- TensorBoard and MLflow runs' files, notes (issue 12) ------------------------------
+
+/** What a client's mirror holds of a run's files: name → [offset, inode, base64 of the bytes before the offset]. */
+export type RunFilesKnown = Record<string, [number, number | null, string]>;
+
+/** One run file's bytes after the client's copy (as `tail` answers for metrics.jsonl). */
+const WireRunFile = z.object({
+  /** Relative to the run's folder, '/'-separated (untrusted: checked before it names a local file). */
+  name: z.string(),
+  ...FILE_BYTES,
+  /** The bytes as base64 (binary event records: latin-1 text would travel as \u00XX escapes). */
+  data: z.string(),
+});
+const WireRunFiles = z.object({
+  kind: z.enum(['tfevents', 'mlflow']).nullable(),
+  /** Every current file of the run (a file not named is gone). */
+  files: z.array(WireRunFile),
+});
+export type WireRunFiles = z.infer<typeof WireRunFiles>;
+
+export interface RunFilesRequest {
+  op: 'run_files';
+  runs: Array<{ path: string; files: RunFilesKnown }>;
+  max_bytes_per_run: number;
+  max_total_bytes: number;
+}
+const RunFilesAnswer = z.object({ runs: z.array(WireRunFiles.extend({ path: z.string() })) });
+
+export interface AnnotateRequest {
+  op: 'annotate';
+  /** Without `data`: read. With it: write it (base64) if the file still holds `expected` (base64; null: no file). */
+  items: Array<{ exp_dir: string; data?: string; expected?: string | null }>;
+}
+const AnnotateAnswer = z.object({
+  items: z.array(
+    z.union([
+      z.strictObject({ exp_dir: z.string(), error: ErrorPair }),
+      z.object({
+        exp_dir: z.string(),
+        current: z.string().nullable(),
+        conflict: z.boolean().optional(),
+        written: z.boolean().optional(),
+      }),
+    ]),
+  ),
+});
+
 // --- the table ------------------------------------------------------------------------------
 
 /** Operations answered with one JSON body: their answers' schemas. */
@@ -397,6 +448,8 @@ export const ANSWERS = {
   start: StartAnswer,
   stop: StopAnswer,
   ops: OpsAnswer,
+  run_files: RunFilesAnswer,
+  annotate: AnnotateAnswer,
 } as const;
 
 /** Operations answered with a stream (frames or a tar), parsed by their callers. */
@@ -419,7 +472,9 @@ export type AnsweredRequest =
   | PrepareRequest
   | StartRequest
   | StopRequest
-  | OpsRequest;
+  | OpsRequest
+  | RunFilesRequest
+  | AnnotateRequest;
 export type StreamedRequest = FollowRequest | PackRequest;
 export type HelperRequest = AnsweredRequest | StreamedRequest;
 

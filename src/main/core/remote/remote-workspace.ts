@@ -58,12 +58,13 @@ import { LAYOUT } from '../workspace/layout';
 import { mapLimited, unreadableSummary } from '../workspace/workspace';
 import type { GatherAnswer, GatherHint, GatherRequest, WireExperiment, WireSig } from './protocol';
 import { RemoteMetricsMirror } from './remote-metrics';
+import { RemoteRunFiles, type RunKind } from './remote-run-files';
 import { compareRel, osErrorText, scratchMirrorRoot, textOf, toSig, toWire } from './remote-wire';
 import { callRemote, type HelperHost } from './remote-python';
 import { absorbSystem, acceptBytes, coreError, systemHint } from './remote-stream';
 
-/** Bump when the remote part of an entry changes shape (2: logs/system.jsonl is shipped too). */
-const REMOTE_ENTRY_VERSION = 2;
+/** Bump when the remote part of an entry changes shape (2: logs/system.jsonl is shipped too; 3: TensorBoard/MLflow runs' files). */
+const REMOTE_ENTRY_VERSION = 3;
 /** Metrics bytes per experiment per answer, and per answer in all. */
 const MAX_BYTES_PER_EXPERIMENT = 16 * 1024 * 1024;
 const MAX_TOTAL_BYTES = 64 * 1024 * 1024;
@@ -84,8 +85,15 @@ const TEXT_FILES: Record<TextKey, string> = {
 
 /** A summary cache entry of a remote experiment: the texts are kept so one changed file re-derives. */
 interface RemoteEntry extends CacheEntry {
-  /** `systemMore`: logs/system.jsonl has bytes beyond what was read (ask for them as for metrics). */
-  remote: { version: number; texts: Record<TextKey, SmallFileText>; more: boolean; systemMore?: boolean };
+  remote: {
+    version: number;
+    texts: Record<TextKey, SmallFileText>;
+    more: boolean;
+    /** logs/system.jsonl has bytes beyond what was read (ask for them as for metrics). */
+    systemMore?: boolean;
+    /** A TensorBoard or MLflow run: its files are mirrored by RemoteRunFiles and read from there. */
+    other?: RunKind;
+  };
 }
 
 type Hint = GatherHint;
@@ -94,6 +102,8 @@ type GatherResult = GatherAnswer;
 export class RemoteWorkspace {
   /** The local copies of the experiments' metrics: every metrics byte received goes there, once. */
   readonly mirror: RemoteMetricsMirror;
+  /** The local copies of TensorBoard and MLflow runs' metric files (beside the metrics mirrors). */
+  readonly runs: RemoteRunFiles;
   private readonly feeds: MetricsFeeds;
 
   constructor(
@@ -106,6 +116,7 @@ export class RemoteWorkspace {
     mirror?: RemoteMetricsMirror,
   ) {
     this.mirror = mirror ?? new RemoteMetricsMirror(store.cacheRoot ?? scratchMirrorRoot());
+    this.runs = new RemoteRunFiles(this.mirror.root);
     this.feeds = store.feeds;
   }
 
@@ -120,6 +131,8 @@ export class RemoteWorkspace {
     }
     const system = await systemHint(this.mirror, key, entry?.system, Boolean(entry?.remote.systemMore));
     if (entry) sigs.system = system.sig;
+    // What the run mirror holds (asked only where the folder may be a TensorBoard or MLflow run).
+    const files = !entry || entry.remote.other ? await this.runs.known(key) : {};
     return {
       sigs,
       offset: at.offset,
@@ -128,6 +141,7 @@ export class RemoteWorkspace {
       system_offset: system.offset,
       system_fingerprint: system.fingerprint,
       system_more: system.more,
+      ...(Object.keys(files).length > 0 ? { files } : {}),
     };
   }
 
@@ -202,14 +216,15 @@ export class RemoteWorkspace {
     entry.system = system.system;
     entry.remote.systemMore = system.more;
     const metricsSig = toSig(g.sigs?.metrics);
+    if (metricsSig === null && g.other_metrics && g.run_files) {
+      if (cached?.remote.other !== g.other_metrics) {
+        entry.tail = emptyTailState();
+        entry.fold = new MetricsFold().state;
+      }
+      return this.absorbRun(key, g.other_metrics, g.run_files, entry);
+    }
     if (metricsSig === null) {
-      // A TensorBoard or MLflow run over SSH: listed, but its metrics are not shipped yet; say so.
-      entry.metricsProblem = g.other_metrics
-        ? {
-            file: g.other_metrics === 'tfevents' ? 'events.out.tfevents.*' : 'metrics/*',
-            message: `${g.other_metrics === 'tfevents' ? 'TensorBoard' : 'MLflow'} metrics are not read over SSH yet; open a local copy of the folder for them`,
-          }
-        : null;
+      entry.metricsProblem = null;
       entry.tail = emptyTailState();
       entry.fold = new MetricsFold().state;
       entry.metricsSig = null;
@@ -244,6 +259,21 @@ export class RemoteWorkspace {
     entry.remote.more = got.more;
     // The signature is recorded only once everything up to it was read.
     entry.metricsSig = entry.remote.more ? null : metricsSig;
+    return entry;
+  }
+
+  /** A TensorBoard or MLflow run: read from its files' mirror (RemoteRunFiles.feed). */
+  private async absorbRun(
+    key: string,
+    kind: RunKind,
+    files: NonNullable<WireExperiment['run_files']>,
+    entry: RemoteEntry,
+  ): Promise<RemoteEntry> {
+    if ((await this.mirror.position(key)).offset > 0) await this.mirror.clear(key);
+    const got = await this.runs.feed(this.feeds, key, kind, files, entry);
+    Object.assign(entry, { tail: got.tail, fold: got.fold, metricsProblem: got.problem, metricsSig: null });
+    entry.remote.other = kind;
+    entry.remote.more = got.more;
     return entry;
   }
 
@@ -330,7 +360,7 @@ export class RemoteWorkspace {
     });
     paths.forEach((p, i) => {
       const { e, hint } = found[i]!;
-      if (e || hint.offset > 0) hints[p] = hint;
+      if (e || hint.offset > 0 || hint.files) hints[p] = hint;
     });
     return hints;
   }
@@ -396,7 +426,7 @@ export class RemoteWorkspace {
         .sort((a, b) => a.name.localeCompare(b.name));
       return {
         summary,
-        config: config.value,
+        config: config.value ?? summary.hparams ?? null,
         metadata: metadata.value,
         checkpoints,
         logs,
