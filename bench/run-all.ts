@@ -1,4 +1,5 @@
 /** `npm run bench`: every benchmark, figures and ratios against same-run baselines. */
+import { benchChartOverlay } from './chart-overlay';
 import { benchCliStartup } from './cli-startup';
 import { benchListing } from './listing';
 import { benchMetricsIngest } from './metrics-ingest';
@@ -27,6 +28,7 @@ const benches: Record<string, () => Promise<import('./report').BenchResult[]>> =
   'system-sampling': benchSystemSampling,
   'cli-startup': benchCliStartup,
   listing: benchListing,
+  'chart-overlay': benchChartOverlay,
   'remote-tfevents': benchRemoteTfevents,
   'group-series': benchGroupSeries,
 };

@@ -30,7 +30,7 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const SPIKE_STEP = Math.floor(POINTS * 0.777);
 const SPIKE_VALUE = 50;
 
-const CHROMIUM_ARGS = [
+export const CHROMIUM_ARGS = [
   '--no-sandbox',
   '--disable-gpu',
   '--disable-background-networking',
@@ -149,7 +149,7 @@ async function startServe(workspace: string, cacheDir: string): Promise<Serve> {
 }
 
 /** A static file server for the baselines: one HTML page and plotly's own bundle. */
-async function staticServer(pages: Record<string, { type: string; body: string | Buffer }>): Promise<{
+export async function staticServer(pages: Record<string, { type: string; body: string | Buffer }>): Promise<{
   url: string;
   server: Server;
 }> {

@@ -116,6 +116,25 @@ describe('metrics.series', () => {
       code: 'not-found',
     });
   });
+
+  it('takes the chart view (x by another metric, smoothing, robust range) and refuses a bad one', async () => {
+    const { root, exp } = project();
+    const host = makeHost(root);
+    const r = (await host.dispatch('metrics.series', {
+      expDir: exp,
+      x: 'metric',
+      xKey: 'train/loss',
+      smoothing: { kind: 'mean', window: 2 },
+      robust: true,
+    })) as RequestResult<'metrics.series'>;
+    // x = the loss itself (1, 1/2, 1/3), drawn in x order; the mean of the last two points.
+    expect(r.series['train/loss']).toMatchObject({ x: [1 / 3, 1 / 2, 1], y: [1 / 3, 1 / 2, 1] });
+    expect(r.series['train/loss']!.smoothed!.y).toEqual([(1 / 2 + 1 / 3) / 2, 3 / 4, 1]);
+    expect(r.series['train/loss']!.robust).toEqual({ lo: 1 / 3, hi: 1 });
+    await expect(
+      host.dispatch('metrics.series', { expDir: exp, smoothing: { kind: 'ema', weight: 2 } }),
+    ).rejects.toMatchObject({ code: 'bad-request' });
+  });
 });
 
 describe('experiments.watch', () => {

@@ -203,32 +203,39 @@ export function ChartControls({
           />
         )}
       </label>
-      <label className="small" title="Logarithmic y axis">
-        <input
-          type="checkbox"
-          checked={view.logY}
-          onChange={(e) => view.setLogY(e.target.checked)}
-          data-testid="log-y"
-        />{' '}
-        Log
-      </label>
-      <label
-        className="small"
+      <Toggle label="Log" title="Logarithmic y axis" on={view.logY} set={view.setLogY} testId="log-y" />
+      <Toggle
+        label="Ignore outliers"
         title="Set the y range from the 1st–99th percentile; points outside are clipped"
-      >
-        <input
-          type="checkbox"
-          checked={view.ignoreOutliers}
-          onChange={(e) => view.setIgnoreOutliers(e.target.checked)}
-          data-testid="ignore-outliers"
-        />{' '}
-        Ignore outliers
-      </label>
+        on={view.ignoreOutliers}
+        set={view.setIgnoreOutliers}
+        testId="ignore-outliers"
+      />
       {view.range !== null && (
         <button type="button" className="btn small" onClick={resetZoom} data-testid="reset-zoom">
           Reset zoom
         </button>
       )}
     </>
+  );
+}
+
+function Toggle(props: {
+  label: string;
+  title: string;
+  on: boolean;
+  set: (on: boolean) => void;
+  testId: string;
+}): React.JSX.Element {
+  return (
+    <label className="small" title={props.title}>
+      <input
+        type="checkbox"
+        checked={props.on}
+        onChange={(e) => props.set(e.target.checked)}
+        data-testid={props.testId}
+      />{' '}
+      {props.label}
+    </label>
   );
 }

@@ -43,6 +43,8 @@ export class MetricColumn {
   timeMax = -Infinity;
   /** Halved by min/max decimation this many times (0: every point of the file is here). */
   decimations = 0;
+  /** Points whose value is NaN or ±Infinity: without any, a chart's request skips looking for them. */
+  nonFinite = 0;
   /**
    * Arrays derived from this column (a smoothing, x joined from another
    * metric), reused while `version` (and the other column's, if any) is the same.
@@ -68,6 +70,7 @@ export class MetricColumn {
     this.time[n] = time;
     // NaN, +Infinity and -Infinity are kept as they are: the chart marks each as what it is.
     this.y[n] = y;
+    if (y - y !== 0) this.nonFinite++;
     this.length = n + 1;
     if (step < this.stepMin) this.stepMin = step;
     if (step > this.stepMax) this.stepMax = step;
@@ -100,6 +103,7 @@ export class MetricColumn {
     const n = this.length;
     const { step, time, y } = this;
     let out = 0;
+    let nonFinite = 0;
     for (let b = 0; b < n; b += 4) {
       const end = Math.min(b + 4, n);
       let lo = -1;
@@ -115,10 +119,12 @@ export class MetricColumn {
         step[out] = step[i]!;
         time[out] = time[i]!;
         y[out] = y[i]!;
+        if (y[out]! - y[out]! !== 0) nonFinite++;
         out++;
       }
     }
     this.length = out;
+    this.nonFinite = nonFinite;
     this.decimations++;
     return n - out;
   }

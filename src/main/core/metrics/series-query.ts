@@ -143,7 +143,7 @@ function seriesOf(col: MetricColumn, axis: AxisView, q: SeriesQuery): MetricsSer
     s.smoothed = { x: sm.x, y: sm.y };
   }
   const columns = { x: axis.x, y: col.y, length: col.length };
-  const marks = nonFiniteMarks(columns, range, q.buckets);
+  const marks = col.nonFinite > 0 ? nonFiniteMarks(columns, range, q.buckets) : null;
   if (marks) {
     mapX(marks, axis);
     s.nonFinite = marks;

@@ -1,6 +1,7 @@
 /**
- * The contract's metric series request and answer (metrics.series): kept
- * apart from contract.ts, which re-exports them, so that file stays short.
+ * The `metrics.series` request's schemas (src/shared/contract.ts declares
+ * the request; the charts' view — axes, smoothing, marks, robust range —
+ * made them long enough for a module of their own).
  */
 import { z } from 'zod';
 

@@ -1,0 +1,221 @@
+/**
+ * Benchmark (issue 12): 100 runs × 100,000 points overlaid in one chart.
+ * Host time — the core's `metrics.series` path for every run (columns held
+ * in memory by the process's feeds, downsampled to the chart's buckets with
+ * the non-finite marks, and serialised as the transport would) — for the
+ * first draw and for a zoom step (re-downsampled for the view), with and
+ * without smoothing (computed on the full series, then kept per column).
+ * Then plotly in Chromium drawing what the host sent, against plotly drawing
+ * the same number of points from static arrays, in the same page and run.
+ * The issue's target: host time ≤ 100 ms on top of plotly's own drawing.
+ */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser } from '@playwright/test';
+import { SeriesStore, type SeriesQuery } from '../src/main/core/metrics/series-store';
+import type { XRange } from '../src/shared/downsample';
+import { median, report, type BenchResult } from './report';
+import { CHROMIUM_ARGS, staticServer } from './ui-render';
+
+const REPO = path.resolve(import.meta.dirname, '..');
+const RUNS_OVERLAID = Number(process.env.BENCH_OVERLAY_RUNS ?? 100);
+const POINTS = Number(process.env.BENCH_OVERLAY_POINTS ?? 100_000);
+const REPEAT = Number(process.env.BENCH_RUNS ?? 5);
+/** About one bucket per pixel of a compare chart. */
+const BUCKETS = 700;
+const HOST_TARGET_MS = 100;
+
+function writeRuns(root: string): string[] {
+  const dirs: string[] = [];
+  for (let r = 0; r < RUNS_OVERLAID; r++) {
+    const dir = path.join(root, `exp${String(r + 1).padStart(3, '0')}_overlay_seed${r}`);
+    mkdirSync(path.join(dir, 'logs'), { recursive: true });
+    writeFileSync(
+      path.join(dir, 'config.yaml'),
+      `experiment:\n  name: overlay${r}\ntraining:\n  seed: ${r}\n`,
+    );
+    const lines: string[] = new Array<string>(POINTS);
+    let seed = r + 1;
+    for (let s = 0; s < POINTS; s++) {
+      seed = (seed * 1103515245 + 12345) % 2 ** 31;
+      lines[s] =
+        `{"step": ${s + 1}, "train/loss": ${(3 / Math.sqrt(s + 1) + (seed / 2 ** 31) * 0.05).toFixed(6)}}`;
+    }
+    writeFileSync(path.join(dir, 'logs', 'metrics.jsonl'), lines.join('\n') + '\n');
+    dirs.push(dir);
+  }
+  return dirs;
+}
+
+interface Drawn {
+  ms: number;
+  /** The process's CPU time (user + system) over the same span: what the host spent, whatever else the machine runs. */
+  cpuMs: number;
+  points: number;
+  traces: Array<{ x: number[]; y: (number | null)[] }>;
+}
+
+/** Every run's series for one view, as the host answers (serialised), timed as a whole. */
+async function hostDraw(
+  store: SeriesStore,
+  dirs: string[],
+  q: Omit<SeriesQuery, 'keys' | 'buckets'>,
+): Promise<Drawn> {
+  const t = performance.now();
+  const cpu = process.cpuUsage();
+  const traces: Drawn['traces'] = [];
+  let points = 0;
+  for (const dir of dirs) {
+    const r = await store.query(dir, { ...q, keys: ['train/loss'], buckets: BUCKETS });
+    const text = JSON.stringify(r);
+    const s = r.series['train/loss']!;
+    const line = s.smoothed ?? s;
+    traces.push({ x: line.x, y: line.y });
+    points += line.x.length;
+    if (text.length === 0) throw new Error('unreachable');
+  }
+  const used = process.cpuUsage(cpu);
+  return { ms: performance.now() - t, cpuMs: (used.user + used.system) / 1000, points, traces };
+}
+
+const PAGE = `<!doctype html><meta charset="utf-8"><body><div id="c" style="width:760px"></div>
+<script src="/plotly.min.js"></script>
+<script>
+const layout = { height: 300, margin: { l: 52, r: 10, t: 8, b: 30 }, hovermode: 'x', showlegend: false };
+const draw = (traces) => {
+  const el = document.getElementById('c');
+  Plotly.purge(el);
+  const data = traces.map((t) => ({ type: 'scatter', mode: 'lines', x: t.x, y: t.y, line: { width: 1.6 } }));
+  const t0 = performance.now();
+  return Plotly.newPlot(el, data, layout, { displaylogo: false }).then(() => performance.now() - t0);
+};
+window.plotSent = (traces) => draw(traces);
+window.plotStatic = (n, each) => {
+  const traces = [];
+  for (let k = 0; k < n; k++) {
+    const x = new Array(each), y = new Array(each);
+    for (let i = 0; i < each; i++) { x[i] = i * 100; y[i] = 3 / Math.sqrt(i + 1) + k * 0.001; }
+    traces.push({ x, y });
+  }
+  return draw(traces);
+};
+</script>`;
+
+interface Case {
+  name: string;
+  host: number[];
+  cpu: number[];
+  drawn: Drawn;
+}
+
+export async function benchChartOverlay(): Promise<BenchResult[]> {
+  const tmp = mkdtempSync(path.join(os.tmpdir(), 'expdesk-bench-overlay-'));
+  let browser: Browser | null = null;
+  let closeServer: (() => void) | null = null;
+  try {
+    process.stderr.write(`generating ${RUNS_OVERLAID} runs × ${POINTS.toLocaleString()} points…\n`);
+    const dirs = writeRuns(tmp);
+    const store = new SeriesStore(); // the process's feeds, with the app's budgets
+    const full = { x: 'step' as const };
+    const cold = await hostDraw(store, dirs, full);
+    const zoomTo: XRange = { min: POINTS * 0.45, max: POINTS * 0.55 };
+    const cases: Case[] = [];
+    const measure = async (name: string, q: Omit<SeriesQuery, 'keys' | 'buckets'>): Promise<void> => {
+      const host: number[] = [];
+      const cpu: number[] = [];
+      let drawn: Drawn | null = null;
+      for (let i = 0; i < REPEAT; i++) {
+        drawn = await hostDraw(store, dirs, q);
+        host.push(drawn.ms);
+        cpu.push(drawn.cpuMs);
+      }
+      cases.push({ name, host, cpu, drawn: drawn! });
+    };
+    await measure('first draw (full range)', full);
+    await measure('zoom step (10% of the steps, re-downsampled)', { ...full, range: zoomTo });
+    const ema = { kind: 'ema' as const, weight: 0.9 };
+    // The first smoothed draw computes the EMA over all 100 × 100,000 points; later ones reuse it.
+    const smoothFirst = await hostDraw(store, dirs, { ...full, smoothing: ema });
+    await measure('first draw smoothed (EMA 0.9 on every point; later draws reuse it)', {
+      ...full,
+      smoothing: ema,
+    });
+    await measure('zoom step smoothed', { ...full, smoothing: ema, range: zoomTo });
+
+    const server = await staticServer({
+      '/': { type: 'text/html; charset=utf-8', body: PAGE },
+      '/plotly.min.js': {
+        type: 'text/javascript; charset=utf-8',
+        body: readFileSync(path.join(REPO, 'node_modules', 'plotly.js-dist-min', 'plotly.min.js')),
+      },
+    });
+    closeServer = () => server.server.close();
+    browser = await chromium.launch({
+      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      args: CHROMIUM_ARGS,
+    });
+    const page = await browser.newPage({ viewport: { width: 1000, height: 700 } });
+    await page.goto(`${server.url}/`);
+    await page.waitForFunction(`'plotStatic' in window && 'Plotly' in window`);
+
+    const results: BenchResult[] = [];
+    for (const c of cases) {
+      const each = Math.round(c.drawn.points / RUNS_OVERLAID);
+      const sent: number[] = [];
+      const statik: number[] = [];
+      await page.evaluate(
+        ([n, e]) =>
+          (globalThis as unknown as { plotStatic(n: number, e: number): Promise<number> }).plotStatic(n, e),
+        [RUNS_OVERLAID, each] as const,
+      );
+      for (let i = 0; i < REPEAT; i++) {
+        sent.push(
+          await page.evaluate(
+            (t) => (globalThis as unknown as { plotSent(t: unknown): Promise<number> }).plotSent(t),
+            c.drawn.traces,
+          ),
+        );
+        statik.push(
+          await page.evaluate(
+            ([n, e]) =>
+              (globalThis as unknown as { plotStatic(n: number, e: number): Promise<number> }).plotStatic(
+                n,
+                e,
+              ),
+            [RUNS_OVERLAID, each] as const,
+          ),
+        );
+      }
+      const host = median(c.host);
+      const cpu = median(c.cpu);
+      const plot = median(sent);
+      const base = median(statik);
+      results.push({
+        name: `${RUNS_OVERLAID} runs × ${POINTS.toLocaleString()} points overlaid, ${c.name}`,
+        figure:
+          `host ${host.toFixed(0)} ms, ${cpu.toFixed(0)} ms of CPU (${HOST_TARGET_MS >= host ? 'within' : 'OVER'} the ${HOST_TARGET_MS} ms target) ` +
+          `+ plotly ${plot.toFixed(0)} ms for the ${c.drawn.points.toLocaleString()} points sent`,
+        baseline: `plotly drawing ${(each * RUNS_OVERLAID).toLocaleString()} points from static arrays: ${base.toFixed(0)} ms`,
+        ratio: (host + plot) / base,
+        target: null,
+      });
+    }
+    results.push({
+      name: `${RUNS_OVERLAID} runs × ${POINTS.toLocaleString()} points, host only: reading the files for the first draw; the first smoothed draw`,
+      figure: `${cold.ms.toFixed(0)} ms reading ${(RUNS_OVERLAID * POINTS).toLocaleString()} records; EMA on every point ${smoothFirst.ms.toFixed(0)} ms`,
+      baseline: `a first draw from memory ${median(cases[0]!.host).toFixed(0)} ms`,
+      ratio: cold.ms / median(cases[0]!.host),
+      target: null,
+    });
+    return results;
+  } finally {
+    await browser?.close();
+    closeServer?.();
+    rmSync(tmp, { recursive: true, force: true });
+  }
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  report(await benchChartOverlay());
+}
