@@ -12,6 +12,7 @@ import { toCsv, type CsvCell } from '../../shared/csv';
 import { ema } from '../lib/ema';
 import { formatConfigValue, formatMetric, MISSING } from '../format';
 import { runColor } from '../lib/run-colors';
+import { mapLimited } from '../lib/map-limited';
 import { isAlwaysDifferKey } from '../../shared/identity-keys';
 import { useExpdesk } from '../store-context';
 import { Chart, type ChartSeries } from './Chart';
@@ -316,10 +317,9 @@ function OverlaidCharts({
   useEffect(() => {
     let live = true;
     const paths = pathsKey.split('\n');
-    void Promise.all(
-      paths.map((expDir) =>
-        client.invoke('metrics.series', { expDir, keys, x: xMode, range, buckets }).catch(() => null),
-      ),
+    // A few runs at a time: 50 at once would evict each other's columns on the host.
+    void mapLimited(paths, 3, (expDir) =>
+      client.invoke('metrics.series', { expDir, keys, x: xMode, range, buckets }).catch(() => null),
     ).then((r) => live && setData(r));
     return () => {
       live = false;
