@@ -11,6 +11,7 @@ import { benchSlurmListing } from './slurm-listing';
 import { benchSystemSampling } from './system-sampling';
 import { benchUiRender } from './ui-render';
 import { benchTfeventsSummary } from './tfevents-summary';
+import { benchRemoteTfevents } from './remote-tfevents';
 
 const only = process.argv[2];
 const benches: Record<string, () => Promise<import('./report').BenchResult[]>> = {
@@ -25,6 +26,7 @@ const benches: Record<string, () => Promise<import('./report').BenchResult[]>> =
   'system-sampling': benchSystemSampling,
   'cli-startup': benchCliStartup,
   listing: benchListing,
+  'remote-tfevents': benchRemoteTfevents,
 };
 
 for (const [name, run] of Object.entries(benches)) {

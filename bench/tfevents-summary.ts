@@ -18,10 +18,10 @@ const RUNS = Number(process.env.BENCH_RUNS ?? 3);
 const TAGS = ['train/loss', 'train/lr', 'train/grad_norm', 'eval/loss'];
 
 /** As torch.utils.tensorboard writes: one event per add_scalar call. */
-async function writeEvents(file: string): Promise<void> {
+export async function writeEvents(file: string, n = N): Promise<void> {
   const fh = await open(file, 'w');
   const batch: Buffer[] = [record(fileVersionEvent())];
-  for (let i = 0; i < N; i++) {
+  for (let i = 0; i < n; i++) {
     const step = Math.floor(i / TAGS.length);
     batch.push(
       record(eventBytes(step, 1_700_000_000 + i / 100, [{ tag: TAGS[i % 4]!, simple: 1 / (1 + i) }])),
@@ -36,10 +36,10 @@ async function writeEvents(file: string): Promise<void> {
 }
 
 /** The seed's records: step, prefix, timestamp and a few metrics. */
-async function writeJsonl(file: string): Promise<void> {
+export async function writeJsonl(file: string, n = N): Promise<void> {
   const fh = await open(file, 'w');
   const batch: string[] = [];
-  for (let step = 1; step <= N; step++) {
+  for (let step = 1; step <= n; step++) {
     const t = new Date(Date.UTC(2026, 0, 1) + step * 1000).toISOString().replace('Z', '');
     batch.push(
       JSON.stringify({

@@ -339,7 +339,9 @@ export async function benchUiRender(): Promise<BenchResult[]> {
       '/chart': { type: 'text/html; charset=utf-8', body: BASELINE_CHART },
       '/plotly.min.js': {
         type: 'text/javascript; charset=utf-8',
-        body: readFileSync(path.join(REPO, 'node_modules', 'plotly.js-dist-min', 'plotly.min.js')),
+        body: readFileSync(
+          path.join(REPO, 'node_modules', 'plotly.js-basic-dist-min', 'plotly-basic.min.js'),
+        ),
       },
     });
     stops.push(() => new Promise<void>((r) => baseline.server.close(() => r())));

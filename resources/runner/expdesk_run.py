@@ -40,6 +40,7 @@ import sys
 import termios
 import time
 import tty
+import types
 from datetime import datetime
 
 try:  # the system sampler, shipped beside this file (logs/system.jsonl)
@@ -277,18 +278,44 @@ def failure_text(log_path, describe):
     return "%s\nNo Python traceback in the log; its last lines:\n%s\n" % (describe, last)
 
 
+def system_module(spec):
+    """The sampler module and its source: beside this file, or (a batch job's wrapper, read from
+    stdin) the source the spec carries (`system_source`); (None, None) without either."""
+    if expdesk_system is not None:
+        try:
+            with open(expdesk_system.__file__) as f:
+                return expdesk_system, f.read()
+        except (OSError, AttributeError, TypeError):
+            return expdesk_system, None
+    source = spec.get("system_source")
+    if not isinstance(source, str):
+        return None, None
+    module = types.ModuleType("expdesk_system")
+    exec(compile(source, "expdesk_system.py", "exec"), module.__dict__)  # noqa: S102 - Expdesk's own file
+    return module, source
+
+
 def system_sampler(argv):
-    """`[--system-interval SECONDS] SPEC`: the spec's path and a start(exp_dir, pid, say) for the sampler."""
-    if expdesk_system is None:
-        return [a for a in argv if not a.startswith("--system-interval")][-1], lambda *_: None
-    interval, rest = expdesk_system.parse_interval(argv)
+    """`[--system-interval SECONDS] SPEC`: the spec's path and a start(exp_dir, pid, say, spec) for the
+    samplers (this machine's; on a multi-node SLURM job also the other nodes'), returning them."""
+    given = any(a.startswith("--system-interval") for a in argv)
+    if expdesk_system is not None:
+        interval, rest = expdesk_system.parse_interval(argv)
+        spec_path = rest[0]
+    else:
+        interval, spec_path = None, [a for a in argv if not a.startswith("--system-interval")][-1]
 
-    def start(exp_dir, pid, say):
-        sampler = expdesk_system.SystemSampler(exp_dir, interval, pid, say)
-        sampler.start()
-        return sampler
+    def start(exp_dir, pid, say, spec):
+        module, source = system_module(spec)
+        if module is None:
+            return []
+        every = interval if given and interval is not None else float(spec.get("system_interval", 10))
+        samplers = [module.SystemSampler(exp_dir, every, pid, say), module.NodeSamplers(exp_dir, every, source, say)]
+        for s in samplers:
+            s.start()
+        return samplers
 
-    return rest[0], start
+    return spec_path, start
 
 
 def main():
@@ -428,7 +455,7 @@ def main():
             pass
 
     signal.signal(signal.SIGWINCH, on_winch)
-    sampler = start_sampler(exp_dir, pid, say)
+    samplers = start_sampler(exp_dir, pid, say, spec)
 
     stdin_fd = None
     old_tty = None
@@ -514,7 +541,7 @@ def main():
             if exited_at is not None and time.monotonic() - max(exited_at, last_data) > 1.0:
                 break
     finally:
-        if sampler is not None:
+        for sampler in samplers:
             sampler.stop()
         log.close()
         if old_tty is not None:

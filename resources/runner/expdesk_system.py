@@ -16,12 +16,24 @@ CPU from /proc/stat (busy share of all CPUs since the last sample), machine memo
 leaves those fields out; a sample never fails the run. Each record is one write(2) of a
 whole line to a file opened with O_APPEND, so a reader never sees half a line from us.
 
+Multi-node SLURM jobs: the wrapper runs on the job's first node (its samples stay in
+logs/system.jsonl); `NodeSamplers` starts one more job step (`srun --overlap
+--ntasks-per-node=1`, one task per node of the allocation) running this file in node mode,
+which samples every other node into logs/system-<node>.jsonl (same record form; the node's
+SLURM name, else its short host name; characters outside [A-Za-z0-9._-] become "_"). The
+step ends when the run does. Node mode has no process tree to measure (the ranks there are
+the scheduler's children), so those records carry no proc_rss_mb.
+
 Python standard library only, like the wrapper. Hand-written rather than psutil: the wrapper
 must run where nothing can be installed (remote GPU boxes).
 """
 import json
 import os
+import re
+import signal
+import socket
 import subprocess
+import sys
 import threading
 import time
 from datetime import datetime
@@ -152,12 +164,12 @@ def last_step(metrics_path, size=64 * 1024):
 class SystemSampler:
     """Samples the machine for one run; `start()` runs it on a daemon thread until `stop()`."""
 
-    def __init__(self, exp_dir, interval, root_pid=None, say=None):
+    def __init__(self, exp_dir, interval, root_pid=None, say=None, path=None):
         self.exp_dir = exp_dir
         self.interval = float(interval)
         self.root_pid = root_pid
         self.say = say or (lambda _line: None)
-        self.path = os.path.join(exp_dir, "logs", "system.jsonl")
+        self.path = path or os.path.join(exp_dir, "logs", "system.jsonl")
         self.metrics_path = os.path.join(exp_dir, "logs", "metrics.jsonl")
         self.prev_cpu = cpu_times()
         self.failed = False  # a write failed (reported once)
@@ -240,3 +252,84 @@ def parse_interval(argv):
     if interval != interval or interval < 0:  # NaN or negative
         raise ValueError("--system-interval must be 0 or more seconds")
     return interval, rest
+
+
+def node_count():
+    """Nodes of the SLURM allocation this process runs in (1 outside SLURM)."""
+    try:
+        return max(1, int(os.environ.get("SLURM_JOB_NUM_NODES") or os.environ.get("SLURM_NNODES") or 1))
+    except ValueError:
+        return 1
+
+
+def node_name():
+    """This node's SLURM name, else its short host name."""
+    return os.environ.get("SLURMD_NODENAME") or socket.gethostname().split(".")[0]
+
+
+def node_file(exp_dir, node):
+    """logs/system-<node>.jsonl, the node's name kept to [A-Za-z0-9._-]."""
+    return os.path.join(exp_dir, "logs", "system-%s.jsonl" % re.sub(r"[^A-Za-z0-9._-]", "_", node))
+
+
+class NodeSamplers:
+    """The other nodes of a multi-node SLURM job, sampled by one `srun` step (one task per node)."""
+
+    def __init__(self, exp_dir, interval, source, say=None, python=None):
+        self.exp_dir = exp_dir
+        self.interval = float(interval)
+        self.source = source  # this file's text: run with `python -c` on every node, no file needed there
+        self.say = say or (lambda _line: None)
+        self.python = python or sys.executable or "python3"
+        self.proc = None
+
+    def argv(self, nodes):
+        return ["srun", "--overlap", "--nodes=%d" % nodes, "--ntasks=%d" % nodes, "--ntasks-per-node=1",
+                "--kill-on-bad-exit=0", "--job-name=expdesk-system", "--output=/dev/null",
+                self.python, "-c", self.source, "--node-sampler", "--system-interval", repr(self.interval),
+                "--skip-node", node_name(), self.exp_dir]
+
+    def start(self):
+        nodes = node_count()
+        if nodes <= 1 or self.interval <= 0 or not self.source:
+            return
+        try:
+            self.proc = subprocess.Popen(self.argv(nodes), stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL)
+        except OSError as e:
+            self.say("expdesk: cannot sample the job's other nodes (srun: %s); logs/system.jsonl covers this one" % e)
+
+    def stop(self):
+        if self.proc is None or self.proc.poll() is not None:
+            return
+        self.proc.terminate()  # srun passes it on to the step's tasks
+        try:
+            self.proc.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def node_main(argv):
+    """`--node-sampler --system-interval S --skip-node NAME EXP_DIR`: sample this node until SIGTERM/SIGINT."""
+    interval, rest = parse_interval(argv)
+    args = [a for a in rest if a != "--node-sampler"]
+    skip = None
+    if "--skip-node" in args:
+        i = args.index("--skip-node")
+        skip = args[i + 1]
+        del args[i:i + 2]
+    exp_dir = args[-1]
+    if node_name() == skip or interval <= 0:
+        return 0  # the wrapper's node: logs/system.jsonl has it
+    done = threading.Event()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(sig, lambda *_: done.set())
+    sampler = SystemSampler(exp_dir, interval, path=node_file(exp_dir, node_name()),
+                            say=lambda line: sys.stderr.write(line + "\n"))
+    while not done.wait(interval):
+        sampler.sample()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(node_main(sys.argv[1:]))

@@ -153,9 +153,16 @@ export async function showCommand(
   store: SummaryStore,
 ): Promise<string> {
   const [d] = (await detailsOf([dir], store)) as [ExperimentDetail];
-  const system = await systemOf(dir, store);
+  const { system, nodes } = await systemOf(dir, d.systemNodes ?? [], store);
   if (opts.json) {
-    return jsonText({ ...d, summary: summaryJson(d.summary), slurm: d.summary.slurm ?? null, system });
+    return jsonText({
+      ...d,
+      summary: summaryJson(d.summary),
+      slurm: d.summary.slurm ?? null,
+      system,
+      // A multi-node SLURM job: one set per other node (logs/system-<node>.jsonl); `system` is the wrapper's node.
+      system_nodes: nodes,
+    });
   }
   const s = d.summary;
   const out: string[] = [];
@@ -184,7 +191,8 @@ export async function showCommand(
   ]);
   if (metricRows.length)
     out.push('', textTable(['METRIC', 'LAST', 'BEST', 'MIN', 'MAX', 'NaN/Inf'], metricRows));
-  if (Object.keys(system).length) out.push('', systemTable(system));
+  if (Object.keys(system).length) out.push('', systemTable(system, 'SYSTEM'));
+  for (const [node, stats] of Object.entries(nodes)) out.push('', systemTable(stats, `SYSTEM ${node}`));
   if (d.metadata) out.push('', 'metadata:', yamlish(d.metadata, '  '));
   if (d.config) out.push('', 'config:', yamlish(d.config, '  '));
   out.push('', `checkpoints: ${d.checkpoints.map((c) => c.name).join(', ') || '—'}`);
@@ -195,20 +203,33 @@ export async function showCommand(
   return out.join('\n');
 }
 
-/** The run's system metrics (logs/system.jsonl, here or mirrored from its host): last/min/max/mean per key. */
-async function systemOf(dir: string, store: SummaryStore): Promise<Record<string, SystemStat>> {
+/**
+ * The run's system metrics (logs/system.jsonl, here or mirrored from its host): last/min/max/mean per
+ * key; and a multi-node job's other nodes, one set each.
+ */
+async function systemOf(
+  dir: string,
+  nodeNames: string[],
+  store: SummaryStore,
+): Promise<{ system: Record<string, SystemStat>; nodes: Record<string, Record<string, SystemStat>> }> {
   try {
-    const [s] = await (await resolveBackend(dir, cliBackends(store))).localSystemMetrics([dir]);
-    return await summarizeSystem(s!.file);
+    const backend = await resolveBackend(dir, cliBackends(store));
+    const [s] = await backend.localSystemMetrics([dir]);
+    const nodes: Record<string, Record<string, SystemStat>> = {};
+    for (const node of nodeNames) {
+      const [n] = await backend.localSystemMetrics([dir], node);
+      nodes[node] = await summarizeSystem(n!.file);
+    }
+    return { system: await summarizeSystem(s!.file), nodes };
   } catch (err) {
     throw asCliError(err);
   }
 }
 
-function systemTable(system: Record<string, SystemStat>): string {
+function systemTable(system: Record<string, SystemStat>, title: string): string {
   const f = (v: number | null): string => (v === null ? '—' : formatNumber(v));
   const rows = Object.entries(system).map(([k, m]) => [k, f(m.last), f(m.min), f(m.max), f(m.mean)]);
-  return textTable(['SYSTEM', 'LAST', 'MIN', 'MAX', 'MEAN'], rows);
+  return textTable([title, 'LAST', 'MIN', 'MAX', 'MEAN'], rows);
 }
 
 export async function summarizeCommand(

@@ -132,7 +132,7 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
     .action(async (command: string[], opts: SlurmCliOptions & { set: string[] } & SweepFlags) => {
       if (opts.sweep.length) {
         if (opts.slurm) {
-          const { slurmSweepCommand } = await import('./slurm');
+          const { slurmSweepCommand } = await import('./slurm-sweep');
           process.exitCode = await slurmSweepCommand(command, opts);
           return;
         }

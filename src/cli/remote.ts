@@ -24,7 +24,7 @@ import { RemoteWorkspace } from '../main/core/remote/remote-workspace';
 import { SshExecutor } from '../main/core/remote/ssh-executor';
 import { sshSlurmSite } from '../main/core/remote/slurm-ssh';
 import { SlurmExecutor } from '../main/core/runs/slurm-executor';
-import { submitAndFollow } from './slurm';
+import { submitAndFollow, type SlurmTarget } from './slurm';
 import { planContext, planRun } from '../main/core/runs/plan';
 import { SummaryStore } from '../main/core/summary/summary-store';
 import { RECENT_WRITE_MS } from '../main/core/workspace/status';
@@ -254,6 +254,20 @@ async function attachRemoteSession(conn: SshConnection, tmuxSession: string): Pr
 /** The executor of runs on the host of `loc` (its state read through a workspace made when first asked). */
 function executorFor(loc: RemoteLocation, conn: SshConnection): SshExecutor {
   return new SshExecutor(conn, () => new RemoteWorkspace(conn, loc, new SummaryStore()));
+}
+
+/** The login node of `location`'s host as a SLURM target (./slurm-target.ts), on this command's connection. */
+export function remoteSlurmTarget(location: string, sbatch: readonly string[] = []): SlurmTarget {
+  const { loc, conn } = open(location);
+  return {
+    executor: new SlurmExecutor(sshSlurmSite(conn), { sbatch }),
+    pathOf: (l) => {
+      const other = open(l);
+      if (other.conn !== conn) throw new CliError(`${l} is not on ${conn.label}, where ${location} is`);
+      return other.loc.path;
+    },
+    where: (p) => formatRemoteLocation(withRemotePath(loc, p)),
+  };
 }
 
 /** `expdesk run --slurm` with an SSH workspace: sbatch on the login node (core/remote/slurm-ssh.ts). */

@@ -6,14 +6,11 @@
  * follows its log until it ends; Ctrl-C stops the job, a second Ctrl-C
  * detaches and leaves it to the scheduler.
  */
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { byLocation } from '../main/core/backend/resolve';
 import { planContext, planRun, type RunRequest } from '../main/core/runs/plan';
 import { SlurmExecutor, type SlurmSubmission } from '../main/core/runs/slurm-executor';
 import { localSlurmSite, readSlurmRecord } from '../main/core/runs/slurm-local';
-import { expandSweep, parseSweepAxis, SWEEP_ID } from '../main/core/runs/sweep';
-import { sweepIdOf, sweepStateDir } from '../main/core/runs/sweep-queue';
 import { SLURM_RECORD } from '../shared/slurm';
 import { CliError } from './errors';
 import { printErr } from './output';
@@ -24,6 +21,15 @@ const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms
 export interface SlurmCliOptions extends RunCliOptions {
   slurm?: boolean;
   sbatch?: string[];
+}
+
+/** A SLURM executor and how its site names paths (./slurm-target.ts resolves one per location). */
+export interface SlurmTarget {
+  executor: SlurmExecutor;
+  /** A location (of this target's host) as a path on the site. */
+  pathOf(location: string): string;
+  /** A path on the site as the location the user knows (ssh://… over SSH). */
+  where(sitePath: string): string;
 }
 
 /** The executor of this machine's scheduler (sbatch and squeue on PATH). */
@@ -153,63 +159,4 @@ export async function resubmitCommand(
   };
   const executor = localExecutor(opts.sbatch?.length ? opts.sbatch : record.sbatch_options);
   return submitAndFollow(executor, request, opts, followLog);
-}
-
-/**
- * `expdesk run --slurm --sweep KEY=v1,v2,… [--max-parallel N]`: the sweep as
- * one job array (`%N`; default: all members at once), one folder per member.
- * Returns once it is submitted (the scheduler runs it; `expdesk list` shows it).
- */
-export async function slurmSweepCommand(
-  command: string[],
-  opts: SlurmCliOptions & { sweep: string[]; maxParallel?: number },
-): Promise<number> {
-  const request = { workspace: opts.workspace ?? process.cwd(), ...runRequestFields(command, opts) };
-  const refusal = byLocation<string | null>(request.workspace, {
-    local: null,
-    ssh: 'a SLURM sweep is submitted from this machine; through an ssh:// workspace not yet',
-  });
-  if (refusal) throw new CliError(refusal);
-  const sweep = expandSweep(request, opts.sweep.map(parseSweepAxis), planContext(request));
-  const max = opts.maxParallel ?? sweep.members.length;
-  const runs = await localExecutor(opts.sbatch).submitArray(sweep.members, max);
-  for (const w of new Set(runs.flatMap((r) => r.warnings))) printErr(`${w}\n`);
-  for (const r of runs) process.stdout.write(`${r.expDir}\n`);
-  // Where `expdesk stop --sweep ID` finds the members (Expdesk's state folder, never a experiment's).
-  const state = sweepStateDir(sweep.id);
-  mkdirSync(state, { recursive: true, mode: 0o700 });
-  writeFileSync(
-    path.join(state, 'slurm.json'),
-    JSON.stringify({ schema: 'expdesk.slurm-sweep/1', members: runs.map((r) => r.expDir) }),
-    { mode: 0o600 },
-  );
-  printErr(
-    `expdesk: sweep ${sweep.id}: SLURM job array ${runs[0]!.jobId.split('_')[0]} of ${runs.length} run(s), ${max} at a time; stop it with: expdesk stop --sweep ${sweep.id}\n`,
-  );
-  return 0;
-}
-
-/** The member folders of a SLURM sweep (by its id, or any member's folder), or null when it is not one. */
-function slurmSweepMembers(target: string): string[] | null {
-  const dir = path.resolve(target);
-  const id = SWEEP_ID.test(target) ? target : sweepIdOf(dir);
-  if (!id) return null;
-  try {
-    const raw = JSON.parse(readFileSync(path.join(sweepStateDir(id), 'slurm.json'), 'utf8')) as {
-      members?: unknown;
-    };
-    if (Array.isArray(raw.members) && raw.members.every((m) => typeof m === 'string'))
-      return raw.members as string[];
-  } catch {
-    // Submitted elsewhere (another machine's state folder): the member itself must say.
-  }
-  return readSlurmRecord(dir)?.job_id.includes('_') ? [dir] : null;
-}
-
-/** `expdesk stop --sweep` for a SLURM sweep: the job array is cancelled; null when `target` is no SLURM sweep. */
-export async function slurmSweepStop(target: string): Promise<string | null> {
-  const members = slurmSweepMembers(target);
-  if (!members) return null;
-  const stopped = await localExecutor().cancelArray(members);
-  return members.map((m, i) => `${path.basename(m)}: ${describeStopped(stopped[i]!)}`).join('\n');
 }

@@ -11,9 +11,9 @@ import { readStatusFile } from '../main/core/runs/control';
 import { planContext } from '../main/core/runs/plan';
 import { expandSweep, parseSweepAxis, SWEEP_ID } from '../main/core/runs/sweep';
 import { startLocalSweep, stopLocalSweep, sweepIdOf } from '../main/core/runs/sweep-queue';
-import { escapeControls } from '../shared/terminal-text';
 import { CliError } from './errors';
 import { printErr } from './output';
+import { followSweep } from './sweep-follow';
 import { runRequestFields, type RunCliOptions } from './run-options';
 
 export interface SweepCliOptions extends RunCliOptions {
@@ -45,50 +45,21 @@ export async function sweepRunCommand(command: string[], opts: SweepCliOptions):
     }; stop it with: expdesk stop --sweep ${started.id}\n`,
   );
   if (opts.detach) return 0;
-
-  let interrupts = 0;
-  let stopping: Promise<unknown> | null = null;
-  const onSigint = (): void => {
-    interrupts++;
-    if (interrupts === 1) {
-      printErr('\nexpdesk: stopping the sweep (Ctrl-C again to leave it running)\n');
-      stopping = stopLocalSweep(started.id).catch((err: Error) => printErr(`expdesk: ${err.message}\n`));
-    }
-  };
-  process.on('SIGINT', onSigint);
-  const seen = new Map<string, string>();
-  try {
-    for (;;) {
-      let ended = 0;
-      for (const m of started.members) {
+  return followSweep({
+    id: started.id,
+    intervalMs: 300,
+    stop: () => stopLocalSweep(started.id),
+    poll: async () =>
+      started.members.map((m) => {
         const state = readStatusFile(m.expDir)?.state ?? 'unknown';
-        if (seen.get(m.expDir) !== state) {
-          seen.set(m.expDir, state);
-          printErr(`expdesk: ${escapeControls(m.name)}: ${state}\n`);
-        }
-        if (ENDED.has(state)) ended++;
-      }
-      if (ended === started.members.length) break;
-      if (interrupts > 1) {
-        printErr(`expdesk: detached; the sweep goes on (expdesk stop --sweep ${started.id})\n`);
-        return 130;
-      }
-      await new Promise((r) => setTimeout(r, 300));
-    }
-    await stopping;
-    const failed = [...seen.values()].filter((s) => s !== 'completed').length;
-    printErr(
-      `expdesk: sweep ${started.id} ended: ${started.members.length - failed} of ${started.members.length} completed\n`,
-    );
-    return failed ? 1 : 0;
-  } finally {
-    process.off('SIGINT', onSigint);
-  }
+        return { name: m.name, line: state, ended: ENDED.has(state), completed: state === 'completed' };
+      }),
+  });
 }
 
 /** `expdesk stop --sweep SWEEP`: SWEEP is a sweep id or any member's folder. */
 export async function stopSweepCommand(target: string): Promise<string> {
-  const { slurmSweepStop } = await import('./slurm');
+  const { slurmSweepStop } = await import('./slurm-sweep');
   const slurm = await slurmSweepStop(target);
   if (slurm !== null) return slurm;
   const id = SWEEP_ID.test(target) ? target : sweepIdOf(path.resolve(target));

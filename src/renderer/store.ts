@@ -13,6 +13,7 @@ import { appData, appSlice } from './state/app';
 import { compareSlice } from './state/compare';
 import type { Ctx, StoreDeps } from './state/context';
 import { detailData, detailSlice } from './state/detail';
+import { groupsSlice } from './state/groups';
 import { launchSlice } from './state/launch';
 import { runsSlice } from './state/runs';
 import { tableSlice } from './state/table';
@@ -20,6 +21,7 @@ import type { ExpdeskState } from './state/types';
 import { workspaceSlice } from './state/workspace';
 
 export { selectVisibleExperiments } from './state/table';
+export { selectGroupBy, selectTableRows } from './state/groups';
 export { selectQueryExperiments } from './state/table';
 export type { DetailTab, ExpdeskState, View } from './state/types';
 export type ExpdeskStore = StoreApi<ExpdeskState>;
@@ -76,6 +78,7 @@ export function createExpdeskStore(
     ...compareSlice(ctx)(...a),
     ...launchSlice(ctx)(...a),
     ...runsSlice(ctx)(...a),
+    ...groupsSlice(ctx)(...a),
     reset() {
       for (const k of Object.keys(ctx.tickets) as (keyof Ctx['tickets'])[]) ctx.tickets[k]++;
       a[1]().forgetWatches();

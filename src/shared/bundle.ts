@@ -35,6 +35,11 @@ export const BundleExportResult = z.object({
   warnings: z.array(z.string()),
   files: z.number(),
   bytes: z.number(),
+  /**
+   * Browser mode: where the page downloads the bundle (`download/<id>`, relative to the page), served
+   * with the page's token by the server that exported it, for that server's life. Absent elsewhere.
+   */
+  download: z.string().optional(),
 });
 
 export const BundleProgressEvent = z.object({

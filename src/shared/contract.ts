@@ -12,6 +12,7 @@ import { BundleExportParams, BundleExportResult, BundleProgressEvent, VerifyPara
 import { VerifyResult } from './verify';
 import { RemoteStatusSchema } from './remote-location';
 import { ExpdeskError } from './errors';
+import { GroupSeriesParams, GroupSeriesResult } from './group-series';
 import { RunDiff, RunDiffParams } from './run-diff';
 
 export const AppInfo = z.object({
@@ -20,6 +21,8 @@ export const AppInfo = z.object({
   /** The workspace open at start (the demo workspace when none was given). */
   workspace: z.string().nullable(),
   demoWorkspace: z.string().nullable(),
+  /** Where a bundle goes when the export form names no file: the host's ~/Downloads if it exists, else home. */
+  bundleDir: z.string().optional(),
 });
 export type AppInfo = z.infer<typeof AppInfo>;
 
@@ -52,8 +55,10 @@ export const ComposeResult = z.union([
   z.object({
     ok: z.literal(true),
     config: z.record(z.string(), JsonValue),
-    /** Nullable for a config with no base (Launch then hides "changes from base"); compose sends {} today. */
+    /** The defaults' composition; null for a config with no `defaults:` (Launch then shows no "changes from base"). */
     base: z.record(z.string(), JsonValue).nullable(),
+    /** The config before the overrides, for "changes made by overrides"; null or absent without overrides. */
+    beforeOverrides: z.record(z.string(), JsonValue).nullable().optional(),
     files: z.array(z.string()),
     /** The frozen config.yaml a launch would write (name and output_dir as placeholders). */
     frozen: z.string(),
@@ -69,12 +74,26 @@ export const MetricsSeriesParams = z
     expDir: z.string().min(1).max(4096),
     /** Metric keys; default all. */
     keys: z.array(z.string().max(512)).max(1000).optional(),
-    x: z.enum(['step', 'time']).default('step'),
+    /** step; wall time (ms); relative time (s since the run's first record); or another metric's value (`xKey`). */
+    x: z.enum(['step', 'time', 'relative', 'metric']).default('step'),
+    /** x = 'metric': the metric whose value at the same step (the last one at or before it) is x. */
+    xKey: z.string().max(512).optional(),
     /** Visible x range (zoom); default everything. */
     range: z.object({ min: z.number(), max: z.number() }).nullable().optional(),
     buckets: z.number().int().min(10).max(20_000).default(1000),
     /** Which file: logs/metrics.jsonl (default) or the run wrapper's logs/system.jsonl. */
     stream: z.enum(['metrics', 'system']).optional(),
+    /** Smoothing computed on the full series before downsampling; each series then also carries `smoothed`. */
+    smoothing: z
+      .union([
+        z.object({ kind: z.literal('ema'), weight: z.number().min(0).max(0.999) }).strict(),
+        z.object({ kind: z.literal('mean'), window: z.number().int().min(1).max(1_000_000) }).strict(),
+      ])
+      .optional(),
+    /** Also give each series the 1st–99th percentile of its finite values in range (`robust`). */
+    robust: z.boolean().optional(),
+    /** With stream 'system': a multi-node job's other node (ExperimentDetail.systemNodes), its logs/system-<node>.jsonl. */
+    node: z.string().min(1).max(255).optional(),
   })
   .strict();
 
@@ -86,6 +105,20 @@ export const MetricSeries = z.object({
   /** Raw points in the range before downsampling. */
   points: z.number(),
   downsampled: z.boolean(),
+  /** With `smoothing`: the smoothed full series, downsampled like the raw one. */
+  smoothed: z.object({ x: z.array(z.number()), y: z.array(z.number().nullable()) }).optional(),
+  /** Non-finite points in range (absent when none): marks (per bucket the first of each kind) and counts. */
+  nonFinite: z
+    .object({
+      x: z.array(z.number()),
+      kind: z.array(z.enum(['nan', '+inf', '-inf'])),
+      nan: z.number(),
+      posInf: z.number(),
+      negInf: z.number(),
+    })
+    .optional(),
+  /** With `robust`: the 1st and 99th percentile of the finite values in range (null: none). */
+  robust: z.object({ lo: z.number(), hi: z.number() }).nullable().optional(),
 });
 
 export const MetricsSeriesResult = z.object({
@@ -380,6 +413,8 @@ export const requests = {
     params: z.object({ sweepId: z.string().max(100) }).strict(),
     result: z.object({ members: z.array(z.object({ expDir: z.string(), state: z.string() })) }),
   },
+  /** Groups (issue 12): each group's mean and ±std or min–max band per metric, aligned by step. */
+  'metrics.groupSeries': { params: GroupSeriesParams, result: GroupSeriesResult },
   /** What changed between two runs (issue 12): config keys, commits and patches, packages and versions. */
   'experiments.diff': { params: RunDiffParams, result: RunDiff },
 } as const;

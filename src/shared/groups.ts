@@ -87,37 +87,56 @@ export function groupValues(
   return out;
 }
 
+/**
+ * Items partitioned by the values of `keys` in their configs, groups in the
+ * order of their first item (the table groups its rows with it, keeping their order).
+ */
+export function partitionRuns<T>(
+  items: readonly T[],
+  keys: string[],
+  configOf: (item: T) => Record<string, JsonValue> | null,
+): { group: Record<string, JsonValue>; members: T[] }[] {
+  const byKey = new Map<string, { group: Record<string, JsonValue>; members: T[] }>();
+  for (const item of items) {
+    const group = groupValues(configOf(item), keys);
+    const id = JSON.stringify(keys.map((k) => group[k]));
+    let g = byKey.get(id);
+    if (!g) byKey.set(id, (g = { group, members: [] }));
+    g.members.push(item);
+  }
+  return [...byKey.values()];
+}
+
+/** A group's statistics of final_loss and each final_eval key. */
+export function groupMetrics(
+  members: readonly ExperimentSummary[],
+): Pick<Group, 'final_loss' | 'final_eval'> {
+  const evalKeys = [...new Set(members.flatMap((s) => Object.keys(s.final_eval ?? {})))].sort();
+  const final_eval: Record<string, GroupStat> = {};
+  for (const k of evalKeys) {
+    // A run without the key has no value (not counted); a null value was NaN or ±Inf.
+    final_eval[k] = groupStat(
+      members.filter((s) => s.final_eval && k in s.final_eval).map((s) => s.final_eval![k] ?? null),
+    );
+  }
+  return {
+    // A run that never logged train/loss has no loss at all (not a NaN).
+    final_loss: groupStat(
+      members.filter((s) => s.metrics['train/loss'] !== undefined).map((s) => s.final_loss),
+    ),
+    final_eval,
+  };
+}
+
 /** Runs grouped by `keys` of their configs, groups in the order of their first run. */
 export function groupRuns(
   runs: { summary: ExperimentSummary; config: Record<string, JsonValue> | null }[],
   keys: string[],
 ): Group[] {
-  const byKey = new Map<string, { group: Record<string, JsonValue>; members: ExperimentSummary[] }>();
-  for (const r of runs) {
-    const group = groupValues(r.config, keys);
-    const id = JSON.stringify(keys.map((k) => group[k]));
-    let g = byKey.get(id);
-    if (!g) byKey.set(id, (g = { group, members: [] }));
-    g.members.push(r.summary);
-  }
-  return [...byKey.values()].map(({ group, members }) => {
-    const evalKeys = [...new Set(members.flatMap((s) => Object.keys(s.final_eval ?? {})))].sort();
-    const final_eval: Record<string, GroupStat> = {};
-    for (const k of evalKeys) {
-      // A run without the key has no value (not counted); a null value was NaN or ±Inf.
-      final_eval[k] = groupStat(
-        members.filter((s) => s.final_eval && k in s.final_eval).map((s) => s.final_eval![k] ?? null),
-      );
-    }
-    return {
-      group,
-      n: members.length,
-      experiments: members.map((s) => s.name),
-      // A run that never logged train/loss has no loss at all (not a NaN).
-      final_loss: groupStat(
-        members.filter((s) => s.metrics['train/loss'] !== undefined).map((s) => s.final_loss),
-      ),
-      final_eval,
-    };
-  });
+  return partitionRuns(runs, keys, (r) => r.config).map(({ group, members }) => ({
+    group,
+    n: members.length,
+    experiments: members.map((r) => r.summary.name),
+    ...groupMetrics(members.map((r) => r.summary)),
+  }));
 }

@@ -211,6 +211,11 @@ export const ExperimentDetail = z.object({
   outputs: z.array(OutputFile),
   hasRequirements: z.boolean(),
   hasReproduceScript: z.boolean(),
+  /**
+   * A multi-node SLURM job's other nodes, sorted: each has logs/system-<node>.jsonl
+   * (shared/system-metrics.ts systemFileNode); logs/system.jsonl is the run wrapper's node.
+   */
+  systemNodes: z.array(z.string()).optional(),
 });
 export type ExperimentDetail = z.infer<typeof ExperimentDetail>;
 

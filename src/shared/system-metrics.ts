@@ -4,6 +4,7 @@
  * form, per GPU `system/gpu<N>/…`. Pure: what `expdesk show` and the table
  * make of a stream's summary.
  */
+import { ExpdeskError } from './errors';
 import { MetricsFold, type MetricsFoldState } from './metrics-summary';
 
 /** One system key summarised: last, min, max and mean of its finite values. */
@@ -16,6 +17,24 @@ export interface SystemStat {
 }
 
 export const SYSTEM_PREFIX = 'system/';
+
+/**
+ * A multi-node SLURM job's other nodes each have a file of their own beside
+ * logs/system.jsonl (the wrapper's node): logs/system-<node>.jsonl, in the
+ * same record form. The node of such a file name, or null for any other name.
+ */
+export function systemFileNode(name: string): string | null {
+  return /^system-([A-Za-z0-9._-]+)\.jsonl$/.exec(name)?.[1] ?? null;
+}
+
+/** The file name under logs/ of a node's samples (none: the run wrapper's node); a bad node name is refused. */
+export function systemFileName(node?: string): string {
+  if (node === undefined) return 'system.jsonl';
+  const name = `system-${node}.jsonl`;
+  if (systemFileNode(name) !== node)
+    throw new ExpdeskError('bad-request', `${JSON.stringify(node)} is not a node name`);
+  return name;
+}
 
 const GPU_MEMORY = /^system\/gpu(\d+)\/mem_used_mb$/;
 const GPU_UTIL = /^system\/gpu(\d+)\/util_percent$/;

@@ -48,7 +48,18 @@ function experiment(name: string, status: Record<string, unknown>): string {
 
 test.beforeAll(async () => {
   root = mkdtempSync(path.join(os.tmpdir(), 'expdesk-e2e-alerts-'));
-  experiment('exp001_done', { state: 'completed', ended_at: '2026-01-01T00:01:00', exit_code: 0 });
+  const done = experiment('exp001_done', {
+    state: 'completed',
+    ended_at: '2026-01-01T00:01:00',
+    exit_code: 0,
+  });
+  // A multi-node job's other node: one GPU, no CPU samples.
+  writeFileSync(
+    path.join(done, 'logs', 'system-node2.jsonl'),
+    [1, 2, 3]
+      .map((step) => JSON.stringify({ step, prefix: 'system', 'system/gpu0/util_percent': 5 * step }))
+      .join('\n') + '\n',
+  );
   // Running in a live process (this test's) on this host.
   running = experiment('exp002_live', { state: 'running', pid: process.pid, hostname: os.hostname() });
   served = await startServe(root, path.join(root, 'cache'), { EXPDESK_STATE_DIR: path.join(root, 'state') });
@@ -73,6 +84,29 @@ test('the Metrics tab has a System section with GPU charts on the step axis', as
   await expect(gpu.locator('.scatterlayer .trace')).toHaveCount(2);
   await expect(section.locator('[data-testid=system-chart][data-title="CPU (%)"]')).toBeVisible();
   await expect(page.locator('[data-testid=metric-chart][data-title="train/loss"]')).toBeVisible();
+});
+
+test('a multi-node job has one set per node: the Node list shows another node’s samples', async ({
+  page,
+}) => {
+  await page.goto(served.urlWithToken);
+  await openMetricsTab(page, 'exp001_done');
+  const section = page.getByTestId('system-section');
+  const pick = section.getByTestId('system-node');
+  await expect(pick).toBeVisible({ timeout: 60_000 });
+  const gpu = section.locator('[data-testid=system-chart][data-title="GPU utilisation (%)"] .chart-plot');
+  // Charts draw once scrolled into view; the charts above may still push it down meanwhile.
+  await expect(async () => {
+    await gpu.scrollIntoViewIfNeeded({ timeout: 2_000 });
+    await expect(gpu).toHaveAttribute('data-plotted', /^[1-9]/, { timeout: 2_000 });
+  }).toPass({ timeout: 90_000 });
+  await expect(gpu.locator('.scatterlayer .trace')).toHaveCount(2);
+  await pick.selectOption('node2');
+  // node2's file: one GPU's utilisation only.
+  await expect(gpu.locator('.scatterlayer .trace')).toHaveCount(1, { timeout: 30_000 });
+  await expect(section.locator('[data-testid=system-chart][data-title="CPU (%)"]')).toHaveCount(0);
+  await pick.selectOption('');
+  await expect(section.locator('[data-testid=system-chart][data-title="CPU (%)"]')).toBeVisible();
 });
 
 test('a run that fails raises a desktop notification that opens the run', async ({ page, context }) => {

@@ -7,28 +7,18 @@
  */
 import { readFileSync } from 'node:fs';
 import { expect, test, type Locator, type Page } from '@playwright/test';
-import { privateTmux } from '../helpers/tmux';
-import {
-  makeLaunchable,
-  makeWorkspaces,
-  snap,
-  startServe,
-  type Served,
-  type Workspaces,
-} from './helpers/serve';
+import { snap, type LaunchableServed, type Served, type Workspaces, serveLaunchable } from './helpers/serve';
 
 test.describe.configure({ mode: 'serial' });
 
 let ws: Workspaces;
 let served: Served;
-let tmux: ReturnType<typeof privateTmux>;
+let launchable: LaunchableServed;
 
 test.beforeAll(async () => {
-  ws = makeWorkspaces();
-  makeLaunchable(ws.main);
-  tmux = privateTmux();
   // 0.1 s per simulated step: a 300-step run lasts ~30 s, long enough to watch it grow.
-  served = await startServe(ws.main, ws.cache, { ...tmux.env, EXPDESK_DEMO_STEP_DELAY: '0.1' });
+  launchable = await serveLaunchable();
+  ({ ws, served } = launchable);
 });
 
 test.afterEach(async ({ page }) => {
@@ -37,9 +27,7 @@ test.afterEach(async ({ page }) => {
 });
 
 test.afterAll(async () => {
-  await served?.stop();
-  tmux?.cleanup();
-  ws?.cleanup();
+  await launchable?.stop();
 });
 
 const row = (page: Page, folder: string): Locator =>
@@ -184,6 +172,9 @@ test('a config with an error is marked at its line, live and after saving', asyn
   await page.getByTestId('config-file').filter({ hasText: 'dpo_beta0.05.yaml' }).click();
   const editor = page.getByTestId('config-editor');
   await expect(editor).toContainText('beta: 0.05');
+  // It pulls in base.yaml: its changes from the base are the two keys it sets.
+  await expect(page.getByTestId('base-diff').locator('tbody tr')).toHaveCount(2);
+  await expect(page.getByTestId('base-diff')).toContainText('dpo.beta');
   // The document as its lines (innerText of CodeMirror's content adds blank lines of its own).
   const docLines = (): Promise<string[]> => editor.locator('.cm-line').allTextContents();
   const original = (await docLines()).join('\n');
@@ -238,10 +229,20 @@ test('launch a run, watch its log and chart grow, and see it finish', async ({ p
   await page.locator('body').press('n');
   await page.getByTestId('config-file').filter({ hasText: 'base.yaml' }).first().click();
   await expect(page.getByTestId('name-preview')).toContainText('expNNN_dpo_tiny-llama-1m_beta0.1_');
+  // base.yaml has no `defaults:`: no "Changes from base" (not every key listed as new), its resolved config.
+  await expect(page.getByTestId('frozen-config')).toContainText('max_steps: 200');
+  await expect(page.getByTestId('base-tab')).toHaveCount(0);
+  await expect(page.getByTestId('base-diff')).toHaveCount(0);
   await page.getByTestId('add-override').click();
   await page.getByTestId('override-key').fill('training.max_steps');
   await page.getByTestId('override-value').fill('300');
-  await expect(page.getByTestId('resolved-preview')).toContainText('training.max_steps');
+  // The overrides' changes, in their own tab: the one key, from 200 to 300.
+  const overrideDiff = page.getByTestId('override-diff');
+  await expect(overrideDiff.locator('tbody tr')).toHaveCount(1);
+  await expect(overrideDiff).toContainText('training.max_steps');
+  await expect(overrideDiff.locator('tbody tr td').nth(1)).toHaveText('200');
+  await expect(overrideDiff.locator('tbody tr td').nth(2)).toHaveText('300');
+  await expect(page.getByTestId('base-tab')).toHaveCount(0);
   await snap(page, testInfo, 'view-launch');
   await page.getByTestId('launch-button').click();
 

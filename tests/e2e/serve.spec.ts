@@ -2,7 +2,10 @@
  * The browser mode end to end: the real `expdesk serve` (node bin/expdesk.mjs)
  * over a workspace built in a temp folder, driven in Debian's Chromium.
  */
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
 import { expect, test, type Page } from '@playwright/test';
+import { checkManifest, unpackBundle } from '../helpers/bundle-unpack';
 import {
   assertRendererBuilt,
   FAILED_STEP,
@@ -139,6 +142,40 @@ test('opening another folder by path lists it (the drop-in equivalent)', async (
     await expect(page.getByTestId('error-banner')).toContainText('does-not-exist');
     await expect(page.getByTestId('experiment-row')).toHaveCount(1);
     await snap(page, testInfo, 'open-error');
+  } finally {
+    await own.stop();
+  }
+});
+
+test('an exported bundle is offered as a download, from the folder the form names', async ({ page }) => {
+  // Its own server, with a home that has no Downloads folder: the form must say the bundle goes home.
+  const home = path.join(ws.tmp, 'home-without-downloads');
+  mkdirSync(home, { recursive: true });
+  const own = await startServe(ws.main, ws.cache, { HOME: home });
+  try {
+    await openApp(page, own);
+    await row(page, 'e2e_completed_run').click();
+    await page.getByTestId('action-export').click();
+    await expect(page.getByTestId('bundle-default')).toHaveText(
+      `on the host; empty: ${home}/<run>-bundle.zip`,
+    );
+    await page.getByTestId('export-start').click();
+    const written = path.join(home, 'e2e_completed_run-bundle.zip');
+    await expect(page.getByTestId('toast').filter({ hasText: 'Bundle written' })).toContainText(written, {
+      timeout: 60_000,
+    });
+    expect(existsSync(written)).toBe(true);
+
+    // The page downloads it from the server (the token's cookie rides along).
+    const link = page.getByTestId('bundle-download');
+    await expect(link).toContainText('e2e_completed_run-bundle.zip');
+    const [download] = await Promise.all([page.waitForEvent('download'), link.click()]);
+    expect(download.suggestedFilename()).toBe('e2e_completed_run-bundle.zip');
+    const saved = path.join(ws.tmp, 'downloaded.zip');
+    await download.saveAs(saved);
+    const bundle = await unpackBundle(saved, path.join(ws.tmp, 'downloaded'));
+    expect(checkManifest(bundle)).toEqual(expect.arrayContaining(['config.yaml', 'logs/metrics.jsonl']));
+    expect(readFileSync(saved).equals(readFileSync(written))).toBe(true);
   } finally {
     await own.stop();
   }

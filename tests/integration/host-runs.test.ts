@@ -33,6 +33,19 @@ describe('runs through the host', { timeout: 120_000 }, () => {
     });
     expect(ok).toMatchObject({ ok: true, config: { dpo: { beta: 0.05 }, training: { lr: 0.5 } } });
     expect((ok as { namePreview: string }).namePreview).toMatch(/^dpo_tiny-llama-1m_beta0\.05_\d{4}_\d{4}$/);
+    // Its base is the defaults' composition, and the overrides' "before" is the files' own config.
+    expect(ok).toMatchObject({
+      base: { dpo: { beta: 0.1 } },
+      beforeOverrides: { dpo: { beta: 0.05 }, training: { lr: 5e-5 } },
+    });
+    // base.yaml pulls in no defaults: no base at all (nothing "changed from base"); without overrides, no "before".
+    const plain = await host.dispatch('config.compose', { file: path.join(proj, 'configs', 'base.yaml') });
+    expect(plain).toMatchObject({
+      ok: true,
+      base: null,
+      beforeOverrides: null,
+      config: { dpo: { beta: 0.1 } },
+    });
     writeFileSync(path.join(proj, 'configs', 'bad.yaml'), 'defaults: [base]\nx: ${training.nope}\n');
     const bad = await host.dispatch('config.compose', { file: path.join(proj, 'configs', 'bad.yaml') });
     expect(bad).toMatchObject({

@@ -16,6 +16,7 @@ import {
   appendFileSync,
   copyFileSync,
   mkdirSync,
+  readdirSync,
   readFileSync,
   symlinkSync,
   utimesSync,
@@ -36,6 +37,11 @@ import { listRemoteConfigs, readRemoteExperimentFile } from '../../src/main/core
 import { listConfigFiles, projectRootOf } from '../../src/main/core/configs/config-files';
 import { RemoteMetricsMirror } from '../../src/main/core/remote/remote-metrics';
 import { RemoteWorkspace } from '../../src/main/core/remote/remote-workspace';
+import { RemoteRunFiles } from '../../src/main/core/remote/remote-run-files';
+import { annotateRemote } from '../../src/main/core/remote/remote-annotate';
+import { annotateExperiment } from '../../src/main/core/workspace/annotations';
+import { MetricsFeeds } from '../../src/main/core/metrics/metrics-feed';
+import { SeriesStore } from '../../src/main/core/metrics/series-store';
 import { SummaryStore } from '../../src/main/core/summary/summary-store';
 import { discoverExperiments } from '../../src/main/core/workspace/discover';
 import { readExperimentDetail } from '../../src/main/core/workspace/experiment';
@@ -46,6 +52,10 @@ import { REPO } from '../helpers/cli';
 import { treeSnapshot } from '../helpers/snapshot';
 import { localHelper as localHelperOf } from '../helpers/local-helper';
 import { tmpDir } from '../helpers/tmp';
+import { eventBytes, eventFile, record } from '../helpers/tfevents';
+
+const TFEVENTS_FIXTURE = path.join(REPO, 'tests/fixtures/tfevents/simple_value');
+const TFEVENTS_FIXTURE_NAME = 'events.out.tfevents.1796107104.vm';
 
 const localHelper: HelperHost = localHelperOf('parity');
 
@@ -147,6 +157,7 @@ function exp(root: string, name: string, files: Record<string, string | Buffer>)
 }
 
 const METRICS = 'logs/metrics.jsonl';
+const SYSTEM = 'logs/system.jsonl';
 const HOUR_AGO = (Date.now() - 3600_000) / 1000;
 
 /** Damaged and unusual folders, each one a case the two readers must agree on. */
@@ -512,6 +523,94 @@ describe('listings: the helper and the core agree', () => {
   });
 });
 
+describe("system metrics (the run wrapper's logs/system.jsonl): the helper and the core agree", () => {
+  const sample = (step: number, gpus: Array<[number, number]>, extra = {}): string =>
+    line({
+      step,
+      prefix: 'system',
+      timestamp: `2024-01-01T00:00:${String(step).padStart(2, '0')}`,
+      'system/cpu_percent': 10 * step,
+      ...Object.fromEntries(
+        gpus.flatMap(([util, mem], i) => [
+          [`system/gpu${i}/util_percent`, util],
+          [`system/gpu${i}/mem_used_mb`, mem],
+          [`system/gpu${i}/mem_total_mb`, 81559],
+        ]),
+      ),
+      ...extra,
+    });
+  const gpuOf = (listing: unknown): unknown[] =>
+    (listing as { experiments: Array<{ gpu: unknown }> }).experiments.map((e) => e.gpu);
+
+  it('on GPU peak memory and mean utilisation, no GPUs, damaged lines and a FIFO; after appends too', async () => {
+    const root = tmpDir('expdesk-parity-system-');
+    const metrics = { 'config.yaml': CONFIG, [METRICS]: line({ step: 1, prefix: 'train', 'train/loss': 1 }) };
+    const two = exp(root, 'exp001_two_gpus', {
+      ...metrics,
+      [SYSTEM]:
+        sample(1, [
+          [90, 40000],
+          [70, 30000],
+        ]) +
+        sample(2, [
+          [50, 42000],
+          [30, 31000],
+        ]),
+    });
+    exp(root, 'exp002_no_gpu', { ...metrics, [SYSTEM]: sample(1, []) + sample(2, []) });
+    exp(root, 'exp003_damaged', {
+      ...metrics,
+      [SYSTEM]: 'not json\n' + sample(1, [[NaN, 1000]]) + '{"step": 2, "prefix": "sys',
+    });
+    exp(root, 'exp004_none', metrics);
+    const fifo = exp(root, 'exp005_fifo', metrics);
+    execFileSync('mkfifo', [path.join(fifo, SYSTEM)]);
+    const ws = remoteWorkspace();
+    const store = new SummaryStore({ cacheDir: tmpDir('expdesk-parity-sc-') });
+    const local = async (): Promise<unknown> => normalize(await listWorkspace(root, store));
+    const first = await remoteListing(root, ws);
+    expect(first).toEqual(await local());
+    // The one definition (shared/system-metrics.ts): the highest memory of any GPU, utilisation averaged.
+    expect(gpuOf(first)).toEqual([
+      { peakMemoryMiB: 42000, meanUtilization: 60 },
+      null,
+      { peakMemoryMiB: 1000, meanUtilization: null },
+      null,
+      null,
+    ]);
+    // A new sample after a hinted listing: only it crosses, and the columns follow.
+    appendFileSync(path.join(two, SYSTEM), sample(3, [[100, 80000]]));
+    const before = ws.mirror.stats.bytes;
+    const second = await remoteListing(root, ws);
+    expect(second).toEqual(await local());
+    expect(gpuOf(second)[0]).toEqual({
+      peakMemoryMiB: 80000,
+      meanUtilization: ((90 + 50 + 100) / 3 + (70 + 30) / 2) / 2,
+    });
+    expect(ws.mirror.stats.bytes - before).toBe(sample(3, [[100, 80000]]).length);
+    // The file replaced by a shorter one: the mirror starts over.
+    writeFileSync(path.join(two, SYSTEM), sample(1, [[5, 500]]));
+    expect(gpuOf(await remoteListing(root, ws))[0]).toEqual({ peakMemoryMiB: 500, meanUtilization: 5 });
+  });
+
+  it("on a multi-node job's other nodes (logs/system-<node>.jsonl): the details name the same nodes", async () => {
+    const root = tmpDir('expdesk-parity-nodes-');
+    const dir = exp(root, 'exp001_two_nodes', {
+      'config.yaml': CONFIG,
+      [SYSTEM]: sample(1, [[10, 100]]),
+      'logs/system-node-b.jsonl': sample(1, [[20, 200]]),
+      'logs/system-node_c.7.jsonl': sample(1, []),
+      'logs/system-.jsonl': sample(1, []),
+      'logs/system-a b.jsonl': sample(1, []),
+    });
+    mkdirSync(path.join(dir, 'logs', 'system-folder.jsonl'));
+    symlinkSync('/etc/hostname', path.join(dir, 'logs', 'system-linked.jsonl'));
+    const { local, remote } = await detailsBoth([dir]);
+    expect((local[0] as { systemNodes: string[] }).systemNodes).toEqual(['node-b', 'node_c.7']);
+    expect(remote).toEqual(local);
+  });
+});
+
 describe("a watch's look for new folders: the helper and the core agree", () => {
   it('finds the same experiment folders in every workspace shape', async () => {
     const exps = path.join(damagedRoot, 'experiments');
@@ -530,7 +629,7 @@ describe("a watch's look for new folders: the helper and the core agree", () => 
     expect(gone.discovered).toBeNull();
   });
 
-  it('finds TensorBoard and MLflow runs as the core does, and says their metrics are not read over SSH', async () => {
+  it('finds TensorBoard and MLflow runs as the core does', async () => {
     const root = tmpDir('expdesk-parity-other-');
     mkdirSync(path.join(root, 'tb', 'train'), { recursive: true });
     writeFileSync(path.join(root, 'tb', 'train', 'events.out.tfevents.1.host'), '');
@@ -546,15 +645,8 @@ describe("a watch's look for new folders: the helper and the core agree", () => 
     expect((await discoverExperiments(root)).experiments.map((e) => path.relative(root, e))).toEqual([
       'tb/train',
     ]);
-    const listing = (await remoteWorkspace().list(path.join(root, 'tb'))) as {
-      experiments: { problems: unknown[] }[];
-    };
-    expect(listing.experiments[0]!.problems).toEqual([
-      {
-        file: 'events.out.tfevents.*',
-        message: 'TensorBoard metrics are not read over SSH yet; open a local copy of the folder for them',
-      },
-    ]);
+    for (const r of [path.join(root, 'tb'), path.join(root, 'mlruns')])
+      expect(await remoteListing(r)).toEqual(await localListing(r));
   });
 });
 
@@ -707,5 +799,176 @@ describe('details: the helper and the core agree', () => {
     const { local, remote } = await detailsBoth(dirs);
     for (let i = 0; i < dirs.length; i++)
       expect({ dir: dirs[i], ...(remote[i] as object) }).toEqual({ dir: dirs[i], ...(local[i] as object) });
+  });
+});
+
+/** TensorBoard runs (the tensorboardX fixture and damaged event files) and an MLflow store, as a TensorBoard user keeps them. */
+function writeOtherRuns(root: string): void {
+  const tb = path.join(root, 'tb');
+  mkdirSync(path.join(tb, 'fixture'), { recursive: true });
+  copyFileSync(
+    path.join(TFEVENTS_FIXTURE, TFEVENTS_FIXTURE_NAME),
+    path.join(tb, 'fixture', TFEVENTS_FIXTURE_NAME),
+  );
+  const loss = (steps: number[]): Buffer[] =>
+    steps.map((step) =>
+      record(eventBytes(step, 1_700_000_000 + step, [{ tag: 'loss', simple: 1 / (step + 1) }])),
+    );
+  const recs = loss([1, 2, 3, 4, 5]);
+  const badData = Buffer.from(recs[1]!);
+  badData[20] = badData[20]! ^ 0xff;
+  const badLength = Buffer.from(recs[3]!);
+  badLength[9] = badLength[9]! ^ 0xff;
+  exp(tb, 'bad_crc', {
+    'events.out.tfevents.1.host': Buffer.concat([recs[0]!, badData, recs[2]!, badLength, recs[4]!]),
+  });
+  const whole = Buffer.concat(loss([1, 2, 3]));
+  exp(tb, 'truncated_last', { 'events.out.tfevents.1.host': whole.subarray(0, whole.length - 7) });
+  exp(tb, 'two_files_hparams', {
+    'events.out.tfevents.100.host': eventFile([
+      { step: 0, values: [{ hparams: { lr: 0.01, optimizer: 'adam', seed: 3 } }] },
+      ...[0, 2, 4].map((step) => ({ step, values: [{ tag: 'loss', simple: step }] })),
+    ]),
+    'events.out.tfevents.200.host': eventFile(
+      [1, 3, 5].map((step) => ({
+        step,
+        values: [{ tag: 'acc', tensor: step / 10, dtype: 'double' as const }],
+      })),
+    ),
+  });
+  const run = (id: string, metrics: Record<string, string>, params: Record<string, string>): void => {
+    const files: Record<string, string> = {
+      'meta.yaml': `run_id: ${id}\nstatus: 3\n`,
+      'tags/mlflow.runName': id,
+    };
+    for (const [k, v] of Object.entries(metrics)) files[`metrics/${k}`] = v;
+    for (const [k, v] of Object.entries(params)) files[`params/${k}`] = v;
+    exp(path.join(root, 'mlruns', '0'), id, files);
+  };
+  run(
+    'r1',
+    { loss: '1700000000000 0.5 1\n1700000001000 0.25 2\n', 'eval/acc': '1700000001000 0.75 2\nnot a line\n' },
+    { lr: '0.001', use_amp: 'True' },
+  );
+  run('r2', { loss: '1700000000000 nan 1\n1700000001000 inf 2\n' }, {});
+  writeFileSync(path.join(root, 'mlruns', '0', 'meta.yaml'), 'name: Default\n');
+}
+
+describe('TensorBoard and MLflow runs: their files are shipped and read by the same readers', () => {
+  it('list, show and series agree, on the fixture, damaged event files and an MLflow store, after appends', async () => {
+    const root = tmpDir('expdesk-parity-runs-');
+    writeOtherRuns(root);
+    const tb = path.join(root, 'tb');
+    const mlruns = path.join(root, 'mlruns');
+    const before = treeSnapshot(root);
+    const ws = remoteWorkspace();
+    for (const r of [tb, mlruns]) {
+      const local = (await localListing(r)) as { experiments: unknown[] };
+      expect(local.experiments.length).toBeGreaterThan(1);
+      const remote = (await remoteListing(r, ws)) as typeof local;
+      for (let i = 0; i < local.experiments.length; i++)
+        expect(remote.experiments[i]).toEqual(local.experiments[i]);
+      expect(remote).toEqual(local);
+    }
+    const dirs = [
+      ...['fixture', 'bad_crc', 'truncated_last', 'two_files_hparams'].map((n) => path.join(tb, n)),
+      path.join(mlruns, '0', 'r1'),
+      path.join(mlruns, '0', 'r2'),
+    ];
+    const { local, remote } = await detailsBoth(dirs);
+    for (let i = 0; i < dirs.length; i++)
+      expect({ dir: dirs[i], ...(remote[i] as object) }).toEqual({ dir: dirs[i], ...(local[i] as object) });
+    // The fixture's values arrive: +Inf at step 500 marks the run diverged, as locally.
+    const fixture = (local[0] as { summary: { problems: unknown[]; total_steps: number } }).summary;
+    expect(fixture.total_steps).toBe(500);
+    expect(fixture.problems).toEqual([
+      { file: 'events.out.tfevents.*', message: 'diverged: Loss/train is Infinity at step 500' },
+    ]);
+
+    // The chart's series, from a run mirror (metrics.series over SSH), equal the local folder's.
+    const runs = new RemoteRunFiles(tmpDir('expdesk-parity-run-mirrors-'));
+    const seriesBoth = async (): Promise<void> => {
+      const found = await runs.sync(
+        localHelper,
+        dirs.map((d) => ({ location: `${PREFIX}${d}`, remotePath: d })),
+      );
+      const query = { x: 'step' as const, buckets: 1000 };
+      for (let i = 0; i < dirs.length; i++) {
+        const r = found[i];
+        if (!r || r instanceof Error) throw new Error(`no mirror for ${dirs[i]}: ${String(r)}`);
+        const here = await new SeriesStore({ feeds: new MetricsFeeds() }).query(dirs[i]!, query);
+        const there = await new SeriesStore({ feeds: new MetricsFeeds() }).query(r.dir, query);
+        expect({ dir: dirs[i], ...there }).toEqual({ dir: dirs[i], ...here });
+      }
+    };
+    await seriesBoth();
+    expect(treeSnapshot(root)).toEqual(before);
+
+    // A run being written: records appended (the cut one completed), a file added, one replaced.
+    const trunc = path.join(tb, 'truncated_last', 'events.out.tfevents.1.host');
+    const all = Buffer.concat([
+      ...[1, 2, 3, 4].map((step) =>
+        record(eventBytes(step, 1_700_000_000 + step, [{ tag: 'loss', simple: 1 / (step + 1) }])),
+      ),
+    ]);
+    appendFileSync(trunc, all.subarray(readFileSync(trunc).length));
+    writeFileSync(
+      path.join(tb, 'two_files_hparams', 'events.out.tfevents.300.host'),
+      eventFile([{ step: 6, values: [{ tag: 'loss', simple: 6 }] }]),
+    );
+    const replaced = path.join(tb, 'bad_crc', 'events.out.tfevents.1.host');
+    writeFileSync(`${replaced}.new`, eventFile([{ step: 9, values: [{ tag: 'loss', simple: 0.125 }] }]));
+    execFileSync('mv', [`${replaced}.new`, replaced]);
+    appendFileSync(path.join(mlruns, '0', 'r1', 'metrics', 'loss'), '1700000002000 0.125 3\n');
+    for (const r of [tb, mlruns]) expect(await remoteListing(r, ws)).toEqual(await localListing(r));
+    await seriesBoth();
+  });
+});
+
+describe('notes: the helper writes what the core writes, and refuses what it refuses', () => {
+  it('on plain, already-noted, linked and folder notes files, and on folders that are not experiments', async () => {
+    const root = tmpDir('expdesk-parity-notes-');
+    const outside = path.join(root, 'outside.json');
+    writeFileSync(outside, '{"tags": ["outside"]}\n');
+    const cases = (side: string): string[] => {
+      const base = path.join(root, side);
+      const plain = exp(base, 'plain', { 'config.yaml': CONFIG });
+      const noted = exp(base, 'noted', {
+        'config.yaml': CONFIG,
+        'expdesk_notes.json': '{"tags": ["old", "keep"], "note": "n", "extra": [1]}\n',
+      });
+      const linked = exp(base, 'linked', { 'config.yaml': CONFIG });
+      symlinkSync(outside, path.join(linked, 'expdesk_notes.json'));
+      const folder = exp(base, 'folder', { 'config.yaml': CONFIG, 'expdesk_notes.json/x': '' });
+      const notExp = exp(base, 'not_an_experiment', { 'readme.txt': 'hi' });
+      return [plain, noted, linked, folder, notExp, path.join(base, 'missing')];
+    };
+    const change = { addTags: ['baseline'], removeTags: ['old'], starred: true };
+    const here = cases('here');
+    const there = cases('there');
+    const local: unknown[] = [];
+    const remote: unknown[] = [];
+    for (let i = 0; i < here.length; i++) {
+      local.push(await annotateExperiment(here[i]!, change).catch((e: Error) => e.message));
+      remote.push(
+        await annotateRemote(localHelper, [there[i]!], change).then(
+          ([a]) => a,
+          (e: Error) => e.message,
+        ),
+      );
+    }
+    const side = (v: unknown[]): string =>
+      JSON.stringify(v).split('/there/').join('/SIDE/').split('/here/').join('/SIDE/');
+    expect(side(remote)).toEqual(side(local));
+    expect(local[1]).toEqual({ tags: ['keep', 'baseline'], note: 'n', starred: true, archived: false });
+    const notes = (d: string): unknown => {
+      const { updated_at: at, ...rest } = JSON.parse(
+        readFileSync(path.join(d, 'expdesk_notes.json'), 'utf8'),
+      ) as Record<string, unknown>;
+      return { rest, at: typeof at };
+    };
+    for (const i of [0, 1]) expect(notes(there[i]!)).toEqual(notes(here[i]!));
+    expect(readFileSync(outside, 'utf8')).toBe('{"tags": ["outside"]}\n');
+    expect(readdirSync(there[0]!).sort()).toEqual(['config.yaml', 'expdesk_notes.json']);
   });
 });

@@ -16,6 +16,8 @@ import { MetricsFeeds } from '../../src/main/core/metrics/metrics-feed';
 import { SeriesStore } from '../../src/main/core/metrics/series-store';
 import { SshConnection } from '../../src/main/core/remote/connection';
 import { RemoteWorkspace } from '../../src/main/core/remote/remote-workspace';
+import { RemotePool } from '../../src/main/core/remote/pool';
+import { SshBackend } from '../../src/main/core/backend/ssh-backend';
 import { SummaryStore } from '../../src/main/core/summary/summary-store';
 import { listWorkspace } from '../../src/main/core/workspace/workspace';
 import { parseRemoteLocation } from '../../src/shared/remote-location';
@@ -105,6 +107,27 @@ describe('remote workspace over a real sshd', () => {
       const r = runCli(['compare', ...mixed, ...format], env);
       expect(r.code, r.stderr).toBe(0);
       expect(normalize(r.stdout)).toBe(normalize(l.stdout));
+    }
+  }, 60_000);
+
+  it("the backend's listing of seed-written folders is one remote command too (no SLURM question)", async () => {
+    const pool = new RemotePool({
+      configFile: sshd.sshConfig,
+      knownHostsFiles: [sshd.knownHosts],
+      identityFiles: [sshd.identity],
+      agent: null,
+    });
+    try {
+      const backend = new SshBackend({
+        pool,
+        summaries: new SummaryStore({ cacheDir: tmpDir('expdesk-rc-') }),
+      });
+      const listing = await backend.list(sshd.url(root));
+      expect(listing.experiments.length).toBeGreaterThanOrEqual(5);
+      expect(listing.experiments.some((e) => e.status.source === 'inferred')).toBe(true);
+      expect(pool.forLocation(sshd.url(root)).conn.stats.execs).toBe(1);
+    } finally {
+      pool.closeAll();
     }
   }, 60_000);
 

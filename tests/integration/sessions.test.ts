@@ -12,12 +12,12 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import WebSocket from 'ws';
-import { ExpdeskHost, type HostActivity } from '../../src/main/host/host';
-import { startServer, type RunningServer } from '../../src/main/server/server';
+import type { HostActivity } from '../../src/main/host/host';
+import type { RunningServer } from '../../src/main/server/server';
 import { cookieName } from '../../src/main/server/security';
 import { envOverrides } from '../helpers/env';
+import { serveHost as serve } from '../helpers/served-host';
 import { startSshd, type TestSshd } from '../helpers/sshd';
-import { tmpDir } from '../helpers/tmp';
 
 const CLIENTS = 50;
 const IDLE: HostActivity = {
@@ -56,33 +56,6 @@ afterAll(() => {
   clearInterval(grower);
   rmSync(tmp, { recursive: true, force: true });
 });
-
-interface Served {
-  host: ExpdeskHost;
-  server: RunningServer;
-  close(): Promise<void>;
-}
-
-async function serve(workspace: string | null): Promise<Served> {
-  const host = new ExpdeskHost({
-    mode: 'browser',
-    version: 'test',
-    workspace,
-    demoWorkspace: null,
-    cacheDir: tmpDir('expdesk-sessions-cache-'),
-  });
-  const rendererDir = tmpDir('expdesk-sessions-renderer-');
-  writeFileSync(path.join(rendererDir, 'index.html'), '<!doctype html><title>t</title>');
-  const server = await startServer({ host, port: 0, rendererDir, log: () => undefined });
-  return {
-    host,
-    server,
-    close: async () => {
-      await server.close();
-      host.dispose();
-    },
-  };
-}
 
 /** A browser tab: a WebSocket with the token cookie, requests by id, events collected. */
 class Client {

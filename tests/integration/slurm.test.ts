@@ -17,6 +17,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli-async';
 import { demoProject } from '../helpers/demo-project';
+import { fakeNvidiaSmi } from '../helpers/nvidia-smi';
 import { slurmRunArgs, slurmSkipReason, startSlurm, type TestSlurm } from '../helpers/slurm';
 import { tmpDir } from '../helpers/tmp';
 
@@ -327,6 +328,33 @@ describe.skipIf(skip !== null)('SLURM on a real cluster', () => {
     expect(stop.code, stop.stderr).toBe(0);
     for (const d of dirs2) expect((await show(d)).summary.status).toBe('stopped');
   }, 400_000);
+
+  it('a job samples its node into logs/system.jsonl: one set on a one-node cluster, GPUs from the node’s nvidia-smi', async () => {
+    setup();
+    const gate = path.join(tmpDir('expdesk-gates-'), 'go');
+    // sbatch passes the submitter's PATH on: the node finds the stand-in nvidia-smi (two GPUs).
+    const withGpus = { ...env, PATH: `${fakeNvidiaSmi()}:${process.env.PATH}` };
+    const r = await cli(slurmRunArgs(project, project, gate, ['--system-interval', '0.2']), withGpus);
+    expect(r.code, r.stderr).toBe(0);
+    const dir = r.stdout.trim().split('\n').pop()!;
+    const system = path.join(dir, 'logs', 'system.jsonl');
+    await until('two samples', () =>
+      existsSync(system) && readFileSync(system, 'utf8').split('\n').length > 2 ? true : null,
+    );
+    writeFileSync(gate, '0');
+    await until('completed', async () => ((await show(dir)).summary.status === 'completed' ? true : null));
+    const s = await cli(['show', '--json', dir], env);
+    const shown = JSON.parse(s.stdout) as {
+      system: Record<string, { max: number }>;
+      system_nodes: Record<string, unknown>;
+    };
+    expect(shown.system['system/gpu0/mem_used_mb']).toMatchObject({ max: 30512 });
+    expect(shown.system['system/proc_rss_mb']!.max).toBeGreaterThan(0);
+    expect(shown.system_nodes).toEqual({});
+    expect(readdirSync(path.join(dir, 'logs')).filter((n) => n.startsWith('system'))).toEqual([
+      'system.jsonl',
+    ]);
+  }, 300_000);
 });
 
 function readdir(dir: string): string[] {

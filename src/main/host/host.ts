@@ -24,6 +24,7 @@ import { byLocation, normalizeLocation, resolveLoadedBackend } from '../core/bac
 import { RunService, type RunFace } from './runs';
 import { RemoteService } from './remote';
 import { AlertService } from './alerts';
+import { defaultBundleDir } from './bundles';
 import { InterfaceDataService } from './interface-data';
 import { toApiError } from './errors';
 import { openSession, type HostSession } from './session';
@@ -170,6 +171,12 @@ export class ExpdeskHost implements ExpdeskApi {
     return this.data.metricsSeries(params);
   }
 
+  async 'metrics.groupSeries'(
+    params: RequestParams<'metrics.groupSeries'>,
+  ): Promise<RequestResult<'metrics.groupSeries'>> {
+    return this.data.groupSeries(params);
+  }
+
   async 'experiments.watch'(
     params: RequestParams<'experiments.watch'>,
   ): Promise<RequestResult<'experiments.watch'>> {
@@ -278,6 +285,7 @@ export class ExpdeskHost implements ExpdeskApi {
       mode: this.options.mode,
       workspace: this.workspace,
       demoWorkspace: this.options.demoWorkspace,
+      bundleDir: defaultBundleDir(),
     };
   }
 

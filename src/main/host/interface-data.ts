@@ -18,6 +18,7 @@ import { detailsAcross, verifyAcross, withExportSource } from '../core/backend/a
 import { mapByBackend, normalizeLocation, resolveBackend, type Backends } from '../core/backend/resolve';
 import { reworded } from '../core/backend/reworded';
 import { SeriesStore } from '../core/metrics/series-store';
+import { groupCurves } from '../core/metrics/group-series';
 import { compareDetails } from '../core/workspace/compare';
 import { diffRuns } from '../core/backend/run-diff';
 import { exportBundleRequest } from './bundles';
@@ -48,16 +49,42 @@ export class InterfaceDataService {
       x: params.x ?? 'step',
       range: params.range ?? null,
       buckets: params.buckets ?? 1000,
+      xKey: params.xKey,
+      smoothing: params.smoothing,
+      robust: params.robust,
     };
     const backend = await this.backend(params.expDir);
     if (params.stream === 'system') {
-      const [s] = await backend.localSystemMetrics([params.expDir]);
+      const [s] = await backend.localSystemMetrics([params.expDir], params.node);
       return this.series.queryFile(s!.file, query, s!.reset);
     }
     // A remote file's new bytes join a local mirror; the columns then grow by what was appended.
     const [m] = await backend.localMetrics([params.expDir]);
     if (m!.reset) this.series.forget(m!.dir);
     return this.series.query(m!.dir, query);
+  }
+
+  /** Groups' mean ± band per metric, from the same columns as metrics.series (a remote run's mirror). */
+  async groupSeries(
+    params: RequestParams<'metrics.groupSeries'>,
+  ): Promise<RequestResult<'metrics.groupSeries'>> {
+    const q = {
+      keys: params.keys,
+      band: params.band ?? 'std',
+      range: params.range ?? null,
+      buckets: params.buckets ?? 1000,
+    };
+    const groups = [];
+    for (const paths of params.groups) {
+      const local = await mapByBackend(paths, this.options.backends, (b, ps) => b.localMetrics(ps));
+      const members = [];
+      for (const m of local) {
+        if (m.reset) this.series.forget(m.dir);
+        members.push(await this.series.load(m.dir));
+      }
+      groups.push(groupCurves(members, q));
+    }
+    return { groups };
   }
 
   async watch(params: RequestParams<'experiments.watch'>): Promise<RequestResult<'experiments.watch'>> {

@@ -26,12 +26,14 @@ import { ConfigError } from '../core/configs/compose';
 import { SshConnection, type SshOptions } from '../core/remote/connection';
 import { RemotePool } from '../core/remote/pool';
 import { RemoteMetricsMirror } from '../core/remote/remote-metrics';
+import { RemoteRunFiles } from '../core/remote/remote-run-files';
 import { mirrorRemoteConfigs, type RemoteConfigMirror } from '../core/remote/remote-configs';
 import { RemoteLogFollower } from '../core/remote/remote-runs';
 import { SshExecutor } from '../core/remote/ssh-executor';
 import { sshSlurmSite } from '../core/remote/slurm-ssh';
 import { SlurmExecutor } from '../core/runs/slurm-executor';
-import { planContext, planRun } from '../core/runs/plan';
+import { planContext, planRun, type PlanContext, type RunRequest } from '../core/runs/plan';
+import { expandSweep, parseSweepAxis } from '../core/runs/sweep';
 import { RemoteWorkspace } from '../core/remote/remote-workspace';
 import type { SummaryStore } from '../core/summary/summary-store';
 import { toApiError } from './errors';
@@ -109,6 +111,7 @@ export class RemoteService implements RunFace {
     this.mirror = new RemoteMetricsMirror(data.cacheDir ?? userCacheDir());
     // Mirrors nobody used for a long while go; their experiments are fetched again if ever asked for.
     void this.mirror.prune().catch(() => undefined);
+    void new RemoteRunFiles(this.mirror.root).prune().catch(() => undefined);
   }
 
   private open(text: string): { loc: RemoteLocation; conn: SshConnection; ws: RemoteWorkspace } {
@@ -181,52 +184,88 @@ export class RemoteService implements RunFace {
     });
   }
 
-  /** A launch into a remote workspace (the host picks this service for it: see RunFace in ./runs.ts). */
-  async sweep(): Promise<RequestResult<'run.sweep'>> {
-    throw new ApiError(
-      'bad-request',
-      'sweeps run their queue on this machine; an SSH workspace cannot take a sweep yet',
-    );
+  /**
+   * A remote workspace's launch request (its config composed here from copies of the remote
+   * project's configs when it is one of theirs), handed to `submit` with its plan context.
+   */
+  private async launch<T>(
+    params: RequestParams<'run.start'>,
+    submit: (request: RunRequest, ctx: PlanContext) => Promise<T>,
+  ): Promise<{ loc: RemoteLocation; result: T }> {
+    if (!params.workspace) throw new ApiError('bad-request', 'no workspace is open to launch into');
+    const { loc, conn } = this.open(params.workspace);
+    let mirror: RemoteConfigMirror | null = null;
+    let configFile = params.configFile;
+    if (overSsh(params.configFile)) {
+      const target = this.configTarget(params.configFile, params.workspace);
+      mirror = await wrapAt(remoteEndpointLabel(loc), () => mirrorRemoteConfigs(conn, loc.path));
+      configFile = localConfigOf(mirror, target.loc.path);
+    }
+    try {
+      const request = {
+        workspace: loc.path,
+        configFile,
+        configRoot: mirror?.localRoot,
+        overrides: params.overrides,
+        command: params.command,
+        cwd: params.cwd,
+        name: params.name,
+        seed: params.seed,
+        python: params.python,
+        refuseDirty: params.refuseDirty,
+        systemInterval: params.systemInterval,
+      };
+      return { loc, result: await submit(request, planContext(request, { configLabel: mirror?.remoteFor })) };
+    } catch (err) {
+      if (mirror && err instanceof ConfigError)
+        throw new ApiError('bad-request', mirror.remoteText(err.message));
+      throw err;
+    } finally {
+      mirror?.cleanup();
+    }
+  }
+
+  /**
+   * A sweep into a remote workspace: on SLURM, one job array submitted on the login node (the host
+   * picks this service for it: see RunFace in ./runs.ts); a local queue cannot run there.
+   */
+  async sweep(params: RequestParams<'run.sweep'>): Promise<RequestResult<'run.sweep'>> {
+    return wrap(async () => {
+      const { sweep: axes, maxParallel, ...rest } = params;
+      const slurm = rest.slurm;
+      if (!slurm)
+        throw new ApiError(
+          'bad-request',
+          'a sweep on an SSH workspace runs on SLURM (where: SLURM); the run queue works on this machine only',
+        );
+      const { loc, result } = await this.launch(rest, async (request, ctx) => {
+        const plan = expandSweep(request, axes.map(parseSweepAxis), ctx);
+        const max = maxParallel ?? plan.members.length;
+        const jobs = await this.slurm(rest.workspace!, slurm.sbatch).submitArray(plan.members, max);
+        return { id: plan.id, max, jobs };
+      });
+      const members = result.jobs.map((j) => ({
+        expDir: formatRemoteLocation(withRemotePath(loc, j.expDir)),
+        name: j.name,
+      }));
+      for (const m of members) this.watch(m.expDir);
+      return {
+        sweepId: result.id,
+        maxParallel: result.max,
+        members,
+        warnings: [...new Set(result.jobs.flatMap((j) => j.warnings))],
+      };
+    });
   }
 
   async start(params: RequestParams<'run.start'>): Promise<RequestResult<'run.start'>> {
     return wrap(async () => {
-      if (!params.workspace) throw new ApiError('bad-request', 'no workspace is open to launch into');
-      const { loc, conn } = this.open(params.workspace);
-      // A config of the remote project (the interface's launch): composed here from copies of its configs.
-      let mirror: RemoteConfigMirror | null = null;
-      let configFile = params.configFile;
-      if (overSsh(params.configFile)) {
-        const target = this.configTarget(params.configFile, params.workspace);
-        mirror = await wrapAt(remoteEndpointLabel(loc), () => mirrorRemoteConfigs(conn, loc.path));
-        configFile = localConfigOf(mirror, target.loc.path);
-      }
-      let started;
-      try {
-        const request = {
-          workspace: loc.path,
-          configFile,
-          configRoot: mirror?.localRoot,
-          overrides: params.overrides,
-          command: params.command,
-          cwd: params.cwd,
-          name: params.name,
-          seed: params.seed,
-          python: params.python,
-          refuseDirty: params.refuseDirty,
-          systemInterval: params.systemInterval,
-        };
-        const plan = planRun(request, planContext(request, { configLabel: mirror?.remoteFor }));
-        started = params.slurm
-          ? { ...(await this.slurm(params.workspace, params.slurm.sbatch).submit(plan)), tmuxSession: null }
-          : await this.executor(params.workspace).submit(plan);
-      } catch (err) {
-        if (mirror && err instanceof ConfigError)
-          throw new ApiError('bad-request', mirror.remoteText(err.message));
-        throw err;
-      } finally {
-        mirror?.cleanup();
-      }
+      const { loc, result: started } = await this.launch(params, async (request, ctx) => {
+        const plan = planRun(request, ctx);
+        return params.slurm
+          ? { ...(await this.slurm(params.workspace!, params.slurm.sbatch).submit(plan)), tmuxSession: null }
+          : await this.executor(params.workspace!).submit(plan);
+      });
       const expDir = formatRemoteLocation(withRemotePath(loc, started.expDir));
       this.watch(expDir);
       return {

@@ -37,7 +37,7 @@ interface Subscription {
  */
 export interface RunFace {
   start(params: RequestParams<'run.start'>): Promise<RequestResult<'run.start'>>;
-  /** A sweep (core/runs/sweep.ts): this machine queues it; an SSH host refuses, saying so. */
+  /** A sweep (core/runs/sweep.ts): this machine queues it or submits a job array; an SSH host submits a SLURM one. */
   sweep(params: RequestParams<'run.sweep'>): Promise<RequestResult<'run.sweep'>>;
   stop(params: RequestParams<'run.stop'>): Promise<RequestResult<'run.stop'>>;
   subscribeLog(params: RequestParams<'log.subscribe'>): Promise<RequestResult<'log.subscribe'>>;
@@ -276,6 +276,7 @@ export function composeForEditor(
       ok: true,
       config: composed.config,
       base: composed.base,
+      beforeOverrides: composed.beforeOverrides,
       files: composed.files,
       frozen: frozen.text,
       namePreview: experimentBaseName(composed.config, new Date()),

@@ -49,7 +49,10 @@ function salvageId(value: unknown): number {
   return -1;
 }
 
-export function attachRpc(ws: WebSocket, host: RpcHost): void {
+/** What a transport adds to an answer before sending it (the server's download links); default: nothing. */
+export type AnswerHook = (method: string, result: unknown) => unknown;
+
+export function attachRpc(ws: WebSocket, host: RpcHost, answer: AnswerHook = (_m, r) => r): void {
   // The connection's session owns its event listener and the subscriptions it opens
   // (host/session.ts): a tab closed without unsubscribing leaves nothing polling.
   const session = openSession(host);
@@ -91,7 +94,7 @@ export function attachRpc(ws: WebSocket, host: RpcHost): void {
     }
     const { id, method, params } = parsed.data;
     session.dispatch(method, params).then(
-      (result) => send(ws, { id, result }),
+      (result) => send(ws, { id, result: answer(method, result) }),
       (err: unknown) => send(ws, { id, error: errorOf(err) }),
     );
   });

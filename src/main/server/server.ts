@@ -9,7 +9,9 @@
  *    redirect to the same URL without it) or from that cookie;
  *  - the Host header must name this server (DNS rebinding);
  *  - the upgrade's Origin must be one of our own pages (cross-site WebSocket hijacking);
- *  - strict CSP, nosniff, no referrer, no framing.
+ *  - strict CSP, nosniff, no referrer, no framing;
+ *  - bundles exported through this server are downloaded at `download/<id>`
+ *    (downloads.ts): ids this server made, never a path from the request.
  */
 import { createReadStream, existsSync } from 'node:fs';
 import { realpath } from 'node:fs/promises';
@@ -32,7 +34,8 @@ import {
   tokenMatches,
 } from './security';
 import { contentType, lookupStatic } from './static';
-import { MAX_REQUEST_BYTES } from '../../shared/contract';
+import { Downloads, sendDownload } from './downloads';
+import { MAX_REQUEST_BYTES, type RequestResult } from '../../shared/contract';
 
 /**
  * Frames larger than this close the connection (1009) before they are read.
@@ -72,6 +75,8 @@ export interface RunningServer {
 const FORBIDDEN_TOKEN =
   'Expdesk: forbidden. Open the URL with the token that `expdesk serve` printed ' +
   '(http://HOST:PORT/?token=...).\n';
+const NO_DOWNLOAD =
+  'Expdesk: no such download: this server offers only the bundles it exported since it started.\n';
 const NOT_BUILT = 'Expdesk: the renderer is not built: run `npm run build`, then reload this page.\n';
 
 export async function startServer(opts: ServerOptions): Promise<RunningServer> {
@@ -97,6 +102,10 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
   });
   const wss = new WebSocketServer({ noServer: true, maxPayload: MAX_PAYLOAD_BYTES });
   const sockets = new Set<WebSocket>();
+  // Bundles exported through this server, offered to the page as downloads (downloads.ts).
+  const downloads = new Downloads();
+  const offerDownloads = (method: string, result: unknown): unknown =>
+    method === 'bundle.export' ? downloads.offer(result as RequestResult<'bundle.export'>) : result;
 
   function requestToken(req: IncomingMessage, url: URL): { ok: boolean; fromQuery: boolean } {
     const fromQuery = url.searchParams.get('token');
@@ -137,6 +146,17 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
         'Cache-Control': 'no-store',
       });
       res.end();
+      return;
+    }
+    if (url.pathname.startsWith('/download/')) {
+      const file = downloads.lookup(url.pathname);
+      if (!file) return plain(res, 404, NO_DOWNLOAD, host);
+      try {
+        await sendDownload(res, file, securityHeaders(host), req.method === 'HEAD');
+      } catch (err) {
+        if (res.headersSent) throw err;
+        plain(res, 404, `Expdesk: ${path.basename(file)} is no longer there (moved or deleted).\n`, host);
+      }
       return;
     }
     if (!existsSync(path.join(rendererDir, 'index.html'))) {
@@ -182,7 +202,7 @@ export async function startServer(opts: ServerOptions): Promise<RunningServer> {
     wss.handleUpgrade(req, socket, head, (ws) => {
       sockets.add(ws);
       ws.on('close', () => sockets.delete(ws));
-      attachRpc(ws, opts.host);
+      attachRpc(ws, opts.host, offerDownloads);
     });
   });
 

@@ -10,6 +10,7 @@ import { useEffect, useState } from 'react';
 import type { EventPayload } from '../../shared/contract';
 import { useExpdesk, useExpdeskStore } from '../store-context';
 import { browserNotifier } from '../lib/notify';
+import { runEventKey } from '../state/app';
 import { Popover } from './Popover';
 
 const ASKED_KEY = 'expdesk.notifications.asked';
@@ -61,7 +62,8 @@ export function AlertNotices(): null {
     const offs = [
       client.on('alert.fired', (a) => {
         const kind = a.cause === 'completed' ? 'success' : a.cause === 'failed' ? 'error' : 'warning';
-        store.getState().toast(kind, a.text);
+        // The run's own status event may have told its end already (store's toastOnce): one toast per event.
+        store.getState().toastOnce(runEventKey(a.location, a.cause), kind, a.text);
         if (!pageNotifies() || typeof Notification === 'undefined' || Notification.permission !== 'granted')
           return;
         try {

@@ -4,21 +4,23 @@
  * back as `xRange`, so every chart of a view zooms together and the zoom
  * holds through live updates (uirevision keeps the user's y zoom too).
  * Charts off screen skip their redraws until they scroll into view.
+ *
+ * Telling the truth (issue 12): ±Inf and NaN are marked at the plot's edges
+ * (lib/chart-traces.ts), a series with no finite value says so in words, a
+ * constant series is drawn at its value and "ignore outliers" sets the y
+ * range from percentiles (lib/chart-range.ts); a log y axis on request.
  */
 import { useEffect, useRef, useState } from 'react';
 import type { Data, Layout, PlotlyHTMLElement } from 'plotly.js';
+import { yAxisRange } from '../lib/chart-range';
+import { markTrace, nonFiniteWords, nonPositive, type ChartSeries } from '../lib/chart-traces';
 import { loadPlotly, plotlyText } from '../lib/plotly';
 import { cssVar, useColorScheme } from '../theme';
 
-export interface ChartSeries {
-  name: string;
-  x: readonly number[];
-  y: readonly (number | null)[];
-  color: string;
-  /** Drawn thin and faint (the raw curve behind a smoothed one). */
-  faint?: boolean;
-  showInLegend?: boolean;
-}
+export type { ChartSeries } from '../lib/chart-traces';
+
+/** step; wall time (a date axis); relative time in s; another metric's value. */
+export type ChartXMode = 'step' | 'time' | 'relative' | 'metric';
 
 export interface XRange {
   min: number;
@@ -28,7 +30,7 @@ export interface XRange {
 export interface ChartProps {
   title: string;
   series: readonly ChartSeries[];
-  xMode: 'step' | 'time';
+  xMode: ChartXMode;
   xRange: XRange | null;
   onZoom?(range: XRange | null): void;
   /** Stable across data updates: plotly keeps the user's zoom while it is unchanged. */
@@ -37,12 +39,20 @@ export interface ChartProps {
   note?: string;
   legend?: boolean;
   testId?: string;
+  /** Traces drawn behind the series, as given (a group's band: lib/group-bands.ts). */
+  extraTraces?: readonly Data[];
+  /** The x axis' title (relative time, the metric drawn against). */
+  xTitle?: string;
+  /** A logarithmic y axis. */
+  logY?: boolean;
+  /** The y range from the series' 1st–99th percentiles: outliers are drawn clipped. */
+  ignoreOutliers?: boolean;
 }
 
-function toMs(v: unknown, xMode: 'step' | 'time'): number | null {
+function toMs(v: unknown, xMode: ChartXMode): number | null {
   if (typeof v === 'number') return v;
   if (typeof v !== 'string') return null;
-  if (xMode === 'step') return Number(v);
+  if (xMode !== 'time') return Number(v);
   // Plotly's date strings are in the axis' own (UTC) clock, like the ms values we gave it.
   const t = Date.parse(`${v.replace(' ', 'T')}${/[zZ]|[+-]\d\d:?\d\d$/.test(v) ? '' : 'Z'}`);
   return Number.isNaN(t) ? null : t;
@@ -79,7 +89,7 @@ export function Chart(props: ChartProps): React.JSX.Element {
         const fg = cssVar('--fg', '#222');
         const muted = cssVar('--muted', '#888');
         const grid = cssVar('--grid', '#e5e5e5');
-        const data: Data[] = props.series.map((s) => ({
+        const lines: Data[] = props.series.map((s) => ({
           type: 'scatter',
           mode: 'lines',
           // Names come from folders: plain text, never plotly's HTML subset.
@@ -92,6 +102,10 @@ export function Chart(props: ChartProps): React.JSX.Element {
           showlegend: s.showInLegend ?? false,
           connectgaps: false,
         }));
+        const marks = props.series.map(markTrace).filter((t): t is Data => t !== null);
+        const data: Data[] = [...(props.extraTraces ?? []), ...lines, ...marks];
+        const logY = props.logY ?? false;
+        const yRange = yAxisRange(props.series, { log: logY, ignoreOutliers: props.ignoreOutliers ?? false });
         const layout: Partial<Layout> = {
           height: props.height ?? 210,
           margin: { l: 52, r: 10, t: 8, b: 30 },
@@ -106,6 +120,7 @@ export function Chart(props: ChartProps): React.JSX.Element {
           uirevision: props.revision,
           xaxis: {
             type: props.xMode === 'time' ? 'date' : 'linear',
+            ...(props.xTitle ? { title: { text: plotlyText(props.xTitle), standoff: 4 } } : {}),
             gridcolor: grid,
             zeroline: false,
             linecolor: grid,
@@ -113,7 +128,17 @@ export function Chart(props: ChartProps): React.JSX.Element {
               ? { range: [props.xRange.min, props.xRange.max], autorange: false }
               : { autorange: true }),
           },
-          yaxis: { gridcolor: grid, zeroline: false, linecolor: grid, exponentformat: 'e', automargin: true },
+          yaxis: {
+            type: logY ? 'log' : 'linear',
+            gridcolor: grid,
+            zeroline: false,
+            linecolor: grid,
+            exponentformat: 'e',
+            automargin: true,
+            ...(yRange ? { range: yRange, autorange: false } : { autorange: true }),
+          },
+          // The edges, for the marks of ±Inf and NaN: 0 is the bottom of the plot, 1 its top.
+          yaxis2: { overlaying: 'y', range: [0, 1], fixedrange: true, visible: false },
         };
         const gd = (await Plotly.react(el, data, layout, {
           displaylogo: false,
@@ -148,12 +173,16 @@ export function Chart(props: ChartProps): React.JSX.Element {
   }, [
     visible,
     props.series,
+    props.extraTraces,
     props.xMode,
     props.xRange,
     props.revision,
     props.height,
     props.legend,
     props.title,
+    props.xTitle,
+    props.logY,
+    props.ignoreOutliers,
     scheme,
   ]);
 
@@ -164,15 +193,33 @@ export function Chart(props: ChartProps): React.JSX.Element {
     };
   }, []);
 
+  const words = nonFiniteWords(props.series);
+  const hidden = props.logY ? nonPositive(props.series) : 0;
+  const note = [
+    props.note,
+    words && !words.all ? words.text : undefined,
+    hidden ? `${hidden.toLocaleString()} values ≤ 0 not on the log axis` : undefined,
+  ]
+    .filter(Boolean)
+    .join(' · ');
   return (
     <figure className="chart" data-testid={props.testId ?? 'chart'} data-title={props.title}>
       <figcaption>
         <span className="chart-title mono ellipsis" title={props.title}>
           {props.title}
         </span>
-        {props.note && <span className="chart-note">{props.note}</span>}
+        {note && (
+          <span className="chart-note" title={note}>
+            {note}
+          </span>
+        )}
       </figcaption>
       {error && <div className="banner banner-error small">Chart failed: {error}</div>}
+      {words?.all && (
+        <div className="chart-nonfinite banner small" role="status" data-testid="chart-nonfinite">
+          {words.text}
+        </div>
+      )}
       <div className="chart-plot" ref={ref} style={{ minHeight: props.height ?? 210 }} />
     </figure>
   );

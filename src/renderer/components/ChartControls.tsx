@@ -1,49 +1,135 @@
 /**
  * The controls every group of metric charts has (an experiment's Metrics tab,
- * the compare view): the x axis (step or wall time), EMA smoothing, and a
- * zoom reset when zoomed. Changing the axis drops the zoom, whose range was
- * in the other axis's units.
+ * the compare view): the x axis (step, relative time, wall time or another
+ * metric), smoothing (EMA or a window mean, computed by the host on the full
+ * series before downsampling), a log y axis, "ignore outliers" for the y
+ * range, and a zoom reset when zoomed. Changing the axis drops the zoom,
+ * whose range was in the other axis's units.
  */
-import { useState } from 'react';
-import type { XRange } from './Chart';
+import { useMemo, useState } from 'react';
+import type { RequestParams } from '../../shared/contract';
+import type { Smoothing } from '../../shared/smoothing';
+import type { ChartXMode, XRange } from './Chart';
 
-export type XMode = 'step' | 'time';
+export type XMode = ChartXMode;
+export type SmoothingKind = Smoothing['kind'];
 
-/** What a group of charts shows: its x axis, smoothing and zoomed range. */
+/** What a group of charts shows: its x axis, smoothing, y axis and zoomed range. */
 export interface ChartView {
   xMode: XMode;
   setXMode: (mode: XMode) => void;
+  /** The metric on the x axis when xMode is 'metric'. */
+  xKey: string | null;
+  setXKey: (key: string | null) => void;
+  /** EMA weight (0 = none). */
   smoothing: number;
   setSmoothing: (value: number) => void;
+  smoothingKind: SmoothingKind;
+  setSmoothingKind: (kind: SmoothingKind) => void;
+  /** Window of the mean, in points. */
+  window: number;
+  setWindow: (points: number) => void;
+  logY: boolean;
+  setLogY: (on: boolean) => void;
+  ignoreOutliers: boolean;
+  setIgnoreOutliers: (on: boolean) => void;
   range: XRange | null;
   setRange: (range: XRange | null) => void;
+  /** What of `metrics.series`'s parameters the view decides; the same object while they are the same. */
+  request: SeriesParams;
 }
 
-/** A chart group's view state; `onSmoothing` sees each new smoothing (to remember it). */
+type SeriesParams = Pick<RequestParams<'metrics.series'>, 'x' | 'xKey' | 'smoothing' | 'robust'>;
+type ViewChoice = Pick<
+  ChartView,
+  'xMode' | 'xKey' | 'smoothing' | 'smoothingKind' | 'window' | 'ignoreOutliers'
+>;
+
+/** A chart group's view state; `onSmoothing` sees each new EMA weight (to remember it). */
 export function useChartView(
   initialSmoothing: number | (() => number) = 0,
   onSmoothing?: (value: number) => void,
 ): ChartView {
   const [xMode, setXMode] = useState<XMode>('step');
+  const [xKey, setXKey] = useState<string | null>(null);
   const [smoothing, setSmoothingState] = useState(initialSmoothing);
+  const [smoothingKind, setSmoothingKind] = useState<SmoothingKind>('ema');
+  const [window, setWindow] = useState(10);
+  const [logY, setLogY] = useState(false);
+  const [ignoreOutliers, setIgnoreOutliers] = useState(false);
   const [range, setRange] = useState<XRange | null>(null);
   const setSmoothing = (value: number): void => {
     setSmoothingState(value);
     onSmoothing?.(value);
   };
-  return { xMode, setXMode, smoothing, setSmoothing, range, setRange };
+  const request = useMemo(
+    () => seriesParams({ xMode, xKey, smoothing, smoothingKind, window, ignoreOutliers }),
+    [xMode, xKey, smoothing, smoothingKind, window, ignoreOutliers],
+  );
+  return {
+    request,
+    ...{ xMode, setXMode, xKey, setXKey, smoothing, setSmoothing, smoothingKind, setSmoothingKind },
+    ...{ window, setWindow, logY, setLogY, ignoreOutliers, setIgnoreOutliers, range, setRange },
+  };
 }
 
-export function ChartControls({ view }: { view: ChartView }): React.JSX.Element {
-  const props = { ...view, zoomed: view.range !== null, resetZoom: () => view.setRange(null) };
+/** The smoothing the view asks the host for; null for none. */
+export function viewSmoothing(view: Omit<ViewChoice, 'xMode' | 'xKey' | 'ignoreOutliers'>): Smoothing | null {
+  if (view.smoothingKind === 'mean') return view.window > 1 ? { kind: 'mean', window: view.window } : null;
+  return view.smoothing > 0 ? { kind: 'ema', weight: view.smoothing } : null;
+}
+
+/** The legend's word for the view's smoothing, null for none. */
+export function smoothingLabel(view: ViewChoice): string | null {
+  const s = viewSmoothing(view);
+  return s === null ? null : s.kind === 'ema' ? `EMA ${s.weight.toFixed(2)}` : `mean of ${s.window}`;
+}
+
+/** The x axis the view can draw: 'metric' without a chosen metric is drawn by step. */
+export function effectiveXMode(view: Pick<ChartView, 'xMode' | 'xKey'>): XMode {
+  return view.xMode === 'metric' && !view.xKey ? 'step' : view.xMode;
+}
+
+/** The x axis' title, where the axis does not say it itself. */
+export function xTitleOf(view: Pick<ChartView, 'xMode' | 'xKey'>): string | undefined {
+  const mode = effectiveXMode(view);
+  return mode === 'relative'
+    ? 'time since start (s)'
+    : mode === 'metric'
+      ? (view.xKey ?? undefined)
+      : undefined;
+}
+
+/** What of `metrics.series`'s parameters the view decides. */
+export function seriesParams(view: ViewChoice): SeriesParams {
+  const x = effectiveXMode(view);
+  const smoothing = viewSmoothing(view);
+  return {
+    x,
+    ...(x === 'metric' && view.xKey ? { xKey: view.xKey } : {}),
+    ...(smoothing ? { smoothing } : {}),
+    ...(view.ignoreOutliers ? { robust: true } : {}),
+  };
+}
+
+export function ChartControls({
+  view,
+  metricKeys = [],
+}: {
+  view: ChartView;
+  /** Metrics that can be the x axis. */
+  metricKeys?: readonly string[];
+}): React.JSX.Element {
+  const resetZoom = (): void => view.setRange(null);
+  const setAxis = (mode: XMode): void => {
+    view.setXMode(mode);
+    resetZoom();
+  };
   const axis = (mode: XMode, label: string): React.JSX.Element => (
     <button
       type="button"
-      className={props.xMode === mode ? 'active' : ''}
-      onClick={() => {
-        props.setXMode(mode);
-        props.resetZoom();
-      }}
+      className={view.xMode === mode ? 'active' : ''}
+      onClick={() => setAxis(mode)}
       data-testid={`x-${mode}`}
     >
       {label}
@@ -53,23 +139,93 @@ export function ChartControls({ view }: { view: ChartView }): React.JSX.Element 
     <>
       <div className="segmented" role="group" aria-label="x axis">
         {axis('step', 'Step')}
+        {axis('relative', 'Relative')}
         {axis('time', 'Wall time')}
       </div>
-      <label className="slider" title="Exponential moving average (TensorBoard-style, debiased)">
-        <span className="small muted">Smoothing</span>
-        <input
-          type="range"
-          min={0}
-          max={0.99}
-          step={0.01}
-          value={props.smoothing}
-          onChange={(e) => props.setSmoothing(Number(e.target.value))}
-          data-testid="smoothing"
-        />
-        <span className="mono small num-w">{props.smoothing.toFixed(2)}</span>
+      <select
+        className="small-input"
+        aria-label="x axis metric"
+        title="Draw against another metric (its value at the same step)"
+        value={view.xMode === 'metric' ? (view.xKey ?? '') : ''}
+        onChange={(e) => {
+          view.setXKey(e.target.value || null);
+          setAxis(e.target.value ? 'metric' : 'step');
+        }}
+        data-testid="x-metric"
+      >
+        <option value="">x: metric…</option>
+        {metricKeys.map((k) => (
+          <option key={k} value={k}>
+            {k}
+          </option>
+        ))}
+      </select>
+      <label
+        className="slider"
+        title="Computed on every point before downsampling; the raw curve stays faint behind"
+      >
+        <select
+          className="small-input"
+          aria-label="smoothing"
+          value={view.smoothingKind}
+          onChange={(e) => view.setSmoothingKind(e.target.value === 'mean' ? 'mean' : 'ema')}
+          data-testid="smoothing-kind"
+        >
+          <option value="ema">EMA</option>
+          <option value="mean">Mean</option>
+        </select>
+        {view.smoothingKind === 'ema' ? (
+          <>
+            <input
+              type="range"
+              min={0}
+              max={0.99}
+              step={0.01}
+              value={view.smoothing}
+              onChange={(e) => view.setSmoothing(Number(e.target.value))}
+              data-testid="smoothing"
+            />
+            <span className="mono small num-w">{view.smoothing.toFixed(2)}</span>
+          </>
+        ) : (
+          <input
+            type="number"
+            className="small-input num-w"
+            min={1}
+            max={100000}
+            value={view.window}
+            aria-label="window (points)"
+            title="Window (points)"
+            onChange={(e) =>
+              view.setWindow(Math.max(1, Math.min(100000, Math.floor(Number(e.target.value) || 1))))
+            }
+            data-testid="smoothing-window"
+          />
+        )}
       </label>
-      {props.zoomed && (
-        <button type="button" className="btn small" onClick={props.resetZoom} data-testid="reset-zoom">
+      <label className="small" title="Logarithmic y axis">
+        <input
+          type="checkbox"
+          checked={view.logY}
+          onChange={(e) => view.setLogY(e.target.checked)}
+          data-testid="log-y"
+        />{' '}
+        Log
+      </label>
+      <label
+        className="small"
+        title="Set the y range from the 1st–99th percentile; points outside are clipped"
+      >
+        <input
+          type="checkbox"
+          checked={view.ignoreOutliers}
+          onChange={(e) => view.setIgnoreOutliers(e.target.checked)}
+          data-testid="ignore-outliers"
+        />{' '}
+        Ignore outliers
+      </label>
+      {view.range !== null && (
+        <button type="button" className="btn small" onClick={resetZoom} data-testid="reset-zoom">
           Reset zoom
         </button>
       )}

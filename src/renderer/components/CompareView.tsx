@@ -9,7 +9,8 @@ import type { CompareResult, MetricsSeriesResult } from '../../shared/contract';
 import type { ExperimentSummary, JsonValue } from '../../shared/model';
 import { finalMetric } from '../lib/columns';
 import { toCsv, type CsvCell } from '../../shared/csv';
-import { ema } from '../lib/ema';
+import { traceSeries } from '../lib/chart-traces';
+import { shortNames } from '../lib/names';
 import { formatConfigValue, formatMetric, MISSING } from '../format';
 import { runColor } from '../lib/run-colors';
 import { mapLimited } from '../lib/map-limited';
@@ -20,7 +21,17 @@ import { CheckLabel } from './CheckLabel';
 import { bucketsFor, groupByPrefix, useElementWidth } from './MetricsTab';
 import { ParallelCoordinates } from './ParallelCoordinates';
 import { VerifyReproduction } from './VerifyReproduction';
-import { ChartControls, useChartView } from './ChartControls';
+import {
+  ChartControls,
+  effectiveXMode,
+  smoothingLabel,
+  useChartView,
+  viewSmoothing,
+  xTitleOf,
+} from './ChartControls';
+import { smoothSeries, smooths } from '../../shared/smoothing';
+import { GroupBandControls, useGroupCurves } from './GroupCurves';
+import { groupChartParts } from '../lib/group-bands';
 import { CompareHead, downloadText } from './CompareHead';
 
 export { downloadText };
@@ -306,55 +317,83 @@ function OverlaidCharts({
 }): React.JSX.Element {
   const client = useExpdesk((s) => s.client);
   const view = useChartView();
-  const { xMode, smoothing, range, setRange } = view;
+  const { range, setRange } = view;
+  const xMode = effectiveXMode(view);
+  const params = view.request;
+  const names = useMemo(() => shortNames(exps.map((e) => e.name)), [exps]);
   const [limit, setLimit] = useState(FIRST_CHARTS);
   const [data, setData] = useState<(MetricsSeriesResult | null)[]>([]);
   const gridRef = useRef<HTMLDivElement>(null);
   const buckets = bucketsFor(useElementWidth(gridRef));
   const keys = useMemo(() => metricKeys.slice(0, limit), [metricKeys, limit]);
   const pathsKey = exps.map((e) => e.path).join('\n');
+  // Grouped in the table: the runs are drawn as their groups' means and bands (components/GroupCurves.tsx).
+  const grouped = useGroupCurves(exps, keys, { xMode, range, buckets }, colorOf);
+  const band = useExpdesk((s) => s.groupBand);
 
   useEffect(() => {
     let live = true;
     const paths = pathsKey.split('\n');
     // A few runs at a time: 50 at once would evict each other's columns on the host.
     void mapLimited(paths, 3, (expDir) =>
-      client.invoke('metrics.series', { expDir, keys, x: xMode, range, buckets }).catch(() => null),
+      client.invoke('metrics.series', { expDir, keys, ...params, range, buckets }).catch(() => null),
     ).then((r) => live && setData(r));
     return () => {
       live = false;
     };
-  }, [client, pathsKey, keys, xMode, range, buckets]);
+  }, [client, pathsKey, keys, params, range, buckets]);
 
   return (
     <section className="card wide" data-testid="compare-charts">
       <div className="card-head">
         <h3>Charts</h3>
-        <ChartControls view={view} />
+        <ChartControls view={view} metricKeys={metricKeys} />
+        {grouped && <GroupBandControls curves={grouped} xMode={xMode} />}
       </div>
       <div className="chart-grid" ref={gridRef}>
         {keys.map((key) => {
-          const series: ChartSeries[] = [];
-          exps.forEach((e, i) => {
-            const s = data[i]?.series[key];
-            if (!s) return;
-            series.push({
-              name: e.name,
-              x: s.x,
-              y: smoothing > 0 ? ema(s.y, smoothing) : s.y,
-              color: colorOf(i),
-            });
-          });
+          // A group's mean is smoothed here, on its aligned steps; the host smooths single runs' full series.
+          const smoothing = viewSmoothing(view);
+          const smoothMean = (y: readonly (number | null)[]): (number | null)[] => {
+            if (!smooths(smoothing)) return [...y];
+            const out = smoothSeries(
+              y.map((v) => v ?? NaN),
+              y.length,
+              smoothing,
+            );
+            return Array.from(out, (v) => (Number.isFinite(v) ? v : null));
+          };
+          const parts =
+            grouped?.data && xMode === 'step'
+              ? groupChartParts(
+                  grouped.groups,
+                  grouped.data.groups.map((g) => g.series[key]),
+                  band,
+                  smoothMean,
+                )
+              : null;
+          const series: ChartSeries[] = parts
+            ? parts.series
+            : exps.flatMap((_, i) => {
+                const s = data[i]?.series[key];
+                return s ? traceSeries(names[i]!, colorOf(i), s, smoothingLabel(view), true) : [];
+              });
           return (
             <Chart
               key={key}
               title={key}
               series={series}
               xMode={xMode}
+              xTitle={xTitleOf(view)}
+              logY={view.logY}
+              ignoreOutliers={view.ignoreOutliers}
+              legend
               xRange={range}
               onZoom={setRange}
               revision={`compare\n${key}\n${xMode}`}
               testId="compare-chart"
+              extraTraces={parts?.bands}
+              note={parts?.note}
             />
           );
         })}

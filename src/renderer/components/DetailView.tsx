@@ -1,5 +1,4 @@
-import { lazy, Suspense, useEffect } from 'react';
-import { loadPlotly } from '../lib/plotly';
+import { lazy, Suspense } from 'react';
 import type { ExperimentDetail } from '../../shared/model';
 import { DETAIL_TABS, basename, type DetailTab } from '../state/detail';
 import { useExpdesk } from '../store-context';
@@ -35,11 +34,6 @@ export function DetailView(): React.JSX.Element | null {
   const setTab = useExpdesk((s) => s.setTab);
   const close = useExpdesk((s) => s.closeDetail);
   const notes = useExpdesk((s) => (s.launchNotes?.expDir === s.detailPath ? s.launchNotes : null));
-  // While the user reads the overview, load plotly (4.6 MB) in idle time: Metrics then opens at once.
-  useEffect(() => {
-    const idle = window.requestIdleCallback ?? ((cb: () => void) => window.setTimeout(cb, 1000));
-    idle(() => void loadPlotly());
-  }, []);
   if (!detailPath) return null;
 
   return (

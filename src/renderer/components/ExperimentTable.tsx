@@ -24,9 +24,10 @@ import {
   problemText,
   shortHash,
 } from '../format';
-import { selectVisibleExperiments } from '../store';
+import { selectTableRows, selectVisibleExperiments } from '../store';
 import { useExpdesk, useExpdeskStore } from '../store-context';
 import { StatusBadge } from './StatusBadge';
+import { GroupRow } from './GroupRow';
 
 /** Dense rows: 24 px fits ~30 runs on a laptop screen. */
 const ROW_HEIGHT = 24;
@@ -56,6 +57,8 @@ export function ExperimentTable({ compact = false }: { compact?: boolean }): Rea
   const loading = useExpdesk((s) => s.listingLoading);
   const info = useExpdesk((s) => s.info);
   const rows = useExpdesk(selectVisibleExperiments);
+  // The rows drawn: the runs, under group header rows when grouped (state/groups.ts).
+  const shownRows = useExpdesk(selectTableRows);
   const columnIds = useExpdesk((s) => s.columns);
   const sort = useExpdesk((s) => s.sort);
   const selectedPath = useExpdesk((s) => s.selectedPath);
@@ -78,12 +81,15 @@ export function ExperimentTable({ compact = false }: { compact?: boolean }): Rea
   // TanStack Virtual hands back a mutable instance, so the React Compiler skips this component; it is cheap.
   // eslint-disable-next-line react-hooks/incompatible-library
   const virtualizer = useVirtualizer({
-    count: rows.length,
+    count: shownRows.length,
     getScrollElement: () => scrollRef.current,
     estimateSize: () => ROW_HEIGHT,
     overscan: 16,
     observeElementRect: observeRect,
-    getItemKey: (i) => rows[i]?.path ?? i,
+    getItemKey: (i) => {
+      const r = shownRows[i];
+      return r ? (r.kind === 'group' ? `group:${r.id}` : r.exp.path) : i;
+    },
   });
 
   // For benchmarks: when the first rows of a listing reached the DOM (see state/workspace.ts's marks).
@@ -93,7 +99,10 @@ export function ExperimentTable({ compact = false }: { compact?: boolean }): Rea
   }, [hasRows]);
 
   // Keep the keyboard's highlight on screen.
-  const selectedIndex = useMemo(() => rows.findIndex((e) => e.path === selectedPath), [rows, selectedPath]);
+  const selectedIndex = useMemo(
+    () => shownRows.findIndex((r) => r.kind === 'exp' && r.exp.path === selectedPath),
+    [shownRows, selectedPath],
+  );
   useEffect(() => {
     if (selectedIndex >= 0) virtualizer.scrollToIndex(selectedIndex, { align: 'auto' });
   }, [selectedIndex, virtualizer]);
@@ -146,7 +155,7 @@ export function ExperimentTable({ compact = false }: { compact?: boolean }): Rea
       className="table-scroll"
       ref={scrollRef}
       role="grid"
-      aria-rowcount={rows.length + 1}
+      aria-rowcount={shownRows.length + 1}
       aria-busy={loading}
       data-testid="experiment-table"
       data-compact={compact ? 'true' : 'false'}
@@ -188,7 +197,20 @@ export function ExperimentTable({ compact = false }: { compact?: boolean }): Rea
         ) : (
           <div className="grid-body" style={{ height: virtualizer.getTotalSize() }}>
             {items.map((item) => {
-              const e = rows[item.index]!;
+              const r = shownRows[item.index]!;
+              if (r.kind === 'group')
+                return (
+                  <GroupRow
+                    key={`group:${r.id}`}
+                    group={r}
+                    top={item.start}
+                    index={item.index}
+                    template={template}
+                    columns={columns}
+                    checked={checked}
+                  />
+                );
+              const e = r.exp;
               return (
                 <Row
                   key={e.path}

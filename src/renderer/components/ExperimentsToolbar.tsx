@@ -1,11 +1,13 @@
-import { useEffect, useMemo, useState } from 'react';
+import { useMemo, useState } from 'react';
 import type { ExperimentState } from '../../shared/model';
 import { columnDef, DEFAULT_COLUMNS, FIXED_COLUMNS, KEY_CONFIG_KEYS, metricKeys } from '../lib/columns';
 import { parseQuery } from '../lib/query';
+import { configKeyChoices } from '../lib/table-groups';
+import { GroupByControl } from './GroupByControl';
 import { modKey } from '../keyboard';
 import { selectVisibleExperiments } from '../store';
 import { useExpdesk } from '../store-context';
-import { Popover } from './Popover';
+import { LoadOnMount, Popover } from './Popover';
 import { WebhookSetting } from './Alerts';
 
 const STATES: readonly ExperimentState[] = ['running', 'completed', 'failed', 'stopped', 'unknown'];
@@ -103,6 +105,7 @@ export function ExperimentsToolbar({ compact }: { compact: boolean }): React.JSX
           Compare{checked.length >= 2 ? ` ${checked.length}` : ''}
         </button>
       )}
+      {!compact && <GroupByControl />}
       {!compact && (
         <button
           type="button"
@@ -182,12 +185,10 @@ function ColumnChooser(): React.JSX.Element {
   const [search, setSearch] = useState('');
 
   const metrics = useMemo(() => metricKeys(listing?.experiments ?? []), [listing]);
-  const configKeys = useMemo(() => {
-    const all = new Set<string>(KEY_CONFIG_KEYS);
-    for (const f of Object.values(configIndex)) for (const k of Object.keys(f)) all.add(k);
-    const vary = new Set(varying);
-    return [...all].sort((a, b) => Number(vary.has(b)) - Number(vary.has(a)) || a.localeCompare(b));
-  }, [configIndex, varying]);
+  const configKeys = useMemo(
+    () => configKeyChoices(KEY_CONFIG_KEYS, configIndex, varying),
+    [configIndex, varying],
+  );
 
   const needle = search.trim().toLowerCase();
   const show = (label: string): boolean => !needle || label.toLowerCase().includes(needle);
@@ -239,12 +240,4 @@ function ColumnChooser(): React.JSX.Element {
       )}
     </Popover>
   );
-}
-
-/** The chooser lists config keys: read the configs when it first opens. */
-function LoadOnMount({ load }: { load: () => Promise<void> }): null {
-  useEffect(() => {
-    void load();
-  }, [load]);
-  return null;
 }

@@ -1,6 +1,7 @@
 import { useEffect, useState } from 'react';
 import type { EventPayload } from '../../shared/contract';
 import { formatBytes } from '../format';
+import { basename } from '../state/detail';
 import { useExpdesk } from '../store-context';
 import { CheckLabel } from './CheckLabel';
 import { Popover } from './Popover';
@@ -24,7 +25,10 @@ const same = (a: string, b: string): boolean => a.replace(/[\\/]+$/, '') === b.r
 export function ExportBundle({ path }: { path: string }): React.JSX.Element {
   const client = useExpdesk((s) => s.client);
   const toast = useExpdesk((s) => s.toast);
+  const bundleDir = useExpdesk((s) => s.info?.bundleDir ?? null);
   const [busy, setBusy] = useState(false);
+  // Browser mode: the server's link to the bundle just written, for this run.
+  const [download, setDownload] = useState<{ href: string; name: string; path: string } | null>(null);
   const [progress, setProgress] = useState<Progress | null>(null);
   const [withLogs, setWithLogs] = useState(true);
   const [withCheckpoint, setWithCheckpoint] = useState(false);
@@ -60,6 +64,7 @@ export function ExportBundle({ path }: { path: string }): React.JSX.Element {
         ...(out.trim() ? { out: out.trim() } : {}),
       });
       toast('success', `Bundle written: ${r.path} (${r.files} files, ${formatBytes(r.bytes)})`);
+      setDownload(r.download ? { href: r.download, name: basename(r.path), path } : null);
       if (r.sourceMissing) toast('warning', `Source not included: ${r.sourceMissing}`);
       for (const w of r.warnings) toast('warning', w);
     } catch (err) {
@@ -83,6 +88,38 @@ export function ExportBundle({ path }: { path: string }): React.JSX.Element {
     );
   }
   return (
+    <>
+      {download && download.path === path && (
+        <a
+          className="btn"
+          href={download.href}
+          download={download.name}
+          title="Download the bundle from the host to this computer"
+          data-testid="bundle-download"
+        >
+          ⤓ Download {download.name}
+        </a>
+      )}
+      <ExportMenu
+        start={() => void start()}
+        {...{ withLogs, setWithLogs, withCheckpoint, setWithCheckpoint, out, setOut, bundleDir }}
+      />
+    </>
+  );
+}
+
+function ExportMenu(props: {
+  start: () => void;
+  withLogs: boolean;
+  setWithLogs: (v: boolean) => void;
+  withCheckpoint: boolean;
+  setWithCheckpoint: (v: boolean) => void;
+  out: string;
+  setOut: (v: string) => void;
+  bundleDir: string | null;
+}): React.JSX.Element {
+  const { withLogs, setWithLogs, withCheckpoint, setWithCheckpoint, out, setOut, bundleDir } = props;
+  return (
     <Popover
       label="Export bundle ▾"
       title="Export a bundle that reproduces this run"
@@ -95,7 +132,7 @@ export function ExportBundle({ path }: { path: string }): React.JSX.Element {
           onSubmit={(e) => {
             e.preventDefault();
             close();
-            void start();
+            props.start();
           }}
         >
           <CheckLabel checked={withLogs} onChange={setWithLogs}>
@@ -106,7 +143,11 @@ export function ExportBundle({ path }: { path: string }): React.JSX.Element {
           </CheckLabel>
           <label className="field">
             <span className="field-label">
-              Save as <span className="muted">on the host; empty: Downloads/&lt;run&gt;-bundle.zip</span>
+              Save as{' '}
+              <span className="muted" data-testid="bundle-default">
+                on the host; empty: {bundleDir ?? '~/Downloads if it exists, else your home folder,'}
+                /&lt;run&gt;-bundle.zip
+              </span>
             </span>
             <input
               type="text"

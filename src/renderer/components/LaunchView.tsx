@@ -26,6 +26,8 @@ interface ShownProblem {
   here: boolean;
 }
 
+type PreviewKind = 'overrides' | 'diff' | 'frozen';
+
 function samePath(a: string | null, b: string | null): boolean {
   return a !== null && b !== null && a.replace(/\\/g, '/') === b.replace(/\\/g, '/');
 }
@@ -48,12 +50,18 @@ export default function LaunchView(): React.JSX.Element {
     'openConfig',
   );
   const editor = useRef<CodeEditorHandle>(null);
-  const [previewTab, setPreviewTab] = useState<'diff' | 'frozen'>('diff');
+  // null: the first tab there is (overrides, then base, then the resolved config).
+  const [previewTab, setPreviewTab] = useState<PreviewKind | null>(null);
   const openLaunch = s.openLaunch;
   const hasFile = s.configFile !== null;
-  // A config with no `defaults:` list has no base: no "Changes from base" tab, just the resolved config.
-  const hasBase = !(s.compose?.ok && s.compose.base === null);
-  const tab = hasBase ? previewTab : 'frozen';
+  const composed = s.compose?.ok ? s.compose : null;
+  // A config with no `defaults:` list has no base, so no "Changes from base"; overrides have their own tab.
+  const shown: PreviewKind[] = [
+    ...(composed?.beforeOverrides ? (['overrides'] as const) : []),
+    ...(composed?.base ? (['diff'] as const) : []),
+    'frozen',
+  ];
+  const tab = previewTab && shown.includes(previewTab) ? previewTab : shown[0]!;
 
   useEffect(() => {
     // First visit: list the project's configs and open one.
@@ -103,8 +111,17 @@ export default function LaunchView(): React.JSX.Element {
         <LaunchForm editorText={() => editor.current?.getText() ?? null} />
         <div className="preview">
           <div className="tabs small-tabs" role="tablist">
-            {hasBase && (
-              <PreviewTab active={tab === 'diff'} onClick={() => setPreviewTab('diff')}>
+            {shown.includes('overrides') && (
+              <PreviewTab
+                active={tab === 'overrides'}
+                onClick={() => setPreviewTab('overrides')}
+                testId="overrides-tab"
+              >
+                Changes by overrides
+              </PreviewTab>
+            )}
+            {shown.includes('diff') && (
+              <PreviewTab active={tab === 'diff'} onClick={() => setPreviewTab('diff')} testId="base-tab">
                 Changes from base
               </PreviewTab>
             )}
@@ -115,14 +132,28 @@ export default function LaunchView(): React.JSX.Element {
           <div className="preview-body" data-testid="resolved-preview">
             {!s.compose ? (
               <p className="muted small pad">…</p>
-            ) : !s.compose.ok ? (
+            ) : !composed ? (
               <p className="muted small pad">Fix the error to see the resolved config.</p>
-            ) : tab === 'frozen' || s.compose.base === null ? (
-              <pre className="code frozen" data-testid="frozen-config">
-                {s.compose.frozen}
-              </pre>
+            ) : tab === 'overrides' && composed.beforeOverrides ? (
+              <ChangeTable
+                config={composed.config}
+                before={composed.beforeOverrides}
+                labels={['before', 'with overrides']}
+                same="The overrides change nothing."
+                testId="override-diff"
+              />
+            ) : tab === 'diff' && composed.base ? (
+              <ChangeTable
+                config={composed.beforeOverrides ?? composed.config}
+                before={composed.base}
+                labels={['base', 'this file']}
+                same="Same as its base (the defaults it pulls in)."
+                testId="base-diff"
+              />
             ) : (
-              <BaseDiff config={s.compose.config} base={s.compose.base} />
+              <pre className="code frozen" data-testid="frozen-config">
+                {composed.frozen}
+              </pre>
             )}
           </div>
         </div>
@@ -320,20 +351,23 @@ function PreviewTab(props: {
   );
 }
 
-function BaseDiff(props: {
+/** What changed, key by key: the file against its base, or the overrides against the file. */
+function ChangeTable(props: {
   config: Parameters<typeof diffAgainstBase>[0];
-  base: Parameters<typeof diffAgainstBase>[1];
+  before: Parameters<typeof diffAgainstBase>[1];
+  labels: [string, string];
+  same: string;
+  testId: string;
 }): React.JSX.Element {
-  const rows = useMemo(() => diffAgainstBase(props.config, props.base), [props.config, props.base]);
-  if (rows.length === 0)
-    return <p className="muted small pad">Same as its base (the defaults it pulls in).</p>;
+  const rows = useMemo(() => diffAgainstBase(props.config, props.before), [props.config, props.before]);
+  if (rows.length === 0) return <p className="muted small pad">{props.same}</p>;
   return (
-    <table className="mini" data-testid="base-diff">
+    <table className="mini" data-testid={props.testId}>
       <thead>
         <tr>
           <th>key</th>
-          <th>base</th>
-          <th>resolved</th>
+          <th>{props.labels[0]}</th>
+          <th>{props.labels[1]}</th>
         </tr>
       </thead>
       <tbody>

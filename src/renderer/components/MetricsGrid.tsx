@@ -12,9 +12,9 @@
 import { useVirtualizer } from '@tanstack/react-virtual';
 import { memo, useEffect, useMemo, useRef, useState } from 'react';
 import type { MetricsSeriesResult } from '../../shared/contract';
-import { ema } from '../lib/ema';
+import { traceSeries } from '../lib/chart-traces';
 import { SERIES_COLORS } from '../theme';
-import { Chart, type ChartSeries, type XRange } from './Chart';
+import { Chart, type ChartSeries, type ChartXMode, type XRange } from './Chart';
 import { observeRect } from './ExperimentTable';
 
 type Series = MetricsSeriesResult['series'][string];
@@ -37,8 +37,12 @@ function pointsText(n: number): string {
 /** What a slot needs besides its key: its data and the view. */
 export interface SlotView {
   data: Series | undefined;
-  smoothing: number;
-  xMode: 'step' | 'time';
+  /** The legend's word for the smoothing asked for (null: none). */
+  smoothing: string | null;
+  xMode: ChartXMode;
+  xTitle?: string;
+  logY: boolean;
+  ignoreOutliers: boolean;
   range: XRange | null;
   setRange(r: XRange | null): void;
   path: string;
@@ -142,27 +146,10 @@ const ChartSlot = memo(function ChartSlot(props: SlotProps): React.JSX.Element {
     observer.observe(el);
     return () => observer.unobserve(el);
   }, [observer]);
-  const series = useMemo((): ChartSeries[] => {
-    if (!data) return [];
-    const base: ChartSeries = {
-      name: metric,
-      x: data.x,
-      y: data.y,
-      color: SERIES_COLORS[0]!,
-      faint: smoothing > 0,
-    };
-    return smoothing > 0
-      ? [
-          base,
-          {
-            name: `${metric} (EMA ${smoothing})`,
-            x: data.x,
-            y: ema(data.y, smoothing),
-            color: SERIES_COLORS[0]!,
-          },
-        ]
-      : [base];
-  }, [data, metric, smoothing]);
+  const series = useMemo(
+    (): ChartSeries[] => (data ? traceSeries(metric, SERIES_COLORS[0]!, data, smoothing) : []),
+    [data, metric, smoothing],
+  );
   return (
     <div className="chart-slot" data-key={metric} ref={ref} style={{ height: SLOT_HEIGHT }}>
       {/* Drawn once its series is here: a first empty draw would only be redrawn at once. */}
@@ -171,6 +158,9 @@ const ChartSlot = memo(function ChartSlot(props: SlotProps): React.JSX.Element {
           title={metric}
           series={series}
           xMode={props.xMode}
+          xTitle={props.xTitle}
+          logY={props.logY}
+          ignoreOutliers={props.ignoreOutliers}
           xRange={props.range}
           onZoom={props.setRange}
           revision={`${props.path}\n${metric}\n${props.xMode}`}

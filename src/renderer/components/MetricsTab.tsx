@@ -19,7 +19,7 @@ import { readJson, writeJson, defaultStorage } from '../lib/recent';
 import { PREF } from '../state/context';
 import { useExpdesk } from '../store-context';
 import { CHART_MIN_WIDTH, MetricsGrid, useOnScreenKeys } from './MetricsGrid';
-import { ChartControls, useChartView } from './ChartControls';
+import { ChartControls, effectiveXMode, smoothingLabel, useChartView, xTitleOf } from './ChartControls';
 import { SystemSection } from './SystemSection';
 
 /** Live redraws at most this often: fast enough for "within a second", calm for the CPU. */
@@ -71,7 +71,9 @@ export default function MetricsTab({ detail }: { detail: ExperimentDetail }): Re
     () => readJson(defaultStorage(), PREF.smoothing, isNumber) ?? 0,
     (v) => writeJson(defaultStorage(), PREF.smoothing, v),
   );
-  const { xMode, smoothing, range, setRange } = view;
+  const { range, setRange } = view;
+  const xMode = effectiveXMode(view);
+  const params = view.request;
   const [keys, setKeys] = useState<string[] | null>(null);
   const [records, setRecords] = useState<number | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -82,7 +84,7 @@ export default function MetricsTab({ detail }: { detail: ExperimentDetail }): Re
   const [tick, setTick] = useState(0);
   const { keys: onScreen, observer } = useOnScreenKeys(gridRef);
   /** What the series were asked with: another view (zoom, x axis, new points) asks again. */
-  const signature = `${path}\n${xMode}\n${JSON.stringify(range)}\n${buckets}\n${tick}`;
+  const signature = `${path}\n${JSON.stringify(params)}\n${JSON.stringify(range)}\n${buckets}\n${tick}`;
   const [series, setSeries] = useState<{
     path: string;
     byKey: Map<string, Series>;
@@ -128,7 +130,7 @@ export default function MetricsTab({ detail }: { detail: ExperimentDetail }): Re
   useEffect(() => {
     let live = true;
     client
-      .invoke('metrics.series', { expDir: path, keys: [], x: xMode, buckets })
+      .invoke('metrics.series', { expDir: path, keys: [], buckets })
       .then((r) => {
         if (!live) return;
         setKeys(r.keys);
@@ -141,7 +143,7 @@ export default function MetricsTab({ detail }: { detail: ExperimentDetail }): Re
     return () => {
       live = false;
     };
-  }, [client, path, xMode, buckets, tick]);
+  }, [client, path, buckets, tick]);
 
   // The series of the charts on screen that were not asked for with this view yet.
   const current = series.path === path ? series : null;
@@ -153,7 +155,7 @@ export default function MetricsTab({ detail }: { detail: ExperimentDetail }): Re
     if (wanted.length === 0) return;
     let live = true;
     client
-      .invoke('metrics.series', { expDir: path, keys: wanted, x: xMode, range, buckets })
+      .invoke('metrics.series', { expDir: path, keys: wanted, ...params, range, buckets })
       .then((r) => {
         if (!live) return;
         setSeries((prev) => {
@@ -189,7 +191,7 @@ export default function MetricsTab({ detail }: { detail: ExperimentDetail }): Re
   return (
     <div className="metrics-tab" data-testid="metrics-view">
       <div className="subbar">
-        <ChartControls view={view} />
+        <ChartControls view={view} metricKeys={keys ?? []} />
         <span className="spacer" />
         <input
           type="search"
@@ -227,8 +229,11 @@ export default function MetricsTab({ detail }: { detail: ExperimentDetail }): Re
           onScreen={onScreen}
           slot={(key) => ({
             data: current?.byKey.get(key),
-            smoothing,
+            smoothing: smoothingLabel(view),
             xMode,
+            xTitle: xTitleOf(view),
+            logY: view.logY,
+            ignoreOutliers: view.ignoreOutliers,
             range,
             setRange,
             path,
@@ -237,6 +242,7 @@ export default function MetricsTab({ detail }: { detail: ExperimentDetail }): Re
         <SystemSection
           {...{ path, view, buckets, tick }}
           running={detail.summary.status.state === 'running'}
+          nodes={detail.systemNodes ?? []}
         />
       </div>
     </div>

@@ -53,3 +53,11 @@ export function Popover(props: {
     </div>
   );
 }
+
+/** A chooser lists config keys: read the configs when its panel first opens. */
+export function LoadOnMount({ load }: { load: () => Promise<void> }): null {
+  useEffect(() => {
+    void load();
+  }, [load]);
+  return null;
+}

@@ -5,7 +5,9 @@
  * time axis and zoom as the training metrics. The host reads the file
  * through the same metrics feeds as metrics.jsonl (`metrics.series` with
  * `stream: 'system'`), locally or from its mirror over SSH. One chart per
- * quantity; the GPUs of a quantity share a chart, one line each.
+ * quantity; the GPUs of a quantity share a chart, one line each. A
+ * multi-node SLURM job has one set per node: the wrapper's node by default,
+ * the others (logs/system-<node>.jsonl) picked in the section's Node list.
  */
 import { useEffect, useMemo, useState } from 'react';
 import type { MetricsSeriesResult } from '../../shared/contract';
@@ -59,18 +61,26 @@ export function SystemSection(props: {
   /** Changes when the run wrote: ask again. */
   tick: number;
   running: boolean;
+  /** A multi-node job's other nodes (ExperimentDetail.systemNodes); empty for one machine. */
+  nodes: readonly string[];
 }): React.JSX.Element | null {
-  const { path, buckets, tick, running } = props;
-  const { xMode, range, setRange } = props.view;
+  const { path, buckets, tick, running, nodes } = props;
+  // System samples have no training metrics to be drawn against: by step then, unzoomed.
+  const { xMode: viewMode, setRange } = props.view;
+  const xMode = viewMode === 'metric' ? 'step' : viewMode;
+  const range = viewMode === 'metric' ? null : props.view.range;
   const client = useExpdesk((s) => s.client);
   const [data, setData] = useState<MetricsSeriesResult | null>(null);
   const [error, setError] = useState<string | null>(null);
+  /** The node shown: undefined for the run wrapper's (logs/system.jsonl). */
+  const [node, setNode] = useState<string | undefined>(undefined);
 
   // Asked now, when the run writes (tick), and every few seconds while it runs.
   useEffect(() => {
     let live = true;
+    const params = { expDir: path, x: xMode, range, buckets, stream: 'system' as const, node };
     const load = (): Promise<void> =>
-      client.invoke('metrics.series', { expDir: path, x: xMode, range, buckets, stream: 'system' }).then(
+      client.invoke('metrics.series', params).then(
         (r) => void (live && (setData(r), setError(null))),
         (err: unknown) => void (live && setError(err instanceof Error ? err.message : String(err))),
       );
@@ -80,14 +90,29 @@ export function SystemSection(props: {
       live = false;
       if (timer) clearInterval(timer);
     };
-  }, [client, path, xMode, range, buckets, tick, running]);
+  }, [client, path, xMode, range, buckets, tick, running, node]);
 
   const charts = useMemo(() => systemCharts(data?.keys ?? []), [data]);
-  if (!error && (!data || data.keys.length === 0)) return null;
+  if (!error && nodes.length === 0 && (!data || data.keys.length === 0)) return null;
   return (
     <section className="metric-group" data-testid="system-section" data-group="system">
       <h3>
         System <span className="muted">{charts.length}</span>
+        {nodes.length > 0 && (
+          <label className="system-node">
+            {' '}
+            Node{' '}
+            <select
+              data-testid="system-node"
+              value={node ?? ''}
+              onChange={(e) => setNode(e.target.value === '' ? undefined : e.target.value)}
+            >
+              {[['', "the run wrapper's node"], ...nodes.map((n) => [n, n])].map(([v, label]) => (
+                <option key={v} value={v} label={label} />
+              ))}
+            </select>
+          </label>
+        )}
       </h3>
       {error && (
         <div className="banner banner-error" role="alert">
@@ -117,7 +142,7 @@ export function SystemSection(props: {
               xMode={xMode}
               xRange={range}
               onZoom={setRange}
-              revision={`${path}\nsystem\n${c.title}\n${xMode}`}
+              revision={`${path}\nsystem\n${node ?? ''}\n${c.title}\n${xMode}`}
               legend={c.keys.length > 1}
               testId="system-chart"
             />

@@ -5,6 +5,13 @@ import type { AppSlice } from './types';
 export type { AppSlice, Toast, View } from './types';
 
 const TOAST_MS = 6_000;
+/** Events remembered by toastOnce; the oldest are forgotten first. */
+const TOLD_MAX = 2_000;
+
+/** The key of a run's event for toastOnce: the same from the stop answer, `run.status`, `experiment.updated` and alerts. */
+export function runEventKey(location: string, event: string): string {
+  return `run\n${location.replace(/[\\/]+$/, '')}\n${event}`;
+}
 
 /** The slice's data as at start; the store's reset() returns to it too. */
 export function appData(): Pick<
@@ -24,6 +31,7 @@ export function appData(): Pick<
 
 export function appSlice(ctx: Ctx): Slice<AppSlice> {
   let toastId = 0;
+  const told = new Set<string>();
   return (set, get) => ({
     client: ctx.client,
     ...appData(),
@@ -88,6 +96,13 @@ export function appSlice(ctx: Ctx): Slice<AppSlice> {
       const id = ++toastId;
       set({ toasts: [...get().toasts.slice(-4), { id, kind, text }] });
       if (kind !== 'error') setTimeout(() => get().dismissToast(id), TOAST_MS);
+    },
+    toastOnce(event, kind, text) {
+      if (told.has(event)) return false;
+      told.add(event);
+      if (told.size > TOLD_MAX) told.delete(told.values().next().value!);
+      get().toast(kind, text);
+      return true;
     },
     dismissToast(id) {
       if (get().toasts.some((t) => t.id === id)) set({ toasts: get().toasts.filter((t) => t.id !== id) });

@@ -38,4 +38,8 @@ export const PREF = {
   smoothing: 'expdesk.smoothing',
   /** Where launches go (this machine or SLURM, with its fields), per workspace. */
   launchWhere: 'expdesk.launchWhere',
+  /** What the launch form remembers (state/launch-memory.ts): per workspace, and per workspace and config. */
+  launchMemory: 'expdesk.launchMemory',
+  /** The table's group-by keys, per workspace. */
+  groupBy: 'expdesk.groupBy',
 } as const;

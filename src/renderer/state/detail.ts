@@ -1,4 +1,5 @@
 /** One experiment in full: its detail, the open tab, and the run actions. */
+import { runEventKey } from './app';
 import { message, type Ctx, type Slice } from './context';
 import type { DetailSlice, ExpdeskState } from './types';
 
@@ -78,7 +79,12 @@ export function detailSlice(ctx: Ctx): Slice<DetailSlice> {
       set({ stopping: path });
       try {
         const r = await ctx.client.invoke('run.stop', { expDir: path });
-        get().toast('info', `Stopped ${basename(path)} (${r.state}${r.signal ? `, ${r.signal}` : ''})`);
+        // One toast for the stop: the run's status event (run.status, experiment.updated) tells the same.
+        get().toastOnce(
+          runEventKey(path, r.state),
+          'info',
+          `Stopped ${basename(path)} (${r.state}${r.signal ? `, ${r.signal}` : ''})`,
+        );
       } catch (err) {
         get().toast('error', `Could not stop ${basename(path)}: ${message(err)}`);
       } finally {

@@ -2,48 +2,16 @@
  * The config editor and launch form: the project's config files, the one
  * being edited (its text as saved; the editor owns the text being typed),
  * the core's composition of it (errors with file/line, resolved config, name
- * preview), the overrides and command, and run.start.
+ * preview), the overrides and command, and run.start. What the form keeps
+ * per workspace and per config, across a reload: ./launch-memory.ts.
  */
-import { EMPTY_SLURM_FIELDS, sbatchOptionsOf, type SlurmFields } from '../../shared/slurm-fields';
+import { sbatchOptionsOf } from '../../shared/slurm-fields';
 import { splitCommand } from '../lib/command-line';
-import { readJson, writeJson } from '../lib/recent';
-import { message, PREF, type Ctx, type Slice } from './context';
-import type { LaunchForm, LaunchSlice, OverrideRow } from './types';
+import { message, type Ctx, type Slice } from './context';
+import { EMPTY_CONFIG_MEMORY, LaunchMemory } from './launch-memory';
+import type { LaunchSlice, OverrideRow } from './types';
 
 export type { LaunchForm, LaunchSlice, OverrideRow } from './types';
-
-const DEFAULT_FORM: LaunchForm = {
-  command: 'python3 train.py {config}',
-  python: '',
-  seed: '',
-  runName: '',
-  refuseDirty: false,
-  sweep: '',
-  maxParallel: '',
-  where: 'local',
-  slurm: EMPTY_SLURM_FIELDS,
-};
-
-type RememberedWhere = Record<string, { where?: unknown; slurm?: unknown }>;
-
-/** A remembered "where" of one workspace, read defensively (localStorage is the user's to edit). */
-function whereOf(
-  saved: RememberedWhere | null,
-  workspace: string | null | undefined,
-): Pick<LaunchForm, 'where' | 'slurm'> {
-  const entry = workspace ? saved?.[workspace] : undefined;
-  const slurm = { ...EMPTY_SLURM_FIELDS };
-  if (entry && typeof entry.slurm === 'object' && entry.slurm !== null)
-    for (const k of Object.keys(slurm) as Array<keyof SlurmFields>) {
-      const v = (entry.slurm as Record<string, unknown>)[k];
-      if (typeof v === 'string') slurm[k] = v;
-    }
-  return { where: entry?.where === 'slurm' ? 'slurm' : 'local', slurm };
-}
-
-function isForm(v: unknown): v is Partial<LaunchForm> {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
 
 /** The sweep field's axes: one `KEY=v1,v2,…` a line, blank lines left out. */
 export function sweepLines(text: string): string[] {
@@ -58,21 +26,28 @@ export function overrideStrings(rows: readonly OverrideRow[]): string[] {
   return rows.filter((r) => r.key.trim()).map((r) => `${r.key.trim()}=${r.value}`);
 }
 
+/** Nothing open: the state of a workspace's launch view before its configs are listed. */
+const NO_CONFIG = {
+  configRoot: null,
+  configFiles: [],
+  configFilesError: null,
+  configFile: null,
+  configText: null,
+  configDirty: false,
+  compose: null,
+  composedDraft: null,
+  configDraft: null,
+  composing: false,
+  composeError: null,
+  ...EMPTY_CONFIG_MEMORY,
+  gitState: null,
+  gitStateError: null,
+  gitCheckedAtLaunch: false,
+  launchError: null,
+} satisfies Partial<LaunchSlice>;
+
 export function launchSlice(ctx: Ctx): Slice<LaunchSlice> {
-  const saved = readJson(ctx.storage, PREF.launch, isForm) ?? {};
-  const form: LaunchForm = {
-    command: typeof saved.command === 'string' && saved.command ? saved.command : DEFAULT_FORM.command,
-    python: typeof saved.python === 'string' ? saved.python : '',
-    seed: '',
-    runName: '',
-    refuseDirty: saved.refuseDirty === true,
-    sweep: '',
-    maxParallel: '',
-    where: 'local',
-    slurm: EMPTY_SLURM_FIELDS,
-  };
-  const isWhere = (v: unknown): v is RememberedWhere =>
-    typeof v === 'object' && v !== null && !Array.isArray(v);
+  const memory = new LaunchMemory(ctx.storage);
   let composeTimer: ReturnType<typeof setTimeout> | null = null;
 
   return (set, get) => {
@@ -84,39 +59,24 @@ export function launchSlice(ctx: Ctx): Slice<LaunchSlice> {
         void get().recompose();
       }, 250);
     };
-    const rememberWhere = (): void => {
-      const workspace = get().info?.workspace;
-      if (!workspace) return;
-      const all = readJson(ctx.storage, PREF.launchWhere, isWhere) ?? {};
-      writeJson(ctx.storage, PREF.launchWhere, {
-        ...all,
-        [workspace]: { where: get().where, slurm: get().slurm },
-      });
+    const workspace = (): string => get().info?.workspace ?? get().listing?.root ?? '';
+    const rememberForm = (): void => memory.saveForm(workspace(), get());
+    /** What the open config's form holds, remembered for that config only. */
+    const rememberConfig = (): void => {
+      const { configFile, overrides, sweep, maxParallel } = get();
+      if (configFile) memory.saveConfig(workspace(), configFile, { overrides, sweep, maxParallel });
     };
     return {
-      ...form,
-      configRoot: null,
-      configFiles: [],
-      configFilesError: null,
-      configFile: null,
-      configText: null,
-      configDirty: false,
+      ...memory.form(''),
+      seed: '',
+      runName: '',
+      ...NO_CONFIG,
       configSaving: false,
-      compose: null,
-      composedDraft: null,
-      configDraft: null,
-      composing: false,
-      composeError: null,
-      overrides: [],
-      gitState: null,
-      gitStateError: null,
-      gitCheckedAtLaunch: false,
       launching: false,
-      launchError: null,
 
       async openLaunch(file) {
         set({ view: 'launch' });
-        get().restoreWhere();
+        get().restoreForm();
         void get().loadGitState();
         await get().loadConfigFiles();
         const target = file ?? get().configFile ?? get().configFiles[0]?.path;
@@ -136,6 +96,8 @@ export function launchSlice(ctx: Ctx): Slice<LaunchSlice> {
 
       async openConfig(file) {
         set({
+          // What was made for this config (nothing for a config not seen): never another config's overrides.
+          ...memory.config(workspace(), file),
           configFile: file,
           configText: null,
           configDirty: false,
@@ -213,31 +175,36 @@ export function launchSlice(ctx: Ctx): Slice<LaunchSlice> {
 
       setOverrides(rows) {
         set({ overrides: rows });
+        rememberConfig();
         scheduleCompose();
       },
 
       setLaunchField(patch) {
         set(patch);
-        const s = { ...get(), ...patch };
-        writeJson(ctx.storage, PREF.launch, {
-          command: s.command,
-          python: s.python,
-          refuseDirty: s.refuseDirty,
-        });
+        rememberForm();
+        if ('sweep' in patch || 'maxParallel' in patch) rememberConfig();
       },
 
-      restoreWhere() {
-        set(whereOf(readJson(ctx.storage, PREF.launchWhere, isWhere), get().info?.workspace));
+      restoreForm() {
+        set(memory.form(workspace()));
+      },
+
+      leaveWorkspace() {
+        ctx.tickets.configFiles++;
+        ctx.tickets.compose++;
+        if (composeTimer) clearTimeout(composeTimer);
+        composeTimer = null;
+        set({ ...NO_CONFIG, ...memory.form(workspace()) });
       },
 
       setWhere(where) {
         set({ where });
-        rememberWhere();
+        rememberForm();
       },
 
       setSlurmField(patch) {
         set({ slurm: { ...get().slurm, ...patch } });
-        rememberWhere();
+        rememberForm();
       },
 
       async launch(editorText) {

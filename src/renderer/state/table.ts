@@ -16,6 +16,8 @@ export type { TableSlice } from './types';
 
 export function tableSlice(ctx: Ctx): Slice<TableSlice> {
   const persist = (columns: string[]): void => writeJson(ctx.storage, PREF.columns, columns);
+  /** Each workspace's filter, by root, for as long as the page lives. */
+  const queries = new Map<string, string>();
   return (set, get) => ({
     query: '',
     sort: null,
@@ -23,8 +25,14 @@ export function tableSlice(ctx: Ctx): Slice<TableSlice> {
     selectedPath: null,
     checked: [],
     setQuery(query) {
+      const root = get().listing?.root;
+      if (root !== undefined) queries.set(root, query);
       set({ query });
       if (/[=<>]/.test(query)) get().ensureConfigValues();
+    },
+    queryOf(root) {
+      // The first workspace keeps what was typed before it was listed.
+      return queries.get(root) ?? (get().listing ? '' : get().query);
     },
     cycleSort(column) {
       set({ sort: nextSort(get().sort, column) });

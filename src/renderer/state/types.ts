@@ -41,6 +41,11 @@ export interface AppSlice {
   setView(view: View): void;
   setShortcutsOpen(open: boolean): void;
   toast(kind: Toast['kind'], text: string): void;
+  /**
+   * One toast per event, whichever source tells it first (a request's answer, a status event, an
+   * alert): `event` names it (runEventKey); returns false, showing nothing, when it was told already.
+   */
+  toastOnce(event: string, kind: Toast['kind'], text: string): boolean;
   dismissToast(id: number): void;
   /** Accept a host key seen for the first time, with the fingerprint the user was shown. */
   trustHostKey(host: string, fingerprint: string): Promise<void>;
@@ -102,7 +107,7 @@ export interface LaunchForm {
   seed: string;
   runName: string;
   refuseDirty: boolean;
-  /** Sweep axes, one `KEY=v1,v2,…` a line; empty: one run. */
+  /** Sweep axes, one `KEY=v1,v2,…` a line; empty: one run. Remembered per workspace and config, like the overrides. */
   sweep: string;
   /** With a sweep: how many run at once ('' = one per GPU, else 1). */
   maxParallel: string;
@@ -114,8 +119,10 @@ export interface LaunchForm {
 export interface LaunchSlice extends LaunchForm {
   setWhere(where: LaunchForm['where']): void;
   setSlurmField(patch: Partial<SlurmFields>): void;
-  /** Take the workspace's remembered "where" (on opening the launch view). */
-  restoreWhere(): void;
+  /** Take the workspace's remembered form: command, interpreter, where and SLURM fields (on opening the launch view). */
+  restoreForm(): void;
+  /** Another workspace opened: forget this one's configs and take that one's remembered form. */
+  leaveWorkspace(): void;
   configRoot: string | null;
   configFiles: { path: string; rel: string }[];
   configFilesError: string | null;
@@ -131,6 +138,7 @@ export interface LaunchSlice extends LaunchForm {
   configDraft: string | null;
   composing: boolean;
   composeError: string | null;
+  /** The open config's overrides: each config file has its own (state/launch-memory.ts). */
   overrides: OverrideRow[];
   /** The project's working tree as a launch now would record it; null until asked, or outside git. */
   gitState: RequestResult<'project.git'>['git'] | null;
@@ -175,7 +183,10 @@ export interface TableSlice {
   selectedPath: string | null;
   /** Rows checked for Compare, in the order they were checked. */
   checked: string[];
+  /** The filter (text, status, config value, tag) of the open workspace; each workspace keeps its own. */
   setQuery(query: string): void;
+  /** A workspace's own filter, as last set there ('' for one not filtered yet). */
+  queryOf(root: string): string;
   /** A header click: ascending, descending, off. */
   cycleSort(column: string): void;
   setColumns(columns: string[]): void;
@@ -228,7 +239,24 @@ export interface WorkspaceSlice {
   forgetWatches(): void;
 }
 
+/** Groups of runs by config keys (issue 12): the table's "Group by" and the charts' band. */
+export interface GroupsSlice {
+  /** Group-by keys per workspace root (remembered); see selectGroupBy for the open one's. */
+  groupByAll: Record<string, string[]>;
+  /** Ids of collapsed group header rows (lib/table-groups.ts). */
+  collapsedGroups: string[];
+  /** What a group's band in the charts spans. */
+  groupBand: 'std' | 'minmax';
+  /** Group the open workspace's table by these config keys ([]: no groups); remembered per workspace. */
+  setGroupBy(keys: string[]): void;
+  /** Group by every config key that differs, except seeds (shared/groups.ts allButSeedKeys). */
+  groupAllButSeed(): Promise<void>;
+  toggleGroupCollapsed(id: string): void;
+  setGroupBand(band: 'std' | 'minmax'): void;
+}
+
 export type ExpdeskState = AppSlice &
+  GroupsSlice &
   WorkspaceSlice &
   TableSlice &
   DetailSlice &

@@ -56,7 +56,13 @@ export function workspaceSlice(ctx: Ctx): Slice<WorkspaceSlice> {
       const checked = s.checked.filter((p) => paths.has(p));
       if (checked.length !== s.checked.length) patch.checked = checked;
       if (s.listing?.root !== listing.root) {
-        Object.assign(patch, { configIndex: {}, varyingConfigKeys: [], configIndexError: null });
+        // The filter belongs to its workspace: this one's own, never the last one's.
+        Object.assign(patch, {
+          configIndex: {},
+          varyingConfigKeys: [],
+          configIndexError: null,
+          query: get().queryOf(listing.root),
+        });
         configRun++;
       }
       return patch;
@@ -116,9 +122,11 @@ export function workspaceSlice(ctx: Ctx): Slice<WorkspaceSlice> {
         try {
           const listing = await ctx.client.invoke('workspace.open', { root: trimmed });
           if (ticket !== ctx.tickets.listing) return true;
+          const left = get().listing !== null && get().listing?.root !== listing.root;
           set(applyListing(listing));
           const info = get().info;
           if (info) set({ info: { ...info, workspace: listing.root } });
+          if (left) get().leaveWorkspace();
           remember(listing.root);
           void syncWatches(listing);
           maybeLoadConfigs();
@@ -137,9 +145,11 @@ export function workspaceSlice(ctx: Ctx): Slice<WorkspaceSlice> {
           const listing = await ctx.client.invoke('workspace.list', {});
           mark('expdesk:list-received');
           if (ticket !== ctx.tickets.listing) return;
+          const left = get().listing !== null && get().listing?.root !== listing.root;
           set(applyListing(listing));
           const info = get().info;
           if (info && info.workspace !== listing.root) set({ info: { ...info, workspace: listing.root } });
+          if (left) get().leaveWorkspace();
           remember(listing.root);
           void syncWatches(listing);
           maybeLoadConfigs();
@@ -214,7 +224,9 @@ export function workspaceSlice(ctx: Ctx): Slice<WorkspaceSlice> {
         const s = get();
         if (!s.listing) return;
         const rows = s.listing.experiments;
-        if (needsConfigLoad(rows, configKeysInUse(s.columns, s.sort, s.query, rows)))
+        // Group-by keys (state/groups.ts) need their values as well.
+        const groupBy = s.listing.root in s.groupByAll ? s.groupByAll[s.listing.root]! : [];
+        if (needsConfigLoad(rows, [...configKeysInUse(s.columns, s.sort, s.query, rows), ...groupBy]))
           void s.loadConfigValues();
       },
 

@@ -8,6 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Page, TestInfo } from '@playwright/test';
+import { privateTmux } from '../../helpers/tmux';
 
 export const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const BIN = path.join(REPO, 'bin', 'expdesk.mjs');
@@ -204,6 +205,39 @@ export function makeWorkspaces(): Workspaces {
     fixtureCount: demoCount + 3,
     cleanup: () => rmSync(tmp, { recursive: true, force: true }),
   };
+}
+
+/** A launchable project served (see serveLaunchable), with what stops it all. */
+export interface LaunchableServed {
+  ws: Workspaces;
+  served: Served;
+  stop(): Promise<void>;
+}
+
+/**
+ * The workspaces, the main one made launchable, served with a private tmux
+ * server and 0.1 s per simulated step: a run lasts long enough to be watched
+ * growing, or stopped.
+ */
+export async function serveLaunchable(): Promise<LaunchableServed> {
+  const ws = makeWorkspaces();
+  makeLaunchable(ws.main);
+  const tmux = privateTmux();
+  const cleanup = (): void => {
+    tmux.cleanup();
+    ws.cleanup();
+  };
+  try {
+    const served = await startServe(ws.main, ws.cache, { ...tmux.env, EXPDESK_DEMO_STEP_DELAY: '0.1' });
+    const stop = async (): Promise<void> => {
+      await served.stop();
+      cleanup();
+    };
+    return { ws, served, stop };
+  } catch (err) {
+    cleanup();
+    throw err;
+  }
 }
 
 function listDirs(dir: string): number {

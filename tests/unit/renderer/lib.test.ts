@@ -1,9 +1,8 @@
-/** The renderer's pure helpers: smoothing, CSV, command lines, preferences, YAML checks, previews, outputs, parcoords. */
+/** The renderer's pure helpers: CSV, command lines, preferences, YAML checks, previews, outputs, parcoords. */
 import { describe, expect, it } from 'vitest';
 import { joinCommand, splitCommand } from '../../../src/renderer/lib/command-line';
 import { diffAgainstBase } from '../../../src/renderer/lib/config-preview';
 import { csvField, toCsv } from '../../../src/shared/csv';
-import { ema } from '../../../src/renderer/lib/ema';
 import { jsonToTable, parsePythonJson, parseSamples } from '../../../src/renderer/lib/outputs';
 import { layoutParcoords } from '../../../src/renderer/lib/parcoords';
 import {
@@ -15,22 +14,6 @@ import {
 } from '../../../src/renderer/lib/recent';
 import { rangeOfLine, yamlProblems } from '../../../src/renderer/lib/yaml-check';
 import { formatConfigValue, formatDuration } from '../../../src/renderer/format';
-
-describe('ema', () => {
-  it('is debiased (starts at the first value) and leaves NaN gaps alone', () => {
-    const out = ema([1, 1, 1, null, 1], 0.9);
-    expect(out[0]).toBeCloseTo(1);
-    expect(out[2]).toBeCloseTo(1);
-    expect(out[3]).toBeNull();
-    expect(out[4]).toBeCloseTo(1);
-  });
-  it('smooths a step and returns the input for weight 0', () => {
-    const out = ema([0, 0, 10, 10], 0.5) as number[];
-    expect(out[2]).toBeGreaterThan(0);
-    expect(out[2]).toBeLessThan(10);
-    expect(ema([1, 2, 3], 0)).toEqual([1, 2, 3]);
-  });
-});
 
 describe('csv', () => {
   it('quotes what needs it and defuses spreadsheet formulas from untrusted text', () => {

@@ -308,17 +308,16 @@ describe('launch', () => {
         sbatch: ['--partition=gpu', '--gpus-per-node=4', '--time=04:00:00', '--gres=gpu:4', '--comment=a b'],
       },
     });
-    // Remembered per workspace: the same workspace gets it back, another starts on this machine.
-    const saved = JSON.parse(storage.data.get('expdesk.launchWhere')!) as Record<string, { where: string }>;
-    expect(saved['/ws']!.where).toBe('slurm');
-    s().setWhere('local');
-    storage.setItem('expdesk.launchWhere', JSON.stringify(saved));
-    s().restoreWhere();
-    expect(s().where).toBe('slurm');
-    expect(s().slurm.partition).toBe('gpu');
-    storage.setItem('expdesk.launchWhere', JSON.stringify({ '/other': saved['/ws'] }));
-    s().restoreWhere();
-    expect(s().where).toBe('local');
+    // Remembered per workspace (across a reload): the same workspace gets it back, another starts on this machine.
+    const reloaded = createExpdeskStore(client, { storage });
+    await reloaded.getState().init();
+    reloaded.getState().restoreForm();
+    expect(reloaded.getState().where).toBe('slurm');
+    expect(reloaded.getState().slurm.partition).toBe('gpu');
+    const saved = JSON.parse(storage.data.get('expdesk.launchMemory')!) as Record<string, unknown>;
+    storage.setItem('expdesk.launchMemory', JSON.stringify({ '/other': saved['/ws'] }));
+    reloaded.getState().restoreForm();
+    expect(reloaded.getState().where).toBe('local');
   });
 
   it('a sweep with where SLURM goes to the host as one sweep with its sbatch options (a job array there)', async () => {

@@ -77,6 +77,11 @@ export function userStateDir(): string {
   return path.join(base, 'expdesk');
 }
 
+/** The wrapper's system sampler (resources/runner/expdesk_system.py), beside the wrapper. */
+export function systemSamplerScript(): string {
+  return path.join(path.dirname(runnerScript()), 'expdesk_system.py');
+}
+
 /** The run wrapper (resources/runner/expdesk_run.py), shipped beside the code. */
 export function runnerScript(): string {
   const resourcesPath = (process as NodeJS.Process & { resourcesPath?: string }).resourcesPath;

@@ -104,9 +104,10 @@ export interface ExperimentBackend {
    * Local files holding these experiments' logs/system.jsonl (the run
    * wrapper's samples of the machine), in order, brought up to date: read
    * through the same metrics feeds as metrics.jsonl. A missing file is an
-   * empty stream, not an error.
+   * empty stream, not an error. `node`: a multi-node job's other node's file,
+   * logs/system-<node>.jsonl (ExperimentDetail.systemNodes), instead.
    */
-  localSystemMetrics(locations: string[]): Promise<LocalStream[]>;
+  localSystemMetrics(locations: string[], node?: string): Promise<LocalStream[]>;
 
   /** Follow experiments under a subscription id; an id with no locations still hears of new ones in the workspace. */
   watch(subscription: string, locations: string[]): Promise<void>;

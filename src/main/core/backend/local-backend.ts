@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { AnnotationChange, Annotations } from '../../../shared/annotations';
 import { annotateExperiment } from '../workspace/annotations';
 import { ExpdeskError } from '../../../shared/errors';
+import { systemFileName } from '../../../shared/system-metrics';
 import type { ExperimentDetail, WorkspaceListing } from '../../../shared/model';
 import { listConfigFiles, projectRootOf, readConfigFile, writeConfigFile } from '../configs/config-files';
 import { workingTree, type WorkingTree } from '../capture/git';
@@ -83,11 +84,11 @@ export class LocalBackend extends WatchingBackend<ExperimentWatcher> implements 
     return locations.map((l) => ({ dir: path.resolve(l), reset: false }));
   }
 
-  async localSystemMetrics(locations: string[]): Promise<LocalStream[]> {
+  async localSystemMetrics(locations: string[], node?: string): Promise<LocalStream[]> {
     return Promise.all(
       locations.map(async (l) => {
         const dir = path.resolve(l);
-        const file = path.join(dir, LAYOUT.system);
+        const file = path.join(dir, LAYOUT.logs, systemFileName(node));
         // Confined: a system.jsonl linked out of the experiment is refused, never read.
         await resolveInside(dir, file).catch((err: unknown) => {
           if (err instanceof ConfinementError && err.problem === 'missing') return;

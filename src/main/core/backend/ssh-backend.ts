@@ -12,7 +12,8 @@
 import { remoteEndpointLabel, remoteJoin, type RemoteLocation } from '../../../shared/remote-location';
 import { ExpdeskError } from '../../../shared/errors';
 import type { ExperimentDetail, WorkspaceListing } from '../../../shared/model';
-import type { Annotations } from '../../../shared/annotations';
+import type { AnnotationChange, Annotations } from '../../../shared/annotations';
+import { annotateRemote } from '../remote/remote-annotate';
 import type { SshConnection } from '../remote/connection';
 import type { RemotePool } from '../remote/pool';
 import { fetchRemoteExperiment } from '../remote/remote-export';
@@ -23,10 +24,13 @@ import {
   writeRemoteConfig,
 } from '../remote/remote-files';
 import type { RemoteMetricsMirror } from '../remote/remote-metrics';
+import { RemoteRunFiles } from '../remote/remote-run-files';
 import { RemoteOpError } from '../remote/remote-python';
 import { mirrorRemoteConfigs } from '../remote/remote-configs';
 import { RemoteExperimentWatcher } from '../remote/remote-watcher';
 import { RemoteWorkspace } from '../remote/remote-workspace';
+import { systemMirrorKey } from '../remote/remote-stream';
+import { systemFileName } from '../../../shared/system-metrics';
 import { sshSlurmSite } from '../remote/slurm-ssh';
 import { SlurmOverlay } from '../runs/slurm-overlay';
 import type { WorkingTree } from '../capture/git';
@@ -133,6 +137,9 @@ export class SshBackend extends WatchingBackend<RemoteExperimentWatcher> impleme
       overlay = new SlurmOverlay({
         site: () => sshSlurmSite(o.conn),
         folderOf: (s) => this.options.pool.forLocation(s.path).loc.path,
+        // Expdesk writes a SLURM run's status file before sbatch, so a folder whose status is only
+        // inferred holds no record: a listing of seed-written folders costs no second round trip.
+        mayHoldRecord: (_folder, s) => s.status.source !== 'inferred',
       });
       this.slurm.set(o.label, overlay);
     }
@@ -182,24 +189,52 @@ export class SshBackend extends WatchingBackend<RemoteExperimentWatcher> impleme
             if (r instanceof Error) throw r;
             out[g.items[i]!.index] = { dir: r.dir, reset: r.reset };
           });
+          await this.runMirrors(g, locations, out);
         }),
       ),
     );
     return out;
   }
 
-  async localSystemMetrics(locations: string[]): Promise<LocalStream[]> {
+  /**
+   * Experiments without metrics.jsonl may be TensorBoard or MLflow runs: their
+   * files' mirror replaces the empty metrics mirror (one more round trip, for
+   * those only).
+   */
+  private async runMirrors(
+    g: Opened & { items: Array<{ index: number; path: string }> },
+    locations: string[],
+    out: LocalMetrics[],
+  ): Promise<void> {
+    const mirror = this.options.mirror!;
+    const empty: typeof g.items = [];
+    for (const it of g.items) if ((await mirror.position(locations[it.index]!)).offset === 0) empty.push(it);
+    if (empty.length === 0) return;
+    const runs = new RemoteRunFiles(mirror.root);
+    const found = await runs.sync(
+      g.conn,
+      empty.map((it) => ({ location: locations[it.index]!, remotePath: it.path })),
+    );
+    found.forEach((r, i) => {
+      if (r instanceof Error) throw r;
+      if (r) out[empty[i]!.index] = r;
+    });
+  }
+
+  async localSystemMetrics(locations: string[], node?: string): Promise<LocalStream[]> {
     const mirror = this.options.mirror;
     if (!mirror) throw new ExpdeskError('bad-request', 'remote metrics are not available here');
     const out = new Array<LocalStream>(locations.length);
-    // Each experiment's system.jsonl gets a mirror of its own, keyed apart from its metrics.jsonl's.
-    const key = (l: string): string => `${l}#system`;
+    // Each experiment's system.jsonl gets a mirror of its own, keyed apart from its metrics.jsonl's
+    // (the key the listing's gather fills too, so its bytes cross once); each other node's too.
+    const name = systemFileName(node);
+    const key = (l: string): string => (node === undefined ? systemMirrorKey(l) : `${l}#${name}`);
     await Promise.all(
       this.byHost(locations).map((g) =>
         at(g.label, async () => {
           const targets = g.items.map((it) => ({
             location: key(locations[it.index]!),
-            remotePath: remoteJoin(it.path, 'logs', 'system.jsonl'),
+            remotePath: remoteJoin(it.path, 'logs', name),
             allowFile: true,
           }));
           const results = await mirror.sync(g.conn, targets);
@@ -224,12 +259,20 @@ export class SshBackend extends WatchingBackend<RemoteExperimentWatcher> impleme
     this.watcherFor().watch(subscription, locations);
   }
 
-  async annotate(locations: string[]): Promise<Annotations[]> {
-    // Read over SSH (the helper sends expdesk_notes.json with the small files); writing is not there yet.
-    throw new ExpdeskError(
-      'bad-request',
-      `notes, tags, star and archive can be changed on local experiments only for now (${locations[0] ?? ''})`,
-    );
+  /** Written on the remote by the helper (remote-annotate.ts), one round trip to read and one to write per host. */
+  async annotate(locations: string[], change: AnnotationChange): Promise<Annotations[]> {
+    const out = new Array<Annotations>(locations.length);
+    for (const g of this.byHost(locations)) {
+      const done = await at(g.label, () =>
+        annotateRemote(
+          g.conn,
+          g.items.map((it) => it.path),
+          change,
+        ),
+      );
+      done.forEach((a, i) => (out[g.items[i]!.index] = a));
+    }
+    return out;
   }
 
   async readFile(location: string, maxBytes?: number): Promise<BackendFileText> {

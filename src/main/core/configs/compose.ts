@@ -71,9 +71,14 @@ export interface ComposedConfig {
   config: ConfigMap;
   /**
    * The config composed from the defaults only (before the file's own keys and overrides), for "diff from base";
-   * empty when the file has no `defaults:` list (the type allows null for when Launch can show overrides alone).
+   * null when the file has no `defaults:` list (or an empty one): it has no base, and nothing changed from one.
    */
   base: ConfigMap | null;
+  /**
+   * The config as the files compose it, before the overrides (interpolated where that resolves without
+   * them), for "changes made by overrides"; null when no override was given.
+   */
+  beforeOverrides: ConfigMap | null;
   origins: Origins;
   /** Dotted paths of numbers written as floats (3.0), so the frozen file keeps them floats. */
   floatPaths: Set<string>;
@@ -218,7 +223,7 @@ function compose(
     sub.floatPaths.forEach((p) => floatPaths.add(p));
     for (const f of sub.files) if (!files.includes(f)) files.push(f);
   }
-  const base = config;
+  const base = loaded.defaults.length > 0 ? config : null;
   config = deepMerge(config, loaded.own);
   loaded.origins.forEach((v, k) => origins.set(k, v));
   // A key set by this file replaces float-ness decided by its defaults.
@@ -304,6 +309,15 @@ export interface ComposeOptions {
   root?: string;
 }
 
+/** The files' config without the overrides; left uninterpolated where only an override lets it resolve. */
+function beforeOverrides(config: ConfigMap): ConfigMap {
+  try {
+    return resolveInterpolations(config);
+  } catch {
+    return config;
+  }
+}
+
 /** Compose, override and interpolate a config file. Throws ConfigError with file:line:column. */
 export function composeConfig(file: string, options: ComposeOptions = {}): ComposedConfig {
   const top = path.resolve(file);
@@ -337,6 +351,7 @@ export function composeConfig(file: string, options: ComposeOptions = {}): Compo
   return {
     config: resolved,
     base: merged.base,
+    beforeOverrides: options.overrides?.length ? beforeOverrides(merged.config) : null,
     origins: merged.origins,
     floatPaths: merged.floatPaths,
     files: merged.files,

@@ -4,7 +4,7 @@
  * typed arrays — step, wall time (ms) and value — filled record by record by
  * the experiment's MetricsFeed (./metrics-feed.ts), which parses each line
  * once for these columns and the summary's fold alike. NaN and ±Infinity are
- * stored as NaN and travel as null.
+ * stored as they are; they travel as null in a line plus a mark of their kind.
  *
  * Within one experiment, points are kept within a budget (a 2 GB
  * metrics.jsonl held ~1 GB resident): past it, every long column is halved by
@@ -43,6 +43,16 @@ export class MetricColumn {
   timeMax = -Infinity;
   /** Halved by min/max decimation this many times (0: every point of the file is here). */
   decimations = 0;
+  /**
+   * Arrays derived from this column (a smoothing, x joined from another
+   * metric), reused while `version` (and the other column's, if any) is the same.
+   */
+  readonly derived = new Map<string, { version: string; value: Float64Array }>();
+
+  /** Changes whenever the points change (appended or decimated). */
+  get version(): string {
+    return `${this.length}:${this.decimations}`;
+  }
 
   push(step: number, time: number, y: number): void {
     const n = this.length;
@@ -56,8 +66,8 @@ export class MetricColumn {
     }
     this.step[n] = step;
     this.time[n] = time;
-    // ±Infinity is as unplottable as NaN; one representation keeps downsampling simple.
-    this.y[n] = Number.isFinite(y) ? y : NaN;
+    // NaN, +Infinity and -Infinity are kept as they are: the chart marks each as what it is.
+    this.y[n] = y;
     this.length = n + 1;
     if (step < this.stepMin) this.stepMin = step;
     if (step > this.stepMax) this.stepMax = step;
@@ -82,7 +92,8 @@ export class MetricColumn {
   /**
    * Keep, of each block of four consecutive points, the lowest and the
    * highest (in file order; one point when they coincide); a block of only
-   * non-finite values keeps its first, so a diverged run still ends in a gap.
+   * non-finite values keeps its first, so a diverged run still ends in a gap
+   * (and its mark).
    * Returns the points dropped. Order, and so sortedness, is kept.
    */
   decimate(): number {
@@ -95,7 +106,7 @@ export class MetricColumn {
       let hi = -1;
       for (let i = b; i < end; i++) {
         const v = y[i]!;
-        if (Number.isNaN(v)) continue;
+        if (v - v !== 0) continue; // NaN or ±Infinity: never a block's lowest or highest
         if (lo < 0 || v < y[lo]!) lo = i;
         if (hi < 0 || v > y[hi]!) hi = i;
       }

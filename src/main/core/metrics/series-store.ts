@@ -3,18 +3,19 @@
  * (./series-columns.ts) of each experiment's MetricsFeed (./metrics-feed.ts),
  * brought up to date by offset — the same feed, and so the same single parse
  * of each line, as the summary's — plus one downsampling pass
- * (src/shared/downsample.ts) over the visible range per request. A few
+ * (src/shared/downsample.ts) over the visible range per request, with the
+ * axes, smoothing and marks of ./series-query.ts. A few
  * experiments' columns are kept, least recently used first out, within a
  * budget of points (see MetricsFeeds).
  */
 import { stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { MetricsSeriesResult } from '../../../shared/contract';
-import { downsampleMinMax, type XRange } from '../../../shared/downsample';
 import { isExperimentDir, WorkspaceError } from '../workspace/discover';
 import { LAYOUT } from '../workspace/layout';
 import { MetricsFeeds, processMetricsFeeds } from './metrics-feed';
-import type { ExperimentSeries, XAxis } from './series-columns';
+import type { ExperimentSeries } from './series-columns';
+import { querySeries, type SeriesQuery } from './series-query';
 import { metricsFileOf } from './metrics-source';
 import { tfeventsKey } from './tfevents-tail';
 import { mlflowKey } from './mlflow-tail';
@@ -26,13 +27,7 @@ export {
   MetricColumn,
   type XAxis,
 } from './series-columns';
-
-export interface SeriesQuery {
-  keys?: string[];
-  x: XAxis;
-  range?: XRange | null;
-  buckets: number;
-}
+export type { SeriesAxis, SeriesQuery } from './series-query';
 
 export interface SeriesStoreOptions {
   /** The feeds to read through; by default the process's (shared with the summary store). */
@@ -95,22 +90,7 @@ export class SeriesStore {
   }
 
   private queryLoaded(entry: ExperimentSeries, q: SeriesQuery): MetricsSeriesResult {
-    const all = [...entry.columns.keys()].sort();
-    const wanted = q.keys ? q.keys.filter((k) => entry.columns.has(k)) : all;
-    const series: MetricsSeriesResult['series'] = {};
-    let extent: XRange | null = null;
-    for (const key of wanted) {
-      const col = entry.columns.get(key)!;
-      const e = col.extent(q.x);
-      if (e) extent = extent ? { min: Math.min(extent.min, e.min), max: Math.max(extent.max, e.max) } : e;
-      const s = downsampleMinMax(
-        { x: col.x(q.x), y: col.y, length: col.length, sorted: col.sorted(q.x) },
-        { buckets: q.buckets, range: q.range ?? null },
-      );
-      // A decimated column is already a min/max reduction of the file.
-      series[key] = col.decimations > 0 ? { ...s, downsampled: true } : s;
-    }
-    return { keys: all, series, extent, records: entry.records };
+    return querySeries(entry, q);
   }
 
   /** Drop an experiment's columns (a folder deleted, or memory wanted back); its summary's fold stays. */

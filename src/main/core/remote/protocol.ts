@@ -47,6 +47,12 @@ export interface GatherHint {
   offset: number;
   fingerprint: string;
   more?: boolean;
+  /** The client's copy of logs/system.jsonl (the run wrapper's samples): its length and last bytes. */
+  system_offset?: number;
+  system_fingerprint?: string;
+  system_more?: boolean;
+  /** A TensorBoard or MLflow run's mirrored files: name → [offset, inode, fingerprint] (remote-run-files.ts). */
+  files?: RunFilesKnown;
 }
 
 export interface GatherRequest {
@@ -95,6 +101,8 @@ const WireDetail = z.object({
   outputs: z.array(z.object({ kind: z.enum(['eval', 'samples', 'other']), rel: z.string(), size: count })),
   has_requirements: z.boolean(),
   has_reproduce: z.boolean(),
+  /** A multi-node job's other nodes (logs/system-<node>.jsonl), sorted. */
+  system_nodes: z.array(z.string()).optional(),
 });
 
 const TextKey = z.enum(['config', 'metadata', 'failed', 'status', 'annotations']);
@@ -114,15 +122,20 @@ const WireExperiment = z.object({
       metrics: Sig,
       /** expdesk_notes.json (helpers before notes did not send it). */
       annotations: Sig.optional(),
+      /** logs/system.jsonl, the run wrapper's samples of the machine. */
+      system: Sig.optional(),
     })
     .optional(),
   texts: z.partialRecord(TextKey, WireText).optional(),
   last_write_ms: z.number().nullable().optional(),
   pid_alive: z.boolean().nullable().optional(),
   metrics: WireMetrics.optional(),
+  /** logs/system.jsonl's bytes after the hint's system_offset, in the form of `metrics`. */
+  system: WireMetrics.optional(),
   detail: WireDetail.optional(),
-  /** A TensorBoard or MLflow run without logs/metrics.jsonl (its metrics are not shipped yet). */
+  /** A TensorBoard or MLflow run without logs/metrics.jsonl: its metric files come as `run_files`. */
   other_metrics: z.enum(['tfevents', 'mlflow']).optional(),
+  run_files: z.lazy(() => WireRunFiles).optional(),
 });
 
 const GatherAnswer = z.object({
@@ -137,6 +150,7 @@ const GatherAnswer = z.object({
 });
 
 export type WireText = z.infer<typeof WireText>;
+export type WireMetrics = z.infer<typeof WireMetrics>;
 export type WireSig = z.infer<typeof Sig>;
 export type WireExperiment = z.infer<typeof WireExperiment>;
 export type GatherAnswer = z.infer<typeof GatherAnswer>;
@@ -170,19 +184,20 @@ export interface TailRequest {
   max_bytes_per_file: number;
   max_total_bytes: number;
 }
+/** A file's bytes after the client's copy: where they start, whether the copy starts over, and whether more follow. */
+const FILE_BYTES = {
+  size: count,
+  ino: inode,
+  start: count,
+  reset: z.boolean(),
+  /** The bytes as latin-1 text. */
+  data: z.string(),
+  more: z.boolean(),
+};
 const WireTail = z.union([
   z.strictObject({ path: z.string(), error: ErrorPair }),
   z.strictObject({ path: z.string(), missing: z.literal(true) }),
-  z.object({
-    path: z.string(),
-    size: count,
-    ino: inode,
-    start: count,
-    reset: z.boolean(),
-    /** The bytes as latin-1 text. */
-    data: z.string(),
-    more: z.boolean(),
-  }),
+  z.object({ path: z.string(), ...FILE_BYTES }),
 ]);
 const TailAnswer = z.object({ files: z.array(WireTail) });
 export type WireTail = z.infer<typeof WireTail>;
@@ -371,6 +386,51 @@ export interface PackRequest {
   git_root: string | null;
 }
 
+// --- TensorBoard and MLflow runs' files, notes (issue 12) ------------------------------
+
+/** What a client's mirror holds of a run's files: name → [offset, inode, base64 of the bytes before the offset]. */
+export type RunFilesKnown = Record<string, [number, number | null, string]>;
+
+/** One run file's bytes after the client's copy (as `tail` answers for metrics.jsonl). */
+const WireRunFile = z.object({
+  /** Relative to the run's folder, '/'-separated (untrusted: checked before it names a local file). */
+  name: z.string(),
+  ...FILE_BYTES,
+});
+const WireRunFiles = z.object({
+  kind: z.enum(['tfevents', 'mlflow']).nullable(),
+  /** Every current file of the run (a file not named is gone). */
+  files: z.array(WireRunFile),
+});
+export type WireRunFiles = z.infer<typeof WireRunFiles>;
+
+export interface RunFilesRequest {
+  op: 'run_files';
+  runs: Array<{ path: string; files: RunFilesKnown }>;
+  max_bytes_per_run: number;
+  max_total_bytes: number;
+}
+const RunFilesAnswer = z.object({ runs: z.array(WireRunFiles.extend({ path: z.string() })) });
+
+export interface AnnotateRequest {
+  op: 'annotate';
+  /** Without `data`: read. With it: write it (base64) if the file still holds `expected` (base64; null: no file). */
+  items: Array<{ exp_dir: string; data?: string; expected?: string | null }>;
+}
+const AnnotateAnswer = z.object({
+  items: z.array(
+    z.union([
+      z.strictObject({ exp_dir: z.string(), error: ErrorPair }),
+      z.object({
+        exp_dir: z.string(),
+        current: z.string().nullable(),
+        conflict: z.boolean().optional(),
+        written: z.boolean().optional(),
+      }),
+    ]),
+  ),
+});
+
 // --- the table ------------------------------------------------------------------------------
 
 /** Operations answered with one JSON body: their answers' schemas. */
@@ -386,6 +446,8 @@ export const ANSWERS = {
   start: StartAnswer,
   stop: StopAnswer,
   ops: OpsAnswer,
+  run_files: RunFilesAnswer,
+  annotate: AnnotateAnswer,
 } as const;
 
 /** Operations answered with a stream (frames or a tar), parsed by their callers. */
@@ -408,7 +470,9 @@ export type AnsweredRequest =
   | PrepareRequest
   | StartRequest
   | StopRequest
-  | OpsRequest;
+  | OpsRequest
+  | RunFilesRequest
+  | AnnotateRequest;
 export type StreamedRequest = FollowRequest | PackRequest;
 export type HelperRequest = AnsweredRequest | StreamedRequest;
 

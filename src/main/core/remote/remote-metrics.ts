@@ -47,6 +47,7 @@ import {
 import path from 'node:path';
 import { LAYOUT } from '../workspace/layout';
 import { callRemote, RemoteOpError, type HelperHost } from './remote-python';
+import { keepsChanging, oneAtATime } from './remote-wire';
 
 const MIRROR_VERSION = 1;
 const FINGERPRINT_BYTES = 64;
@@ -124,7 +125,10 @@ export class RemoteMetricsMirror {
   /** Round trips made and metrics bytes received, by this object (tests and figures). */
   readonly stats = { calls: 0, bytes: 0 };
 
-  constructor(private readonly root: string) {
+  constructor(
+    /** The cache folder the mirrors live in. */
+    readonly root: string,
+  ) {
     const key = path.resolve(root);
     let s = shared.get(key);
     if (!s) {
@@ -248,14 +252,7 @@ export class RemoteMetricsMirror {
   }
 
   private locked<T>(location: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.locks.get(location) ?? Promise.resolve();
-    const p = prev.then(fn, fn);
-    const settled = p.catch(() => undefined);
-    this.locks.set(location, settled);
-    void settled.then(() => {
-      if (this.locks.get(location) === settled) this.locks.delete(location);
-    });
-    return p;
+    return oneAtATime(this.locks, location, fn);
   }
 
   /** The local folder of a location's mirror (whether or not it exists yet). */
@@ -360,11 +357,7 @@ export class RemoteMetricsMirror {
     let pending = targets;
     for (let round = 0; pending.length > 0; round++) {
       if (round >= MAX_ROUNDS) {
-        for (const t of pending)
-          out.set(
-            t.location,
-            new RemoteOpError('internal', `${t.location}: metrics keep changing under the copy`),
-          );
+        for (const t of pending) out.set(t.location, keepsChanging(t.location));
         break;
       }
       const states = await Promise.all(pending.map((t) => this.state(t.location)));

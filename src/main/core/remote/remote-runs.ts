@@ -24,7 +24,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { ClientChannel } from 'ssh2';
 import { remoteBasename, remoteDirname, remoteJoin } from '../../../shared/remote-location';
-import { runnerScript } from '../app/paths';
+import { runnerScript, systemSamplerScript } from '../app/paths';
 import { freezeTimeoutMs, probeTimeoutMs, PYTHON_PROBE } from '../capture/python';
 import { tmuxSessionName } from '../runs/launch';
 import {
@@ -447,8 +447,7 @@ export async function startRemoteRun(
 
 /** The modules the wrapper imports (the system sampler), sent with it and written beside it there. */
 function runnerModules(): Record<string, string> {
-  const name = 'expdesk_system.py';
-  return { [name]: readFileSync(path.join(path.dirname(runnerScript()), name)).toString('base64') };
+  return { 'expdesk_system.py': readFileSync(systemSamplerScript()).toString('base64') };
 }
 
 /** Stop a remote run (SIGUSR1 to its wrapper, which escalates); resolves with the final status. */

@@ -10,6 +10,7 @@ import { getSystemErrorMap } from 'node:util';
 import type { FileSig } from '../summary/summary-store';
 import type { SmallFileText } from '../workspace/files';
 import type { WireOsError, WireSig, WireText } from './protocol';
+import { RemoteOpError } from './remote-python';
 
 export function toSig(w: WireSig | undefined): FileSig {
   return w ? { size: w[0], mtimeMs: w[1], ino: w[2] } : null;
@@ -69,4 +70,25 @@ export function compareRel(a: string[], b: string[]): number {
     if (c) return c;
   }
   return 0;
+}
+
+/** Run `fn` after every earlier call for the same key (a mirror's changes, one at a time per location). */
+export function oneAtATime<T>(
+  locks: Map<string, Promise<unknown>>,
+  key: string,
+  fn: () => Promise<T>,
+): Promise<T> {
+  const prev = locks.get(key) ?? Promise.resolve();
+  const p = prev.then(fn, fn);
+  const settled = p.catch(() => undefined);
+  locks.set(key, settled);
+  void settled.then(() => {
+    if (locks.get(key) === settled) locks.delete(key);
+  });
+  return p;
+}
+
+/** The error of a mirror whose file kept changing through every follow-up call. */
+export function keepsChanging(location: string): Error {
+  return new RemoteOpError('internal', `${location}: metrics keep changing under the copy`);
 }

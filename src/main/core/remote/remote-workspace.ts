@@ -58,11 +58,13 @@ import { LAYOUT } from '../workspace/layout';
 import { mapLimited, unreadableSummary } from '../workspace/workspace';
 import type { GatherAnswer, GatherHint, GatherRequest, WireExperiment, WireSig } from './protocol';
 import { RemoteMetricsMirror } from './remote-metrics';
+import { RemoteRunFiles, type RunKind } from './remote-run-files';
 import { compareRel, osErrorText, scratchMirrorRoot, textOf, toSig, toWire } from './remote-wire';
-import { callRemote, RemoteOpError, type HelperHost } from './remote-python';
+import { callRemote, type HelperHost } from './remote-python';
+import { absorbSystem, acceptBytes, coreError, systemHint } from './remote-stream';
 
-/** Bump when the remote part of an entry changes shape. */
-const REMOTE_ENTRY_VERSION = 1;
+/** Bump when the remote part of an entry changes shape (2: logs/system.jsonl is shipped too; 3: TensorBoard/MLflow runs' files). */
+const REMOTE_ENTRY_VERSION = 3;
 /** Metrics bytes per experiment per answer, and per answer in all. */
 const MAX_BYTES_PER_EXPERIMENT = 16 * 1024 * 1024;
 const MAX_TOTAL_BYTES = 64 * 1024 * 1024;
@@ -83,21 +85,25 @@ const TEXT_FILES: Record<TextKey, string> = {
 
 /** A summary cache entry of a remote experiment: the texts are kept so one changed file re-derives. */
 interface RemoteEntry extends CacheEntry {
-  remote: { version: number; texts: Record<TextKey, SmallFileText>; more: boolean };
+  remote: {
+    version: number;
+    texts: Record<TextKey, SmallFileText>;
+    more: boolean;
+    /** logs/system.jsonl has bytes beyond what was read (ask for them as for metrics). */
+    systemMore?: boolean;
+    /** A TensorBoard or MLflow run: its files are mirrored by RemoteRunFiles and read from there. */
+    other?: RunKind;
+  };
 }
 
 type Hint = GatherHint;
 type GatherResult = GatherAnswer;
 
-function coreError(err: unknown): unknown {
-  if (err instanceof RemoteOpError && err.code !== 'internal')
-    return new WorkspaceError(err.code, err.message);
-  return err;
-}
-
 export class RemoteWorkspace {
   /** The local copies of the experiments' metrics: every metrics byte received goes there, once. */
   readonly mirror: RemoteMetricsMirror;
+  /** The local copies of TensorBoard and MLflow runs' metric files (beside the metrics mirrors). */
+  readonly runs: RemoteRunFiles;
   private readonly feeds: MetricsFeeds;
 
   constructor(
@@ -110,6 +116,7 @@ export class RemoteWorkspace {
     mirror?: RemoteMetricsMirror,
   ) {
     this.mirror = mirror ?? new RemoteMetricsMirror(store.cacheRoot ?? scratchMirrorRoot());
+    this.runs = new RemoteRunFiles(this.mirror.root);
     this.feeds = store.feeds;
   }
 
@@ -122,7 +129,20 @@ export class RemoteWorkspace {
       // A mirror shorter than what was read of it (its cache folder cleaned): ask for the metrics again.
       sigs.metrics = at.offset >= entry.tail.offset ? toWire(entry.metricsSig) : null;
     }
-    return { sigs, offset: at.offset, fingerprint: at.fingerprint, more: entry?.remote.more || undefined };
+    const system = await systemHint(this.mirror, key, entry?.system, Boolean(entry?.remote.systemMore));
+    if (entry) sigs.system = system.sig;
+    // What the run mirror holds (asked only where the folder may be a TensorBoard or MLflow run).
+    const files = !entry || entry.remote.other ? await this.runs.known(key) : {};
+    return {
+      sigs,
+      offset: at.offset,
+      fingerprint: at.fingerprint,
+      more: entry?.remote.more || undefined,
+      system_offset: system.offset,
+      system_fingerprint: system.fingerprint,
+      system_more: system.more,
+      ...(Object.keys(files).length > 0 ? { files } : {}),
+    };
   }
 
   /** Bring the experiment's feed up to its mirror; the entry takes the feed's reader state and fold. */
@@ -187,15 +207,24 @@ export class RemoteWorkspace {
       metricsProblem: cached?.metricsProblem ?? null,
       remote: { version: REMOTE_ENTRY_VERSION, texts, more: false },
     };
+    const system = await absorbSystem(
+      { mirror: this.mirror, conn: this.conn, feeds: this.feeds },
+      key,
+      g,
+      cached?.system,
+    );
+    entry.system = system.system;
+    entry.remote.systemMore = system.more;
     const metricsSig = toSig(g.sigs?.metrics);
+    if (metricsSig === null && g.other_metrics && g.run_files) {
+      if (cached?.remote.other !== g.other_metrics) {
+        entry.tail = emptyTailState();
+        entry.fold = new MetricsFold().state;
+      }
+      return this.absorbRun(key, g.other_metrics, g.run_files, entry);
+    }
     if (metricsSig === null) {
-      // A TensorBoard or MLflow run over SSH: listed, but its metrics are not shipped yet; say so.
-      entry.metricsProblem = g.other_metrics
-        ? {
-            file: g.other_metrics === 'tfevents' ? 'events.out.tfevents.*' : 'metrics/*',
-            message: `${g.other_metrics === 'tfevents' ? 'TensorBoard' : 'MLflow'} metrics are not read over SSH yet; open a local copy of the folder for them`,
-          }
-        : null;
+      entry.metricsProblem = null;
       entry.tail = emptyTailState();
       entry.fold = new MetricsFold().state;
       entry.metricsSig = null;
@@ -213,31 +242,38 @@ export class RemoteWorkspace {
       return entry;
     }
     entry.metricsProblem = null;
-    const got = await this.mirror.accept(key, {
-      start: m.start,
-      reset: m.reset,
-      data: Buffer.from(m.data, 'base64'),
-      ino: metricsSig.ino,
-    });
-    if (got.again) {
+    const got = await acceptBytes(
+      this.mirror,
+      this.conn,
+      { location: key, remotePath: g.path },
+      m,
+      metricsSig.ino,
+      () => this.readFeed(entry),
+    );
+    if (got === 'again') {
       // The answer does not continue the mirror (now empty): ask again from the start.
       entry.metricsSig = null;
       entry.remote.more = true;
       return entry;
     }
-    let more = m.more;
-    if (m.skip_to !== undefined) {
-      // One line longer than the gather's budget: the mirror takes it by `tail`, in pieces, so the
-      // feed counts it as malformed with its line number, as for a local file.
-      const [r] = await this.mirror.sync(this.conn, [{ location: key, remotePath: g.path }]);
-      if (r instanceof Error) throw coreError(r);
-      more = false;
-    }
-    await this.readFeed(entry);
-    const { offset } = await this.mirror.position(key);
-    entry.remote.more = more && offset < m.size;
+    entry.remote.more = got.more;
     // The signature is recorded only once everything up to it was read.
     entry.metricsSig = entry.remote.more ? null : metricsSig;
+    return entry;
+  }
+
+  /** A TensorBoard or MLflow run: read from its files' mirror (RemoteRunFiles.feed). */
+  private async absorbRun(
+    key: string,
+    kind: RunKind,
+    files: NonNullable<WireExperiment['run_files']>,
+    entry: RemoteEntry,
+  ): Promise<RemoteEntry> {
+    if ((await this.mirror.position(key)).offset > 0) await this.mirror.clear(key);
+    const got = await this.runs.feed(this.feeds, key, kind, files, entry);
+    Object.assign(entry, { tail: got.tail, fold: got.fold, metricsProblem: got.problem, metricsSig: null });
+    entry.remote.other = kind;
+    entry.remote.more = got.more;
     return entry;
   }
 
@@ -286,7 +322,7 @@ export class RemoteWorkspace {
       byPath.set(g.path, g);
     });
     for (let round = 0; round < MAX_FOLLOW_UPS; round++) {
-      const pending = [...entries].filter(([, e]) => e.remote.more);
+      const pending = [...entries].filter(([, e]) => e.remote.more || e.remote.systemMore);
       if (pending.length === 0) break;
       const more = await callRemote(
         this.conn,
@@ -324,7 +360,7 @@ export class RemoteWorkspace {
     });
     paths.forEach((p, i) => {
       const { e, hint } = found[i]!;
-      if (e || hint.offset > 0) hints[p] = hint;
+      if (e || hint.offset > 0 || hint.files) hints[p] = hint;
     });
     return hints;
   }
@@ -390,13 +426,14 @@ export class RemoteWorkspace {
         .sort((a, b) => a.name.localeCompare(b.name));
       return {
         summary,
-        config: config.value,
+        config: config.value ?? summary.hparams ?? null,
         metadata: metadata.value,
         checkpoints,
         logs,
         outputs,
         hasRequirements: d.has_requirements,
         hasReproduceScript: d.has_reproduce,
+        systemNodes: d.system_nodes ?? [],
       };
     });
   }

@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { remoteJoin } from '../../../shared/remote-location';
 import { shellJoin, shellQuote } from '../../../shared/shell-quote';
 import { SLURM_RECORD, SlurmRecord } from '../../../shared/slurm';
-import { runnerScript } from '../app/paths';
+import { runnerScript, systemSamplerScript } from '../app/paths';
 import type { SlurmFolderState, SlurmSite } from '../runs/slurm-executor';
 import type { SchedulerShell, ShellResult } from '../runs/slurm-scheduler';
 import { parseStatusFile } from '../workspace/status';
@@ -110,6 +110,7 @@ export function sshSlurmSite(conn: SshConnection): SlurmSite {
     },
     removeFolder: async (expDir) => void (await run(`rm -rf -- ${shellQuote(expDir)}`)),
     runnerSource: () => readFile(runnerScript(), 'utf8'),
+    systemSource: () => readFile(systemSamplerScript(), 'utf8'),
     runnerPython: 'python3',
   };
 }

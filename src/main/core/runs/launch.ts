@@ -20,6 +20,8 @@ import { runnerScript } from '../app/paths';
 import { readStatusFile } from './control';
 import type { PreparedRun } from './prepare';
 import { runRecordFile } from './run-record';
+import { wrapperPython } from './runner-python';
+import { trackCapture } from './pending-captures';
 
 let tmuxChecked: boolean | undefined;
 
@@ -107,7 +109,16 @@ export async function launchRun(prepared: PreparedRun, options: LaunchOptions = 
   const specFile = writeSpec(prepared, session, options.stopTimeouts ?? [10, 10]);
   const cols = options.cols ?? 160;
   const rows = options.rows ?? 50;
-  const wrapper = [runnerPython(), runnerScript(), ...systemIntervalArgs(options.systemInterval), specFile];
+  // The interpreter itself, not a version manager's shim (./runner-python.ts); -S: the wrapper is
+  // stdlib only, so site-packages' .pth files (which import packages) are not read.
+  const interpreter = wrapperPython();
+  const wrapper = [
+    interpreter.python,
+    '-S',
+    runnerScript(),
+    ...systemIntervalArgs(options.systemInterval),
+    specFile,
+  ];
   const env = outsideTmuxEnv();
   env.TERM = env.TERM && env.TERM !== 'dumb' ? env.TERM : 'xterm-256color';
 
@@ -159,6 +170,8 @@ export async function launchRun(prepared: PreparedRun, options: LaunchOptions = 
     onExit.dispose();
   }
   rmSync(path.dirname(specFile), { recursive: true, force: true });
+  // Learned beside the run, for the next start.
+  if (interpreter.learn) trackCapture(interpreter.learn());
   return {
     expDir: prepared.expDir,
     name: prepared.name,

@@ -34,8 +34,13 @@ export class LocalExecutor implements RunExecutor<LocalSubmission> {
 
   async submit(plan: RunPlan): Promise<LocalSubmission> {
     // The run starts once git state, patch and config are captured; the environment lands beside it.
-    const prepared = await prepareLocally(plan, { deferEnvironment: true });
-    const run = await launchRun(prepared, { ...this.options, systemInterval: plan.systemInterval });
+    // The environment's probes wait for the launch: they would slow the start down.
+    let launched!: () => void;
+    const environmentAfter = new Promise<void>((resolve) => (launched = resolve));
+    const prepared = await prepareLocally(plan, { deferEnvironment: true, environmentAfter });
+    const run = await launchRun(prepared, { ...this.options, systemInterval: plan.systemInterval }).finally(
+      launched,
+    );
     return {
       handle: LocalExecutor.handle(run.expDir, run.tmuxSession),
       name: run.name,

@@ -75,6 +75,12 @@ export interface PreparedRun {
 export interface PrepareOptions {
   /** Capture the interpreter, pip freeze, conda and GPUs beside the run instead of before it. */
   deferEnvironment?: boolean;
+  /**
+   * With deferEnvironment: the deferred probes start only once this resolves
+   * (the executor's launch), so that pip freeze never competes with the
+   * start for the CPU.
+   */
+  environmentAfter?: Promise<void>;
 }
 
 /** The interpreter's fields in metadata.json until the deferred probe lands. */
@@ -156,8 +162,9 @@ export async function prepareLocally(plan: RunPlan, options: PrepareOptions = {}
   // The experiments folder is output, not code: it never counts as a change.
   const experimentsDir = experimentsDirOf(plan.workspace);
   const gitP = gitInfo(cwd, [experimentsDir]);
-  const pyP = probePython(plan.python, cwd);
-  const freezeP = pipFreeze(plan.python, cwd);
+  const envStart = options.deferEnvironment ? (options.environmentAfter ?? Promise.resolve()) : null;
+  const pyP = envStart ? envStart.then(() => probePython(plan.python, cwd)) : probePython(plan.python, cwd);
+  const freezeP = envStart ? envStart.then(() => pipFreeze(plan.python, cwd)) : pipFreeze(plan.python, cwd);
   const sysP = options.deferEnvironment ? null : systemInfo();
 
   const git: GitInfo = await gitP;

@@ -68,6 +68,8 @@ export interface SlurmSite {
   /** Remove a folder this submission made (sbatch refused the job). */
   removeFolder(expDir: string): Promise<void>;
   runnerSource(): Promise<string>;
+  /** The wrapper's system sampler (expdesk_system.py): carried in the batch script's spec. */
+  systemSource(): Promise<string>;
   runnerPython: string;
 }
 
@@ -132,7 +134,7 @@ export class SlurmExecutor implements RunExecutor<SlurmSubmission> {
   async submit(plan: RunPlan): Promise<SlurmSubmission> {
     const options = await this.checkOptions();
     const prepared = await this.site.prepare(plan);
-    const script = await this.writeScript(prepared, options);
+    const script = await this.writeScript(prepared, options, plan.systemInterval);
     const r = await this.site.shell.exec(['sbatch', '--parsable', ...options, script]);
     const jobId = r.code === 0 ? /^\s*(\d+(?:_\d+)?)/.exec(r.stdout)?.[1] : undefined;
     if (!jobId) {
@@ -165,7 +167,12 @@ export class SlurmExecutor implements RunExecutor<SlurmSubmission> {
       for (const m of members) {
         const prepared = await site.prepare(m.plan);
         made.push({ prepared, script: '' });
-        made[made.length - 1]!.script = await this.writeScript(prepared, options, m.tag);
+        made[made.length - 1]!.script = await this.writeScript(
+          prepared,
+          options,
+          m.plan.systemInterval,
+          m.tag,
+        );
       }
     } catch (err) {
       await removeAll();
@@ -213,7 +220,12 @@ export class SlurmExecutor implements RunExecutor<SlurmSubmission> {
   }
 
   /** Write the folder's batch script and its "queued" status; on failure the folder goes. */
-  private async writeScript(prepared: SlurmPrepared, options: string[], sweep?: SweepTag): Promise<string> {
+  private async writeScript(
+    prepared: SlurmPrepared,
+    options: string[],
+    systemInterval: number,
+    sweep?: SweepTag,
+  ): Promise<string> {
     const { site } = this;
     const script = site.join(prepared.expDir, SLURM_SCRIPT);
     try {
@@ -228,6 +240,10 @@ export class SlurmExecutor implements RunExecutor<SlurmSubmission> {
         term_is_stop: false,
         tmux_session: null,
         stop_timeouts: [5, 5],
+        // The wrapper reads itself from the script's stdin: the sampler comes in the spec. On a
+        // multi-node job it samples the other nodes too (logs/system-<node>.jsonl).
+        system_interval: systemInterval,
+        system_source: await site.systemSource(),
         ...(sweep ? { sweep } : {}),
       };
       const text = batchScript(

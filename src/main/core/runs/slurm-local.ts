@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import { readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
 import { SLURM_RECORD, SlurmRecord } from '../../../shared/slurm';
-import { runnerScript } from '../app/paths';
+import { runnerScript, systemSamplerScript } from '../app/paths';
 import { readRegularFileSync } from '../fs/safe-read';
 import { writeAtomic } from '../workspace/fs-batch';
 import { LAYOUT } from '../workspace/layout';
@@ -51,6 +51,7 @@ export function localSlurmSite(shell = new LocalSchedulerShell()): SlurmSite {
     },
     removeFolder: (expDir) => rm(expDir, { recursive: true, force: true }),
     runnerSource: () => readFile(runnerScript(), 'utf8'),
+    systemSource: () => readFile(systemSamplerScript(), 'utf8'),
     runnerPython: process.env.EXPDESK_RUNNER_PYTHON || 'python3',
   };
 }

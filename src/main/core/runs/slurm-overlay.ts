@@ -20,8 +20,12 @@ export interface SlurmOverlayOptions {
   site?: () => SlurmSite;
   /** A summary's folder as the site names it (a remote path for an ssh://… summary). */
   folderOf?: (s: ExperimentSummary) => string;
-  /** A cheap check that a folder may hold a SLURM record (locally: it exists); default: ask the site. */
-  mayHoldRecord?: (folder: string) => boolean;
+  /**
+   * A cheap check that a folder may hold a SLURM record (locally: it exists;
+   * remotely: the listing saw a status file, which Expdesk writes before sbatch);
+   * default: ask the site.
+   */
+  mayHoldRecord?: (folder: string, s: ExperimentSummary) => boolean;
   poll?: { minMs: number; maxMs: number };
 }
 
@@ -46,7 +50,7 @@ export class SlurmOverlay {
     const picked = summaries
       .map((s, i) => ({ s, i, folder: folderOf(s) }))
       .filter(({ s }) => all || !ENDED.has(s.status.state))
-      .filter(({ folder }) => !may || may(folder));
+      .filter(({ s, folder }) => !may || may(folder, s));
     if (picked.length === 0) return summaries;
     this.executor ??= new SlurmExecutor((this.options.site ?? localSlurmSite)(), {
       poll: this.options.poll ?? { minMs: 15_000, maxMs: 120_000 },

@@ -26,7 +26,7 @@ import {
   otherMetricsSource,
   withHparams,
 } from '../metrics/metrics-source';
-import { statSig } from '../workspace/fs-batch';
+import { statSig, statSigs } from '../workspace/fs-batch';
 import {
   configFromText,
   failedFromText,
@@ -63,6 +63,8 @@ export const SMALL_KEYS = Object.keys(SMALL_FILES) as SmallKey[];
  * FAILED.txt or final checkpoint decides the status.
  */
 const ACTIVITY_FILES = [path.join(LAYOUT.logs, 'train.log'), path.join(LAYOUT.logs, 'train_rank0.log')];
+/** What prepare() stats of every folder, in this order: the small files, metrics, system. */
+const STATTED = [...SMALL_KEYS.map((k) => SMALL_FILES[k]), LAYOUT.metrics, LAYOUT.system];
 
 export interface CacheEntry {
   version: number;
@@ -149,6 +151,8 @@ export class SummaryStore implements Summarizer {
   private readonly inflight = new Map<string, Promise<ExperimentSummary>>();
   private readonly disk: SummaryDiskCache<CacheEntry> | null;
   private readonly aux = new Map<string, unknown>();
+  /** Stats made by prepare() for the summarize calls after it (STATTED; the logs' where statted). */
+  private readonly prepared = new Map<string, { sigs: FileSig[]; activity: FileSig[] | null }>();
   private flushTimer: NodeJS.Timeout | null = null;
   private dirtySince = 0;
   private lastFlush = 0;
@@ -174,6 +178,42 @@ export class SummaryStore implements Summarizer {
     const p = this.refresh(key).finally(() => this.inflight.delete(key));
     this.inflight.set(key, p);
     return p;
+  }
+
+  /**
+   * Stat every input of these folders in one batch (one message to the
+   * stat worker, one promise) and load their cache file, so that the
+   * summarize calls that follow only compare and build: a warm listing of
+   * 5,000 experiments pays no per-file promise. Call the returned function
+   * when done; signatures not used by then are dropped (never reused later).
+   */
+  async prepare(dirs: string[]): Promise<() => void> {
+    const keys = dirs.map((d) => path.resolve(d));
+    const stat = async (names: string[], at: string[]): Promise<FileSig[][]> => {
+      const files: string[] = [];
+      for (const k of at) for (const f of names) files.push(inDir(k, f));
+      const outcomes = await statSigs(files);
+      return at.map((_, i) =>
+        names.map((_n, j) => {
+          const o = outcomes[i * names.length + j]!;
+          return o instanceof Error ? UNSTATTABLE : o;
+        }),
+      );
+    };
+    // The inputs, while the cache file is read; then the logs' mtimes where a status may be inferred.
+    const [sigs] = await Promise.all([stat(STATTED, keys), keys.length ? this.loadEntry(keys[0]!) : null]);
+    const cached = await Promise.all(keys.map((k) => this.loadEntry(k)));
+    const inferred = keys.filter((_, i) => {
+      const d = cached[i]?.derived;
+      return !d || (!d.failed && !d.statusFile && !d.hasFinalCheckpoint);
+    });
+    const activity = new Map(
+      (await stat(ACTIVITY_FILES, inferred)).map((a, i) => [inferred[i]!, a] as const),
+    );
+    keys.forEach((k, i) => this.prepared.set(k, { sigs: sigs[i]!, activity: activity.get(k) ?? null }));
+    return () => {
+      for (const k of keys) this.prepared.delete(k);
+    };
   }
 
   private async loadEntry(dir: string): Promise<CacheEntry | null> {
@@ -242,12 +282,17 @@ export class SummaryStore implements Summarizer {
     const jsonlFile = inDir(dir, LAYOUT.metrics);
     const systemFile = inDir(dir, LAYOUT.system);
     // Every signature and the cached entry at once: a listing's cost is these stats.
-    const [sigList, jsonlSig, systemSig, cached] = await Promise.all([
-      Promise.all(SMALL_KEYS.map((k) => sigOf(inDir(dir, SMALL_FILES[k])))),
-      sigOf(jsonlFile),
-      sigOf(systemFile),
-      this.loadEntry(dir),
-    ]);
+    const pre = this.prepared.get(dir);
+    this.prepared.delete(dir);
+    const ns = SMALL_KEYS.length;
+    const [sigList, jsonlSig, systemSig, cached] = pre
+      ? [pre.sigs.slice(0, ns), pre.sigs[ns]!, pre.sigs[ns + 1]!, await this.loadEntry(dir)]
+      : await Promise.all([
+          Promise.all(SMALL_KEYS.map((k) => sigOf(inDir(dir, SMALL_FILES[k])))),
+          sigOf(jsonlFile),
+          sigOf(systemFile),
+          this.loadEntry(dir),
+        ]);
     // No metrics.jsonl: a TensorBoard run's event files or an MLflow run's metrics, if the folder holds some.
     const tb = jsonlSig === null ? await otherMetricsSource(dir) : null;
     const metricsFile = tb ? tb.file : jsonlFile;
@@ -306,7 +351,7 @@ export class SummaryStore implements Summarizer {
     }
     if (changed) this.keepEntry(entry);
     else this.memory.set(dir, entry);
-    return this.build(entry, metricsSig);
+    return this.build(entry, metricsSig, pre?.activity ?? undefined);
   }
 
   /**
@@ -358,12 +403,19 @@ export class SummaryStore implements Summarizer {
     );
   }
 
-  private async build(entry: CacheEntry, metricsSig: FileSig): Promise<ExperimentSummary> {
+  private async build(
+    entry: CacheEntry,
+    metricsSig: FileSig,
+    activitySigs?: FileSig[],
+  ): Promise<ExperimentSummary> {
     const d = entry.derived;
     // The logs' mtimes only matter to a status inferred from recent writes.
     const inferred = !d.failed && !d.statusFile && !d.hasFinalCheckpoint;
     const activity = inferred
-      ? [metricsSig, ...(await Promise.all(ACTIVITY_FILES.map((f) => sigOf(inDir(entry.dir, f)))))]
+      ? [
+          metricsSig,
+          ...(activitySigs ?? (await Promise.all(ACTIVITY_FILES.map((f) => sigOf(inDir(entry.dir, f)))))),
+        ]
       : [];
     const lastWriteMs = activity.reduce<number | null>(
       (acc, s) => (s && s.mtimeMs >= 0 && (acc === null || s.mtimeMs > acc) ? s.mtimeMs : acc),

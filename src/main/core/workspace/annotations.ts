@@ -26,6 +26,16 @@ export function annotationsFromText(text: string | null): Annotations {
   return annotationsFrom(jsonObjectFromText({ text }, LAYOUT.annotations).value);
 }
 
+/** The file text that records `change` over a file holding `current` (null: no file), and the result. */
+export function annotatedText(
+  current: string | null,
+  change: AnnotationChange,
+): { next: Annotations; text: string } {
+  const next = applyAnnotationChange(annotationsFromText(current), change);
+  const doc = { ...next, updated_at: new Date().toISOString() };
+  return { next, text: `${JSON.stringify(doc, null, 2)}\n` };
+}
+
 async function writeFileAtomic(file: string, text: string): Promise<void> {
   const tmp = path.join(path.dirname(file), `.${path.basename(file)}.${randomBytes(6).toString('hex')}.tmp`);
   const fh = await open(tmp, 'wx', 0o644);
@@ -57,10 +67,9 @@ export async function annotateExperiment(dir: string, change: AnnotationChange):
     );
   }
   const current = st ? await readSmallFile(file, LAYOUT.annotations) : { text: null };
-  const next = applyAnnotationChange(annotationsFromText(current.text), change);
-  const doc = { ...next, updated_at: new Date().toISOString() };
+  const { next, text } = annotatedText(current.text, change);
   try {
-    await writeFileAtomic(file, `${JSON.stringify(doc, null, 2)}\n`);
+    await writeFileAtomic(file, text);
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'EACCES' || code === 'EPERM' || code === 'EROFS') {

@@ -32,8 +32,13 @@ export interface Discovery {
   unreadable: string[];
 }
 
-/** Folders checked at once: enough to overlap I/O, few enough to bound open requests. */
-const CONCURRENCY = 32;
+/**
+ * Folders checked at once: their marker stats go to the stat worker as one
+ * batch (fs-batch.ts; fewer than 64 would go one by one through libuv).
+ * Readdirs of marker-less folders open one descriptor each only while
+ * libuv's thread runs them.
+ */
+const CONCURRENCY = 1024;
 
 /** Folders never searched: they hold no experiments and can be huge. */
 const SKIP = new Set(['node_modules', '.git', 'checkpoints', 'logs', 'outputs', '__pycache__', 'wandb']);

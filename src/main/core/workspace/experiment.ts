@@ -7,7 +7,7 @@ import path from 'node:path';
 import type { ExperimentDetail } from '../../../shared/model';
 import type { Summarizer } from './summarizer';
 import { experimentDirState, permissionDenied, WorkspaceError } from './discover';
-import { listCheckpoints, listLogs, listOutputs, readConfig, readJsonObject } from './files';
+import { listCheckpoints, listLogs, listOutputs, listSystemNodes, readConfig, readJsonObject } from './files';
 import { LAYOUT } from './layout';
 
 async function fileExists(p: string): Promise<boolean> {
@@ -30,17 +30,20 @@ export async function readExperimentDetail(dir: string, store: Summarizer): Prom
       `${dir} is not an experiment (no config.yaml, metadata.json, logs/metrics.jsonl or events.out.tfevents.*)`,
     );
   }
-  const [summary, config, metadata, checkpoints, logs, outputs, hasRequirements, hasReproduceScript] =
-    await Promise.all([
-      store.summarize(dir),
-      readConfig(dir),
-      readJsonObject(dir, LAYOUT.metadata),
-      listCheckpoints(dir),
-      listLogs(dir),
-      listOutputs(dir),
+  const [summary, config, metadata, checkpoints, logs, outputs, extras] = await Promise.all([
+    store.summarize(dir),
+    readConfig(dir),
+    readJsonObject(dir, LAYOUT.metadata),
+    listCheckpoints(dir),
+    listLogs(dir),
+    listOutputs(dir),
+    Promise.all([
       fileExists(path.join(dir, LAYOUT.requirements)),
       fileExists(path.join(dir, LAYOUT.reproduce)),
-    ]);
+      listSystemNodes(dir),
+    ] as const),
+  ]);
+  const [hasRequirements, hasReproduceScript, systemNodes] = extras;
   return {
     summary,
     // A TensorBoard run has no config.yaml: its hparams stand for it.
@@ -51,5 +54,6 @@ export async function readExperimentDetail(dir: string, store: Summarizer): Prom
     outputs,
     hasRequirements,
     hasReproduceScript,
+    systemNodes,
   };
 }

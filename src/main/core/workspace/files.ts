@@ -11,6 +11,7 @@ import { parsePlainYaml } from '../../../shared/plain-yaml';
 import { yamlTooDeep } from '../../../shared/nesting';
 import type { Checkpoint, JsonValue, LogFile, OutputFile, Problem } from '../../../shared/model';
 import { isLogName, rankLogs, rankOfLogName } from '../../../shared/rank-logs';
+import { systemFileNode } from '../../../shared/system-metrics';
 import { readText, statSig } from './fs-batch';
 import { LAYOUT } from './layout';
 
@@ -216,6 +217,16 @@ export async function listLogs(dir: string): Promise<LogFile[]> {
     out.push(logFileOf(e.name, p, size));
   }
   return sortLogs(out);
+}
+
+/** A multi-node job's other nodes: the names of its logs/system-<node>.jsonl (regular files), sorted. */
+export async function listSystemNodes(dir: string): Promise<string[]> {
+  const out: string[] = [];
+  for (const e of await listDir(path.join(dir, LAYOUT.logs))) {
+    const node = e.isFile() ? systemFileNode(e.name) : null;
+    if (node !== null) out.push(node);
+  }
+  return out.sort();
 }
 
 export async function listOutputs(dir: string): Promise<OutputFile[]> {

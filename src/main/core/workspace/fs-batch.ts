@@ -75,10 +75,19 @@ parentPort.on('message', ({ id, stats, reads, writes }) => {
 `;
 
 type Settle<T> = { resolve(v: T): void; reject(e: unknown): void };
+/** One answer for many stats (statMany): a missing file is null, a failed stat its error. */
+type StatOutcome = StatSig | null | NodeJS.ErrnoException;
+interface StatGroup {
+  start: number;
+  count: number;
+  resolve(v: StatOutcome[]): void;
+}
 interface Batch {
   id: number;
   stats: string[];
-  statWaiters: Array<Settle<StatSig | null>>;
+  /** One per stat; null where a group (statMany) waits instead. */
+  statWaiters: Array<Settle<StatSig | null> | null>;
+  groups: StatGroup[];
   reads: Read[];
   readWaiters: Array<Settle<string>>;
   writes: Array<[string, string]>;
@@ -103,7 +112,16 @@ function toError(e: WireError): NodeJS.ErrnoException {
 }
 
 function emptyBatch(id: number): Batch {
-  return { id, stats: [], statWaiters: [], reads: [], readWaiters: [], writes: [], writeWaiters: [] };
+  return {
+    id,
+    stats: [],
+    statWaiters: [],
+    groups: [],
+    reads: [],
+    readWaiters: [],
+    writes: [],
+    writeWaiters: [],
+  };
 }
 
 class FsBatcher {
@@ -124,6 +142,19 @@ class FsBatcher {
     return new Promise((resolve, reject) => {
       batch.stats.push(file);
       batch.statWaiters.push({ resolve, reject });
+    });
+  }
+
+  /** Many stats, one promise (a listing's 50,000 stats without 50,000 promises). */
+  statMany(files: string[]): Promise<StatOutcome[]> {
+    const batch = this.batch();
+    if (!batch) return Promise.all(files.map(statOutcome));
+    return new Promise((resolve) => {
+      batch.groups.push({ start: batch.stats.length, count: files.length, resolve });
+      for (const f of files) {
+        batch.stats.push(f);
+        batch.statWaiters.push(null);
+      }
     });
   }
 
@@ -209,12 +240,23 @@ class FsBatcher {
     this.out.delete(reply.id);
     if (this.out.size === 0) this.worker?.unref();
     const { batch } = sent;
-    batch.statWaiters.forEach((w, i) => {
+    const outcome = (i: number): StatOutcome => {
       const size = reply.sigs[3 * i]!;
-      if (size === -1) w.resolve(null);
-      else if (size === -2) w.reject(toError(reply.statErrors[i]!));
-      else w.resolve({ size, mtimeMs: reply.sigs[3 * i + 1]!, ino: reply.sigs[3 * i + 2]! });
+      if (size === -1) return null;
+      if (size === -2) return toError(reply.statErrors[i]!);
+      return { size, mtimeMs: reply.sigs[3 * i + 1]!, ino: reply.sigs[3 * i + 2]! };
+    };
+    batch.statWaiters.forEach((w, i) => {
+      if (!w) return;
+      const o = outcome(i);
+      if (o instanceof Error) w.reject(o);
+      else w.resolve(o);
     });
+    for (const g of batch.groups) {
+      const out = new Array<StatOutcome>(g.count);
+      for (let k = 0; k < g.count; k++) out[k] = outcome(g.start + k);
+      g.resolve(out);
+    }
     batch.readWaiters.forEach((w, i) => {
       const t = reply.texts[i]!;
       if (typeof t === 'string') w.resolve(t);
@@ -245,15 +287,22 @@ async function writeAtomicAsync(file: string, text: string): Promise<void> {
   await renameFile(tmp, file);
 }
 
+/** A stat through the asynchronous API, its error as the outcome. */
+function statOutcome(file: string): Promise<StatOutcome> {
+  return statIfExists(file).then(
+    (st) => st && { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino },
+    (e: NodeJS.ErrnoException) => e,
+  );
+}
+
 /** Settle a batch through the asynchronous API. */
 function fallback(batch: Batch): void {
-  batch.stats.forEach((file, i) => {
-    const w = batch.statWaiters[i]!;
-    statIfExists(file).then(
-      (st) => w.resolve(st && { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino }),
-      w.reject,
-    );
+  const outcomes = batch.stats.map(statOutcome);
+  batch.statWaiters.forEach((w, i) => {
+    if (!w) return;
+    void outcomes[i]!.then((o) => (o instanceof Error ? w.reject(o) : w.resolve(o)));
   });
+  for (const g of batch.groups) void Promise.all(outcomes.slice(g.start, g.start + g.count)).then(g.resolve);
   batch.reads.forEach(([file, maxBytes, label], i) => {
     const w = batch.readWaiters[i]!;
     readTextAsync(file, maxBytes, label).then(w.resolve, w.reject);
@@ -272,6 +321,14 @@ const writer = new FsBatcher('expdesk-fs-write');
 /** A file's (size, mtime, inode), or null when it does not exist; rejects on other errors. */
 export function statSig(file: string): Promise<StatSig | null> {
   return reader.stat(file);
+}
+
+/**
+ * Many files' (size, mtime, inode) in one batch: null for a missing file,
+ * the error for a failed stat; never rejects.
+ */
+export function statSigs(files: string[]): Promise<StatOutcome[]> {
+  return reader.statMany(files);
 }
 
 /**

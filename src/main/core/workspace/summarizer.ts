@@ -8,4 +8,9 @@ import type { ExperimentSummary } from '../../../shared/model';
 
 export interface Summarizer {
   summarize(dir: string): Promise<ExperimentSummary>;
+  /**
+   * Optional: get ready to summarize many folders at once (one batch of
+   * stats); call the returned function when done.
+   */
+  prepare?(dirs: string[]): Promise<() => void>;
 }

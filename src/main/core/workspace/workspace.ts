@@ -50,10 +50,11 @@ export async function summarizeSafely(store: Summarizer, dir: string): Promise<E
 export async function listWorkspace(root: string, store: Summarizer): Promise<WorkspaceListing> {
   const found = await discoverExperiments(root);
   const unreadable = new Set(found.unreadable);
+  const release = await store.prepare?.(found.experiments.filter((d) => !unreadable.has(d)));
   const experiments = await mapLimited(found.experiments, CONCURRENCY, async (dir) =>
     unreadable.has(dir)
       ? unreadableSummary(dir, new Error('permission denied'))
       : summarizeSafely(store, dir),
-  );
+  ).finally(release);
   return { root: found.root, experimentsDir: found.experimentsDir, kind: found.kind, experiments };
 }

@@ -49,6 +49,33 @@ describe('composeConfig', () => {
     });
   });
 
+  it('has no base without a defaults list, (or an empty one), so no "changes from base"', () => {
+    const dir = files({
+      'plain.yaml': 'model:\n  name: tiny\ntraining:\n  lr: 0.1\n',
+      'empty.yaml': 'defaults: []\nmodel:\n  name: tiny\n',
+    });
+    const plain = composeConfig(path.join(dir, 'plain.yaml'), { overrides: ['training.lr=0.2'] });
+    expect(plain.config).toEqual({ model: { name: 'tiny' }, training: { lr: 0.2 } });
+    expect(plain.base).toBeNull();
+    expect(composeConfig(path.join(dir, 'empty.yaml')).base).toBeNull();
+  });
+
+  it('keeps the config before the overrides apart, for "changes made by overrides"', () => {
+    const dir = files({
+      'base.yaml': 'model:\n  name: tiny\ntraining:\n  lr: 0.1\n  steps: 10\nnote: lr ${training.lr}\n',
+      'child.yaml': 'defaults: [base]\ntraining:\n  steps: 20\n',
+    });
+    const child = composeConfig(path.join(dir, 'child.yaml'), { overrides: ['training.lr=0.5'] });
+    expect(child.base).toMatchObject({ training: { steps: 10, lr: 0.1 } });
+    expect(child.beforeOverrides).toEqual({
+      model: { name: 'tiny' },
+      training: { lr: 0.1, steps: 20 },
+      note: 'lr 0.1',
+    });
+    expect(child.config).toMatchObject({ training: { lr: 0.5, steps: 20 }, note: 'lr 0.5' });
+    expect(composeConfig(path.join(dir, 'child.yaml')).beforeOverrides).toBeNull();
+  });
+
   it('applies typed overrides last and refuses unknown keys with their nearest neighbours', () => {
     const dir = files({ 'c.yaml': 'dpo:\n  beta: 0.1\ntraining:\n  lr: 0.001\n  seed: 1\n' });
     const file = path.join(dir, 'c.yaml');

@@ -110,6 +110,28 @@ describe('SummaryStore', () => {
     expect((await byFolder(new SummaryStore({ cacheDir: cache }))).b!.status.source).toBe('inferred');
   });
 
+  it('a warm listing infers "running" from a log written just now, and stops when the run leaves a record', async () => {
+    const root = tmpDir();
+    const cache = tmpDir();
+    const a = writeExperiment(path.join(root, 'a'), { metrics: metricsLines([train(1, 2)]) });
+    const log = path.join(a, 'logs', 'train.log');
+    const old = new Date(Date.now() - 3_600_000);
+    writeFileSync(log, 'step 1\n');
+    utimesSync(log, old, old);
+    utimesSync(path.join(a, 'logs', 'metrics.jsonl'), old, old);
+    const stateOf = async (s: SummaryStore): Promise<ExperimentSummary['status']> =>
+      (await listWorkspace(root, s)).experiments[0]!.status;
+    const store = new SummaryStore({ cacheDir: cache });
+    expect(await stateOf(store)).toMatchObject({ state: 'unknown', source: 'inferred' });
+    await store.flush();
+    // Only the log moves: the cached entry stands, the status is judged again from the log's mtime.
+    appendFileSync(log, 'step 2\n');
+    for (const s of [store, new SummaryStore({ cacheDir: cache })])
+      expect(await stateOf(s)).toMatchObject({ state: 'running', source: 'inferred' });
+    writeFileSync(path.join(a, 'FAILED.txt'), 'Failed at step 1\n');
+    expect(await stateOf(store)).toMatchObject({ state: 'failed', source: 'failed-file' });
+  });
+
   it('starts over when metrics.jsonl is rewritten', async () => {
     const cache = tmpDir();
     const dir = writeExperiment(path.join(tmpDir(), 'exp'), {

@@ -1,7 +1,7 @@
 import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readText, statSig, writeAtomic } from '../../../../../src/main/core/workspace/fs-batch';
+import { readText, statSig, statSigs, writeAtomic } from '../../../../../src/main/core/workspace/fs-batch';
 import { tmpDir } from '../../../../helpers/tmp';
 
 describe('fs-batch (stats, reads and writes in a worker)', () => {
@@ -22,6 +22,30 @@ describe('fs-batch (stats, reads and writes in a worker)', () => {
     const texts = await Promise.all(files.slice(1, 3).map((f) => readText(f, 1024)));
     expect(texts).toEqual(['x', 'xx']);
     await expect(readText(files[0]!, 1024)).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('answers many stats in one call, in order: a signature, null for a missing file', async () => {
+    const root = tmpDir();
+    const files = Array.from({ length: 2000 }, (_, i) => path.join(root, `g${i}.txt`));
+    files.forEach((f, i) => i % 4 !== 0 && writeFileSync(f, 'y'.repeat(i % 50)));
+    // Two groups and a single stat in one turn share the batch and keep their order.
+    const [a, b, one] = await Promise.all([
+      statSigs(files.slice(0, 1000)),
+      statSigs([...files.slice(1000), path.join(files[1]!, 'below')]),
+      statSig(files[5]!),
+    ]);
+    const all = [...a, ...b];
+    expect(all).toHaveLength(2001);
+    files.forEach((f, i) => {
+      if (i % 4 === 0) expect(all[i]).toBeNull();
+      else {
+        const st = statSync(f);
+        expect(all[i]).toEqual({ size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
+      }
+    });
+    expect(all[2000]).toBeNull();
+    expect(one).toEqual(all[5]);
+    expect(await statSigs([files[1]!])).toEqual([all[1]]);
   });
 
   it('writes atomically, creating the folder, and reports a failed write', async () => {

@@ -1,0 +1,124 @@
+/**
+ * A remote experiment's streams of records in the gather answer — its
+ * logs/metrics.jsonl and the run wrapper's logs/system.jsonl — taken into
+ * their local mirrors (RemoteMetricsMirror) the same way: the bytes after
+ * the client's copy, a line longer than one answer fetched by `tail`, and
+ * "ask again" where an answer does not continue the copy. The summaries stay
+ * the TypeScript ones (MetricsFold; shared/system-metrics.ts for the GPU
+ * fields): the remote ships bytes, never summaries, so a listing's GPU
+ * columns are computed by the one definition the local listing uses.
+ */
+import { MetricsFold } from '../../../shared/metrics-summary';
+import { remoteJoin } from '../../../shared/remote-location';
+import type { MetricsFeeds } from '../metrics/metrics-feed';
+import { emptyTailState } from '../metrics/metrics-tail';
+import type { CacheEntry, FileSig } from '../summary/summary-store';
+import { WorkspaceError } from '../workspace/discover';
+import { LAYOUT } from '../workspace/layout';
+import type { WireExperiment, WireMetrics } from './protocol';
+import type { MirrorTarget, RemoteMetricsMirror } from './remote-metrics';
+import { RemoteOpError, type HelperHost } from './remote-python';
+import { toSig, toWire } from './remote-wire';
+
+/** The mirror key of an experiment's logs/system.jsonl: its location's, kept apart from its metrics.jsonl's. */
+export function systemMirrorKey(location: string): string {
+  return `${location}#system`;
+}
+
+export function coreError(err: unknown): unknown {
+  if (err instanceof RemoteOpError && err.code !== 'internal')
+    return new WorkspaceError(err.code, err.message);
+  return err;
+}
+
+type WireBytes = Exclude<WireMetrics, { error: string }>;
+
+/**
+ * One answer's bytes into `target`'s mirror, then `read` (the feed over the
+ * mirror). 'again': the answer did not continue the mirror (now empty), ask
+ * from the start; else whether bytes remain on the remote beyond this answer.
+ */
+export async function acceptBytes(
+  mirror: RemoteMetricsMirror,
+  conn: HelperHost,
+  target: MirrorTarget,
+  m: WireBytes,
+  ino: number | null,
+  read: () => Promise<void>,
+): Promise<'again' | { more: boolean }> {
+  const got = await mirror.accept(target.location, {
+    start: m.start,
+    reset: m.reset,
+    data: Buffer.from(m.data, 'base64'),
+    ino,
+  });
+  if (got.again) return 'again';
+  let more = m.more;
+  if (m.skip_to !== undefined) {
+    // One line longer than the gather's budget: the mirror takes it by `tail`, in pieces, so the
+    // feed counts it as malformed with its line number, as for a local file.
+    const [r] = await mirror.sync(conn, [target]);
+    if (r instanceof Error) throw coreError(r);
+    more = false;
+  }
+  await read();
+  const { offset } = await mirror.position(target.location);
+  return { more: more && offset < m.size };
+}
+
+type SystemState = NonNullable<CacheEntry['system']>;
+
+/** What the helper is told of the client's copy of logs/system.jsonl. */
+export async function systemHint(
+  mirror: RemoteMetricsMirror,
+  key: string,
+  system: CacheEntry['system'] | undefined,
+  more: boolean,
+): Promise<{ sig: ReturnType<typeof toWire>; offset: number; fingerprint: string; more?: true }> {
+  const at = await mirror.position(systemMirrorKey(key));
+  // A mirror shorter than what was read of it (its cache folder cleaned): ask for the file again.
+  const sig = system && at.offset >= system.tail.offset ? toWire(system.sig) : null;
+  return { sig, offset: at.offset, fingerprint: at.fingerprint, ...(more ? { more: true } : {}) };
+}
+
+/**
+ * The experiment's logs/system.jsonl after this answer: its signature,
+ * reader state and fold (null when the remote has none), and whether the
+ * rest must be asked for. An unreadable file costs only the GPU fields, as
+ * locally (`expdesk show` names its problem).
+ */
+export async function absorbSystem(
+  ctx: { mirror: RemoteMetricsMirror; conn: HelperHost; feeds: MetricsFeeds },
+  key: string,
+  g: WireExperiment,
+  prior: CacheEntry['system'] | undefined,
+): Promise<{ system: CacheEntry['system']; more: boolean }> {
+  const location = systemMirrorKey(key);
+  const file = ctx.mirror.fileOf(location);
+  const sig: FileSig = toSig(g.sigs?.system);
+  if (sig === null) {
+    ctx.feeds.forget(file);
+    if ((await ctx.mirror.position(location)).offset > 0) await ctx.mirror.clear(location);
+    return { system: null, more: false };
+  }
+  const m = g.system;
+  if (!m) return { system: prior ?? null, more: false }; // unchanged since the hint
+  const empty = (): SystemState => ({ sig, tail: emptyTailState(), fold: new MetricsFold().state });
+  if (!('data' in m)) return { system: empty(), more: false };
+  let state: SystemState = prior ?? empty();
+  const got = await acceptBytes(
+    ctx.mirror,
+    ctx.conn,
+    { location, remotePath: remoteJoin(g.path, LAYOUT.logs, 'system.jsonl'), allowFile: true },
+    m,
+    sig.ino,
+    async () => {
+      const feed = ctx.feeds.open(file, () => ({ tail: state.tail, fold: state.fold, ino: null }));
+      await feed.read();
+      state = { sig, tail: feed.tailState, fold: feed.foldState };
+    },
+  );
+  if (got === 'again') return { system: prior ? { ...prior, sig: null } : null, more: true };
+  // The signature is recorded only once everything up to it was read.
+  return { system: got.more ? { ...state, sig: null } : state, more: got.more };
+}
