@@ -12,6 +12,7 @@ import { benchSystemSampling } from './system-sampling';
 import { benchUiRender } from './ui-render';
 import { benchTfeventsSummary } from './tfevents-summary';
 import { benchRemoteTfevents } from './remote-tfevents';
+import { benchGroupSeries } from './group-series';
 
 const only = process.argv[2];
 const benches: Record<string, () => Promise<import('./report').BenchResult[]>> = {
@@ -27,6 +28,7 @@ const benches: Record<string, () => Promise<import('./report').BenchResult[]>> =
   'cli-startup': benchCliStartup,
   listing: benchListing,
   'remote-tfevents': benchRemoteTfevents,
+  'group-series': benchGroupSeries,
 };
 
 for (const [name, run] of Object.entries(benches)) {

@@ -271,7 +271,7 @@ def run_files(d, kind, known, budget):
         if name != "meta.yaml":  # metrics-source.ts's signature covers metrics/ and params/ only
             newest = max(newest or 0, st.st_mtime_ns / 1e6)
         out.append({"name": name, "size": size, "ino": st.st_ino, "start": start, "reset": reset,
-                    "data": data.decode("latin-1"), "more": start + len(data) < size})
+                    "data": b64(data), "more": start + len(data) < size})
     return {"kind": kind, "files": out}, used, newest
 
 

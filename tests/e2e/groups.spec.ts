@@ -132,6 +132,17 @@ test('compared groups are drawn as their mean with a band, ±std or min–max', 
   // At step 100 the ±std band of beta 0.1 spans 0.6 ± 0.1.
   const std = await bands(page, 'train/loss');
   expect(Math.min(...std[0]!)).toBeCloseTo(0.5, 6);
+  // eval/accuracy is logged once: each group is a dot with its ±std as an error bar (0.3 ± 0.05 for beta 0.1).
+  const dots = await page
+    .locator('[data-testid=compare-chart][data-title="eval/accuracy"] .chart-plot')
+    .evaluate((el) =>
+      ((el as unknown as { data?: Array<{ y: number[]; error_y?: { array: number[] } }> }).data ?? [])
+        .filter((t) => t.error_y)
+        .map((t) => [t.y[0], t.error_y!.array[0]]),
+    );
+  expect(dots).toHaveLength(2);
+  expect(dots[0]![0]).toBeCloseTo(0.3, 6);
+  expect(dots[0]![1]).toBeCloseTo(0.05, 6);
   await snap(page, testInfo, 'group-bands');
 
   await page.getByTestId('band-minmax').click();

@@ -6,7 +6,7 @@
  * and the same answer for the same folders read over SSH (a real sshd).
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { appendFileSync, mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -120,6 +120,27 @@ describe('metrics.groupSeries', () => {
     expect(m.lower.y[i]).toBeCloseTo(loss(0.1, 1, 50), 12);
     expect(m.upper.y[i]).toBeCloseTo(loss(0.1, 3, 50), 12);
     expect(treeSnapshot(root)).toEqual(before); // analysis writes nothing into the folders
+  }, 60_000);
+
+  it('follows a member that grows: the kept curve is dropped once its file changes', async () => {
+    const dirs = [1, 2].map((seed) =>
+      writeExperiment(path.join(tmpDir('expdesk-grow-'), `s${seed}`), {
+        metrics: metricsLines([{ step: 1, prefix: 'train', 'train/loss': seed }]),
+      }),
+    );
+    const h = host();
+    const ask = async (range: { min: number; max: number } | null): Promise<Result> =>
+      (await h.dispatch('metrics.groupSeries', { groups: [dirs], keys: ['train/loss'], range })) as Result;
+    expect((await ask(null)).groups[0]!.series['train/loss']!.mean).toEqual({ x: [1], y: [1.5] });
+    appendFileSync(
+      path.join(dirs[1]!, 'logs', 'metrics.jsonl'),
+      metricsLines([{ step: 2, prefix: 'train', 'train/loss': 7 }]),
+    );
+    // A zoom after the append: the new step is there (seed 1 ends at step 1: only seed 2 counts).
+    expect((await ask({ min: 0, max: 5 })).groups[0]!.series['train/loss']!.mean).toEqual({
+      x: [1, 2],
+      y: [1.5, 7],
+    });
   }, 60_000);
 
   it('gives the same curves for the same folders over SSH', async () => {

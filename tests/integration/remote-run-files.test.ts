@@ -32,7 +32,7 @@ const file = (
   ino: 1,
   start: 0,
   reset: false,
-  data,
+  data: Buffer.from(data).toString('base64'),
   more: false,
 });
 

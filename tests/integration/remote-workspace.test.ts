@@ -173,7 +173,7 @@ describe('remote workspace over a real sshd', () => {
 
   it('each metrics byte crosses the link once and is parsed once: listings, charts and appends share one mirror and feed', async () => {
     // Room for every experiment's columns: the budget's evictions (which re-read, locally) are not under test here.
-    const feeds = new MetricsFeeds({ maxExperiments: 50 });
+    const feeds = new MetricsFeeds({ maxExperiments: 50, maxListedExperiments: 50 });
     const store = new SummaryStore({ cacheDir: tmpDir('expdesk-rc-'), feeds });
     const c = conn();
     try {

@@ -18,7 +18,7 @@ import { detailsAcross, verifyAcross, withExportSource } from '../core/backend/a
 import { mapByBackend, normalizeLocation, resolveBackend, type Backends } from '../core/backend/resolve';
 import { reworded } from '../core/backend/reworded';
 import { SeriesStore } from '../core/metrics/series-store';
-import { groupCurves } from '../core/metrics/group-series';
+import { GroupCurveCache } from '../core/metrics/group-series';
 import { compareDetails } from '../core/workspace/compare';
 import { diffRuns } from '../core/backend/run-diff';
 import { exportBundleRequest } from './bundles';
@@ -34,6 +34,7 @@ export interface InterfaceDataOptions {
 
 export class InterfaceDataService {
   private readonly series = new SeriesStore();
+  private readonly groupCurves = new GroupCurveCache();
   /** Backends that have had a watch (an SSH one is not loaded just to unwatch). */
   private readonly watching = new Set<ExperimentBackend>();
 
@@ -77,12 +78,14 @@ export class InterfaceDataService {
     const groups = [];
     for (const paths of params.groups) {
       const local = await mapByBackend(paths, this.options.backends, (b, ps) => b.localMetrics(ps));
-      const members = [];
-      for (const m of local) {
-        if (m.reset) this.series.forget(m.dir);
-        members.push(await this.series.load(m.dir));
-      }
-      groups.push(groupCurves(members, q));
+      for (const m of local) if (m.reset) this.series.forget(m.dir);
+      groups.push(
+        await this.groupCurves.curves(
+          local.map((m) => m.dir),
+          (dir) => this.series.load(dir),
+          q,
+        ),
+      );
     }
     return { groups };
   }
@@ -244,5 +247,6 @@ export class InterfaceDataService {
 
   dispose(): void {
     this.series.clear();
+    this.groupCurves.clear();
   }
 }

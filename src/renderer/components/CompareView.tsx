@@ -330,8 +330,11 @@ function OverlaidCharts({
   // Grouped in the table: the runs are drawn as their groups' means and bands (components/GroupCurves.tsx).
   const grouped = useGroupCurves(exps, keys, { xMode, range, buckets }, colorOf);
   const band = useExpdesk((s) => s.groupBand);
+  // Drawn as groups: the runs' own series are not needed.
+  const asGroups = grouped !== null && xMode === 'step';
 
   useEffect(() => {
+    if (asGroups) return;
     let live = true;
     const paths = pathsKey.split('\n');
     // A few runs at a time: 50 at once would evict each other's columns on the host.
@@ -341,7 +344,7 @@ function OverlaidCharts({
     return () => {
       live = false;
     };
-  }, [client, pathsKey, keys, params, range, buckets]);
+  }, [client, pathsKey, keys, params, range, buckets, asGroups]);
 
   return (
     <section className="card wide" data-testid="compare-charts">

@@ -88,7 +88,7 @@ export function GroupBandControls({
   const band = useExpdesk((s) => s.groupBand);
   const setBand = useExpdesk((s) => s.setGroupBand);
   return (
-    <>
+    <div className="group-controls">
       <div className="segmented" role="group" aria-label="group band">
         {(['std', 'minmax'] as const).map((b) => (
           <button
@@ -107,6 +107,14 @@ export function GroupBandControls({
         {xMode !== 'step' && ' — groups are aligned by step: choose Step'}
         {curves.error && ` — ${curves.error}`}
       </span>
-    </>
+      {curves.groups.map((g) => (
+        <span key={g.label} className="legend-chip" data-testid="group-legend" title={g.paths.join('\n')}>
+          <span className="swatch" style={{ background: g.color }} />
+          <span className="ellipsis">
+            {g.label} (n={g.paths.length})
+          </span>
+        </span>
+      ))}
+    </div>
   );
 }

@@ -61,6 +61,25 @@ export function groupChartParts(
       hoverinfo: 'skip',
       showlegend: false,
     });
+    // One step only (an eval at the end): a line would not show; a dot with the band as its error bar does.
+    const only = c.mean.x.length === 1 ? c.mean.y[0] : null;
+    if (only !== null && only !== undefined)
+      bands.push({
+        type: 'scatter',
+        mode: 'markers',
+        name: plotlyText(`${g.label} mean`),
+        x: [c.mean.x[0]!],
+        y: [only],
+        marker: { color: g.color, size: 7 },
+        error_y: {
+          type: 'data',
+          symmetric: false,
+          array: [(c.upper.y[0] ?? only) - only],
+          arrayminus: [only - (c.lower.y[0] ?? only)],
+          color: g.color,
+        },
+        showlegend: false,
+      });
     series.push({
       name: `${g.label} (mean of ${c.members})`,
       x: c.mean.x,

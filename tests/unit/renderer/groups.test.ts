@@ -150,6 +150,23 @@ describe('group bands in charts', () => {
     expect(bandPolygon(curve)).toEqual({ x: [0, 20, 20, 10, 0], y: [1, 3, 5, 4, 3] });
   });
 
+  it('draws a group with one step (an eval at the end) as a dot with the band as its error bar', () => {
+    const one = {
+      ...curve,
+      mean: { x: [100], y: [0.3] },
+      lower: { x: [100], y: [0.25] },
+      upper: { x: [100], y: [0.35] },
+    };
+    const parts = groupChartParts([{ label: 'g', color: '#0072B2', paths: [] }], [one], 'std', (y) => [...y]);
+    const dot = parts.bands.find((t) => 'mode' in t && t.mode === 'markers') as {
+      y: number[];
+      error_y: { array: number[]; arrayminus: number[] };
+    };
+    expect(dot.y).toEqual([0.3]);
+    expect(dot.error_y.array[0]).toBeCloseTo(0.05, 12);
+    expect(dot.error_y.arrayminus[0]).toBeCloseTo(0.05, 12);
+  });
+
   it('gives each group a mean line and a filled band in its colour, and says when steps were interpolated', () => {
     const groups = [
       { label: 'dpo.beta=0.1', color: '#0072B2', paths: ['/a'] },

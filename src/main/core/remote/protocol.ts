@@ -396,6 +396,8 @@ const WireRunFile = z.object({
   /** Relative to the run's folder, '/'-separated (untrusted: checked before it names a local file). */
   name: z.string(),
   ...FILE_BYTES,
+  /** The bytes as base64 (binary event records: latin-1 text would travel as \u00XX escapes). */
+  data: z.string(),
 });
 const WireRunFiles = z.object({
   kind: z.enum(['tfevents', 'mlflow']).nullable(),

@@ -143,7 +143,7 @@ export class RemoteRunFiles {
         const file = parts ? path.join(dir, ...parts) : null;
         if (!file || !isInside(file, dir)) continue;
         current.add(w.name);
-        const data = Buffer.from(w.data, 'latin1');
+        const data = Buffer.from(w.data, 'base64');
         const size = await stat(file).then(
           (s) => s.size,
           () => -1,
