@@ -7,6 +7,7 @@
  */
 import type { ExperimentSummary, JsonValue } from './model';
 import { flattenConfig } from './config-diff';
+import { isAlwaysDifferKey } from './identity-keys';
 
 export interface GroupStat {
   mean: number | null;
@@ -56,9 +57,6 @@ export function isSeedKey(key: string): boolean {
   return last === 'seed' || last.endsWith('_seed') || last === 'seeds';
 }
 
-/** Keys that differ between any two runs by nature, never a setting. */
-const IDENTITY_KEYS = new Set(['experiment.name', 'experiment.output_dir', 'output_dir', 'name']);
-
 /**
  * "Everything but the seed": the config keys whose values differ among
  * these configs, except seeds and the run's own name and folder — so runs
@@ -69,7 +67,8 @@ export function allButSeedKeys(configs: (Record<string, JsonValue> | null)[]): s
   const keys = new Set(flats.flatMap((f) => Object.keys(f)));
   const out: string[] = [];
   for (const k of keys) {
-    if (isSeedKey(k) || IDENTITY_KEYS.has(k)) continue;
+    // Keys that differ between any two runs by nature (name, output_dir …), never a setting.
+    if (isSeedKey(k) || isAlwaysDifferKey(k)) continue;
     const first = JSON.stringify(flats[0]?.[k] ?? null);
     if (flats.some((f) => JSON.stringify(f[k] ?? null) !== first)) out.push(k);
   }

@@ -121,6 +121,7 @@ test('compare two runs: the differing key is highlighted; CSV export', async ({ 
   await openApp(page);
   await row(page, 'exp001_dpo_tiny-llama-1m_beta0.1_1124_0930').getByTestId('row-check').check();
   await row(page, 'exp002_dpo_tiny-llama-1m_beta0.05_1124_1015').getByTestId('row-check').check();
+  const tableRows = Number((await page.getByTestId('shown-count').textContent())!.split(' ')[0]);
   await page.getByTestId('compare-button').click();
   const view = page.getByTestId('compare-view');
   const beta = view.locator('[data-testid=config-table] [data-testid=diff-row][data-key="dpo.beta"]');
@@ -139,7 +140,8 @@ test('compare two runs: the differing key is highlighted; CSV export', async ({ 
     /^[1-9]/,
     { timeout: 20_000 },
   );
-  await expect(view.getByTestId('parcoords-line')).toHaveCount(2);
+  // Parallel coordinates draw every run of the table, the two compared in their colours.
+  await expect(view.getByTestId('parcoords-line')).toHaveCount(tableRows);
   await snap(page, testInfo, 'view-compare');
 
   // Two runs with different seeds and betas: a reproduction check says where they part.

@@ -10,6 +10,7 @@ import type { CompareResult } from '../../shared/contract';
 import type { ExperimentSummary } from '../../shared/model';
 import { toCsv, type CsvCell } from '../../shared/csv';
 import { useExpdesk } from '../store-context';
+import { mapLimited } from '../lib/map-limited';
 import { Popover } from './Popover';
 
 /** Chips shown before the rest collapse into the list. */
@@ -88,10 +89,9 @@ function SeriesExport({ exps }: { exps: readonly ExperimentSummary[] }): React.J
   const run = async (): Promise<void> => {
     setBusy(true);
     try {
-      const results = await Promise.all(
-        exps.map((e) =>
-          client.invoke('metrics.series', { expDir: e.path, x: 'step', buckets: SERIES_BUCKETS }),
-        ),
+      // Two at a time: the host holds the full series of a few runs at once (see mapLimited).
+      const results = await mapLimited(exps, 2, (e) =>
+        client.invoke('metrics.series', { expDir: e.path, x: 'step', buckets: SERIES_BUCKETS }),
       );
       const reduced = results.reduce(
         (n, r) => n + Object.values(r.series).filter((s) => s.downsampled).length,

@@ -164,7 +164,7 @@ describe('the experiments view', () => {
     expect(view.querySelector('[data-key="model.name"]')).not.toBeNull();
     expect(screen.getByTestId('metadata-table').textContent).toContain('bbb');
     // Parallel coordinates cover every run in the table, not only the two compared.
-    expect(screen.getAllByTestId('parcoords-line')).toHaveLength(3);
+    await waitFor(() => expect(screen.getAllByTestId('parcoords-line')).toHaveLength(3));
     key('Escape');
     expect(store.getState().view).toBe('experiments');
   });
