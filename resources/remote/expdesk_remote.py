@@ -910,7 +910,7 @@ def run_cmd(argv, cwd=None, env=None, timeout=30):
 # src/main/core/capture/safe-git.ts (see there for why each one).
 GIT_SAFE_CONFIG = ["core.fsmonitor=false", "core.hooksPath=/dev/null", "core.untrackedCache=false",
                    "core.pager=cat", "core.editor=false", "core.sshCommand=false", "credential.helper=",
-                   "protocol.ext.allow=never", "gc.auto=0", "maintenance.auto=false"]
+                   "protocol.ext.allow=never", "gc.auto=0", "maintenance.auto=false", "log.showSignature=false"]
 GIT_SAFE_ENV = {"GIT_TERMINAL_PROMPT": "0", "GIT_PAGER": "cat", "GIT_ASKPASS": "false", "SSH_ASKPASS": "false"}
 _FILTER_KEY = re.compile(r"^filter\.(.+)\.(clean|smudge|process)$")
 

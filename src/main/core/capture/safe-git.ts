@@ -37,6 +37,8 @@ export const GIT_SAFE_CONFIG: readonly string[] = [
   'protocol.ext.allow=never',
   'gc.auto=0',
   'maintenance.auto=false',
+  // log/show would verify signatures with the repository's gpg.program (a command it names).
+  'log.showSignature=false',
 ];
 
 /** Environment for every call: no prompts, no pager, nothing asked of a terminal. */
