@@ -11,6 +11,7 @@ import { describe, expect, it } from 'vitest';
 import { EXPDESK_BIN, runCli } from '../helpers/cli';
 import { demoProject, usePrivateTmux } from '../helpers/demo-project';
 import { fakeNvidiaSmi } from '../helpers/nvidia-smi';
+import { pythonLines } from '../helpers/python-json';
 import { tmpDir } from '../helpers/tmp';
 
 const tmux = usePrivateTmux();
@@ -44,17 +45,6 @@ function run(extraArgs: string[], env: Record<string, string>): string {
   );
   expect(r.status, r.stderr).toBe(0);
   return r.stdout.split('\n')[0]!;
-}
-
-/** Every line of a JSONL file, as Python's json module reads it (what the seed's code would do). */
-function pythonLines(file: string): Array<Record<string, unknown>> {
-  const out = spawnSync(
-    'python3',
-    ['-c', 'import json,sys; print(json.dumps([json.loads(l) for l in open(sys.argv[1])]))', file],
-    { encoding: 'utf8' },
-  );
-  expect(out.status, out.stderr).toBe(0);
-  return JSON.parse(out.stdout) as Array<Record<string, unknown>>;
 }
 
 describe('system metrics', { timeout: 180_000 }, () => {

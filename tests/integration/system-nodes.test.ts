@@ -15,18 +15,8 @@ import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { REPO, runCli } from '../helpers/cli';
 import { fakeNvidiaSmi } from '../helpers/nvidia-smi';
+import { pythonLines } from '../helpers/python-json';
 import { tmpDir } from '../helpers/tmp';
-
-/** Every line of a JSONL file as Python's json module reads it (what the seed's code would do). */
-function pythonLines(file: string): Array<Record<string, unknown>> {
-  const out = spawnSync(
-    'python3',
-    ['-c', 'import json,sys; print(json.dumps([json.loads(l) for l in open(sys.argv[1])]))', file],
-    { encoding: 'utf8' },
-  );
-  expect(out.status, out.stderr).toBe(0);
-  return JSON.parse(out.stdout) as Array<Record<string, unknown>>;
-}
 
 describe('system metrics of a multi-node job', { timeout: 120_000 }, () => {
   it('one sampler per other node (srun, one task per node) into logs/system-<node>.jsonl; show has one set per node', () => {
