@@ -1,4 +1,5 @@
-import { lazy, Suspense } from 'react';
+import { lazy, Suspense, useEffect } from 'react';
+import { loadPlotly } from '../lib/plotly';
 import type { ExperimentDetail } from '../../shared/model';
 import { DETAIL_TABS, basename, type DetailTab } from '../state/detail';
 import { useExpdesk } from '../store-context';
@@ -10,7 +11,19 @@ import { StatusBadge } from './StatusBadge';
 // CodeMirror, xterm and plotly load when their tab is first shown.
 const ConfigTab = lazy(() => import('./ConfigTab'));
 const LogTab = lazy(() => import('./LogTab'));
-const MetricsTab = lazy(() => import('./MetricsTab'));
+const loadMetricsTab = (): Promise<typeof import('./MetricsTab')> => import('./MetricsTab');
+const MetricsTab = lazy(loadMetricsTab);
+
+/**
+ * The Metrics tab's code and plotly, fetched together as soon as the tab is
+ * wanted (pointer over its button, or chosen by key) rather than one after the
+ * other. Never earlier: evaluating plotly is one long main-thread task, which
+ * a preload while the user reads the log would spend at the worst time.
+ */
+function prefetchMetrics(): void {
+  void loadMetricsTab().catch(() => undefined);
+  void loadPlotly().catch(() => undefined);
+}
 
 const TAB_LABEL: Record<DetailTab, string> = {
   overview: 'Overview',
@@ -34,6 +47,9 @@ export function DetailView(): React.JSX.Element | null {
   const setTab = useExpdesk((s) => s.setTab);
   const close = useExpdesk((s) => s.closeDetail);
   const notes = useExpdesk((s) => (s.launchNotes?.expDir === s.detailPath ? s.launchNotes : null));
+  useEffect(() => {
+    if (tab === 'metrics') prefetchMetrics();
+  }, [tab]);
   if (!detailPath) return null;
 
   return (
@@ -81,6 +97,8 @@ export function DetailView(): React.JSX.Element | null {
             aria-selected={tab === t}
             className={`tab${tab === t ? ' active' : ''}`}
             onClick={() => setTab(t)}
+            onPointerEnter={t === 'metrics' ? prefetchMetrics : undefined}
+            onFocus={t === 'metrics' ? prefetchMetrics : undefined}
             title={`${TAB_LABEL[t]} (${i + 1})`}
             data-testid={`tab-${t}`}
           >
