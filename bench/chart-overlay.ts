@@ -147,7 +147,9 @@ export async function benchChartOverlay(): Promise<BenchResult[]> {
       '/': { type: 'text/html; charset=utf-8', body: PAGE },
       '/plotly.min.js': {
         type: 'text/javascript; charset=utf-8',
-        body: readFileSync(path.join(REPO, 'node_modules', 'plotly.js-dist-min', 'plotly.min.js')),
+        body: readFileSync(
+          path.join(REPO, 'node_modules', 'plotly.js-basic-dist-min', 'plotly-basic.min.js'),
+        ),
       },
     });
     closeServer = () => server.server.close();
