@@ -1,6 +1,6 @@
 // @vitest-environment happy-dom
 /** The interface's components over a fake client in happy-dom: toolbar, columns, tabs, outputs, compare, dialogs. */
-import { act, cleanup, fireEvent, render, screen, waitFor } from '@testing-library/react';
+import { act, cleanup, configure, fireEvent, render, screen, waitFor } from '@testing-library/react';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { App } from '../../../src/renderer/App';
 import { compareRows } from '../../../src/renderer/components/CompareView';
@@ -8,6 +8,10 @@ import { createExpdeskStore, type ExpdeskStore } from '../../../src/renderer/sto
 import { StoreContext } from '../../../src/renderer/store-context';
 import type { CompareResult } from '../../../src/shared/contract';
 import { detailOf, FakeClient, listing, summary } from './fakes';
+
+// findBy*/waitFor wait for a condition; the library's 1 s default is a timing bet that a loaded
+// 2-core machine loses (a lazily loaded view can take longer to arrive), so the limit is generous.
+configure({ asyncUtilTimeout: 15_000 });
 
 (globalThis as { IS_REACT_ACT_ENVIRONMENT?: boolean }).IS_REACT_ACT_ENVIRONMENT = true;
 
