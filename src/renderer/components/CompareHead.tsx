@@ -10,7 +10,7 @@ import type { CompareResult } from '../../shared/contract';
 import type { ExperimentSummary } from '../../shared/model';
 import { toCsv, type CsvCell } from '../../shared/csv';
 import { useExpdesk } from '../store-context';
-import { mapLimited } from '../lib/map-limited';
+import { mapLimited } from '../../shared/map-limited';
 import { Popover } from './Popover';
 
 /** Chips shown before the rest collapse into the list. */
@@ -89,7 +89,7 @@ function SeriesExport({ exps }: { exps: readonly ExperimentSummary[] }): React.J
   const run = async (): Promise<void> => {
     setBusy(true);
     try {
-      // Two at a time: the host holds the full series of a few runs at once (see mapLimited).
+      // Two at a time: each answer is a run's full series, held by the host within a points budget (see mapLimited).
       const results = await mapLimited(exps, 2, (e) =>
         client.invoke('metrics.series', { expDir: e.path, x: 'step', buckets: SERIES_BUCKETS }),
       );

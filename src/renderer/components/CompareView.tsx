@@ -13,7 +13,7 @@ import { traceSeries } from '../lib/chart-traces';
 import { shortNames } from '../lib/names';
 import { formatConfigValue, formatMetric, MISSING } from '../format';
 import { runColor } from '../lib/run-colors';
-import { mapLimited } from '../lib/map-limited';
+import { mapLimited } from '../../shared/map-limited';
 import { isAlwaysDifferKey } from '../../shared/identity-keys';
 import { useExpdesk } from '../store-context';
 import { Chart, type ChartSeries } from './Chart';
@@ -337,7 +337,7 @@ function OverlaidCharts({
     if (asGroups) return;
     let live = true;
     const paths = pathsKey.split('\n');
-    // A few runs at a time: 50 at once would evict each other's columns on the host.
+    // A few runs at a time: 50 at once would push each other's columns out of the host's points budget.
     void mapLimited(paths, 3, (expDir) =>
       client.invoke('metrics.series', { expDir, keys, ...params, range, buckets }).catch(() => null),
     ).then((r) => live && setData(r));

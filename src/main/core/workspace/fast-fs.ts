@@ -58,16 +58,4 @@ export function makeDirs(dir: string): Promise<void> {
   );
 }
 
-/** fn over items, at most `limit` at once, results in the items' order. */
-export async function mapLimited<T, R>(items: T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
-  const out = new Array<R>(items.length);
-  let next = 0;
-  const worker = async (): Promise<void> => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await fn(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
-  return out;
-}
+export { mapLimited } from '../../../shared/map-limited';

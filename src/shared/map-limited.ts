@@ -1,8 +1,9 @@
 /**
- * fn over items with at most `limit` calls in flight, results in order. The
- * host keeps the chart columns of a few experiments at a time (MetricsFeeds);
- * asking for 50 runs' series at once makes them evict each other, so views
- * that read many runs' series ask a few at a time.
+ * fn over items with at most `limit` calls in flight, results in the items'
+ * order. One implementation for the core (bounded stats and reads) and the
+ * renderer (views that ask for many runs' series at once: the host keeps
+ * every run's chart columns within a points budget, and 50 requests at once
+ * would push each other out of it).
  */
 export async function mapLimited<T, R>(
   items: readonly T[],
