@@ -40,9 +40,52 @@ export function workspaceSlice(ctx: Ctx): Slice<WorkspaceSlice> {
   let watchedKey = '';
   const watched = new Set<string>();
   let configRun = 0;
+  /** The config load in flight and the workspace run it belongs to: callers await the same one. */
+  let configLoad: { run: number; done: Promise<void> } | null = null;
   let watchFailed = false;
 
   return (set, get) => {
+    /** Read the configs of every listed run not yet in the index, including rows that arrive meanwhile. */
+    async function loadMissingConfigs(run: number): Promise<void> {
+      set({ configIndexLoading: true });
+      try {
+        for (;;) {
+          const s = get();
+          if (run !== configRun || !s.listing) return;
+          const missing = s.listing.experiments.map((e) => e.path).filter((p) => !(p in s.configIndex));
+          if (missing.length === 0) return;
+          for (let i = 0; i < missing.length; i += CONFIG_CHUNK) {
+            const paths = missing.slice(i, i + CONFIG_CHUNK);
+            const res = await ctx.client.invoke('experiments.compare', { paths });
+            if (run !== configRun) return;
+            const flats: FlatConfig[] = paths.map(() => ({}));
+            // compare reports equal keys once and differing keys per experiment: rebuild each config.
+            for (const { key, value } of res.configSame) for (const f of flats) f[key] = value;
+            const varying = new Set(get().varyingConfigKeys);
+            for (const row of res.configDiff) {
+              varying.add(row.key);
+              row.values.forEach((v: JsonValue, j) => {
+                if (row.present[j]) flats[j]![row.key] = v;
+              });
+            }
+            // Within one chunk a key may look constant; across chunks it may not: compare with loaded ones.
+            const index = { ...get().configIndex };
+            const known = Object.values(index)[0];
+            paths.forEach((p, j) => (index[p] = flattenConfig(flats[j]!) as FlatConfig));
+            if (known) {
+              for (const { key, value } of res.configSame)
+                if (JSON.stringify(known[key]) !== JSON.stringify(value)) varying.add(key);
+            }
+            set({ configIndex: index, varyingConfigKeys: [...varying].sort() });
+          }
+        }
+      } catch (err) {
+        if (run === configRun) set({ configIndexError: message(err) });
+      } finally {
+        if (run === configRun) set({ configIndexLoading: false });
+      }
+    }
+
     /** Install a new listing; drop the highlight and the detail if their experiment is gone. */
     function applyListing(listing: WorkspaceListing): Partial<ExpdeskState> {
       const paths = new Set(listing.experiments.map((e) => e.path));
@@ -61,6 +104,7 @@ export function workspaceSlice(ctx: Ctx): Slice<WorkspaceSlice> {
           configIndex: {},
           varyingConfigKeys: [],
           configIndexError: null,
+          configIndexLoading: false,
           query: get().queryOf(listing.root),
         });
         configRun++;
@@ -175,49 +219,18 @@ export function workspaceSlice(ctx: Ctx): Slice<WorkspaceSlice> {
         set({ recent });
       },
 
-      async loadConfigValues() {
+      loadConfigValues() {
+        // One load at a time: a second caller (e.g. "Everything but the seed" clicked while the
+        // menu's own load runs) waits for that load rather than reading a half-filled index.
+        if (configLoad && configLoad.run === configRun) return configLoad.done;
         const s = get();
-        if (!s.listing || s.configIndexLoading || s.configIndexError) return;
+        if (!s.listing || s.configIndexError) return Promise.resolve();
         const run = configRun;
-        const missing = s.listing.experiments.map((e) => e.path).filter((p) => !(p in s.configIndex));
-        if (missing.length === 0) return;
-        set({ configIndexLoading: true });
-        try {
-          for (let i = 0; i < missing.length; i += CONFIG_CHUNK) {
-            const paths = missing.slice(i, i + CONFIG_CHUNK);
-            const res = await ctx.client.invoke('experiments.compare', { paths });
-            if (run !== configRun) return;
-            const flats: FlatConfig[] = paths.map(() => ({}));
-            // compare reports equal keys once and differing keys per experiment: rebuild each config.
-            for (const { key, value } of res.configSame) for (const f of flats) f[key] = value;
-            const varying = new Set(get().varyingConfigKeys);
-            for (const row of res.configDiff) {
-              varying.add(row.key);
-              row.values.forEach((v: JsonValue, j) => {
-                if (row.present[j]) flats[j]![row.key] = v;
-              });
-            }
-            // Within one chunk a key may look constant; across chunks it may not: compare with loaded ones.
-            const index = { ...get().configIndex };
-            const known = Object.values(index)[0];
-            paths.forEach((p, j) => (index[p] = flattenConfig(flats[j]!) as FlatConfig));
-            if (known) {
-              for (const { key, value } of res.configSame)
-                if (JSON.stringify(known[key]) !== JSON.stringify(value)) varying.add(key);
-            }
-            set({ configIndex: index, varyingConfigKeys: [...varying].sort() });
-          }
-        } catch (err) {
-          if (run === configRun) set({ configIndexError: message(err) });
-        } finally {
-          if (run === configRun) set({ configIndexLoading: false });
-        }
-        // Rows that arrived while loading.
-        if (run === configRun) {
-          const again = get();
-          if (again.listing?.experiments.some((e) => !(e.path in again.configIndex)))
-            void again.loadConfigValues();
-        }
+        const done = loadMissingConfigs(run).finally(() => {
+          if (configLoad?.done === done) configLoad = null;
+        });
+        configLoad = { run, done };
+        return done;
       },
 
       ensureConfigValues() {

@@ -24,7 +24,7 @@ const RUNS: Array<{ name: string; beta: number; seed: number; loss: number | nul
   { name: 'b3', beta: 0.5, seed: 3, loss: null, acc: 0.55 },
 ];
 
-function setup(root: string, storage: KeyValueStorage) {
+function setup(root: string, storage: KeyValueStorage, configsHeld?: Promise<void>) {
   const list: WorkspaceListing = {
     root,
     experimentsDir: `${root}/experiments`,
@@ -50,7 +50,8 @@ function setup(root: string, storage: KeyValueStorage) {
     .handle('experiments.watch', () => ({ subscription: 'w' }))
     .handle('experiments.unwatch', () => ({}))
     // Every key reported as differing, per path: the store rebuilds each flat config from it.
-    .handle('experiments.compare', ({ paths }) => {
+    .handle('experiments.compare', async ({ paths }) => {
+      await configsHeld;
       const keys = [...new Set(paths.flatMap((p) => Object.keys(configs.get(p)!)))];
       return {
         experiments: [],
@@ -122,6 +123,23 @@ describe('grouping the table', () => {
     store.getState().select('/ws/experiments/a3');
     store.getState().moveSelection(1);
     expect(store.getState().selectedPath).toBe('/ws/experiments/b1');
+  });
+
+  it('"everything but the seed" clicked while the menu is still reading configs waits for them', async () => {
+    // Hold the configs back: the menu's own load (LoadOnMount) is in flight when the click comes.
+    let release!: () => void;
+    const gate = new Promise<void>((r) => (release = r));
+    const store = setup('/ws', memoryStorage(), gate);
+    await store.getState().init();
+    void store.getState().loadConfigValues();
+    const grouping = store.getState().groupAllButSeed();
+    await flush();
+    release();
+    await grouping;
+    expect(headers(selectTableRows(store.getState())).map((h) => h.values)).toEqual([
+      { 'dpo.beta': 0.1 },
+      { 'dpo.beta': 0.5 },
+    ]);
   });
 
   it('is remembered per workspace', async () => {
