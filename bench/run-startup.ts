@@ -16,6 +16,8 @@ import { median, type BenchResult } from './report';
 
 const REPO = path.resolve(import.meta.dirname, '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+/** Another checkout (its CLI built) timed alternately with this one: an old build as a same-run baseline. */
+const BASELINE_REPO = process.env.BENCH_BASELINE_REPO;
 const PACKAGES = 200;
 
 /** A virtual environment holding PACKAGES installed distributions, as pip freeze sees them. */
@@ -101,22 +103,26 @@ export async function benchRunStartup(): Promise<BenchResult[]> {
     const bare: number[] = [];
     const viaExpdesk: number[] = [];
     const timelines: Timeline[] = [];
+    const viaBaseline: number[] = [];
+    const runArgs = (repo: string): string[] => [
+      path.join(repo, 'bin/expdesk.mjs'),
+      'run',
+      '--config',
+      'configs/base.yaml',
+      '--',
+      python,
+      'train.py',
+      '{config}',
+    ];
     for (let i = 0; i < RUNS; i++) {
       bare.push(await timeToStart(python, ['train.py'], proj, env));
+      if (BASELINE_REPO)
+        viaBaseline.push(await timeToStart(process.execPath, runArgs(BASELINE_REPO), proj, env));
       const trace = path.join(root, `trace-${i}.jsonl`);
       let t0 = 0;
       const took = await timeToStart(
         process.execPath,
-        [
-          path.join(REPO, 'bin/expdesk.mjs'),
-          'run',
-          '--config',
-          'configs/base.yaml',
-          '--',
-          python,
-          'train.py',
-          '{config}',
-        ],
+        runArgs(REPO),
         proj,
         { ...env, EXPDESK_STARTUP_TRACE: trace },
         (t) => (t0 = t),
@@ -133,7 +139,19 @@ export async function benchRunStartup(): Promise<BenchResult[]> {
     rmSync(tmuxDir, { recursive: true, force: true });
     const b = median(bare);
     const e = median(viaExpdesk);
+    const baseline: BenchResult[] = BASELINE_REPO
+      ? [
+          {
+            name: `the same, this checkout against ${BASELINE_REPO} (alternated)`,
+            figure: `${e.toFixed(0)} ms`,
+            baseline: `${median(viaBaseline).toFixed(0)} ms`,
+            ratio: e / median(viaBaseline),
+            target: null,
+          },
+        ]
+      : [];
     return [
+      ...baseline,
       {
         name: `expdesk run → training process started (git state and patch first; pip freeze of ${PACKAGES} packages beside the run; tmux; load ${os.loadavg()[0]!.toFixed(1)})`,
         figure: `${e.toFixed(0)} ms (${(e - b).toFixed(0)} ms more)`,

@@ -64,13 +64,14 @@ def import_system():
     return expdesk_system
 
 
-def write_atomic(path, data):
+def write_atomic(path, data, sync=True):
     tmp = "%s.tmp-%d" % (path, os.getpid())
     try:
         with open(tmp, "wb") as f:
             f.write(data)
             f.flush()
-            os.fsync(f.fileno())
+            if sync:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except OSError:
         try:
@@ -104,29 +105,31 @@ class Status:
         self.data = dict(base)
         self.pending = False  # an update that could not be written yet (retried)
 
-    def update(self, **changes):
+    def update(self, sync=True, **changes):
+        """Write the status with `changes`; `sync=False` skips the fsyncs (the start's write: it only
+        matters while the machine is up, and the command is waiting on it)."""
         self.data.update(changes)
         self.data["updated_at"] = now_iso()
-        return self.flush()
+        return self.flush(sync)
 
-    def flush(self):
+    def flush(self, sync=True):
         data = (json.dumps(self.data, indent=2) + "\n").encode()
         try:
-            self._write(data)
+            self._write(data, sync)
             self.pending = False
         except OSError:
             self.pending = True
         return not self.pending
 
-    def _write(self, data):
+    def _write(self, data, sync):
         try:
             fd = os.open(self.reserve, os.O_WRONLY | os.O_NOFOLLOW)
         except OSError:
             fd = None
         if fd is None:
-            write_atomic(self.path, data)
+            write_atomic(self.path, data, sync)
             try:
-                write_atomic(self.reserve, data)
+                write_atomic(self.reserve, data, sync)
             except OSError:
                 pass  # no spare yet: the next write tries again
             return
@@ -134,7 +137,8 @@ class Status:
             os.lseek(fd, 0, os.SEEK_SET)
             write_all(fd, data)
             os.ftruncate(fd, len(data))
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
         finally:
             os.close(fd)
         try:
@@ -243,10 +247,10 @@ def write_record(path, record):
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     tmp = "%s.tmp-%d" % (path, os.getpid())
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # No fsync: the record proves a process of this boot (it names the boot id), so surviving a
+    # crash would not help, and the command's start would wait on the disk.
     with os.fdopen(fd, "wb") as f:
         f.write(json.dumps(record).encode())
-        f.flush()
-        os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
@@ -483,7 +487,7 @@ def main():
             **({"sweep": spec["sweep"]} if isinstance(spec.get("sweep"), dict) else {}),
         },
     )
-    if refused is None and not status.update():
+    if refused is None and not status.update(sync=False):
         refused = "expdesk: cannot write %s\n" % status.path
     if refused is not None:
         sys.stderr.write(refused)

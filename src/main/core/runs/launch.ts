@@ -12,7 +12,7 @@
  * wrapper records it as stopped) — callers say so plainly.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as pty from 'node-pty';
@@ -200,6 +200,24 @@ export async function launchRun(prepared: PreparedRun, options: LaunchOptions = 
     terminal,
     diesWithExpdesk: !session,
   };
+}
+
+/**
+ * Resolves once the run's log has its first byte, or after `limitMs`: work
+ * that should not compete with the command's own startup for the CPU (the
+ * deferred environment capture) waits for this, never longer than the limit.
+ */
+export async function firstOutput(expDir: string, limitMs = 2000): Promise<void> {
+  const log = path.join(expDir, 'logs', 'train.log');
+  const deadline = Date.now() + limitMs;
+  while (Date.now() < deadline) {
+    try {
+      if (statSync(log).size > 0) return;
+    } catch {
+      // not there yet
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
 
 /** Attach a terminal to a run still alive in tmux (after Expdesk restarted). */

@@ -16,7 +16,7 @@ import {
   type RunStateReport,
   type Submission,
 } from './executor';
-import { launchRun, tmuxAvailableSoon, type LaunchOptions } from './launch';
+import { firstOutput, launchRun, tmuxAvailableSoon, type LaunchOptions } from './launch';
 import type { RunPlan } from './plan';
 import { prepareLocally, type PreparedRun } from './prepare';
 
@@ -39,9 +39,14 @@ export class LocalExecutor implements RunExecutor<LocalSubmission> {
     let launched!: () => void;
     const environmentAfter = new Promise<void>((resolve) => (launched = resolve));
     const prepared = await prepareLocally(plan, { deferEnvironment: true, environmentAfter });
-    const run = await launchRun(prepared, { ...this.options, systemInterval: plan.systemInterval }).finally(
-      launched,
+    const run = await launchRun(prepared, { ...this.options, systemInterval: plan.systemInterval }).catch(
+      (err: unknown) => {
+        launched();
+        throw err;
+      },
     );
+    // ... and the command's own startup: they start at its first output (or 2 s after the start).
+    void firstOutput(run.expDir).finally(launched);
     return {
       handle: LocalExecutor.handle(run.expDir, run.tmuxSession),
       name: run.name,
