@@ -311,6 +311,23 @@ async function patchAt(
   }
 }
 
+/** The diff that makes the patch (against HEAD, in the top folder, with the throwaway index). */
+export const PATCH_DIFF_ARGS: readonly string[] = [
+  '-c',
+  'core.quotepath=off',
+  'diff',
+  '--binary',
+  '--full-index',
+  '--no-color',
+  '--no-ext-diff',
+  '--no-textconv',
+  '--ignore-submodules=dirty',
+  '--no-renames',
+  'HEAD',
+  '--',
+  '.',
+];
+
 /** add -N the untracked files to the throwaway index `env` names, and stream `git diff HEAD` into `outFile`. */
 async function diffInto(
   git: SafeGit,
@@ -331,25 +348,10 @@ async function diffInto(
     if (!add.ok && !/paths are ignored by one of your \.gitignore files/.test(add.stderr)) {
       throw new Error(`git add --intent-to-add: ${add.stderr.trim() || add.error}`);
     }
-    const diff = await git.stream(
-      [
-        '-c',
-        'core.quotepath=off',
-        'diff',
-        '--binary',
-        '--full-index',
-        '--no-color',
-        '--no-ext-diff',
-        '--no-textconv',
-        '--ignore-submodules=dirty',
-        '--no-renames',
-        'HEAD',
-        '--',
-        '.',
-      ],
-      (chunk) => splitter.push(chunk),
-      { env, timeoutMs: 600_000 },
-    );
+    const diff = await git.stream(PATCH_DIFF_ARGS, (chunk) => splitter.push(chunk), {
+      env,
+      timeoutMs: 600_000,
+    });
     if (diff.code !== 0) throw new Error(`git diff: ${diff.stderr.trim() || `exit ${diff.code}`}`);
     splitter.flush();
     return {

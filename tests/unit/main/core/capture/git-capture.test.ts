@@ -14,6 +14,7 @@ import { describe, expect, it } from 'vitest';
 import {
   captureGit,
   DEFAULT_PATCH_LIMIT_BYTES,
+  PATCH_DIFF_ARGS,
   type GitInfo,
 } from '../../../../../src/main/core/capture/git';
 import { git, initRepo } from '../../../../helpers/git';
@@ -38,7 +39,7 @@ function seedSays(dir: string): Omit<GitInfo, 'root'> {
   };
 }
 
-/** The patch as plain git makes it, the way the capture did before it was overlapped. */
+/** The patch as plain git makes it, one step after another (the capture's diff, without safeGit or overlap). */
 function plainPatch(root: string): Buffer {
   const index = path.join(tmpDir('expdesk-plain-index-'), 'index');
   const env = { ...process.env, GIT_INDEX_FILE: index };
@@ -49,21 +50,7 @@ function plainPatch(root: string): Buffer {
   } catch {
     // exit 1 when experiments/ is also gitignored, after adding the rest
   }
-  return run(
-    '-c',
-    'core.quotepath=off',
-    'diff',
-    '--binary',
-    '--full-index',
-    '--no-color',
-    '--no-ext-diff',
-    '--no-textconv',
-    '--ignore-submodules=dirty',
-    '--no-renames',
-    'HEAD',
-    '--',
-    '.',
-  );
+  return run(...PATCH_DIFF_ARGS);
 }
 
 async function capture(cwd: string, root: string) {
