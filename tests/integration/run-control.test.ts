@@ -11,7 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventName, EventPayload } from '../../src/shared/contract';
 import { ExpdeskHost } from '../../src/main/host/host';
-import { EXPDESK_BIN, runCli } from '../helpers/cli';
+import { EXPDESK_BIN, runCli, runInDemoProject } from '../helpers/cli';
 import { demoProject, usePrivateTmux } from '../helpers/demo-project';
 import { envOverrides } from '../helpers/env';
 import { tmpDir } from '../helpers/tmp';
@@ -120,14 +120,9 @@ describe('a run Expdesk cannot record', { timeout: 120_000 }, () => {
     const notADir = path.join(tmpDir(), 'state-file');
     const token = `expdesk-refused-${process.pid}-${Date.now()}`;
     writeFileSync(notADir, 'a file where the state folder should be\n');
-    const r = runCli(
+    const r = runInDemoProject(
+      proj,
       [
-        'run',
-        '--workspace',
-        proj,
-        '--config',
-        path.join(proj, 'configs', 'base.yaml'),
-        '--',
         'python3',
         '-c',
         // It ignores the hangup its terminal's end sends: only being ended kills it.

@@ -8,7 +8,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { runCli } from '../helpers/cli';
+import { runInDemoProject } from '../helpers/cli';
 import { demoProject, usePrivateTmux } from '../helpers/demo-project';
 import { tmpDir } from '../helpers/tmp';
 
@@ -25,21 +25,10 @@ describe('the startup trace of a run', { timeout: 180_000 }, () => {
   it('marks every phase, and the command starts before the wrapper records and announces it', () => {
     const proj = demoProject('expdesk-trace-');
     const trace = path.join(tmpDir('expdesk-trace-out-'), 'trace.jsonl');
-    const r = runCli(
-      [
-        'run',
-        '--workspace',
-        proj,
-        '--config',
-        path.join(proj, 'configs', 'base.yaml'),
-        '--',
-        'python3',
-        '-c',
-        'print("hello from the command")',
-        '{config}',
-      ],
-      { ...tmux.env, EXPDESK_STARTUP_TRACE: trace },
-    );
+    const r = runInDemoProject(proj, ['python3', '-c', 'print("hello from the command")', '{config}'], {
+      ...tmux.env,
+      EXPDESK_STARTUP_TRACE: trace,
+    });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const expDir = r.stdout.split('\n')[0]!;
