@@ -208,6 +208,18 @@ export async function prepareLocally(plan: RunPlan, options: PrepareOptions = {}
   let metadata: Record<string, unknown>;
   let environment: Promise<void> | null = null;
   const sysNow: SystemInfo = { ...(await systemBasics()), gpus: [] };
+  // reproduce.sh is written while metadata.json is.
+  const reproduce = writeAtomic(
+    path.join(expDir, 'reproduce.sh'),
+    runReproduceScript(
+      plan,
+      placed,
+      { startedAt, cwd, git, py: PENDING_PYTHON, sys: sysNow, patch, env },
+      path.relative,
+    ),
+    0o755,
+  );
+  reproduce.catch(() => undefined); // awaited below; a failure there, not as an unhandled rejection
   if (options.deferEnvironment) {
     // Before the start: git, patch and config are final; the environment is marked pending.
     const early: TargetCapture = { startedAt, cwd, git, py: PENDING_PYTHON, sys: sysNow, patch, env };
@@ -224,16 +236,7 @@ export async function prepareLocally(plan: RunPlan, options: PrepareOptions = {}
   } else {
     metadata = await captureEnvironment(patch);
   }
-  await writeAtomic(
-    path.join(expDir, 'reproduce.sh'),
-    runReproduceScript(
-      plan,
-      placed,
-      { startedAt, cwd, git, py: PENDING_PYTHON, sys: sysNow, patch, env },
-      path.relative,
-    ),
-    0o755,
-  );
+  await reproduce;
   traceStartup('metadata and reproduce.sh written');
   return {
     expDir,
