@@ -349,6 +349,41 @@ def trace(spec, phase, at=None):
         pass
 
 
+def expdesk_pid(argv):
+    """`--expdesk-pid PID`: the process that started this wrapper before writing its spec."""
+    for i, a in enumerate(argv[:-1]):
+        if a == "--expdesk-pid":
+            return int(argv[i + 1])
+    return None
+
+
+def read_spec(path, waiting_on):
+    """The spec, deleted once read (it holds the run's environment). Expdesk may start the wrapper
+    while it still prepares the run (tmux and Python start up meanwhile) and write the spec after:
+    then it is awaited, as long as that process (`waiting_on`) lives; None if it went away."""
+    started = time.monotonic()
+    while True:
+        try:
+            with open(path) as f:
+                spec = json.load(f)
+            break
+        except FileNotFoundError:
+            if waiting_on is None:
+                raise
+        try:
+            os.kill(waiting_on, 0)
+        except ProcessLookupError:
+            return None
+        except PermissionError:
+            pass
+        time.sleep(0.005 if time.monotonic() - started < 5 else 0.05)
+    try:
+        os.unlink(path)
+    except OSError:
+        pass
+    return spec
+
+
 def abandon(pid):
     """End a command the run was refused for (its record or status could not be written)."""
     for kill in (os.killpg, os.kill):
@@ -365,13 +400,11 @@ def abandon(pid):
 
 def main():
     spec_path, start_sampler = system_sampler(sys.argv[1:])
-    with open(spec_path) as f:
-        spec = json.load(f)
-    try:
-        os.unlink(spec_path)  # it holds the run's environment; nothing else needs it
-    except OSError:
-        pass
+    spec = read_spec(spec_path, expdesk_pid(sys.argv[1:]))
+    if spec is None or spec.get("cancel"):
+        return 0  # Expdesk gave the run up (or went away) before it was prepared: nothing ran
     trace(spec, "wrapper up", STARTED)
+    trace(spec, "spec read")
 
     exp_dir = spec["exp_dir"]
     log_path = os.path.join(exp_dir, "logs", "train.log")

@@ -9,10 +9,12 @@
  * with SIGKILL) only ends that client, the session and the run go on, and
  * Expdesk re-attaches with `tmux attach`. Where tmux is missing the wrapper
  * runs directly under Expdesk's pty, and quitting Expdesk stops the run (the
- * wrapper records it as stopped) — callers say so plainly.
+ * wrapper records it as stopped) — callers say so plainly. The executor
+ * starts the wrapper early (startWrapper, as soon as the run's folder exists)
+ * and it waits for the spec launchRun writes once the capture is done.
  */
 import { execFile, execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as pty from 'node-pty';
@@ -20,7 +22,7 @@ import { runnerScript } from '../app/paths';
 import { readStatusFile } from './control';
 import type { PreparedRun } from './prepare';
 import { runRecordFile } from './run-record';
-import { wrapperPython } from './runner-python';
+import { wrapperPython, type WrapperPython } from './runner-python';
 import { trackCapture } from './pending-captures';
 import { startupTraceFile, traceStartup } from './startup-trace';
 
@@ -110,23 +112,39 @@ export function wrapperSpec(
   };
 }
 
-function writeSpec(prepared: PreparedRun, session: string | null, stopTimeouts: [number, number]): string {
-  // The spec holds the full environment of the run: private folder, private file, deleted by the wrapper.
-  const dir = mkdtempSync(path.join(os.tmpdir(), 'expdesk-launch-'));
-  const file = path.join(dir, 'spec.json');
-  writeFileSync(file, JSON.stringify(wrapperSpec(prepared, session, stopTimeouts)), { mode: 0o600 });
-  return file;
-}
-
 /** The wrapper's --system-interval argument (none: its default). */
 export function systemIntervalArgs(seconds: number | undefined): string[] {
   return seconds === undefined ? [] : ['--system-interval', String(seconds)];
 }
 
-export async function launchRun(prepared: PreparedRun, options: LaunchOptions = {}): Promise<LaunchedRun> {
+/**
+ * A wrapper started before its run is prepared (LocalExecutor starts it as
+ * soon as the folder exists, so that tmux and Python start up while git
+ * runs): it waits for its spec, which launchRun writes.
+ */
+export interface StartedWrapper {
+  readonly session: string | null;
+  readonly terminal: pty.IPty;
+  /** Give the run up before its spec was written: the wrapper exits without starting anything. */
+  cancel(): void;
+  /** @internal launchRun's side */
+  readonly specFile: string;
+  readonly interpreter: WrapperPython;
+  early(): string;
+  exited(): { exitCode: number } | null;
+  stopWatching(): void;
+}
+
+/** Start the run wrapper for the run `name` in `cwd`; it waits for launchRun's spec. */
+export async function startWrapper(
+  name: string,
+  cwd: string,
+  options: LaunchOptions = {},
+): Promise<StartedWrapper> {
   const useTmux = (options.tmux ?? true) && (await tmuxAvailableSoon());
-  const session = useTmux ? tmuxSessionName(prepared.name) : null;
-  const specFile = writeSpec(prepared, session, options.stopTimeouts ?? [10, 10]);
+  const session = useTmux ? tmuxSessionName(name) : null;
+  // The spec will hold the full environment of the run: private folder, private file, deleted by the wrapper.
+  const specFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'expdesk-launch-')), 'spec.json');
   const cols = options.cols ?? 160;
   const rows = options.rows ?? 50;
   // The interpreter itself, not a version manager's shim (./runner-python.ts); -S: the wrapper is
@@ -136,59 +154,89 @@ export async function launchRun(prepared: PreparedRun, options: LaunchOptions = 
     interpreter.python,
     '-S',
     runnerScript(),
+    // While it waits for the spec, the wrapper gives up if this process goes away.
+    '--expdesk-pid',
+    String(process.pid),
     ...systemIntervalArgs(options.systemInterval),
     specFile,
   ];
   const env = outsideTmuxEnv();
   env.TERM = env.TERM && env.TERM !== 'dumb' ? env.TERM : 'xterm-256color';
-
+  const ptyOptions = { name: 'xterm-256color', cols, rows, cwd, env };
   const terminal = session
     ? pty.spawn(
         'tmux',
         ['new-session', '-s', session, '-x', String(cols), '-y', String(rows), '--', ...wrapper],
-        {
-          name: 'xterm-256color',
-          cols,
-          rows,
-          cwd: prepared.cwd,
-          env,
-        },
+        ptyOptions,
       )
-    : pty.spawn(wrapper[0]!, wrapper.slice(1), {
-        name: 'xterm-256color',
-        cols,
-        rows,
-        cwd: prepared.cwd,
-        env,
-      });
-
+    : pty.spawn(wrapper[0]!, wrapper.slice(1), ptyOptions);
   traceStartup('wrapper spawned');
+
   let early = '';
   const collect = terminal.onData((d) => {
     if (early.length < 16 * 1024) early += d;
   });
   let exited: { exitCode: number } | null = null;
   const onExit = terminal.onExit((e) => (exited = e));
+  const stopWatching = (): void => {
+    collect.dispose();
+    onExit.dispose();
+  };
+  return {
+    session,
+    terminal,
+    specFile,
+    interpreter,
+    early: () => early,
+    exited: () => exited,
+    stopWatching,
+    cancel: () => {
+      stopWatching();
+      try {
+        writeSpecFile(specFile, { cancel: true });
+      } catch {
+        terminal.kill();
+      }
+      // The wrapper reads and deletes the spec, then exits; its folder goes with the terminal.
+      terminal.onExit(() => rmSync(path.dirname(specFile), { recursive: true, force: true }));
+    },
+  };
+}
+
+/** Write the spec whole (temp + rename): the waiting wrapper never reads half of it. */
+function writeSpecFile(file: string, spec: Record<string, unknown>): void {
+  const tmp = `${file}.tmp`;
+  writeFileSync(tmp, JSON.stringify(spec), { mode: 0o600 });
+  renameSync(tmp, file);
+}
+
+/** Start a prepared run: hand its spec to the wrapper (`started`, or one started now) and wait until it runs. */
+export async function launchRun(
+  prepared: PreparedRun,
+  options: LaunchOptions = {},
+  started?: StartedWrapper,
+): Promise<LaunchedRun> {
+  const w = started ?? (await startWrapper(prepared.name, prepared.cwd, options));
+  const { session, terminal, specFile, interpreter } = w;
   try {
+    writeSpecFile(specFile, wrapperSpec(prepared, session, options.stopTimeouts ?? [10, 10]));
+    traceStartup('spec written');
     // The run has started once the wrapper has written its status file.
     const deadline = Date.now() + 15_000;
     for (;;) {
       const status = readStatusFile(prepared.expDir);
       if (status) break;
+      const exited = w.exited();
       if (exited || Date.now() > deadline) {
         rmSync(path.dirname(specFile), { recursive: true, force: true });
-        const why = exited
-          ? `it exited with code ${(exited as { exitCode: number }).exitCode}`
-          : 'it did not start within 15 s';
-        throw new Error(
-          `the run wrapper failed to start (${why})${early.trim() ? `: ${early.trim().slice(-2000)}` : ''}`,
-        );
+        const why = exited ? `it exited with code ${exited.exitCode}` : 'it did not start within 15 s';
+        const early = w.early().trim();
+        throw new Error(`the run wrapper failed to start (${why})${early ? `: ${early.slice(-2000)}` : ''}`);
       }
       await new Promise((r) => setTimeout(r, 25));
     }
   } finally {
-    collect.dispose();
-    onExit.dispose();
+    w.stopWatching();
   }
   rmSync(path.dirname(specFile), { recursive: true, force: true });
   // Learned beside the run, for the next start.

@@ -16,7 +16,14 @@ import {
   type RunStateReport,
   type Submission,
 } from './executor';
-import { firstOutput, launchRun, tmuxAvailableSoon, type LaunchOptions } from './launch';
+import {
+  firstOutput,
+  launchRun,
+  startWrapper,
+  tmuxAvailableSoon,
+  type LaunchOptions,
+  type StartedWrapper,
+} from './launch';
 import type { RunPlan } from './plan';
 import { prepareLocally, type PreparedRun } from './prepare';
 
@@ -38,13 +45,27 @@ export class LocalExecutor implements RunExecutor<LocalSubmission> {
     void tmuxAvailableSoon(); // answered by the time the capture is
     let launched!: () => void;
     const environmentAfter = new Promise<void>((resolve) => (launched = resolve));
-    const prepared = await prepareLocally(plan, { deferEnvironment: true, environmentAfter });
-    const run = await launchRun(prepared, { ...this.options, systemInterval: plan.systemInterval }).catch(
-      (err: unknown) => {
+    const options = { ...this.options, systemInterval: plan.systemInterval };
+    // tmux and the wrapper's Python start up while git runs: the wrapper waits for its spec.
+    const early: { wrapper?: Promise<StartedWrapper> } = {};
+    const prepared = await prepareLocally(plan, {
+      deferEnvironment: true,
+      environmentAfter,
+      onFolder: (name, cwd) => {
+        early.wrapper = startWrapper(name, cwd, options);
+        early.wrapper.catch(() => undefined); // its failure is met below, when the launch awaits it
+      },
+    }).catch(async (err: unknown) => {
+      launched();
+      (await early.wrapper?.catch(() => null))?.cancel();
+      throw err;
+    });
+    const run = await Promise.resolve(early.wrapper)
+      .then((started) => launchRun(prepared, options, started))
+      .catch((err: unknown) => {
         launched();
         throw err;
-      },
-    );
+      });
     // ... and the command's own startup: they start at its first output (or 2 s after the start).
     void firstOutput(run.expDir).finally(launched);
     return {

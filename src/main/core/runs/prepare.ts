@@ -76,6 +76,8 @@ export interface PrepareOptions {
    * start for the CPU.
    */
   environmentAfter?: Promise<void>;
+  /** Called once the folder exists, with the run's name and the folder it runs in (the executor starts its wrapper). */
+  onFolder?: (name: string, cwd: string) => void;
 }
 
 /** The interpreter's fields in metadata.json until the deferred probe lands. */
@@ -169,6 +171,7 @@ export async function prepareLocally(plan: RunPlan, options: PrepareOptions = {}
     plan.naming.explicit ?? undefined,
   );
   traceStartup('folder created');
+  options.onFolder?.(name, cwd);
   const gitP = captureGit(cwd, [experimentsDir], {
     file: path.join(expDir, 'uncommitted.patch'),
     limitBytes: plan.patchLimitBytes ?? DEFAULT_PATCH_LIMIT_BYTES,
