@@ -16,8 +16,11 @@
  * NaN-aware first-occurrence semantics, hence hand-written.
  */
 
-/** Points (or lower-level blocks) per block. */
-const FANOUT = 16;
+/** Points (or lower-level blocks) per block: 2^SHIFT. */
+const SHIFT = 4;
+const FANOUT = 1 << SHIFT;
+/** Levels at most: 16^8 blocks cover 2^32 points, more than a column (or an Int32 index) holds. */
+const MAX_LEVELS = 8;
 
 /** One level's blocks: indices into the series of each block's min, max and first non-finite point. */
 interface Level {
@@ -37,6 +40,8 @@ function grown(a: Int32Array, capacity: number): Int32Array {
 
 export class MinMaxPyramid {
   private readonly levels: Level[] = [];
+  /** range()'s ragged right ends (from, to), one pair a level, folded on the way down. */
+  private readonly right = new Int32Array(2 * MAX_LEVELS);
   /** Points of the series seen so far (extend()). */
   private length = 0;
 
@@ -57,7 +62,7 @@ export class MinMaxPyramid {
     this.length = length;
     let below = length; // units of the level below (points for level 1)
     for (let l = 0; ; l++) {
-      const want = Math.floor(below / FANOUT);
+      const want = below >>> SHIFT;
       if (want === 0) break;
       let level = this.levels[l];
       if (!level) {
@@ -69,8 +74,10 @@ export class MinMaxPyramid {
         level.max = grown(level.max, want);
         level.bad = grown(level.bad, want);
         for (let b = level.count; b < want; b++) {
-          if (l === 0) this.points(y, b * FANOUT, (b + 1) * FANOUT);
-          else this.blocks(y, this.levels[l - 1]!, b * FANOUT, (b + 1) * FANOUT, true);
+          this.minAt = -1;
+          this.maxAt = -1;
+          this.badAt = -1;
+          this.fold(y, l, b << SHIFT, (b + 1) << SHIFT);
           level.min[b] = this.minAt;
           level.max[b] = this.maxAt;
           level.bad[b] = this.badAt;
@@ -91,35 +98,44 @@ export class MinMaxPyramid {
     this.minAt = -1;
     this.maxAt = -1;
     this.badAt = -1;
-    this.descend(y, 0, from, to);
-    return this;
-  }
-
-  /** Fold units [from, to) of level `l` (0: points) into the result, the largest whole blocks from the level above. */
-  private descend(y: ArrayLike<number>, l: number, from: number, to: number): void {
-    const above = this.levels[l];
-    const a = Math.ceil(from / FANOUT);
-    const b = above ? Math.min(Math.floor(to / FANOUT), above.count) : 0;
-    if (b <= a) {
-      this.fold(y, l, from, to);
-      return;
+    // Up the levels: fold each level's ragged left end at once (left to right), keep its
+    // ragged right end for the way down, and fold the whole blocks at the top.
+    const right = this.right;
+    let depth = 0;
+    let l = 0;
+    let lo = from;
+    let hi = to;
+    for (;;) {
+      const above = this.levels[l];
+      const a = (lo + FANOUT - 1) >>> SHIFT;
+      const b = above === undefined ? 0 : Math.min(hi >>> SHIFT, above.count);
+      if (b <= a) break;
+      this.fold(y, l, lo, a << SHIFT);
+      right[depth++] = b << SHIFT;
+      right[depth++] = hi;
+      lo = a;
+      hi = b;
+      l++;
     }
-    this.fold(y, l, from, a * FANOUT);
-    this.descend(y, l + 1, a, b);
-    this.fold(y, l, b * FANOUT, to);
+    this.fold(y, l, lo, hi);
+    while (depth > 0) {
+      const end = right[--depth]!;
+      this.fold(y, --l, right[--depth]!, end);
+    }
+    return this;
   }
 
   private fold(y: ArrayLike<number>, l: number, from: number, to: number): void {
     if (from >= to) return;
-    if (l === 0) this.points(y, from, to, false);
-    else this.blocks(y, this.levels[l - 1]!, from, to, false);
+    if (l === 0) this.points(y, from, to);
+    else this.blocks(y, this.levels[l - 1]!, from, to);
   }
 
-  /** Fold points y[from..to) into the result (reset first when `fresh`). */
-  private points(y: ArrayLike<number>, from: number, to: number, fresh = true): void {
-    let minI = fresh ? -1 : this.minAt;
-    let maxI = fresh ? -1 : this.maxAt;
-    let badI = fresh ? -1 : this.badAt;
+  /** Fold points y[from..to) into the result so far. */
+  private points(y: ArrayLike<number>, from: number, to: number): void {
+    let minI = this.minAt;
+    let maxI = this.maxAt;
+    let badI = this.badAt;
     let minV = minI < 0 ? Infinity : y[minI]!;
     let maxV = maxI < 0 ? -Infinity : y[maxI]!;
     for (let i = from; i < to; i++) {
@@ -142,11 +158,11 @@ export class MinMaxPyramid {
     this.badAt = badI;
   }
 
-  /** Fold blocks [from, to) of `level` into the result (reset first when `fresh`). */
-  private blocks(y: ArrayLike<number>, level: Level, from: number, to: number, fresh: boolean): void {
-    let minI = fresh ? -1 : this.minAt;
-    let maxI = fresh ? -1 : this.maxAt;
-    let badI = fresh ? -1 : this.badAt;
+  /** Fold blocks [from, to) of `level` into the result so far. */
+  private blocks(y: ArrayLike<number>, level: Level, from: number, to: number): void {
+    let minI = this.minAt;
+    let maxI = this.maxAt;
+    let badI = this.badAt;
     let minV = minI < 0 ? Infinity : y[minI]!;
     let maxV = maxI < 0 ? -Infinity : y[maxI]!;
     for (let k = from; k < to; k++) {
