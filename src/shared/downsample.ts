@@ -122,7 +122,12 @@ export function downsampleMinMax(series: SeriesColumns, options: DownsampleOptio
     : bucketsOfUnsorted(x, y, n, lo, hi, xMin, width > 0 ? buckets / width : 0, buckets, count);
 }
 
-/** Emit a bucket's picks (indices, -1 for none) in x order, ties in input order. */
+/**
+ * Emit a bucket's picks (indices, -1 for none) in x order, ties in input
+ * order — for a sorted series (`byX` false) that is index order. Three
+ * compare-and-swaps order them without allocating; none (-1) sorts first
+ * and is skipped.
+ */
 function emit(
   x: ArrayLike<number>,
   y: ArrayLike<number>,
@@ -131,39 +136,21 @@ function emit(
   c: number,
   outX: number[],
   outY: (number | null)[],
-): void {
-  const picked: number[] = [];
-  if (a >= 0) picked.push(a);
-  if (b >= 0 && b !== a) picked.push(b);
-  if (c >= 0) picked.push(c);
-  if (picked.length > 1) picked.sort((i, j) => x[i]! - x[j]! || i - j);
-  for (const i of picked) emitPoint(x, y, i, outX, outY);
-}
-
-/** Emit up to three distinct picks (-1: none) in index order: a sorted series' x order, without allocating. */
-function emitByIndex(
-  x: ArrayLike<number>,
-  y: ArrayLike<number>,
-  a: number,
-  b: number,
-  c: number,
-  outX: number[],
-  outY: (number | null)[],
+  byX: boolean,
 ): void {
   if (b === a) b = -1;
-  // Three compare-and-swaps order them; -1 (none) sorts first and is skipped.
   let t: number;
-  if (a > b) {
+  if (after(x, a, b, byX)) {
     t = a;
     a = b;
     b = t;
   }
-  if (b > c) {
+  if (after(x, b, c, byX)) {
     t = b;
     b = c;
     c = t;
   }
-  if (a > b) {
+  if (after(x, a, b, byX)) {
     t = a;
     a = b;
     b = t;
@@ -171,6 +158,16 @@ function emitByIndex(
   if (a >= 0) emitPoint(x, y, a, outX, outY);
   if (b >= 0) emitPoint(x, y, b, outX, outY);
   if (c >= 0) emitPoint(x, y, c, outX, outY);
+}
+
+/** Whether pick i goes after pick j: by x then index (or by index alone), none (-1) first. */
+function after(x: ArrayLike<number>, i: number, j: number, byX: boolean): boolean {
+  if (i < 0) return false;
+  if (j < 0) return true;
+  if (!byX) return i > j;
+  const xi = x[i]!;
+  const xj = x[j]!;
+  return xi > xj || (xi === xj && i > j);
 }
 
 function emitPoint(
@@ -211,7 +208,7 @@ function bucketsOfSorted(
       b === buckets - 1 || width === 0 ? to : lowerBound(x, xMin + ((b + 1) * width) / buckets, start, to);
     if (end === start) continue;
     const r = (pyramid ?? SCAN).range(y, start, end);
-    emitByIndex(x, y, r.minAt, r.maxAt, r.badAt, outX, outY);
+    emit(x, y, r.minAt, r.maxAt, r.badAt, outX, outY, false);
     start = end;
   }
   return { x: outX, y: outY, points: count, downsampled: true };
@@ -254,7 +251,7 @@ function bucketsOfUnsorted(
   }
   const outX: number[] = [];
   const outY: (number | null)[] = [];
-  for (let b = 0; b < buckets; b++) emit(x, y, minAt[b]!, maxAt[b]!, nanAt[b]!, outX, outY);
+  for (let b = 0; b < buckets; b++) emit(x, y, minAt[b]!, maxAt[b]!, nanAt[b]!, outX, outY, true);
   return { x: outX, y: outY, points: count, downsampled: true };
 }
 

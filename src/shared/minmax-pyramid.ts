@@ -125,61 +125,47 @@ export class MinMaxPyramid {
     return this;
   }
 
+  /** Fold units [from, to) of level `l` (0: points, else blocks of levels[l - 1]) into the result so far. */
   private fold(y: ArrayLike<number>, l: number, from: number, to: number): void {
-    if (from >= to) return;
-    if (l === 0) this.points(y, from, to);
-    else this.blocks(y, this.levels[l - 1]!, from, to);
-  }
-
-  /** Fold points y[from..to) into the result so far. */
-  private points(y: ArrayLike<number>, from: number, to: number): void {
     let minI = this.minAt;
     let maxI = this.maxAt;
     let badI = this.badAt;
     let minV = minI < 0 ? Infinity : y[minI]!;
     let maxV = maxI < 0 ? -Infinity : y[maxI]!;
-    for (let i = from; i < to; i++) {
-      const v = y[i]!;
-      if (v - v !== 0) {
-        if (badI < 0) badI = i;
-        continue;
+    if (l === 0) {
+      for (let i = from; i < to; i++) {
+        const v = y[i]!;
+        if (v - v !== 0) {
+          if (badI < 0) badI = i;
+          continue;
+        }
+        if (v < minV) {
+          minV = v;
+          minI = i;
+        }
+        if (v > maxV) {
+          maxV = v;
+          maxI = i;
+        }
       }
-      if (v < minV) {
-        minV = v;
-        minI = i;
-      }
-      if (v > maxV) {
-        maxV = v;
-        maxI = i;
-      }
-    }
-    this.minAt = minI;
-    this.maxAt = maxI;
-    this.badAt = badI;
-  }
-
-  /** Fold blocks [from, to) of `level` into the result so far. */
-  private blocks(y: ArrayLike<number>, level: Level, from: number, to: number): void {
-    let minI = this.minAt;
-    let maxI = this.maxAt;
-    let badI = this.badAt;
-    let minV = minI < 0 ? Infinity : y[minI]!;
-    let maxV = maxI < 0 ? -Infinity : y[maxI]!;
-    for (let k = from; k < to; k++) {
-      const bad = level.bad[k]!;
-      if (badI < 0 && bad >= 0) badI = bad;
-      const lo = level.min[k]!;
-      if (lo < 0) continue; // a block of only non-finite values
-      const lv = y[lo]!;
-      if (lv < minV) {
-        minV = lv;
-        minI = lo;
-      }
-      const hi = level.max[k]!;
-      const hv = y[hi]!;
-      if (hv > maxV) {
-        maxV = hv;
-        maxI = hi;
+    } else {
+      const level = this.levels[l - 1]!;
+      for (let k = from; k < to; k++) {
+        const bad = level.bad[k]!;
+        if (badI < 0 && bad >= 0) badI = bad;
+        const lo = level.min[k]!;
+        if (lo < 0) continue; // a block of only non-finite values
+        const lv = y[lo]!;
+        if (lv < minV) {
+          minV = lv;
+          minI = lo;
+        }
+        const hi = level.max[k]!;
+        const hv = y[hi]!;
+        if (hv > maxV) {
+          maxV = hv;
+          maxI = hi;
+        }
       }
     }
     this.minAt = minI;
