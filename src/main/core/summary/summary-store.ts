@@ -12,20 +12,10 @@
 import path from 'node:path';
 import { MetricsFold, type MetricsFoldState } from '../../../shared/metrics-summary';
 import type { ExperimentSummary, Problem } from '../../../shared/model';
-import { foldProblems } from '../../../shared/problems';
-import { gpuSummary } from '../../../shared/system-metrics';
 import { userCacheDir } from '../app/paths';
 import { metricsReadProblem, MetricsFeeds, processMetricsFeeds } from '../metrics/metrics-feed';
 import { emptyTailState, type MetricsTailState } from '../metrics/metrics-tail';
-import { divergedProblem } from '../metrics/line-faults';
-import {
-  isEventsState,
-  sourceLabel,
-  readerHparams,
-  readerProblems,
-  otherMetricsSource,
-  withHparams,
-} from '../metrics/metrics-source';
+import { otherMetricsSource } from '../metrics/metrics-source';
 import { statSig, statSigs } from '../workspace/fs-batch';
 import {
   configFromText,
@@ -36,11 +26,13 @@ import {
 } from '../workspace/files';
 import { LAYOUT } from '../workspace/layout';
 import type { Summarizer } from '../workspace/summarizer';
-import { deriveStatus } from '../workspace/status';
 import { deriveFields, type Derived } from './derive';
+import { isListedRecord, LISTED_FORMAT, type ListedRecord } from './listing-cache';
+import { finishSummary, statusInferred, summaryParts, type SummaryParts } from './summary-build';
 import { SummaryDiskCache } from './summary-disk-cache';
 
 export { deriveFields, type Derived } from './derive';
+export { buildSummary } from './summary-build';
 
 /** Bump when the cache entry's shape or the summary's semantics change. */
 export const CACHE_VERSION = 7;
@@ -150,6 +142,8 @@ export class SummaryStore implements Summarizer {
   private readonly memory = new Map<string, CacheEntry>();
   private readonly inflight = new Map<string, Promise<ExperimentSummary>>();
   private readonly disk: SummaryDiskCache<CacheEntry> | null;
+  /** What a listing needs of each entry (listing-cache.ts): a warm listing reads only this. */
+  private readonly listed: SummaryDiskCache<ListedRecord> | null;
   private readonly aux = new Map<string, unknown>();
   /** Stats made by prepare() for the summarize calls after it (STATTED; the logs' where statted). */
   private readonly prepared = new Map<string, { sigs: FileSig[]; activity: FileSig[] | null }>();
@@ -167,6 +161,13 @@ export class SummaryStore implements Summarizer {
     this.cacheRoot = options.cacheDir === false ? null : (options.cacheDir ?? userCacheDir());
     this.disk = this.cacheRoot
       ? new SummaryDiskCache(path.join(this.cacheRoot, `summaries-v${CACHE_VERSION}`), CACHE_VERSION)
+      : null;
+    this.listed = this.cacheRoot
+      ? new SummaryDiskCache<ListedRecord>(
+          path.join(this.cacheRoot, `listings-v${CACHE_VERSION}.${LISTED_FORMAT}`),
+          CACHE_VERSION,
+          (r) => isListedRecord(r, SMALL_KEYS),
+        )
       : null;
   }
 
@@ -200,13 +201,12 @@ export class SummaryStore implements Summarizer {
         }),
       );
     };
-    // The inputs, while the cache file is read; then the logs' mtimes where a status may be inferred.
-    const [sigs] = await Promise.all([stat(STATTED, keys), keys.length ? this.loadEntry(keys[0]!) : null]);
-    const cached = await Promise.all(keys.map((k) => this.loadEntry(k)));
-    const inferred = keys.filter((_, i) => {
-      const d = cached[i]?.derived;
-      return !d || (!d.failed && !d.statusFile && !d.hasFinalCheckpoint);
-    });
+    // The inputs, while the listing cache is read; then the logs' mtimes where a status may be inferred.
+    const [sigs] = await Promise.all([stat(STATTED, keys), keys.length ? this.listedRecord(keys[0]!) : null]);
+    const known = await Promise.all(
+      keys.map(async (k) => (await this.listedRecord(k))?.parts ?? (await this.loadEntry(k))?.derived),
+    );
+    const inferred = keys.filter((_, i) => !known[i] || statusInferred(known[i]!));
     const activity = new Map(
       (await stat(ACTIVITY_FILES, inferred)).map((a, i) => [inferred[i]!, a] as const),
     );
@@ -220,18 +220,33 @@ export class SummaryStore implements Summarizer {
     return this.memory.get(dir) ?? (this.disk ? this.disk.get(dir) : null);
   }
 
+  private async listedRecord(dir: string): Promise<ListedRecord | null> {
+    return this.listed ? this.listed.get(dir) : null;
+  }
+
   /**
    * Keep a refreshed entry, and write it to the disk cache later: a first
    * listing must not wait for the write. Losing unwritten entries (a crash)
    * only costs a re-read.
    */
-  private keepEntry(entry: CacheEntry): void {
+  private keepEntry(entry: CacheEntry, listed: ListedRecord | null = null): void {
     this.memory.set(entry.dir, entry);
     if (!this.disk) return;
-    if (!this.disk.hasPending()) this.dirtySince = Date.now();
+    this.keepListed(listed);
     this.disk.put(entry);
+  }
+
+  /** Keep a listing record (written with the next flush, after the full entries). */
+  private keepListed(record: ListedRecord | null): void {
+    if (!this.disk) return;
+    if (!this.hasPending()) this.dirtySince = Date.now();
+    if (record) this.listed?.put(record);
     unflushed.add(this);
     this.scheduleFlush();
+  }
+
+  private hasPending(): boolean {
+    return Boolean(this.disk?.hasPending() || this.listed?.hasPending());
   }
 
   private scheduleFlush(): void {
@@ -258,8 +273,7 @@ export class SummaryStore implements Summarizer {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
     while (this.flushing) await this.flushing;
-    const disk = this.disk;
-    if (!disk?.hasPending()) {
+    if (!this.hasPending()) {
       unflushed.delete(this);
       return;
     }
@@ -267,13 +281,18 @@ export class SummaryStore implements Summarizer {
       this.scheduleFlush();
       return;
     }
-    this.flushing = disk.write();
+    // The full entries first: a listing record never points at state a crash left unwritten
+    // (either file alone is checked against the folder's files anyway).
+    this.flushing = (async () => {
+      await this.disk?.write();
+      await this.listed?.write();
+    })();
     try {
       await this.flushing;
     } finally {
       this.flushing = null;
       this.lastFlush = Date.now();
-      if (!disk.hasPending()) unflushed.delete(this);
+      if (!this.hasPending()) unflushed.delete(this);
       else this.scheduleFlush();
     }
   }
@@ -285,20 +304,29 @@ export class SummaryStore implements Summarizer {
     const pre = this.prepared.get(dir);
     this.prepared.delete(dir);
     const ns = SMALL_KEYS.length;
-    const [sigList, jsonlSig, systemSig, cached] = pre
-      ? [pre.sigs.slice(0, ns), pre.sigs[ns]!, pre.sigs[ns + 1]!, await this.loadEntry(dir)]
+    const [sigList, jsonlSig, systemSig] = pre
+      ? [pre.sigs.slice(0, ns), pre.sigs[ns]!, pre.sigs[ns + 1]!]
       : await Promise.all([
           Promise.all(SMALL_KEYS.map((k) => sigOf(inDir(dir, SMALL_FILES[k])))),
           sigOf(jsonlFile),
           sigOf(systemFile),
-          this.loadEntry(dir),
         ]);
     // No metrics.jsonl: a TensorBoard run's event files or an MLflow run's metrics, if the folder holds some.
     const tb = jsonlSig === null ? await otherMetricsSource(dir) : null;
     const metricsFile = tb ? tb.file : jsonlFile;
     const metricsSig = tb ? tb.sig : jsonlSig;
     const sigs = Object.fromEntries(SMALL_KEYS.map((k, i) => [k, sigList[i]!])) as Record<SmallKey, FileSig>;
+    // Nothing changed since the listing record: the summary without the full entry (a warm listing).
+    const listed = await this.listedRecord(dir);
+    if (
+      listed &&
+      sameSig(metricsSig, listed.metricsSig) &&
+      sameSig(systemSig, listed.systemSig) &&
+      SMALL_KEYS.every((k) => sameSig(sigs[k], listed.sigs[k]!))
+    )
+      return this.finish(listed.parts, dir, metricsSig, pre?.activity ?? undefined);
 
+    const cached = await this.loadEntry(dir);
     let entry: CacheEntry;
     let changed = false;
     if (cached && (Object.keys(sigs) as SmallKey[]).every((k) => sameSig(sigs[k], cached.sigs[k]))) {
@@ -349,9 +377,25 @@ export class SummaryStore implements Summarizer {
       if (metricsSig === null) entry.metricsProblem = null;
       entry.metricsSig = metricsSig;
     }
-    if (changed) this.keepEntry(entry);
-    else this.memory.set(dir, entry);
-    return this.build(entry, metricsSig, pre?.activity ?? undefined);
+    const record = this.record(entry);
+    if (changed) this.keepEntry(entry, record);
+    else {
+      // The full entry holds, the listing record was missing or stale (a crash between writes, an older version).
+      this.memory.set(dir, entry);
+      this.keepListed(record);
+    }
+    return this.finish(record.parts, dir, metricsSig, pre?.activity ?? undefined);
+  }
+
+  private record(entry: CacheEntry): ListedRecord {
+    return {
+      version: CACHE_VERSION,
+      dir: entry.dir,
+      sigs: entry.sigs,
+      metricsSig: entry.metricsSig,
+      systemSig: entry.system?.sig ?? null,
+      parts: summaryParts(entry),
+    };
   }
 
   /**
@@ -403,25 +447,24 @@ export class SummaryStore implements Summarizer {
     );
   }
 
-  private async build(
-    entry: CacheEntry,
+  private async finish(
+    parts: SummaryParts,
+    dir: string,
     metricsSig: FileSig,
     activitySigs?: FileSig[],
   ): Promise<ExperimentSummary> {
-    const d = entry.derived;
     // The logs' mtimes only matter to a status inferred from recent writes.
-    const inferred = !d.failed && !d.statusFile && !d.hasFinalCheckpoint;
-    const activity = inferred
+    const activity = statusInferred(parts)
       ? [
           metricsSig,
-          ...(activitySigs ?? (await Promise.all(ACTIVITY_FILES.map((f) => sigOf(inDir(entry.dir, f)))))),
+          ...(activitySigs ?? (await Promise.all(ACTIVITY_FILES.map((f) => sigOf(inDir(dir, f)))))),
         ]
       : [];
     const lastWriteMs = activity.reduce<number | null>(
       (acc, s) => (s && s.mtimeMs >= 0 && (acc === null || s.mtimeMs > acc) ? s.mtimeMs : acc),
       null,
     );
-    return buildSummary(entry, { lastWriteMs, path: entry.dir, folder: path.basename(entry.dir) });
+    return finishSummary(parts, { lastWriteMs, path: dir, folder: path.basename(dir) });
   }
 
   /** A cache entry by key (remote workspaces keep theirs under `ssh://…` keys). */
@@ -444,56 +487,4 @@ export class SummaryStore implements Summarizer {
     this.aux.set(name, value);
     await this.disk?.writeAux(name, value);
   }
-}
-
-/** A summary from a cache entry (pure: the caller says where the folder is and when it was last written). */
-export function buildSummary(
-  entry: CacheEntry,
-  where: { path: string; folder: string; lastWriteMs: number | null; now?: number; processGone?: boolean },
-): ExperimentSummary {
-  const { derived: d, tail } = entry;
-  const fold = new MetricsFold(entry.fold);
-  const status = deriveStatus({
-    failed: d.failed,
-    statusFile: d.statusFile,
-    hasFinalCheckpoint: d.hasFinalCheckpoint,
-    lastWriteMs: where.lastWriteMs,
-    now: where.now,
-    processGone: where.processGone,
-  });
-  const malformed = readerProblems(tail);
-  const f = fold.state;
-  const diverged = f.firstNonFinite ?? null;
-  if (diverged) malformed.push(divergedProblem(diverged, fold, sourceLabel(tail)));
-  const hparams = readerHparams(tail);
-  return {
-    path: where.path,
-    folder: where.folder,
-    name: d.name,
-    algorithm: d.algorithm,
-    model: d.model,
-    // A TensorBoard run has no train records: its last step counts.
-    total_steps: f.lastTrainStep ?? (isEventsState(tail) ? f.lastStep : null),
-    final_loss: f.lastTrainLoss,
-    final_loss_nonfinite: f.lastTrainLossNonFinite ?? null,
-    diverged,
-    final_eval: f.lastEval,
-    status,
-    startedAt: d.startedAt ?? status.startedAt ?? null,
-    gitHash: d.gitHash,
-    gitDirty: d.gitDirty,
-    metrics: fold.metricStats(),
-    records: f.records,
-    malformedLines: tail.malformedCount,
-    problems: foldProblems([
-      ...d.problems,
-      ...(entry.metricsProblem ? [entry.metricsProblem] : []),
-      ...malformed,
-    ]),
-    ...withHparams(d.params, hparams),
-    ...(d.annotations ? { annotations: d.annotations } : {}),
-    ...(d.statusFile?.sweep ? { sweep: d.statusFile.sweep } : {}),
-    gpu: entry.system ? gpuSummary(entry.system.fold) : null,
-    recordTimes: { first: f.firstTimestamp ?? null, last: f.lastTimestamp },
-  };
 }
