@@ -25,19 +25,18 @@ import {
   type SmallFileText,
 } from '../workspace/files';
 import { LAYOUT } from '../workspace/layout';
-import type { Summarizer } from '../workspace/summarizer';
+import type { SummarizeOptions, Summarizer } from '../workspace/summarizer';
 import { deriveFields, type Derived } from './derive';
-import { isListedRecord, LISTED_FORMAT, type ListedRecord } from './listing-cache';
+import { LISTED_FORMAT, ListingCache, sameSig, type FileSig } from './listing-cache';
 import { finishSummary, statusInferred, summaryParts, type SummaryParts } from './summary-build';
 import { SummaryDiskCache } from './summary-disk-cache';
 
 export { deriveFields, type Derived } from './derive';
 export { buildSummary } from './summary-build';
+export { sameSig, type FileSig } from './listing-cache';
 
 /** Bump when the cache entry's shape or the summary's semantics change. */
 export const CACHE_VERSION = 7;
-
-export type FileSig = { size: number; mtimeMs: number; ino: number } | null;
 
 const SMALL_FILES = {
   config: LAYOUT.config,
@@ -105,11 +104,6 @@ function readKnown(dir: string, key: SmallKey, sig: FileSig): Promise<SmallFileT
   return readSmallFile(inDir(dir, name), name, sig.size >= 0 ? sig.size : undefined);
 }
 
-export function sameSig(a: FileSig, b: FileSig): boolean {
-  if (a === null || b === null) return a === b;
-  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
-}
-
 /** Cache writes wait for this long without a summary being read, so a listing never waits for them… */
 const FLUSH_DELAY_MS = 200;
 /** …but no longer than this while summaries keep being read (a watcher refreshing live runs). */
@@ -131,6 +125,29 @@ export async function flushSummaryCaches(limitMs = 5_000): Promise<void> {
   clearTimeout(timer);
 }
 
+/** A path that is absolute and normal already (a listing's 10,000 calls); path.resolve's, otherwise. */
+function resolved(dir: string): string {
+  return path.sep === '/' && dir.startsWith('/') && !/\/\/|\/\.\.?(\/|$)|.\/$/.test(dir)
+    ? dir
+    : path.resolve(dir);
+}
+
+/** The small files' signatures by key, from their list in SMALL_KEYS' order. */
+function sigsByKey(list: FileSig[]): Record<SmallKey, FileSig> {
+  const out = {} as Record<SmallKey, FileSig>;
+  for (let i = 0; i < SMALL_KEYS.length; i++) out[SMALL_KEYS[i]!] = list[i]!;
+  return out;
+}
+
+/** What the signatures of an entry's files were when it was made. */
+function madeFrom(entry: CacheEntry): { sigs: FileSig[]; metricsSig: FileSig; systemSig: FileSig } {
+  return {
+    sigs: SMALL_KEYS.map((k) => entry.sigs[k]),
+    metricsSig: entry.metricsSig,
+    systemSig: entry.system?.sig ?? null,
+  };
+}
+
 export interface SummaryStoreOptions {
   /** Cache folder; defaults to userCacheDir(). `false` disables the disk cache. */
   cacheDir?: string | false;
@@ -143,10 +160,13 @@ export class SummaryStore implements Summarizer {
   private readonly inflight = new Map<string, Promise<ExperimentSummary>>();
   private readonly disk: SummaryDiskCache<CacheEntry> | null;
   /** What a listing needs of each entry (listing-cache.ts): a warm listing reads only this. */
-  private readonly listed: SummaryDiskCache<ListedRecord> | null;
+  private readonly listed: ListingCache | null;
   private readonly aux = new Map<string, unknown>();
   /** Stats made by prepare() for the summarize calls after it (STATTED; the logs' where statted). */
-  private readonly prepared = new Map<string, { sigs: FileSig[]; activity: FileSig[] | null }>();
+  private readonly prepared = new Map<
+    string,
+    { sigs: FileSig[]; activity: FileSig[] | null; summary: ExperimentSummary | null }
+  >();
   private flushTimer: NodeJS.Timeout | null = null;
   private dirtySince = 0;
   private lastFlush = 0;
@@ -163,21 +183,26 @@ export class SummaryStore implements Summarizer {
       ? new SummaryDiskCache(path.join(this.cacheRoot, `summaries-v${CACHE_VERSION}`), CACHE_VERSION)
       : null;
     this.listed = this.cacheRoot
-      ? new SummaryDiskCache<ListedRecord>(
+      ? new ListingCache(
           path.join(this.cacheRoot, `listings-v${CACHE_VERSION}.${LISTED_FORMAT}`),
           CACHE_VERSION,
-          (r) => isListedRecord(r, SMALL_KEYS),
+          SMALL_KEYS,
         )
       : null;
   }
 
-  /** The summary of one experiment folder; concurrent calls for one folder share the work. */
-  summarize(dir: string): Promise<ExperimentSummary> {
-    const key = path.resolve(dir);
-    const running = this.inflight.get(key);
+  /**
+   * The summary of one experiment folder; concurrent calls for one folder
+   * share the work. `tableOnly` (a text listing): see SummarizeOptions.
+   */
+  summarize(dir: string, opts: SummarizeOptions = {}): Promise<ExperimentSummary> {
+    const key = resolved(dir);
+    const tableOnly = opts.tableOnly === true;
+    const flight = tableOnly ? `${key}\0table` : key;
+    const running = this.inflight.get(flight);
     if (running) return running;
-    const p = this.refresh(key).finally(() => this.inflight.delete(key));
-    this.inflight.set(key, p);
+    const p = this.refresh(key, tableOnly).finally(() => this.inflight.delete(flight));
+    this.inflight.set(flight, p);
     return p;
   }
 
@@ -188,8 +213,8 @@ export class SummaryStore implements Summarizer {
    * 5,000 experiments pays no per-file promise. Call the returned function
    * when done; signatures not used by then are dropped (never reused later).
    */
-  async prepare(dirs: string[]): Promise<() => void> {
-    const keys = dirs.map((d) => path.resolve(d));
+  async prepare(dirs: string[], opts: SummarizeOptions = {}): Promise<() => void> {
+    const keys = dirs.map(resolved);
     const stat = async (names: string[], at: string[]): Promise<FileSig[][]> => {
       const files: string[] = [];
       for (const k of at) for (const f of names) files.push(inDir(k, f));
@@ -202,15 +227,30 @@ export class SummaryStore implements Summarizer {
       );
     };
     // The inputs, while the listing cache is read; then the logs' mtimes where a status may be inferred.
-    const [sigs] = await Promise.all([stat(STATTED, keys), keys.length ? this.listedRecord(keys[0]!) : null]);
+    const [sigs] = await Promise.all([
+      stat(STATTED, keys),
+      keys.length ? this.listed?.load(keys[0]!, opts.tableOnly === true) : null,
+    ]);
     const known = await Promise.all(
-      keys.map(async (k) => (await this.listedRecord(k))?.parts ?? (await this.loadEntry(k))?.derived),
+      keys.map(async (k) => (await this.listed?.statusInputs(k)) ?? (await this.loadEntry(k))?.derived),
     );
     const inferred = keys.filter((_, i) => !known[i] || statusInferred(known[i]!));
     const activity = new Map(
       (await stat(ACTIVITY_FILES, inferred)).map((a, i) => [inferred[i]!, a] as const),
     );
-    keys.forEach((k, i) => this.prepared.set(k, { sigs: sigs[i]!, activity: activity.get(k) ?? null }));
+    // Where the listing cache still holds (a warm listing), the summary now, without a promise each.
+    const tableOnly = opts.tableOnly === true;
+    const ns = SMALL_KEYS.length;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      const s = sigs[i]!;
+      const act = activity.get(k) ?? null;
+      const now = { sigs: s, metricsSig: s[ns]!, systemSig: s[ns + 1]! };
+      // No metrics.jsonl: its source (TensorBoard, MLflow) is looked up by summarize.
+      const parts = now.metricsSig && this.listed ? await this.listed.get(k, now, tableOnly) : null;
+      const summary = parts && this.finishWith(parts, k, now.metricsSig, act ?? []);
+      this.prepared.set(k, { sigs: s, activity: act, summary });
+    }
     return () => {
       for (const k of keys) this.prepared.delete(k);
     };
@@ -220,27 +260,23 @@ export class SummaryStore implements Summarizer {
     return this.memory.get(dir) ?? (this.disk ? this.disk.get(dir) : null);
   }
 
-  private async listedRecord(dir: string): Promise<ListedRecord | null> {
-    return this.listed ? this.listed.get(dir) : null;
-  }
-
   /**
    * Keep a refreshed entry, and write it to the disk cache later: a first
    * listing must not wait for the write. Losing unwritten entries (a crash)
    * only costs a re-read.
    */
-  private keepEntry(entry: CacheEntry, listed: ListedRecord | null = null): void {
+  private keepEntry(entry: CacheEntry, parts: SummaryParts | null = null): void {
     this.memory.set(entry.dir, entry);
     if (!this.disk) return;
-    this.keepListed(listed);
+    this.keepListed(entry, parts);
     this.disk.put(entry);
   }
 
-  /** Keep a listing record (written with the next flush, after the full entries). */
-  private keepListed(record: ListedRecord | null): void {
+  /** Keep an entry's listing record (written with the next flush, after the full entries). */
+  private keepListed(entry: CacheEntry, parts: SummaryParts | null): void {
     if (!this.disk) return;
     if (!this.hasPending()) this.dirtySince = Date.now();
-    if (record) this.listed?.put(record);
+    if (parts) this.listed?.put(entry.dir, madeFrom(entry), parts);
     unflushed.add(this);
     this.scheduleFlush();
   }
@@ -297,12 +333,13 @@ export class SummaryStore implements Summarizer {
     }
   }
 
-  private async refresh(dir: string): Promise<ExperimentSummary> {
+  private async refresh(dir: string, tableOnly: boolean): Promise<ExperimentSummary> {
     const jsonlFile = inDir(dir, LAYOUT.metrics);
     const systemFile = inDir(dir, LAYOUT.system);
     // Every signature and the cached entry at once: a listing's cost is these stats.
     const pre = this.prepared.get(dir);
     this.prepared.delete(dir);
+    if (pre?.summary) return pre.summary;
     const ns = SMALL_KEYS.length;
     const [sigList, jsonlSig, systemSig] = pre
       ? [pre.sigs.slice(0, ns), pre.sigs[ns]!, pre.sigs[ns + 1]!]
@@ -315,16 +352,10 @@ export class SummaryStore implements Summarizer {
     const tb = jsonlSig === null ? await otherMetricsSource(dir) : null;
     const metricsFile = tb ? tb.file : jsonlFile;
     const metricsSig = tb ? tb.sig : jsonlSig;
-    const sigs = Object.fromEntries(SMALL_KEYS.map((k, i) => [k, sigList[i]!])) as Record<SmallKey, FileSig>;
+    const sigs = sigsByKey(sigList);
     // Nothing changed since the listing record: the summary without the full entry (a warm listing).
-    const listed = await this.listedRecord(dir);
-    if (
-      listed &&
-      sameSig(metricsSig, listed.metricsSig) &&
-      sameSig(systemSig, listed.systemSig) &&
-      SMALL_KEYS.every((k) => sameSig(sigs[k], listed.sigs[k]!))
-    )
-      return this.finish(listed.parts, dir, metricsSig, pre?.activity ?? undefined);
+    const listed = await this.listed?.get(dir, { sigs: sigList, metricsSig, systemSig }, tableOnly);
+    if (listed) return this.finish(listed, dir, metricsSig, pre?.activity ?? undefined);
 
     const cached = await this.loadEntry(dir);
     let entry: CacheEntry;
@@ -377,25 +408,14 @@ export class SummaryStore implements Summarizer {
       if (metricsSig === null) entry.metricsProblem = null;
       entry.metricsSig = metricsSig;
     }
-    const record = this.record(entry);
-    if (changed) this.keepEntry(entry, record);
+    const parts = summaryParts(entry);
+    if (changed) this.keepEntry(entry, parts);
     else {
       // The full entry holds, the listing record was missing or stale (a crash between writes, an older version).
       this.memory.set(dir, entry);
-      this.keepListed(record);
+      this.keepListed(entry, parts);
     }
-    return this.finish(record.parts, dir, metricsSig, pre?.activity ?? undefined);
-  }
-
-  private record(entry: CacheEntry): ListedRecord {
-    return {
-      version: CACHE_VERSION,
-      dir: entry.dir,
-      sigs: entry.sigs,
-      metricsSig: entry.metricsSig,
-      systemSig: entry.system?.sig ?? null,
-      parts: summaryParts(entry),
-    };
+    return this.finish(parts, dir, metricsSig, pre?.activity ?? undefined);
   }
 
   /**
@@ -454,16 +474,24 @@ export class SummaryStore implements Summarizer {
     activitySigs?: FileSig[],
   ): Promise<ExperimentSummary> {
     // The logs' mtimes only matter to a status inferred from recent writes.
-    const activity = statusInferred(parts)
-      ? [
-          metricsSig,
-          ...(activitySigs ?? (await Promise.all(ACTIVITY_FILES.map((f) => sigOf(inDir(dir, f)))))),
-        ]
-      : [];
-    const lastWriteMs = activity.reduce<number | null>(
-      (acc, s) => (s && s.mtimeMs >= 0 && (acc === null || s.mtimeMs > acc) ? s.mtimeMs : acc),
-      null,
-    );
+    const activity =
+      activitySigs ??
+      (statusInferred(parts) ? await Promise.all(ACTIVITY_FILES.map((f) => sigOf(inDir(dir, f)))) : []);
+    return this.finishWith(parts, dir, metricsSig, activity);
+  }
+
+  /** The summary, given the logs' signatures where the status is inferred (else unused). */
+  private finishWith(
+    parts: SummaryParts,
+    dir: string,
+    metricsSig: FileSig,
+    activity: FileSig[],
+  ): ExperimentSummary {
+    let lastWriteMs: number | null = null;
+    if (statusInferred(parts)) {
+      for (const s of [metricsSig, ...activity])
+        if (s && s.mtimeMs >= 0 && (lastWriteMs === null || s.mtimeMs > lastWriteMs)) lastWriteMs = s.mtimeMs;
+    }
     return finishSummary(parts, { lastWriteMs, path: dir, folder: path.basename(dir) });
   }
 
