@@ -17,37 +17,22 @@ import { metricsReadProblem, MetricsFeeds, processMetricsFeeds } from '../metric
 import { emptyTailState, type MetricsTailState } from '../metrics/metrics-tail';
 import { otherMetricsSource } from '../metrics/metrics-source';
 import { statSig, statSigs } from '../workspace/fs-batch';
-import {
-  configFromText,
-  failedFromText,
-  jsonObjectFromText,
-  readSmallFile,
-  type SmallFileText,
-} from '../workspace/files';
 import { LAYOUT } from '../workspace/layout';
 import type { SummarizeOptions, Summarizer } from '../workspace/summarizer';
-import { deriveFields, type Derived } from './derive';
+import type { Derived } from './derive';
 import { LISTED_FORMAT, ListingCache, sameSig, type FileSig } from './listing-cache';
 import { finishSummary, statusInferred, summaryParts, type SummaryParts } from './summary-build';
 import { SummaryDiskCache } from './summary-disk-cache';
+import { inDir, readDerived, resolved, SMALL_FILES, SMALL_KEYS, type SmallKey } from './small-files';
 
 export { deriveFields, type Derived } from './derive';
 export { buildSummary } from './summary-build';
 export { sameSig, type FileSig } from './listing-cache';
+export { SMALL_KEYS, type SmallKey } from './small-files';
 
 /** Bump when the cache entry's shape or the summary's semantics change. */
 export const CACHE_VERSION = 7;
 
-const SMALL_FILES = {
-  config: LAYOUT.config,
-  metadata: LAYOUT.metadata,
-  failed: LAYOUT.failed,
-  status: LAYOUT.status,
-  final: path.join(LAYOUT.checkpoints, 'final'),
-  annotations: LAYOUT.annotations,
-} as const;
-export type SmallKey = keyof typeof SMALL_FILES;
-export const SMALL_KEYS = Object.keys(SMALL_FILES) as SmallKey[];
 /**
  * Logs whose mtime tells whether a seed-written run is still writing, besides
  * logs/metrics.jsonl (statted anyway). Only statted when no status file,
@@ -83,11 +68,6 @@ export interface CacheEntry {
 /** What a file that exists but cannot be statted (EACCES, …) is recorded as: read, and its problem reported. */
 const UNSTATTABLE: NonNullable<FileSig> = { size: -1, mtimeMs: -1, ino: -1 };
 
-/** `dir` (resolved) joined with a normalized relative name: path.join's cost, 40,000 times a listing, saved. */
-function inDir(dir: string, name: string): string {
-  return dir.endsWith(path.sep) ? dir + name : dir + path.sep + name;
-}
-
 /** null for a missing file; never throws. */
 async function sigOf(file: string): Promise<FileSig> {
   try {
@@ -95,13 +75,6 @@ async function sigOf(file: string): Promise<FileSig> {
   } catch {
     return UNSTATTABLE;
   }
-}
-
-/** A small file's text given its fresh signature: a missing file is not opened at all. */
-function readKnown(dir: string, key: SmallKey, sig: FileSig): Promise<SmallFileText> {
-  if (sig === null) return Promise.resolve({ text: null });
-  const name = SMALL_FILES[key];
-  return readSmallFile(inDir(dir, name), name, sig.size >= 0 ? sig.size : undefined);
 }
 
 /** Cache writes wait for this long without a summary being read, so a listing never waits for them… */
@@ -123,13 +96,6 @@ export async function flushSummaryCaches(limitMs = 5_000): Promise<void> {
   const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, limitMs)));
   await Promise.race([Promise.all([...unflushed].map((s) => s.flush())), limit]);
   clearTimeout(timer);
-}
-
-/** A path that is absolute and normal already (a listing's 10,000 calls); path.resolve's, otherwise. */
-function resolved(dir: string): string {
-  return path.sep === '/' && dir.startsWith('/') && !/\/\/|\/\.\.?(\/|$)|.\/$/.test(dir)
-    ? dir
-    : path.resolve(dir);
 }
 
 /** The small files' signatures by key, from their list in SMALL_KEYS' order. */
@@ -368,7 +334,7 @@ export class SummaryStore implements Summarizer {
         dir,
         sigs,
         metricsSig: cached?.metricsSig ?? null,
-        derived: await this.readDerived(dir, sigs),
+        derived: await readDerived(dir, sigs),
         tail: cached?.tail ?? emptyTailState(),
         fold: cached?.fold ?? new MetricsFold().state,
         metricsProblem: cached?.metricsProblem ?? null,
@@ -443,28 +409,6 @@ export class SummaryStore implements Summarizer {
       return { sig, tail: emptyTailState(), fold: new MetricsFold().state };
     }
     return { sig, tail: feed.tailState, fold: feed.foldState };
-  }
-
-  /** Read the small files whose signatures say they exist (a missing one is never opened). */
-  private async readDerived(dir: string, sigs: Record<SmallKey, FileSig>): Promise<Derived> {
-    const [config, metadata, failed, statusRaw, notes] = await Promise.all([
-      readKnown(dir, 'config', sigs.config),
-      readKnown(dir, 'metadata', sigs.metadata),
-      readKnown(dir, 'failed', sigs.failed),
-      readKnown(dir, 'status', sigs.status),
-      readKnown(dir, 'annotations', sigs.annotations),
-    ]);
-    return deriveFields(
-      path.basename(dir),
-      {
-        config: configFromText(config),
-        metadata: jsonObjectFromText(metadata, LAYOUT.metadata),
-        failed: failedFromText(failed),
-        statusRaw: jsonObjectFromText(statusRaw, LAYOUT.status),
-        notes: notes.text,
-      },
-      sigs.final !== null,
-    );
   }
 
   private async finish(
