@@ -167,8 +167,13 @@ export class ListingCache {
     };
   }
 
-  /** Keep the parts made from files with these signatures; they reach the disk at the next write(). */
-  put(dir: string, made: Sigs, parts: SummaryParts): void {
+  /**
+   * Keep the parts made from files with these signatures; they reach the
+   * disk at the next write(). `tableOnly` (a text listing): only the table's
+   * record, so that a first listing writes less; the first full listing
+   * after it writes the rest (its record is missing: a full read, once).
+   */
+  put(dir: string, made: Sigs, parts: SummaryParts, tableOnly = false): void {
     const { version } = this;
     const at = {
       version,
@@ -186,6 +191,7 @@ export class ListingCache {
       statusFile: parts.statusFile,
       hasFinalCheckpoint: parts.hasFinalCheckpoint,
     });
+    if (tableOnly) return;
     this.rest.put({
       ...at,
       core: rest,

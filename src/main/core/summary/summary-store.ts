@@ -231,18 +231,18 @@ export class SummaryStore implements Summarizer {
    * listing must not wait for the write. Losing unwritten entries (a crash)
    * only costs a re-read.
    */
-  private keepEntry(entry: CacheEntry, parts: SummaryParts | null = null): void {
+  private keepEntry(entry: CacheEntry, parts: SummaryParts | null = null, tableOnly = false): void {
     this.memory.set(entry.dir, entry);
     if (!this.disk) return;
-    this.keepListed(entry, parts);
+    this.keepListed(entry, parts, tableOnly);
     this.disk.put(entry);
   }
 
   /** Keep an entry's listing record (written with the next flush, after the full entries). */
-  private keepListed(entry: CacheEntry, parts: SummaryParts | null): void {
+  private keepListed(entry: CacheEntry, parts: SummaryParts | null, tableOnly: boolean): void {
     if (!this.disk) return;
     if (!this.hasPending()) this.dirtySince = Date.now();
-    if (parts) this.listed?.put(entry.dir, madeFrom(entry), parts);
+    if (parts) this.listed?.put(entry.dir, madeFrom(entry), parts, tableOnly);
     unflushed.add(this);
     this.scheduleFlush();
   }
@@ -375,11 +375,11 @@ export class SummaryStore implements Summarizer {
       entry.metricsSig = metricsSig;
     }
     const parts = summaryParts(entry);
-    if (changed) this.keepEntry(entry, parts);
+    if (changed) this.keepEntry(entry, parts, tableOnly);
     else {
       // The full entry holds, the listing record was missing or stale (a crash between writes, an older version).
       this.memory.set(dir, entry);
-      this.keepListed(entry, parts);
+      this.keepListed(entry, parts, tableOnly);
     }
     return this.finish(parts, dir, metricsSig, pre?.activity ?? undefined);
   }

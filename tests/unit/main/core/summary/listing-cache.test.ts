@@ -1,4 +1,12 @@
-import { appendFileSync, readdirSync, readFileSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import {
+  appendFileSync,
+  existsSync,
+  readdirSync,
+  readFileSync,
+  rmSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ExperimentSummary } from '../../../../../src/shared/model';
@@ -136,6 +144,11 @@ describe('the listing cache', () => {
     const store = new SummaryStore({ cacheDir: cache });
     expect(await listed(root, store, true)).toHaveLength(3);
     await store.flush();
+    // A text listing writes the table's records only; the first full listing writes the rest.
+    expect(existsSync(listingFiles(cache).rest)).toBe(false);
+    const full = new SummaryStore({ cacheDir: cache });
+    expect(await listed(root, full)).toEqual(fresh);
+    await full.flush();
     expect(await listed(root, new SummaryStore({ cacheDir: cache }))).toEqual(fresh);
     // A table file without its rest (a crash between the two writes): the full listing reads again.
     rmSync(listingFiles(cache).rest);
