@@ -141,7 +141,9 @@ export async function startWrapper(
   cwd: string,
   options: LaunchOptions = {},
 ): Promise<StartedWrapper> {
-  const useTmux = (options.tmux ?? true) && (await tmuxAvailableSoon());
+  // Known already (the usual case), the spawn happens before this returns: ahead of git's processes.
+  const known = process.env.EXPDESK_NO_TMUX === '1' ? false : tmuxChecked;
+  const useTmux = (options.tmux ?? true) && (known ?? (await tmuxAvailableSoon()));
   const session = useTmux ? tmuxSessionName(name) : null;
   // The spec will hold the full environment of the run: private folder, private file, deleted by the wrapper.
   const specFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'expdesk-launch-')), 'spec.json');
