@@ -141,7 +141,8 @@ export async function startWrapper(
   cwd: string,
   options: LaunchOptions = {},
 ): Promise<StartedWrapper> {
-  // Known already (the usual case), the spawn happens before this returns: ahead of git's processes.
+  // Known already (a long-running host after its first launch), the spawn happens before this
+  // returns, ahead of git's processes; a fresh CLI waits for `tmux -V` (started with the submit).
   const known = process.env.EXPDESK_NO_TMUX === '1' ? false : tmuxChecked;
   const useTmux = (options.tmux ?? true) && (known ?? (await tmuxAvailableSoon()));
   const session = useTmux ? tmuxSessionName(name) : null;
