@@ -29,6 +29,9 @@ export async function benchUiListing(): Promise<BenchResult[]> {
   const ws = path.join(tmp, 'workspace');
   const cache = path.join(tmp, 'cache');
   let browser: Browser | null = null;
+  // The servers' alert markers in a state folder of the bench's own (startServe passes the environment on).
+  const state = process.env.EXPDESK_STATE_DIR;
+  process.env.EXPDESK_STATE_DIR = path.join(tmp, 'state');
   try {
     process.stderr.write(`generating ${EXPERIMENTS.toLocaleString()} experiment folders…\n`);
     writeWorkspace(ws, EXPERIMENTS);
@@ -65,6 +68,8 @@ export async function benchUiListing(): Promise<BenchResult[]> {
       await new Promise<void>((r) => baseline.server.close(() => r()));
     }
   } finally {
+    if (state === undefined) delete process.env.EXPDESK_STATE_DIR;
+    else process.env.EXPDESK_STATE_DIR = state;
     await browser?.close();
     rmSync(tmp, { recursive: true, force: true });
   }

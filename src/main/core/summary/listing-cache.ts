@@ -140,7 +140,7 @@ export class ListingCache {
   async statusInputs(
     dir: string,
   ): Promise<Pick<SummaryParts, 'failed' | 'statusFile' | 'hasFinalCheckpoint'> | null> {
-    const r = await this.table.get(dir);
+    const r = this.table.peek(dir) ?? (await this.table.get(dir));
     return (
       r && { failed: failedOf(r, null), statusFile: r.statusFile, hasFinalCheckpoint: r.hasFinalCheckpoint }
     );
@@ -153,10 +153,19 @@ export class ListingCache {
    * model, git, params… are left empty, FAILED.txt's traceback out).
    */
   async get(dir: string, now: Sigs, tableOnly: boolean): Promise<SummaryParts | null> {
+    const known = this.peek(dir, now, tableOnly);
+    if (known !== undefined) return known;
+    await this.load(dir, tableOnly);
+    return this.peek(dir, now, tableOnly) ?? null;
+  }
+
+  /** get() without a promise, once the files are read (else undefined). */
+  peek(dir: string, now: Sigs, tableOnly: boolean): SummaryParts | null | undefined {
     const n = this.keys.length;
-    const t = await this.table.get(dir);
-    if (!t || !sameSigs(now, t, n)) return null;
-    const r = tableOnly ? null : await this.rest.get(dir);
+    const t = this.table.peek(dir);
+    if (!t || !sameSigs(now, t, n)) return t && null;
+    const r = tableOnly ? null : this.rest.peek(dir);
+    if (r === undefined) return undefined;
     if (!tableOnly && (!r || !sameSigs(now, r, n))) return null;
     return {
       core: { ...t.core, ...(r ? r.core : NOT_READ) },

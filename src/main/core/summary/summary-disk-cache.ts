@@ -35,6 +35,8 @@ function folderOf(key: string): string {
 export class SummaryDiskCache<E extends { version: number; dir: string }> {
   /** Each file's entries as read from disk (read once per process), by file. */
   private readonly files = new Map<string, Promise<Map<string, E>>>();
+  /** Each file's entries once read: what peek() answers from, without a promise. */
+  private readonly ready = new Map<string, Map<string, E>>();
   /** Entries kept since the last write, by file. */
   private readonly pending = new Map<string, Map<string, E>>();
 
@@ -48,10 +50,16 @@ export class SummaryDiskCache<E extends { version: number; dir: string }> {
   /** The file of each folder seen (a listing asks 5,000 times for the same one). */
   private readonly fileByFolder = new Map<string, string>();
 
+  /** The file of each key seen (a listing asks for each of 5,000 keys more than once). */
+  private readonly fileByKey = new Map<string, string>();
+
   private fileOf(key: string): string {
+    let file = this.fileByKey.get(key);
+    if (file) return file;
     const folder = folderOf(key);
-    let file = this.fileByFolder.get(folder);
+    file = this.fileByFolder.get(folder);
     if (!file) this.fileByFolder.set(folder, (file = path.join(this.dir, `${hashed(folder)}.json`)));
+    this.fileByKey.set(key, file);
     return file;
   }
 
@@ -61,13 +69,20 @@ export class SummaryDiskCache<E extends { version: number; dir: string }> {
       loaded = (async () => {
         try {
           const parsed = JSON.parse(await readText(file, MAX_FILE_BYTES)) as Partial<CacheFile<E>>;
-          if (parsed.version === this.version && parsed.entries && typeof parsed.entries === 'object')
-            return new Map(Object.entries(parsed.entries));
+          if (parsed.version === this.version && parsed.entries && typeof parsed.entries === 'object') {
+            // Checked once as read: an entry of another version, key or shape is dropped, never trusted.
+            const kept = new Map<string, E>();
+            for (const [key, e] of Object.entries(parsed.entries))
+              if (typeof e === 'object' && e && e.version === this.version && e.dir === key && this.valid(e))
+                kept.set(key, e);
+            return kept;
+          }
         } catch {
           // no cache yet, or a damaged one: rebuilt
         }
         return new Map<string, E>();
       })();
+      loaded = loaded.then((m) => (this.ready.set(file, m), m));
       this.files.set(file, loaded);
     }
     return loaded;
@@ -76,8 +91,17 @@ export class SummaryDiskCache<E extends { version: number; dir: string }> {
   /** The entry kept for `key`, or null. */
   async get(key: string): Promise<E | null> {
     const file = this.fileOf(key);
-    const entry = this.pending.get(file)?.get(key) ?? (await this.load(file)).get(key);
-    return entry && entry.version === this.version && entry.dir === key && this.valid(entry) ? entry : null;
+    // Entries read were checked by load(); kept ones are this process's own.
+    return this.pending.get(file)?.get(key) ?? (await this.load(file)).get(key) ?? null;
+  }
+
+  /** The entry kept for `key` if its file was read already (else undefined): get() without a promise. */
+  peek(key: string): E | null | undefined {
+    const file = this.fileOf(key);
+    const kept = this.pending.get(file)?.get(key);
+    if (kept) return kept;
+    const read = this.ready.get(file);
+    return read ? (read.get(key) ?? null) : undefined;
   }
 
   /** Keep an entry; it reaches the disk at the next write(). */

@@ -216,7 +216,8 @@ export class SummaryStore implements Summarizer {
       const act = activity.get(k) ?? null;
       const now = { sigs: s, metricsSig: s[ns]!, systemSig: s[ns + 1]! };
       // No metrics.jsonl: its source (TensorBoard, MLflow) is looked up by summarize.
-      const parts = now.metricsSig && this.listed ? await this.listed.get(k, now, tableOnly) : null;
+      const seen = now.metricsSig && this.listed ? this.listed.peek(k, now, tableOnly) : null;
+      const parts = seen === undefined ? await this.listed!.get(k, now, tableOnly) : seen;
       const summary = parts && this.finishWith(parts, k, now.metricsSig, act ?? []);
       this.prepared.set(k, { sigs: s, activity: act, summary });
     }
