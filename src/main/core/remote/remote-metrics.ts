@@ -87,6 +87,8 @@ interface MirrorState {
   last: Buffer | null;
   /** When its folder was last marked as used (0: not yet in this process). */
   markedAt: number;
+  /** Its folder was not in the cache when this process first looked: no file to stat, read or mark. */
+  absent: boolean;
 }
 
 /** Metrics bytes of a remote file from `start`, as an answer (gather's or tail's) carries them. */
@@ -111,6 +113,13 @@ export interface Accepted {
 
 interface SharedMirrors {
   states: Map<string, MirrorState>;
+  /**
+   * The mirror folders present when this process first needed one (one
+   * readdir): a first listing then costs no stat, read or utimes per new
+   * experiment. Safe if another process adds one meanwhile: an absent
+   * mirror only ever takes an answer from byte 0, written by rename.
+   */
+  present: Promise<Set<string>> | null;
   inflight: Map<string, Promise<MirrorResult | Error>>;
   locks: Map<string, Promise<unknown>>;
 }
@@ -132,12 +141,24 @@ export class RemoteMetricsMirror {
     const key = path.resolve(root);
     let s = shared.get(key);
     if (!s) {
-      s = { states: new Map(), inflight: new Map(), locks: new Map() };
+      s = { states: new Map(), inflight: new Map(), locks: new Map(), present: null };
       shared.set(key, s);
     }
     this.states = s.states;
     this.inflight = s.inflight;
     this.locks = s.locks;
+    this.shared = s;
+  }
+
+  private readonly shared: SharedMirrors;
+
+  /** The mirror folders' names present at this process's first look. */
+  private presentDirs(): Promise<Set<string>> {
+    this.shared.present ??= readdir(path.join(this.root, `remote-metrics-v${MIRROR_VERSION}`)).then(
+      (names) => new Set(names),
+      () => new Set<string>(),
+    );
+    return this.shared.present;
   }
 
   /** The local metrics file of a location's mirror (whether or not it exists yet). */
@@ -165,7 +186,7 @@ export class RemoteMetricsMirror {
   accept(location: string, bytes: RemoteBytes): Promise<Accepted> {
     return this.locked(location, async () => {
       const st = await this.state(location);
-      const exists = await fileExists(st.file);
+      const exists = !st.absent && (await fileExists(st.file));
       if (!exists) {
         st.offset = 0;
         st.ino = null;
@@ -294,7 +315,7 @@ export class RemoteMetricsMirror {
   private async state(location: string): Promise<MirrorState> {
     const st = this.states.get(location) ?? (await this.load(location));
     const now = Date.now();
-    if (now - st.markedAt >= USE_MARK_MS) {
+    if (!st.absent && now - st.markedAt >= USE_MARK_MS) {
       st.markedAt = now;
       // Its folder's time is its last use (prune); no folder yet: nothing to mark.
       await utimes(st.dir, now / 1000, now / 1000).catch(() => undefined);
@@ -305,6 +326,20 @@ export class RemoteMetricsMirror {
   private async load(location: string): Promise<MirrorState> {
     const dir = this.dirOf(location);
     const file = path.join(dir, LAYOUT.metrics);
+    if (!(await this.presentDirs()).has(path.basename(dir))) {
+      const st: MirrorState = {
+        location,
+        dir,
+        file,
+        offset: 0,
+        ino: null,
+        last: null,
+        markedAt: 0,
+        absent: true,
+      };
+      this.states.set(location, st);
+      return st;
+    }
     // A mirror from an earlier run of Expdesk: its length is the offset, its inode record says which file it copies.
     const size = await stat(file).then(
       (s) => s.size,
@@ -328,6 +363,7 @@ export class RemoteMetricsMirror {
       ino: size < 0 ? null : ino,
       last: null,
       markedAt: 0,
+      absent: false,
     };
     this.states.set(location, st);
     return st;
@@ -430,6 +466,8 @@ export class RemoteMetricsMirror {
     const tmp = `${st.file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     await writeFile(tmp, data);
     await rename(tmp, st.file);
+    st.absent = false;
+    st.markedAt = Date.now(); // just written: its folder's time is now
     st.offset = data.length;
     st.last = lastBytes(null, data);
     await this.recordIno(st, ino, false);

@@ -49,7 +49,7 @@ export async function acceptBytes(
   const got = await mirror.accept(target.location, {
     start: m.start,
     reset: m.reset,
-    data: Buffer.from(m.data, 'base64'),
+    data: m.data,
     ino,
   });
   if (got.again) return 'again';
