@@ -47,10 +47,17 @@ import {
 import path from 'node:path';
 import { LAYOUT } from '../workspace/layout';
 import { callRemote, RemoteOpError, type HelperHost } from './remote-python';
-import { keepsChanging, oneAtATime } from './remote-wire';
+import {
+  FINGERPRINT_BYTES,
+  fileExists,
+  keepsChanging,
+  lastBytes,
+  lastUse,
+  nothingAdded,
+  oneAtATime,
+} from './remote-wire';
 
 const MIRROR_VERSION = 1;
-const FINGERPRINT_BYTES = 64;
 const MAX_BYTES_PER_FILE = 16 * 1024 * 1024;
 const MAX_TOTAL_BYTES = 64 * 1024 * 1024;
 /** Follow-up calls for files larger than one answer: bounded so a runaway file cannot loop forever. */
@@ -109,6 +116,8 @@ export interface Accepted {
   bytes: number;
   /** The answer did not continue the mirror: it was emptied, ask again from its (new) length. */
   again: boolean;
+  /** The bytes added, and the mirror's offset where they start (a feed at that offset can take them from memory). */
+  added: { data: Buffer; at: number };
 }
 
 interface SharedMirrors {
@@ -197,18 +206,19 @@ export class RemoteMetricsMirror {
         if (start !== 0) {
           // Not the continuation of our copy: ask again from the first byte.
           await this.replace(st, Buffer.alloc(0), null);
-          return { reset: true, bytes: 0, again: true };
+          return { reset: true, bytes: 0, again: true, added: nothingAdded() };
         }
         await this.replace(st, data, bytes.ino);
         this.stats.bytes += data.length;
-        return { reset: exists, bytes: data.length, again: false };
+        return { reset: exists, bytes: data.length, again: false, added: { data, at: 0 } };
       }
       if (start > st.offset || start + data.length < st.offset) {
         // A gap, or bytes before what the answer should continue: start over.
         await this.replace(st, Buffer.alloc(0), null);
-        return { reset: true, bytes: 0, again: true };
+        return { reset: true, bytes: 0, again: true, added: nothingAdded() };
       }
       const fresh = data.subarray(st.offset - start);
+      const added = { data: fresh, at: st.offset };
       this.stats.bytes += data.length;
       if (fresh.length > 0) {
         await appendFile(st.file, fresh);
@@ -216,7 +226,7 @@ export class RemoteMetricsMirror {
         st.last = lastBytes(st.last, fresh);
       }
       if (st.ino !== bytes.ino) await this.recordIno(st, bytes.ino);
-      return { reset: false, bytes: fresh.length, again: false };
+      return { reset: false, bytes: fresh.length, again: false, added };
     });
   }
 
@@ -478,32 +488,4 @@ export class RemoteMetricsMirror {
     if (makeDir) await mkdir(st.dir, { recursive: true });
     await writeFile(path.join(st.dir, 'mirror.json'), JSON.stringify({ location: st.location, ino }));
   }
-}
-
-/** The last FINGERPRINT_BYTES bytes of `before` followed by `added`. */
-function lastBytes(before: Buffer | null, added: Buffer): Buffer | null {
-  if (added.length >= FINGERPRINT_BYTES) return Buffer.from(added.subarray(added.length - FINGERPRINT_BYTES));
-  if (before === null) return null; // read from the file when needed
-  const both = Buffer.concat([before, added]);
-  return both.subarray(Math.max(0, both.length - FINGERPRINT_BYTES));
-}
-
-/** When a mirror folder was last used or written: the latest time of the folder and its files. */
-async function lastUse(dir: string): Promise<number> {
-  const times = await Promise.all(
-    [dir, path.join(dir, LAYOUT.metrics), path.join(dir, 'mirror.json')].map((f) =>
-      stat(f).then(
-        (s) => s.mtimeMs,
-        () => 0,
-      ),
-    ),
-  );
-  return Math.max(...times);
-}
-
-function fileExists(file: string): Promise<boolean> {
-  return stat(file).then(
-    (s) => s.isFile(),
-    () => false,
-  );
 }

@@ -57,7 +57,7 @@ import {
 import { LAYOUT } from '../workspace/layout';
 import { mapLimited, unreadableSummary } from '../workspace/workspace';
 import type { GatherAnswer, GatherHint, GatherRequest, WireExperiment, WireSig } from './protocol';
-import { RemoteMetricsMirror } from './remote-metrics';
+import { RemoteMetricsMirror, type Accepted } from './remote-metrics';
 import { RemoteRunFiles, type RunKind } from './remote-run-files';
 import { compareRel, osErrorText, scratchMirrorRoot, textOf, toSig, toWire } from './remote-wire';
 import { callRemote, type HelperHost } from './remote-python';
@@ -145,14 +145,14 @@ export class RemoteWorkspace {
     };
   }
 
-  /** Bring the experiment's feed up to its mirror; the entry takes the feed's reader state and fold. */
-  private async readFeed(entry: RemoteEntry): Promise<void> {
+  /** Bring the experiment's feed up to its mirror (the bytes just added from memory); the entry takes its state and fold. */
+  private async readFeed(entry: RemoteEntry, added?: Accepted['added']): Promise<void> {
     const feed = this.feeds.open(this.mirror.fileOf(entry.dir), () => ({
       tail: entry.tail,
       fold: entry.fold,
       ino: null, // the mirror's own inode is learnt on the first read; the fingerprint decides until then
     }));
-    await feed.read();
+    if (!added || !(await feed.take(added.data, added.at))) await feed.read();
     entry.tail = feed.tailState;
     entry.fold = feed.foldState;
   }
@@ -248,7 +248,7 @@ export class RemoteWorkspace {
       { location: key, remotePath: g.path },
       m,
       metricsSig.ino,
-      () => this.readFeed(entry),
+      (added) => this.readFeed(entry, added),
     );
     if (got === 'again') {
       // The answer does not continue the mirror (now empty): ask again from the start.
