@@ -85,8 +85,8 @@ function explainFailure(conn: HelperHost, code: number | null, stderr: string): 
   return `the remote helper failed on ${conn.label} (exit ${code ?? '?'})${tail ? `: ${tail}` : ''}`;
 }
 
-/** What runs the helper: an SSH connection, or (in tests) a local shell. */
-export type HelperHost = Pick<SshConnection, 'exec' | 'label'>;
+/** What runs the helper: an SSH connection (connect: started early, beside local work), or (in tests) a local shell. */
+export type HelperHost = Pick<SshConnection, 'exec' | 'label'> & Partial<Pick<SshConnection, 'connect'>>;
 
 /** An answer that does not follow the protocol: names the operation and the field. */
 export class RemoteProtocolError extends RemoteOpError {

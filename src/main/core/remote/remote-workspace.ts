@@ -9,10 +9,9 @@
  * series alike — so each byte crosses the link once. The summary logic stays
  * the TypeScript one (MetricsFeed, MetricsFold, deriveFields, deriveStatus):
  * the remote ships bytes, never summaries. Cache entries live in the
- * SummaryStore under the experiment's `ssh://…` location, so a second
- * listing — even from a new process — transfers only what changed. Only an experiment whose metrics are
- * larger than one answer's budget costs follow-up calls (bounded by data
- * size, never by the number of folders).
+ * SummaryStore under the experiment's `ssh://…` location, so a second listing
+ * — even from a new process — transfers only what changed. Only metrics larger
+ * than one answer's budget cost follow-up calls (bounded by data size).
  */
 import type {
   Checkpoint,
@@ -96,9 +95,6 @@ interface RemoteEntry extends CacheEntry {
   };
 }
 
-type Hint = GatherHint;
-type GatherResult = GatherAnswer;
-
 export class RemoteWorkspace {
   /** The local copies of the experiments' metrics: every metrics byte received goes there, once. */
   readonly mirror: RemoteMetricsMirror;
@@ -121,7 +117,7 @@ export class RemoteWorkspace {
   }
 
   /** What the helper is told this client has of an experiment (no entry: only the mirror's bytes). */
-  private async hintOf(key: string, entry: RemoteEntry | null): Promise<Hint> {
+  private async hintOf(key: string, entry: RemoteEntry | null): Promise<GatherHint> {
     const sigs: Record<string, WireSig> = {};
     const at = await this.mirror.position(key);
     if (entry) {
@@ -294,8 +290,8 @@ export class RemoteWorkspace {
    */
   private async gatherAndAbsorb(
     request: Omit<GatherRequest, 'op'>,
-  ): Promise<{ result: GatherResult; entries: Map<string, RemoteEntry> }> {
-    const hints: Record<string, Hint> = request.hints ?? {};
+  ): Promise<{ result: GatherAnswer; entries: Map<string, RemoteEntry> }> {
+    const hints: Record<string, GatherHint> = request.hints ?? {};
     const result = await callRemote(
       this.conn,
       {
@@ -351,8 +347,8 @@ export class RemoteWorkspace {
     return { result, entries };
   }
 
-  private async hintsFor(paths: string[]): Promise<Record<string, Hint>> {
-    const hints: Record<string, Hint> = {};
+  private async hintsFor(paths: string[]): Promise<Record<string, GatherHint>> {
+    const hints: Record<string, GatherHint> = {};
     const found = await mapLimited(paths, ABSORB_CONCURRENCY, async (p) => {
       const key = this.locate(p);
       const e = await this.loadEntry(key);
@@ -368,8 +364,11 @@ export class RemoteWorkspace {
   /** List a remote workspace (same shapes and rules as a local one). */
   async list(root: string): Promise<WorkspaceListing> {
     const indexKey = `remote-index:${this.locate(root)}`;
-    const previous = (await this.store.readAux<string[]>(indexKey)) ?? [];
-    const hints = await this.hintsFor(previous);
+    // The handshake's round trips (a new connection) pass while the hints are read from the cache.
+    const [hints] = await Promise.all([
+      this.store.readAux<string[]>(indexKey).then((previous) => this.hintsFor(previous ?? [])),
+      this.conn.connect?.(),
+    ]);
     const { result, entries } = await this.gatherAndAbsorb({ root, hints });
     await this.store.writeAux(
       indexKey,
