@@ -1,8 +1,10 @@
 /**
  * Benchmark (issue 12): 100 runs × 100,000 points overlaid in one chart.
- * Host time — the core's `metrics.series` path for every run (columns held
- * in memory by the process's feeds, downsampled to the chart's buckets with
- * the non-finite marks, and serialised as the transport would) — for the
+ * Host time — every run's `metrics.series` request as the compare view sends
+ * it (one per run, three in flight: CompareView's mapLimited), through the
+ * host's dispatch (params validated, backend resolved, columns held in memory
+ * by the process's feeds, downsampled to the chart's buckets with the
+ * non-finite marks) and serialised as the browser transport would — for the
  * first draw and for a zoom step (re-downsampled for the view), with and
  * without smoothing (computed on the full series, then kept per column).
  * Then plotly in Chromium drawing what the host sent, against plotly drawing
@@ -13,8 +15,10 @@ import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser } from '@playwright/test';
-import { SeriesStore, type SeriesQuery } from '../src/main/core/metrics/series-store';
+import { ExpdeskHost } from '../src/main/host/host';
+import type { RequestParams, RequestResult } from '../src/shared/contract';
 import type { XRange } from '../src/shared/downsample';
+import { mapLimited } from '../src/shared/map-limited';
 import { median, report, type BenchResult } from './report';
 import { CHROMIUM_ARGS, staticServer } from './ui-render';
 
@@ -56,24 +60,27 @@ interface Drawn {
   traces: Array<{ x: number[]; y: (number | null)[] }>;
 }
 
-/** Every run's series for one view, as the host answers (serialised), timed as a whole. */
-async function hostDraw(
-  store: SeriesStore,
-  dirs: string[],
-  q: Omit<SeriesQuery, 'keys' | 'buckets'>,
-): Promise<Drawn> {
+/** What the view decides of a request (axis, zoom, smoothing); the run, key and buckets are the bench's. */
+type View = Omit<RequestParams<'metrics.series'>, 'expDir' | 'keys' | 'buckets'>;
+
+/** Every run's series for one view, requested as the compare view does and answered (serialised) by the host, timed as a whole. */
+async function hostDraw(host: ExpdeskHost, dirs: string[], q: View): Promise<Drawn> {
   const t = performance.now();
   const cpu = process.cpuUsage();
   const traces: Drawn['traces'] = [];
   let points = 0;
-  for (const dir of dirs) {
-    const r = await store.query(dir, { ...q, keys: ['train/loss'], buckets: BUCKETS });
-    const text = JSON.stringify(r);
+  // CompareView asks three at a time (src/renderer/components/CompareView.tsx).
+  const answers = await mapLimited(dirs, 3, async (expDir) => {
+    const params = { ...q, expDir, keys: ['train/loss'], buckets: BUCKETS };
+    const r = (await host.dispatch('metrics.series', params)) as RequestResult<'metrics.series'>;
+    if (JSON.stringify(r).length === 0) throw new Error('unreachable');
+    return r;
+  });
+  for (const r of answers) {
     const s = r.series['train/loss']!;
     const line = s.smoothed ?? s;
     traces.push({ x: line.x, y: line.y });
     points += line.x.length;
-    if (text.length === 0) throw new Error('unreachable');
   }
   const used = process.cpuUsage(cpu);
   return { ms: performance.now() - t, cpuMs: (used.user + used.system) / 1000, points, traces };
@@ -112,21 +119,29 @@ interface Case {
 export async function benchChartOverlay(): Promise<BenchResult[]> {
   const tmp = mkdtempSync(path.join(os.tmpdir(), 'expdesk-bench-overlay-'));
   let browser: Browser | null = null;
+  let app: ExpdeskHost | null = null;
   let closeServer: (() => void) | null = null;
   try {
     process.stderr.write(`generating ${RUNS_OVERLAID} runs × ${POINTS.toLocaleString()} points…\n`);
     const dirs = writeRuns(tmp);
-    const store = new SeriesStore(); // the process's feeds, with the app's budgets
+    // The app's host: the process's feeds, with the app's budgets.
+    const expdesk = (app = new ExpdeskHost({
+      mode: 'browser',
+      version: 'bench',
+      workspace: null,
+      demoWorkspace: null,
+      cacheDir: path.join(tmp, 'cache'),
+    }));
     const full = { x: 'step' as const };
-    const cold = await hostDraw(store, dirs, full);
+    const cold = await hostDraw(expdesk, dirs, full);
     const zoomTo: XRange = { min: POINTS * 0.45, max: POINTS * 0.55 };
     const cases: Case[] = [];
-    const measure = async (name: string, q: Omit<SeriesQuery, 'keys' | 'buckets'>): Promise<void> => {
+    const measure = async (name: string, q: View): Promise<void> => {
       const host: number[] = [];
       const cpu: number[] = [];
       let drawn: Drawn | null = null;
       for (let i = 0; i < REPEAT; i++) {
-        drawn = await hostDraw(store, dirs, q);
+        drawn = await hostDraw(expdesk, dirs, q);
         host.push(drawn.ms);
         cpu.push(drawn.cpuMs);
       }
@@ -136,7 +151,7 @@ export async function benchChartOverlay(): Promise<BenchResult[]> {
     await measure('zoom step (10% of the steps, re-downsampled)', { ...full, range: zoomTo });
     const ema = { kind: 'ema' as const, weight: 0.9 };
     // The first smoothed draw computes the EMA over all 100 × 100,000 points; later ones reuse it.
-    const smoothFirst = await hostDraw(store, dirs, { ...full, smoothing: ema });
+    const smoothFirst = await hostDraw(expdesk, dirs, { ...full, smoothing: ema });
     await measure('first draw smoothed (EMA 0.9 on every point; later draws reuse it)', {
       ...full,
       smoothing: ema,
@@ -212,6 +227,7 @@ export async function benchChartOverlay(): Promise<BenchResult[]> {
     });
     return results;
   } finally {
+    app?.dispose();
     await browser?.close();
     closeServer?.();
     rmSync(tmp, { recursive: true, force: true });

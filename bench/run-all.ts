@@ -14,6 +14,7 @@ import { benchUiRender } from './ui-render';
 import { benchTfeventsSummary } from './tfevents-summary';
 import { benchRemoteTfevents } from './remote-tfevents';
 import { benchGroupSeries } from './group-series';
+import { benchUiListing } from './ui-listing';
 
 const only = process.argv[2];
 const benches: Record<string, () => Promise<import('./report').BenchResult[]>> = {
@@ -31,6 +32,7 @@ const benches: Record<string, () => Promise<import('./report').BenchResult[]>> =
   'chart-overlay': benchChartOverlay,
   'remote-tfevents': benchRemoteTfevents,
   'group-series': benchGroupSeries,
+  'ui-listing': benchUiListing,
 };
 
 for (const [name, run] of Object.entries(benches)) {

@@ -38,11 +38,12 @@ export const CHROMIUM_ARGS = [
   '--disable-sync',
 ];
 
-function writeWorkspace(root: string): void {
+/** `count` experiment folders of config.yaml, metadata.json and a 4-record metrics.jsonl (bench/ui-listing.ts too). */
+export function writeWorkspace(root: string, count = EXPERIMENTS): void {
   const exps = path.join(root, 'experiments');
   mkdirSync(exps, { recursive: true });
   const algos = ['dpo', 'ppo', 'sft'];
-  for (let i = 1; i <= EXPERIMENTS; i++) {
+  for (let i = 1; i <= count; i++) {
     const algo = algos[i % 3]!;
     const beta = [0.05, 0.1, 0.2, 0.5][i % 4];
     const name = `exp${String(i).padStart(4, '0')}_${algo}_bench-1m_beta${beta}_0101_${String(i % 24).padStart(2, '0')}00`;
@@ -115,7 +116,7 @@ interface Serve {
   stop(): Promise<void>;
 }
 
-async function startServe(workspace: string, cacheDir: string): Promise<Serve> {
+export async function startServe(workspace: string, cacheDir: string): Promise<Serve> {
   const child: ChildProcess = spawn(
     process.execPath,
     [path.join(REPO, 'bin', 'expdesk.mjs'), 'serve', '--workspace', workspace, '--port', '0'],
@@ -148,6 +149,39 @@ async function startServe(workspace: string, cacheDir: string): Promise<Serve> {
   };
 }
 
+/** An experiment table's row in the app. */
+export const ROW = '[data-testid=experiment-row]';
+
+/**
+ * A first visit of the app: `expdesk serve` started on `cacheDir` (its
+ * summary cache), navigation to the first row visible, the server stopped
+ * (writing its cache). One server per visit.
+ */
+export async function firstVisitOf(
+  page: Page,
+  workspace: string,
+  cacheDir: string,
+): Promise<{ time: number; split: Split }> {
+  const serve = await startServe(workspace, cacheDir);
+  try {
+    const time = await timeToFirstRow(page, serve.url, ROW);
+    return { time, split: await splitOf(page) };
+  } finally {
+    await page.goto('about:blank'); // end the page's watches before the server goes
+    await serve.stop();
+  }
+}
+
+/** The baseline of a table's first render: a static page of `count` experiment names. */
+export function staticTablePage(count: number): { type: string; body: string } {
+  const names: string[] = [];
+  for (let i = 1; i <= count; i++) names.push(`<div class="r">exp${String(i).padStart(4, '0')}_bench</div>`);
+  return {
+    type: 'text/html; charset=utf-8',
+    body: `<!doctype html><meta charset="utf-8"><style>.r{height:24px;font:12px sans-serif}</style><body>${names.join('')}`,
+  };
+}
+
 /** A static file server for the baselines: one HTML page and plotly's own bundle. */
 export async function staticServer(pages: Record<string, { type: string; body: string | Buffer }>): Promise<{
   url: string;
@@ -173,7 +207,7 @@ export async function staticServer(pages: Record<string, { type: string; body: s
  * 500 ms), which would round a page that renders after its load event up by
  * as much as half a second, and a static page not at all.
  */
-async function timeToFirstRow(page: Page, url: string, selector: string): Promise<number> {
+export async function timeToFirstRow(page: Page, url: string, selector: string): Promise<number> {
   const t = performance.now();
   await page.goto(url);
   // A string, evaluated through the DevTools protocol: the app's CSP refuses eval (waitForFunction's way).
@@ -193,12 +227,12 @@ async function timeToFirstRow(page: Page, url: string, selector: string): Promis
 }
 
 /** The median time to first row and the median split of RUNS visits. */
-interface Visits {
+export interface Visits {
   time: number;
   split: Split;
 }
 
-function mediansOf(times: number[], splits: Split[]): Visits {
+export function mediansOf(times: number[], splits: Split[]): Visits {
   return {
     time: median(times),
     split: {
@@ -209,14 +243,14 @@ function mediansOf(times: number[], splits: Split[]): Visits {
   };
 }
 
-function describeVisits(v: Visits): string {
+export function describeVisits(v: Visits): string {
   return (
     `${v.time.toFixed(0)} ms = page+app ${v.split.boot.toFixed(0)} + host listing ${v.split.host.toFixed(0)}` +
     ` + render ${v.split.render.toFixed(0)}`
   );
 }
 
-interface Split {
+export interface Split {
   /** Navigation to the listing request: loading the page and the app, app.info. */
   boot: number;
   /** The listing request: the host lists and sends, the page parses. */
@@ -226,7 +260,7 @@ interface Split {
 }
 
 /** Where the time went, from the app's performance marks (state/workspace.ts, ExperimentTable). */
-async function splitOf(page: Page): Promise<Split> {
+export async function splitOf(page: Page): Promise<Split> {
   return page.evaluate<Split>(`(() => {
     const at = (n) => performance.getEntriesByName(n).at(-1).startTime;
     return {
@@ -288,18 +322,9 @@ export async function benchUiRender(): Promise<BenchResult[]> {
     const page = await browser.newPage({ viewport: { width: 1400, height: 820 } });
 
     // --- the table -------------------------------------------------------------------------
-    const row = '[data-testid=experiment-row]';
-    /** One server per visit: `cache` names its summary cache folder. */
-    const firstVisit = async (cache: string): Promise<{ time: number; split: Split }> => {
-      const serve = await startServe(ws, path.join(tmp, cache));
-      try {
-        const time = await timeToFirstRow(page, serve.url, row);
-        return { time, split: await splitOf(page) };
-      } finally {
-        await page.goto('about:blank'); // end the page's watches before the server goes
-        await serve.stop();
-      }
-    };
+    const row = ROW;
+    const firstVisit = (cache: string): Promise<{ time: number; split: Split }> =>
+      firstVisitOf(page, ws, path.join(tmp, cache));
     // First visits with an empty summary cache, each its own; then restarts on the last one's.
     const coldRuns: Array<{ time: number; split: Split }> = [];
     for (let i = 0; i < RUNS; i++) coldRuns.push(await firstVisit(`cache-${i}`));
@@ -328,14 +353,8 @@ export async function benchUiRender(): Promise<BenchResult[]> {
     const warm = mediansOf(warmTimes, splits);
     const listed = await page.getByTestId('experiment-count').textContent();
 
-    const staticNames: string[] = [];
-    for (let i = 1; i <= EXPERIMENTS; i++)
-      staticNames.push(`<div class="r">exp${String(i).padStart(4, '0')}_bench</div>`);
     const baseline = await staticServer({
-      '/table': {
-        type: 'text/html; charset=utf-8',
-        body: `<!doctype html><meta charset="utf-8"><style>.r{height:24px;font:12px sans-serif}</style><body>${staticNames.join('')}`,
-      },
+      '/table': staticTablePage(EXPERIMENTS),
       '/chart': { type: 'text/html; charset=utf-8', body: BASELINE_CHART },
       '/plotly.min.js': {
         type: 'text/javascript; charset=utf-8',

@@ -103,7 +103,8 @@ export async function listCommand(
 ): Promise<string> {
   let listing;
   try {
-    listing = await (await resolveBackend(dir, cliBackends(store))).list(dir);
+    // The text table's columns only, unless --json: a warm listing then reads the smaller file (listing-cache.ts).
+    listing = await (await resolveBackend(dir, cliBackends(store))).list(dir, { tableOnly: !opts.json });
   } catch (err) {
     throw asCliError(err);
   }

@@ -10,8 +10,11 @@
  * max, but a bucket that holds one also emits its first such point, as null,
  * so the chart shows a gap exactly where the run produced NaN.
  *
- * Pure, no allocation per point, one pass over the visible range.
+ * Pure, no allocation per point, one pass over the visible range — or, given
+ * the series' min/max pyramid (./minmax-pyramid.ts), a few block summaries per
+ * bucket instead of every point, with the same answer.
  */
+import { MinMaxPyramid } from './minmax-pyramid';
 
 export interface SeriesColumns {
   x: ArrayLike<number>;
@@ -20,6 +23,8 @@ export interface SeriesColumns {
   length?: number;
   /** x is non-decreasing and finite: the visible range is found by binary search instead of a scan. */
   sorted?: boolean;
+  /** With `sorted`: y's min/max pyramid, extended to `length`; buckets are reduced from its blocks. */
+  pyramid?: MinMaxPyramid | null;
 }
 
 export interface XRange {
@@ -42,6 +47,9 @@ export interface DownsampledSeries {
   points: number;
   downsampled: boolean;
 }
+
+/** A pyramid of no levels: its range() scans every point (a series given without its pyramid). */
+const SCAN = new MinMaxPyramid();
 
 /** First index i in [from, to) with x[i] >= v (x non-decreasing). */
 function lowerBound(x: ArrayLike<number>, v: number, from: number, to: number): number {
@@ -110,11 +118,16 @@ export function downsampleMinMax(series: SeriesColumns, options: DownsampleOptio
   // All x equal: one bucket holds everything.
   const width = xMax - xMin;
   return sorted
-    ? bucketsOfSorted(x, y, from, to, xMin, width, buckets, count)
+    ? bucketsOfSorted(x, y, from, to, xMin, width, buckets, count, series.pyramid ?? null)
     : bucketsOfUnsorted(x, y, n, lo, hi, xMin, width > 0 ? buckets / width : 0, buckets, count);
 }
 
-/** Emit a bucket's picks (indices, -1 for none) in x order, ties in input order. */
+/**
+ * Emit a bucket's picks (indices, -1 for none) in x order, ties in input
+ * order — for a sorted series (`byX` false) that is index order. Three
+ * compare-and-swaps order them without allocating; none (-1) sorts first
+ * and is skipped.
+ */
 function emit(
   x: ArrayLike<number>,
   y: ArrayLike<number>,
@@ -125,22 +138,55 @@ function emit(
   outY: (number | null)[],
   byX: boolean,
 ): void {
-  const picked: number[] = [];
-  if (a >= 0) picked.push(a);
-  if (b >= 0 && b !== a) picked.push(b);
-  if (c >= 0) picked.push(c);
-  if (picked.length > 1) picked.sort(byX ? (i, j) => x[i]! - x[j]! || i - j : (i, j) => i - j);
-  for (const i of picked) {
-    outX.push(x[i]!);
-    const yv = y[i]!;
-    outY.push(finite(yv) ? yv : null);
+  if (b === a) b = -1;
+  let t: number;
+  if (after(x, a, b, byX)) {
+    t = a;
+    a = b;
+    b = t;
   }
+  if (after(x, b, c, byX)) {
+    t = b;
+    b = c;
+    c = t;
+  }
+  if (after(x, a, b, byX)) {
+    t = a;
+    a = b;
+    b = t;
+  }
+  if (a >= 0) emitPoint(x, y, a, outX, outY);
+  if (b >= 0) emitPoint(x, y, b, outX, outY);
+  if (c >= 0) emitPoint(x, y, c, outX, outY);
+}
+
+/** Whether pick i goes after pick j: by x then index (or by index alone), none (-1) first. */
+function after(x: ArrayLike<number>, i: number, j: number, byX: boolean): boolean {
+  if (i < 0) return false;
+  if (j < 0) return true;
+  if (!byX) return i > j;
+  const xi = x[i]!;
+  const xj = x[j]!;
+  return xi > xj || (xi === xj && i > j);
+}
+
+function emitPoint(
+  x: ArrayLike<number>,
+  y: ArrayLike<number>,
+  i: number,
+  outX: number[],
+  outY: (number | null)[],
+): void {
+  outX.push(x[i]!);
+  const yv = y[i]!;
+  outY.push(finite(yv) ? yv : null);
 }
 
 /**
  * Sorted x: a bucket's points are contiguous, so each bucket's end is found
  * by binary search and the inner loop only compares y values held in locals —
- * no bucket arithmetic or indirect loads per point.
+ * no bucket arithmetic or indirect loads per point. With a pyramid, a
+ * bucket's min and max come from its block summaries.
  */
 function bucketsOfSorted(
   x: ArrayLike<number>,
@@ -151,6 +197,7 @@ function bucketsOfSorted(
   width: number,
   buckets: number,
   count: number,
+  pyramid: MinMaxPyramid | null,
 ): DownsampledSeries {
   const outX: number[] = [];
   const outY: (number | null)[] = [];
@@ -160,27 +207,8 @@ function bucketsOfSorted(
     const end =
       b === buckets - 1 || width === 0 ? to : lowerBound(x, xMin + ((b + 1) * width) / buckets, start, to);
     if (end === start) continue;
-    let minI = -1;
-    let maxI = -1;
-    let nanI = -1;
-    let minV = Infinity;
-    let maxV = -Infinity;
-    for (let i = start; i < end; i++) {
-      const yv = y[i]!;
-      if (yv - yv !== 0) {
-        if (nanI < 0) nanI = i;
-        continue;
-      }
-      if (yv < minV) {
-        minV = yv;
-        minI = i;
-      }
-      if (yv > maxV) {
-        maxV = yv;
-        maxI = i;
-      }
-    }
-    emit(x, y, minI, maxI, nanI, outX, outY, false);
+    const r = (pyramid ?? SCAN).range(y, start, end);
+    emit(x, y, r.minAt, r.maxAt, r.badAt, outX, outY, false);
     start = end;
   }
   return { x: outX, y: outY, points: count, downsampled: true };

@@ -45,6 +45,10 @@ export function emaOf(y: ArrayLike<number>, length: number, weight: number): Flo
     }
     last = last * w + (1 - w) * v;
     debias *= w;
+    // Once 1 − w^n rounds to 1 the debiasing is over: 0 from then on gives the same quotient,
+    // and w^n would otherwise sink into (and, with w > ½, stay at) the smallest subnormal
+    // double, where every multiplication is ~10× slower (100 runs × 100,000 points: 0.5 s → 0.06 s).
+    if (debias !== 0 && 1 - debias === 1) debias = 0;
     out[i] = last / (1 - debias);
   }
   return out;

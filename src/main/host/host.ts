@@ -348,7 +348,11 @@ export class ExpdeskHost implements ExpdeskApi {
 
   private async list(root: string): Promise<RequestResult<'workspace.list'>> {
     const listing = await resolveLoadedBackend(root, this.backends).list(root);
-    for (const e of listing.experiments) this.alerts.updated(e);
+    // The alert detector learns the runs once the reply is on its way: its marker file per
+    // running run must not hold up the first rows of a large workspace.
+    setImmediate(() => {
+      for (const e of listing.experiments) this.alerts.updated(e);
+    });
     // Re-attach to runs still alive (launched before this process started, or
     // before a restart): their state changes are announced like our own runs'.
     for (const e of listing.experiments) {

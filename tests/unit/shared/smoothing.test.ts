@@ -70,3 +70,35 @@ describe('smoothing on the full series', () => {
     expect(smoothed[at + 5000]!).toBeLessThan(1e-100);
   });
 });
+
+describe('EMA on long series', () => {
+  it('equals the debiased formula bit for bit after w^n has run out (no subnormal slow path)', () => {
+    // The formula as written, w^n kept to the end: past ~7,000 points of weight 0.9 it is the
+    // smallest subnormal double, and 1 − w^n is exactly 1.
+    const reference = (y: Float64Array, w: number): Float64Array => {
+      const out = new Float64Array(y.length);
+      let last = 0;
+      let debias = 1;
+      for (let i = 0; i < y.length; i++) {
+        const v = y[i]!;
+        if (!Number.isFinite(v)) {
+          out[i] = NaN;
+          continue;
+        }
+        last = last * w + (1 - w) * v;
+        debias *= w;
+        out[i] = last / (1 - debias);
+      }
+      return out;
+    };
+    const n = 50_000;
+    const y = new Float64Array(n).map((_, i) =>
+      i % 997 === 5 ? NaN : 3 / Math.sqrt(i + 1) + (i % 7) * 0.01,
+    );
+    for (const w of [0.5, 0.9, 0.99, 0.999]) {
+      const got = emaOf(y, n, w);
+      const want = reference(y, w);
+      for (let i = 0; i < n; i++) expect(Object.is(got[i], want[i]), `weight ${w}, point ${i}`).toBe(true);
+    }
+  });
+});

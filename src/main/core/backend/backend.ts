@@ -16,6 +16,7 @@ import type { WorkingTree } from '../capture/git';
 import type { ExperimentDetail, WorkspaceListing } from '../../../shared/model';
 import type { AnnotationChange, Annotations } from '../../../shared/annotations';
 import type { CommitRange, GitSide } from '../../../shared/run-diff';
+import type { SummarizeOptions } from '../workspace/summarizer';
 
 /** Where experiment events go (the host forwards them as metrics.changed / experiment.updated). */
 export interface BackendSink {
@@ -87,8 +88,11 @@ export interface ExperimentBackend {
   /** The location as it is kept (a local path made absolute; a remote one as written). */
   normalize(location: string): string;
 
-  /** The experiments of a workspace (workspace.list, `expdesk list`). */
-  list(root: string): Promise<WorkspaceListing>;
+  /**
+   * The experiments of a workspace (workspace.list, `expdesk list`);
+   * `opts.tableOnly` lets a backend leave out what the text table does not show, where that is cheaper.
+   */
+  list(root: string, opts?: SummarizeOptions): Promise<WorkspaceListing>;
 
   /** Details of experiments, in order (experiment.get, compare, `expdesk show`); a missing one fails, naming it. */
   details(locations: string[]): Promise<ExperimentDetail[]>;

@@ -5,7 +5,8 @@
  * for the next call: a writer mid-flush must not produce a malformed record.
  * Malformed lines are skipped, counted and remembered with their line number.
  */
-import type { FileHandle } from 'node:fs/promises';
+import type { Stats } from 'node:fs';
+import { stat, type FileHandle } from 'node:fs/promises';
 import path from 'node:path';
 import { openRegular } from '../fs/safe-read';
 import { parseJsonLine } from '../../../shared/jsonl';
@@ -16,6 +17,13 @@ const CHUNK_BYTES = 4 * 1024 * 1024;
 export const MAX_LINE_BYTES = CHUNK_BYTES;
 /** Bytes before the offset remembered to detect a file replaced by one of equal or larger size. */
 const FINGERPRINT_BYTES = 64;
+/**
+ * A file whose last change (mtime, ctime) was this long before a read is
+ * "settled": a later change gets a later time. Younger, a change in the same
+ * clock tick could keep size and times (Linux stamps files with a coarse
+ * clock, FAT to 2 s), so such a file is always opened and read.
+ */
+const SETTLED_MS = 3000;
 
 /**
  * What is wrong with a line: not JSON, binary bytes, longer than a read
@@ -66,17 +74,32 @@ export interface ReadResult {
   lines: number;
 }
 
+/** The file as a read left it: unchanged since (same inode, size and times), there is nothing to read. */
+interface Settled {
+  state: MetricsTailState;
+  offset: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+  ctimeMs: number;
+}
+
 export class MetricsTail {
   /**
    * The inode of the file read so far (null: not known yet). Another inode
    * means the file was replaced — even by one that starts with the same bytes.
    */
   ino: number | null = null;
+  /** Times the file was opened (tests: a settled, unchanged file costs one stat, not an open and a read). */
+  opens = 0;
+  private settled: Settled | null = null;
 
   constructor(
     readonly file: string,
     public state: MetricsTailState = emptyTailState(),
     private readonly chunkBytes = CHUNK_BYTES,
+    /** How old a file's last change must be for its times to be trusted (tests: 0). */
+    private readonly settledMs = SETTLED_MS,
   ) {}
 
   /**
@@ -85,9 +108,13 @@ export class MetricsTail {
    * state is reset and `onReset` runs before the file is re-read from the start.
    */
   async readAppended(sink: RecordSink, onReset?: () => void): Promise<ReadResult> {
+    // A chart of 100 finished runs asks for each run's series again and again: one stat each.
+    if (await this.unchanged()) return { reset: false, bytes: 0, lines: 0 };
     // Never blocks on a FIFO and refuses anything but a regular file; reads are by range.
     const label = path.join(path.basename(path.dirname(this.file)), path.basename(this.file));
     const { fh, stat } = await openRegular(this.file, { label });
+    this.opens++;
+    this.settled = null;
     try {
       const { size } = stat;
       let reset = false;
@@ -101,10 +128,39 @@ export class MetricsTail {
       const start = this.state.offset;
       const startLines = this.state.lineCount;
       await this.readRange(fh, start, size, sink);
+      this.settle(stat);
       return { reset, bytes: this.state.offset - start, lines: this.state.lineCount - startLines };
     } finally {
       await fh.close();
     }
+  }
+
+  /** Remember the file as read up to `st.size`, if its last change is old enough to trust its times. */
+  private settle(st: Stats): void {
+    if (Date.now() - Math.max(st.mtimeMs, st.ctimeMs) < this.settledMs) return;
+    const { ino, size, mtimeMs, ctimeMs } = st;
+    this.settled = { state: this.state, offset: this.state.offset, ino, size, mtimeMs, ctimeMs };
+  }
+
+  /**
+   * Whether the file is as the last read left it — same reader state, same
+   * inode, size, mtime and ctime — so nothing was appended or replaced.
+   * Anything else (changed, missing, no longer a regular file) is read the
+   * ordinary way, which opens it safely and says what is wrong.
+   */
+  private async unchanged(): Promise<boolean> {
+    const s = this.settled;
+    if (s === null || s.state !== this.state || s.offset !== this.state.offset || s.ino !== this.ino)
+      return false;
+    const st = await stat(this.file).catch(() => null);
+    return (
+      st !== null &&
+      st.isFile() &&
+      st.ino === s.ino &&
+      st.size === s.size &&
+      st.mtimeMs === s.mtimeMs &&
+      st.ctimeMs === s.ctimeMs
+    );
   }
 
   private async continuesFrom(fh: FileHandle, size: number): Promise<boolean> {

@@ -14,6 +14,7 @@
  * (a file with a million distinct keys would be a million columns).
  */
 import type { XRange } from '../../../shared/downsample';
+import { MinMaxPyramid } from '../../../shared/minmax-pyramid';
 import { timestampMs } from '../../../shared/timestamp';
 
 /** Keys of a record that are not metrics (as in src/shared/metrics-summary.ts). */
@@ -50,6 +51,8 @@ export class MetricColumn {
    * metric), reused while `version` (and the other column's, if any) is the same.
    */
   readonly derived = new Map<string, { version: string; value: Float64Array }>();
+  /** y's block min/max (a chart's buckets read it instead of every point); extended as points come. */
+  private pyramid: MinMaxPyramid | null = null;
 
   /** Changes whenever the points change (appended or decimated). */
   get version(): string {
@@ -76,6 +79,12 @@ export class MetricColumn {
     if (step > this.stepMax) this.stepMax = step;
     if (time < this.timeMin) this.timeMin = time;
     if (time > this.timeMax) this.timeMax = time;
+  }
+
+  /** y's min/max pyramid, up to date with every point (made again after a decimation). */
+  minMax(): MinMaxPyramid {
+    this.pyramid ??= new MinMaxPyramid();
+    return this.pyramid.extend(this.y, this.length);
   }
 
   x(axis: XAxis): Float64Array {
@@ -126,6 +135,8 @@ export class MetricColumn {
     this.length = out;
     this.nonFinite = nonFinite;
     this.decimations++;
+    this.pyramid = null; // its blocks summarised the points before
+
     return n - out;
   }
 

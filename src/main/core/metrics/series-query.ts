@@ -16,6 +16,7 @@
  */
 import type { MetricsSeriesResult } from '../../../shared/contract';
 import { downsampleMinMax, type DownsampledSeries, type XRange } from '../../../shared/downsample';
+import { MinMaxPyramid } from '../../../shared/minmax-pyramid';
 import { nonFiniteMarks, quantileRange } from '../../../shared/series-marks';
 import { smoothingKey, smooths, smoothSeries, type Smoothing } from '../../../shared/smoothing';
 import type { ExperimentSeries, MetricColumn } from './series-columns';
@@ -53,6 +54,18 @@ function derived(col: MetricColumn, key: string, version: string, make: () => Fl
   const value = make();
   col.derived.set(key, { version, value });
   return value;
+}
+
+/** Pyramids of derived arrays (a smoothing): each array is made once for a column version and never changed. */
+const derivedPyramids = new WeakMap<Float64Array, MinMaxPyramid>();
+
+function pyramidOf(y: Float64Array, length: number): MinMaxPyramid {
+  let p = derivedPyramids.get(y);
+  if (!p) {
+    p = new MinMaxPyramid().extend(y, length);
+    derivedPyramids.set(y, p);
+  }
+  return p;
 }
 
 /** For each point of `col`, the value of `by` at the last of its points with step ≤ the point's step. */
@@ -126,12 +139,14 @@ function mapX(s: { x: number[] }, axis: AxisView): void {
 function seriesOf(col: MetricColumn, axis: AxisView, q: SeriesQuery): MetricsSeriesResult['series'][string] {
   const range = q.range ? { min: axis.toColumn(q.range.min), max: axis.toColumn(q.range.max) } : null;
   const options = { buckets: q.buckets, range };
-  const line = (y: ArrayLike<number>): DownsampledSeries => {
-    const s = downsampleMinMax({ x: axis.x, y, length: col.length, sorted: axis.sorted }, options);
+  const line = (y: ArrayLike<number>, pyramid: () => MinMaxPyramid): DownsampledSeries => {
+    // Block summaries serve sorted x only (a bucket is then a run of consecutive points).
+    const columns = { x: axis.x, y, length: col.length, sorted: axis.sorted };
+    const s = downsampleMinMax(axis.sorted ? { ...columns, pyramid: pyramid() } : columns, options);
     mapX(s, axis);
     return s;
   };
-  const s: MetricsSeriesResult['series'][string] = line(col.y);
+  const s: MetricsSeriesResult['series'][string] = line(col.y, () => col.minMax());
   // A decimated column is already a min/max reduction of the file.
   if (col.decimations > 0) s.downsampled = true;
   if (smooths(q.smoothing)) {
@@ -139,7 +154,7 @@ function seriesOf(col: MetricColumn, axis: AxisView, q: SeriesQuery): MetricsSer
     const y = derived(col, `smooth:${smoothingKey(smoothing)}`, col.version, () =>
       smoothSeries(col.y, col.length, smoothing),
     );
-    const sm = line(y);
+    const sm = line(y, () => pyramidOf(y, col.length));
     s.smoothed = { x: sm.x, y: sm.y };
   }
   const columns = { x: axis.x, y: col.y, length: col.length };

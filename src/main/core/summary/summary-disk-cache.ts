@@ -41,6 +41,8 @@ export class SummaryDiskCache<E extends { version: number; dir: string }> {
   constructor(
     private readonly dir: string,
     private readonly version: number,
+    /** Whether an entry read from disk has the shape written (else it is ignored, never trusted). */
+    private readonly valid: (entry: E) => boolean = () => true,
   ) {}
 
   /** The file of each folder seen (a listing asks 5,000 times for the same one). */
@@ -75,7 +77,7 @@ export class SummaryDiskCache<E extends { version: number; dir: string }> {
   async get(key: string): Promise<E | null> {
     const file = this.fileOf(key);
     const entry = this.pending.get(file)?.get(key) ?? (await this.load(file)).get(key);
-    return entry && entry.version === this.version && entry.dir === key ? entry : null;
+    return entry && entry.version === this.version && entry.dir === key && this.valid(entry) ? entry : null;
   }
 
   /** Keep an entry; it reaches the disk at the next write(). */

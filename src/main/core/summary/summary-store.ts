@@ -12,51 +12,28 @@
 import path from 'node:path';
 import { MetricsFold, type MetricsFoldState } from '../../../shared/metrics-summary';
 import type { ExperimentSummary, Problem } from '../../../shared/model';
-import { foldProblems } from '../../../shared/problems';
-import { gpuSummary } from '../../../shared/system-metrics';
+import { onExit } from '../app/exit-tasks';
 import { userCacheDir } from '../app/paths';
 import { metricsReadProblem, MetricsFeeds, processMetricsFeeds } from '../metrics/metrics-feed';
 import { emptyTailState, type MetricsTailState } from '../metrics/metrics-tail';
-import { divergedProblem } from '../metrics/line-faults';
-import {
-  isEventsState,
-  sourceLabel,
-  readerHparams,
-  readerProblems,
-  otherMetricsSource,
-  withHparams,
-} from '../metrics/metrics-source';
+import { otherMetricsSource } from '../metrics/metrics-source';
 import { statSig, statSigs } from '../workspace/fs-batch';
-import {
-  configFromText,
-  failedFromText,
-  jsonObjectFromText,
-  readSmallFile,
-  type SmallFileText,
-} from '../workspace/files';
 import { LAYOUT } from '../workspace/layout';
-import type { Summarizer } from '../workspace/summarizer';
-import { deriveStatus } from '../workspace/status';
-import { deriveFields, type Derived } from './derive';
+import type { SummarizeOptions, Summarizer } from '../workspace/summarizer';
+import type { Derived } from './derive';
+import { LISTED_FORMAT, ListingCache, sameSig, type FileSig } from './listing-cache';
+import { finishSummary, statusInferred, summaryParts, type SummaryParts } from './summary-build';
 import { SummaryDiskCache } from './summary-disk-cache';
+import { inDir, readDerived, resolved, SMALL_FILES, SMALL_KEYS, type SmallKey } from './small-files';
 
 export { deriveFields, type Derived } from './derive';
+export { buildSummary } from './summary-build';
+export { sameSig, type FileSig } from './listing-cache';
+export { SMALL_KEYS, type SmallKey } from './small-files';
 
 /** Bump when the cache entry's shape or the summary's semantics change. */
 export const CACHE_VERSION = 7;
 
-export type FileSig = { size: number; mtimeMs: number; ino: number } | null;
-
-const SMALL_FILES = {
-  config: LAYOUT.config,
-  metadata: LAYOUT.metadata,
-  failed: LAYOUT.failed,
-  status: LAYOUT.status,
-  final: path.join(LAYOUT.checkpoints, 'final'),
-  annotations: LAYOUT.annotations,
-} as const;
-export type SmallKey = keyof typeof SMALL_FILES;
-export const SMALL_KEYS = Object.keys(SMALL_FILES) as SmallKey[];
 /**
  * Logs whose mtime tells whether a seed-written run is still writing, besides
  * logs/metrics.jsonl (statted anyway). Only statted when no status file,
@@ -92,11 +69,6 @@ export interface CacheEntry {
 /** What a file that exists but cannot be statted (EACCES, …) is recorded as: read, and its problem reported. */
 const UNSTATTABLE: NonNullable<FileSig> = { size: -1, mtimeMs: -1, ino: -1 };
 
-/** `dir` (resolved) joined with a normalized relative name: path.join's cost, 40,000 times a listing, saved. */
-function inDir(dir: string, name: string): string {
-  return dir.endsWith(path.sep) ? dir + name : dir + path.sep + name;
-}
-
 /** null for a missing file; never throws. */
 async function sigOf(file: string): Promise<FileSig> {
   try {
@@ -104,18 +76,6 @@ async function sigOf(file: string): Promise<FileSig> {
   } catch {
     return UNSTATTABLE;
   }
-}
-
-/** A small file's text given its fresh signature: a missing file is not opened at all. */
-function readKnown(dir: string, key: SmallKey, sig: FileSig): Promise<SmallFileText> {
-  if (sig === null) return Promise.resolve({ text: null });
-  const name = SMALL_FILES[key];
-  return readSmallFile(inDir(dir, name), name, sig.size >= 0 ? sig.size : undefined);
-}
-
-export function sameSig(a: FileSig, b: FileSig): boolean {
-  if (a === null || b === null) return a === b;
-  return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
 }
 
 /** Cache writes wait for this long without a summary being read, so a listing never waits for them… */
@@ -138,6 +98,24 @@ export async function flushSummaryCaches(limitMs = 5_000): Promise<void> {
   await Promise.race([Promise.all([...unflushed].map((s) => s.flush())), limit]);
   clearTimeout(timer);
 }
+// The CLI's entry flushes at exit through app/exit-tasks, without importing this module.
+onExit(() => flushSummaryCaches());
+
+/** The small files' signatures by key, from their list in SMALL_KEYS' order. */
+function sigsByKey(list: FileSig[]): Record<SmallKey, FileSig> {
+  const out = {} as Record<SmallKey, FileSig>;
+  for (let i = 0; i < SMALL_KEYS.length; i++) out[SMALL_KEYS[i]!] = list[i]!;
+  return out;
+}
+
+/** What the signatures of an entry's files were when it was made. */
+function madeFrom(entry: CacheEntry): { sigs: FileSig[]; metricsSig: FileSig; systemSig: FileSig } {
+  return {
+    sigs: SMALL_KEYS.map((k) => entry.sigs[k]),
+    metricsSig: entry.metricsSig,
+    systemSig: entry.system?.sig ?? null,
+  };
+}
 
 export interface SummaryStoreOptions {
   /** Cache folder; defaults to userCacheDir(). `false` disables the disk cache. */
@@ -150,9 +128,14 @@ export class SummaryStore implements Summarizer {
   private readonly memory = new Map<string, CacheEntry>();
   private readonly inflight = new Map<string, Promise<ExperimentSummary>>();
   private readonly disk: SummaryDiskCache<CacheEntry> | null;
+  /** What a listing needs of each entry (listing-cache.ts): a warm listing reads only this. */
+  private readonly listed: ListingCache | null;
   private readonly aux = new Map<string, unknown>();
   /** Stats made by prepare() for the summarize calls after it (STATTED; the logs' where statted). */
-  private readonly prepared = new Map<string, { sigs: FileSig[]; activity: FileSig[] | null }>();
+  private readonly prepared = new Map<
+    string,
+    { sigs: FileSig[]; activity: FileSig[] | null; summary: ExperimentSummary | null }
+  >();
   private flushTimer: NodeJS.Timeout | null = null;
   private dirtySince = 0;
   private lastFlush = 0;
@@ -168,15 +151,27 @@ export class SummaryStore implements Summarizer {
     this.disk = this.cacheRoot
       ? new SummaryDiskCache(path.join(this.cacheRoot, `summaries-v${CACHE_VERSION}`), CACHE_VERSION)
       : null;
+    this.listed = this.cacheRoot
+      ? new ListingCache(
+          path.join(this.cacheRoot, `listings-v${CACHE_VERSION}.${LISTED_FORMAT}`),
+          CACHE_VERSION,
+          SMALL_KEYS,
+        )
+      : null;
   }
 
-  /** The summary of one experiment folder; concurrent calls for one folder share the work. */
-  summarize(dir: string): Promise<ExperimentSummary> {
-    const key = path.resolve(dir);
-    const running = this.inflight.get(key);
+  /**
+   * The summary of one experiment folder; concurrent calls for one folder
+   * share the work. `tableOnly` (a text listing): see SummarizeOptions.
+   */
+  summarize(dir: string, opts: SummarizeOptions = {}): Promise<ExperimentSummary> {
+    const key = resolved(dir);
+    const tableOnly = opts.tableOnly === true;
+    const flight = tableOnly ? `${key}\0table` : key;
+    const running = this.inflight.get(flight);
     if (running) return running;
-    const p = this.refresh(key).finally(() => this.inflight.delete(key));
-    this.inflight.set(key, p);
+    const p = this.refresh(key, tableOnly).finally(() => this.inflight.delete(flight));
+    this.inflight.set(flight, p);
     return p;
   }
 
@@ -187,8 +182,8 @@ export class SummaryStore implements Summarizer {
    * 5,000 experiments pays no per-file promise. Call the returned function
    * when done; signatures not used by then are dropped (never reused later).
    */
-  async prepare(dirs: string[]): Promise<() => void> {
-    const keys = dirs.map((d) => path.resolve(d));
+  async prepare(dirs: string[], opts: SummarizeOptions = {}): Promise<() => void> {
+    const keys = dirs.map(resolved);
     const stat = async (names: string[], at: string[]): Promise<FileSig[][]> => {
       const files: string[] = [];
       for (const k of at) for (const f of names) files.push(inDir(k, f));
@@ -200,17 +195,31 @@ export class SummaryStore implements Summarizer {
         }),
       );
     };
-    // The inputs, while the cache file is read; then the logs' mtimes where a status may be inferred.
-    const [sigs] = await Promise.all([stat(STATTED, keys), keys.length ? this.loadEntry(keys[0]!) : null]);
-    const cached = await Promise.all(keys.map((k) => this.loadEntry(k)));
-    const inferred = keys.filter((_, i) => {
-      const d = cached[i]?.derived;
-      return !d || (!d.failed && !d.statusFile && !d.hasFinalCheckpoint);
-    });
+    // The inputs, while the listing cache is read; then the logs' mtimes where a status may be inferred.
+    const [sigs] = await Promise.all([
+      stat(STATTED, keys),
+      keys.length ? this.listed?.load(keys[0]!, opts.tableOnly === true) : null,
+    ]);
+    const known = await Promise.all(
+      keys.map(async (k) => (await this.listed?.statusInputs(k)) ?? (await this.loadEntry(k))?.derived),
+    );
+    const inferred = keys.filter((_, i) => !known[i] || statusInferred(known[i]!));
     const activity = new Map(
       (await stat(ACTIVITY_FILES, inferred)).map((a, i) => [inferred[i]!, a] as const),
     );
-    keys.forEach((k, i) => this.prepared.set(k, { sigs: sigs[i]!, activity: activity.get(k) ?? null }));
+    // Where the listing cache still holds (a warm listing), the summary now, without a promise each.
+    const tableOnly = opts.tableOnly === true;
+    const ns = SMALL_KEYS.length;
+    for (let i = 0; i < keys.length; i++) {
+      const k = keys[i]!;
+      const s = sigs[i]!;
+      const act = activity.get(k) ?? null;
+      const now = { sigs: s, metricsSig: s[ns]!, systemSig: s[ns + 1]! };
+      // No metrics.jsonl: its source (TensorBoard, MLflow) is looked up by summarize.
+      const parts = now.metricsSig && this.listed ? await this.listed.get(k, now, tableOnly) : null;
+      const summary = parts && this.finishWith(parts, k, now.metricsSig, act ?? []);
+      this.prepared.set(k, { sigs: s, activity: act, summary });
+    }
     return () => {
       for (const k of keys) this.prepared.delete(k);
     };
@@ -225,13 +234,24 @@ export class SummaryStore implements Summarizer {
    * listing must not wait for the write. Losing unwritten entries (a crash)
    * only costs a re-read.
    */
-  private keepEntry(entry: CacheEntry): void {
+  private keepEntry(entry: CacheEntry, parts: SummaryParts | null = null, tableOnly = false): void {
     this.memory.set(entry.dir, entry);
     if (!this.disk) return;
-    if (!this.disk.hasPending()) this.dirtySince = Date.now();
+    this.keepListed(entry, parts, tableOnly);
     this.disk.put(entry);
+  }
+
+  /** Keep an entry's listing record (written with the next flush, after the full entries). */
+  private keepListed(entry: CacheEntry, parts: SummaryParts | null, tableOnly: boolean): void {
+    if (!this.disk) return;
+    if (!this.hasPending()) this.dirtySince = Date.now();
+    if (parts) this.listed?.put(entry.dir, madeFrom(entry), parts, tableOnly);
     unflushed.add(this);
     this.scheduleFlush();
+  }
+
+  private hasPending(): boolean {
+    return Boolean(this.disk?.hasPending() || this.listed?.hasPending());
   }
 
   private scheduleFlush(): void {
@@ -258,8 +278,7 @@ export class SummaryStore implements Summarizer {
     if (this.flushTimer) clearTimeout(this.flushTimer);
     this.flushTimer = null;
     while (this.flushing) await this.flushing;
-    const disk = this.disk;
-    if (!disk?.hasPending()) {
+    if (!this.hasPending()) {
       unflushed.delete(this);
       return;
     }
@@ -267,38 +286,47 @@ export class SummaryStore implements Summarizer {
       this.scheduleFlush();
       return;
     }
-    this.flushing = disk.write();
+    // The full entries first: a listing record never points at state a crash left unwritten
+    // (either file alone is checked against the folder's files anyway).
+    this.flushing = (async () => {
+      await this.disk?.write();
+      await this.listed?.write();
+    })();
     try {
       await this.flushing;
     } finally {
       this.flushing = null;
       this.lastFlush = Date.now();
-      if (!disk.hasPending()) unflushed.delete(this);
+      if (!this.hasPending()) unflushed.delete(this);
       else this.scheduleFlush();
     }
   }
 
-  private async refresh(dir: string): Promise<ExperimentSummary> {
+  private async refresh(dir: string, tableOnly: boolean): Promise<ExperimentSummary> {
     const jsonlFile = inDir(dir, LAYOUT.metrics);
     const systemFile = inDir(dir, LAYOUT.system);
     // Every signature and the cached entry at once: a listing's cost is these stats.
     const pre = this.prepared.get(dir);
     this.prepared.delete(dir);
+    if (pre?.summary) return pre.summary;
     const ns = SMALL_KEYS.length;
-    const [sigList, jsonlSig, systemSig, cached] = pre
-      ? [pre.sigs.slice(0, ns), pre.sigs[ns]!, pre.sigs[ns + 1]!, await this.loadEntry(dir)]
+    const [sigList, jsonlSig, systemSig] = pre
+      ? [pre.sigs.slice(0, ns), pre.sigs[ns]!, pre.sigs[ns + 1]!]
       : await Promise.all([
           Promise.all(SMALL_KEYS.map((k) => sigOf(inDir(dir, SMALL_FILES[k])))),
           sigOf(jsonlFile),
           sigOf(systemFile),
-          this.loadEntry(dir),
         ]);
     // No metrics.jsonl: a TensorBoard run's event files or an MLflow run's metrics, if the folder holds some.
     const tb = jsonlSig === null ? await otherMetricsSource(dir) : null;
     const metricsFile = tb ? tb.file : jsonlFile;
     const metricsSig = tb ? tb.sig : jsonlSig;
-    const sigs = Object.fromEntries(SMALL_KEYS.map((k, i) => [k, sigList[i]!])) as Record<SmallKey, FileSig>;
+    const sigs = sigsByKey(sigList);
+    // Nothing changed since the listing record: the summary without the full entry (a warm listing).
+    const listed = await this.listed?.get(dir, { sigs: sigList, metricsSig, systemSig }, tableOnly);
+    if (listed) return this.finish(listed, dir, metricsSig, pre?.activity ?? undefined);
 
+    const cached = await this.loadEntry(dir);
     let entry: CacheEntry;
     let changed = false;
     if (cached && (Object.keys(sigs) as SmallKey[]).every((k) => sameSig(sigs[k], cached.sigs[k]))) {
@@ -309,7 +337,7 @@ export class SummaryStore implements Summarizer {
         dir,
         sigs,
         metricsSig: cached?.metricsSig ?? null,
-        derived: await this.readDerived(dir, sigs),
+        derived: await readDerived(dir, sigs),
         tail: cached?.tail ?? emptyTailState(),
         fold: cached?.fold ?? new MetricsFold().state,
         metricsProblem: cached?.metricsProblem ?? null,
@@ -349,9 +377,14 @@ export class SummaryStore implements Summarizer {
       if (metricsSig === null) entry.metricsProblem = null;
       entry.metricsSig = metricsSig;
     }
-    if (changed) this.keepEntry(entry);
-    else this.memory.set(dir, entry);
-    return this.build(entry, metricsSig, pre?.activity ?? undefined);
+    const parts = summaryParts(entry);
+    if (changed) this.keepEntry(entry, parts, tableOnly);
+    else {
+      // The full entry holds, the listing record was missing or stale (a crash between writes, an older version).
+      this.memory.set(dir, entry);
+      this.keepListed(entry, parts, tableOnly);
+    }
+    return this.finish(parts, dir, metricsSig, pre?.activity ?? undefined);
   }
 
   /**
@@ -381,47 +414,32 @@ export class SummaryStore implements Summarizer {
     return { sig, tail: feed.tailState, fold: feed.foldState };
   }
 
-  /** Read the small files whose signatures say they exist (a missing one is never opened). */
-  private async readDerived(dir: string, sigs: Record<SmallKey, FileSig>): Promise<Derived> {
-    const [config, metadata, failed, statusRaw, notes] = await Promise.all([
-      readKnown(dir, 'config', sigs.config),
-      readKnown(dir, 'metadata', sigs.metadata),
-      readKnown(dir, 'failed', sigs.failed),
-      readKnown(dir, 'status', sigs.status),
-      readKnown(dir, 'annotations', sigs.annotations),
-    ]);
-    return deriveFields(
-      path.basename(dir),
-      {
-        config: configFromText(config),
-        metadata: jsonObjectFromText(metadata, LAYOUT.metadata),
-        failed: failedFromText(failed),
-        statusRaw: jsonObjectFromText(statusRaw, LAYOUT.status),
-        notes: notes.text,
-      },
-      sigs.final !== null,
-    );
-  }
-
-  private async build(
-    entry: CacheEntry,
+  private async finish(
+    parts: SummaryParts,
+    dir: string,
     metricsSig: FileSig,
     activitySigs?: FileSig[],
   ): Promise<ExperimentSummary> {
-    const d = entry.derived;
     // The logs' mtimes only matter to a status inferred from recent writes.
-    const inferred = !d.failed && !d.statusFile && !d.hasFinalCheckpoint;
-    const activity = inferred
-      ? [
-          metricsSig,
-          ...(activitySigs ?? (await Promise.all(ACTIVITY_FILES.map((f) => sigOf(inDir(entry.dir, f)))))),
-        ]
-      : [];
-    const lastWriteMs = activity.reduce<number | null>(
-      (acc, s) => (s && s.mtimeMs >= 0 && (acc === null || s.mtimeMs > acc) ? s.mtimeMs : acc),
-      null,
-    );
-    return buildSummary(entry, { lastWriteMs, path: entry.dir, folder: path.basename(entry.dir) });
+    const activity =
+      activitySigs ??
+      (statusInferred(parts) ? await Promise.all(ACTIVITY_FILES.map((f) => sigOf(inDir(dir, f)))) : []);
+    return this.finishWith(parts, dir, metricsSig, activity);
+  }
+
+  /** The summary, given the logs' signatures where the status is inferred (else unused). */
+  private finishWith(
+    parts: SummaryParts,
+    dir: string,
+    metricsSig: FileSig,
+    activity: FileSig[],
+  ): ExperimentSummary {
+    let lastWriteMs: number | null = null;
+    if (statusInferred(parts)) {
+      for (const s of [metricsSig, ...activity])
+        if (s && s.mtimeMs >= 0 && (lastWriteMs === null || s.mtimeMs > lastWriteMs)) lastWriteMs = s.mtimeMs;
+    }
+    return finishSummary(parts, { lastWriteMs, path: dir, folder: path.basename(dir) });
   }
 
   /** A cache entry by key (remote workspaces keep theirs under `ssh://…` keys). */
@@ -444,56 +462,4 @@ export class SummaryStore implements Summarizer {
     this.aux.set(name, value);
     await this.disk?.writeAux(name, value);
   }
-}
-
-/** A summary from a cache entry (pure: the caller says where the folder is and when it was last written). */
-export function buildSummary(
-  entry: CacheEntry,
-  where: { path: string; folder: string; lastWriteMs: number | null; now?: number; processGone?: boolean },
-): ExperimentSummary {
-  const { derived: d, tail } = entry;
-  const fold = new MetricsFold(entry.fold);
-  const status = deriveStatus({
-    failed: d.failed,
-    statusFile: d.statusFile,
-    hasFinalCheckpoint: d.hasFinalCheckpoint,
-    lastWriteMs: where.lastWriteMs,
-    now: where.now,
-    processGone: where.processGone,
-  });
-  const malformed = readerProblems(tail);
-  const f = fold.state;
-  const diverged = f.firstNonFinite ?? null;
-  if (diverged) malformed.push(divergedProblem(diverged, fold, sourceLabel(tail)));
-  const hparams = readerHparams(tail);
-  return {
-    path: where.path,
-    folder: where.folder,
-    name: d.name,
-    algorithm: d.algorithm,
-    model: d.model,
-    // A TensorBoard run has no train records: its last step counts.
-    total_steps: f.lastTrainStep ?? (isEventsState(tail) ? f.lastStep : null),
-    final_loss: f.lastTrainLoss,
-    final_loss_nonfinite: f.lastTrainLossNonFinite ?? null,
-    diverged,
-    final_eval: f.lastEval,
-    status,
-    startedAt: d.startedAt ?? status.startedAt ?? null,
-    gitHash: d.gitHash,
-    gitDirty: d.gitDirty,
-    metrics: fold.metricStats(),
-    records: f.records,
-    malformedLines: tail.malformedCount,
-    problems: foldProblems([
-      ...d.problems,
-      ...(entry.metricsProblem ? [entry.metricsProblem] : []),
-      ...malformed,
-    ]),
-    ...withHparams(d.params, hparams),
-    ...(d.annotations ? { annotations: d.annotations } : {}),
-    ...(d.statusFile?.sweep ? { sweep: d.statusFile.sweep } : {}),
-    gpu: entry.system ? gpuSummary(entry.system.fold) : null,
-    recordTimes: { first: f.firstTimestamp ?? null, last: f.lastTimestamp },
-  };
 }

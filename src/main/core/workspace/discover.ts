@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { mapLimited, readDirents, statFile } from './fast-fs';
-import { statSig } from './fs-batch';
+import { statSig, statSigs } from './fs-batch';
 import { EXPERIMENT_MARKERS, isMlflowRunDir, isTfeventsName } from './layout';
 import { ExpdeskError } from '../../../shared/errors';
 
@@ -94,10 +94,26 @@ const byLocale = new Intl.Collator().compare;
 
 async function subdirs(dir: string): Promise<string[]> {
   const entries = await readDirents(dir);
+  // dir is resolved: joined by hand (path.join's normalising, 5,000 times, cost ~30 ms).
+  const base = dir.endsWith(path.sep) ? dir : dir + path.sep;
   return entries
     .filter((e) => e.isDirectory() && isSearchedDirName(e.name))
-    .map((e) => path.join(dir, e.name))
+    .map((e) => base + e.name)
     .sort(byLocale);
+}
+
+/**
+ * experimentDirState of many folders, in order: the first marker of all of
+ * them in one batch of stats (one promise, not one per folder), and the full
+ * check only where it is missing.
+ */
+async function dirStates(dirs: string[]): Promise<Array<'experiment' | 'none' | 'unreadable'>> {
+  const first = await statSigs(dirs.map((d) => d + path.sep + EXPERIMENT_MARKERS[0]));
+  const rest = dirs.filter((_, i) => !first[i] || first[i] instanceof Error);
+  const states = new Map(
+    (await mapLimited(rest, CONCURRENCY, experimentDirState)).map((s, i) => [rest[i]!, s] as const),
+  );
+  return dirs.map((d) => states.get(d) ?? 'experiment');
 }
 
 interface Found {
@@ -107,7 +123,7 @@ interface Found {
 
 /** The experiments among these folders, in their order (unreadable ones included, and named). */
 async function experimentsAmong(dirs: string[], into: Found): Promise<void> {
-  const states = await mapLimited(dirs, CONCURRENCY, experimentDirState);
+  const states = await dirStates(dirs);
   dirs.forEach((d, i) => {
     if (states[i] === 'none') return;
     into.experiments.push(d);
@@ -118,7 +134,7 @@ async function experimentsAmong(dirs: string[], into: Found): Promise<void> {
 /** Experiments directly under dir, and one level below for grouped sweeps (checked in parallel, order kept). */
 async function experimentsUnder(dir: string): Promise<Found> {
   const children = await subdirs(dir);
-  const states = await mapLimited(children, CONCURRENCY, experimentDirState);
+  const states = await dirStates(children);
   const found: Found = { experiments: [], unreadable: [] };
   for (let i = 0; i < children.length; i++) {
     const child = children[i]!;

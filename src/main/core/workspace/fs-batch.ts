@@ -222,6 +222,20 @@ class FsBatcher {
       fallback(batch);
       return;
     }
+    if (batch.stats.length && (batch.reads.length || batch.writes.length)) {
+      // The reads answered first, on their own: a listing parses its cache file while its stats go on.
+      const stats: Batch = {
+        ...emptyBatch(this.nextId++),
+        stats: batch.stats,
+        statWaiters: batch.statWaiters,
+        groups: batch.groups,
+      };
+      this.post({ ...batch, stats: [], statWaiters: [], groups: [] });
+      this.post(stats);
+    } else this.post(batch);
+  }
+
+  private post(batch: Batch): void {
     const worker = this.worker!;
     this.out.set(batch.id, { batch, sentAt: Date.now() });
     // Keep the process alive while an answer is awaited (a CLI listing), not otherwise.

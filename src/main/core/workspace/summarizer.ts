@@ -6,11 +6,21 @@
  */
 import type { ExperimentSummary } from '../../../shared/model';
 
+export interface SummarizeOptions {
+  /**
+   * The caller shows only the text table's columns (status, name,
+   * algorithm, steps, final loss, final eval, problems): the other fields
+   * (metrics, model, git, params, FAILED.txt's traceback…) may come back
+   * empty where that is cheaper (the listing cache's table file alone).
+   */
+  tableOnly?: boolean;
+}
+
 export interface Summarizer {
-  summarize(dir: string): Promise<ExperimentSummary>;
+  summarize(dir: string, opts?: SummarizeOptions): Promise<ExperimentSummary>;
   /**
    * Optional: get ready to summarize many folders at once (one batch of
    * stats); call the returned function when done.
    */
-  prepare?(dirs: string[]): Promise<() => void>;
+  prepare?(dirs: string[], opts?: SummarizeOptions): Promise<() => void>;
 }

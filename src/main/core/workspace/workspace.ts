@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { ExperimentSummary, WorkspaceListing } from '../../../shared/model';
-import type { Summarizer } from './summarizer';
+import type { SummarizeOptions, Summarizer } from './summarizer';
 import { discoverExperiments } from './discover';
 import { mapLimited } from './fast-fs';
 
@@ -39,22 +39,33 @@ export function unreadableSummary(dir: string, err: unknown): ExperimentSummary 
   };
 }
 
-export async function summarizeSafely(store: Summarizer, dir: string): Promise<ExperimentSummary> {
+export async function summarizeSafely(
+  store: Summarizer,
+  dir: string,
+  opts?: SummarizeOptions,
+): Promise<ExperimentSummary> {
   try {
-    return await store.summarize(dir);
+    return await store.summarize(dir, opts);
   } catch (err) {
     return unreadableSummary(dir, err);
   }
 }
 
-export async function listWorkspace(root: string, store: Summarizer): Promise<WorkspaceListing> {
+export async function listWorkspace(
+  root: string,
+  store: Summarizer,
+  opts?: SummarizeOptions,
+): Promise<WorkspaceListing> {
   const found = await discoverExperiments(root);
   const unreadable = new Set(found.unreadable);
-  const release = await store.prepare?.(found.experiments.filter((d) => !unreadable.has(d)));
+  const release = await store.prepare?.(
+    found.experiments.filter((d) => !unreadable.has(d)),
+    opts,
+  );
   const experiments = await mapLimited(found.experiments, CONCURRENCY, async (dir) =>
     unreadable.has(dir)
       ? unreadableSummary(dir, new Error('permission denied'))
-      : summarizeSafely(store, dir),
+      : summarizeSafely(store, dir, opts),
   ).finally(release);
   return { root: found.root, experimentsDir: found.experimentsDir, kind: found.kind, experiments };
 }

@@ -1,4 +1,5 @@
-import { appendFileSync, writeFileSync, renameSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { appendFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MetricsTail } from '../../../../../src/main/core/metrics/metrics-tail';
@@ -129,5 +130,46 @@ describe('MetricsTail', () => {
     expect(records).toHaveLength(30000);
     expect(records[29999]!.rec.note).toBe('äöü—✓ 30000');
     expect(tail.state.malformedCount).toBe(0);
+  });
+
+  it('checks a settled, unchanged file with one stat instead of opening it; what changes is still read', async () => {
+    const file = path.join(tmpDir(), 'metrics.jsonl');
+    writeFileSync(file, rec(1) + rec(2));
+    // Times trusted at once (by default only 3 s after the file's last change).
+    const tail = new MetricsTail(file, undefined, undefined, 0);
+    const { records, sink } = collect();
+    await tail.readAppended(sink);
+    expect(await tail.readAppended(sink)).toEqual({ reset: false, bytes: 0, lines: 0 });
+    expect(tail.opens).toBe(1);
+
+    appendFileSync(file, rec(3));
+    expect((await tail.readAppended(sink)).lines).toBe(1);
+    expect(records.map((r) => r.rec.step)).toEqual([1, 2, 3]);
+
+    // Replaced (another file renamed over it): another inode, read from its first byte.
+    writeFileSync(`${file}.new`, rec(7) + rec(8) + rec(9));
+    renameSync(`${file}.new`, file);
+    expect((await tail.readAppended(sink)).reset).toBe(true);
+    expect(records.map((r) => r.rec.step)).toEqual([1, 2, 3, 7, 8, 9]);
+    await tail.readAppended(sink);
+    expect(tail.opens).toBe(3);
+
+    // Swapped for a FIFO: refused by name, not answered from the last read.
+    rmSync(file);
+    execFileSync('mkfifo', [file]);
+    await expect(tail.readAppended(sink)).rejects.toThrow(/metrics\.jsonl is a FIFO/);
+  });
+
+  it('opens and reads a file changed within the last seconds on every call (its times may not have moved)', async () => {
+    const file = path.join(tmpDir(), 'metrics.jsonl');
+    writeFileSync(file, rec(1));
+    const tail = new MetricsTail(file);
+    const { records, sink } = collect();
+    await tail.readAppended(sink);
+    await tail.readAppended(sink);
+    expect(tail.opens).toBe(2);
+    appendFileSync(file, rec(2));
+    await tail.readAppended(sink);
+    expect(records.map((r) => r.rec.step)).toEqual([1, 2]);
   });
 });

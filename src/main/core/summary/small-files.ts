@@ -1,0 +1,68 @@
+/**
+ * The small files of an experiment a summary is made from (config.yaml,
+ * metadata.json, FAILED.txt, the status file, the final checkpoint, the
+ * notes), and reading them into the summary's derived fields.
+ */
+import path from 'node:path';
+import {
+  configFromText,
+  failedFromText,
+  jsonObjectFromText,
+  readSmallFile,
+  type SmallFileText,
+} from '../workspace/files';
+import { LAYOUT } from '../workspace/layout';
+import type { StatSig } from '../workspace/fs-batch';
+import { deriveFields, type Derived } from './derive';
+
+export const SMALL_FILES = {
+  config: LAYOUT.config,
+  metadata: LAYOUT.metadata,
+  failed: LAYOUT.failed,
+  status: LAYOUT.status,
+  final: path.join(LAYOUT.checkpoints, 'final'),
+  annotations: LAYOUT.annotations,
+} as const;
+export type SmallKey = keyof typeof SMALL_FILES;
+export const SMALL_KEYS = Object.keys(SMALL_FILES) as SmallKey[];
+
+/** `dir` (resolved) joined with a normalized relative name: path.join's cost, 40,000 times a listing, saved. */
+export function inDir(dir: string, name: string): string {
+  return dir.endsWith(path.sep) ? dir + name : dir + path.sep + name;
+}
+
+/** A path that is absolute and normal already (a listing's 10,000 calls); path.resolve's, otherwise. */
+export function resolved(dir: string): string {
+  return path.sep === '/' && dir.startsWith('/') && !/\/\/|\/\.\.?(\/|$)|.\/$/.test(dir)
+    ? dir
+    : path.resolve(dir);
+}
+
+/** A small file's text given its fresh signature: a missing file is not opened at all. */
+function readKnown(dir: string, key: SmallKey, sig: StatSig | null): Promise<SmallFileText> {
+  if (sig === null) return Promise.resolve({ text: null });
+  const name = SMALL_FILES[key];
+  return readSmallFile(inDir(dir, name), name, sig.size >= 0 ? sig.size : undefined);
+}
+
+/** Read the small files whose signatures say they exist (a missing one is never opened). */
+export async function readDerived(dir: string, sigs: Record<SmallKey, StatSig | null>): Promise<Derived> {
+  const [config, metadata, failed, statusRaw, notes] = await Promise.all([
+    readKnown(dir, 'config', sigs.config),
+    readKnown(dir, 'metadata', sigs.metadata),
+    readKnown(dir, 'failed', sigs.failed),
+    readKnown(dir, 'status', sigs.status),
+    readKnown(dir, 'annotations', sigs.annotations),
+  ]);
+  return deriveFields(
+    path.basename(dir),
+    {
+      config: configFromText(config),
+      metadata: jsonObjectFromText(metadata, LAYOUT.metadata),
+      failed: failedFromText(failed),
+      statusRaw: jsonObjectFromText(statusRaw, LAYOUT.status),
+      notes: notes.text,
+    },
+    sigs.final !== null,
+  );
+}
