@@ -23,11 +23,7 @@ import type { StatusFile } from '../workspace/status';
 /** Bump whenever a request or an answer changes shape; the helper has the same number. */
 export const PROTOCOL_VERSION = 3;
 
-/**
- * Bulk bytes (a metrics file's, a run file's): sent raw after the answer's
- * JSON, which refers to them as `{"$b": [offset, length]}`; callRemote
- * (remote-python.ts) hands them over as Buffers (3: before, base64 strings).
- */
+/** Bulk bytes, raw after the answer's JSON (`{"$b": [offset, length]}`, remote-python.ts); 3: was base64. */
 const Bytes = z.instanceof(Buffer);
 
 /** The error codes the helper answers with (the core's codes, plus internal). */
