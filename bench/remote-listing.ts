@@ -4,8 +4,11 @@
  * real sshd on 127.0.0.1), against one bare exec round trip (`true`) through
  * the same link, measured in the same run — so the ratio says how many round
  * trips the listing cost. The issue's target: under 3 s, connection included.
+ * `expdesk list ssh://…` runs from its bundle, built first as `npm run build`
+ * does (an installed package runs it; a stale bundle would run the sources
+ * through tsx, compiling them on every start).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -112,6 +115,7 @@ export async function benchRemoteListing(): Promise<BenchResult[]> {
     }
     const c = cold.sort((a, b) => a.ms - b.ms)[Math.floor(cold.length / 2)]!;
     const w = warm.sort((a, b) => a.ms - b.ms)[Math.floor(warm.length / 2)]!;
+    execFileSync(process.execPath, [path.join(REPO, 'scripts/build-cli.mjs')], { stdio: 'ignore' });
     const cliMs = median(
       await (async () => {
         const out: number[] = [];

@@ -55,7 +55,7 @@ import time
 import zlib
 
 MARKER = b"\n--expdesk-remote-1--\n"
-PROTOCOL_VERSION = 2  # PROTOCOL_VERSION in src/main/core/remote/protocol.ts
+PROTOCOL_VERSION = 3  # PROTOCOL_VERSION in src/main/core/remote/protocol.ts
 SMALL = {
     "config": "config.yaml",
     "metadata": "metadata.json",
@@ -87,6 +87,19 @@ class Fail(Exception):
 
 def b64(data):
     return base64.b64encode(data).decode("ascii")
+
+
+# Bulk bytes (metrics files, run files) travel raw after the answer's JSON, not as base64 inside it:
+# the JSON holds {"$b": [offset, length]} into them (see main(); remote-python.ts resolves them).
+BLOBS = []
+BLOB_SIZE = [0]
+
+
+def blob(data):
+    ref = {"$b": [BLOB_SIZE[0], len(data)]}
+    BLOBS.append(data)
+    BLOB_SIZE[0] += len(data)
+    return ref
 
 
 def sig(path):
@@ -271,7 +284,7 @@ def run_files(d, kind, known, budget):
         if name != "meta.yaml":  # metrics-source.ts's signature covers metrics/ and params/ only
             newest = max(newest or 0, st.st_mtime_ns / 1e6)
         out.append({"name": name, "size": size, "ino": st.st_ino, "start": start, "reset": reset,
-                    "data": b64(data), "more": start + len(data) < size})
+                    "data": blob(data), "more": start + len(data) < size})
     return {"kind": kind, "files": out}, used, newest
 
 
@@ -562,7 +575,7 @@ def read_metrics(d, hint, budget, key="metrics"):
                     break
                 pos += len(chunk)
             data = b""
-        out["data"] = b64(data)
+        out["data"] = blob(data)
         return out, len(data)
 
 
@@ -1898,10 +1911,17 @@ def main():
         body = {"v": PROTOCOL_VERSION, "error": {"code": e.code, "message": e.message}}
     except Exception as e:  # noqa: BLE001 - every failure goes back to the client as an answer
         body = {"v": PROTOCOL_VERSION, "error": {"code": "internal", "message": "%s: %s" % (type(e).__name__, e)}}
+    if "error" in body:
+        del BLOBS[:]
     out.write(MARKER)
+    # The JSON (one line: json.dumps escapes every newline), a newline, then the blobs it refers to.
     # Level 1: a third of level 6's time on a listing's metrics (0.25 s against 0.73 s for 7.7 MB
     # of JSON on a busy machine) for a fifth more bytes, which a link moves faster than that.
-    out.write(zlib.compress(json.dumps(body, separators=(",", ":")).encode("utf-8"), 1))
+    z = zlib.compressobj(1)
+    out.write(z.compress(json.dumps(body, separators=(",", ":")).encode("utf-8") + b"\n"))
+    for b in BLOBS:
+        out.write(z.compress(b))
+    out.write(z.flush())
     out.flush()
     return 0
 

@@ -24,7 +24,7 @@ const file = (
   ino: number;
   start: number;
   reset: boolean;
-  data: string;
+  data: Buffer;
   more: boolean;
 } => ({
   name,
@@ -32,7 +32,7 @@ const file = (
   ino: 1,
   start: 0,
   reset: false,
-  data: Buffer.from(data).toString('base64'),
+  data: Buffer.from(data),
   more: false,
 });
 

@@ -127,7 +127,33 @@ export class MetricsFeed {
     );
   }
 
-  private enqueue(fn: () => Promise<ReadResult>): Promise<ReadResult> {
+  /**
+   * Records from bytes just appended to this feed's file at `at`, still in
+   * memory (a remote mirror's answer): what read() would fold, without reading
+   * back what was just written. Null, with nothing done, when the reader is
+   * not at `at` (or the feed reads another format): read() then.
+   */
+  take(data: Buffer, at: number): Promise<ReadResult | null> {
+    return this.enqueue(async () => {
+      const tail = this.tail;
+      if (!(tail instanceof MetricsTail) || tail.state.offset !== at) return null;
+      if (this.series === null && at === 0) this.owner.keepSeries(this, false);
+      const r = tail.feed(data, (rec, line) => {
+        this.fold.add(rec, line);
+        this.series?.add(rec);
+      });
+      return this.settled(r);
+    });
+  }
+
+  private settled(r: ReadResult): ReadResult {
+    if (this.series) this.series.malformedLines = this.tail.state.malformedCount;
+    this.owner.counted(r);
+    if (this.series) this.owner.settle(this);
+    return r;
+  }
+
+  private enqueue<T extends ReadResult | null>(fn: () => Promise<T>): Promise<T> {
     const p = this.queue.then(fn, fn);
     this.queue = p.catch(() => undefined);
     return p;
@@ -158,10 +184,7 @@ export class MetricsFeed {
       this.tail.ino = null;
       r = { reset: had, bytes: 0, lines: 0 };
     }
-    if (this.series) this.series.malformedLines = this.tail.state.malformedCount;
-    this.owner.counted(r);
-    if (this.series) this.owner.settle(this);
-    return r;
+    return this.settled(r);
   }
 
   /**

@@ -21,7 +21,10 @@ import type { SystemInfo } from '../capture/system';
 import type { StatusFile } from '../workspace/status';
 
 /** Bump whenever a request or an answer changes shape; the helper has the same number. */
-export const PROTOCOL_VERSION = 2;
+export const PROTOCOL_VERSION = 3;
+
+/** Bulk bytes, raw after the answer's JSON (`{"$b": [offset, length]}`, remote-python.ts); 3: was base64. */
+const Bytes = z.instanceof(Buffer);
 
 /** The error codes the helper answers with (the core's codes, plus internal). */
 export const ErrorCode = z.enum(['not-found', 'bad-request', 'forbidden', 'internal']);
@@ -89,7 +92,7 @@ const WireMetrics = z.union([
     reset: z.boolean(),
     size: count,
     more: z.boolean(),
-    data: z.string(),
+    data: Bytes,
     skip_to: count.optional(),
   }),
   WireOsError,
@@ -396,8 +399,8 @@ const WireRunFile = z.object({
   /** Relative to the run's folder, '/'-separated (untrusted: checked before it names a local file). */
   name: z.string(),
   ...FILE_BYTES,
-  /** The bytes as base64 (binary event records: latin-1 text would travel as \u00XX escapes). */
-  data: z.string(),
+  /** The bytes (binary event records: raw, never text). */
+  data: Bytes,
 });
 const WireRunFiles = z.object({
   kind: z.enum(['tfevents', 'mlflow']).nullable(),

@@ -47,10 +47,17 @@ import {
 import path from 'node:path';
 import { LAYOUT } from '../workspace/layout';
 import { callRemote, RemoteOpError, type HelperHost } from './remote-python';
-import { keepsChanging, oneAtATime } from './remote-wire';
+import {
+  FINGERPRINT_BYTES,
+  fileExists,
+  keepsChanging,
+  lastBytes,
+  lastUse,
+  nothingAdded,
+  oneAtATime,
+} from './remote-wire';
 
 const MIRROR_VERSION = 1;
-const FINGERPRINT_BYTES = 64;
 const MAX_BYTES_PER_FILE = 16 * 1024 * 1024;
 const MAX_TOTAL_BYTES = 64 * 1024 * 1024;
 /** Follow-up calls for files larger than one answer: bounded so a runaway file cannot loop forever. */
@@ -87,6 +94,8 @@ interface MirrorState {
   last: Buffer | null;
   /** When its folder was last marked as used (0: not yet in this process). */
   markedAt: number;
+  /** Its folder was not in the cache when this process first looked: no file to stat, read or mark. */
+  absent: boolean;
 }
 
 /** Metrics bytes of a remote file from `start`, as an answer (gather's or tail's) carries them. */
@@ -107,10 +116,19 @@ export interface Accepted {
   bytes: number;
   /** The answer did not continue the mirror: it was emptied, ask again from its (new) length. */
   again: boolean;
+  /** The bytes added, and the mirror's offset where they start (a feed at that offset can take them from memory). */
+  added: { data: Buffer; at: number };
 }
 
 interface SharedMirrors {
   states: Map<string, MirrorState>;
+  /**
+   * The mirror folders present when this process first needed one (one
+   * readdir): a first listing then costs no stat, read or utimes per new
+   * experiment. Safe if another process adds one meanwhile: an absent
+   * mirror only ever takes an answer from byte 0, written by rename.
+   */
+  present: Promise<Set<string>> | null;
   inflight: Map<string, Promise<MirrorResult | Error>>;
   locks: Map<string, Promise<unknown>>;
 }
@@ -132,12 +150,24 @@ export class RemoteMetricsMirror {
     const key = path.resolve(root);
     let s = shared.get(key);
     if (!s) {
-      s = { states: new Map(), inflight: new Map(), locks: new Map() };
+      s = { states: new Map(), inflight: new Map(), locks: new Map(), present: null };
       shared.set(key, s);
     }
     this.states = s.states;
     this.inflight = s.inflight;
     this.locks = s.locks;
+    this.shared = s;
+  }
+
+  private readonly shared: SharedMirrors;
+
+  /** The mirror folders' names present at this process's first look. */
+  private presentDirs(): Promise<Set<string>> {
+    this.shared.present ??= readdir(path.join(this.root, `remote-metrics-v${MIRROR_VERSION}`)).then(
+      (names) => new Set(names),
+      () => new Set<string>(),
+    );
+    return this.shared.present;
   }
 
   /** The local metrics file of a location's mirror (whether or not it exists yet). */
@@ -165,7 +195,7 @@ export class RemoteMetricsMirror {
   accept(location: string, bytes: RemoteBytes): Promise<Accepted> {
     return this.locked(location, async () => {
       const st = await this.state(location);
-      const exists = await fileExists(st.file);
+      const exists = !st.absent && (await fileExists(st.file));
       if (!exists) {
         st.offset = 0;
         st.ino = null;
@@ -176,18 +206,19 @@ export class RemoteMetricsMirror {
         if (start !== 0) {
           // Not the continuation of our copy: ask again from the first byte.
           await this.replace(st, Buffer.alloc(0), null);
-          return { reset: true, bytes: 0, again: true };
+          return { reset: true, bytes: 0, again: true, added: nothingAdded() };
         }
         await this.replace(st, data, bytes.ino);
         this.stats.bytes += data.length;
-        return { reset: exists, bytes: data.length, again: false };
+        return { reset: exists, bytes: data.length, again: false, added: { data, at: 0 } };
       }
       if (start > st.offset || start + data.length < st.offset) {
         // A gap, or bytes before what the answer should continue: start over.
         await this.replace(st, Buffer.alloc(0), null);
-        return { reset: true, bytes: 0, again: true };
+        return { reset: true, bytes: 0, again: true, added: nothingAdded() };
       }
       const fresh = data.subarray(st.offset - start);
+      const added = { data: fresh, at: st.offset };
       this.stats.bytes += data.length;
       if (fresh.length > 0) {
         await appendFile(st.file, fresh);
@@ -195,7 +226,7 @@ export class RemoteMetricsMirror {
         st.last = lastBytes(st.last, fresh);
       }
       if (st.ino !== bytes.ino) await this.recordIno(st, bytes.ino);
-      return { reset: false, bytes: fresh.length, again: false };
+      return { reset: false, bytes: fresh.length, again: false, added };
     });
   }
 
@@ -294,7 +325,7 @@ export class RemoteMetricsMirror {
   private async state(location: string): Promise<MirrorState> {
     const st = this.states.get(location) ?? (await this.load(location));
     const now = Date.now();
-    if (now - st.markedAt >= USE_MARK_MS) {
+    if (!st.absent && now - st.markedAt >= USE_MARK_MS) {
       st.markedAt = now;
       // Its folder's time is its last use (prune); no folder yet: nothing to mark.
       await utimes(st.dir, now / 1000, now / 1000).catch(() => undefined);
@@ -305,6 +336,20 @@ export class RemoteMetricsMirror {
   private async load(location: string): Promise<MirrorState> {
     const dir = this.dirOf(location);
     const file = path.join(dir, LAYOUT.metrics);
+    if (!(await this.presentDirs()).has(path.basename(dir))) {
+      const st: MirrorState = {
+        location,
+        dir,
+        file,
+        offset: 0,
+        ino: null,
+        last: null,
+        markedAt: 0,
+        absent: true,
+      };
+      this.states.set(location, st);
+      return st;
+    }
     // A mirror from an earlier run of Expdesk: its length is the offset, its inode record says which file it copies.
     const size = await stat(file).then(
       (s) => s.size,
@@ -328,6 +373,7 @@ export class RemoteMetricsMirror {
       ino: size < 0 ? null : ino,
       last: null,
       markedAt: 0,
+      absent: false,
     };
     this.states.set(location, st);
     return st;
@@ -430,6 +476,8 @@ export class RemoteMetricsMirror {
     const tmp = `${st.file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     await writeFile(tmp, data);
     await rename(tmp, st.file);
+    st.absent = false;
+    st.markedAt = Date.now(); // just written: its folder's time is now
     st.offset = data.length;
     st.last = lastBytes(null, data);
     await this.recordIno(st, ino, false);
@@ -440,32 +488,4 @@ export class RemoteMetricsMirror {
     if (makeDir) await mkdir(st.dir, { recursive: true });
     await writeFile(path.join(st.dir, 'mirror.json'), JSON.stringify({ location: st.location, ino }));
   }
-}
-
-/** The last FINGERPRINT_BYTES bytes of `before` followed by `added`. */
-function lastBytes(before: Buffer | null, added: Buffer): Buffer | null {
-  if (added.length >= FINGERPRINT_BYTES) return Buffer.from(added.subarray(added.length - FINGERPRINT_BYTES));
-  if (before === null) return null; // read from the file when needed
-  const both = Buffer.concat([before, added]);
-  return both.subarray(Math.max(0, both.length - FINGERPRINT_BYTES));
-}
-
-/** When a mirror folder was last used or written: the latest time of the folder and its files. */
-async function lastUse(dir: string): Promise<number> {
-  const times = await Promise.all(
-    [dir, path.join(dir, LAYOUT.metrics), path.join(dir, 'mirror.json')].map((f) =>
-      stat(f).then(
-        (s) => s.mtimeMs,
-        () => 0,
-      ),
-    ),
-  );
-  return Math.max(...times);
-}
-
-function fileExists(file: string): Promise<boolean> {
-  return stat(file).then(
-    (s) => s.isFile(),
-    () => false,
-  );
 }

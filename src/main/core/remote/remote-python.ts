@@ -2,8 +2,11 @@
  * Calling the remote helper (resources/remote/expdesk_remote.py): it travels
  * with every command, compressed into the command line, so nothing is ever
  * installed on the remote machine. The request is one JSON line on stdin; the
- * answer is zlib-compressed JSON after a marker line (whatever a login script
- * prints before it is skipped). One call is one exec: one round trip.
+ * answer is zlib-compressed after a marker line (whatever a login script
+ * prints before it is skipped): one line of JSON, then the raw bytes its
+ * `{"$b": [offset, length]}` references point into (metrics and run files:
+ * base64 inside the JSON cost a third more bytes to compress, encode, parse
+ * and decode on both ends). One call is one exec: one round trip.
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
@@ -51,8 +54,11 @@ export function remotePython(): string {
 }
 
 /**
- * `python3 -c '<loader>'`: one line, only base64 inside quotes, so it reads
- * the same in sh, bash, zsh, fish and csh login shells.
+ * `python3 -S -c '<loader>'`: one line, only base64 inside quotes, so it reads
+ * the same in sh, bash, zsh, fish and csh login shells. `-S` skips `site`:
+ * the helper needs the standard library only, and site-packages' `.pth`
+ * files can cost more than the helper's own work (40 ms for one importing
+ * certifi on the bench machine); the run wrapper it starts runs without it.
  */
 export function helperCommand(): string {
   if (!cachedCommand) {
@@ -63,7 +69,7 @@ export function helperCommand(): string {
   const py = remotePython();
   if (!/^[A-Za-z0-9_./+-]+$/.test(py))
     throw new Error(`EXPDESK_REMOTE_PYTHON must be a plain path, got ${py}`);
-  return `${py} -c '${cachedCommand}'`;
+  return `${py} -S -c '${cachedCommand}'`;
 }
 
 /** Find the marker and return what follows it, or null. */
@@ -79,8 +85,8 @@ function explainFailure(conn: HelperHost, code: number | null, stderr: string): 
   return `the remote helper failed on ${conn.label} (exit ${code ?? '?'})${tail ? `: ${tail}` : ''}`;
 }
 
-/** What runs the helper: an SSH connection, or (in tests) a local shell. */
-export type HelperHost = Pick<SshConnection, 'exec' | 'label'>;
+/** What runs the helper: an SSH connection (connect: started early, beside local work), or (in tests) a local shell. */
+export type HelperHost = Pick<SshConnection, 'exec' | 'label'> & Partial<Pick<SshConnection, 'connect'>>;
 
 /** An answer that does not follow the protocol: names the operation and the field. */
 export class RemoteProtocolError extends RemoteOpError {
@@ -134,6 +140,26 @@ export function checkAnswer<Op extends AnsweredOp>(host: string, op: Op, body: u
   return parsed.data as AnswerOf<Op>;
 }
 
+function isByteRef(v: unknown): v is { $b: unknown } {
+  return v !== null && typeof v === 'object' && !Array.isArray(v) && '$b' in v;
+}
+
+/** An answer's body after the marker: its JSON, byte references resolved to Buffers (views of the bytes after it). */
+export function decodeAnswer(packed: Buffer): unknown {
+  const raw = inflateSync(packed);
+  const nl = raw.indexOf(0x0a);
+  const bytes = nl < 0 ? Buffer.alloc(0) : raw.subarray(nl + 1);
+  return JSON.parse((nl < 0 ? raw : raw.subarray(0, nl)).toString('utf8'), (_key, v: unknown) => {
+    if (!isByteRef(v)) return v;
+    const [at, n] = Array.isArray(v.$b) ? (v.$b as unknown[]) : [];
+    if (!Number.isSafeInteger(at) || !Number.isSafeInteger(n) || (at as number) < 0 || (n as number) < 0)
+      throw new Error('a byte reference is not [offset, length]');
+    if ((at as number) + (n as number) > bytes.length)
+      throw new Error(`a byte reference points past the answer's ${bytes.length} bytes`);
+    return bytes.subarray(at as number, (at as number) + (n as number));
+  });
+}
+
 /** Run one helper operation and return its answer, checked against the protocol. */
 export async function callRemote<R extends AnsweredRequest>(
   conn: HelperHost,
@@ -145,7 +171,7 @@ export async function callRemote<R extends AnsweredRequest>(
   if (!body) throw new RemoteOpError('internal', explainFailure(conn, r.code, r.stderr));
   let parsed: unknown;
   try {
-    parsed = JSON.parse(inflateSync(body).toString('utf8'));
+    parsed = decodeAnswer(body);
   } catch (err) {
     throw new RemoteOpError('internal', `unreadable answer from ${conn.label}: ${(err as Error).message}`);
   }

@@ -143,7 +143,7 @@ export class RemoteRunFiles {
         const file = parts ? path.join(dir, ...parts) : null;
         if (!file || !isInside(file, dir)) continue;
         current.add(w.name);
-        const data = Buffer.from(w.data, 'base64');
+        const data = w.data;
         const size = await stat(file).then(
           (s) => s.size,
           () => -1,

@@ -16,7 +16,7 @@ import type { CacheEntry, FileSig } from '../summary/summary-store';
 import { WorkspaceError } from '../workspace/discover';
 import { LAYOUT } from '../workspace/layout';
 import type { WireExperiment, WireMetrics } from './protocol';
-import type { MirrorTarget, RemoteMetricsMirror } from './remote-metrics';
+import type { Accepted, MirrorTarget, RemoteMetricsMirror } from './remote-metrics';
 import { RemoteOpError, type HelperHost } from './remote-python';
 import { toSig, toWire } from './remote-wire';
 
@@ -33,6 +33,9 @@ export function coreError(err: unknown): unknown {
 
 type WireBytes = Exclude<WireMetrics, { error: string }>;
 
+/** Brings a feed up to its mirror: given the bytes just added (and where), from memory when the feed can take them. */
+export type FeedRead = (added?: Accepted['added']) => Promise<void>;
+
 /**
  * One answer's bytes into `target`'s mirror, then `read` (the feed over the
  * mirror). 'again': the answer did not continue the mirror (now empty), ask
@@ -44,24 +47,26 @@ export async function acceptBytes(
   target: MirrorTarget,
   m: WireBytes,
   ino: number | null,
-  read: () => Promise<void>,
+  read: FeedRead,
 ): Promise<'again' | { more: boolean }> {
   const got = await mirror.accept(target.location, {
     start: m.start,
     reset: m.reset,
-    data: Buffer.from(m.data, 'base64'),
+    data: m.data,
     ino,
   });
   if (got.again) return 'again';
   let more = m.more;
+  let added: Accepted['added'] | undefined = got.added;
   if (m.skip_to !== undefined) {
     // One line longer than the gather's budget: the mirror takes it by `tail`, in pieces, so the
     // feed counts it as malformed with its line number, as for a local file.
     const [r] = await mirror.sync(conn, [target]);
     if (r instanceof Error) throw coreError(r);
     more = false;
+    added = undefined; // the mirror grew beyond this answer: read it
   }
-  await read();
+  await read(added);
   const { offset } = await mirror.position(target.location);
   return { more: more && offset < m.size };
 }
@@ -112,9 +117,9 @@ export async function absorbSystem(
     { location, remotePath: remoteJoin(g.path, LAYOUT.logs, 'system.jsonl'), allowFile: true },
     m,
     sig.ino,
-    async () => {
+    async (added) => {
       const feed = ctx.feeds.open(file, () => ({ tail: state.tail, fold: state.fold, ino: null }));
-      await feed.read();
+      if (!added || !(await feed.take(added.data, added.at))) await feed.read();
       state = { sig, tail: feed.tailState, fold: feed.foldState };
     },
   );

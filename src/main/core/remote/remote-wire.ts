@@ -4,11 +4,13 @@
  * texts and their read errors in the local reader's words, folder order.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { getSystemErrorMap } from 'node:util';
 import type { FileSig } from '../summary/summary-store';
 import type { SmallFileText } from '../workspace/files';
+import { LAYOUT } from '../workspace/layout';
 import type { WireOsError, WireSig, WireText } from './protocol';
 import { RemoteOpError } from './remote-python';
 
@@ -91,4 +93,40 @@ export function oneAtATime<T>(
 /** The error of a mirror whose file kept changing through every follow-up call. */
 export function keepsChanging(location: string): Error {
   return new RemoteOpError('internal', `${location}: metrics keep changing under the copy`);
+}
+
+/** The bytes of a mirror's end kept to check that a remote file still continues it. */
+export const FINGERPRINT_BYTES = 64;
+
+/** No bytes added to a mirror. */
+export function nothingAdded(): { data: Buffer; at: number } {
+  return { data: Buffer.alloc(0), at: 0 };
+}
+
+/** The last FINGERPRINT_BYTES bytes of `before` followed by `added`. */
+export function lastBytes(before: Buffer | null, added: Buffer): Buffer | null {
+  if (added.length >= FINGERPRINT_BYTES) return Buffer.from(added.subarray(added.length - FINGERPRINT_BYTES));
+  if (before === null) return null; // read from the file when needed
+  const both = Buffer.concat([before, added]);
+  return both.subarray(Math.max(0, both.length - FINGERPRINT_BYTES));
+}
+
+/** When a mirror folder was last used or written: the latest time of the folder and its files. */
+export async function lastUse(dir: string): Promise<number> {
+  const times = await Promise.all(
+    [dir, path.join(dir, LAYOUT.metrics), path.join(dir, 'mirror.json')].map((f) =>
+      stat(f).then(
+        (s) => s.mtimeMs,
+        () => 0,
+      ),
+    ),
+  );
+  return Math.max(...times);
+}
+
+export function fileExists(file: string): Promise<boolean> {
+  return stat(file).then(
+    (s) => s.isFile(),
+    () => false,
+  );
 }

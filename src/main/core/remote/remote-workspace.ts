@@ -9,10 +9,9 @@
  * series alike — so each byte crosses the link once. The summary logic stays
  * the TypeScript one (MetricsFeed, MetricsFold, deriveFields, deriveStatus):
  * the remote ships bytes, never summaries. Cache entries live in the
- * SummaryStore under the experiment's `ssh://…` location, so a second
- * listing — even from a new process — transfers only what changed. Only an experiment whose metrics are
- * larger than one answer's budget costs follow-up calls (bounded by data
- * size, never by the number of folders).
+ * SummaryStore under the experiment's `ssh://…` location, so a second listing
+ * — even from a new process — transfers only what changed. Only metrics larger
+ * than one answer's budget cost follow-up calls (bounded by data size).
  */
 import type {
   Checkpoint,
@@ -57,7 +56,7 @@ import {
 import { LAYOUT } from '../workspace/layout';
 import { mapLimited, unreadableSummary } from '../workspace/workspace';
 import type { GatherAnswer, GatherHint, GatherRequest, WireExperiment, WireSig } from './protocol';
-import { RemoteMetricsMirror } from './remote-metrics';
+import { RemoteMetricsMirror, type Accepted } from './remote-metrics';
 import { RemoteRunFiles, type RunKind } from './remote-run-files';
 import { compareRel, osErrorText, scratchMirrorRoot, textOf, toSig, toWire } from './remote-wire';
 import { callRemote, type HelperHost } from './remote-python';
@@ -96,9 +95,6 @@ interface RemoteEntry extends CacheEntry {
   };
 }
 
-type Hint = GatherHint;
-type GatherResult = GatherAnswer;
-
 export class RemoteWorkspace {
   /** The local copies of the experiments' metrics: every metrics byte received goes there, once. */
   readonly mirror: RemoteMetricsMirror;
@@ -121,7 +117,7 @@ export class RemoteWorkspace {
   }
 
   /** What the helper is told this client has of an experiment (no entry: only the mirror's bytes). */
-  private async hintOf(key: string, entry: RemoteEntry | null): Promise<Hint> {
+  private async hintOf(key: string, entry: RemoteEntry | null): Promise<GatherHint> {
     const sigs: Record<string, WireSig> = {};
     const at = await this.mirror.position(key);
     if (entry) {
@@ -145,14 +141,14 @@ export class RemoteWorkspace {
     };
   }
 
-  /** Bring the experiment's feed up to its mirror; the entry takes the feed's reader state and fold. */
-  private async readFeed(entry: RemoteEntry): Promise<void> {
+  /** Bring the experiment's feed up to its mirror (the bytes just added from memory); the entry takes its state and fold. */
+  private async readFeed(entry: RemoteEntry, added?: Accepted['added']): Promise<void> {
     const feed = this.feeds.open(this.mirror.fileOf(entry.dir), () => ({
       tail: entry.tail,
       fold: entry.fold,
       ino: null, // the mirror's own inode is learnt on the first read; the fingerprint decides until then
     }));
-    await feed.read();
+    if (!added || !(await feed.take(added.data, added.at))) await feed.read();
     entry.tail = feed.tailState;
     entry.fold = feed.foldState;
   }
@@ -248,7 +244,7 @@ export class RemoteWorkspace {
       { location: key, remotePath: g.path },
       m,
       metricsSig.ino,
-      () => this.readFeed(entry),
+      (added) => this.readFeed(entry, added),
     );
     if (got === 'again') {
       // The answer does not continue the mirror (now empty): ask again from the start.
@@ -294,8 +290,8 @@ export class RemoteWorkspace {
    */
   private async gatherAndAbsorb(
     request: Omit<GatherRequest, 'op'>,
-  ): Promise<{ result: GatherResult; entries: Map<string, RemoteEntry> }> {
-    const hints: Record<string, Hint> = request.hints ?? {};
+  ): Promise<{ result: GatherAnswer; entries: Map<string, RemoteEntry> }> {
+    const hints: Record<string, GatherHint> = request.hints ?? {};
     const result = await callRemote(
       this.conn,
       {
@@ -351,8 +347,8 @@ export class RemoteWorkspace {
     return { result, entries };
   }
 
-  private async hintsFor(paths: string[]): Promise<Record<string, Hint>> {
-    const hints: Record<string, Hint> = {};
+  private async hintsFor(paths: string[]): Promise<Record<string, GatherHint>> {
+    const hints: Record<string, GatherHint> = {};
     const found = await mapLimited(paths, ABSORB_CONCURRENCY, async (p) => {
       const key = this.locate(p);
       const e = await this.loadEntry(key);
@@ -368,8 +364,11 @@ export class RemoteWorkspace {
   /** List a remote workspace (same shapes and rules as a local one). */
   async list(root: string): Promise<WorkspaceListing> {
     const indexKey = `remote-index:${this.locate(root)}`;
-    const previous = (await this.store.readAux<string[]>(indexKey)) ?? [];
-    const hints = await this.hintsFor(previous);
+    // The handshake's round trips (a new connection) pass while the hints are read from the cache.
+    const [hints] = await Promise.all([
+      this.store.readAux<string[]>(indexKey).then((previous) => this.hintsFor(previous ?? [])),
+      this.conn.connect?.(),
+    ]);
     const { result, entries } = await this.gatherAndAbsorb({ root, hints });
     await this.store.writeAux(
       indexKey,

@@ -20,7 +20,7 @@ import { SummaryStore } from '../../../../../src/main/core/summary/summary-store
 import { parseRemoteLocation } from '../../../../../src/shared/remote-location';
 
 /** A helper that answers every request with this body, and records what it was sent. */
-function answering(body: unknown): HelperHost & { sent: string[] } {
+function answering(body: unknown, bytes?: Buffer): HelperHost & { sent: string[] } {
   const sent: string[] = [];
   return {
     label: 'gpu-box',
@@ -34,7 +34,11 @@ function answering(body: unknown): HelperHost & { sent: string[] } {
         stdout: Buffer.concat([
           Buffer.from('motd\n'),
           MARKER,
-          deflateSync(Buffer.from(JSON.stringify(body))),
+          deflateSync(
+            bytes
+              ? Buffer.concat([Buffer.from(`${JSON.stringify(body)}\n`), bytes])
+              : Buffer.from(JSON.stringify(body)),
+          ),
         ]),
       });
     },
@@ -75,6 +79,28 @@ describe('answers are checked against the protocol', () => {
       { op: 'gather', root: null, experiments: ['/e/x'] },
     );
     expect(r.experiments[0]!.sigs!.config).toEqual([1, 2.5, 2 ** 63]);
+  });
+
+  it("hands a metrics file's bytes over raw from after the JSON, and refuses a reference past the answer", async () => {
+    const metrics = (ref: [number, number]): unknown => ({
+      v: PROTOCOL_VERSION,
+      ok: {
+        ...okGather,
+        experiments: [
+          { path: '/e/x', metrics: { start: 0, reset: false, size: 4, more: false, data: { $b: ref } } },
+        ],
+      },
+    });
+    const bytes = Buffer.from('ab{"loss": 1}\n\u00ff');
+    const r = await callRemote(answering(metrics([2, 12]), bytes), { op: 'gather', root: null });
+    const m = r.experiments[0]!.metrics!;
+    expect('data' in m && m.data.toString()).toBe('{"loss": 1}\n');
+    const past = callRemote(answering(metrics([2, 99]), bytes), { op: 'gather', root: null });
+    await expect(past).rejects.toThrow(
+      /^unreadable answer from gpu-box: a byte reference points past the answer's 16 bytes/,
+    );
+    const bad = callRemote(answering(metrics([-1, 2]), bytes), { op: 'gather', root: null });
+    await expect(bad).rejects.toThrow(/a byte reference is not \[offset, length\]/);
   });
 
   it('names the operation and the field of a malformed answer', async () => {
