@@ -3,16 +3,21 @@
  * the full capture (git state and patch before the start; interpreter probe,
  * pip freeze of a 200-package environment and GPUs beside the run), against
  * the same command started directly, in the same run. The command prints
- * time.time() as its first act (its first byte in train.log).
+ * time.time() as its first act (its first byte in train.log). Each Expdesk
+ * start also records its timeline (EXPDESK_STARTUP_TRACE: the CLI's and the
+ * wrapper's phases, src/main/core/runs/startup-trace.ts), printed as medians
+ * with the CPU the CLI and the wrapper had used by then.
  */
 import { execFileSync, spawn } from 'node:child_process';
-import { cpSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { median, type BenchResult } from './report';
 
 const REPO = path.resolve(import.meta.dirname, '..');
 const RUNS = Number(process.env.BENCH_RUNS ?? 3);
+/** Another checkout (its CLI built) timed alternately with this one: an old build as a same-run baseline. */
+const BASELINE_REPO = process.env.BENCH_BASELINE_REPO;
 const PACKAGES = 200;
 
 /** A virtual environment holding PACKAGES installed distributions, as pip freeze sees them. */
@@ -43,9 +48,16 @@ function makeEnvironment(dir: string): string {
 }
 
 /** Spawn, and resolve with the wall-clock ms between the spawn and the time the command printed. */
-function timeToStart(cmd: string, args: string[], cwd: string, env: NodeJS.ProcessEnv): Promise<number> {
+function timeToStart(
+  cmd: string,
+  args: string[],
+  cwd: string,
+  env: NodeJS.ProcessEnv,
+  onStart: (t0: number) => void = () => undefined,
+): Promise<number> {
   return new Promise((resolve, reject) => {
     const t0 = Date.now();
+    onStart(t0);
     const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let out = '';
     child.stdout.on('data', (d: Buffer) => (out += d.toString()));
@@ -90,26 +102,35 @@ export async function benchRunStartup(): Promise<BenchResult[]> {
 
     const bare: number[] = [];
     const viaExpdesk: number[] = [];
+    const timelines: Timeline[] = [];
+    const viaBaseline: number[] = [];
+    const runArgs = (repo: string): string[] => [
+      path.join(repo, 'bin/expdesk.mjs'),
+      'run',
+      '--config',
+      'configs/base.yaml',
+      '--',
+      python,
+      'train.py',
+      '{config}',
+    ];
     for (let i = 0; i < RUNS; i++) {
       bare.push(await timeToStart(python, ['train.py'], proj, env));
-      viaExpdesk.push(
-        await timeToStart(
-          process.execPath,
-          [
-            path.join(REPO, 'bin/expdesk.mjs'),
-            'run',
-            '--config',
-            'configs/base.yaml',
-            '--',
-            python,
-            'train.py',
-            '{config}',
-          ],
-          proj,
-          env,
-        ),
+      if (BASELINE_REPO)
+        viaBaseline.push(await timeToStart(process.execPath, runArgs(BASELINE_REPO), proj, env));
+      const trace = path.join(root, `trace-${i}.jsonl`);
+      let t0 = 0;
+      const took = await timeToStart(
+        process.execPath,
+        runArgs(REPO),
+        proj,
+        { ...env, EXPDESK_STARTUP_TRACE: trace },
+        (t) => (t0 = t),
       );
+      viaExpdesk.push(took);
+      timelines.push(readTimeline(trace, t0, took));
     }
+    printTimeline(timelines);
     try {
       execFileSync('tmux', ['kill-server'], { env, stdio: 'ignore' });
     } catch {
@@ -118,9 +139,21 @@ export async function benchRunStartup(): Promise<BenchResult[]> {
     rmSync(tmuxDir, { recursive: true, force: true });
     const b = median(bare);
     const e = median(viaExpdesk);
+    const baseline: BenchResult[] = BASELINE_REPO
+      ? [
+          {
+            name: `the same, this checkout against ${BASELINE_REPO} (alternated)`,
+            figure: `${e.toFixed(0)} ms`,
+            baseline: `${median(viaBaseline).toFixed(0)} ms`,
+            ratio: e / median(viaBaseline),
+            target: null,
+          },
+        ]
+      : [];
     return [
+      ...baseline,
       {
-        name: `expdesk run → training process started (git state and patch first; pip freeze of ${PACKAGES} packages beside the run; tmux)`,
+        name: `expdesk run → training process started (git state and patch first; pip freeze of ${PACKAGES} packages beside the run; tmux; load ${os.loadavg()[0]!.toFixed(1)})`,
         figure: `${e.toFixed(0)} ms (${(e - b).toFixed(0)} ms more)`,
         baseline: `the bare command: ${b.toFixed(0)} ms`,
         ratio: e / b,
@@ -132,4 +165,38 @@ export async function benchRunStartup(): Promise<BenchResult[]> {
   } finally {
     rmSync(root, { recursive: true, force: true });
   }
+}
+
+/** Phase → ms after the spawn of `expdesk run`, and the CPU ms its process had used by then. */
+type Timeline = Map<string, { at: number; cpu: number; who: string }>;
+
+function readTimeline(file: string, t0: number, started: number): Timeline {
+  const out: Timeline = new Map();
+  if (!existsSync(file)) return out;
+  const lines = readFileSync(file, 'utf8').split('\n').filter(Boolean);
+  const cliPid = (JSON.parse(lines[0]!) as { pid: number }).pid;
+  for (const line of lines) {
+    const m = JSON.parse(line) as { phase: string; t: number; pid: number; cpu: number };
+    out.set(m.phase, { at: m.t - t0, cpu: m.cpu, who: m.pid === cliPid ? 'cli' : 'wrapper' });
+  }
+  out.set('the command printed (its first byte)', { at: started, cpu: NaN, who: 'command' });
+  return out;
+}
+
+function printTimeline(timelines: Timeline[]): void {
+  const phases = [...(timelines[0]?.keys() ?? [])];
+  const rows = phases.map((phase) => {
+    const at = median(timelines.map((t) => t.get(phase)?.at ?? NaN));
+    const cpu = median(timelines.map((t) => t.get(phase)?.cpu ?? NaN));
+    const who = timelines[0]!.get(phase)!.who;
+    return { phase, at, cpu, who };
+  });
+  rows.sort((a, b) => a.at - b.at);
+  process.stdout.write(
+    'timeline (median ms after spawning `expdesk run`; CPU ms of that process by then):\n',
+  );
+  for (const r of rows)
+    process.stdout.write(
+      `  ${r.at.toFixed(0).padStart(6)} ms  ${r.who.padEnd(8)} ${r.phase}${Number.isNaN(r.cpu) ? '' : `  (cpu ${r.cpu.toFixed(0)} ms)`}\n`,
+    );
 }

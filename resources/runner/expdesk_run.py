@@ -25,46 +25,53 @@ and:
 Python standard library only, so it runs on any machine with Python 3,
 including remote GPU boxes where nothing else is installed.
 """
-import errno
-import fcntl
-import json
-import os
-import pty
-import re
-import select
-import signal
-import socket
-import struct
-import subprocess
-import sys
-import termios
 import time
-import tty
-import types
-from datetime import datetime
 
-try:  # the system sampler, shipped beside this file (logs/system.jsonl)
-    import expdesk_system
-except ImportError:
-    expdesk_system = None
+STARTED = time.time()  # the wrapper's interpreter is up (the startup trace's first mark)
+
+# Only what starting the command needs is imported before it starts; the rest
+# (socket, datetime, the system sampler with threading and subprocess) after.
+import errno  # noqa: E402
+import fcntl  # noqa: E402
+import json  # noqa: E402
+import os  # noqa: E402
+import pty  # noqa: E402
+import select  # noqa: E402
+import signal  # noqa: E402
+import struct  # noqa: E402
+import sys  # noqa: E402
+import termios  # noqa: E402
+import tty  # noqa: E402
 
 SCHEMA = "expdesk.status/1"
 TRACEBACK_HEAD = b"Traceback (most recent call last):"
-ANSI = re.compile(rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07")
+ANSI = rb"\x1b\[[0-9;?]*[A-Za-z]|\x1b\][^\x07]*\x07"
 
 
 def now_iso():
     # The seed's timestamps: datetime.now().isoformat(), local time.
+    from datetime import datetime
+
     return datetime.now().isoformat()
 
 
-def write_atomic(path, data):
+def import_system():
+    """The system sampler shipped beside this file (logs/system.jsonl), or None."""
+    try:
+        import expdesk_system
+    except ImportError:
+        return None
+    return expdesk_system
+
+
+def write_atomic(path, data, sync=True):
     tmp = "%s.tmp-%d" % (path, os.getpid())
     try:
         with open(tmp, "wb") as f:
             f.write(data)
             f.flush()
-            os.fsync(f.fileno())
+            if sync:
+                os.fsync(f.fileno())
         os.replace(tmp, path)
     except OSError:
         try:
@@ -98,29 +105,31 @@ class Status:
         self.data = dict(base)
         self.pending = False  # an update that could not be written yet (retried)
 
-    def update(self, **changes):
+    def update(self, sync=True, **changes):
+        """Write the status with `changes`; `sync=False` skips the fsyncs (the start's write: it only
+        matters while the machine is up, and the command is waiting on it)."""
         self.data.update(changes)
         self.data["updated_at"] = now_iso()
-        return self.flush()
+        return self.flush(sync)
 
-    def flush(self):
+    def flush(self, sync=True):
         data = (json.dumps(self.data, indent=2) + "\n").encode()
         try:
-            self._write(data)
+            self._write(data, sync)
             self.pending = False
         except OSError:
             self.pending = True
         return not self.pending
 
-    def _write(self, data):
+    def _write(self, data, sync):
         try:
             fd = os.open(self.reserve, os.O_WRONLY | os.O_NOFOLLOW)
         except OSError:
             fd = None
         if fd is None:
-            write_atomic(self.path, data)
+            write_atomic(self.path, data, sync)
             try:
-                write_atomic(self.reserve, data)
+                write_atomic(self.reserve, data, sync)
             except OSError:
                 pass  # no spare yet: the next write tries again
             return
@@ -128,7 +137,8 @@ class Status:
             os.lseek(fd, 0, os.SEEK_SET)
             write_all(fd, data)
             os.ftruncate(fd, len(data))
-            os.fsync(fd)
+            if sync:
+                os.fsync(fd)
         finally:
             os.close(fd)
         try:
@@ -215,6 +225,8 @@ def proc_identity(pid):
         return {"pid": pid, "start": fields[19], "pgid": int(fields[2])}
     except (OSError, ValueError, IndexError):
         pass
+    import subprocess
+
     try:  # no /proc (macOS): ps, read the same way by Expdesk
         out = subprocess.run(["ps", "-o", "pgid=,stat=,lstart=", "-p", str(pid)], capture_output=True,
                              timeout=5).stdout.decode().split()
@@ -235,10 +247,10 @@ def write_record(path, record):
     os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
     tmp = "%s.tmp-%d" % (path, os.getpid())
     fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    # No fsync: the record proves a process of this boot (it names the boot id), so surviving a
+    # crash would not help, and the command's start would wait on the disk.
     with os.fdopen(fd, "wb") as f:
         f.write(json.dumps(record).encode())
-        f.flush()
-        os.fsync(f.fileno())
     os.replace(tmp, path)
 
 
@@ -268,7 +280,9 @@ def last_step(metrics_path):
 
 def failure_text(log_path, describe):
     """The traceback at the end of the log, or its last lines when there is none."""
-    tail = ANSI.sub(b"", read_tail(log_path)).replace(b"\r\n", b"\n")
+    import re
+
+    tail = re.sub(ANSI, b"", read_tail(log_path)).replace(b"\r\n", b"\n")
     at = tail.rfind(TRACEBACK_HEAD)
     if at >= 0:
         text = tail[at:].decode("utf-8", "replace").rstrip() + "\n"
@@ -281,6 +295,7 @@ def failure_text(log_path, describe):
 def system_module(spec):
     """The sampler module and its source: beside this file, or (a batch job's wrapper, read from
     stdin) the source the spec carries (`system_source`); (None, None) without either."""
+    expdesk_system = import_system()
     if expdesk_system is not None:
         try:
             with open(expdesk_system.__file__) as f:
@@ -290,6 +305,8 @@ def system_module(spec):
     source = spec.get("system_source")
     if not isinstance(source, str):
         return None, None
+    import types
+
     module = types.ModuleType("expdesk_system")
     exec(compile(source, "expdesk_system.py", "exec"), module.__dict__)  # noqa: S102 - Expdesk's own file
     return module, source
@@ -297,25 +314,53 @@ def system_module(spec):
 
 def system_sampler(argv):
     """`[--system-interval SECONDS] SPEC`: the spec's path and a start(exp_dir, pid, say, spec) for the
-    samplers (this machine's; on a multi-node SLURM job also the other nodes'), returning them."""
-    given = any(a.startswith("--system-interval") for a in argv)
-    if expdesk_system is not None:
-        interval, rest = expdesk_system.parse_interval(argv)
-        spec_path = rest[0]
-    else:
-        interval, spec_path = None, [a for a in argv if not a.startswith("--system-interval")][-1]
+    samplers (this machine's; on a multi-node SLURM job also the other nodes'), returning them. The
+    sampler module is loaded by start, after the command has started."""
 
     def start(exp_dir, pid, say, spec):
         module, source = system_module(spec)
         if module is None:
             return []
-        every = interval if given and interval is not None else float(spec.get("system_interval", 10))
+        try:
+            interval, _ = module.parse_interval(argv)
+        except ValueError as e:
+            say("expdesk: %s; system metrics are not sampled" % e)
+            return []
+        given = any(a.startswith("--system-interval") for a in argv)
+        every = interval if given else float(spec.get("system_interval", 10))
         samplers = [module.SystemSampler(exp_dir, every, pid, say), module.NodeSamplers(exp_dir, every, source, say)]
         for s in samplers:
             s.start()
         return samplers
 
-    return spec_path, start
+    return argv[-1], start
+
+
+def trace(spec, phase, at=None):
+    """A mark in the startup trace (bench/run-startup.ts) when the spec names one; never in the run's way."""
+    path = spec.get("trace_file")
+    if not isinstance(path, str):
+        return
+    try:
+        with open(path, "a") as f:
+            f.write(json.dumps({"phase": phase, "t": (at if at is not None else time.time()) * 1000,
+                                "pid": os.getpid(), "cpu": time.process_time() * 1000}) + "\n")
+    except OSError:
+        pass
+
+
+def abandon(pid):
+    """End a command the run was refused for (its record or status could not be written)."""
+    for kill in (os.killpg, os.kill):
+        try:
+            kill(pid, signal.SIGKILL)
+            break
+        except OSError:
+            continue
+    try:
+        os.waitpid(pid, 0)
+    except OSError:
+        pass
 
 
 def main():
@@ -326,6 +371,7 @@ def main():
         os.unlink(spec_path)  # it holds the run's environment; nothing else needs it
     except OSError:
         pass
+    trace(spec, "wrapper up", STARTED)
 
     exp_dir = spec["exp_dir"]
     log_path = os.path.join(exp_dir, "logs", "train.log")
@@ -346,46 +392,6 @@ def main():
     # finds its log (and does not fall back to the script's own train_rank0.log).
     log = LogWriter(log_path, say)
     int_timeout, term_timeout = spec.get("stop_timeouts", [10.0, 10.0])
-
-    # Expdesk's proof that this run is its own, written before the run is announced.
-    record_file = spec.get("record_file")
-    record = None
-    if record_file:
-        me = proc_identity(os.getpid())
-        record = {"schema": "expdesk.run-record/1", "exp_dir": os.path.realpath(exp_dir),
-                  "hostname": socket.gethostname(), "boot_id": boot_id(), "wrapper": me, "child": None,
-                  "tmux_session": spec.get("tmux_session")}
-        try:
-            if me is None:
-                raise OSError(errno.ESRCH, "cannot read this process's start time (/proc or ps)")
-            write_record(record_file, record)
-        except OSError as e:
-            sys.stderr.write("expdesk: cannot record the run in %s: %s\n" % (record_file, e))
-            return 1
-
-    status = Status(
-        os.path.join(exp_dir, "expdesk_status.json"),
-        {
-            "schema": SCHEMA,
-            "state": "running",
-            "started_at": now_iso(),
-            "ended_at": None,
-            "exit_code": None,
-            "signal": None,
-            "pid": os.getpid(),
-            "child_pid": None,
-            "hostname": socket.gethostname(),
-            "tmux_session": spec.get("tmux_session"),
-            "stop_requested_at": None,
-            "command": spec["argv"],
-            "log_bytes_lost": 0,
-            # A sweep member keeps its sweep's tag (docs/status-file.md), written by Expdesk while it queued.
-            **({"sweep": spec["sweep"]} if isinstance(spec.get("sweep"), dict) else {}),
-        },
-    )
-    if not status.update():
-        sys.stderr.write("expdesk: cannot write %s\n" % status.path)
-        return 1
 
     stop = {"requested": None, "hangup": False}
 
@@ -413,6 +419,7 @@ def main():
         except OSError:
             winsize = None
 
+    trace(spec, "wrapper ready")
     pid, fd = pty.fork()
     if pid == 0:
         # The child: no output post-processing, so the log gets the command's
@@ -435,16 +442,63 @@ def main():
             os.write(2, ("expdesk: cannot start %s: %s\n" % (spec["argv"][0], e)).encode())
         os._exit(127)
 
-    if record is not None:
+    trace(spec, "command forked")
+
+    # The bookkeeping comes after the start, while the command's own startup runs: Expdesk's
+    # proof that this run is its own, then the status file that announces it ("running"). If
+    # either cannot be written, the command is ended at once and the run is refused.
+    import socket
+
+    refused = None
+    record_file = spec.get("record_file")
+    if record_file:
+        me = proc_identity(os.getpid())
         child = proc_identity(pid)
-        if child is not None:
-            # The command leads a session and process group of its own (pty.fork): pgid == pid.
-            record["child"] = {"pid": pid, "start": child["start"], "pgid": pid}
+        record = {"schema": "expdesk.run-record/1", "exp_dir": os.path.realpath(exp_dir),
+                  "hostname": socket.gethostname(), "boot_id": boot_id(), "wrapper": me,
+                  # The command leads a session and process group of its own (pty.fork): pgid == pid.
+                  "child": {"pid": pid, "start": child["start"], "pgid": pid} if child is not None else None,
+                  "tmux_session": spec.get("tmux_session")}
+        try:
+            if me is None:
+                raise OSError(errno.ESRCH, "cannot read this process's start time (/proc or ps)")
+            write_record(record_file, record)
+        except OSError as e:
+            refused = "expdesk: cannot record the run in %s: %s\n" % (record_file, e)
+            record_file = None
+
+    status = Status(
+        os.path.join(exp_dir, "expdesk_status.json"),
+        {
+            "schema": SCHEMA,
+            "state": "running",
+            "started_at": now_iso(),
+            "ended_at": None,
+            "exit_code": None,
+            "signal": None,
+            "pid": os.getpid(),
+            "child_pid": pid,
+            "hostname": socket.gethostname(),
+            "tmux_session": spec.get("tmux_session"),
+            "stop_requested_at": None,
+            "command": spec["argv"],
+            "log_bytes_lost": 0,
+            # A sweep member keeps its sweep's tag (docs/status-file.md), written by Expdesk while it queued.
+            **({"sweep": spec["sweep"]} if isinstance(spec.get("sweep"), dict) else {}),
+        },
+    )
+    if refused is None and not status.update(sync=False):
+        refused = "expdesk: cannot write %s\n" % status.path
+    if refused is not None:
+        sys.stderr.write(refused)
+        abandon(pid)
+        if record_file:
             try:
-                write_record(record_file, record)
+                os.unlink(record_file)
             except OSError:
-                pass  # Expdesk can still stop the run through the wrapper
-    status.update(child_pid=pid)
+                pass
+        return 1
+    trace(spec, "status written")
 
     def on_winch(_signum, _frame):
         try:
@@ -468,6 +522,7 @@ def main():
             old_tty = None
 
     echo = True
+    first_output = True
     exit_status = None
     exited_at = None
     last_data = time.monotonic()
@@ -516,6 +571,9 @@ def main():
                 if not data:
                     break  # every writer closed the terminal
                 log.write(data)
+                if first_output:
+                    first_output = False
+                    trace(spec, "first output in train.log")
                 last_data = time.monotonic()
                 if echo:
                     try:

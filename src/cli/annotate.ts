@@ -6,13 +6,16 @@
  */
 import type { Command } from 'commander';
 import { parseTagEdits, type AnnotationChange, type Annotations } from '../shared/annotations';
-import { mapByBackend } from '../main/core/backend/resolve';
 import { jsonText } from '../shared/terminal-text';
-import { cliBackends } from './backends';
 import { CliError } from './errors';
 
 async function annotate(dirs: string[], change: AnnotationChange): Promise<Annotations[]> {
   if (dirs.length === 0) throw new CliError('give at least one experiment folder');
+  // Loaded here, not with the command list: the entry stays light for the commands that need none of it.
+  const [{ mapByBackend }, { cliBackends }] = await Promise.all([
+    import('../main/core/backend/resolve'),
+    import('./backends'),
+  ]);
   return mapByBackend(dirs, cliBackends(), (backend, locations) => backend.annotate(locations, change));
 }
 

@@ -12,9 +12,7 @@ import type { PatchFile } from '../shared/patch-files';
 import type { RunDiff } from '../shared/run-diff';
 import { jsonText } from '../shared/terminal-text';
 import { ExpdeskError } from '../shared/errors';
-import { diffRuns } from '../main/core/backend/run-diff';
 import type { SummaryStore } from '../main/core/summary/summary-store';
-import { cliBackends } from './backends';
 import { CliError } from './errors';
 import { textTable } from './output';
 
@@ -125,6 +123,11 @@ export async function diffCommand(
 ): Promise<string> {
   let d: RunDiff;
   try {
+    // Loaded here, not with the command list: the entry stays light for the commands that need none of it.
+    const [{ diffRuns }, { cliBackends }] = await Promise.all([
+      import('../main/core/backend/run-diff'),
+      import('./backends'),
+    ]);
     d = await diffRuns(a, b, cliBackends(store));
   } catch (err) {
     throw err instanceof ExpdeskError ? err : new CliError(err instanceof Error ? err.message : String(err));

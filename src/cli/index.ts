@@ -1,6 +1,6 @@
 /** Process entry of the `expdesk` command. */
 import { settleCaptures } from '../main/core/runs/pending-captures';
-import { flushSummaryCaches } from '../main/core/summary/summary-store';
+import { runExitTasks } from '../main/core/app/exit-tasks';
 import { main } from './main';
 import { printErr } from './output';
 
@@ -11,7 +11,7 @@ main(process.argv.slice(2)).then(
     // if a library left a handle open (a run's tmux client, a timer).
     // Summaries reach the disk cache after the listing that read them: write what is left first;
     // a run's environment capture (pip freeze, …) lands in its folder before this process goes.
-    void Promise.all([flushSummaryCaches(), settleCaptures()]).finally(() => {
+    void Promise.all([runExitTasks(), settleCaptures()]).finally(() => {
       if (!process.argv.slice(2).includes('serve')) process.stdout.write('', () => process.exit(code));
     });
   },

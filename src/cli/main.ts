@@ -4,11 +4,10 @@
  */
 import { Command, CommanderError } from 'commander';
 import { expdeskVersion } from '../main/core/app/paths';
-import { SummaryStore } from '../main/core/summary/summary-store';
+import type { SummaryStore } from '../main/core/summary/summary-store';
 import type { SlurmCliOptions } from './slurm';
 import type { ExportCliOptions, VerifyCliOptions } from './bundle';
 import { ExpdeskError } from '../shared/errors';
-import { compareCommand, listCommand, showCommand, summarizeCommand } from './commands';
 import { CliError, cliExitCode } from './errors';
 import { closeCliConnections, setCliSshOptions, type CliSshOptions } from './remote-context';
 import { printErr, printOut } from './output';
@@ -19,7 +18,17 @@ function print(text: string): void {
   printOut(text.endsWith('\n') ? text : `${text}\n`);
 }
 
-export function buildProgram(store: () => SummaryStore = () => new SummaryStore()): Command {
+/**
+ * The analysis commands and the summary store, loaded by the commands that use
+ * them: `run`, `stop`, `tail` and `--version` do not load the listing machinery.
+ */
+const analysis = (): Promise<typeof import('./commands')> => import('./commands');
+async function newStore(): Promise<SummaryStore> {
+  return new (await import('../main/core/summary/summary-store')).SummaryStore();
+}
+
+export function buildProgram(given?: () => SummaryStore): Command {
+  const store = async (): Promise<SummaryStore> => (given ? given() : newStore());
   const program = new Command('expdesk')
     .description('Run, watch, compare and reproduce machine-learning experiments from their folders.')
     .version(expdeskVersion())
@@ -47,14 +56,18 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
     .description('every experiment under DIR (an experiments/ folder, a project root, or one experiment)')
     .argument('<DIR>', 'folder to search')
     .option('--json', 'machine-readable output')
-    .action(async (dir: string, opts: { json?: boolean }) => print(await listCommand(dir, opts, store())));
+    .action(async (dir: string, opts: { json?: boolean }) =>
+      print(await (await analysis()).listCommand(dir, opts, await store())),
+    );
 
   program
     .command('show')
     .description('one experiment: config, metadata, status, summary, checkpoints, outputs and problems')
     .argument('<EXP_DIR>', 'experiment folder')
     .option('--json', 'machine-readable output')
-    .action(async (dir: string, opts: { json?: boolean }) => print(await showCommand(dir, opts, store())));
+    .action(async (dir: string, opts: { json?: boolean }) =>
+      print(await (await analysis()).showCommand(dir, opts, await store())),
+    );
 
   program
     .command('summarize')
@@ -66,7 +79,7 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
       'one object per group of runs sharing these config keys: n, names, mean/std/min/max of final_loss and final_eval',
     )
     .action(async (dirs: string[], opts: { groupBy?: string }) =>
-      print(await summarizeCommand(dirs, store(), opts)),
+      print(await (await analysis()).summarizeCommand(dirs, await store(), opts)),
     );
 
   program
@@ -77,7 +90,7 @@ export function buildProgram(store: () => SummaryStore = () => new SummaryStore(
     .option('--csv', 'CSV output, one row per experiment')
     .action(async (dirs: string[], opts: { json?: boolean; csv?: boolean }) => {
       if (opts.json && opts.csv) throw new CliError('choose one of --json and --csv');
-      print(await compareCommand(dirs, opts, store()));
+      print(await (await analysis()).compareCommand(dirs, opts, await store()));
     });
 
   program

@@ -11,6 +11,7 @@ import { readStatusFile, settleDeadWrapper, type RunStatus } from '../main/core/
 import { tmuxAvailable, tmuxSessionAlive } from '../main/core/runs/launch';
 import { LocalExecutor } from '../main/core/runs/local-executor';
 import { planContext, planRun } from '../main/core/runs/plan';
+import { traceStartup } from '../main/core/runs/startup-trace';
 import { RECENT_WRITE_MS } from '../main/core/workspace/status';
 import { byLocation } from '../main/core/backend/resolve';
 import { CliError } from './errors';
@@ -89,9 +90,13 @@ export async function runCommand(command: string[], opts: RunCliOptions & SlurmC
       '--detach needs tmux, so that the run outlives this command; install tmux (apt-get install tmux) or run in the foreground',
     );
   }
+  traceStartup('node started', performance.timeOrigin);
+  traceStartup('modules loaded, arguments parsed');
   const request = { workspace: opts.workspace ?? process.cwd(), ...runRequestFields(command, opts) };
   const executor = new LocalExecutor();
-  const run = await executor.submit(planRun(request, planContext(request)));
+  const plan = planRun(request, planContext(request));
+  traceStartup('config composed');
+  const run = await executor.submit(plan);
   for (const w of run.warnings) printErr(`${w}\n`);
   process.stdout.write(`${run.expDir}\n`);
   if (run.diesWithExpdesk) {

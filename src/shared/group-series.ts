@@ -15,6 +15,7 @@
  */
 import { z } from 'zod';
 import { groupStat } from './groups';
+import { SmoothingParam } from './series-contract';
 
 export interface MemberColumns {
   x: ArrayLike<number>;
@@ -125,6 +126,8 @@ export const GroupSeriesParams = z
     /** Visible step range (zoom); default everything. */
     range: z.object({ min: z.number(), max: z.number() }).nullable().optional(),
     buckets: z.number().int().min(10).max(20_000).default(1000),
+    /** Smoothing of each group's mean, on its full-resolution aligned steps before downsampling. */
+    smoothing: SmoothingParam.optional(),
   })
   .strict();
 
@@ -133,6 +136,8 @@ const Line = z.object({ x: z.array(z.number()), y: z.array(z.number().nullable()
 /** One group's curve of one metric: mean and band edges, each downsampled (min/max per bucket). */
 export const GroupKeySeries = z.object({
   mean: Line,
+  /** With `smoothing`: the mean smoothed at full resolution, then downsampled like it. */
+  smoothed: Line.optional(),
   lower: Line,
   upper: Line,
   /** Members with this metric. */

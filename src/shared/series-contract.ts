@@ -5,6 +5,12 @@
  */
 import { z } from 'zod';
 
+/** EMA or a trailing window mean (src/shared/smoothing.ts), computed by the host before downsampling. */
+export const SmoothingParam = z.union([
+  z.object({ kind: z.literal('ema'), weight: z.number().min(0).max(0.999) }).strict(),
+  z.object({ kind: z.literal('mean'), window: z.number().int().min(1).max(1_000_000) }).strict(),
+]);
+
 export const MetricsSeriesParams = z
   .object({
     expDir: z.string().min(1).max(4096),
@@ -20,12 +26,7 @@ export const MetricsSeriesParams = z
     /** Which file: logs/metrics.jsonl (default) or the run wrapper's logs/system.jsonl. */
     stream: z.enum(['metrics', 'system']).optional(),
     /** Smoothing computed on the full series before downsampling; each series then also carries `smoothed`. */
-    smoothing: z
-      .union([
-        z.object({ kind: z.literal('ema'), weight: z.number().min(0).max(0.999) }).strict(),
-        z.object({ kind: z.literal('mean'), window: z.number().int().min(1).max(1_000_000) }).strict(),
-      ])
-      .optional(),
+    smoothing: SmoothingParam.optional(),
     /** Also give each series the 1st–99th percentile of its finite values in range (`robust`). */
     robust: z.boolean().optional(),
     /** With stream 'system': a multi-node job's other node (ExperimentDetail.systemNodes), its logs/system-<node>.jsonl. */

@@ -172,6 +172,19 @@ test('a run with a constant lr, ±Inf and NaN in its loss, and an all-NaN metric
   expect((await drawn(loss)).xTitle).toBe('train/lr');
   await page.getByTestId('x-step').click();
   await expect.poll(async () => lines(await drawn(loss))[0]!.x.at(-1)).toBe(STEPS);
+
+  // Smoothing, log scale and "ignore outliers" are remembered: a reload draws the same way.
+  await page.getByTestId('log-y').check();
+  await page.getByTestId('ignore-outliers').check();
+  await page.reload();
+  await page.locator(`[data-testid=experiment-row][data-path$="/${RUN_A}"]`).click();
+  await page.getByTestId('tab-metrics').click();
+  await expect(page.getByTestId('smoothing-kind')).toHaveValue('mean');
+  await expect(page.getByTestId('smoothing-window')).toHaveValue('5');
+  await expect(page.getByTestId('log-y')).toBeChecked();
+  await expect(page.getByTestId('ignore-outliers')).toBeChecked();
+  await expect.poll(async () => (await drawn(loss)).yType, { timeout: 60_000 }).toBe('log');
+  await expect.poll(async () => lines(await drawn(loss)).length).toBe(2);
 });
 
 test('compare: a legend names each run, long names cut in the middle where they differ', async ({ page }) => {

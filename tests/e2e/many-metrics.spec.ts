@@ -47,6 +47,8 @@ test.afterAll(async () => {
 test('a run with 5,000 metrics: first charts drawn, only those on screen, and a search over names', async ({
   page,
 }, testInfo) => {
+  // Generous: under `npm run test:load` with other work beside it, each step took seconds (one run: 91 s in all).
+  test.setTimeout(300_000);
   await page.goto(served.urlWithToken);
   await page.locator('[data-testid=experiment-row][data-path$="/exp001_many"]').click();
   const started = Date.now();

@@ -19,3 +19,9 @@ export function runCli(args: string[], env: NodeJS.ProcessEnv = {}): CliResult {
   });
   return { code: r.status, stdout: r.stdout, stderr: r.stderr };
 }
+
+/** `expdesk run --workspace PROJ --config PROJ/configs/base.yaml -- COMMAND…` (a demo project's layout). */
+export function runInDemoProject(proj: string, command: string[], env: NodeJS.ProcessEnv = {}): CliResult {
+  const config = path.join(proj, 'configs', 'base.yaml');
+  return runCli(['run', '--workspace', proj, '--config', config, '--', ...command], env);
+}

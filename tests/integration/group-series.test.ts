@@ -12,6 +12,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExpdeskHost } from '../../src/main/host/host';
 import type { RequestResult } from '../../src/shared/contract';
+import { emaOf } from '../../src/shared/smoothing';
 import { envOverrides } from '../helpers/env';
 import { metricsLines, writeExperiment } from '../helpers/experiments';
 import { treeSnapshot } from '../helpers/snapshot';
@@ -87,6 +88,18 @@ afterAll(async () => {
   rmSync(root, { recursive: true, force: true });
 });
 
+/** Three seeds × 20,000 steps of loss 1; seed 2 spikes to 900 at step 12,345. */
+function spikeRuns(): string[] {
+  return [1, 2, 3].map((seed) => {
+    const records = [];
+    for (let step = 1; step <= 20_000; step++)
+      records.push({ step, prefix: 'train', 'train/loss': seed === 2 && step === 12_345 ? 900 : 1 });
+    return writeExperiment(path.join(tmpDir('expdesk-spike-'), `s${seed}`), {
+      metrics: metricsLines(records),
+    });
+  });
+}
+
 describe('metrics.groupSeries', () => {
   it('gives each group its mean and ±std band by step, interpolating where members’ steps differ', async () => {
     const r = (await host().dispatch('metrics.groupSeries', {
@@ -154,14 +167,7 @@ describe('metrics.groupSeries', () => {
   }, 120_000);
 
   it('keeps a spike in one member visible in the downsampled band', async () => {
-    const dirs = [1, 2, 3].map((seed) => {
-      const records = [];
-      for (let step = 1; step <= 20_000; step++)
-        records.push({ step, prefix: 'train', 'train/loss': seed === 2 && step === 12_345 ? 900 : 1 });
-      return writeExperiment(path.join(tmpDir('expdesk-spike-'), `s${seed}`), {
-        metrics: metricsLines(records),
-      });
-    });
+    const dirs = spikeRuns();
     const r = (await host().dispatch('metrics.groupSeries', {
       groups: [dirs],
       keys: ['train/loss'],
@@ -174,5 +180,36 @@ describe('metrics.groupSeries', () => {
     expect(s.upper.y).toContain(900);
     expect(s.upper.x[s.upper.y.indexOf(900)]).toBe(12_345);
     expect(Math.max(...(s.mean.y as number[]))).toBeCloseTo(302 / 3 + 200, 9);
+  }, 120_000);
+
+  it("smooths a group's mean over every aligned step before downsampling: the zoom does not change the spike's height", async () => {
+    const dirs = spikeRuns();
+    const h = host();
+    const ask = async (range: { min: number; max: number } | null): Promise<Result> =>
+      (await h.dispatch('metrics.groupSeries', {
+        groups: [dirs],
+        keys: ['train/loss'],
+        buckets: 50,
+        range,
+        smoothing: { kind: 'ema', weight: 0.9 },
+      })) as Result;
+    // The full-resolution mean is 1 except 902/3 at the spike: its EMA (debiased) peaks there.
+    const mean = Array.from({ length: 20_000 }, (_, i) => (i + 1 === 12_345 ? 902 / 3 : 1));
+    const peak = Math.max(...emaOf(mean, mean.length, 0.9));
+    const whole = (await ask(null)).groups[0]!.series['train/loss']!;
+    const zoomed = (await ask({ min: 12_000, max: 12_700 })).groups[0]!.series['train/loss']!;
+    for (const s of [whole, zoomed]) {
+      const sm = s.smoothed!;
+      expect(Math.max(...(sm.y as number[]))).toBeCloseTo(peak, 9);
+      expect(sm.x[sm.y.indexOf(Math.max(...(sm.y as number[])))]).toBe(12_345);
+      // The raw mean is still sent, for the faint curve behind.
+      expect(Math.max(...(s.mean.y as number[]))).toBeCloseTo(902 / 3, 9);
+    }
+    // Without smoothing, no smoothed curve.
+    const plain = (await h.dispatch('metrics.groupSeries', {
+      groups: [dirs],
+      keys: ['train/loss'],
+    })) as Result;
+    expect(plain.groups[0]!.series['train/loss']!.smoothed).toBeUndefined();
   }, 120_000);
 });

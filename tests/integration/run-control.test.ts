@@ -6,12 +6,12 @@
  * the real `expdesk` command, the demo's real train.py under a private tmux.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { EventName, EventPayload } from '../../src/shared/contract';
 import { ExpdeskHost } from '../../src/main/host/host';
-import { EXPDESK_BIN, runCli } from '../helpers/cli';
+import { EXPDESK_BIN, runCli, runInDemoProject } from '../helpers/cli';
 import { demoProject, usePrivateTmux } from '../helpers/demo-project';
 import { envOverrides } from '../helpers/env';
 import { tmpDir } from '../helpers/tmp';
@@ -118,25 +118,40 @@ describe('a run Expdesk cannot record', { timeout: 120_000 }, () => {
   it('is not started: a run it could not stop later is refused at launch, saying why', () => {
     const proj = demoProject('expdesk-ctlproj-');
     const notADir = path.join(tmpDir(), 'state-file');
+    const token = `expdesk-refused-${process.pid}-${Date.now()}`;
     writeFileSync(notADir, 'a file where the state folder should be\n');
-    const r = runCli(
+    const r = runInDemoProject(
+      proj,
       [
-        'run',
-        '--workspace',
-        proj,
-        '--config',
-        path.join(proj, 'configs', 'base.yaml'),
-        '--',
         'python3',
-        'train.py',
+        '-c',
+        // It ignores the hangup its terminal's end sends: only being ended kills it.
+        'import signal, time; signal.signal(signal.SIGHUP, signal.SIG_IGN); time.sleep(600)',
+        token,
         '{config}',
       ],
       { EXPDESK_STATE_DIR: notADir },
     );
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain(`cannot record the run in ${notADir}/runs/`);
+    // The wrapper starts the command before it writes the record: a refused run's command is ended.
+    expect(processesNaming(token)).toEqual([]);
   });
 });
+
+/** Pids of the processes whose command line holds `token`. */
+function processesNaming(token: string): number[] {
+  const pids: number[] = [];
+  for (const name of readdirSync('/proc')) {
+    if (!/^\d+$/.test(name)) continue;
+    try {
+      if (readFileSync(`/proc/${name}/cmdline`, 'latin1').includes(token)) pids.push(Number(name));
+    } catch {
+      // gone meanwhile
+    }
+  }
+  return pids;
+}
 
 describe('a run wrapper that dies is noticed', { timeout: 180_000 }, () => {
   it('a foreground `expdesk run` whose wrapper is killed with kill -9 exits non-zero, with the run failed', async () => {

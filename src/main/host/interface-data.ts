@@ -74,6 +74,7 @@ export class InterfaceDataService {
       band: params.band ?? 'std',
       range: params.range ?? null,
       buckets: params.buckets ?? 1000,
+      smoothing: params.smoothing ?? null,
     };
     const groups = [];
     for (const paths of params.groups) {

@@ -9,6 +9,8 @@
 import { useMemo, useState } from 'react';
 import type { RequestParams } from '../../shared/contract';
 import type { Smoothing } from '../../shared/smoothing';
+import { defaultStorage, readJson, writeJson, type KeyValueStorage } from '../lib/recent';
+import { PREF } from '../state/context';
 import type { ChartXMode, XRange } from './Chart';
 
 export type XMode = ChartXMode;
@@ -45,31 +47,70 @@ type ViewChoice = Pick<
   'xMode' | 'xKey' | 'smoothing' | 'smoothingKind' | 'window' | 'ignoreOutliers'
 >;
 
-/** A chart group's view state; `onSmoothing` sees each new EMA weight (to remember it). */
-export function useChartView(
-  initialSmoothing: number | (() => number) = 0,
-  onSmoothing?: (value: number) => void,
-): ChartView {
+/** What the chart views remember between openings (localStorage): smoothing and the y axis, never the zoom. */
+export interface ChartPrefs {
+  smoothing: number;
+  smoothingKind: SmoothingKind;
+  window: number;
+  logY: boolean;
+  ignoreOutliers: boolean;
+}
+
+const DEFAULT_PREFS: ChartPrefs = {
+  smoothing: 0,
+  smoothingKind: 'ema',
+  window: 10,
+  logY: false,
+  ignoreOutliers: false,
+};
+
+/** Each remembered field that is well formed; anything else falls back to its default. */
+export function parseChartPrefs(v: unknown, legacySmoothing: unknown = null): ChartPrefs {
+  const o = typeof v === 'object' && v !== null ? (v as Record<string, unknown>) : {};
+  const weight = (x: unknown): x is number => typeof x === 'number' && x >= 0 && x < 1;
+  const legacy = weight(legacySmoothing) ? legacySmoothing : DEFAULT_PREFS.smoothing;
+  return {
+    smoothing: weight(o.smoothing) ? o.smoothing : legacy,
+    smoothingKind: o.smoothingKind === 'mean' || o.smoothingKind === 'ema' ? o.smoothingKind : 'ema',
+    window:
+      typeof o.window === 'number' && Number.isInteger(o.window) && o.window >= 1 && o.window <= 1_000_000
+        ? o.window
+        : DEFAULT_PREFS.window,
+    logY: o.logY === true,
+    ignoreOutliers: o.ignoreOutliers === true,
+  };
+}
+
+function readPrefs(storage: KeyValueStorage | null): ChartPrefs {
+  const any = (_: unknown): _ is unknown => true;
+  return parseChartPrefs(readJson(storage, PREF.chartView, any), readJson(storage, PREF.smoothing, any));
+}
+
+/** A chart group's view state; smoothing, log scale and outliers are remembered in `storage` (shared by every view). */
+export function useChartView(storage: KeyValueStorage | null = defaultStorage()): ChartView {
+  const [prefs, setPrefs] = useState<ChartPrefs>(() => readPrefs(storage));
   const [xMode, setXMode] = useState<XMode>('step');
   const [xKey, setXKey] = useState<string | null>(null);
-  const [smoothing, setSmoothingState] = useState(initialSmoothing);
-  const [smoothingKind, setSmoothingKind] = useState<SmoothingKind>('ema');
-  const [window, setWindow] = useState(10);
-  const [logY, setLogY] = useState(false);
-  const [ignoreOutliers, setIgnoreOutliers] = useState(false);
   const [range, setRange] = useState<XRange | null>(null);
-  const setSmoothing = (value: number): void => {
-    setSmoothingState(value);
-    onSmoothing?.(value);
-  };
+  const { smoothing, smoothingKind, window, logY, ignoreOutliers } = prefs;
+  const remember =
+    <K extends keyof ChartPrefs>(key: K) =>
+    (value: ChartPrefs[K]) =>
+      setPrefs((p) => {
+        const next = { ...p, [key]: value };
+        writeJson(storage, PREF.chartView, next);
+        return next;
+      });
   const request = useMemo(
     () => seriesParams({ xMode, xKey, smoothing, smoothingKind, window, ignoreOutliers }),
     [xMode, xKey, smoothing, smoothingKind, window, ignoreOutliers],
   );
   return {
     request,
-    ...{ xMode, setXMode, xKey, setXKey, smoothing, setSmoothing, smoothingKind, setSmoothingKind },
-    ...{ window, setWindow, logY, setLogY, ignoreOutliers, setIgnoreOutliers, range, setRange },
+    ...{ xMode, setXMode, xKey, setXKey, smoothing, setSmoothing: remember('smoothing') },
+    ...{ smoothingKind, setSmoothingKind: remember('smoothingKind'), window, setWindow: remember('window') },
+    ...{ logY, setLogY: remember('logY'), ignoreOutliers, setIgnoreOutliers: remember('ignoreOutliers') },
+    ...{ range, setRange },
   };
 }
 

@@ -29,7 +29,6 @@ import {
   viewSmoothing,
   xTitleOf,
 } from './ChartControls';
-import { smoothSeries, smooths } from '../../shared/smoothing';
 import { GroupBandControls, useGroupCurves } from './GroupCurves';
 import { groupChartParts } from '../lib/group-bands';
 import { CompareHead, downloadText } from './CompareHead';
@@ -328,7 +327,8 @@ function OverlaidCharts({
   const keys = useMemo(() => metricKeys.slice(0, limit), [metricKeys, limit]);
   const pathsKey = exps.map((e) => e.path).join('\n');
   // Grouped in the table: the runs are drawn as their groups' means and bands (components/GroupCurves.tsx).
-  const grouped = useGroupCurves(exps, keys, { xMode, range, buckets }, colorOf);
+  const smoothing = useMemo(() => viewSmoothing(view), [view]);
+  const grouped = useGroupCurves(exps, keys, { xMode, range, buckets, smoothing }, colorOf);
   const band = useExpdesk((s) => s.groupBand);
   // Drawn as groups: the runs' own series are not needed.
   const asGroups = grouped !== null && xMode === 'step';
@@ -355,24 +355,12 @@ function OverlaidCharts({
       </div>
       <div className="chart-grid" ref={gridRef}>
         {keys.map((key) => {
-          // A group's mean is smoothed here, on its aligned steps; the host smooths single runs' full series.
-          const smoothing = viewSmoothing(view);
-          const smoothMean = (y: readonly (number | null)[]): (number | null)[] => {
-            if (!smooths(smoothing)) return [...y];
-            const out = smoothSeries(
-              y.map((v) => v ?? NaN),
-              y.length,
-              smoothing,
-            );
-            return Array.from(out, (v) => (Number.isFinite(v) ? v : null));
-          };
           const parts =
             grouped?.data && xMode === 'step'
               ? groupChartParts(
                   grouped.groups,
                   grouped.data.groups.map((g) => g.series[key]),
                   band,
-                  smoothMean,
                 )
               : null;
           const series: ChartSeries[] = parts

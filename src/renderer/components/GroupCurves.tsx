@@ -8,6 +8,7 @@
 import { useEffect, useMemo, useState } from 'react';
 import type { RequestResult } from '../../shared/contract';
 import type { ExperimentSummary } from '../../shared/model';
+import type { Smoothing } from '../../shared/smoothing';
 import type { XRange } from './Chart';
 import { BAND_LABEL, type ChartGroup } from '../lib/group-bands';
 import { groupLabel, runGroups } from '../lib/table-groups';
@@ -25,7 +26,7 @@ export interface GroupCurves {
 export function useGroupCurves(
   exps: readonly ExperimentSummary[],
   keys: readonly string[],
-  view: { xMode: string; range: XRange | null; buckets: number },
+  view: { xMode: string; range: XRange | null; buckets: number; smoothing: Smoothing | null },
   colorOf: (i: number) => string,
 ): GroupCurves | null {
   const client = useExpdesk((s) => s.client);
@@ -48,8 +49,8 @@ export function useGroupCurves(
           })),
     [exps, groupBy, configIndex, colorOf],
   );
-  const { xMode, range, buckets } = view;
-  const id = JSON.stringify([groups?.map((g) => g.paths), keys, band, range, buckets]);
+  const { xMode, range, buckets, smoothing } = view;
+  const id = JSON.stringify([groups?.map((g) => g.paths), keys, band, range, buckets, smoothing]);
   useEffect(() => {
     if (!groups || keys.length === 0 || xMode !== 'step') return;
     let live = true;
@@ -60,6 +61,7 @@ export function useGroupCurves(
         band,
         range,
         buckets,
+        ...(smoothing ? { smoothing } : {}),
       })
       .then(
         (data) => live && setAnswer({ data, error: null, id }),
@@ -69,7 +71,7 @@ export function useGroupCurves(
     return () => {
       live = false;
     };
-    // `id` stands for groups, keys, band, range and buckets.
+    // `id` stands for groups, keys, band, range, buckets and smoothing.
     // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [client, id, xMode]);
   if (!groups) return null;

@@ -15,8 +15,6 @@ import { useEffect, useMemo, useRef, useState } from 'react';
 import type { MetricsSeriesResult } from '../../shared/contract';
 import type { ExperimentDetail } from '../../shared/model';
 import { loadPlotly } from '../lib/plotly';
-import { readJson, writeJson, defaultStorage } from '../lib/recent';
-import { PREF } from '../state/context';
 import { useExpdesk } from '../store-context';
 import { CHART_MIN_WIDTH, MetricsGrid, useOnScreenKeys } from './MetricsGrid';
 import { ChartControls, effectiveXMode, smoothingLabel, useChartView, xTitleOf } from './ChartControls';
@@ -44,8 +42,6 @@ export function groupByPrefix(keys: readonly string[]): [string, string[]][] {
   return [...groups.entries()].sort((a, b) => rank(a[0]) - rank(b[0]) || a[0].localeCompare(b[0]));
 }
 
-const isNumber = (v: unknown): v is number => typeof v === 'number' && v >= 0 && v < 1;
-
 export function useElementWidth(ref: React.RefObject<HTMLElement | null>): number {
   const [width, setWidth] = useState(1000);
   useEffect(() => {
@@ -67,10 +63,7 @@ export function bucketsFor(gridWidth: number): number {
 export default function MetricsTab({ detail }: { detail: ExperimentDetail }): React.JSX.Element {
   const client = useExpdesk((s) => s.client);
   const path = detail.summary.path;
-  const view = useChartView(
-    () => readJson(defaultStorage(), PREF.smoothing, isNumber) ?? 0,
-    (v) => writeJson(defaultStorage(), PREF.smoothing, v),
-  );
+  const view = useChartView();
   const { range, setRange } = view;
   const xMode = effectiveXMode(view);
   const params = view.request;

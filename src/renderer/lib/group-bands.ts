@@ -38,7 +38,6 @@ export function groupChartParts(
   groups: readonly ChartGroup[],
   curves: readonly (GroupKeySeries | undefined)[],
   band: BandKind,
-  smooth: (y: readonly (number | null)[]) => (number | null)[],
 ): { series: ChartSeries[]; bands: Data[]; note: string | undefined } {
   const series: ChartSeries[] = [];
   const bands: Data[] = [];
@@ -80,12 +79,19 @@ export function groupChartParts(
         },
         showlegend: false,
       });
-    series.push({
-      name: `${g.label} (mean of ${c.members})`,
-      x: c.mean.x,
-      y: smooth(c.mean.y),
-      color: g.color,
-    });
+    const name = `${g.label} (mean of ${c.members})`;
+    // Smoothed by the host on every aligned step before downsampling; the raw mean stays faint behind it.
+    if (c.smoothed) {
+      series.push({
+        name: `${name} (raw)`,
+        x: c.mean.x,
+        y: c.mean.y,
+        color: g.color,
+        faint: true,
+        showInLegend: false,
+      });
+      series.push({ name, x: c.smoothed.x, y: c.smoothed.y, color: g.color });
+    } else series.push({ name, x: c.mean.x, y: c.mean.y, color: g.color });
   });
   return { series, bands, note: interpolated ? 'steps differ: interpolated' : undefined };
 }

@@ -35,7 +35,10 @@ export const PREF = {
   recent: 'expdesk.recentWorkspaces',
   columns: 'expdesk.tableColumns',
   launch: 'expdesk.launchForm',
+  /** The EMA weight alone, as remembered before chartView; read when chartView has none. */
   smoothing: 'expdesk.smoothing',
+  /** The chart views' smoothing (EMA or window mean), log y axis and "ignore outliers" (ChartControls.tsx). */
+  chartView: 'expdesk.chartView',
   /** Where launches go (this machine or SLURM, with its fields), per workspace. */
   launchWhere: 'expdesk.launchWhere',
   /** What the launch form remembers (state/launch-memory.ts): per workspace, and per workspace and config. */

@@ -186,7 +186,7 @@ describe('group bands in charts', () => {
       lower: { x: [100], y: [0.25] },
       upper: { x: [100], y: [0.35] },
     };
-    const parts = groupChartParts([{ label: 'g', color: '#0072B2', paths: [] }], [one], 'std', (y) => [...y]);
+    const parts = groupChartParts([{ label: 'g', color: '#0072B2', paths: [] }], [one], 'std');
     const dot = parts.bands.find((t) => 'mode' in t && t.mode === 'markers') as {
       y: number[];
       error_y: { array: number[]; arrayminus: number[] };
@@ -201,7 +201,7 @@ describe('group bands in charts', () => {
       { label: 'dpo.beta=0.1', color: '#0072B2', paths: ['/a'] },
       { label: 'dpo.beta=<0.5>', color: '#E69F00', paths: ['/b'] },
     ];
-    const parts = groupChartParts(groups, [curve, { ...curve, interpolated: false }], 'std', (y) => [...y]);
+    const parts = groupChartParts(groups, [curve, { ...curve, interpolated: false }], 'std');
     expect(parts.series.map((s) => [s.name, s.color, s.y])).toEqual([
       ['dpo.beta=0.1 (mean of 3)', '#0072B2', [2, 3, 4]],
       ['dpo.beta=<0.5> (mean of 3)', '#E69F00', [2, 3, 4]],
@@ -213,11 +213,18 @@ describe('group bands in charts', () => {
       name: 'dpo.beta=&lt;0.5&gt; ±std',
     });
     expect(parts.note).toBe('steps differ: interpolated');
-    expect(
-      groupChartParts(groups, [undefined, { ...curve, interpolated: false }], 'minmax', (y) => [...y]),
-    ).toMatchObject({
+    expect(groupChartParts(groups, [undefined, { ...curve, interpolated: false }], 'minmax')).toMatchObject({
       note: undefined,
       series: [{ name: 'dpo.beta=<0.5> (mean of 3)' }],
     });
+  });
+
+  it("a smoothed mean (the host's) is drawn over the raw mean, which stays faint and out of the legend", () => {
+    const smoothed = { ...curve, smoothed: { x: [0, 10, 20], y: [2, 2.5, 3] } };
+    const parts = groupChartParts([{ label: 'g', color: '#0072B2', paths: [] }], [smoothed], 'std');
+    expect(parts.series).toMatchObject([
+      { name: 'g (mean of 3) (raw)', y: [2, 3, 4], faint: true, showInLegend: false },
+      { name: 'g (mean of 3)', y: [2, 2.5, 3] },
+    ]);
   });
 });

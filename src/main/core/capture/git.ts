@@ -13,7 +13,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, rmSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { safeGit } from './safe-git';
+import { revParse, safeGit, type SafeGit } from './safe-git';
 
 export interface GitInfo {
   git_hash: string;
@@ -48,22 +48,88 @@ export function excludePathspecs(root: string, excluded: string[]): string[] {
 }
 
 export async function gitInfo(cwd: string, excluded: string[] = []): Promise<GitInfo> {
-  const git = await safeGit(cwd);
-  const top = await git.run(['rev-parse', '--show-toplevel'], { timeoutMs: 10_000 });
-  if (!top.ok) return UNKNOWN;
+  return (await captureGit(cwd, excluded, null)).info;
+}
+
+/** The URL recorded as the run's remote. */
+const ORIGIN = 'remote.origin.url';
+
+export interface GitCapture {
+  info: GitInfo;
+  /** The patch written, or null when none was asked for or there is no commit to diff against. */
+  patch: PatchResult | null;
+}
+
+/**
+ * What a launch records of the code — git state and, when `patch` is given
+ * and HEAD exists, the uncommitted patch written to `patch.file` — with as
+ * few git processes one after another as the rules allow, since the run
+ * waits for all of it:
+ *  1. safeGit's own config call (which reads remote.origin.url too) beside
+ *     `rev-parse --show-toplevel`;
+ *  2. one `git status --porcelain=v2 --branch` (hash, branch and dirtiness at
+ *     once) beside the patch's chain (read-tree HEAD → add -N → diff).
+ * Six git processes, four in a row (they were ten, seven in a row).
+ */
+export async function captureGit(
+  cwd: string,
+  excluded: string[],
+  patch: { file: string; limitBytes: number } | null,
+): Promise<GitCapture> {
+  const [git, top] = await Promise.all([
+    safeGit(cwd, { read: [ORIGIN] }),
+    revParse(cwd, ['--show-toplevel']),
+  ]);
+  if (!top.ok) return { info: UNKNOWN, patch: null };
   const root = top.stdout.trim();
-  const [hash, branch, status, remote] = await Promise.all([
-    git.run(['rev-parse', 'HEAD'], { timeoutMs: 10_000 }),
-    git.run(['rev-parse', '--abbrev-ref', 'HEAD'], { timeoutMs: 10_000 }),
-    git.run(statusArgs(root, excluded), { timeoutMs: 60_000 }),
-    git.run(['config', '--get', 'remote.origin.url'], { timeoutMs: 10_000 }),
+  const atRoot = git.at(root);
+  const [state, attempt] = await Promise.all([
+    headState(atRoot, root, excluded),
+    patch ? patchAt(atRoot, patch.file, patch.limitBytes, excluded) : null,
+  ]);
+  const remote = git.value(ORIGIN);
+  const info: GitInfo = { ...state, git_remote: remote === null ? null : redactUrl(remote.trim()), root };
+  // No commit: nothing to diff against, and no patch (as the seed does). A commit whose tree
+  // cannot be read is a failed patch, said so.
+  if (attempt === null || ('noHead' in attempt && info.git_hash === 'unknown')) return { info, patch: null };
+  return { info, patch: 'noHead' in attempt ? failedPatch(attempt.noHead) : attempt };
+}
+
+/** HEAD's hash and branch and whether the tree is dirty, as `rev-parse HEAD`, `rev-parse --abbrev-ref HEAD` and `status` say. */
+async function headState(
+  git: SafeGit,
+  root: string,
+  excluded: string[],
+): Promise<Pick<GitInfo, 'git_hash' | 'git_branch' | 'git_dirty'>> {
+  const status = await git.run(
+    statusArgs(root, excluded, ['--porcelain=v2', '--branch', '--no-ahead-behind']),
+    {
+      timeoutMs: 60_000,
+    },
+  );
+  if (status.ok) {
+    let hash = 'unknown';
+    let branch = 'unknown';
+    let dirty = false;
+    for (const line of status.stdout.split('\n')) {
+      if (line.startsWith('# branch.oid ')) hash = line.slice('# branch.oid '.length);
+      else if (line.startsWith('# branch.head ')) branch = line.slice('# branch.head '.length);
+      else if (line.trim() && !line.startsWith('#')) dirty = true;
+    }
+    // No commit yet: rev-parse knows neither (the seed's "unknown").
+    if (hash === '(initial)') return { git_hash: 'unknown', git_branch: 'unknown', git_dirty: dirty };
+    // rev-parse --abbrev-ref says HEAD for a detached HEAD.
+    return { git_hash: hash, git_branch: branch === '(detached)' ? 'HEAD' : branch, git_dirty: dirty };
+  }
+  // status failed (a timeout in a huge tree): HEAD asked directly, and the tree counted as dirty.
+  const [hash, branch] = await Promise.all([
+    revParse(root, ['HEAD']),
+    revParse(root, ['--abbrev-ref', 'HEAD']),
   ]);
   return {
     git_hash: hash.ok ? hash.stdout.trim() : 'unknown',
     git_branch: branch.ok ? branch.stdout.trim() : 'unknown',
-    git_dirty: status.ok ? status.stdout.trim().length > 0 : true,
-    git_remote: remote.ok ? redactUrl(remote.stdout.trim()) : null,
-    root,
+    git_dirty: true,
   };
 }
 
@@ -72,12 +138,12 @@ export async function gitInfo(cwd: string, excluded: string[] = []): Promise<Git
  * by their commit only: asking for their own changes would run git inside
  * them, under their own configuration, which safeGit has not read.
  */
-function statusArgs(root: string, excluded: string[]): string[] {
+function statusArgs(root: string, excluded: string[], format = ['--porcelain']): string[] {
   return [
     '-c',
     'core.quotepath=off',
     'status',
-    '--porcelain',
+    ...format,
     '--ignore-submodules=dirty',
     '--',
     ':/',
@@ -213,15 +279,66 @@ export async function writeUncommittedPatch(
   limitBytes = DEFAULT_PATCH_LIMIT_BYTES,
   excluded: string[] = [],
 ): Promise<PatchResult> {
-  const pathspecs = ['.', ...excludePathspecs(cwd, excluded)];
+  const attempt = await patchAt(await safeGit(cwd), outFile, limitBytes, excluded);
+  return 'noHead' in attempt ? failedPatch(attempt.noHead) : attempt;
+}
+
+function failedPatch(error: string): PatchResult {
+  return { bytes: 0, files: 0, complete: false, omitted: [], error };
+}
+
+/**
+ * The patch of the tree at `git.cwd` (the repository's top folder) against
+ * HEAD, written to `outFile`; `{noHead}` when HEAD's tree cannot be read (no
+ * commit yet), before anything is written.
+ */
+async function patchAt(
+  git: SafeGit,
+  outFile: string,
+  limitBytes: number,
+  excluded: string[],
+): Promise<PatchResult | { noHead: string }> {
+  const pathspecs = ['.', ...excludePathspecs(git.cwd, excluded)];
   const tmpIndex = path.join(os.tmpdir(), `expdesk-index-${process.pid}-${randomBytes(6).toString('hex')}`);
   const env = { ...process.env, GIT_INDEX_FILE: tmpIndex };
+  try {
+    const read = await git.run(['read-tree', 'HEAD'], { env, timeoutMs: 60_000 });
+    if (!read.ok) return { noHead: `git read-tree HEAD: ${read.stderr.trim() || read.error}` };
+    return await diffInto(git, env, pathspecs, outFile, limitBytes);
+  } finally {
+    rmSync(tmpIndex, { force: true });
+    rmSync(`${tmpIndex}.lock`, { force: true });
+  }
+}
+
+/** The diff that makes the patch (against HEAD, in the top folder, with the throwaway index). */
+export const PATCH_DIFF_ARGS: readonly string[] = [
+  '-c',
+  'core.quotepath=off',
+  'diff',
+  '--binary',
+  '--full-index',
+  '--no-color',
+  '--no-ext-diff',
+  '--no-textconv',
+  '--ignore-submodules=dirty',
+  '--no-renames',
+  'HEAD',
+  '--',
+  '.',
+];
+
+/** add -N the untracked files to the throwaway index `env` names, and stream `git diff HEAD` into `outFile`. */
+async function diffInto(
+  git: SafeGit,
+  env: NodeJS.ProcessEnv,
+  pathspecs: string[],
+  outFile: string,
+  limitBytes: number,
+): Promise<PatchResult> {
   const out = createWriteStream(outFile, { mode: 0o644 });
   const splitter = new PatchSplitter(limitBytes, (b) => out.write(b));
   try {
-    const git = await safeGit(cwd);
-    const read = await git.run(['read-tree', 'HEAD'], { env, timeoutMs: 60_000 });
-    if (!read.ok) throw new Error(`git read-tree HEAD: ${read.stderr.trim() || read.error}`);
     const add = await git.run(['add', '--all', '--intent-to-add', '--', ...pathspecs], {
       env,
       timeoutMs: 120_000,
@@ -231,25 +348,10 @@ export async function writeUncommittedPatch(
     if (!add.ok && !/paths are ignored by one of your \.gitignore files/.test(add.stderr)) {
       throw new Error(`git add --intent-to-add: ${add.stderr.trim() || add.error}`);
     }
-    const diff = await git.stream(
-      [
-        '-c',
-        'core.quotepath=off',
-        'diff',
-        '--binary',
-        '--full-index',
-        '--no-color',
-        '--no-ext-diff',
-        '--no-textconv',
-        '--ignore-submodules=dirty',
-        '--no-renames',
-        'HEAD',
-        '--',
-        '.',
-      ],
-      (chunk) => splitter.push(chunk),
-      { env, timeoutMs: 600_000 },
-    );
+    const diff = await git.stream(PATCH_DIFF_ARGS, (chunk) => splitter.push(chunk), {
+      env,
+      timeoutMs: 600_000,
+    });
     if (diff.code !== 0) throw new Error(`git diff: ${diff.stderr.trim() || `exit ${diff.code}`}`);
     splitter.flush();
     return {
@@ -269,7 +371,5 @@ export async function writeUncommittedPatch(
     };
   } finally {
     await new Promise<void>((resolve) => out.end(resolve));
-    rmSync(tmpIndex, { force: true });
-    rmSync(`${tmpIndex}.lock`, { force: true });
   }
 }

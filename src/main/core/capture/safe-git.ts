@@ -91,6 +91,13 @@ function configArgs(pairs: readonly string[]): string[] {
 export interface SafeGit {
   /** The repository (or any folder inside it) every command runs in. */
   readonly cwd: string;
+  /** The same runner (the same overrides) in another folder of the same repository. */
+  at(dir: string): SafeGit;
+  /**
+   * The value of a key asked for with `safeGit(cwd, { read })`, as `git config
+   * --get` gives it (the last one set), or null when unset.
+   */
+  value(key: string): string | null;
   /** Full argv after `git` for these arguments. */
   argv(args: readonly string[]): string[];
   env(extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv;
@@ -113,14 +120,21 @@ export interface SafeGit {
  * A git runner for the repository around `cwd`: reads which filter drivers
  * the repository defines (one `git config` call, which runs nothing) and
  * switches them off, with the fixed overrides, in every command it runs.
+ * `read` names plain keys (`remote.origin.url`) the same call reads too, so a
+ * caller that needs them spends no second git process (`value(key)`).
  */
-export async function safeGit(cwd: string): Promise<SafeGit> {
+export async function safeGit(cwd: string, options: { read?: readonly string[] } = {}): Promise<SafeGit> {
+  const keys = (options.read ?? []).map((k) => `|^${k.replace(/[.\\[\]()*+?^$|{}]/g, '\\$&')}$`).join('');
   const list = (scope: string[]): Promise<ExecResult> =>
-    run('git', [...configArgs(GIT_SAFE_CONFIG), 'config', ...scope, '--get-regexp', DRIVER_REGEXP], {
-      cwd,
-      timeoutMs: 10_000,
-      env: { ...process.env, ...GIT_SAFE_ENV },
-    });
+    run(
+      'git',
+      [...configArgs(GIT_SAFE_CONFIG), 'config', ...scope, '--get-regexp', `${DRIVER_REGEXP}${keys}`],
+      {
+        cwd,
+        timeoutMs: 10_000,
+        env: { ...process.env, ...GIT_SAFE_ENV },
+      },
+    );
   let listing = await list(['--show-scope']);
   let scoped = true;
   if (!listing.ok && listing.stderr.includes('show-scope')) {
@@ -129,8 +143,34 @@ export async function safeGit(cwd: string): Promise<SafeGit> {
     scoped = false;
   }
   // Exit 1 is "no such key"; a folder outside any repository lists the user's own only.
-  const drivers = untrustedDriverOverrides(listing.ok ? listing.stdout : '', scoped);
-  const prefix = configArgs([...GIT_SAFE_CONFIG, ...drivers]);
+  const text = listing.ok ? listing.stdout : '';
+  const drivers = untrustedDriverOverrides(text, scoped);
+  const values = configValues(text, scoped, options.read ?? []);
+  return runnerAt(cwd, configArgs([...GIT_SAFE_CONFIG, ...drivers]), values);
+}
+
+/** The last value of each of `keys` in a `--get-regexp` listing (git prints keys in lower case but subsections). */
+function configValues(listing: string, scoped: boolean, keys: readonly string[]): Map<string, string> {
+  const wanted = new Map(keys.map((k) => [canonicalKey(k), k]));
+  const out = new Map<string, string>();
+  for (const line of listing.split('\n')) {
+    const rest = scoped ? line.slice(line.indexOf('\t') + 1) : line;
+    const space = rest.indexOf(' ');
+    const key = wanted.get(space < 0 ? rest : rest.slice(0, space));
+    if (key !== undefined) out.set(key, space < 0 ? '' : rest.slice(space + 1));
+  }
+  return out;
+}
+
+/** `section.sub.name` as git lists it: section and name in lower case, the subsection as written. */
+function canonicalKey(key: string): string {
+  const first = key.indexOf('.');
+  const last = key.lastIndexOf('.');
+  if (first < 0) return key.toLowerCase();
+  return `${key.slice(0, first).toLowerCase()}${key.slice(first, last)}${key.slice(last).toLowerCase()}`;
+}
+
+function runnerAt(cwd: string, prefix: string[], values: ReadonlyMap<string, string>): SafeGit {
   const env = (extra?: NodeJS.ProcessEnv): NodeJS.ProcessEnv => ({
     ...process.env,
     ...extra,
@@ -139,6 +179,8 @@ export async function safeGit(cwd: string): Promise<SafeGit> {
   const argv = (args: readonly string[]): string[] => [...prefix, ...args];
   return {
     cwd,
+    at: (dir) => runnerAt(dir, prefix, values),
+    value: (key) => values.get(key) ?? null,
     argv,
     env,
     run: (args, opts = {}) => run('git', argv(args), { ...opts, cwd, env: env(opts.env) }),
@@ -152,4 +194,17 @@ export async function safeGit(cwd: string): Promise<SafeGit> {
         signal: opts.signal,
       }),
   };
+}
+
+/**
+ * `git rev-parse ARGS` with the fixed overrides only, so that it can run
+ * beside safeGit's own config call instead of after it: rev-parse reads refs
+ * and paths, never a file's content, so no filter driver can run in it.
+ */
+export function revParse(cwd: string, args: readonly string[]): Promise<ExecResult> {
+  return run('git', [...configArgs(GIT_SAFE_CONFIG), 'rev-parse', ...args], {
+    cwd,
+    timeoutMs: 10_000,
+    env: { ...process.env, ...GIT_SAFE_ENV },
+  });
 }

@@ -20,6 +20,7 @@ import {
   type GroupKeySeries,
   type GroupSeriesResult,
 } from '../../../shared/group-series';
+import { smoothingKey, smooths, smoothSeries, type Smoothing } from '../../../shared/smoothing';
 import { LAYOUT } from '../workspace/layout';
 import type { ExperimentSeries } from './series-columns';
 
@@ -28,6 +29,7 @@ export interface GroupQuery {
   band: BandKind;
   range: XRange | null;
   buckets: number;
+  smoothing?: Smoothing | null;
 }
 
 type GroupCurvesResult = z.infer<typeof GroupSeriesResult>['groups'][number];
@@ -41,6 +43,8 @@ interface Aligned {
   members: number;
   interpolated: boolean;
   decimated: boolean;
+  /** The mean smoothed at full resolution, per smoothing (smoothingKey); kept with the curve. */
+  smoothed: Map<string, Float64Array>;
 }
 
 function align(members: readonly ExperimentSeries[], key: string, band: BandKind): Aligned | null {
@@ -55,17 +59,28 @@ function align(members: readonly ExperimentSeries[], key: string, band: BandKind
     members: cols.length,
     interpolated: a.interpolated,
     decimated: cols.some((c) => c.decimations > 0),
+    smoothed: new Map(),
   };
 }
 
 function downsampled(c: Aligned, q: GroupQuery): GroupKeySeries {
-  const down = (y: number[]): ReturnType<typeof downsampleMinMax> =>
+  const down = (y: ArrayLike<number>): ReturnType<typeof downsampleMinMax> =>
     downsampleMinMax({ x: c.x, y, sorted: true }, { buckets: q.buckets, range: q.range });
   const mean = down(c.mean);
   const lo = down(c.lower);
   const hi = down(c.upper);
+  let smoothed: GroupKeySeries['smoothed'];
+  if (smooths(q.smoothing)) {
+    // Smoothed over every aligned step, then downsampled: the zoom does not change a spike's smoothed height.
+    const id = smoothingKey(q.smoothing);
+    let y = c.smoothed.get(id);
+    if (!y) c.smoothed.set(id, (y = smoothSeries(c.mean, c.mean.length, q.smoothing)));
+    const sm = down(y);
+    smoothed = { x: sm.x, y: sm.y };
+  }
   return {
     mean: { x: mean.x, y: mean.y },
+    ...(smoothed ? { smoothed } : {}),
     lower: { x: lo.x, y: lo.y },
     upper: { x: hi.x, y: hi.y },
     members: c.members,

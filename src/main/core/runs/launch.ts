@@ -11,8 +11,8 @@
  * runs directly under Expdesk's pty, and quitting Expdesk stops the run (the
  * wrapper records it as stopped) — callers say so plainly.
  */
-import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { mkdtempSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as pty from 'node-pty';
@@ -22,6 +22,7 @@ import type { PreparedRun } from './prepare';
 import { runRecordFile } from './run-record';
 import { wrapperPython } from './runner-python';
 import { trackCapture } from './pending-captures';
+import { startupTraceFile, traceStartup } from './startup-trace';
 
 let tmuxChecked: boolean | undefined;
 
@@ -37,6 +38,24 @@ export function tmuxAvailable(): boolean {
     }
   }
   return tmuxChecked;
+}
+
+let tmuxCheck: Promise<boolean> | undefined;
+
+/**
+ * tmuxAvailable without blocking: the executor starts it with the capture,
+ * so that the launch finds it answered rather than waiting on `tmux -V`.
+ */
+export function tmuxAvailableSoon(): Promise<boolean> {
+  if (process.env.EXPDESK_NO_TMUX === '1') return Promise.resolve(false);
+  if (tmuxChecked !== undefined) return Promise.resolve(tmuxChecked);
+  tmuxCheck ??= new Promise((resolve) =>
+    execFile('tmux', ['-V'], { timeout: 5000 }, (err) => {
+      tmuxChecked ??= !err;
+      resolve(tmuxChecked);
+    }),
+  );
+  return tmuxCheck;
 }
 
 /** tmux session names may not contain '.' or ':'. */
@@ -87,6 +106,7 @@ export function wrapperSpec(
     // Where the wrapper proves the run is Expdesk's (outside the folder): see run-record.ts.
     record_file: runRecordFile(prepared.expDir),
     ...(sweep ? { sweep } : {}),
+    ...(startupTraceFile() ? { trace_file: startupTraceFile() } : {}),
   };
 }
 
@@ -104,7 +124,7 @@ export function systemIntervalArgs(seconds: number | undefined): string[] {
 }
 
 export async function launchRun(prepared: PreparedRun, options: LaunchOptions = {}): Promise<LaunchedRun> {
-  const useTmux = (options.tmux ?? true) && tmuxAvailable();
+  const useTmux = (options.tmux ?? true) && (await tmuxAvailableSoon());
   const session = useTmux ? tmuxSessionName(prepared.name) : null;
   const specFile = writeSpec(prepared, session, options.stopTimeouts ?? [10, 10]);
   const cols = options.cols ?? 160;
@@ -142,6 +162,7 @@ export async function launchRun(prepared: PreparedRun, options: LaunchOptions = 
         env,
       });
 
+  traceStartup('wrapper spawned');
   let early = '';
   const collect = terminal.onData((d) => {
     if (early.length < 16 * 1024) early += d;
@@ -179,6 +200,24 @@ export async function launchRun(prepared: PreparedRun, options: LaunchOptions = 
     terminal,
     diesWithExpdesk: !session,
   };
+}
+
+/**
+ * Resolves once the run's log has its first byte, or after `limitMs`: work
+ * that should not compete with the command's own startup for the CPU (the
+ * deferred environment capture) waits for this, never longer than the limit.
+ */
+export async function firstOutput(expDir: string, limitMs = 2000): Promise<void> {
+  const log = path.join(expDir, 'logs', 'train.log');
+  const deadline = Date.now() + limitMs;
+  while (Date.now() < deadline) {
+    try {
+      if (statSync(log).size > 0) return;
+    } catch {
+      // not there yet
+    }
+    await new Promise((r) => setTimeout(r, 25));
+  }
 }
 
 /** Attach a terminal to a run still alive in tmux (after Expdesk restarted). */

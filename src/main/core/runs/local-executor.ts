@@ -16,7 +16,7 @@ import {
   type RunStateReport,
   type Submission,
 } from './executor';
-import { launchRun, type LaunchOptions } from './launch';
+import { firstOutput, launchRun, tmuxAvailableSoon, type LaunchOptions } from './launch';
 import type { RunPlan } from './plan';
 import { prepareLocally, type PreparedRun } from './prepare';
 
@@ -35,12 +35,18 @@ export class LocalExecutor implements RunExecutor<LocalSubmission> {
   async submit(plan: RunPlan): Promise<LocalSubmission> {
     // The run starts once git state, patch and config are captured; the environment lands beside it.
     // The environment's probes wait for the launch: they would slow the start down.
+    void tmuxAvailableSoon(); // answered by the time the capture is
     let launched!: () => void;
     const environmentAfter = new Promise<void>((resolve) => (launched = resolve));
     const prepared = await prepareLocally(plan, { deferEnvironment: true, environmentAfter });
-    const run = await launchRun(prepared, { ...this.options, systemInterval: plan.systemInterval }).finally(
-      launched,
+    const run = await launchRun(prepared, { ...this.options, systemInterval: plan.systemInterval }).catch(
+      (err: unknown) => {
+        launched();
+        throw err;
+      },
     );
+    // ... and the command's own startup: they start at its first output (or 2 s after the start).
+    void firstOutput(run.expDir).finally(launched);
     return {
       handle: LocalExecutor.handle(run.expDir, run.tmuxSession),
       name: run.name,

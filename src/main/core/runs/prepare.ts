@@ -21,16 +21,11 @@ import { existsSync, mkdirSync, readdirSync } from 'node:fs';
 import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { experimentName, nextExperimentNumber, safeNamePart } from '../../../shared/naming';
-import {
-  DEFAULT_PATCH_LIMIT_BYTES,
-  gitInfo,
-  writeUncommittedPatch,
-  type GitInfo,
-  type PatchResult,
-} from '../capture/git';
+import { captureGit, DEFAULT_PATCH_LIMIT_BYTES, gitInfo, type PatchResult } from '../capture/git';
 import { condaExport, pipFreeze, probePython, type PythonInfo } from '../capture/python';
 import { nvidiaGpus, systemInfo, type SystemInfo } from '../capture/system';
 import { trackCapture } from './pending-captures';
+import { traceStartup } from './startup-trace';
 import {
   captureWarnings,
   gitWarnings,
@@ -158,38 +153,36 @@ export async function prepareLocally(plan: RunPlan, options: PrepareOptions = {}
   const cwd = path.resolve(plan.cwd ?? projectDirOf(plan.workspace));
   if (!existsSync(cwd)) throw new LaunchError(`the project folder ${cwd} does not exist`);
 
-  // The probes do not depend on the folder: start them now, in parallel.
   // The experiments folder is output, not code: it never counts as a change.
   const experimentsDir = experimentsDirOf(plan.workspace);
-  const gitP = gitInfo(cwd, [experimentsDir]);
   const envStart = options.deferEnvironment ? (options.environmentAfter ?? Promise.resolve()) : null;
   const pyP = envStart ? envStart.then(() => probePython(plan.python, cwd)) : probePython(plan.python, cwd);
   const freezeP = envStart ? envStart.then(() => pipFreeze(plan.python, cwd)) : pipFreeze(plan.python, cwd);
-  const sysP = options.deferEnvironment ? null : systemInfo();
+  const sysP = envStart ? envStart.then(deferredSystem) : systemInfo();
 
-  const git: GitInfo = await gitP;
-  const warnings = [...plan.warnings, ...gitWarnings(plan, git, cwd)];
-
+  // --refuse-dirty refuses before anything is created (a second look at the tree, for that option only).
+  if (plan.refuseDirty) gitWarnings(plan, await gitInfo(cwd, [experimentsDir]), cwd);
+  // The folder first (the patch is written into it), then git state and patch while the config is written.
   const { dir: expDir, name } = createExperimentFolder(
     experimentsDir,
     plan.naming.full,
     plan.naming.explicit ?? undefined,
   );
+  traceStartup('folder created');
+  const gitP = captureGit(cwd, [experimentsDir], {
+    file: path.join(expDir, 'uncommitted.patch'),
+    limitBytes: plan.patchLimitBytes ?? DEFAULT_PATCH_LIMIT_BYTES,
+  });
   await Promise.all(
     ['checkpoints', 'logs', 'outputs'].map((d) => mkdir(path.join(expDir, d), { recursive: true })),
   );
   const placed = placeRun(plan, { name, expDir, join: path.join });
   await writeAtomic(placed.configPath, placed.frozenConfig);
+  traceStartup('config frozen');
+  const { info: git, patch } = await gitP;
+  traceStartup('git state and patch captured');
+  const warnings = [...plan.warnings, ...gitWarnings(plan, git, cwd)];
 
-  const patchP: Promise<PatchResult | null> =
-    git.root && git.git_hash !== 'unknown'
-      ? writeUncommittedPatch(
-          git.root,
-          path.join(expDir, 'uncommitted.patch'),
-          plan.patchLimitBytes ?? DEFAULT_PATCH_LIMIT_BYTES,
-          [experimentsDir],
-        )
-      : Promise.resolve(null);
   const env: Record<string, string> = {};
   for (const [k, v] of Object.entries(process.env)) if (v !== undefined) env[k] = v;
   Object.assign(env, placed.env);
@@ -201,7 +194,7 @@ export async function prepareLocally(plan: RunPlan, options: PrepareOptions = {}
     patch: PatchResult | null,
     extra?: () => Record<string, unknown>,
   ): Promise<Record<string, unknown>> => {
-    const [py, freeze, sys] = await Promise.all([pyP, freezeP, sysP ?? deferredSystem()]);
+    const [py, freeze, sys] = await Promise.all([pyP, freezeP, sysP]);
     const conda = await condaExport(py, cwd);
     const all = [...warnings, ...captureWarnings(plan.python, py, freeze, patch)];
     const capture: TargetCapture = { startedAt, cwd, git, py, sys, patch, env };
@@ -212,10 +205,21 @@ export async function prepareLocally(plan: RunPlan, options: PrepareOptions = {}
     return metadata;
   };
 
-  const patch = await patchP;
   let metadata: Record<string, unknown>;
   let environment: Promise<void> | null = null;
   const sysNow: SystemInfo = { ...(await systemBasics()), gpus: [] };
+  // reproduce.sh is written while metadata.json is.
+  const reproduce = writeAtomic(
+    path.join(expDir, 'reproduce.sh'),
+    runReproduceScript(
+      plan,
+      placed,
+      { startedAt, cwd, git, py: PENDING_PYTHON, sys: sysNow, patch, env },
+      path.relative,
+    ),
+    0o755,
+  );
+  reproduce.catch(() => undefined); // awaited below; a failure there, not as an unhandled rejection
   if (options.deferEnvironment) {
     // Before the start: git, patch and config are final; the environment is marked pending.
     const early: TargetCapture = { startedAt, cwd, git, py: PENDING_PYTHON, sys: sysNow, patch, env };
@@ -232,16 +236,8 @@ export async function prepareLocally(plan: RunPlan, options: PrepareOptions = {}
   } else {
     metadata = await captureEnvironment(patch);
   }
-  await writeAtomic(
-    path.join(expDir, 'reproduce.sh'),
-    runReproduceScript(
-      plan,
-      placed,
-      { startedAt, cwd, git, py: PENDING_PYTHON, sys: sysNow, patch, env },
-      path.relative,
-    ),
-    0o755,
-  );
+  await reproduce;
+  traceStartup('metadata and reproduce.sh written');
   return {
     expDir,
     name,

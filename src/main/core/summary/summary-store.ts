@@ -14,6 +14,7 @@ import { MetricsFold, type MetricsFoldState } from '../../../shared/metrics-summ
 import type { ExperimentSummary, Problem } from '../../../shared/model';
 import { foldProblems } from '../../../shared/problems';
 import { gpuSummary } from '../../../shared/system-metrics';
+import { onExit } from '../app/exit-tasks';
 import { userCacheDir } from '../app/paths';
 import { metricsReadProblem, MetricsFeeds, processMetricsFeeds } from '../metrics/metrics-feed';
 import { emptyTailState, type MetricsTailState } from '../metrics/metrics-tail';
@@ -138,6 +139,8 @@ export async function flushSummaryCaches(limitMs = 5_000): Promise<void> {
   await Promise.race([Promise.all([...unflushed].map((s) => s.flush())), limit]);
   clearTimeout(timer);
 }
+// The CLI's entry flushes at exit through app/exit-tasks, without importing this module.
+onExit(() => flushSummaryCaches());
 
 export interface SummaryStoreOptions {
   /** Cache folder; defaults to userCacheDir(). `false` disables the disk cache. */
