@@ -111,6 +111,8 @@ window.plotStatic = (n, each) => {
 
 interface Case {
   name: string;
+  /** The 1-minute load average when its draws ended: wall figures on a shared machine need it. */
+  load: number;
   host: number[];
   cpu: number[];
   drawn: Drawn;
@@ -145,7 +147,7 @@ export async function benchChartOverlay(): Promise<BenchResult[]> {
         host.push(drawn.ms);
         cpu.push(drawn.cpuMs);
       }
-      cases.push({ name, host, cpu, drawn: drawn! });
+      cases.push({ name, host, cpu, drawn: drawn!, load: os.loadavg()[0]! });
     };
     await measure('first draw (full range)', full);
     await measure('zoom step (10% of the steps, re-downsampled)', { ...full, range: zoomTo });
@@ -211,7 +213,7 @@ export async function benchChartOverlay(): Promise<BenchResult[]> {
       results.push({
         name: `${RUNS_OVERLAID} runs × ${POINTS.toLocaleString()} points overlaid, ${c.name}`,
         figure:
-          `host ${host.toFixed(0)} ms, ${cpu.toFixed(0)} ms of CPU (${HOST_TARGET_MS >= host ? 'within' : 'OVER'} the ${HOST_TARGET_MS} ms target) ` +
+          `host ${host.toFixed(0)} ms, ${cpu.toFixed(0)} ms of CPU (${HOST_TARGET_MS >= host ? 'within' : 'OVER'} the ${HOST_TARGET_MS} ms target; load average ${c.load.toFixed(1)}) ` +
           `+ plotly ${plot.toFixed(0)} ms for the ${c.drawn.points.toLocaleString()} points sent`,
         baseline: `plotly drawing ${(each * RUNS_OVERLAID).toLocaleString()} points from static arrays: ${base.toFixed(0)} ms`,
         ratio: (host + plot) / base,
