@@ -18,6 +18,7 @@ import { cliBackends } from './backends';
 import { CliError } from './errors';
 import { csv, textTable } from './output';
 import { groupRuns } from '../shared/groups';
+import { isAlwaysDifferKey } from '../shared/identity-keys';
 
 export { CliError } from './errors';
 
@@ -249,7 +250,7 @@ export async function summarizeCommand(
 
 export async function compareCommand(
   dirs: string[],
-  opts: { json?: boolean; csv?: boolean },
+  opts: { json?: boolean; csv?: boolean; allKeys?: boolean },
   store: SummaryStore,
 ): Promise<string> {
   const details = await detailsOf(dirs, store);
@@ -298,11 +299,17 @@ export async function compareCommand(
     rows.map((r) => r.slice(0, 4 + evalKeys.length)),
   );
   const names = summaries.map((s) => s.name);
-  const diffTable = diff.length
+  // Keys that name the run (experiment.name, output_dir…) differ between any two runs: said once, after the settings.
+  const naming = opts.allKeys ? [] : diff.filter((r) => isAlwaysDifferKey(r.key));
+  const settings = opts.allKeys ? diff : diff.filter((r) => !isAlwaysDifferKey(r.key));
+  const diffTable = settings.length
     ? textTable(
         ['config key', ...names],
-        diff.map((r) => [r.key, ...r.values.map((v) => formatValue(v))]),
+        settings.map((r) => [r.key, ...r.values.map((v) => formatValue(v))]),
       )
     : 'configs: no differing keys';
-  return `${seed}\n\nconfig keys that differ (${diff.length}):\n${diffTable}`;
+  const namingLine = naming.length
+    ? `\nrun names differ too (${naming.map((r) => r.key).join(', ')}; --all-keys shows them)`
+    : '';
+  return `${seed}\n\nconfig keys that differ (${settings.length}):\n${diffTable}${namingLine}`;
 }

@@ -88,7 +88,11 @@ export function buildProgram(given?: () => SummaryStore): Command {
     .argument('<EXP_DIR...>', 'experiment folders')
     .option('--json', 'machine-readable output')
     .option('--csv', 'CSV output, one row per experiment')
-    .action(async (dirs: string[], opts: { json?: boolean; csv?: boolean }) => {
+    .option(
+      '--all-keys',
+      'also list the keys that name each run (experiment.name, output_dir…) in the text table',
+    )
+    .action(async (dirs: string[], opts: { json?: boolean; csv?: boolean; allKeys?: boolean }) => {
       if (opts.json && opts.csv) throw new CliError('choose one of --json and --csv');
       print(await (await analysis()).compareCommand(dirs, opts, await store()));
     });

@@ -60,12 +60,19 @@ describe('expdesk CLI', () => {
     });
   });
 
-  it('compare lists only the config keys that differ, in text, JSON and CSV', () => {
+  it('compare lists only the config keys that differ (naming keys apart in text), in text, JSON and CSV', () => {
     const { a, b, cacheEnv } = workspace();
     const text = runCli(['compare', a, b], cacheEnv);
     expect(text.code).toBe(0);
     expect(text.stdout).toMatch(/dpo\.beta\s+0\.1\s+0\.5/);
     expect(text.stdout).not.toMatch(/training\.lr/);
+    // The run's own name differs by nature: said in one line after the settings, listed with --all-keys.
+    expect(text.stdout).toContain('config keys that differ (1):');
+    expect(text.stdout).not.toMatch(/^experiment\.name\s/m);
+    expect(text.stdout).toContain('run names differ too (experiment.name; --all-keys shows them)');
+    const all = runCli(['compare', a, b, '--all-keys'], cacheEnv).stdout;
+    expect(all).toMatch(/^experiment\.name\s+exp001_dpo\s+exp002_dpo/m);
+    expect(all).toContain('config keys that differ (2):');
     const json = JSON.parse(runCli(['compare', a, b, '--json'], cacheEnv).stdout);
     expect(json.config_diff.map((r: { key: string }) => r.key)).toEqual(['dpo.beta', 'experiment.name']);
     const csv = runCli(['compare', a, b, '--csv'], cacheEnv).stdout.trim().split('\n');
