@@ -112,10 +112,12 @@ describe('the listing cache', () => {
     const fresh = await warmed(root, cache);
     const { table, rest } = listingFiles(cache);
     const sound = readFileSync(table, 'utf8');
-    const entries = JSON.parse(sound) as { entries: Record<string, Record<string, unknown>> };
-    const edited = structuredClone(entries);
+    // The table file holds a column per field (listing-cache.ts).
+    const doc = JSON.parse(sound) as { columns: { keys: string[]; core: Record<string, unknown[]> } };
+    const edited = structuredClone(doc);
     // Signatures that match, beside fields of the wrong type: trusted, they would show a wrong listing.
-    for (const e of Object.values(edited.entries)) e.core = { name: 42, problems: 7, algorithm: 'forged' };
+    const forged = { name: 42, problems: 7, algorithm: 'forged' };
+    for (const [f, v] of Object.entries(forged)) edited.columns.core[f] = edited.columns.keys.map(() => v);
     const damages = [
       sound.slice(0, Math.floor(sound.length / 2)), // a write cut short
       JSON.stringify(edited), // records of the wrong shape
@@ -130,9 +132,7 @@ describe('the listing cache', () => {
       expect(await listed(root, store)).toEqual(fresh);
       await store.flush();
       // Rewritten whole from the full entries, and trusted again.
-      expect(Object.keys((JSON.parse(readFileSync(table, 'utf8')) as typeof entries).entries)).toHaveLength(
-        3,
-      );
+      expect((JSON.parse(readFileSync(table, 'utf8')) as typeof doc).columns.keys).toHaveLength(3);
     }
   });
 
