@@ -64,18 +64,6 @@ interface RestRecord extends Sigs {
   startedAt: string | null;
 }
 
-/** What a table-only summary has where the rest is not read. */
-const NOT_READ: RestRecord['core'] = {
-  model: null,
-  gitHash: null,
-  gitDirty: null,
-  metrics: {},
-  records: 0,
-  malformedLines: 0,
-  diverged: null,
-  gpu: null,
-};
-
 function isSig(v: unknown): v is FileSig {
   if (v === null) return true;
   if (typeof v !== 'object') return false;
@@ -276,7 +264,7 @@ export class ListingCache {
     if (r === undefined) return undefined;
     if (!tableOnly && (!r || !sameSigs(now, r, n))) return null;
     return {
-      core: coreOf(t.core, r ? r.core : NOT_READ),
+      core: r ? { ...t.core, ...r.core } : tableCoreOf(t.core),
       failed: failedOf(t, r),
       statusFile: t.statusFile,
       hasFinalCheckpoint: t.hasFinalCheckpoint,
@@ -328,11 +316,11 @@ export class ListingCache {
 }
 
 /**
- * A summary's core from a table record's and a rest record's, field by field:
- * one object of one shape (object spread of records read from JSON was
- * most of a warm listing's lookups).
+ * A text listing's core: the table's fields, and empty ones where the rest is not read, field by field
+ * (one object of one shape; object spread of records read from JSON was most
+ * of a warm listing's lookups).
  */
-function coreOf(t: TableCore, r: RestRecord['core']): SummaryParts['core'] {
+function tableCoreOf(t: TableCore): SummaryParts['core'] {
   return {
     name: t.name,
     algorithm: t.algorithm,
@@ -341,14 +329,14 @@ function coreOf(t: TableCore, r: RestRecord['core']): SummaryParts['core'] {
     final_loss_nonfinite: t.final_loss_nonfinite,
     final_eval: t.final_eval,
     problems: t.problems,
-    model: r.model,
-    gitHash: r.gitHash,
-    gitDirty: r.gitDirty,
-    metrics: r.metrics,
-    records: r.records,
-    malformedLines: r.malformedLines,
-    diverged: r.diverged,
-    gpu: r.gpu,
+    model: null,
+    gitHash: null,
+    gitDirty: null,
+    metrics: {},
+    records: 0,
+    malformedLines: 0,
+    diverged: null,
+    gpu: null,
   };
 }
 
