@@ -113,7 +113,9 @@ describe('the listing cache', () => {
     const { table, rest } = listingFiles(cache);
     const sound = readFileSync(table, 'utf8');
     // The table file holds a column per field (listing-cache.ts).
-    const doc = JSON.parse(sound) as { columns: { keys: string[]; core: Record<string, unknown[]> } };
+    const doc = JSON.parse(sound) as {
+      columns: { keys: string[]; sigs: unknown[]; core: Record<string, unknown[]> };
+    };
     const edited = structuredClone(doc);
     // Signatures that match, beside fields of the wrong type: trusted, they would show a wrong listing.
     const forged = { name: 42, problems: 7, algorithm: 'forged' };
@@ -121,6 +123,8 @@ describe('the listing cache', () => {
     const damages = [
       sound.slice(0, Math.floor(sound.length / 2)), // a write cut short
       JSON.stringify(edited), // records of the wrong shape
+      // A column out of step with the keys (signatures shifted by one file): never paired with another folder.
+      JSON.stringify({ ...doc, columns: { ...doc.columns, sigs: doc.columns.sigs.slice(3) } }),
       '{"version": 1, "entries": []}', // another version's
       '\u0000\u0001 not json',
     ];
