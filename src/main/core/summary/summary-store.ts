@@ -40,7 +40,19 @@ export const CACHE_VERSION = 7;
  * FAILED.txt or final checkpoint decides the status.
  */
 const ACTIVITY_FILES = [path.join(LAYOUT.logs, 'train.log'), path.join(LAYOUT.logs, 'train_rank0.log')];
-/** What prepare() stats of every folder, in this order: the small files, metrics, system. */
+/**
+ * What prepare() stats of every folder, in this order: the small files,
+ * metrics, system. Each guards what no other stat sees: config.yaml,
+ * metadata.json and the notes are edited in place (an editor's save keeps
+ * the inode, can keep the size); FAILED.txt and the status file may be
+ * rewritten in place by whatever writes them (the seed's Python, a job
+ * script); checkpoints/final is a folder whose presence sets the status;
+ * metrics.jsonl and system.jsonl grow by appends. The experiment folder's
+ * mtime would cover only files created, removed or renamed into place, not
+ * an in-place write, nor (on file systems with 1–2 s timestamps) a change
+ * within the same tick as the cache record, so no file's stat is traded for
+ * its folder's (issue 14: a warm listing's correctness over its stats).
+ */
 const STATTED = [...SMALL_KEYS.map((k) => SMALL_FILES[k]), LAYOUT.metrics, LAYOUT.system];
 
 export interface CacheEntry {
