@@ -4,6 +4,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -160,5 +161,25 @@ describe('the listing cache', () => {
     const s = await listed(root, new SummaryStore({ cacheDir: cache }));
     expect(s[1]).toMatchObject({ total_steps: 2, final_loss: 0.25 });
     expect(s[1]!.metrics['train/loss']).toMatchObject({ count: 2, min: 0.25 });
+  });
+
+  it('sees a config.yaml edited in place within the same second, to the same size', async () => {
+    const root = workspace();
+    const cache = tmpDir();
+    await warmed(root, cache);
+    const config = path.join(root, 'a', 'config.yaml');
+    const before = readFileSync(config, 'utf8');
+    const edited = before.replace(/name: dpo/, 'name: ppo');
+    expect(edited).not.toBe(before);
+    expect(edited.length).toBe(before.length);
+    // An editor's save: same inode, same size, the mtime's whole second kept (a coarse file system).
+    const { mtimeMs } = statSync(config);
+    writeFileSync(config, edited);
+    const second = Math.floor(mtimeMs / 1000);
+    utimesSync(config, second + 0.5, second + 0.5);
+    for (const tableOnly of [true, false]) {
+      const a = (await listed(root, new SummaryStore({ cacheDir: cache }), tableOnly))[0]!;
+      expect(a.algorithm).toBe('ppo');
+    }
   });
 });
