@@ -233,13 +233,14 @@ export class ListingCache {
   }
 
   /** The status's inputs kept for `dir`, whatever their signatures (whether a status may be inferred). */
-  async statusInputs(
-    dir: string,
-  ): Promise<Pick<SummaryParts, 'failed' | 'statusFile' | 'hasFinalCheckpoint'> | null> {
-    const r = this.table.peek(dir) ?? (await this.table.get(dir));
-    return (
-      r && { failed: failedOf(r, null), statusFile: r.statusFile, hasFinalCheckpoint: r.hasFinalCheckpoint }
-    );
+  async statusInputs(dir: string): Promise<StatusInputs | null> {
+    return this.peekStatusInputs(dir) ?? statusInputsOf(await this.table.get(dir));
+  }
+
+  /** statusInputs() without a promise, once the file is read (else undefined). */
+  peekStatusInputs(dir: string): StatusInputs | null | undefined {
+    const r = this.table.peek(dir);
+    return r === undefined ? undefined : statusInputsOf(r);
   }
 
   /**
@@ -338,6 +339,15 @@ function tableCoreOf(t: TableCore): SummaryParts['core'] {
     diverged: null,
     gpu: null,
   };
+}
+
+/** What a status is decided from, of the files (the clock and the logs' mtimes aside). */
+export type StatusInputs = Pick<SummaryParts, 'failed' | 'statusFile' | 'hasFinalCheckpoint'>;
+
+function statusInputsOf(r: TableRecord | null): StatusInputs | null {
+  return (
+    r && { failed: failedOf(r, null), statusFile: r.statusFile, hasFinalCheckpoint: r.hasFinalCheckpoint }
+  );
 }
 
 /** FAILED.txt's info: absent (`failedStep` undefined), or its step and (when read) traceback. */

@@ -21,7 +21,7 @@ import { statSig, statSigs } from '../workspace/fs-batch';
 import { LAYOUT } from '../workspace/layout';
 import type { SummarizeOptions, Summarizer } from '../workspace/summarizer';
 import type { Derived } from './derive';
-import { LISTED_FORMAT, ListingCache, sameSig, type FileSig } from './listing-cache';
+import { LISTED_FORMAT, ListingCache, sameSig, type FileSig, type StatusInputs } from './listing-cache';
 import { finishSummary, statusInferred, summaryParts, type SummaryParts } from './summary-build';
 import { SummaryDiskCache } from './summary-disk-cache';
 import { inDir, readDerived, resolved, SMALL_FILES, SMALL_KEYS, type SmallKey } from './small-files';
@@ -212,8 +212,17 @@ export class SummaryStore implements Summarizer {
       stat(STATTED, keys),
       keys.length ? this.listed?.load(keys[0]!, opts.tableOnly === true) : null,
     ]);
-    const known = await Promise.all(
-      keys.map(async (k) => (await this.listed?.statusInputs(k)) ?? (await this.loadEntry(k))?.derived),
+    // Without a promise each where the listing cache answers (a warm listing: all 5,000).
+    const known: (StatusInputs | Derived | null | undefined)[] = keys.map((k) =>
+      this.listed?.peekStatusInputs(k),
+    );
+    const unknown: number[] = [];
+    for (let i = 0; i < keys.length; i++) if (!known[i]) unknown.push(i);
+    await Promise.all(
+      unknown.map(async (i) => {
+        const k = keys[i]!;
+        known[i] = (await this.listed?.statusInputs(k)) ?? (await this.loadEntry(k))?.derived;
+      }),
     );
     const inferred = keys.filter((_, i) => !known[i] || statusInferred(known[i]!));
     const activity = new Map(
