@@ -17,10 +17,10 @@
 import path from 'node:path';
 import type { StatSig } from '../workspace/fs-batch';
 import type { SummaryParts } from './summary-build';
-import { SummaryDiskCache } from './summary-disk-cache';
+import { SummaryDiskCache, type EntryCodec } from './summary-disk-cache';
 
 /** Bump when a record's shape changes (the summary's semantics bump CACHE_VERSION, which this follows). */
-export const LISTED_FORMAT = 1;
+export const LISTED_FORMAT = 2;
 
 /** A file's signature (size, mtime, inode), null when it is missing. */
 export type FileSig = StatSig | null;
@@ -64,18 +64,6 @@ interface RestRecord extends Sigs {
   startedAt: string | null;
 }
 
-/** What a table-only summary has where the rest is not read. */
-const NOT_READ: RestRecord['core'] = {
-  model: null,
-  gitHash: null,
-  gitDirty: null,
-  metrics: {},
-  records: 0,
-  malformedLines: 0,
-  diverged: null,
-  gpu: null,
-};
-
 function isSig(v: unknown): v is FileSig {
   if (v === null) return true;
   if (typeof v !== 'object') return false;
@@ -115,6 +103,109 @@ function sameSigs(a: Sigs, b: Sigs, n: number): boolean {
   return true;
 }
 
+/** The table's core fields, a column each in the table file. */
+const TABLE_FIELDS = [
+  'name',
+  'algorithm',
+  'total_steps',
+  'final_loss',
+  'final_loss_nonfinite',
+  'final_eval',
+  'problems',
+] as const satisfies readonly (keyof TableCore)[];
+
+/**
+ * The table file's form: one array per field rather than an object per
+ * record, so that a warm listing's JSON.parse makes a few arrays of numbers
+ * and strings, not 5,000 records of 10 objects with their keys (the file
+ * shrinks to about half, its parse and garbage more).
+ */
+interface TableColumns {
+  keys: string[];
+  /** Per record: each file (small files, metrics, system) as size, mtimeMs, ino; a missing one as null ×3. */
+  sigs: (number | null)[];
+  core: Record<(typeof TABLE_FIELDS)[number], unknown[]>;
+  /** FAILED.txt's step; false when there is none (undefined has no JSON form). */
+  failedStep: (number | null | false)[];
+  statusFile: unknown[];
+  hasFinalCheckpoint: unknown[];
+}
+
+function tableCodec(version: number, nKeys: number): EntryCodec<TableRecord> {
+  const files = nKeys + 2;
+  return {
+    encode(entries) {
+      const c: TableColumns = {
+        keys: [],
+        sigs: [],
+        core: Object.fromEntries(TABLE_FIELDS.map((f) => [f, []])) as unknown as TableColumns['core'],
+        failedStep: [],
+        statusFile: [],
+        hasFinalCheckpoint: [],
+      };
+      for (const [key, r] of entries) {
+        c.keys.push(key);
+        for (const s of [...r.sigs, r.metricsSig, r.systemSig])
+          if (s) c.sigs.push(s.size, s.mtimeMs, s.ino);
+          else c.sigs.push(null, null, null);
+        for (const f of TABLE_FIELDS) c.core[f].push(r.core[f]);
+        c.failedStep.push(r.failedStep === undefined ? false : r.failedStep);
+        c.statusFile.push(r.statusFile);
+        c.hasFinalCheckpoint.push(r.hasFinalCheckpoint);
+      }
+      return c;
+    },
+    decode(v) {
+      if (!isObject(v)) return null;
+      const c = v as Partial<TableColumns>;
+      const n = Array.isArray(c.keys) ? c.keys.length : -1;
+      const col = (a: unknown): a is unknown[] => Array.isArray(a) && a.length === n;
+      const core = c.core as Record<string, unknown> | undefined;
+      if (
+        !col(c.failedStep) ||
+        !col(c.statusFile) ||
+        !col(c.hasFinalCheckpoint) ||
+        !Array.isArray(c.sigs) ||
+        c.sigs.length !== n * files * 3 ||
+        !isObject(core) ||
+        !TABLE_FIELDS.every((f) => col(core[f]))
+      )
+        return null;
+      const { keys, sigs: flat, failedStep, statusFile, hasFinalCheckpoint } = c as TableColumns;
+      const cols = c.core as TableColumns['core'];
+      // A record's fields are checked by ListingCache's valid() as the file is read (isTableRecord).
+      const sigAt = (j: number): FileSig => {
+        const [size, mtimeMs, ino] = [flat[j], flat[j + 1], flat[j + 2]];
+        return size === null && mtimeMs === null && ino === null ? null : ({ size, mtimeMs, ino } as StatSig);
+      };
+      const out = new Map<string, TableRecord>();
+      for (let i = 0; i < n; i++) {
+        const dir = keys[i];
+        const step = failedStep[i];
+        if (typeof dir !== 'string' || (step !== null && step !== false && typeof step !== 'number'))
+          continue;
+        const at = i * files * 3;
+        const sigs: FileSig[] = [];
+        for (let k = 0; k < nKeys; k++) sigs.push(sigAt(at + k * 3));
+        const record = {} as Record<string, unknown>;
+        for (const f of TABLE_FIELDS) record[f] = cols[f][i];
+        out.set(dir, {
+          version,
+          dir,
+          sigs,
+          metricsSig: sigAt(at + nKeys * 3),
+          systemSig: sigAt(at + nKeys * 3 + 3),
+          core: record as unknown as TableCore,
+          failedStep: step === false ? undefined : step,
+          statusFile: statusFile[i] as TableRecord['statusFile'],
+          hasFinalCheckpoint: hasFinalCheckpoint[i] as boolean,
+        });
+      }
+      return out;
+    },
+  };
+}
+
 export class ListingCache {
   private readonly table: SummaryDiskCache<TableRecord>;
   private readonly rest: SummaryDiskCache<RestRecord>;
@@ -125,7 +216,12 @@ export class ListingCache {
     /** The small files, in the order of every record's `sigs`. */
     private readonly keys: readonly string[],
   ) {
-    this.table = new SummaryDiskCache(dir, version, (r) => isTableRecord(r, keys));
+    this.table = new SummaryDiskCache(
+      dir,
+      version,
+      (r) => isTableRecord(r, keys),
+      tableCodec(version, keys.length),
+    );
     this.rest = new SummaryDiskCache(path.join(dir, 'rest'), version, (r) =>
       Boolean(madeFromSigs(r, keys) && isObject(r.core) && isObject(r.core.metrics)),
     );
@@ -137,13 +233,14 @@ export class ListingCache {
   }
 
   /** The status's inputs kept for `dir`, whatever their signatures (whether a status may be inferred). */
-  async statusInputs(
-    dir: string,
-  ): Promise<Pick<SummaryParts, 'failed' | 'statusFile' | 'hasFinalCheckpoint'> | null> {
-    const r = this.table.peek(dir) ?? (await this.table.get(dir));
-    return (
-      r && { failed: failedOf(r, null), statusFile: r.statusFile, hasFinalCheckpoint: r.hasFinalCheckpoint }
-    );
+  async statusInputs(dir: string): Promise<StatusInputs | null> {
+    return this.peekStatusInputs(dir) ?? statusInputsOf(await this.table.get(dir));
+  }
+
+  /** statusInputs() without a promise, once the file is read (else undefined). */
+  peekStatusInputs(dir: string): StatusInputs | null | undefined {
+    const r = this.table.peek(dir);
+    return r === undefined ? undefined : statusInputsOf(r);
   }
 
   /**
@@ -168,7 +265,7 @@ export class ListingCache {
     if (r === undefined) return undefined;
     if (!tableOnly && (!r || !sameSigs(now, r, n))) return null;
     return {
-      core: { ...t.core, ...(r ? r.core : NOT_READ) },
+      core: r ? { ...t.core, ...r.core } : tableCoreOf(t.core),
       failed: failedOf(t, r),
       statusFile: t.statusFile,
       hasFinalCheckpoint: t.hasFinalCheckpoint,
@@ -217,6 +314,40 @@ export class ListingCache {
   async write(): Promise<void> {
     await Promise.all([this.table.write(), this.rest.write()]);
   }
+}
+
+/**
+ * A text listing's core: the table's fields, and empty ones where the rest is not read, field by field
+ * (one object of one shape; object spread of records read from JSON was most
+ * of a warm listing's lookups).
+ */
+function tableCoreOf(t: TableCore): SummaryParts['core'] {
+  return {
+    name: t.name,
+    algorithm: t.algorithm,
+    total_steps: t.total_steps,
+    final_loss: t.final_loss,
+    final_loss_nonfinite: t.final_loss_nonfinite,
+    final_eval: t.final_eval,
+    problems: t.problems,
+    model: null,
+    gitHash: null,
+    gitDirty: null,
+    metrics: {},
+    records: 0,
+    malformedLines: 0,
+    diverged: null,
+    gpu: null,
+  };
+}
+
+/** What a status is decided from, of the files (the clock and the logs' mtimes aside). */
+export type StatusInputs = Pick<SummaryParts, 'failed' | 'statusFile' | 'hasFinalCheckpoint'>;
+
+function statusInputsOf(r: TableRecord | null): StatusInputs | null {
+  return (
+    r && { failed: failedOf(r, null), statusFile: r.statusFile, hasFinalCheckpoint: r.hasFinalCheckpoint }
+  );
 }
 
 /** FAILED.txt's info: absent (`failedStep` undefined), or its step and (when read) traceback. */

@@ -18,7 +18,17 @@ const MAX_FILE_BYTES = 512 * 1024 * 1024;
 interface CacheFile<E> {
   version: number;
   folder: string;
-  entries: Record<string, E>;
+  /** One object per entry, by key (without a codec)… */
+  entries?: Record<string, E>;
+  /** …or the codec's form of them (e.g. one array per field: a warm listing parses fewer objects). */
+  columns?: unknown;
+}
+
+/** Another form of a file's entries than one object each (listing-cache.ts: one array per field). */
+export interface EntryCodec<E> {
+  encode(entries: Map<string, E>): unknown;
+  /** The entries back, by key; null when the form is damaged (the file is then ignored as a whole). */
+  decode(columns: unknown): Map<string, E> | null;
 }
 
 function hashed(text: string): string {
@@ -45,6 +55,7 @@ export class SummaryDiskCache<E extends { version: number; dir: string }> {
     private readonly version: number,
     /** Whether an entry read from disk has the shape written (else it is ignored, never trusted). */
     private readonly valid: (entry: E) => boolean = () => true,
+    private readonly codec: EntryCodec<E> | null = null,
   ) {}
 
   /** The file of each folder seen (a listing asks 5,000 times for the same one). */
@@ -69,10 +80,18 @@ export class SummaryDiskCache<E extends { version: number; dir: string }> {
       loaded = (async () => {
         try {
           const parsed = JSON.parse(await readText(file, MAX_FILE_BYTES)) as Partial<CacheFile<E>>;
-          if (parsed.version === this.version && parsed.entries && typeof parsed.entries === 'object') {
+          const read =
+            parsed.version !== this.version
+              ? null
+              : this.codec
+                ? this.codec.decode(parsed.columns)
+                : parsed.entries && typeof parsed.entries === 'object'
+                  ? Object.entries(parsed.entries)
+                  : null;
+          if (read) {
             // Checked once as read: an entry of another version, key or shape is dropped, never trusted.
             const kept = new Map<string, E>();
-            for (const [key, e] of Object.entries(parsed.entries))
+            for (const [key, e] of read)
               if (typeof e === 'object' && e && e.version === this.version && e.dir === key && this.valid(e))
                 kept.set(key, e);
             return kept;
@@ -127,7 +146,9 @@ export class SummaryDiskCache<E extends { version: number; dir: string }> {
         const doc: CacheFile<E> = {
           version: this.version,
           folder: folderOf(kept.keys().next().value ?? ''),
-          entries: Object.fromEntries(entries),
+          ...(this.codec
+            ? { columns: this.codec.encode(entries) }
+            : { entries: Object.fromEntries(entries) }),
         };
         await writeQuietly(file, JSON.stringify(doc));
       }),

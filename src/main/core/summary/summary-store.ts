@@ -21,7 +21,7 @@ import { statSig, statSigs } from '../workspace/fs-batch';
 import { LAYOUT } from '../workspace/layout';
 import type { SummarizeOptions, Summarizer } from '../workspace/summarizer';
 import type { Derived } from './derive';
-import { LISTED_FORMAT, ListingCache, sameSig, type FileSig } from './listing-cache';
+import { LISTED_FORMAT, ListingCache, sameSig, type FileSig, type StatusInputs } from './listing-cache';
 import { finishSummary, statusInferred, summaryParts, type SummaryParts } from './summary-build';
 import { SummaryDiskCache } from './summary-disk-cache';
 import { inDir, readDerived, resolved, SMALL_FILES, SMALL_KEYS, type SmallKey } from './small-files';
@@ -40,7 +40,19 @@ export const CACHE_VERSION = 7;
  * FAILED.txt or final checkpoint decides the status.
  */
 const ACTIVITY_FILES = [path.join(LAYOUT.logs, 'train.log'), path.join(LAYOUT.logs, 'train_rank0.log')];
-/** What prepare() stats of every folder, in this order: the small files, metrics, system. */
+/**
+ * What prepare() stats of every folder, in this order: the small files,
+ * metrics, system. Each guards what no other stat sees: config.yaml,
+ * metadata.json and the notes are edited in place (an editor's save keeps
+ * the inode, can keep the size); FAILED.txt and the status file may be
+ * rewritten in place by whatever writes them (the seed's Python, a job
+ * script); checkpoints/final is a folder whose presence sets the status;
+ * metrics.jsonl and system.jsonl grow by appends. The experiment folder's
+ * mtime would cover only files created, removed or renamed into place, not
+ * an in-place write, nor (on file systems with 1–2 s timestamps) a change
+ * within the same tick as the cache record, so no file's stat is traded for
+ * its folder's (issue 14: a warm listing's correctness over its stats).
+ */
 const STATTED = [...SMALL_KEYS.map((k) => SMALL_FILES[k]), LAYOUT.metrics, LAYOUT.system];
 
 export interface CacheEntry {
@@ -200,8 +212,17 @@ export class SummaryStore implements Summarizer {
       stat(STATTED, keys),
       keys.length ? this.listed?.load(keys[0]!, opts.tableOnly === true) : null,
     ]);
-    const known = await Promise.all(
-      keys.map(async (k) => (await this.listed?.statusInputs(k)) ?? (await this.loadEntry(k))?.derived),
+    // Without a promise each where the listing cache answers (a warm listing: all 5,000).
+    const known: (StatusInputs | Derived | null | undefined)[] = keys.map((k) =>
+      this.listed?.peekStatusInputs(k),
+    );
+    const unknown: number[] = [];
+    for (let i = 0; i < keys.length; i++) if (!known[i]) unknown.push(i);
+    await Promise.all(
+      unknown.map(async (i) => {
+        const k = keys[i]!;
+        known[i] = (await this.listed?.statusInputs(k)) ?? (await this.loadEntry(k))?.derived;
+      }),
     );
     const inferred = keys.filter((_, i) => !known[i] || statusInferred(known[i]!));
     const activity = new Map(

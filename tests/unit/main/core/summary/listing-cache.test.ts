@@ -4,6 +4,7 @@ import {
   readdirSync,
   readFileSync,
   rmSync,
+  statSync,
   utimesSync,
   writeFileSync,
 } from 'node:fs';
@@ -112,13 +113,19 @@ describe('the listing cache', () => {
     const fresh = await warmed(root, cache);
     const { table, rest } = listingFiles(cache);
     const sound = readFileSync(table, 'utf8');
-    const entries = JSON.parse(sound) as { entries: Record<string, Record<string, unknown>> };
-    const edited = structuredClone(entries);
+    // The table file holds a column per field (listing-cache.ts).
+    const doc = JSON.parse(sound) as {
+      columns: { keys: string[]; sigs: unknown[]; core: Record<string, unknown[]> };
+    };
+    const edited = structuredClone(doc);
     // Signatures that match, beside fields of the wrong type: trusted, they would show a wrong listing.
-    for (const e of Object.values(edited.entries)) e.core = { name: 42, problems: 7, algorithm: 'forged' };
+    const forged = { name: 42, problems: 7, algorithm: 'forged' };
+    for (const [f, v] of Object.entries(forged)) edited.columns.core[f] = edited.columns.keys.map(() => v);
     const damages = [
       sound.slice(0, Math.floor(sound.length / 2)), // a write cut short
       JSON.stringify(edited), // records of the wrong shape
+      // A column out of step with the keys (signatures shifted by one file): never paired with another folder.
+      JSON.stringify({ ...doc, columns: { ...doc.columns, sigs: doc.columns.sigs.slice(3) } }),
       '{"version": 1, "entries": []}', // another version's
       '\u0000\u0001 not json',
     ];
@@ -130,9 +137,7 @@ describe('the listing cache', () => {
       expect(await listed(root, store)).toEqual(fresh);
       await store.flush();
       // Rewritten whole from the full entries, and trusted again.
-      expect(Object.keys((JSON.parse(readFileSync(table, 'utf8')) as typeof entries).entries)).toHaveLength(
-        3,
-      );
+      expect((JSON.parse(readFileSync(table, 'utf8')) as typeof doc).columns.keys).toHaveLength(3);
     }
   });
 
@@ -156,5 +161,25 @@ describe('the listing cache', () => {
     const s = await listed(root, new SummaryStore({ cacheDir: cache }));
     expect(s[1]).toMatchObject({ total_steps: 2, final_loss: 0.25 });
     expect(s[1]!.metrics['train/loss']).toMatchObject({ count: 2, min: 0.25 });
+  });
+
+  it('sees a config.yaml edited in place within the same second, to the same size', async () => {
+    const root = workspace();
+    const cache = tmpDir();
+    await warmed(root, cache);
+    const config = path.join(root, 'a', 'config.yaml');
+    const before = readFileSync(config, 'utf8');
+    const edited = before.replace(/name: dpo/, 'name: ppo');
+    expect(edited).not.toBe(before);
+    expect(edited.length).toBe(before.length);
+    // An editor's save: same inode, same size, the mtime's whole second kept (a coarse file system).
+    const { mtimeMs } = statSync(config);
+    writeFileSync(config, edited);
+    const second = Math.floor(mtimeMs / 1000);
+    utimesSync(config, second + 0.5, second + 0.5);
+    for (const tableOnly of [true, false]) {
+      const a = (await listed(root, new SummaryStore({ cacheDir: cache }), tableOnly))[0]!;
+      expect(a.algorithm).toBe('ppo');
+    }
   });
 });
