@@ -118,6 +118,22 @@ export function workspaceSlice(ctx: Ctx): Slice<WorkspaceSlice> {
       set({ recent });
     }
 
+    /**
+     * The whole listing after a table-only one: installed only while no other listing was asked
+     * for since (a workspace switch or a refresh supersedes it) and for the same root.
+     */
+    async function fillRest(ticket: number, root: string): Promise<void> {
+      try {
+        const listing = await ctx.client.invoke('workspace.list', { root });
+        if (ticket !== ctx.tickets.listing || get().listing?.root !== listing.root) return;
+        set(applyListing(listing));
+        mark('expdesk:list-complete');
+        void syncWatches(listing);
+      } catch (err) {
+        if (ticket === ctx.tickets.listing) set({ listingError: message(err) });
+      }
+    }
+
     /** Watch what the listing shows (once per distinct set), so the table follows runs live. */
     async function syncWatches(listing: WorkspaceListing): Promise<void> {
       const paths = watchOrder(listing.experiments);
@@ -183,12 +199,17 @@ export function workspaceSlice(ctx: Ctx): Slice<WorkspaceSlice> {
 
       async refresh() {
         const ticket = ++ctx.tickets.listing;
+        // Nothing shown yet: the table's fields first (the first rows of a large workspace
+        // sooner), the whole listing right after. A refresh of a shown table asks for the
+        // whole listing at once, so its columns never blank out.
+        const twoPhase = get().listing === null;
         set({ listingLoading: true, listingError: null });
         try {
           mark('expdesk:list-sent');
-          const listing = await ctx.client.invoke('workspace.list', {});
+          const listing = await ctx.client.invoke('workspace.list', twoPhase ? { tableOnly: true } : {});
           mark('expdesk:list-received');
           if (ticket !== ctx.tickets.listing) return;
+          if (twoPhase) void fillRest(ticket, listing.root);
           const left = get().listing !== null && get().listing?.root !== listing.root;
           set(applyListing(listing));
           const info = get().info;
