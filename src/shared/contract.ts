@@ -147,6 +147,8 @@ export const requests = {
          * defaults. The app asks for this first and for the whole listing right after.
          */
         tableOnly: z.boolean().optional(),
+        /** Only the first experiments, in the listing's order: the app's first screenful. */
+        limit: z.number().int().positive().max(100_000).optional(),
       })
       .strict(),
     result: WorkspaceListing,

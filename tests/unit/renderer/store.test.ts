@@ -42,7 +42,7 @@ describe('init', () => {
     // Nothing shown yet: the table's fields first, then the whole listing of the same root.
     expect(foreground(client)).toEqual(['app.info', 'workspace.list', 'workspace.list']);
     expect(client.calls.filter((c) => c.name === 'workspace.list').map((c) => c.params)).toEqual([
-      { tableOnly: true },
+      { tableOnly: true, limit: 200 },
       { root: '/ws' },
     ]);
   });
@@ -91,7 +91,7 @@ describe('init', () => {
     expect(store.getState().connection).toBe('open');
     // The first load's two phases, then one whole listing (a table is shown: no table-only phase).
     expect(client.calls.filter((c) => c.name === 'workspace.list').map((c) => c.params)).toEqual([
-      { tableOnly: true },
+      { tableOnly: true, limit: 200 },
       { root: '/ws' },
       {},
     ]);

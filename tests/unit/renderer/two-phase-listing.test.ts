@@ -72,6 +72,23 @@ describe('two-phase first listing', () => {
     expect(s.listing?.experiments.map((e) => e.path)).toEqual(['/other/x']);
   });
 
+  it('asks for a first screenful only when the table shows the listing’s order unfiltered', async () => {
+    const rest = deferred<WorkspaceListing>();
+    const plain = setup(rest.promise);
+    await plain.store.getState().init();
+    expect(plain.client.calls.find((c) => c.name === 'workspace.list')?.params).toEqual({
+      tableOnly: true,
+      limit: 200,
+    });
+    // A filter typed before the workspace was listed: its matches may lie anywhere, so every row.
+    const filtered = setup(rest.promise);
+    filtered.store.getState().setQuery('dpo');
+    await filtered.store.getState().init();
+    expect(filtered.client.calls.find((c) => c.name === 'workspace.list')?.params).toEqual({
+      tableOnly: true,
+    });
+  });
+
   it('a failing second phase keeps the rows and says why', async () => {
     const rest = deferred<WorkspaceListing>();
     const { store } = setup(rest.promise);
