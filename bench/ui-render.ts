@@ -119,7 +119,18 @@ interface Serve {
 export async function startServe(workspace: string, cacheDir: string): Promise<Serve> {
   const child: ChildProcess = spawn(
     process.execPath,
-    [path.join(REPO, 'bin', 'expdesk.mjs'), 'serve', '--workspace', workspace, '--port', '0'],
+    [
+      // BENCH_SERVE_CPU_PROF=<dir>: a CPU profile of each server in <dir> (node --cpu-prof), to see where its time goes.
+      ...(process.env.BENCH_SERVE_CPU_PROF
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_SERVE_CPU_PROF}`]
+        : []),
+      path.join(REPO, 'bin', 'expdesk.mjs'),
+      'serve',
+      '--workspace',
+      workspace,
+      '--port',
+      '0',
+    ],
     { cwd: REPO, env: { ...process.env, EXPDESK_CACHE_DIR: cacheDir }, stdio: ['ignore', 'pipe', 'pipe'] },
   );
   let out = '';

@@ -138,7 +138,19 @@ export const requests = {
   'app.info': { params: z.object({}).strict(), result: AppInfo },
   /** List the experiments under a folder (default: the open workspace). Read-only. */
   'workspace.list': {
-    params: z.object({ root: AbsPath.optional() }).strict(),
+    params: z
+      .object({
+        root: AbsPath.optional(),
+        /**
+         * The table's fields only (name, status, steps, losses, problems), quicker on a large
+         * workspace; the rest (params, git, metrics' statistics, traceback) keep their empty
+         * defaults. The app asks for this first and for the whole listing right after.
+         */
+        tableOnly: z.boolean().optional(),
+        /** Only the first experiments, in the listing's order: the app's first screenful. */
+        limit: z.number().int().positive().max(100_000).optional(),
+      })
+      .strict(),
     result: WorkspaceListing,
   },
   /** Make a folder the open workspace and list it. Read-only. */

@@ -294,7 +294,7 @@ export class ExpdeskHost implements ExpdeskApi {
   async 'workspace.list'(params: RequestParams<'workspace.list'>): Promise<RequestResult<'workspace.list'>> {
     const root = params.root ?? this.workspace;
     if (!root) throw new ApiError('bad-request', 'no workspace is open: open a folder first');
-    return this.list(root);
+    return this.list(root, params.tableOnly === true, params.limit);
   }
 
   async 'workspace.open'(params: RequestParams<'workspace.open'>): Promise<RequestResult<'workspace.open'>> {
@@ -346,13 +346,19 @@ export class ExpdeskHost implements ExpdeskApi {
     for (const l of this.listeners) l(event, payload);
   }
 
-  private async list(root: string): Promise<RequestResult<'workspace.list'>> {
-    const listing = await resolveLoadedBackend(root, this.backends).list(root);
+  private async list(
+    root: string,
+    tableOnly = false,
+    limit?: number,
+  ): Promise<RequestResult<'workspace.list'>> {
+    const listing = await resolveLoadedBackend(root, this.backends).list(root, { tableOnly, limit });
     // The alert detector learns the runs once the reply is on its way: its marker file per
-    // running run must not hold up the first rows of a large workspace.
-    setImmediate(() => {
-      for (const e of listing.experiments) this.alerts.updated(e);
-    });
+    // running run must not hold up the first rows of a large workspace. A table-only
+    // listing lacks what it reads (metrics' statistics): the whole listing follows it.
+    if (!tableOnly)
+      setImmediate(() => {
+        for (const e of listing.experiments) this.alerts.updated(e);
+      });
     // Re-attach to runs still alive (launched before this process started, or
     // before a restart): their state changes are announced like our own runs'.
     for (const e of listing.experiments) {

@@ -20,6 +20,8 @@ function mark(name: string): void {
 
 /** experiments.compare answers at most this many paths at once (the contract's max). */
 const CONFIG_CHUNK = 200;
+/** Rows in a first screenful (workspace.list's limit): more than the tallest window shows. */
+const FIRST_SCREEN = 200;
 /** experiments.watch takes at most this many paths (the contract's max). */
 const WATCH_MAX = 10_000;
 
@@ -118,6 +120,34 @@ export function workspaceSlice(ctx: Ctx): Slice<WorkspaceSlice> {
       set({ recent });
     }
 
+    /**
+     * A first listing's first request: the table's fields, and only the first screenful when
+     * the table shows the listing's own order unfiltered and ungrouped (those first rows are
+     * then exactly the ones it shows first); else every row.
+     */
+    function firstPhase(): { tableOnly: true; limit?: number } {
+      const s = get();
+      const root = s.info?.workspace;
+      const plain = s.query.trim() === '' && s.sort === null && !(root && s.groupByAll[root]?.length);
+      return plain ? { tableOnly: true, limit: FIRST_SCREEN } : { tableOnly: true };
+    }
+
+    /**
+     * The whole listing after a table-only one: installed only while no other listing was asked
+     * for since (a workspace switch or a refresh supersedes it) and for the same root.
+     */
+    async function fillRest(ticket: number, root: string): Promise<void> {
+      try {
+        const listing = await ctx.client.invoke('workspace.list', { root });
+        if (ticket !== ctx.tickets.listing || get().listing?.root !== listing.root) return;
+        set(applyListing(listing));
+        mark('expdesk:list-complete');
+        void syncWatches(listing);
+      } catch (err) {
+        if (ticket === ctx.tickets.listing) set({ listingError: message(err) });
+      }
+    }
+
     /** Watch what the listing shows (once per distinct set), so the table follows runs live. */
     async function syncWatches(listing: WorkspaceListing): Promise<void> {
       const paths = watchOrder(listing.experiments);
@@ -183,19 +213,24 @@ export function workspaceSlice(ctx: Ctx): Slice<WorkspaceSlice> {
 
       async refresh() {
         const ticket = ++ctx.tickets.listing;
+        // Nothing shown yet: the table's fields first (the first rows of a large workspace
+        // sooner), the whole listing right after. A refresh of a shown table asks for the
+        // whole listing at once, so its columns never blank out.
+        const twoPhase = get().listing === null;
         set({ listingLoading: true, listingError: null });
         try {
           mark('expdesk:list-sent');
-          const listing = await ctx.client.invoke('workspace.list', {});
+          const listing = await ctx.client.invoke('workspace.list', twoPhase ? firstPhase() : {});
           mark('expdesk:list-received');
           if (ticket !== ctx.tickets.listing) return;
+          if (twoPhase) void fillRest(ticket, listing.root);
           const left = get().listing !== null && get().listing?.root !== listing.root;
           set(applyListing(listing));
           const info = get().info;
           if (info && info.workspace !== listing.root) set({ info: { ...info, workspace: listing.root } });
           if (left) get().leaveWorkspace();
           remember(listing.root);
-          void syncWatches(listing);
+          if (!twoPhase) void syncWatches(listing); // else once the whole listing is in
           maybeLoadConfigs();
         } catch (err) {
           if (ticket === ctx.tickets.listing) set({ listingLoading: false, listingError: message(err) });

@@ -39,7 +39,12 @@ describe('init', () => {
     expect(s.listing?.experiments.map((e) => e.folder)).toEqual(['a', 'b', 'c']);
     expect(s.listingLoading).toBe(false);
     expect(s.listingError).toBeNull();
-    expect(foreground(client)).toEqual(['app.info', 'workspace.list']);
+    // Nothing shown yet: the table's fields first, then the whole listing of the same root.
+    expect(foreground(client)).toEqual(['app.info', 'workspace.list', 'workspace.list']);
+    expect(client.calls.filter((c) => c.name === 'workspace.list').map((c) => c.params)).toEqual([
+      { tableOnly: true, limit: 200 },
+      { root: '/ws' },
+    ]);
   });
 
   it('lists nothing when no workspace is open', async () => {
@@ -66,7 +71,7 @@ describe('init', () => {
     client.handle('workspace.list', () => listing('/other', ['/other/x']));
     client.emit('workspace.changed', { root: '/ws' }); // already shown: nothing to do
     await flush();
-    expect(client.calls.filter((c) => c.name === 'workspace.list')).toHaveLength(1);
+    expect(client.calls.filter((c) => c.name === 'workspace.list')).toHaveLength(2); // table, then whole
     client.emit('workspace.changed', { root: '/other' });
     await flush();
     expect(store.getState().listing?.root).toBe('/other');
@@ -84,7 +89,12 @@ describe('init', () => {
     client.setConnection('open');
     await flush();
     expect(store.getState().connection).toBe('open');
-    expect(client.calls.filter((c) => c.name === 'workspace.list')).toHaveLength(2);
+    // The first load's two phases, then one whole listing (a table is shown: no table-only phase).
+    expect(client.calls.filter((c) => c.name === 'workspace.list').map((c) => c.params)).toEqual([
+      { tableOnly: true, limit: 200 },
+      { root: '/ws' },
+      {},
+    ]);
   });
 });
 

@@ -16,7 +16,7 @@ import type { WorkingTree } from '../capture/git';
 import type { ExperimentDetail, WorkspaceListing } from '../../../shared/model';
 import type { AnnotationChange, Annotations } from '../../../shared/annotations';
 import type { CommitRange, GitSide } from '../../../shared/run-diff';
-import type { SummarizeOptions } from '../workspace/summarizer';
+import type { ListOptions } from '../workspace/summarizer';
 
 /** Where experiment events go (the host forwards them as metrics.changed / experiment.updated). */
 export interface BackendSink {
@@ -90,9 +90,10 @@ export interface ExperimentBackend {
 
   /**
    * The experiments of a workspace (workspace.list, `expdesk list`);
-   * `opts.tableOnly` lets a backend leave out what the text table does not show, where that is cheaper.
+   * `opts.tableOnly` lets a backend leave out what the text table does not show, where that is cheaper;
+   * `opts.limit`, list only the first experiments (where that is cheaper).
    */
-  list(root: string, opts?: SummarizeOptions): Promise<WorkspaceListing>;
+  list(root: string, opts?: ListOptions): Promise<WorkspaceListing>;
 
   /** Details of experiments, in order (experiment.get, compare, `expdesk show`); a missing one fails, naming it. */
   details(locations: string[]): Promise<ExperimentDetail[]>;

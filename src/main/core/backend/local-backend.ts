@@ -20,7 +20,7 @@ import { ConfinementError, resolveInside } from '../fs/confine';
 import { readExperimentFile } from '../workspace/file-access';
 import { LAYOUT } from '../workspace/layout';
 import { listWorkspace, mapLimited } from '../workspace/workspace';
-import type { SummarizeOptions } from '../workspace/summarizer';
+import type { ListOptions } from '../workspace/summarizer';
 import type {
   BackendFileText,
   BackendSink,
@@ -59,7 +59,7 @@ export class LocalBackend extends WatchingBackend<ExperimentWatcher> implements 
     return path.resolve(location);
   }
 
-  async list(root: string, opts?: SummarizeOptions): Promise<WorkspaceListing> {
+  async list(root: string, opts?: ListOptions): Promise<WorkspaceListing> {
     const listing = await listWorkspace(path.resolve(root), this.options.summaries, opts);
     return { ...listing, experiments: await this.slurm.apply(listing.experiments) };
   }

@@ -16,6 +16,15 @@ export interface SummarizeOptions {
   tableOnly?: boolean;
 }
 
+/** How to list a workspace (ExperimentBackend.list). */
+export interface ListOptions extends SummarizeOptions {
+  /**
+   * Only the first `limit` experiments, in the listing's order: the app's first screenful
+   * of a large workspace (the whole listing follows).
+   */
+  limit?: number;
+}
+
 export interface Summarizer {
   summarize(dir: string, opts?: SummarizeOptions): Promise<ExperimentSummary>;
   /**

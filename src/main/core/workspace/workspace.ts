@@ -4,7 +4,7 @@
  */
 import path from 'node:path';
 import type { ExperimentSummary, WorkspaceListing } from '../../../shared/model';
-import type { SummarizeOptions, Summarizer } from './summarizer';
+import type { ListOptions, SummarizeOptions, Summarizer } from './summarizer';
 import { discoverExperiments } from './discover';
 import { mapLimited } from './fast-fs';
 
@@ -54,15 +54,16 @@ export async function summarizeSafely(
 export async function listWorkspace(
   root: string,
   store: Summarizer,
-  opts?: SummarizeOptions,
+  opts?: ListOptions,
 ): Promise<WorkspaceListing> {
   const found = await discoverExperiments(root);
   const unreadable = new Set(found.unreadable);
+  const dirs = opts?.limit === undefined ? found.experiments : found.experiments.slice(0, opts.limit);
   const release = await store.prepare?.(
-    found.experiments.filter((d) => !unreadable.has(d)),
+    dirs.filter((d) => !unreadable.has(d)),
     opts,
   );
-  const experiments = await mapLimited(found.experiments, CONCURRENCY, async (dir) =>
+  const experiments = await mapLimited(dirs, CONCURRENCY, async (dir) =>
     unreadable.has(dir)
       ? unreadableSummary(dir, new Error('permission denied'))
       : summarizeSafely(store, dir, opts),
