@@ -226,5 +226,7 @@ export const WorkspaceListing = z.object({
   experimentsDir: z.string(),
   kind: z.enum(['experiments-folder', 'project-root', 'single-experiment']),
   experiments: z.array(ExperimentSummary),
+  /** Experiments found, when `experiments` holds only the first of them (workspace.list's `limit`). */
+  total: z.number().int().nonnegative().optional(),
 });
 export type WorkspaceListing = z.infer<typeof WorkspaceListing>;

@@ -43,8 +43,11 @@ describe('workspace.list in phases', () => {
       const first = (await h.dispatch('workspace.list', { tableOnly: true, limit: 2 })) as Listing;
       expect(first.root).toBe(whole.root);
       expect(tableOf(first)).toEqual(tableOf(whole).slice(0, 2));
+      // It says how many there are in all; a listing that holds them all does not need to.
+      expect(first.total).toBe(4);
       const table = (await h.dispatch('workspace.list', { tableOnly: true })) as Listing;
       expect(tableOf(table)).toEqual(tableOf(whole));
+      expect(table.total).toBeUndefined();
     }
     // The whole listing after them still carries what the table-only one may leave out.
     const again = (await host.dispatch('workspace.list', { root: whole.root })) as Listing;

@@ -16,7 +16,9 @@ const STATES: readonly ExperimentState[] = ['running', 'completed', 'failed', 's
 export function ExperimentsToolbar({ compact }: { compact: boolean }): React.JSX.Element {
   const query = useExpdesk((s) => s.query);
   const setQuery = useExpdesk((s) => s.setQuery);
-  const total = useExpdesk((s) => s.listing?.experiments.length ?? 0);
+  // While only the first screenful is in (a large workspace's first listing), the count is the folder's.
+  const total = useExpdesk((s) => s.listing?.total ?? s.listing?.experiments.length ?? 0);
+  const partial = useExpdesk((s) => (s.listing?.total ?? 0) > (s.listing?.experiments.length ?? 0));
   const shown = useExpdesk((s) => selectVisibleExperiments(s).length);
   const checked = useExpdesk((s) => s.checked);
   const setChecked = useExpdesk((s) => s.setChecked);
@@ -74,6 +76,7 @@ export function ExperimentsToolbar({ compact }: { compact: boolean }): React.JSX
       {!compact && <StatusChips />}
       <span className="toolbar-count muted" data-testid="shown-count">
         {shown === total ? `${total}` : `${shown} of ${total}`}
+        {partial && ' · listing the rest…'}
         {hasConditions && configLoading && ' · reading configs…'}
         {hasConditions && configError && ` · config values unavailable (${configError})`}
       </span>

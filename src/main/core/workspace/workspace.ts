@@ -68,5 +68,13 @@ export async function listWorkspace(
       ? unreadableSummary(dir, new Error('permission denied'))
       : summarizeSafely(store, dir, opts),
   ).finally(release);
-  return { root: found.root, experimentsDir: found.experimentsDir, kind: found.kind, experiments };
+  const listing: WorkspaceListing = {
+    root: found.root,
+    experimentsDir: found.experimentsDir,
+    kind: found.kind,
+    experiments,
+  };
+  // A first screenful says how many there are, so the table does not claim 200 of a 10,000-run workspace.
+  if (dirs.length < found.experiments.length) listing.total = found.experiments.length;
+  return listing;
 }
