@@ -143,6 +143,8 @@ export function workspaceSlice(ctx: Ctx): Slice<WorkspaceSlice> {
         set(applyListing(listing));
         mark('expdesk:list-complete');
         void syncWatches(listing);
+        // Config columns, a config filter or groups need the values of the rows that came with it.
+        maybeLoadConfigs();
       } catch (err) {
         if (ticket === ctx.tickets.listing) set({ listingError: message(err) });
       }

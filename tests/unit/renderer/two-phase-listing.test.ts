@@ -99,4 +99,31 @@ describe('two-phase first listing', () => {
     expect(s.listing?.experiments.map((e) => e.folder)).toEqual(['a', 'b']);
     expect(s.listingError).toContain('the listing cache is unreadable');
   });
+
+  it('a config column shown: the rows of the whole listing get their config values too', async () => {
+    const rest = deferred<WorkspaceListing>();
+    const { client, store } = setup(rest.promise);
+    const asked: string[] = [];
+    client.handle('experiments.compare', ({ paths }) => {
+      asked.push(...paths);
+      return {
+        experiments: [],
+        configSame: [{ key: 'dpo.beta', value: 0.1 }],
+        configDiff: [],
+        metadataSame: [],
+        metadataDiff: [],
+      } as never;
+    });
+    client.handle('workspace.list', (p) =>
+      (p as { tableOnly?: boolean }).tableOnly ? listing('/ws', PATHS.slice(0, 1)) : rest.promise,
+    );
+    await store.getState().init();
+    store.getState().setColumns(['cfg:dpo.beta']);
+    await flush();
+    expect(asked).toEqual(['/ws/experiments/a']);
+    rest.resolve(whole('/ws', PATHS));
+    await flush();
+    expect(asked).toEqual(['/ws/experiments/a', '/ws/experiments/b']);
+    expect(store.getState().configIndex['/ws/experiments/b']).toEqual({ 'dpo.beta': 0.1 });
+  });
 });
