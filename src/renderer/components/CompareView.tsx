@@ -327,7 +327,7 @@ function OverlaidCharts({
   const keys = useMemo(() => metricKeys.slice(0, limit), [metricKeys, limit]);
   const pathsKey = exps.map((e) => e.path).join('\n');
   // Grouped in the table: the runs are drawn as their groups' means and bands (components/GroupCurves.tsx).
-  const smoothing = useMemo(() => viewSmoothing(view), [view]);
+  const smoothing = viewSmoothing(view); // compared by value: GroupCurves keys its request on JSON
   const grouped = useGroupCurves(exps, keys, { xMode, range, buckets, smoothing }, colorOf);
   const band = useExpdesk((s) => s.groupBand);
   // Drawn as groups: the runs' own series are not needed.
