@@ -115,6 +115,8 @@ export function sshBackend(store: SummaryStore): SshBackend {
       pool: remotes(),
       summaries: store,
       mirror: new RemoteMetricsMirror(mirrorDir),
+      // A listing needs the summaries, not the mirror files: held in memory, written only if read.
+      listingMirror: store.cacheRoot ? new RemoteMetricsMirror(store.cacheRoot, { lazy: true }) : undefined,
       onExportFetch: (location) => process.stderr.write(`expdesk: fetching ${location}\n`),
     });
     backends.set(store, b);

@@ -59,6 +59,8 @@ export interface SshBackendOptions {
   workspace?: () => OpenWorkspace | null;
   /** Where watch events go; without it, watching is refused. */
   sink?: BackendSink;
+  /** The metrics mirrors of listings (default: the summaries' cache folder's); the CLI's are lazy. */
+  listingMirror?: RemoteMetricsMirror;
   /** Told when an experiment is about to be fetched for export (the CLI says so on stderr). */
   onExportFetch?: (location: string) => void;
 }
@@ -104,7 +106,7 @@ export class SshBackend extends WatchingBackend<RemoteExperimentWatcher> impleme
     return {
       loc,
       conn,
-      ws: new RemoteWorkspace(conn, loc, this.options.summaries),
+      ws: new RemoteWorkspace(conn, loc, this.options.summaries, this.options.listingMirror),
       label: remoteEndpointLabel(loc),
     };
   }

@@ -46,6 +46,7 @@ import {
 } from 'node:fs/promises';
 import path from 'node:path';
 import { LAYOUT } from '../workspace/layout';
+import type { Accepted, MirrorResult, MirrorTarget, RemoteBytes } from './remote-mirror-types';
 import { callRemote, RemoteOpError, type HelperHost } from './remote-python';
 import {
   FINGERPRINT_BYTES,
@@ -57,6 +58,8 @@ import {
   oneAtATime,
 } from './remote-wire';
 
+export type { Accepted, MirrorResult, MirrorTarget, RemoteBytes } from './remote-mirror-types';
+
 const MIRROR_VERSION = 1;
 const MAX_BYTES_PER_FILE = 16 * 1024 * 1024;
 const MAX_TOTAL_BYTES = 64 * 1024 * 1024;
@@ -66,23 +69,6 @@ const MAX_ROUNDS = 256;
 export const MIRROR_MAX_AGE_MS = 30 * 24 * 3600 * 1000;
 /** How often a mirror in use marks its folder as used (a utimes, not one per read). */
 const USE_MARK_MS = 3600 * 1000;
-
-export interface MirrorTarget {
-  /** The experiment's `ssh://…` text: the mirror's key. */
-  location: string;
-  /** The path on the remote: an experiment folder, or with `allowFile` a metrics file itself. */
-  remotePath: string;
-  allowFile?: boolean;
-}
-
-export interface MirrorResult {
-  /** The local folder holding logs/metrics.jsonl. */
-  dir: string;
-  /** The mirror started over (the remote file was replaced or shrank): cached reads of it are stale. */
-  reset: boolean;
-  /** Bytes brought over by this sync. */
-  bytes: number;
-}
 
 interface MirrorState {
   location: string;
@@ -96,28 +82,8 @@ interface MirrorState {
   markedAt: number;
   /** Its folder was not in the cache when this process first looked: no file to stat, read or mark. */
   absent: boolean;
-}
-
-/** Metrics bytes of a remote file from `start`, as an answer (gather's or tail's) carries them. */
-export interface RemoteBytes {
-  start: number;
-  /** The remote file does not continue the mirror (replaced, shrunk): `data` starts at byte 0. */
-  reset: boolean;
-  data: Buffer;
-  /** The remote file's inode. */
-  ino: number | null;
-}
-
-/** What accept() did with an answer. */
-export interface Accepted {
-  /** The mirror started over. */
-  reset: boolean;
-  /** Bytes added to the mirror. */
-  bytes: number;
-  /** The answer did not continue the mirror: it was emptied, ask again from its (new) length. */
-  again: boolean;
-  /** The bytes added, and the mirror's offset where they start (a feed at that offset can take them from memory). */
-  added: { data: Buffer; at: number };
+  /** A lazy mirror's bytes, held in memory and not written yet (materialize() writes them). */
+  held?: Buffer[];
 }
 
 interface SharedMirrors {
@@ -146,6 +112,12 @@ export class RemoteMetricsMirror {
   constructor(
     /** The cache folder the mirrors live in. */
     readonly root: string,
+    /**
+     * Lazy: new mirrors stay in memory until something reads their file
+     * (materialize(); sync() always does). A CLI listing needs the summaries,
+     * not the files: it then writes none, and the next listing asks again.
+     */
+    private readonly options: { lazy?: boolean } = {},
   ) {
     const key = path.resolve(root);
     let s = shared.get(key);
@@ -195,7 +167,7 @@ export class RemoteMetricsMirror {
   accept(location: string, bytes: RemoteBytes): Promise<Accepted> {
     return this.locked(location, async () => {
       const st = await this.state(location);
-      const exists = !st.absent && (await fileExists(st.file));
+      const exists = await this.onDisk(st);
       if (!exists) {
         st.offset = 0;
         st.ino = null;
@@ -221,7 +193,8 @@ export class RemoteMetricsMirror {
       const added = { data: fresh, at: st.offset };
       this.stats.bytes += data.length;
       if (fresh.length > 0) {
-        await appendFile(st.file, fresh);
+        if (st.held) st.held.push(fresh);
+        else await appendFile(st.file, fresh);
         st.offset += fresh.length;
         st.last = lastBytes(st.last, fresh);
       }
@@ -234,7 +207,7 @@ export class RemoteMetricsMirror {
   clear(location: string): Promise<boolean> {
     return this.locked(location, async () => {
       const st = await this.state(location);
-      const exists = await fileExists(st.file);
+      const exists = st.held !== undefined || (await fileExists(st.file));
       if (st.offset === 0 && exists) return false;
       await this.replace(st, Buffer.alloc(0), null);
       return true;
@@ -383,6 +356,7 @@ export class RemoteMetricsMirror {
     if (st.offset === 0) return '';
     const n = Math.min(FINGERPRINT_BYTES, st.offset);
     if (st.last !== null && st.last.length === n) return st.last.toString('base64');
+    if (st.held) await this.replace(st, Buffer.concat(st.held), st.ino, true);
     const buf = Buffer.alloc(n);
     const fh = await open(st.file, 'r');
     try {
@@ -407,7 +381,7 @@ export class RemoteMetricsMirror {
         break;
       }
       const states = await Promise.all(pending.map((t) => this.state(t.location)));
-      const exists = await Promise.all(states.map((st) => fileExists(st.file)));
+      const exists = await Promise.all(states.map((st) => this.onDisk(st)));
       const files = await Promise.all(
         pending.map(async (t, i) => {
           const st = states[i]!;
@@ -467,11 +441,42 @@ export class RemoteMetricsMirror {
       }
       pending = next;
     }
+    // The caller reads the mirrors' files (charts, `show`): write what is held.
+    await Promise.all(targets.map((t) => this.materialize(t.location)));
     return out;
   }
 
+  /** Whether the mirror has a copy (a file, or held bytes). */
+  private async onDisk(st: MirrorState): Promise<boolean> {
+    return st.held !== undefined || (!st.absent && (await fileExists(st.file)));
+  }
+
+  /** Write a lazy mirror's held bytes to its file (temp + rename), before a reader reads it. */
+  materialize(location: string): Promise<void> {
+    return this.locked(location, async () => {
+      const st = this.states.get(location);
+      if (st?.held) await this.replace(st, Buffer.concat(st.held), st.ino, true);
+    });
+  }
+
   /** Start the mirror over with these bytes (a new local file, renamed into place). */
-  private async replace(st: MirrorState, data: Buffer, ino: number | null): Promise<void> {
+  private async replace(
+    st: MirrorState,
+    data: Buffer,
+    ino: number | null,
+    write = !this.options.lazy,
+  ): Promise<void> {
+    st.held = write ? undefined : [data];
+    if (!write) {
+      Object.assign(st, {
+        absent: false,
+        markedAt: Date.now(),
+        offset: data.length,
+        last: lastBytes(null, data),
+        ino,
+      });
+      return;
+    }
     await mkdir(path.dirname(st.file), { recursive: true });
     const tmp = `${st.file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
     await writeFile(tmp, data);
@@ -485,6 +490,7 @@ export class RemoteMetricsMirror {
 
   private async recordIno(st: MirrorState, ino: number | null, makeDir = true): Promise<void> {
     st.ino = ino;
+    if (st.held) return; // written with the bytes
     if (makeDir) await mkdir(st.dir, { recursive: true });
     await writeFile(path.join(st.dir, 'mirror.json'), JSON.stringify({ location: st.location, ino }));
   }

@@ -10,7 +10,7 @@
  */
 import { MetricsFold } from '../../../shared/metrics-summary';
 import { remoteJoin } from '../../../shared/remote-location';
-import type { MetricsFeeds } from '../metrics/metrics-feed';
+import type { MetricsFeed, MetricsFeeds } from '../metrics/metrics-feed';
 import { emptyTailState } from '../metrics/metrics-tail';
 import type { CacheEntry, FileSig } from '../summary/summary-store';
 import { WorkspaceError } from '../workspace/discover';
@@ -71,6 +71,24 @@ export async function acceptBytes(
   return { more: more && offset < m.size };
 }
 
+/** Bring a feed up to its mirror: the bytes just added, from memory, else the file (a lazy mirror's written first). */
+export async function feedFrom(
+  mirror: RemoteMetricsMirror,
+  location: string,
+  feed: MetricsFeed,
+  added: Accepted['added'] | undefined,
+): Promise<void> {
+  if (added && (await feed.take(added.data, added.at))) return;
+  await mirror.materialize(location);
+  await feed.read();
+}
+
+/** A metrics reader state from the first byte. */
+export const freshRead = (): Pick<CacheEntry, 'tail' | 'fold'> => ({
+  tail: emptyTailState(),
+  fold: new MetricsFold().state,
+});
+
 type SystemState = NonNullable<CacheEntry['system']>;
 
 /** What the helper is told of the client's copy of logs/system.jsonl. */
@@ -119,7 +137,7 @@ export async function absorbSystem(
     sig.ino,
     async (added) => {
       const feed = ctx.feeds.open(file, () => ({ tail: state.tail, fold: state.fold, ino: null }));
-      if (!added || !(await feed.take(added.data, added.at))) await feed.read();
+      await feedFrom(ctx.mirror, location, feed, added);
       state = { sig, tail: feed.tailState, fold: feed.foldState };
     },
   );

@@ -60,7 +60,7 @@ import { RemoteMetricsMirror, type Accepted } from './remote-metrics';
 import { RemoteRunFiles, type RunKind } from './remote-run-files';
 import { compareRel, osErrorText, scratchMirrorRoot, textOf, toSig, toWire } from './remote-wire';
 import { callRemote, type HelperHost } from './remote-python';
-import { absorbSystem, acceptBytes, coreError, systemHint } from './remote-stream';
+import { absorbSystem, acceptBytes, coreError, feedFrom, freshRead, systemHint } from './remote-stream';
 
 /** Bump when the remote part of an entry changes shape (2: logs/system.jsonl is shipped too; 3: TensorBoard/MLflow runs' files). */
 const REMOTE_ENTRY_VERSION = 3;
@@ -148,9 +148,15 @@ export class RemoteWorkspace {
       fold: entry.fold,
       ino: null, // the mirror's own inode is learnt on the first read; the fingerprint decides until then
     }));
-    if (!added || !(await feed.take(added.data, added.at))) await feed.read();
+    await feedFrom(this.mirror, entry.dir, feed, added);
     entry.tail = feed.tailState;
     entry.fold = feed.foldState;
+  }
+
+  /** Forget an experiment's feed: its reader state starts over. */
+  private forgetFeed(key: string): Pick<RemoteEntry, 'tail' | 'fold'> {
+    this.feeds.forget(this.mirror.fileOf(key));
+    return freshRead();
   }
 
   /** The `ssh://…` text of a remote path on this endpoint. */
@@ -213,18 +219,11 @@ export class RemoteWorkspace {
     entry.remote.systemMore = system.more;
     const metricsSig = toSig(g.sigs?.metrics);
     if (metricsSig === null && g.other_metrics && g.run_files) {
-      if (cached?.remote.other !== g.other_metrics) {
-        entry.tail = emptyTailState();
-        entry.fold = new MetricsFold().state;
-      }
+      if (cached?.remote.other !== g.other_metrics) Object.assign(entry, freshRead());
       return this.absorbRun(key, g.other_metrics, g.run_files, entry);
     }
     if (metricsSig === null) {
-      entry.metricsProblem = null;
-      entry.tail = emptyTailState();
-      entry.fold = new MetricsFold().state;
-      entry.metricsSig = null;
-      this.feeds.forget(this.mirror.fileOf(key));
+      Object.assign(entry, { metricsProblem: null, metricsSig: null }, this.forgetFeed(key));
       if ((await this.mirror.position(key)).offset > 0) await this.mirror.clear(key);
       return entry;
     }
@@ -238,6 +237,9 @@ export class RemoteWorkspace {
       return entry;
     }
     entry.metricsProblem = null;
+    // Read before, but no mirror kept (a lazy one's, a cleaned cache): read again from the first byte.
+    if (m.start === 0 && entry.tail.offset > 0 && (await this.mirror.position(key)).offset === 0)
+      Object.assign(entry, this.forgetFeed(key));
     const got = await acceptBytes(
       this.mirror,
       this.conn,
