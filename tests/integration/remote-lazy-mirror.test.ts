@@ -1,0 +1,84 @@
+/**
+ * A CLI listing of a remote workspace (src/cli/remote.ts) keeps its metrics
+ * mirrors lazy (RemoteMetricsMirror `lazy`): the listing writes no mirror
+ * file, its summaries equal a local listing's, a later listing without the
+ * mirrors (a new process) still gives the right figures of a grown run, and
+ * a chart request afterwards (sync) gets the full series. The remote helper
+ * is the real one, run by python3 in a local shell (tests/helpers/local-helper.ts).
+ */
+import { appendFileSync, cpSync, existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { RemoteMetricsMirror } from '../../src/main/core/remote/remote-metrics';
+import { RemoteWorkspace } from '../../src/main/core/remote/remote-workspace';
+import { SummaryStore } from '../../src/main/core/summary/summary-store';
+import { listWorkspace } from '../../src/main/core/workspace/workspace';
+import { parseRemoteLocation } from '../../src/shared/remote-location';
+import { localHelper } from '../helpers/local-helper';
+import { tmpDir } from '../helpers/tmp';
+
+const helper = localHelper('lazy');
+const endpoint = parseRemoteLocation('ssh://lazy/')!;
+
+const records = (from: number, to: number): string =>
+  Array.from({ length: to - from }, (_, i) =>
+    JSON.stringify({ step: from + i, 'train/loss': 1 / (from + i + 1) }),
+  ).join('\n') + '\n';
+
+function experiment(root: string, name: string, lines: number): string {
+  const dir = path.join(root, 'experiments', name);
+  mkdirSync(path.join(dir, 'logs'), { recursive: true });
+  writeFileSync(path.join(dir, 'config.yaml'), 'training:\n  lr: 0.001\n');
+  writeFileSync(path.join(dir, 'logs', 'metrics.jsonl'), records(0, lines));
+  return dir;
+}
+
+/** The metrics figures of a listing, by folder. */
+async function figures(
+  listing: Promise<{ experiments: Array<{ folder: string; records: unknown; metrics: unknown }> }>,
+) {
+  const l = await listing;
+  return Object.fromEntries(l.experiments.map((e) => [e.folder, { records: e.records, metrics: e.metrics }]));
+}
+
+function lazyWorkspace(cache: string, store = new SummaryStore({ cacheDir: cache })): RemoteWorkspace {
+  return new RemoteWorkspace(helper, endpoint, store, new RemoteMetricsMirror(cache, { lazy: true }));
+}
+
+const mirrorsIn = (cache: string): boolean => existsSync(path.join(cache, 'remote-metrics-v1'));
+
+describe('a CLI listing keeps its metrics mirrors in memory', () => {
+  it('writes no mirror, and the figures and a later chart request stay right', async () => {
+    const remote = tmpDir('expdesk-lazy-remote-');
+    const a = experiment(remote, 'exp001_a', 40);
+    experiment(remote, 'exp002_b', 7);
+    const cache = tmpDir('expdesk-lazy-cache-');
+
+    const store = new SummaryStore({ cacheDir: cache });
+    const ws = lazyWorkspace(cache, store);
+    const first = await figures(ws.list(remote));
+    await store.flush(); // as the CLI does at exit
+    expect(first).toEqual(await figures(listWorkspace(remote, new SummaryStore({ cacheDir: false }))));
+    expect(first['exp001_a']!.records).toBe(40);
+    expect(mirrorsIn(cache)).toBe(false);
+
+    // A new process (its own copy of the cache: no mirror, the summaries' offsets) lists a grown run.
+    appendFileSync(path.join(a, 'logs', 'metrics.jsonl'), records(40, 55));
+    const later = tmpDir('expdesk-lazy-cache2-');
+    cpSync(cache, later, { recursive: true });
+    const grown = await figures(lazyWorkspace(later).list(remote));
+    expect(grown).toEqual(await figures(listWorkspace(remote, new SummaryStore({ cacheDir: false }))));
+    expect(grown['exp001_a']!.records).toBe(55);
+    expect(mirrorsIn(later)).toBe(false);
+
+    // A chart request afterwards: the full series, in a mirror file equal to the remote file.
+    const location = ws.locate(a);
+    for (const mirror of [new RemoteMetricsMirror(later), new RemoteMetricsMirror(cache, { lazy: true })]) {
+      const [r] = await mirror.sync(helper, [{ location, remotePath: a }]);
+      expect(r).not.toBeInstanceOf(Error);
+      expect(readFileSync(mirror.fileOf(location), 'utf8')).toBe(
+        readFileSync(path.join(a, 'logs', 'metrics.jsonl'), 'utf8'),
+      );
+    }
+  });
+});
