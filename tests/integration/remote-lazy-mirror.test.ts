@@ -14,6 +14,7 @@ import { RemoteWorkspace } from '../../src/main/core/remote/remote-workspace';
 import { SummaryStore } from '../../src/main/core/summary/summary-store';
 import { listWorkspace } from '../../src/main/core/workspace/workspace';
 import { parseRemoteLocation } from '../../src/shared/remote-location';
+import { afterMarker, decodeAnswer, type HelperHost } from '../../src/main/core/remote/remote-python';
 import { localHelper } from '../helpers/local-helper';
 import { tmpDir } from '../helpers/tmp';
 
@@ -41,8 +42,36 @@ async function figures(
   return Object.fromEntries(l.experiments.map((e) => [e.folder, { records: e.records, metrics: e.metrics }]));
 }
 
-function lazyWorkspace(cache: string, store = new SummaryStore({ cacheDir: cache })): RemoteWorkspace {
-  return new RemoteWorkspace(helper, endpoint, store, new RemoteMetricsMirror(cache, { lazy: true }));
+function lazyWorkspace(
+  cache: string,
+  store = new SummaryStore({ cacheDir: cache }),
+  host: HelperHost = helper,
+): RemoteWorkspace {
+  return new RemoteWorkspace(host, endpoint, store, new RemoteMetricsMirror(cache, { lazy: true }));
+}
+
+/** The helper, keeping where each answer's metrics bytes of an experiment started and how many there were. */
+function watchedHelper(): { host: HelperHost; sent: Map<string, Array<{ start: number; bytes: number }>> } {
+  const sent = new Map<string, Array<{ start: number; bytes: number }>>();
+  const host: HelperHost = {
+    label: helper.label,
+    exec: async (command, opts) => {
+      const r = await helper.exec(command, opts);
+      const body = decodeAnswer(afterMarker(r.stdout)!) as {
+        ok?: { experiments?: Array<{ path: string; metrics?: { start: number; data: Buffer } }> };
+      };
+      for (const g of body.ok?.experiments ?? [])
+        if (g.metrics && 'data' in g.metrics) {
+          const name = path.basename(g.path);
+          sent.set(name, [
+            ...(sent.get(name) ?? []),
+            { start: g.metrics.start, bytes: g.metrics.data.length },
+          ]);
+        }
+      return r;
+    },
+  };
+  return { host, sent };
 }
 
 const mirrorsIn = (cache: string): boolean => existsSync(path.join(cache, 'remote-metrics-v1'));
@@ -66,10 +95,24 @@ describe('a CLI listing keeps its metrics mirrors in memory', () => {
     appendFileSync(path.join(a, 'logs', 'metrics.jsonl'), records(40, 55));
     const later = tmpDir('expdesk-lazy-cache2-');
     cpSync(cache, later, { recursive: true });
-    const grown = await figures(lazyWorkspace(later).list(remote));
+    const watched = watchedHelper();
+    const laterStore = new SummaryStore({ cacheDir: later });
+    const grown = await figures(lazyWorkspace(later, laterStore, watched.host).list(remote));
+    await laterStore.flush();
     expect(grown).toEqual(await figures(listWorkspace(remote, new SummaryStore({ cacheDir: false }))));
     expect(grown['exp001_a']!.records).toBe(55);
     expect(mirrorsIn(later)).toBe(false);
+    // Only the appended records travelled, from where the first listing's reader stopped; nothing of the unchanged run.
+    expect(watched.sent.get('exp001_a')).toEqual([
+      { start: Buffer.byteLength(records(0, 40)), bytes: Buffer.byteLength(records(40, 55)) },
+    ]);
+    expect(watched.sent.get('exp002_b')).toBeUndefined();
+
+    // The file rewritten behind the reader's back (same length and more, other bytes): read again from byte 0.
+    writeFileSync(path.join(a, 'logs', 'metrics.jsonl'), records(100, 160));
+    const rewritten = await figures(lazyWorkspace(later).list(remote));
+    expect(rewritten).toEqual(await figures(listWorkspace(remote, new SummaryStore({ cacheDir: false }))));
+    expect(rewritten['exp001_a']!.records).toBe(60);
 
     // A chart request afterwards: the full series, in a mirror file equal to the remote file.
     const location = ws.locate(a);

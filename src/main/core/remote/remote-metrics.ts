@@ -117,7 +117,7 @@ export class RemoteMetricsMirror {
      * (materialize(); sync() always does). A CLI listing needs the summaries,
      * not the files: it then writes none, and the next listing asks again.
      */
-    private readonly options: { lazy?: boolean } = {},
+    readonly options: { lazy?: boolean } = {},
   ) {
     const key = path.resolve(root);
     let s = shared.get(key);

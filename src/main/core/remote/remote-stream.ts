@@ -11,7 +11,7 @@
 import { MetricsFold } from '../../../shared/metrics-summary';
 import { remoteJoin } from '../../../shared/remote-location';
 import type { MetricsFeed, MetricsFeeds } from '../metrics/metrics-feed';
-import { emptyTailState } from '../metrics/metrics-tail';
+import { emptyTailState, type MetricsTailState } from '../metrics/metrics-tail';
 import type { CacheEntry, FileSig } from '../summary/summary-store';
 import { WorkspaceError } from '../workspace/discover';
 import { LAYOUT } from '../workspace/layout';
@@ -33,13 +33,36 @@ export function coreError(err: unknown): unknown {
 
 type WireBytes = Exclude<WireMetrics, { error: string }>;
 
-/** Brings a feed up to its mirror: given the bytes just added (and where), from memory when the feed can take them. */
-export type FeedRead = (added?: Accepted['added']) => Promise<void>;
+/**
+ * Brings a feed up to its mirror: given the bytes just added (and where), from
+ * memory when the feed can take them. `only`: there is no file to fall back
+ * to (bytes resumed from the reader's offset); false when the feed did not take them.
+ */
+export type FeedRead = (added?: Accepted['added'], only?: boolean) => Promise<boolean>;
+
+/**
+ * Where the remote sends a stream's bytes from: after the mirror's copy; or,
+ * where a lazy mirror holds none of it (a CLI listing in a new process writes
+ * no mirror files), after what the summary's reader consumed — the cache
+ * entry's offset and fingerprint — so a later listing brings only what was
+ * appended, not the whole file again.
+ */
+export async function streamPosition(
+  mirror: RemoteMetricsMirror,
+  location: string,
+  tail: MetricsTailState | undefined,
+): Promise<{ offset: number; fingerprint: string }> {
+  const at = await mirror.position(location);
+  if (at.offset > 0 || !mirror.options.lazy || !tail?.offset || !tail.fingerprint) return at;
+  return { offset: tail.offset, fingerprint: tail.fingerprint };
+}
 
 /**
  * One answer's bytes into `target`'s mirror, then `read` (the feed over the
- * mirror). 'again': the answer did not continue the mirror (now empty), ask
- * from the start; else whether bytes remain on the remote beyond this answer.
+ * mirror); bytes resumed from the reader's offset (streamPosition) go to the
+ * feed alone. 'again': the answer did not continue the mirror (now empty), or
+ * the feed could not take resumed bytes: forget the reader, ask from the
+ * start; else whether bytes remain on the remote beyond this answer.
  */
 export async function acceptBytes(
   mirror: RemoteMetricsMirror,
@@ -49,6 +72,16 @@ export async function acceptBytes(
   ino: number | null,
   read: FeedRead,
 ): Promise<'again' | { more: boolean }> {
+  if (
+    m.start > 0 &&
+    !m.reset &&
+    mirror.options.lazy &&
+    (await mirror.position(target.location)).offset === 0
+  ) {
+    // A line longer than the budget is fetched into the mirror by `tail`, from the first byte: ask again.
+    const took = m.skip_to === undefined && (await read({ data: m.data, at: m.start }, true));
+    return took ? { more: m.more && m.start + m.data.length < m.size } : 'again';
+  }
   const got = await mirror.accept(target.location, {
     start: m.start,
     reset: m.reset,
@@ -77,10 +110,13 @@ export async function feedFrom(
   location: string,
   feed: MetricsFeed,
   added: Accepted['added'] | undefined,
-): Promise<void> {
-  if (added && (await feed.take(added.data, added.at))) return;
+  only = false,
+): Promise<boolean> {
+  if (added && (await feed.take(added.data, added.at))) return true;
+  if (only) return false;
   await mirror.materialize(location);
   await feed.read();
+  return true;
 }
 
 /** A metrics reader state from the first byte. */
@@ -98,7 +134,7 @@ export async function systemHint(
   system: CacheEntry['system'] | undefined,
   more: boolean,
 ): Promise<{ sig: ReturnType<typeof toWire>; offset: number; fingerprint: string; more?: true }> {
-  const at = await mirror.position(systemMirrorKey(key));
+  const at = await streamPosition(mirror, systemMirrorKey(key), system?.tail);
   // A mirror shorter than what was read of it (its cache folder cleaned): ask for the file again.
   const sig = system && at.offset >= system.tail.offset ? toWire(system.sig) : null;
   return { sig, offset: at.offset, fingerprint: at.fingerprint, ...(more ? { more: true } : {}) };
@@ -128,20 +164,26 @@ export async function absorbSystem(
   if (!m) return { system: prior ?? null, more: false }; // unchanged since the hint
   const empty = (): SystemState => ({ sig, tail: emptyTailState(), fold: new MetricsFold().state });
   if (!('data' in m)) return { system: empty(), more: false };
-  let state: SystemState = prior ?? empty();
+  // Read before, but the answer starts over (replaced, or resumed bytes not taken): so does the reader.
+  if (m.start === 0 && prior?.tail.offset) ctx.feeds.forget(file);
+  let state: SystemState = m.start === 0 ? empty() : (prior ?? empty());
   const got = await acceptBytes(
     ctx.mirror,
     ctx.conn,
     { location, remotePath: remoteJoin(g.path, LAYOUT.logs, 'system.jsonl'), allowFile: true },
     m,
     sig.ino,
-    async (added) => {
+    async (added, only) => {
       const feed = ctx.feeds.open(file, () => ({ tail: state.tail, fold: state.fold, ino: null }));
-      await feedFrom(ctx.mirror, location, feed, added);
+      const took = await feedFrom(ctx.mirror, location, feed, added, only);
       state = { sig, tail: feed.tailState, fold: feed.foldState };
+      return took;
     },
   );
-  if (got === 'again') return { system: prior ? { ...prior, sig: null } : null, more: true };
+  if (got === 'again') {
+    ctx.feeds.forget(file);
+    return { system: { ...empty(), sig: null }, more: true };
+  }
   // The signature is recorded only once everything up to it was read.
   return { system: got.more ? { ...state, sig: null } : state, more: got.more };
 }

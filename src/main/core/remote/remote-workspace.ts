@@ -37,7 +37,6 @@ import {
   deriveFields,
   sameSig,
   SMALL_KEYS,
-  type CacheEntry,
   type FileSig,
   type SmallKey,
   type SummaryStore,
@@ -60,10 +59,17 @@ import { RemoteMetricsMirror, type Accepted } from './remote-metrics';
 import { RemoteRunFiles, type RunKind } from './remote-run-files';
 import { compareRel, osErrorText, scratchMirrorRoot, textOf, toSig, toWire } from './remote-wire';
 import { callRemote, type HelperHost } from './remote-python';
-import { absorbSystem, acceptBytes, coreError, feedFrom, freshRead, systemHint } from './remote-stream';
+import {
+  absorbSystem,
+  acceptBytes,
+  coreError,
+  feedFrom,
+  freshRead,
+  streamPosition,
+  systemHint,
+} from './remote-stream';
+import { REMOTE_ENTRY_VERSION, TEXT_FILES, TEXT_KEYS, type RemoteEntry, type TextKey } from './remote-entry';
 
-/** Bump when the remote part of an entry changes shape (2: logs/system.jsonl is shipped too; 3: TensorBoard/MLflow runs' files). */
-const REMOTE_ENTRY_VERSION = 3;
 /** Metrics bytes per experiment per answer, and per answer in all. */
 const MAX_BYTES_PER_EXPERIMENT = 16 * 1024 * 1024;
 const MAX_TOTAL_BYTES = 64 * 1024 * 1024;
@@ -71,29 +77,6 @@ const MAX_TOTAL_BYTES = 64 * 1024 * 1024;
 const ABSORB_CONCURRENCY = 16;
 /** Follow-up calls for metrics larger than one answer: bounded so a runaway file cannot loop forever. */
 const MAX_FOLLOW_UPS = 64;
-
-type TextKey = 'config' | 'metadata' | 'failed' | 'status' | 'annotations';
-const TEXT_KEYS: TextKey[] = ['config', 'metadata', 'failed', 'status', 'annotations'];
-const TEXT_FILES: Record<TextKey, string> = {
-  config: LAYOUT.config,
-  metadata: LAYOUT.metadata,
-  failed: LAYOUT.failed,
-  status: LAYOUT.status,
-  annotations: LAYOUT.annotations,
-};
-
-/** A summary cache entry of a remote experiment: the texts are kept so one changed file re-derives. */
-interface RemoteEntry extends CacheEntry {
-  remote: {
-    version: number;
-    texts: Record<TextKey, SmallFileText>;
-    more: boolean;
-    /** logs/system.jsonl has bytes beyond what was read (ask for them as for metrics). */
-    systemMore?: boolean;
-    /** A TensorBoard or MLflow run: its files are mirrored by RemoteRunFiles and read from there. */
-    other?: RunKind;
-  };
-}
 
 export class RemoteWorkspace {
   /** The local copies of the experiments' metrics: every metrics byte received goes there, once. */
@@ -119,7 +102,7 @@ export class RemoteWorkspace {
   /** What the helper is told this client has of an experiment (no entry: only the mirror's bytes). */
   private async hintOf(key: string, entry: RemoteEntry | null): Promise<GatherHint> {
     const sigs: Record<string, WireSig> = {};
-    const at = await this.mirror.position(key);
+    const at = await streamPosition(this.mirror, key, entry?.remote.other ? undefined : entry?.tail);
     if (entry) {
       for (const k of SMALL_KEYS) sigs[k] = toWire(entry.sigs[k]);
       // A mirror shorter than what was read of it (its cache folder cleaned): ask for the metrics again.
@@ -142,15 +125,16 @@ export class RemoteWorkspace {
   }
 
   /** Bring the experiment's feed up to its mirror (the bytes just added from memory); the entry takes its state and fold. */
-  private async readFeed(entry: RemoteEntry, added?: Accepted['added']): Promise<void> {
+  private async readFeed(entry: RemoteEntry, added?: Accepted['added'], only?: boolean): Promise<boolean> {
     const feed = this.feeds.open(this.mirror.fileOf(entry.dir), () => ({
       tail: entry.tail,
       fold: entry.fold,
       ino: null, // the mirror's own inode is learnt on the first read; the fingerprint decides until then
     }));
-    await feedFrom(this.mirror, entry.dir, feed, added);
+    const took = await feedFrom(this.mirror, entry.dir, feed, added, only);
     entry.tail = feed.tailState;
     entry.fold = feed.foldState;
+    return took;
   }
 
   /** Forget an experiment's feed: its reader state starts over. */
@@ -237,20 +221,19 @@ export class RemoteWorkspace {
       return entry;
     }
     entry.metricsProblem = null;
-    // Read before, but no mirror kept (a lazy one's, a cleaned cache): read again from the first byte.
-    if (m.start === 0 && entry.tail.offset > 0 && (await this.mirror.position(key)).offset === 0)
-      Object.assign(entry, this.forgetFeed(key));
+    // Read before, but the answer starts over (replaced; no mirror kept): so does the reader.
+    if (m.start === 0 && entry.tail.offset > 0) Object.assign(entry, this.forgetFeed(key));
     const got = await acceptBytes(
       this.mirror,
       this.conn,
       { location: key, remotePath: g.path },
       m,
       metricsSig.ino,
-      (added) => this.readFeed(entry, added),
+      (added, only) => this.readFeed(entry, added, only),
     );
     if (got === 'again') {
-      // The answer does not continue the mirror (now empty): ask again from the start.
-      entry.metricsSig = null;
+      // The answer does not continue the mirror (now empty), or the feed's: ask again from the start.
+      Object.assign(entry, this.forgetFeed(key), { metricsSig: null });
       entry.remote.more = true;
       return entry;
     }
