@@ -30,7 +30,7 @@ import { SummaryStore } from '../main/core/summary/summary-store';
 import { RECENT_WRITE_MS } from '../main/core/workspace/status';
 import { ExpdeskError } from '../shared/errors';
 import { CliError } from './errors';
-import { cliSshOptions, onCliExit } from './remote-context';
+import { cliEnded, cliSshOptions, onCliExit } from './remote-context';
 import { attachTo, endedRunExit, followStoppable, onCtrlC, printFailure } from './run-follow';
 import { describeStopped, runRequestFields, type RunCliOptions } from './run-options';
 import { shellQuote } from '../shared/shell-quote';
@@ -94,6 +94,24 @@ function remotes(): RemotePool {
     });
   }
   return pool;
+}
+
+/**
+ * Start the connection to a location's host now (ssh2 loaded, the handshake
+ * under way) while the command loads its other modules (./connect-early.ts).
+ * The command's own connect() joins this attempt, or starts another if it
+ * already failed, and meets and reports the failure itself: this one's is
+ * dropped here, never thrown, so the exit code is decided in one place.
+ */
+export function connectEarly(text: string): void {
+  if (cliEnded()) return; // the command is over: nothing to prepare
+  try {
+    open(text)
+      .conn.connect()
+      .catch(() => undefined);
+  } catch {
+    // a malformed location: the command says what is wrong with it
+  }
 }
 
 function open(text: string): { loc: RemoteLocation; conn: SshConnection } {
