@@ -41,16 +41,9 @@ import errno
 import io
 import json
 import os
-import platform
 import re
-import select
-import shutil
-import signal
-import socket
 import stat as stat_mod
-import subprocess
 import sys
-import tempfile
 import time
 import zlib
 
@@ -83,6 +76,13 @@ class Fail(Exception):
         Exception.__init__(self, message)
         self.code = code
         self.message = message
+
+
+def hostname():
+    """socket.gethostname()'s answer (both are the kernel's node name) without importing socket,
+    which with subprocess, tempfile, platform and the like costs a listing ~50 ms of start-up:
+    those are imported by the operations that use them."""
+    return os.uname()[1]
 
 
 def b64(data):
@@ -520,7 +520,7 @@ def run_liveness(d):
     """For a status file saying running: is its process alive here? (The client cannot tell.)"""
     st = read_status_json(os.path.join(d, SMALL["status"]))
     pid = status_pid(st)
-    if pid is None or st.get("hostname") != socket.gethostname():
+    if pid is None or st.get("hostname") != hostname():
         return None
     return pid_alive(pid)
 
@@ -685,7 +685,7 @@ def op_gather(req):
     hints = req.get("hints") or {}
     per_exp = int(req.get("max_bytes_per_experiment") or 32 << 20)
     total = int(req.get("max_total_bytes") or 128 << 20)
-    result = {"hostname": socket.gethostname()}
+    result = {"hostname": hostname()}
     if req.get("root") is not None:
         found = discover(req["root"])
         base = found["experimentsDir"]
@@ -784,7 +784,7 @@ def run_state(exp_dir):
     status = read_status_json(os.path.join(exp_dir, SMALL["status"]))
     alive = None
     pid = status_pid(status)
-    if pid is not None and status.get("hostname") == socket.gethostname():
+    if pid is not None and status.get("hostname") == hostname():
         alive = pid_alive(pid)
     activity = [s[1] for s in (sig(os.path.join(exp_dir, a)) for a in ACTIVITY) if s]
     return {
@@ -828,6 +828,7 @@ def open_log(exp_dir, path):
 
 def op_follow(req):
     """Frames on stdout: a JSON header line, then (for data) that many raw bytes."""
+    import select  # here, not at the top: a listing never needs it
     exp_dir = resolve(req["exp_dir"])
     name = req.get("file")
     offset = int(req.get("offset") or 0)
@@ -904,6 +905,7 @@ def op_follow(req):
 
 
 def run_cmd(argv, cwd=None, env=None, timeout=30):
+    import subprocess  # here, not at the top: a listing never needs it
     try:
         p = subprocess.Popen(argv, cwd=cwd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     except OSError as e:
@@ -1058,6 +1060,7 @@ class PatchSplitter:
 
 
 def write_patch(root, out_file, limit, excluded):
+    import shutil, subprocess, tempfile  # here, not at the top: a listing never needs them
     pathspecs = ["."] + exclude_pathspecs(root, excluded)
     tmpdir = tempfile.mkdtemp(prefix="expdesk-index-")
     env = safe_git_env(dict(os.environ, GIT_INDEX_FILE=os.path.join(tmpdir, "index")))
@@ -1109,6 +1112,7 @@ def probe_python(python, probe, cwd, timeout):
 
 
 def system_info():
+    import platform  # here, not at the top: a listing never needs it
     arch = {"x86_64": "x64", "amd64": "x64", "aarch64": "arm64", "i686": "ia32"}.get(
         platform.machine().lower(), platform.machine())
     model = "unknown"
@@ -1132,7 +1136,7 @@ def system_info():
             if line.strip():
                 parts = [s.strip() for s in line.split(",")] + ["", "", ""]
                 gpus.append({"name": parts[0], "memory_total": parts[1], "driver_version": parts[2]})
-    return {"hostname": socket.gethostname(), "os": "%s %s %s" % (platform.system(), platform.release(), arch),
+    return {"hostname": hostname(), "os": "%s %s %s" % (platform.system(), platform.release(), arch),
             "cpu": {"model": model, "count": os.cpu_count() or 1}, "memory_bytes": mem, "gpus": gpus}
 
 
@@ -1151,11 +1155,12 @@ def next_number(names):
 
 
 def op_prepare(req):
+    import shutil  # here, not at the top: a listing never needs it
     from datetime import datetime
 
     cwd = resolve(req["cwd"])
     if not os.path.isdir(cwd):
-        raise Fail("bad-request", "the project folder %s does not exist on %s" % (cwd, socket.gethostname()))
+        raise Fail("bad-request", "the project folder %s does not exist on %s" % (cwd, hostname()))
     exp_parent = resolve(req["experiments_dir"])
     git = git_info(cwd, [exp_parent])
     if git["git_dirty"] and git["root"] and req.get("refuse_dirty"):
@@ -1217,6 +1222,7 @@ def write_atomic(path, data, mode):
 
 
 def op_start(req):
+    import shutil, signal, tempfile  # here, not at the top: a listing never needs them
     for f in req.get("files") or []:
         write_atomic(f["path"], base64.b64decode(f["data"]), int(f.get("mode") or 0o644))
     spec = req["spec"]
@@ -1296,7 +1302,7 @@ def op_start(req):
     with open(status_path) as f:
         status = json.load(f)
     shutil.rmtree(tmp, ignore_errors=True)
-    return {"tmux_session": session, "status": status, "hostname": socket.gethostname()}
+    return {"tmux_session": session, "status": status, "hostname": hostname()}
 
 
 def run_record_file(exp_dir):
@@ -1310,6 +1316,7 @@ def run_record_file(exp_dir):
 
 def proc_identity(pid):
     """pid's start time and process group now (/proc/<pid>/stat fields 22 and 5), as the wrapper records them."""
+    import subprocess  # here, not at the top: a listing never needs it
     try:
         with open("/proc/%d/stat" % pid, "rb") as f:
             raw = f.read().decode("latin-1")
@@ -1342,7 +1349,7 @@ def run_record(exp_dir):
 
 def still_running(rec, proc):
     """Whether proc (a record entry) is still that very process: same host, boot, start time and group."""
-    if not isinstance(proc, dict) or rec.get("hostname") != socket.gethostname():
+    if not isinstance(proc, dict) or rec.get("hostname") != hostname():
         return False
     try:
         with open("/proc/sys/kernel/random/boot_id") as f:
@@ -1405,6 +1412,7 @@ def settle_dead_wrapper(exp_dir, st, rec, state, note):
 
 
 def op_stop(req):
+    import signal  # here, not at the top: a listing never needs it
     exp_dir = resolve(req["exp_dir"])
     wait = float(req.get("wait_ms") or 30000) / 1000
     status_path = os.path.join(exp_dir, "expdesk_status.json")
@@ -1421,7 +1429,7 @@ def op_stop(req):
         return {"status": st}
     rec = run_record(exp_dir)
     host = (rec or {}).get("hostname") or st.get("hostname")
-    if host and host != socket.gethostname():
+    if host and host != hostname():
         raise Fail("bad-request", "the run is on %s; stop it from there" % host)
     if rec is None:
         named = st.get("pid") or st.get("child_pid")
@@ -1518,6 +1526,7 @@ def op_pack(req):
     """A tar stream of what a bundle takes from an experiment, plus a git pack of the recorded commit.
     Only regular files travel: a link inside the experiment to a regular file as that file's bytes;
     every other link, FIFO or device is left out and listed (with why) in .expdesk-left-out.json."""
+    import subprocess, tempfile  # here, not at the top: a listing never needs them
     import tarfile
 
     exp_dir = resolve(req["exp_dir"])
