@@ -57,8 +57,9 @@ export function buildProgram(given?: () => SummaryStore): Command {
     .argument('<DIR>', 'folder to search')
     .option('--json', 'machine-readable output')
     .action(async (dir: string, opts: { json?: boolean }) => {
-      // A failure here is the listing's to meet and report (with its exit code), never this one's.
-      void import('./connect-early').then((m) => m.connectEarly(dir)).catch(() => undefined);
+      // The handshake first, then the listing's modules load while it runs. A failure here is the
+      // listing's to meet and report (with its exit code), never this one's.
+      await import('./connect-early').then((m) => m.connectEarly(dir)).catch(() => undefined);
       print(await (await analysis()).listCommand(dir, opts, await store()));
     });
 
