@@ -17,7 +17,7 @@ import { userCacheDir } from '../app/paths';
 import { metricsReadProblem, MetricsFeeds, processMetricsFeeds } from '../metrics/metrics-feed';
 import { emptyTailState, type MetricsTailState } from '../metrics/metrics-tail';
 import { otherMetricsSource } from '../metrics/metrics-source';
-import { statSig, statSigs, type StatOutcome } from '../workspace/fs-batch';
+import { statGrid, statSig, type StatGrid, type StatRow } from '../workspace/fs-batch';
 import { LAYOUT } from '../workspace/layout';
 import type { SummarizeOptions, Summarizer } from '../workspace/summarizer';
 import type { Derived } from './derive';
@@ -80,6 +80,12 @@ export interface CacheEntry {
 
 /** What a file that exists but cannot be statted (EACCES, …) is recorded as: read, and its problem reported. */
 const UNSTATTABLE: NonNullable<FileSig> = { size: -1, mtimeMs: -1, ino: -1 };
+
+/** A grid's signature: null for a missing file, UNSTATTABLE for a failed stat. */
+function sigAt(grid: StatGrid, row: number, col: number): FileSig {
+  const o = grid.outcome(row, col);
+  return o instanceof Error ? UNSTATTABLE : o;
+}
 
 /** null for a missing file; never throws. */
 async function sigOf(file: string): Promise<FileSig> {
@@ -217,16 +223,12 @@ export class SummaryStore implements Summarizer {
   async prepare(
     dirs: string[],
     opts: SummarizeOptions = {},
-    statted?: ReadonlyMap<string, readonly StatOutcome[]>,
+    statted?: ReadonlyMap<string, StatRow>,
   ): Promise<() => void> {
     const keys = dirs.map(resolved);
-    const sigsOf = (list: readonly StatOutcome[]): FileSig[] =>
-      list.map((o) => (o instanceof Error ? UNSTATTABLE : o));
     const stat = async (names: string[], at: string[]): Promise<FileSig[][]> => {
-      const files: string[] = [];
-      for (const k of at) for (const f of names) files.push(inDir(k, f));
-      const outcomes = await statSigs(files);
-      return at.map((_, i) => sigsOf(outcomes.slice(i * names.length, (i + 1) * names.length)));
+      const grid = await statGrid(at, names);
+      return at.map((_, i) => names.map((_n, j) => sigAt(grid, i, j)));
     };
     // The inputs not statted yet, while the listing cache is read.
     const unstatted = statted ? keys.filter((k) => !statted.has(k)) : keys;
@@ -242,7 +244,7 @@ export class SummaryStore implements Summarizer {
       const given = statted?.get(k);
       if (!given) sigs.push(freshOf.get(k)!);
       else {
-        const all = sigsOf(given);
+        const all = given.cols.map((j) => sigAt(given.grid, given.row, j));
         sigs.push(all.slice(0, n));
         activity.set(k, all.slice(n));
       }

@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { mapLimited, readDirents, statFile } from './fast-fs';
-import { statSig, statSigs, type StatOutcome } from './fs-batch';
+import { statGrid, statSig, type StatRow } from './fs-batch';
 import { EXPERIMENT_MARKERS, isMlflowRunDir, isTfeventsName } from './layout';
 import { ExpdeskError } from '../../../shared/errors';
 
@@ -31,7 +31,7 @@ export interface Discovery {
   /** Among `experiments`, the folders that could not be read (permission denied): listed with that problem. */
   unreadable: string[];
   /** The stats of the files asked for (discoverExperiments' `inputs`), by experiment, where taken. */
-  statted: Map<string, StatOutcome[]>;
+  statted: Map<string, StatRow>;
 }
 
 /**
@@ -117,27 +117,20 @@ async function dirStates(
 ): Promise<Array<'experiment' | 'none' | 'unreadable'>> {
   const marker = EXPERIMENT_MARKERS[0];
   const names = [marker, ...inputs.files.filter((n) => n !== marker)];
-  const at = inputs.files.map((n) => names.indexOf(n));
-  const files: string[] = [];
-  for (const d of dirs) for (const n of names) files.push(d + path.sep + n);
-  const statting = statSigs(files);
+  const cols = inputs.files.map((n) => names.indexOf(n));
+  const statting = statGrid(dirs, names);
   // Called once, as the first batch goes out: the caller's reads join it (fs-batch.ts).
   const then = inputs.whileStatting;
   inputs.whileStatting = undefined;
   then?.();
-  const outcomes = await statting;
-  const first = (i: number): StatOutcome => outcomes[i * names.length]!;
-  const rest = dirs.filter((_, i) => !first(i) || first(i) instanceof Error);
+  const grid = await statting;
+  const rest = dirs.filter((_, i) => grid.exists(i, 0) !== true);
   const states = new Map(
     (await mapLimited(rest, CONCURRENCY, experimentDirState)).map((s, i) => [rest[i]!, s] as const),
   );
   return dirs.map((d, i) => {
     const state = states.get(d) ?? 'experiment';
-    if (state === 'experiment' && at.length)
-      into.statted.set(
-        d,
-        at.map((j) => outcomes[i * names.length + j]!),
-      );
+    if (state === 'experiment' && cols.length) into.statted.set(d, { grid, row: i, cols });
     return state;
   });
 }
@@ -145,7 +138,7 @@ async function dirStates(
 interface Found {
   experiments: string[];
   unreadable: string[];
-  statted: Map<string, StatOutcome[]>;
+  statted: Map<string, StatRow>;
 }
 
 /** The experiments among these folders, in their order (unreadable ones included, and named). */

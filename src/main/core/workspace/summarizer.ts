@@ -5,7 +5,7 @@
  * (summary/summary-store.ts) is the implementation.
  */
 import type { ExperimentSummary } from '../../../shared/model';
-import type { StatOutcome } from './fs-batch';
+import type { StatRow } from './fs-batch';
 
 export interface SummarizeOptions {
   /**
@@ -36,7 +36,7 @@ export interface Summarizer {
   prepare?(
     dirs: string[],
     opts?: SummarizeOptions,
-    statted?: ReadonlyMap<string, readonly StatOutcome[]>,
+    statted?: ReadonlyMap<string, StatRow>,
   ): Promise<() => void>;
   /**
    * Optional: the files (relative to an experiment folder) whose stats

@@ -34,7 +34,8 @@ describe('discoverExperiments', () => {
         const st = statSync(path.join(dir, f), { throwIfNoEntry: false });
         return st ? { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino } : null;
       });
-      expect(d.statted.get(dir)).toEqual(expected);
+      const row = d.statted.get(dir)!;
+      expect(row.cols.map((j) => row.grid.outcome(row.row, j))).toEqual(expected);
     }
     // A folder that holds no experiment gets no stats handed over.
     expect(d.statted.has(path.join(root, 'notes'))).toBe(false);
