@@ -21,7 +21,14 @@ import { statGrid, statSig, type StatGrid, type StatRow } from '../workspace/fs-
 import { LAYOUT } from '../workspace/layout';
 import type { SummarizeOptions, Summarizer } from '../workspace/summarizer';
 import type { Derived } from './derive';
-import { LISTED_FORMAT, ListingCache, sameSig, type FileSig, type StatusInputs } from './listing-cache';
+import {
+  LISTED_FORMAT,
+  ListingCache,
+  sameSig,
+  UNSTATTABLE_SIG,
+  type FileSig,
+  type StatusInputs,
+} from './listing-cache';
 import { finishSummary, statusInferred, summaryParts, type SummaryParts } from './summary-build';
 import { SummaryDiskCache } from './summary-disk-cache';
 import { inDir, readDerived, resolved, SMALL_FILES, SMALL_KEYS, type SmallKey } from './small-files';
@@ -79,7 +86,7 @@ export interface CacheEntry {
 }
 
 /** What a file that exists but cannot be statted (EACCES, …) is recorded as: read, and its problem reported. */
-const UNSTATTABLE: NonNullable<FileSig> = { size: -1, mtimeMs: -1, ino: -1 };
+const UNSTATTABLE = UNSTATTABLE_SIG;
 
 /** A grid's signature: null for a missing file, UNSTATTABLE for a failed stat. */
 function sigAt(grid: StatGrid, row: number, col: number): FileSig {
@@ -237,21 +244,25 @@ export class SummaryStore implements Summarizer {
       keys.length ? this.listed?.load(keys[0]!, opts.tableOnly === true) : null,
     ]);
     const freshOf = new Map(unstatted.map((k, i) => [k, fresh[i]!] as const));
+    const tableOnly = opts.tableOnly === true;
     const n = STATTED.length;
-    const sigs: FileSig[][] = [];
-    const activity = new Map<string, FileSig[]>();
+    // From discovery's stats where the listing record holds (a warm listing: all), compared as
+    // numbers; the others' signatures as objects, for the full path.
+    const slow: string[] = [];
+    const rows = new Map<string, { sigs: FileSig[]; activity: FileSig[] | null }>();
     for (const k of keys) {
       const given = statted?.get(k);
-      if (!given) sigs.push(freshOf.get(k)!);
+      if (given && this.fromGrid(k, given, tableOnly)) continue;
+      slow.push(k);
+      if (!given) rows.set(k, { sigs: freshOf.get(k)!, activity: null });
       else {
         const all = given.cols.map((j) => sigAt(given.grid, given.row, j));
-        sigs.push(all.slice(0, n));
-        activity.set(k, all.slice(n));
+        rows.set(k, { sigs: all.slice(0, n), activity: all.slice(n) });
       }
     }
     // The logs' mtimes where not statted yet and a status may be inferred (the
     // listing cache's status inputs without a promise each, where it answers).
-    const need = keys.filter((k) => !activity.has(k));
+    const need = slow.filter((k) => !rows.get(k)!.activity);
     const known: (StatusInputs | Derived | null | undefined)[] = need.map((k) =>
       this.listed?.peekStatusInputs(k),
     );
@@ -261,14 +272,11 @@ export class SummaryStore implements Summarizer {
       }),
     );
     const inferred = need.filter((_, i) => !known[i] || statusInferred(known[i]!));
-    (await stat(ACTIVITY_FILES, inferred)).forEach((a, i) => activity.set(inferred[i]!, a));
-    // Where the listing cache still holds (a warm listing), the summary now, without a promise each.
-    const tableOnly = opts.tableOnly === true;
+    (await stat(ACTIVITY_FILES, inferred)).forEach((a, i) => (rows.get(inferred[i]!)!.activity = a));
+    // Where the listing cache still holds, the summary now, without a promise each.
     const ns = SMALL_KEYS.length;
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i]!;
-      const s = sigs[i]!;
-      const act = activity.get(k) ?? null;
+    for (const k of slow) {
+      const { sigs: s, activity: act } = rows.get(k)!;
       const now = { sigs: s, metricsSig: s[ns]!, systemSig: s[ns + 1]! };
       // No metrics.jsonl: its source (TensorBoard, MLflow) is looked up by summarize.
       const seen = now.metricsSig && this.listed ? this.listed.peek(k, now, tableOnly) : null;
@@ -279,6 +287,41 @@ export class SummaryStore implements Summarizer {
     return () => {
       for (const k of keys) this.prepared.delete(k);
     };
+  }
+
+  /** The grid's columns of STATTED, of the columns of `inputs` discovery hands over (one array for all rows). */
+  private tableCols: { of: readonly number[]; cols: readonly number[] } | null = null;
+
+  /**
+   * A warm listing's summary of `dir` from discovery's stats (its grid row),
+   * when its listing record was made from files with these signatures:
+   * compared as numbers, no object a file. True when it is made.
+   */
+  private fromGrid(dir: string, given: StatRow, tableOnly: boolean): boolean {
+    const ns = SMALL_KEYS.length;
+    const n = STATTED.length;
+    const { grid, row } = given;
+    // No metrics.jsonl (its source, TensorBoard or MLflow, is looked up by summarize) or an unstattable one.
+    if (
+      !this.listed ||
+      given.cols.length !== this.inputs.length ||
+      grid.exists(row, given.cols[ns]!) !== true
+    )
+      return false;
+    if (this.tableCols?.of !== given.cols) this.tableCols = { of: given.cols, cols: given.cols.slice(0, n) };
+    const parts = this.listed.peekGrid(dir, { grid, row, cols: this.tableCols.cols }, tableOnly);
+    if (!parts) return false;
+    // The status inferred from recent writes: the latest of metrics.jsonl's and the logs' mtimes.
+    let lastWriteMs: number | null = null;
+    if (statusInferred(parts)) {
+      for (const j of [ns, n, n + 1]) {
+        const m = grid.mtimeMs(row, given.cols[j]!);
+        if (m !== null && (lastWriteMs === null || m > lastWriteMs)) lastWriteMs = m;
+      }
+    }
+    const summary = finishSummary(parts, { lastWriteMs, path: dir, folder: path.basename(dir) });
+    this.prepared.set(dir, { sigs: [], activity: null, summary });
+    return true;
   }
 
   /** The summary prepare() made of `dir` from the listing cache, without a promise; else undefined (summarize it). */

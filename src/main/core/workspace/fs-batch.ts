@@ -109,6 +109,23 @@ export class StatGrid {
     return size === -1 ? false : size === -2 ? null : true;
   }
 
+  /**
+   * Whether the stat at (row, col) is the triple at v[at] in the grid's form
+   * (size, mtimeMs, ino; size -1 and zeros when missing, -2 and zeros when
+   * the stat failed): a listing checks its cache without an object a file.
+   */
+  same(row: number, col: number, v: ArrayLike<number>, at: number): boolean {
+    const k = 3 * (row * this.cols + col);
+    const a = this.values;
+    return a[k] === v[at] && a[k + 1] === v[at + 1] && a[k + 2] === v[at + 2];
+  }
+
+  /** The file's mtime, null when it is missing or its stat failed. */
+  mtimeMs(row: number, col: number): number | null {
+    const k = 3 * (row * this.cols + col);
+    return this.values[k]! < 0 ? null : this.values[k + 1]!;
+  }
+
   /** The file's signature, null when missing, the error when its stat failed. */
   outcome(row: number, col: number): StatOutcome {
     const k = row * this.cols + col;
