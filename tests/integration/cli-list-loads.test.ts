@@ -8,15 +8,7 @@
  * or SLURM code; a cold one loads each only for a folder that needs it.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import {
-  mkdirSync,
-  mkdtempSync,
-  readFileSync,
-  realpathSync,
-  rmSync,
-  symlinkSync,
-  writeFileSync,
-} from 'node:fs';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -161,8 +153,7 @@ describe('expdesk list of a local folder', () => {
       metrics: metricsLines([{ step: 1, loss: 2 }]),
       status: { schema: 'expdesk.status/1', state: 'stopped', exit_code: 130 },
     });
-    mkdirSync(path.join(exps, 'exp002_plain', 'logs'), { recursive: true });
-    writeFileSync(path.join(exps, 'exp002_plain', 'config.yaml'), 'algorithm:\n  name: dpo\n');
+    writeExperiment(path.join(exps, 'exp002_plain'), { config: 'algorithm:\n  name: dpo\n' });
     const cache = path.join(work, 'cache');
     const cold = runLogged(built, ['list', '--json', exps], cache);
     const rows = (
