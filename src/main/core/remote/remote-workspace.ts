@@ -34,7 +34,6 @@ import { emptyTailState } from '../metrics/metrics-tail';
 import {
   buildSummary,
   CACHE_VERSION,
-  deriveFields,
   sameSig,
   SMALL_KEYS,
   type CacheEntry,
@@ -42,6 +41,7 @@ import {
   type SmallKey,
   type SummaryStore,
 } from '../summary/summary-store';
+import { deriveFields } from '../summary/derive-fields';
 import { WorkspaceError } from '../workspace/discover';
 import {
   checkpointOf,

@@ -33,7 +33,7 @@ import { finishSummary, statusInferred, summaryParts, type SummaryParts } from '
 import { SummaryDiskCache } from './summary-disk-cache';
 import { inDir, readDerived, resolved, SMALL_FILES, SMALL_KEYS, type SmallKey } from './small-files';
 
-export { deriveFields, type Derived } from './derive';
+export { type Derived } from './derive';
 export { buildSummary } from './summary-build';
 export { sameSig, type FileSig } from './listing-cache';
 export { SMALL_KEYS, type SmallKey } from './small-files';
