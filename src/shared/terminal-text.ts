@@ -34,8 +34,12 @@ const CONTROL_CLASS = '[\\u0000-\\u001f\\u007f-\\u009f\\u200e\\u200f\\u202a-\\u2
 const CONTROLS = new RegExp(CONTROL_CLASS, 'g');
 const IS_CONTROL = new RegExp(`^${CONTROL_CLASS}$`);
 
+/** Whether a string holds a control character (a search, no new string): most text has none. */
+const HAS_CONTROL = new RegExp(CONTROL_CLASS);
+
 /** Every control character as visible text, but those in `keep` (e.g. '\n\t' for multi-line output). */
 export function escapeControls(s: string, keep = ''): string {
+  if (!HAS_CONTROL.test(s)) return s;
   return s.replace(CONTROLS, (ch) => (keep.includes(ch) ? ch : visible(ch)));
 }
 

@@ -252,13 +252,21 @@ function tableCodec(version: number, nKeys: number): EntryCodec<TableRecord> {
         const step = failedStep[i];
         if (typeof dir !== 'string' || (step !== null && step !== false && typeof step !== 'number'))
           continue;
-        const record = {} as Record<string, unknown>;
-        for (const f of TABLE_FIELDS) record[f] = cols[f][i];
+        // One object shape for all (a literal, not keys added one by one): 5,000 of them a listing.
+        const core = {
+          name: cols.name[i],
+          algorithm: cols.algorithm[i],
+          total_steps: cols.total_steps[i],
+          final_loss: cols.final_loss[i],
+          final_loss_nonfinite: cols.final_loss_nonfinite[i],
+          final_eval: cols.final_eval[i],
+          problems: cols.problems[i],
+        } satisfies Record<(typeof TABLE_FIELDS)[number], unknown>;
         out.set(dir, {
           version,
           dir,
           sigv: flat.subarray(i * files * 3, (i + 1) * files * 3),
-          core: record as unknown as TableCore,
+          core: core as TableCore,
           failedStep: step === false ? undefined : step,
           statusFile: statusFile[i] as TableRecord['statusFile'],
           hasFinalCheckpoint: hasFinalCheckpoint[i] as boolean,
