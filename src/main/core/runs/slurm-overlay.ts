@@ -34,10 +34,15 @@ export class SlurmOverlay {
 
   constructor(private readonly options: SlurmOverlayOptions = {}) {}
 
-  /** This machine's folders and scheduler. */
+  /**
+   * This machine's folders and scheduler. A folder whose status is inferred
+   * has no status file, which Expdesk writes before sbatch, so it holds no
+   * record (the SSH backend's rule): a listing checks for the record only
+   * where a status file is (5,000 seed-written runs: no check at all).
+   */
   static local(): SlurmOverlay {
     return new SlurmOverlay({
-      mayHoldRecord: (dir) => existsSync(path.join(dir, SLURM_RECORD)),
+      mayHoldRecord: (dir, s) => s.status.source !== 'inferred' && existsSync(path.join(dir, SLURM_RECORD)),
     });
   }
 
