@@ -56,9 +56,11 @@ export function buildProgram(given?: () => SummaryStore): Command {
     .description('every experiment under DIR (an experiments/ folder, a project root, or one experiment)')
     .argument('<DIR>', 'folder to search')
     .option('--json', 'machine-readable output')
-    .action(async (dir: string, opts: { json?: boolean }) =>
-      print(await (await analysis()).listCommand(dir, opts, await store())),
-    );
+    .action(async (dir: string, opts: { json?: boolean }) => {
+      // A large folder's stat workers boot while the listing's modules load (an optimisation: never fails).
+      void import('./warm-early').then((m) => m.warmEarly(dir)).catch(() => undefined);
+      print(await (await analysis()).listCommand(dir, opts, await store()));
+    });
 
   program
     .command('show')

@@ -339,10 +339,9 @@ export class ListingCache {
    * peek() given the folder's stats as discovery took them (a grid's row),
    * compared as numbers: a warm text listing makes no object per file.
    */
-  peekGrid(dir: string, now: GridSigs, tableOnly: boolean): SummaryParts | null | undefined {
+  peekGrid(dir: string, { grid, row, cols }: GridSigs, tableOnly: boolean): SummaryParts | null | undefined {
     const t = this.table.peek(dir);
     if (!t) return t;
-    const { grid, row, cols } = now;
     for (let j = 0; j < cols.length; j++) if (!grid.same(row, cols[j]!, t.sigv, 3 * j)) return null;
     if (tableOnly) return this.partsOf(dir, t, null, true);
     const sig = (j: number): FileSig => {

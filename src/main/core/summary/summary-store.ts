@@ -290,7 +290,8 @@ export class SummaryStore implements Summarizer {
   }
 
   /** The grid's columns of STATTED, of the columns of `inputs` discovery hands over (one array for all rows). */
-  private tableCols: { of: readonly number[]; cols: readonly number[] } | null = null;
+  private tableCols: { of: readonly number[]; cols: readonly number[]; writes: readonly number[] } | null =
+    null;
 
   /**
    * A warm listing's summary of `dir` from discovery's stats (its grid row),
@@ -308,13 +309,15 @@ export class SummaryStore implements Summarizer {
       grid.exists(row, given.cols[ns]!) !== true
     )
       return false;
-    if (this.tableCols?.of !== given.cols) this.tableCols = { of: given.cols, cols: given.cols.slice(0, n) };
-    const parts = this.listed.peekGrid(dir, { grid, row, cols: this.tableCols.cols }, tableOnly);
+    if (this.tableCols?.of !== given.cols)
+      this.tableCols = { of: given.cols, cols: given.cols.slice(0, n), writes: [ns, n, n + 1] };
+    const { cols, writes } = this.tableCols;
+    const parts = this.listed.peekGrid(dir, { grid, row, cols }, tableOnly);
     if (!parts) return false;
     // The status inferred from recent writes: the latest of metrics.jsonl's and the logs' mtimes.
     let lastWriteMs: number | null = null;
     if (statusInferred(parts)) {
-      for (const j of [ns, n, n + 1]) {
+      for (const j of writes) {
         const m = grid.mtimeMs(row, given.cols[j]!);
         if (m !== null && (lastWriteMs === null || m > lastWriteMs)) lastWriteMs = m;
       }

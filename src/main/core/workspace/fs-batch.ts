@@ -294,6 +294,11 @@ class FsBatcher {
     return false;
   }
 
+  /** Start `count` workers now (at most maxWorkers), so that their ~30 ms boot passes before they are needed. */
+  warm(count: number): void {
+    if (!this.disabled) this.start(Math.min(count, this.maxWorkers));
+  }
+
   /** Start workers until there are `count`; false when not even one runs. */
   private start(count: number): boolean {
     while (!this.disabled && this.workers.length < count) {
@@ -317,10 +322,11 @@ class FsBatcher {
     if (this.pending === batch) this.pending = null;
     const stats =
       batch.stats.length + batch.grids.reduce((n, g) => n + g.rows.length * (g.names?.length ?? 1), 0);
-    // A worker is started for the first batch worth it: a small listing never pays its ~30 ms start.
+    // A small batch goes through the asynchronous API, so that a small listing never pays a
+    // worker's ~30 ms start, and a few stats never wait behind a worker's boot or batch.
     const size = stats + batch.reads.length + batch.writes.length;
     const parts = Math.max(1, Math.min(this.maxWorkers, Math.floor(stats / SPLIT_MIN)));
-    if ((this.workers.length === 0 && size < WORKER_MIN_BATCH) || this.disabled || !this.start(parts)) {
+    if (size < WORKER_MIN_BATCH || this.disabled || !this.start(parts)) {
       fallback(batch);
       return;
     }
@@ -505,6 +511,15 @@ const writer = new FsBatcher('expdesk-fs-write', 1);
 /** A file's (size, mtime, inode), or null when it does not exist; rejects on other errors. */
 export function statSig(file: string): Promise<StatSig | null> {
   return reader.stat(file);
+}
+
+/**
+ * Start the stat workers a listing of about `stats` stats will use, before
+ * it needs them (the CLI, while the listing's modules load): below a
+ * worker's batch, none.
+ */
+export function warmStatWorkers(stats: number): void {
+  if (stats >= WORKER_MIN_BATCH) reader.warm(Math.max(1, Math.floor(stats / SPLIT_MIN)));
 }
 
 /**
