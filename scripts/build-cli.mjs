@@ -6,7 +6,7 @@
 // a command runs (esbuild's code splitting of the CLI's dynamic imports).
 // bin/expdesk.mjs runs it when it is newer than every file in src/.
 import { build } from 'esbuild';
-import { rmSync } from 'node:fs';
+import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -14,13 +14,16 @@ const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 // `--outdir DIR` builds elsewhere (the packaging test builds into a staged copy of the package).
 const at = process.argv.indexOf('--outdir');
 const outdir = at > 0 && process.argv[at + 1] ? resolve(process.argv[at + 1]) : join(root, 'out', 'cli');
+// `--metafile FILE` writes esbuild's metafile (which sources each chunk holds) for tests of what a command loads.
+const mf = process.argv.indexOf('--metafile');
+const metafile = mf > 0 && process.argv[mf + 1] ? resolve(process.argv[mf + 1]) : null;
 
 // Native or heavy packages stay installed dependencies, imported from the chunks that need them.
 const EXTERNAL = ['node-pty', 'ssh2', 'ws', 'archiver', 'tar', 'yauzl'];
 
 rmSync(outdir, { recursive: true, force: true });
 const started = Date.now();
-await build({
+const result = await build({
   absWorkingDir: root,
   entryPoints: { expdesk: 'src/cli/index.ts' },
   outdir,
@@ -41,5 +44,7 @@ await build({
   // Function and class names stay: error messages and stack traces name them.
   keepNames: true,
   logLevel: 'warning',
+  metafile: metafile !== null,
 });
+if (metafile) writeFileSync(metafile, JSON.stringify(result.metafile));
 process.stdout.write(`${outdir}: the expdesk bundle, built in ${Date.now() - started} ms\n`);

@@ -57,8 +57,10 @@ export function buildProgram(given?: () => SummaryStore): Command {
     .argument('<DIR>', 'folder to search')
     .option('--json', 'machine-readable output')
     .action(async (dir: string, opts: { json?: boolean }) => {
-      // The handshake first, then the listing's modules load while it runs. A failure here is the
-      // listing's to meet and report (with its exit code), never this one's.
+      // A large folder's stat workers boot while the listing's modules load (an optimisation: never fails).
+      void import('./warm-early').then((m) => m.warmEarly(dir)).catch(() => undefined);
+      // A remote DIR's handshake first, then the listing's modules load while it runs. A failure here
+      // is the listing's to meet and report (with its exit code), never this one's.
       await import('./connect-early').then((m) => m.connectEarly(dir)).catch(() => undefined);
       print(await (await analysis()).listCommand(dir, opts, await store()));
     });

@@ -10,7 +10,7 @@ import { ExperimentDetail, ExperimentSummary, JsonValue, WorkspaceListing } from
 import { MAX_NOTE_CHARS, tagProblem } from './annotations';
 import { BundleExportParams, BundleExportResult, BundleProgressEvent, VerifyParams } from './bundle';
 import { VerifyResult } from './verify';
-import { RemoteStatusSchema } from './remote-location';
+import { RemoteStatusSchema } from './remote-status';
 import { ExpdeskError } from './errors';
 import { GroupSeriesParams, GroupSeriesResult } from './group-series';
 import { RunDiff, RunDiffParams } from './run-diff';

@@ -12,7 +12,6 @@
  * is relative to the remote user's home folder and kept as written here; the
  * remote side resolves it (the gatherer returns absolute paths).
  */
-import { z } from 'zod';
 import { ExpdeskError } from './errors';
 
 export interface RemoteLocation {
@@ -168,25 +167,6 @@ export function remoteDirname(p: string): string {
   return i === 0 ? '/' : trimmed.slice(0, i);
 }
 
-/** A remote host's connection state, for the interface (`remote.status` events). */
-export const RemoteStatusSchema = z.object({
-  /** `[user@]host[:port]` as the user wrote it. */
-  host: z.string(),
-  state: z.enum(['connecting', 'connected', 'reconnecting', 'failed', 'closed']),
-  /** Reconnection attempt (1, 2, …); 0 for the first connection or the moment a link is lost. */
-  attempt: z.number(),
-  error: z.string().optional(),
-  /** Milliseconds until the next attempt, while reconnecting. */
-  retryInMs: z.number().optional(),
-  /** Set when the host key stopped the connection: what to show before `remote.trustHostKey`. */
-  hostKey: z
-    .object({
-      status: z.enum(['unknown', 'changed']),
-      keyType: z.string(),
-      fingerprint: z.string(),
-      knownHostsFile: z.string(),
-      line: z.number().optional(),
-    })
-    .optional(),
-});
-export type RemoteStatusPayload = z.infer<typeof RemoteStatusSchema>;
+// The schema of a host's connection state lives in ./remote-status.ts (zod), apart from this parser:
+// resolving a location (every listing, local ones too) then loads no schema library.
+export type { RemoteStatusPayload } from './remote-status';

@@ -11,10 +11,7 @@ import { SlurmJob, type ExperimentStatus } from './model';
 export { SlurmJob } from './model';
 import { shellComment, shellQuote } from './shell-quote';
 
-/** The file Expdesk writes into a SLURM experiment's folder: the job it was submitted as. */
-export const SLURM_RECORD = 'expdesk_slurm.json';
-/** The batch script, kept in the folder so the user can read and resubmit it. */
-export const SLURM_SCRIPT = 'expdesk_job.sbatch';
+export { SLURM_RECORD, SLURM_SCRIPT } from './slurm-files';
 
 export const SlurmRecord = z.object({
   schema: z.literal('expdesk.slurm/1'),

@@ -34,9 +34,26 @@ const CONTROL_CLASS = '[\\u0000-\\u001f\\u007f-\\u009f\\u200e\\u200f\\u202a-\\u2
 const CONTROLS = new RegExp(CONTROL_CLASS, 'g');
 const IS_CONTROL = new RegExp(`^${CONTROL_CLASS}$`);
 
+/** The control characters but those kept, found (`test`) and replaced (global), by the kept ones. */
+const ESCAPED = new Map<string, { test: RegExp; all: RegExp }>([
+  ['', { test: new RegExp(CONTROL_CLASS), all: CONTROLS }],
+]);
+
+function escapedBut(keep: string): { test: RegExp; all: RegExp } {
+  let re = ESCAPED.get(keep);
+  if (!re) {
+    const kept = `(?![${[...keep].map((ch) => `\\u${hex4(ch.charCodeAt(0))}`).join('')}])${CONTROL_CLASS}`;
+    re = { test: new RegExp(kept), all: new RegExp(kept, 'g') };
+    ESCAPED.set(keep, re);
+  }
+  return re;
+}
+
 /** Every control character as visible text, but those in `keep` (e.g. '\n\t' for multi-line output). */
 export function escapeControls(s: string, keep = ''): string {
-  return s.replace(CONTROLS, (ch) => (keep.includes(ch) ? ch : visible(ch)));
+  const re = escapedBut(keep);
+  // Most text holds none: a search, and the same string back.
+  return re.test.test(s) ? s.replace(re.all, visible) : s;
 }
 
 /** JSON text that is also safe on a terminal: DEL, C1 and the bidi controls as \u escapes. Parses back to `value`. */

@@ -208,7 +208,7 @@ describe('layering', () => {
     expect(files.length).toBeGreaterThan(10);
     expect(files.flatMap((f) => zodInRenderer(f, readFileSync(f, 'utf8')))).toEqual([]);
     const f = path.join(SRC, 'renderer', 'x.ts');
-    expect(zodInRenderer(f, "import { isRemoteLocation } from '../shared/remote-location';")).toHaveLength(1);
+    expect(zodInRenderer(f, "import { SweepTag } from '../shared/model';")).toHaveLength(1);
     expect(zodInRenderer(f, "import type { RemoteStatusPayload } from '../shared/remote-location';")).toEqual(
       [],
     );

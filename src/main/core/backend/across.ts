@@ -7,7 +7,7 @@
  */
 import type { ExperimentDetail } from '../../../shared/model';
 import type { VerifyResult } from '../../../shared/verify';
-import { verifyRuns, type VerifyOptions } from '../verify/verify';
+import type { VerifyOptions } from '../verify/verify';
 import type { ExportSource } from './backend';
 import { mapByBackend, resolveBackend, type Backends } from './resolve';
 import { reworded } from './reworded';
@@ -37,6 +37,8 @@ export async function verifyAcross(
     return message;
   };
   try {
+    // Loaded here: the commands that only read details (show, compare) never verify.
+    const { verifyRuns } = await import('../verify/verify');
     const v = await verifyRuns(o!.dir, r!.dir, options);
     return {
       ...v,

@@ -10,14 +10,11 @@ import { annotateExperiment } from '../workspace/annotations';
 import { ExpdeskError } from '../../../shared/errors';
 import { systemFileName } from '../../../shared/system-metrics';
 import type { ExperimentDetail, WorkspaceListing } from '../../../shared/model';
-import { listConfigFiles, projectRootOf, readConfigFile, writeConfigFile } from '../configs/config-files';
-import { workingTree, type WorkingTree } from '../capture/git';
+import type { WorkingTree } from '../capture/git';
 import type { SummaryStore } from '../summary/summary-store';
 import { SlurmOverlay } from '../runs/slurm-overlay';
-import { ExperimentWatcher } from '../watch/experiment-watcher';
-import { readExperimentDetail } from '../workspace/experiment';
+import type { ExperimentWatcher } from '../watch/experiment-watcher';
 import { ConfinementError, resolveInside } from '../fs/confine';
-import { readExperimentFile } from '../workspace/file-access';
 import { LAYOUT } from '../workspace/layout';
 import { listWorkspace, mapLimited } from '../workspace/workspace';
 import type { ListOptions } from '../workspace/summarizer';
@@ -32,8 +29,12 @@ import type {
   OpenWorkspace,
 } from './backend';
 import { WatchingBackend } from './watching';
-import { localCommitsBetween } from './run-diff';
 import type { CommitRange, GitSide } from '../../../shared/run-diff';
+
+// What only some requests need (details, configs, git, the watcher, run diffs with their `tar`) is
+// imported by the method that needs it: `expdesk list` loads the listing and nothing else.
+const configFiles = (): Promise<typeof import('../configs/config-files')> =>
+  import('../configs/config-files');
 
 export interface LocalBackendOptions {
   summaries: SummaryStore;
@@ -50,6 +51,8 @@ export class LocalBackend extends WatchingBackend<ExperimentWatcher> implements 
   readonly treeCheckedAtLaunch = false;
   /** SLURM jobs' state from their scheduler (one query a listing, at most every 15 s). */
   private readonly slurm = SlurmOverlay.local();
+  /** The watcher's class, loaded by the first watch (makeWatcher is synchronous). */
+  private Watcher: typeof ExperimentWatcher | null = null;
 
   constructor(private readonly options: LocalBackendOptions) {
     super(options);
@@ -65,6 +68,7 @@ export class LocalBackend extends WatchingBackend<ExperimentWatcher> implements 
   }
 
   async details(locations: string[]): Promise<ExperimentDetail[]> {
+    const { readExperimentDetail } = await import('../workspace/experiment');
     const details = await mapLimited(locations, 8, (l) =>
       readExperimentDetail(path.resolve(l), this.options.summaries),
     );
@@ -101,24 +105,26 @@ export class LocalBackend extends WatchingBackend<ExperimentWatcher> implements 
   }
 
   async watch(subscription: string, locations: string[]): Promise<void> {
+    this.Watcher ??= (await import('../watch/experiment-watcher')).ExperimentWatcher;
     await this.watcherFor().watch(locations, subscription);
   }
 
-  readFile(location: string, maxBytes?: number): Promise<BackendFileText> {
-    return readExperimentFile(location, maxBytes);
+  async readFile(location: string, maxBytes?: number): Promise<BackendFileText> {
+    return (await import('../workspace/file-access')).readExperimentFile(location, maxBytes);
   }
 
   async listConfigs(root: string): Promise<{ root: string; files: Array<{ path: string; rel: string }> }> {
+    const { listConfigFiles, projectRootOf } = await configFiles();
     const project = await projectRootOf(root);
     return { root: project, files: await listConfigFiles(project) };
   }
 
   async readConfig(file: string, workspace: OpenWorkspace | null): Promise<string> {
-    return readConfigFile(file, await this.project(workspace));
+    return (await configFiles()).readConfigFile(file, await this.project(workspace));
   }
 
   async writeConfig(file: string, text: string, workspace: OpenWorkspace | null): Promise<void> {
-    await writeConfigFile(file, text, await this.project(workspace));
+    await (await configFiles()).writeConfigFile(file, text, await this.project(workspace));
   }
 
   async composeSource(file: string, workspace: OpenWorkspace | null): Promise<ComposeSource> {
@@ -126,12 +132,13 @@ export class LocalBackend extends WatchingBackend<ExperimentWatcher> implements 
   }
 
   async projectGit(root: string): Promise<WorkingTree | null> {
+    const [{ projectRootOf }, { workingTree }] = await Promise.all([configFiles(), import('../capture/git')]);
     const project = await projectRootOf(root);
     return workingTree(project, [path.join(project, 'experiments')]);
   }
 
-  commitsBetween(a: GitSide, b: GitSide): Promise<CommitRange> {
-    return localCommitsBetween(a, b);
+  async commitsBetween(a: GitSide, b: GitSide): Promise<CommitRange> {
+    return (await import('./run-diff')).localCommitsBetween(a, b);
   }
 
   async exportSource(location: string): Promise<ExportSource> {
@@ -153,10 +160,11 @@ export class LocalBackend extends WatchingBackend<ExperimentWatcher> implements 
         'forbidden',
         `the open project is on a remote machine (${workspace.location}): this file is not in it`,
       );
-    return projectRootOf(workspace.location);
+    return (await configFiles()).projectRootOf(workspace.location);
   }
 
   protected makeWatcher(sink: BackendSink, workspace: () => string | null): ExperimentWatcher {
-    return new ExperimentWatcher({ summaries: this.options.summaries, workspace, sink });
+    // watch() loaded the class before its first watcherFor().
+    return new this.Watcher!({ summaries: this.options.summaries, workspace, sink });
   }
 }

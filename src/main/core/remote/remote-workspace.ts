@@ -34,13 +34,13 @@ import { emptyTailState } from '../metrics/metrics-tail';
 import {
   buildSummary,
   CACHE_VERSION,
-  deriveFields,
   sameSig,
   SMALL_KEYS,
   type FileSig,
   type SmallKey,
   type SummaryStore,
 } from '../summary/summary-store';
+import { deriveFields } from '../summary/derive-fields';
 import { WorkspaceError } from '../workspace/discover';
 import {
   checkpointOf,

@@ -14,7 +14,7 @@ import { SLURM_RECORD, SlurmRecord } from '../../../shared/slurm';
 import { runnerScript, systemSamplerScript } from '../app/paths';
 import type { SlurmFolderState, SlurmSite } from '../runs/slurm-executor';
 import type { SchedulerShell, ShellResult } from '../runs/slurm-scheduler';
-import { parseStatusFile } from '../workspace/status';
+import { parseStatusFile } from '../workspace/status-file';
 import type { SshConnection } from './connection';
 import { prepareRemoteRun } from './remote-runs';
 

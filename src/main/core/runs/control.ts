@@ -15,7 +15,7 @@ import path from 'node:path';
 import { openRegular, readRegularFileSync } from '../fs/safe-read';
 import { LAYOUT } from '../workspace/layout';
 import { writeAtomic } from '../workspace/fs-batch';
-import { parseStatusFile, type StatusFile } from '../workspace/status';
+import { parseStatusFile, type StatusFile } from '../workspace/status-file';
 import { ExpdeskError } from '../../../shared/errors';
 import {
   readRunRecord,

@@ -9,15 +9,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import type { ExperimentSummary } from '../../../shared/model';
-import { SLURM_RECORD } from '../../../shared/slurm';
-import { SlurmExecutor, type SlurmSite } from './slurm-executor';
-import { localSlurmSite } from './slurm-local';
+import { SLURM_RECORD } from '../../../shared/slurm-files';
+import type { SlurmExecutor, SlurmSite } from './slurm-executor';
 
 const ENDED = new Set(['completed', 'failed', 'stopped']);
 
 export interface SlurmOverlayOptions {
-  /** The site, made on first need. */
-  site?: () => SlurmSite;
+  /** The site, made on first need (default: this machine's). */
+  site?: () => SlurmSite | Promise<SlurmSite>;
   /** A summary's folder as the site names it (a remote path for an ssh://… summary). */
   folderOf?: (s: ExperimentSummary) => string;
   /**
@@ -30,15 +29,20 @@ export interface SlurmOverlayOptions {
 }
 
 export class SlurmOverlay {
-  private executor: SlurmExecutor | null = null;
+  /** Made when a listing first holds a SLURM experiment: the SLURM code loads only then. */
+  private executor: Promise<SlurmExecutor> | null = null;
 
   constructor(private readonly options: SlurmOverlayOptions = {}) {}
 
-  /** This machine's folders and scheduler. */
+  /**
+   * This machine's folders and scheduler. A folder whose status is inferred
+   * has no status file, which Expdesk writes before sbatch, so it holds no
+   * record (the SSH backend's rule): a listing checks for the record only
+   * where a status file is (5,000 seed-written runs: no check at all).
+   */
   static local(): SlurmOverlay {
     return new SlurmOverlay({
-      site: () => localSlurmSite(),
-      mayHoldRecord: (dir) => existsSync(path.join(dir, SLURM_RECORD)),
+      mayHoldRecord: (dir, s) => s.status.source !== 'inferred' && existsSync(path.join(dir, SLURM_RECORD)),
     });
   }
 
@@ -52,10 +56,13 @@ export class SlurmOverlay {
       .filter(({ s }) => all || !ENDED.has(s.status.state))
       .filter(({ s, folder }) => !may || may(folder, s));
     if (picked.length === 0) return summaries;
-    this.executor ??= new SlurmExecutor((this.options.site ?? localSlurmSite)(), {
-      poll: this.options.poll ?? { minMs: 15_000, maxMs: 120_000 },
+    this.executor ??= this.makeExecutor().catch((err: unknown) => {
+      this.executor = null; // tried again by the next listing
+      throw err;
     });
-    const judged = await this.executor.judge(
+    const judged = await (
+      await this.executor
+    ).judge(
       picked.map(({ folder }) => folder),
       all,
     );
@@ -69,5 +76,13 @@ export class SlurmOverlay {
       out[i] = { ...s, status, ...(j.job ? { slurm: j.job } : {}) };
     });
     return out;
+  }
+
+  private async makeExecutor(): Promise<SlurmExecutor> {
+    const [{ SlurmExecutor }, site] = await Promise.all([
+      import('./slurm-executor'),
+      this.options.site ? this.options.site() : import('./slurm-local').then((m) => m.localSlurmSite()),
+    ]);
+    return new SlurmExecutor(site, { poll: this.options.poll ?? { minMs: 15_000, maxMs: 120_000 } });
   }
 }

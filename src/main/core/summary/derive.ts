@@ -8,8 +8,8 @@ import { LISTED_CONFIG_KEYS } from '../../../shared/listed-config';
 import type { Annotations } from '../../../shared/annotations';
 import type { JsonValue, Problem } from '../../../shared/model';
 import { annotationsFromText } from '../workspace/annotations';
-import type { FailedInfo, JsonObject, Parsed } from '../workspace/files';
-import { parseStatusFile, type StatusFile } from '../workspace/status';
+import type { FailedInfo, JsonObject, Parsed } from '../workspace/small-file-text';
+import type { StatusFile } from '../workspace/status-file';
 
 /** What a summary needs from the small files; cached until one of them changes. */
 export interface Derived {
@@ -44,21 +44,31 @@ function str(v: JsonValue | undefined): string | null {
   return null;
 }
 
-/** The fields a summary takes from the small files (pure: local and remote folders share it). */
-export function deriveFields(
+/** The small files as parsed, before the status file is validated. */
+export interface SmallFilesParsed {
+  config: Parsed<JsonObject>;
+  metadata: Parsed<JsonObject>;
+  failed: Parsed<FailedInfo>;
+  statusRaw: Parsed<JsonObject>;
+  /** expdesk_notes.json's text (null: none), where it was read. */
+  notes?: string | null;
+}
+
+/** No status file: nothing to validate. */
+export const NO_STATUS: Parsed<StatusFile> = { value: null, problems: [] };
+
+/**
+ * The fields a summary takes from the small files, the status file already
+ * validated (../workspace/status-file.ts; ./derive-fields.ts does both). Pure,
+ * and free of the schema library, so a listing loads zod only for a folder
+ * that has a status file.
+ */
+export function derivedFrom(
   folder: string,
-  files: {
-    config: Parsed<JsonObject>;
-    metadata: Parsed<JsonObject>;
-    failed: Parsed<FailedInfo>;
-    statusRaw: Parsed<JsonObject>;
-    /** expdesk_notes.json's text (null: none), where it was read. */
-    notes?: string | null;
-  },
+  files: SmallFilesParsed & { status: Parsed<StatusFile> },
   hasFinalCheckpoint: boolean,
 ): Derived {
-  const { config, metadata, failed, statusRaw } = files;
-  const status = statusRaw.value ? parseStatusFile(statusRaw.value) : { value: null, problems: [] };
+  const { config, metadata, failed, statusRaw, status } = files;
   const c = config.value;
   const m = metadata.value;
   const dirty = getPath(m, 'git_dirty');

@@ -15,15 +15,18 @@
  * ignored as a whole and rebuilt from the full entries or the files.
  */
 import path from 'node:path';
-import type { StatSig } from '../workspace/fs-batch';
+import type { StatGrid, StatSig } from '../workspace/fs-batch';
 import type { SummaryParts } from './summary-build';
 import { SummaryDiskCache, type EntryCodec } from './summary-disk-cache';
 
 /** Bump when a record's shape changes (the summary's semantics bump CACHE_VERSION, which this follows). */
-export const LISTED_FORMAT = 2;
+export const LISTED_FORMAT = 3;
 
 /** A file's signature (size, mtime, inode), null when it is missing. */
 export type FileSig = StatSig | null;
+
+/** What a file that exists but cannot be statted (EACCES, …) is recorded as: read, and its problem reported. */
+export const UNSTATTABLE_SIG: NonNullable<FileSig> = Object.freeze({ size: -1, mtimeMs: -1, ino: -1 });
 
 export function sameSig(a: FileSig, b: FileSig): boolean {
   if (a === null || b === null) return a === b;
@@ -45,14 +48,42 @@ type TableCore = Pick<
   'name' | 'algorithm' | 'total_steps' | 'final_loss' | 'final_loss_nonfinite' | 'final_eval' | 'problems'
 >;
 
-interface TableRecord extends Sigs {
+interface TableRecord {
   version: number;
   dir: string;
+  /**
+   * The signatures it was made from (the small files', metrics', system's),
+   * three numbers each in StatGrid's form (encodeSig): compared with a
+   * listing's stats as numbers, no object a file.
+   */
+  sigv: Float64Array;
   core: TableCore;
   /** FAILED.txt's step (its traceback is in the rest), the status file, the final checkpoint. */
   failedStep: number | null | undefined;
   statusFile: SummaryParts['statusFile'];
   hasFinalCheckpoint: boolean;
+}
+
+/** A signature in StatGrid's form at out[at]: size, mtimeMs, ino; size -1 when missing, -2 when unstattable. */
+function encodeSig(s: FileSig, out: Float64Array, at: number): void {
+  if (s === null) out.set([-1, 0, 0], at);
+  else if (s.size < 0) out.set([-2, 0, 0], at);
+  else out.set([s.size, s.mtimeMs, s.ino], at);
+}
+
+/** The signatures in StatGrid's form, the small files' then metrics' then system's. */
+function encodeSigs(made: Sigs, nKeys: number): Float64Array {
+  const out = new Float64Array((nKeys + 2) * 3);
+  for (let k = 0; k < nKeys; k++) encodeSig(made.sigs[k]!, out, 3 * k);
+  encodeSig(made.metricsSig, out, 3 * nKeys);
+  encodeSig(made.systemSig, out, 3 * nKeys + 3);
+  return out;
+}
+
+function sameEncoded(s: FileSig, v: Float64Array, at: number): boolean {
+  if (s === null) return v[at] === -1;
+  if (s.size < 0) return v[at] === -2;
+  return v[at] === s.size && v[at + 1] === s.mtimeMs && v[at + 2] === s.ino;
 }
 
 /** The rest of the parts, made from the same files (checked alike). */
@@ -89,7 +120,8 @@ function madeFromSigs(v: Sigs, keys: readonly string[]): boolean {
 function isTableRecord(v: TableRecord, keys: readonly string[]): boolean {
   const c: unknown = v.core;
   return (
-    madeFromSigs(v, keys) &&
+    v.sigv instanceof Float64Array &&
+    v.sigv.length === (keys.length + 2) * 3 &&
     isObject(c) &&
     typeof c.name === 'string' &&
     Array.isArray(c.problems) &&
@@ -101,6 +133,22 @@ function sameSigs(a: Sigs, b: Sigs, n: number): boolean {
   if (!sameSig(a.metricsSig, b.metricsSig) || !sameSig(a.systemSig, b.systemSig)) return false;
   for (let i = 0; i < n; i++) if (!sameSig(a.sigs[i]!, b.sigs[i]!)) return false;
   return true;
+}
+
+/** Whether a table record was made from files with these signatures. */
+function madeFrom(t: TableRecord, now: Sigs, n: number): boolean {
+  const v = t.sigv;
+  if (!sameEncoded(now.metricsSig, v, 3 * n) || !sameEncoded(now.systemSig, v, 3 * n + 3)) return false;
+  for (let i = 0; i < n; i++) if (!sameEncoded(now.sigs[i]!, v, 3 * i)) return false;
+  return true;
+}
+
+/** A folder's stats as discovery took them: its row of the grid, and the grid's column of each file. */
+export interface GridSigs {
+  grid: StatGrid;
+  row: number;
+  /** The grid's column of the small files', metrics' and system's stats, in the records' order. */
+  cols: readonly number[];
 }
 
 /** The table's core fields, a column each in the table file. */
@@ -122,8 +170,13 @@ const TABLE_FIELDS = [
  */
 interface TableColumns {
   keys: string[];
-  /** Per record: each file (small files, metrics, system) as size, mtimeMs, ino; a missing one as null ×3. */
-  sigs: (number | null)[];
+  /**
+   * Every record's signatures (the small files', metrics', system's), three
+   * numbers each in StatGrid's form, as little-endian float64s in base64: a
+   * warm listing's parse takes one string, not 150,000 numbers, and its
+   * check compares numbers in place.
+   */
+  sigs: string;
   core: Record<(typeof TABLE_FIELDS)[number], unknown[]>;
   /** FAILED.txt's step; false when there is none (undefined has no JSON form). */
   failedStep: (number | null | false)[];
@@ -131,29 +184,48 @@ interface TableColumns {
   hasFinalCheckpoint: unknown[];
 }
 
+const LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
+
+function floatsToBase64(values: Float64Array): string {
+  const bytes = Buffer.alloc(values.length * 8);
+  if (LITTLE_ENDIAN) bytes.set(new Uint8Array(values.buffer, values.byteOffset, values.byteLength));
+  else values.forEach((x, i) => bytes.writeDoubleLE(x, i * 8));
+  return bytes.toString('base64');
+}
+
+/** The floats back, or null when the text is not `count` of them. */
+function base64ToFloats(text: unknown, count: number): Float64Array | null {
+  if (typeof text !== 'string') return null;
+  const bytes = Buffer.from(text, 'base64');
+  if (bytes.length !== count * 8) return null;
+  const out = new Float64Array(count);
+  if (LITTLE_ENDIAN) new Uint8Array(out.buffer).set(bytes);
+  else for (let i = 0; i < count; i++) out[i] = bytes.readDoubleLE(i * 8);
+  return out;
+}
+
 function tableCodec(version: number, nKeys: number): EntryCodec<TableRecord> {
   const files = nKeys + 2;
   return {
     encode(entries) {
-      const c: TableColumns = {
+      const c: Omit<TableColumns, 'sigs'> = {
         keys: [],
-        sigs: [],
         core: Object.fromEntries(TABLE_FIELDS.map((f) => [f, []])) as unknown as TableColumns['core'],
         failedStep: [],
         statusFile: [],
         hasFinalCheckpoint: [],
       };
+      const sigs = new Float64Array(entries.size * files * 3);
+      let i = 0;
       for (const [key, r] of entries) {
         c.keys.push(key);
-        for (const s of [...r.sigs, r.metricsSig, r.systemSig])
-          if (s) c.sigs.push(s.size, s.mtimeMs, s.ino);
-          else c.sigs.push(null, null, null);
+        sigs.set(r.sigv, i++ * files * 3);
         for (const f of TABLE_FIELDS) c.core[f].push(r.core[f]);
         c.failedStep.push(r.failedStep === undefined ? false : r.failedStep);
         c.statusFile.push(r.statusFile);
         c.hasFinalCheckpoint.push(r.hasFinalCheckpoint);
       }
-      return c;
+      return { ...c, sigs: floatsToBase64(sigs) } satisfies TableColumns;
     },
     decode(v) {
       if (!isObject(v)) return null;
@@ -161,41 +233,40 @@ function tableCodec(version: number, nKeys: number): EntryCodec<TableRecord> {
       const n = Array.isArray(c.keys) ? c.keys.length : -1;
       const col = (a: unknown): a is unknown[] => Array.isArray(a) && a.length === n;
       const core = c.core as Record<string, unknown> | undefined;
+      const flat = n >= 0 ? base64ToFloats(c.sigs, n * files * 3) : null;
       if (
+        !flat ||
         !col(c.failedStep) ||
         !col(c.statusFile) ||
         !col(c.hasFinalCheckpoint) ||
-        !Array.isArray(c.sigs) ||
-        c.sigs.length !== n * files * 3 ||
         !isObject(core) ||
         !TABLE_FIELDS.every((f) => col(core[f]))
       )
         return null;
-      const { keys, sigs: flat, failedStep, statusFile, hasFinalCheckpoint } = c as TableColumns;
+      const { keys, failedStep, statusFile, hasFinalCheckpoint } = c as TableColumns;
       const cols = c.core as TableColumns['core'];
       // A record's fields are checked by ListingCache's valid() as the file is read (isTableRecord).
-      const sigAt = (j: number): FileSig => {
-        const [size, mtimeMs, ino] = [flat[j], flat[j + 1], flat[j + 2]];
-        return size === null && mtimeMs === null && ino === null ? null : ({ size, mtimeMs, ino } as StatSig);
-      };
       const out = new Map<string, TableRecord>();
       for (let i = 0; i < n; i++) {
         const dir = keys[i];
         const step = failedStep[i];
         if (typeof dir !== 'string' || (step !== null && step !== false && typeof step !== 'number'))
           continue;
-        const at = i * files * 3;
-        const sigs: FileSig[] = [];
-        for (let k = 0; k < nKeys; k++) sigs.push(sigAt(at + k * 3));
-        const record = {} as Record<string, unknown>;
-        for (const f of TABLE_FIELDS) record[f] = cols[f][i];
+        // One object shape for all (a literal, not keys added one by one): 5,000 of them a listing.
+        const core = {
+          name: cols.name[i],
+          algorithm: cols.algorithm[i],
+          total_steps: cols.total_steps[i],
+          final_loss: cols.final_loss[i],
+          final_loss_nonfinite: cols.final_loss_nonfinite[i],
+          final_eval: cols.final_eval[i],
+          problems: cols.problems[i],
+        } satisfies Record<(typeof TABLE_FIELDS)[number], unknown>;
         out.set(dir, {
           version,
           dir,
-          sigs,
-          metricsSig: sigAt(at + nKeys * 3),
-          systemSig: sigAt(at + nKeys * 3 + 3),
-          core: record as unknown as TableCore,
+          sigv: flat.subarray(i * files * 3, (i + 1) * files * 3),
+          core: core as TableCore,
           failedStep: step === false ? undefined : step,
           statusFile: statusFile[i] as TableRecord['statusFile'],
           hasFinalCheckpoint: hasFinalCheckpoint[i] as boolean,
@@ -260,10 +331,39 @@ export class ListingCache {
   peek(dir: string, now: Sigs, tableOnly: boolean): SummaryParts | null | undefined {
     const n = this.keys.length;
     const t = this.table.peek(dir);
-    if (!t || !sameSigs(now, t, n)) return t && null;
+    if (!t || !madeFrom(t, now, n)) return t && null;
+    return this.partsOf(dir, t, now, tableOnly);
+  }
+
+  /**
+   * peek() given the folder's stats as discovery took them (a grid's row),
+   * compared as numbers: a warm text listing makes no object per file.
+   */
+  peekGrid(dir: string, { grid, row, cols }: GridSigs, tableOnly: boolean): SummaryParts | null | undefined {
+    const t = this.table.peek(dir);
+    if (!t) return t;
+    for (let j = 0; j < cols.length; j++) if (!grid.same(row, cols[j]!, t.sigv, 3 * j)) return null;
+    if (tableOnly) return this.partsOf(dir, t, null, true);
+    const sig = (j: number): FileSig => {
+      const o = grid.outcome(row, cols[j]!);
+      return o instanceof Error ? UNSTATTABLE_SIG : o;
+    };
+    const n = this.keys.length;
+    const sigs = Array.from({ length: n }, (_, j) => sig(j));
+    return this.partsOf(dir, t, { sigs, metricsSig: sig(n), systemSig: sig(n + 1) }, false);
+  }
+
+  /** The parts of a table record that matched, with the rest's unless only the table is asked. */
+  private partsOf(
+    dir: string,
+    t: TableRecord,
+    now: Sigs | null,
+    tableOnly: boolean,
+  ): SummaryParts | null | undefined {
+    const n = this.keys.length;
     const r = tableOnly ? null : this.rest.peek(dir);
     if (r === undefined) return undefined;
-    if (!tableOnly && (!r || !sameSigs(now, r, n))) return null;
+    if (!tableOnly && (!r || !now || !sameSigs(now, r, n))) return null;
     return {
       core: r ? { ...t.core, ...r.core } : tableCoreOf(t.core),
       failed: failedOf(t, r),
@@ -291,7 +391,9 @@ export class ListingCache {
     const { name, algorithm, total_steps, final_loss, final_loss_nonfinite, final_eval, problems, ...rest } =
       parts.core;
     this.table.put({
-      ...at,
+      version,
+      dir,
+      sigv: encodeSigs(made, this.keys.length),
       core: { name, algorithm, total_steps, final_loss, final_loss_nonfinite, final_eval, problems },
       failedStep: parts.failed ? parts.failed.step : undefined,
       statusFile: parts.statusFile,

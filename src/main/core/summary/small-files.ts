@@ -4,16 +4,18 @@
  * notes), and reading them into the summary's derived fields.
  */
 import path from 'node:path';
+import { parsePlainYaml } from '../../../shared/plain-yaml';
 import {
-  configFromText,
   failedFromText,
   jsonObjectFromText,
   readSmallFile,
+  type JsonObject,
+  type Parsed,
   type SmallFileText,
-} from '../workspace/files';
+} from '../workspace/small-file-text';
 import { LAYOUT } from '../workspace/layout';
 import type { StatSig } from '../workspace/fs-batch';
-import { deriveFields, type Derived } from './derive';
+import { derivedFrom, NO_STATUS, type Derived } from './derive';
 
 export const SMALL_FILES = {
   config: LAYOUT.config,
@@ -54,15 +56,32 @@ export async function readDerived(dir: string, sigs: Record<SmallKey, StatSig | 
     readKnown(dir, 'status', sigs.status),
     readKnown(dir, 'annotations', sigs.annotations),
   ]);
-  return deriveFields(
+  const status = jsonObjectFromText(statusRaw, LAYOUT.status);
+  return derivedFrom(
     path.basename(dir),
     {
-      config: configFromText(config),
+      config: await configOf(config),
       metadata: jsonObjectFromText(metadata, LAYOUT.metadata),
       failed: failedFromText(failed),
-      statusRaw: jsonObjectFromText(statusRaw, LAYOUT.status),
+      statusRaw: status,
+      // Validated against its schema (zod), loaded only for a folder that has a status file.
+      status: status.value
+        ? (await import('../workspace/status-file')).parseStatusFile(status.value)
+        : NO_STATUS,
       notes: notes.text,
     },
     sigs.final !== null,
   );
+}
+
+/**
+ * config.yaml as files.ts's configFromText reads it, the `yaml` package (128 kB)
+ * loaded only for a config the plain parser cannot decide: a listing of
+ * seed-written folders never loads it.
+ */
+async function configOf({ text, problem }: SmallFileText): Promise<Parsed<JsonObject>> {
+  if (text === null) return { value: null, problems: problem ? [problem] : [] };
+  const plain = parsePlainYaml(text);
+  if (plain) return { value: plain, problems: [] };
+  return (await import('../workspace/yaml-document')).parseYamlDocument(text, LAYOUT.config);
 }

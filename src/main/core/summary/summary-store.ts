@@ -17,16 +17,23 @@ import { userCacheDir } from '../app/paths';
 import { metricsReadProblem, MetricsFeeds, processMetricsFeeds } from '../metrics/metrics-feed';
 import { emptyTailState, type MetricsTailState } from '../metrics/metrics-tail';
 import { otherMetricsSource } from '../metrics/metrics-source';
-import { statSig, statSigs } from '../workspace/fs-batch';
+import { statGrid, statSig, type StatGrid, type StatRow } from '../workspace/fs-batch';
 import { LAYOUT } from '../workspace/layout';
 import type { SummarizeOptions, Summarizer } from '../workspace/summarizer';
 import type { Derived } from './derive';
-import { LISTED_FORMAT, ListingCache, sameSig, type FileSig, type StatusInputs } from './listing-cache';
+import {
+  LISTED_FORMAT,
+  ListingCache,
+  sameSig,
+  UNSTATTABLE_SIG,
+  type FileSig,
+  type StatusInputs,
+} from './listing-cache';
 import { finishSummary, statusInferred, summaryParts, type SummaryParts } from './summary-build';
 import { SummaryDiskCache } from './summary-disk-cache';
 import { inDir, readDerived, resolved, SMALL_FILES, SMALL_KEYS, type SmallKey } from './small-files';
 
-export { deriveFields, type Derived } from './derive';
+export { type Derived } from './derive';
 export { buildSummary } from './summary-build';
 export { sameSig, type FileSig } from './listing-cache';
 export { SMALL_KEYS, type SmallKey } from './small-files';
@@ -79,7 +86,13 @@ export interface CacheEntry {
 }
 
 /** What a file that exists but cannot be statted (EACCES, …) is recorded as: read, and its problem reported. */
-const UNSTATTABLE: NonNullable<FileSig> = { size: -1, mtimeMs: -1, ino: -1 };
+const UNSTATTABLE = UNSTATTABLE_SIG;
+
+/** A grid's signature: null for a missing file, UNSTATTABLE for a failed stat. */
+function sigAt(grid: StatGrid, row: number, col: number): FileSig {
+  const o = grid.outcome(row, col);
+  return o instanceof Error ? UNSTATTABLE : o;
+}
 
 /** null for a missing file; never throws. */
 async function sigOf(file: string): Promise<FileSig> {
@@ -188,53 +201,82 @@ export class SummaryStore implements Summarizer {
   }
 
   /**
+   * The files prepare() stats of every folder: discovery stats them with its
+   * markers, in one batch. The logs' (whose mtimes matter only where a status
+   * is inferred, most seed-written runs) go with them: one round of stats.
+   */
+  readonly inputs: readonly string[] = [...STATTED, ...ACTIVITY_FILES];
+
+  /**
+   * A listing of `root` begins: read the listing cache files its experiments
+   * are likely in (root's, for a folder of experiments; root/experiments',
+   * for a project) while discovery's stats go on.
+   */
+  expect(root: string, opts: SummarizeOptions = {}): void {
+    const dir = resolved(root);
+    // Any key in a folder names that folder's file.
+    for (const folder of [dir, inDir(dir, 'experiments')])
+      void this.listed?.load(inDir(folder, '.'), opts.tableOnly === true);
+  }
+
+  /**
    * Stat every input of these folders in one batch (one message to the
    * stat worker, one promise) and load their cache file, so that the
    * summarize calls that follow only compare and build: a warm listing of
-   * 5,000 experiments pays no per-file promise. Call the returned function
+   * 5,000 experiments pays no per-file promise. `statted`: the stats of
+   * `inputs` discovery took already, by folder. Call the returned function
    * when done; signatures not used by then are dropped (never reused later).
    */
-  async prepare(dirs: string[], opts: SummarizeOptions = {}): Promise<() => void> {
+  async prepare(
+    dirs: string[],
+    opts: SummarizeOptions = {},
+    statted?: ReadonlyMap<string, StatRow>,
+  ): Promise<() => void> {
     const keys = dirs.map(resolved);
     const stat = async (names: string[], at: string[]): Promise<FileSig[][]> => {
-      const files: string[] = [];
-      for (const k of at) for (const f of names) files.push(inDir(k, f));
-      const outcomes = await statSigs(files);
-      return at.map((_, i) =>
-        names.map((_n, j) => {
-          const o = outcomes[i * names.length + j]!;
-          return o instanceof Error ? UNSTATTABLE : o;
-        }),
-      );
+      const grid = await statGrid(at, names);
+      return at.map((_, i) => names.map((_n, j) => sigAt(grid, i, j)));
     };
-    // The inputs, while the listing cache is read; then the logs' mtimes where a status may be inferred.
-    const [sigs] = await Promise.all([
-      stat(STATTED, keys),
+    // The inputs not statted yet, while the listing cache is read.
+    const unstatted = statted ? keys.filter((k) => !statted.has(k)) : keys;
+    const [fresh] = await Promise.all([
+      unstatted.length ? stat(STATTED, unstatted) : [],
       keys.length ? this.listed?.load(keys[0]!, opts.tableOnly === true) : null,
     ]);
-    // Without a promise each where the listing cache answers (a warm listing: all 5,000).
-    const known: (StatusInputs | Derived | null | undefined)[] = keys.map((k) =>
+    const freshOf = new Map(unstatted.map((k, i) => [k, fresh[i]!] as const));
+    const tableOnly = opts.tableOnly === true;
+    const n = STATTED.length;
+    // From discovery's stats where the listing record holds (a warm listing: all), compared as
+    // numbers; the others' signatures as objects, for the full path.
+    const slow: string[] = [];
+    const rows = new Map<string, { sigs: FileSig[]; activity: FileSig[] | null }>();
+    for (const k of keys) {
+      const given = statted?.get(k);
+      if (given && this.fromGrid(k, given, tableOnly)) continue;
+      slow.push(k);
+      if (!given) rows.set(k, { sigs: freshOf.get(k)!, activity: null });
+      else {
+        const all = given.cols.map((j) => sigAt(given.grid, given.row, j));
+        rows.set(k, { sigs: all.slice(0, n), activity: all.slice(n) });
+      }
+    }
+    // The logs' mtimes where not statted yet and a status may be inferred (the
+    // listing cache's status inputs without a promise each, where it answers).
+    const need = slow.filter((k) => !rows.get(k)!.activity);
+    const known: (StatusInputs | Derived | null | undefined)[] = need.map((k) =>
       this.listed?.peekStatusInputs(k),
     );
-    const unknown: number[] = [];
-    for (let i = 0; i < keys.length; i++) if (!known[i]) unknown.push(i);
     await Promise.all(
-      unknown.map(async (i) => {
-        const k = keys[i]!;
-        known[i] = (await this.listed?.statusInputs(k)) ?? (await this.loadEntry(k))?.derived;
+      need.map(async (k, i) => {
+        if (!known[i]) known[i] = (await this.listed?.statusInputs(k)) ?? (await this.loadEntry(k))?.derived;
       }),
     );
-    const inferred = keys.filter((_, i) => !known[i] || statusInferred(known[i]!));
-    const activity = new Map(
-      (await stat(ACTIVITY_FILES, inferred)).map((a, i) => [inferred[i]!, a] as const),
-    );
-    // Where the listing cache still holds (a warm listing), the summary now, without a promise each.
-    const tableOnly = opts.tableOnly === true;
+    const inferred = need.filter((_, i) => !known[i] || statusInferred(known[i]!));
+    (await stat(ACTIVITY_FILES, inferred)).forEach((a, i) => (rows.get(inferred[i]!)!.activity = a));
+    // Where the listing cache still holds, the summary now, without a promise each.
     const ns = SMALL_KEYS.length;
-    for (let i = 0; i < keys.length; i++) {
-      const k = keys[i]!;
-      const s = sigs[i]!;
-      const act = activity.get(k) ?? null;
+    for (const k of slow) {
+      const { sigs: s, activity: act } = rows.get(k)!;
       const now = { sigs: s, metricsSig: s[ns]!, systemSig: s[ns + 1]! };
       // No metrics.jsonl: its source (TensorBoard, MLflow) is looked up by summarize.
       const seen = now.metricsSig && this.listed ? this.listed.peek(k, now, tableOnly) : null;
@@ -245,6 +287,52 @@ export class SummaryStore implements Summarizer {
     return () => {
       for (const k of keys) this.prepared.delete(k);
     };
+  }
+
+  /** The grid's columns of STATTED, of the columns of `inputs` discovery hands over (one array for all rows). */
+  private tableCols: { of: readonly number[]; cols: readonly number[]; writes: readonly number[] } | null =
+    null;
+
+  /**
+   * A warm listing's summary of `dir` from discovery's stats (its grid row),
+   * when its listing record was made from files with these signatures:
+   * compared as numbers, no object a file. True when it is made.
+   */
+  private fromGrid(dir: string, given: StatRow, tableOnly: boolean): boolean {
+    const ns = SMALL_KEYS.length;
+    const n = STATTED.length;
+    const { grid, row } = given;
+    // No metrics.jsonl (its source, TensorBoard or MLflow, is looked up by summarize) or an unstattable one.
+    if (
+      !this.listed ||
+      given.cols.length !== this.inputs.length ||
+      grid.exists(row, given.cols[ns]!) !== true
+    )
+      return false;
+    if (this.tableCols?.of !== given.cols)
+      this.tableCols = { of: given.cols, cols: given.cols.slice(0, n), writes: [ns, n, n + 1] };
+    const { cols, writes } = this.tableCols;
+    const parts = this.listed.peekGrid(dir, { grid, row, cols }, tableOnly);
+    if (!parts) return false;
+    // The status inferred from recent writes: the latest of metrics.jsonl's and the logs' mtimes.
+    let lastWriteMs: number | null = null;
+    if (statusInferred(parts)) {
+      for (const j of writes) {
+        const m = grid.mtimeMs(row, given.cols[j]!);
+        if (m !== null && (lastWriteMs === null || m > lastWriteMs)) lastWriteMs = m;
+      }
+    }
+    const summary = finishSummary(parts, { lastWriteMs, path: dir, folder: path.basename(dir) });
+    this.prepared.set(dir, { sigs: [], activity: null, summary });
+    return true;
+  }
+
+  /** The summary prepare() made of `dir` from the listing cache, without a promise; else undefined (summarize it). */
+  takePrepared(dir: string): ExperimentSummary | undefined {
+    const key = resolved(dir);
+    const summary = this.prepared.get(key)?.summary;
+    if (summary) this.prepared.delete(key);
+    return summary ?? undefined;
   }
 
   private async loadEntry(dir: string): Promise<CacheEntry | null> {

@@ -17,7 +17,7 @@ import {
   type Annotations,
 } from '../../../shared/annotations';
 import { experimentDirState, permissionDenied, WorkspaceError } from './discover';
-import { jsonObjectFromText, readSmallFile } from './files';
+import { jsonObjectFromText, readSmallFile } from './small-file-text';
 import { LAYOUT } from './layout';
 
 /** The annotations of a folder's file text (missing or malformed: none). */

@@ -7,7 +7,7 @@
  */
 import path from 'node:path';
 import { mapLimited, readDirents, statFile } from './fast-fs';
-import { statSig, statSigs } from './fs-batch';
+import { statGrid, statSig, type StatRow } from './fs-batch';
 import { EXPERIMENT_MARKERS, isMlflowRunDir, isTfeventsName } from './layout';
 import { ExpdeskError } from '../../../shared/errors';
 
@@ -30,6 +30,8 @@ export interface Discovery {
   experiments: string[];
   /** Among `experiments`, the folders that could not be read (permission denied): listed with that problem. */
   unreadable: string[];
+  /** The stats of the files asked for (discoverExperiments' `inputs`), by experiment, where taken. */
+  statted: Map<string, StatRow>;
 }
 
 /**
@@ -105,25 +107,43 @@ async function subdirs(dir: string): Promise<string[]> {
 /**
  * experimentDirState of many folders, in order: the first marker of all of
  * them in one batch of stats (one promise, not one per folder), and the full
- * check only where it is missing.
+ * check only where it is missing. The `inputs` of every folder are statted
+ * in the same batch and kept for the experiments found (into.statted).
  */
-async function dirStates(dirs: string[]): Promise<Array<'experiment' | 'none' | 'unreadable'>> {
-  const first = await statSigs(dirs.map((d) => d + path.sep + EXPERIMENT_MARKERS[0]));
-  const rest = dirs.filter((_, i) => !first[i] || first[i] instanceof Error);
+async function dirStates(
+  dirs: string[],
+  inputs: Inputs,
+  into: Found,
+): Promise<Array<'experiment' | 'none' | 'unreadable'>> {
+  const marker = EXPERIMENT_MARKERS[0];
+  const names = [marker, ...inputs.files.filter((n) => n !== marker)];
+  const cols = inputs.files.map((n) => names.indexOf(n));
+  const statting = statGrid(dirs, names);
+  // Called once, as the first batch goes out: the caller's reads join it (fs-batch.ts).
+  const then = inputs.whileStatting;
+  inputs.whileStatting = undefined;
+  then?.();
+  const grid = await statting;
+  const rest = dirs.filter((_, i) => grid.exists(i, 0) !== true);
   const states = new Map(
     (await mapLimited(rest, CONCURRENCY, experimentDirState)).map((s, i) => [rest[i]!, s] as const),
   );
-  return dirs.map((d) => states.get(d) ?? 'experiment');
+  return dirs.map((d, i) => {
+    const state = states.get(d) ?? 'experiment';
+    if (state === 'experiment' && cols.length) into.statted.set(d, { grid, row: i, cols });
+    return state;
+  });
 }
 
 interface Found {
   experiments: string[];
   unreadable: string[];
+  statted: Map<string, StatRow>;
 }
 
 /** The experiments among these folders, in their order (unreadable ones included, and named). */
-async function experimentsAmong(dirs: string[], into: Found): Promise<void> {
-  const states = await dirStates(dirs);
+async function experimentsAmong(dirs: string[], inputs: Inputs, into: Found): Promise<void> {
+  const states = await dirStates(dirs, inputs, into);
   dirs.forEach((d, i) => {
     if (states[i] === 'none') return;
     into.experiments.push(d);
@@ -132,10 +152,10 @@ async function experimentsAmong(dirs: string[], into: Found): Promise<void> {
 }
 
 /** Experiments directly under dir, and one level below for grouped sweeps (checked in parallel, order kept). */
-async function experimentsUnder(dir: string): Promise<Found> {
+async function experimentsUnder(dir: string, inputs: Inputs): Promise<Found> {
   const children = await subdirs(dir);
-  const states = await dirStates(children);
-  const found: Found = { experiments: [], unreadable: [] };
+  const found: Found = { experiments: [], unreadable: [], statted: new Map() };
+  const states = await dirStates(children, inputs, found);
   for (let i = 0; i < children.length; i++) {
     const child = children[i]!;
     if (states[i] === 'experiment') found.experiments.push(child);
@@ -143,7 +163,7 @@ async function experimentsUnder(dir: string): Promise<Found> {
       // Cannot be searched: listed with its problem, never silently left out.
       found.experiments.push(child);
       found.unreadable.push(child);
-    } else await experimentsAmong(await subdirs(child).catch(() => []), found);
+    } else await experimentsAmong(await subdirs(child).catch(() => []), inputs, found);
   }
   return found;
 }
@@ -156,8 +176,22 @@ function describeFsError(err: unknown, dir: string): WorkspaceError {
   return new WorkspaceError('bad-request', `cannot read ${dir}: ${(err as Error).message}`);
 }
 
-export async function discoverExperiments(root: string): Promise<Discovery> {
+/** What a listing asks of discovery besides the experiments. */
+export interface DiscoverOptions {
+  /** Files (relative to an experiment folder) statted with the markers, in the same batch (Discovery.statted). */
+  inputs?: readonly string[];
+  /** Called as the first batch of stats is sent: reads started then join it, and overlap the stats. */
+  whileStatting?: () => void;
+}
+
+interface Inputs {
+  files: readonly string[];
+  whileStatting: (() => void) | undefined;
+}
+
+export async function discoverExperiments(root: string, options: DiscoverOptions = {}): Promise<Discovery> {
   const dir = path.resolve(root);
+  const inputs: Inputs = { files: options.inputs ?? [], whileStatting: options.whileStatting };
   try {
     const st = await statFile(dir);
     if (!st.isDirectory()) throw new WorkspaceError('bad-request', `not a folder: ${dir}`);
@@ -170,15 +204,16 @@ export async function discoverExperiments(root: string): Promise<Discovery> {
         kind: 'single-experiment',
         experiments: [dir],
         unreadable: [],
+        statted: new Map(),
       };
     }
     const nested = path.join(dir, 'experiments');
     if (await exists(nested)) {
-      const found = await experimentsUnder(nested);
+      const found = await experimentsUnder(nested, inputs);
       if (found.experiments.length > 0)
         return { root: dir, experimentsDir: nested, kind: 'project-root', ...found };
     }
-    const found = await experimentsUnder(dir);
+    const found = await experimentsUnder(dir, inputs);
     if (found.experiments.length === 0) {
       throw new WorkspaceError(
         'not-found',

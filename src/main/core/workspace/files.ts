@@ -5,111 +5,40 @@
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parseDocument } from 'yaml';
-import { parseJsonDocument } from '../../../shared/jsonl';
 import { parsePlainYaml } from '../../../shared/plain-yaml';
-import { yamlTooDeep } from '../../../shared/nesting';
-import type { Checkpoint, JsonValue, LogFile, OutputFile, Problem } from '../../../shared/model';
+import type { Checkpoint, LogFile, OutputFile, Problem } from '../../../shared/model';
 import { isLogName, rankLogs, rankOfLogName } from '../../../shared/rank-logs';
 import { systemFileNode } from '../../../shared/system-metrics';
-import { readText, statSig } from './fs-batch';
 import { LAYOUT } from './layout';
+import {
+  failedFromText,
+  jsonObjectFromText,
+  readSmallFile,
+  type FailedInfo,
+  type JsonObject,
+  type Parsed,
+  type SmallFileText,
+} from './small-file-text';
+import { parseYamlDocument } from './yaml-document';
 
-/** YAML aliases allowed in one document: enough for real configs, too few for an alias bomb. */
-const MAX_YAML_ALIASES = 100;
-/** Small files larger than this are not parsed (a config is kilobytes). */
-const MAX_SMALL_FILE_BYTES = 16 * 1024 * 1024;
-
-export type JsonObject = { [key: string]: JsonValue };
-
-export interface Parsed<T> {
-  value: T | null;
-  problems: Problem[];
-}
-
-/**
- * A small file's text, or why there is none. `knownSize` skips the stat when
- * the caller has just statted the file (a listing does, for its cache check).
- */
-export async function readSmallFile(file: string, label: string, knownSize?: number): Promise<SmallFileText> {
-  try {
-    const size = knownSize ?? (await statSig(file))?.size;
-    if (size === undefined) return { text: null };
-    if (size > MAX_SMALL_FILE_BYTES) {
-      return {
-        text: null,
-        problem: { file: label, message: `${label} is ${size} bytes: too large to read` },
-      };
-    }
-    // Opened without blocking, only if a regular file, and bounded again after the open.
-    return { text: await readText(file, MAX_SMALL_FILE_BYTES, label) };
-  } catch (err) {
-    return smallFileFailure(err, label);
-  }
-}
-
-/** What a failed read of a small file means: nothing (missing) or a problem naming it. */
-export function smallFileFailure(err: unknown, label: string): SmallFileText {
-  const code = (err as NodeJS.ErrnoException).code;
-  if (code === 'ENOENT') return { text: null };
-  if (code === 'EACCES' || code === 'EPERM') {
-    return { text: null, problem: { file: label, message: `cannot read ${label}: permission denied` } };
-  }
-  if (code === 'ENOTREG' || code === 'EFBIG' || code === 'ELOOP') {
-    return { text: null, problem: { file: label, message: (err as Error).message } };
-  }
-  return {
-    text: null,
-    problem: { file: label, message: `cannot read ${label}: ${(err as Error).message}` },
-  };
-}
-
-function isPlainObject(v: unknown): v is JsonObject {
-  return v !== null && typeof v === 'object' && !Array.isArray(v);
-}
+export {
+  failedFromText,
+  jsonObjectFromText,
+  parseFailedText,
+  readSmallFile,
+  smallFileFailure,
+  type FailedInfo,
+  type JsonObject,
+  type Parsed,
+  type SmallFileText,
+} from './small-file-text';
 
 /** Parse YAML safely (core schema, unique keys, alias limit), reporting errors at their line and column. */
 export function parseYamlText(text: string, label: string): Parsed<JsonObject> {
-  // Plain block YAML (the seed's configs) is read ~50× faster; anything else goes to `yaml` below.
+  // Plain block YAML (the seed's configs) is read ~50× faster; anything else goes to `yaml` (./yaml-document.ts).
   const plain = parsePlainYaml(text);
   if (plain) return { value: plain, problems: [] };
-  // Measured before parsing: deep nesting made the parser exhaust memory and abort the process.
-  const deep = yamlTooDeep(text);
-  if (deep) {
-    return {
-      value: null,
-      problems: [
-        { file: label, line: deep.line, column: deep.column, message: `${label} is ${deep.message}` },
-      ],
-    };
-  }
-  const doc = parseDocument(text, { uniqueKeys: true, prettyErrors: true, schema: 'core' });
-  const problems: Problem[] = doc.errors.map((e) => ({
-    file: label,
-    line: e.linePos?.[0]?.line,
-    column: e.linePos?.[0]?.col,
-    message: e.message.split('\n')[0] ?? e.message,
-  }));
-  if (problems.length > 0) return { value: null, problems };
-  try {
-    const value: unknown = doc.toJS({ maxAliasCount: MAX_YAML_ALIASES });
-    if (value === null || value === undefined) return { value: {}, problems };
-    if (!isPlainObject(value)) {
-      return {
-        value: null,
-        problems: [{ file: label, line: 1, message: `${label} is not a mapping of keys` }],
-      };
-    }
-    return { value, problems };
-  } catch (err) {
-    return { value: null, problems: [{ file: label, message: (err as Error).message }] };
-  }
-}
-
-/** A small file's text, or why there is none (read here or shipped from a remote workspace). */
-export interface SmallFileText {
-  text: string | null;
-  problem?: Problem;
+  return parseYamlDocument(text, label);
 }
 
 export function configFromText({ text, problem }: SmallFileText): Parsed<JsonObject> {
@@ -125,43 +54,8 @@ export async function readJsonObject(dir: string, name: string): Promise<Parsed<
   return jsonObjectFromText(await readSmallFile(path.join(dir, name), name), name);
 }
 
-export function jsonObjectFromText({ text, problem }: SmallFileText, name: string): Parsed<JsonObject> {
-  if (text === null) return { value: null, problems: problem ? [problem] : [] };
-  const parsed = parseJsonDocument(text);
-  if ('error' in parsed) {
-    const message = parsed.error.startsWith('nested deeper') ? `${name} is ${parsed.error}` : parsed.error;
-    return {
-      value: null,
-      problems: [{ file: name, line: parsed.line, column: parsed.column, message }],
-    };
-  }
-  if (!isPlainObject(parsed.value)) {
-    return { value: null, problems: [{ file: name, line: 1, message: `${name} is not a JSON object` }] };
-  }
-  return { value: parsed.value, problems: [] };
-}
-
-export interface FailedInfo {
-  step: number | null;
-  traceback: string;
-}
-
-/** FAILED.txt in the seed's form: "Failed at step N" then the traceback. */
-export function parseFailedText(text: string): FailedInfo {
-  const nl = text.indexOf('\n');
-  const first = nl < 0 ? text : text.slice(0, nl);
-  const m = /Failed at step\s+(-?\d+)/i.exec(first);
-  if (m) return { step: Number(m[1]), traceback: nl < 0 ? '' : text.slice(nl + 1).replace(/\s+$/, '') };
-  return { step: null, traceback: text.replace(/\s+$/, '') };
-}
-
 export async function readFailed(dir: string): Promise<{ value: FailedInfo | null; problems: Problem[] }> {
   return failedFromText(await readSmallFile(path.join(dir, LAYOUT.failed), LAYOUT.failed));
-}
-
-export function failedFromText({ text, problem }: SmallFileText): Parsed<FailedInfo> {
-  if (text === null) return { value: null, problems: problem ? [problem] : [] };
-  return { value: parseFailedText(text), problems: [] };
 }
 
 async function listDir(dir: string): Promise<import('node:fs').Dirent[]> {

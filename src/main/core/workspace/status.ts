@@ -9,48 +9,17 @@
  *      completed; a log or metrics write in the last RECENT_WRITE_MS means running.
  */
 import os from 'node:os';
-import { z } from 'zod';
-import { SweepTag, type ExperimentStatus, type Problem } from '../../../shared/model';
+import type { ExperimentStatus } from '../../../shared/model';
 import type { FailedInfo } from './files';
 import { LAYOUT } from './layout';
+import type { StatusFile } from './status-file';
+
+// The status file's schema and its validation (zod) are in ./status-file.ts: judging a status
+// from a cached summary (a warm listing) loads no schema library.
+export type { StatusFile } from './status-file';
 
 /** A seed-written run that has not written for this long is no longer assumed to be running. */
 export const RECENT_WRITE_MS = 120_000;
-
-export const StatusFile = z.object({
-  schema: z.literal('expdesk.status/1'),
-  /** 'queued': a SLURM job submitted, or a sweep member waiting for its turn (written by Expdesk, replaced by the wrapper's 'running'). */
-  state: z.enum(['running', 'completed', 'failed', 'stopped', 'queued']),
-  started_at: z.string().nullable().optional(),
-  ended_at: z.string().nullable().optional(),
-  exit_code: z.number().int().nullable().optional(),
-  signal: z.string().nullable().optional(),
-  pid: z.number().int().nullable().optional(),
-  hostname: z.string().nullable().optional(),
-  tmux_session: z.string().nullable().optional(),
-  stop_requested_at: z.string().nullable().optional(),
-  updated_at: z.string().nullable().optional(),
-  /** A batch scheduler's job id (SLURM), written with state "queued" at submission. */
-  job_id: z.string().nullable().optional(),
-  /** The sweep this run belongs to (core/runs/sweep.ts), kept by the wrapper from its spec. */
-  sweep: SweepTag.optional(),
-});
-export type StatusFile = z.infer<typeof StatusFile>;
-
-export function parseStatusFile(value: unknown): { value: StatusFile | null; problems: Problem[] } {
-  const parsed = StatusFile.safeParse(value);
-  if (parsed.success) return { value: parsed.data, problems: [] };
-  const issue = parsed.error.issues[0];
-  return {
-    value: null,
-    problems: [
-      {
-        file: LAYOUT.status,
-        message: `not an Expdesk status file: ${issue?.path.join('.') || 'value'}: ${issue?.message ?? 'invalid'}`,
-      },
-    ],
-  };
-}
 
 function processAlive(pid: number): boolean {
   try {

@@ -5,6 +5,7 @@
  * (summary/summary-store.ts) is the implementation.
  */
 import type { ExperimentSummary } from '../../../shared/model';
+import type { StatRow } from './fs-batch';
 
 export interface SummarizeOptions {
   /**
@@ -29,7 +30,22 @@ export interface Summarizer {
   summarize(dir: string, opts?: SummarizeOptions): Promise<ExperimentSummary>;
   /**
    * Optional: get ready to summarize many folders at once (one batch of
-   * stats); call the returned function when done.
+   * stats); call the returned function when done. `statted`: the stats of
+   * `inputs` already taken for some folders (by discovery), in that order.
    */
-  prepare?(dirs: string[], opts?: SummarizeOptions): Promise<() => void>;
+  prepare?(
+    dirs: string[],
+    opts?: SummarizeOptions,
+    statted?: ReadonlyMap<string, StatRow>,
+  ): Promise<() => void>;
+  /**
+   * Optional: the files (relative to an experiment folder) whose stats
+   * prepare() needs. Discovery stats them with its marker, in the same batch,
+   * so that a listing makes one round of stats, not two.
+   */
+  readonly inputs?: readonly string[];
+  /** Optional: the summary prepare() could make already (nothing changed), without a promise; else undefined. */
+  takePrepared?(dir: string): ExperimentSummary | undefined;
+  /** Optional: a listing of `root` begins; read what it will need (the cache) while discovery runs. */
+  expect?(root: string, opts?: SummarizeOptions): void;
 }

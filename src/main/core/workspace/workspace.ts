@@ -56,18 +56,38 @@ export async function listWorkspace(
   store: Summarizer,
   opts?: ListOptions,
 ): Promise<WorkspaceListing> {
-  const found = await discoverExperiments(root);
+  // A whole listing's stats of the summaries' inputs go with discovery's (one round of stats),
+  // a first screenful's only for the folders shown; the cache is read while they go on.
+  let expected = false;
+  const expect = (): void => {
+    if (!expected) store.expect?.(root, opts);
+    expected = true;
+  };
+  const found = await discoverExperiments(root, {
+    inputs: opts?.limit === undefined ? store.inputs : [],
+    whileStatting: expect,
+  });
+  expect();
   const unreadable = new Set(found.unreadable);
   const dirs = opts?.limit === undefined ? found.experiments : found.experiments.slice(0, opts.limit);
   const release = await store.prepare?.(
     dirs.filter((d) => !unreadable.has(d)),
     opts,
+    found.statted,
   );
-  const experiments = await mapLimited(dirs, CONCURRENCY, async (dir) =>
-    unreadable.has(dir)
+  // What prepare() made already (a warm listing: all) without a promise each; the rest summarized.
+  const experiments: ExperimentSummary[] = new Array<ExperimentSummary>(dirs.length);
+  const rest: number[] = [];
+  dirs.forEach((dir, i) => {
+    const ready = unreadable.has(dir)
       ? unreadableSummary(dir, new Error('permission denied'))
-      : summarizeSafely(store, dir, opts),
-  ).finally(release);
+      : store.takePrepared?.(dir);
+    if (ready) experiments[i] = ready;
+    else rest.push(i);
+  });
+  await mapLimited(rest, CONCURRENCY, async (i) => {
+    experiments[i] = await summarizeSafely(store, dirs[i]!, opts);
+  }).finally(release);
   const listing: WorkspaceListing = {
     root: found.root,
     experimentsDir: found.experimentsDir,

@@ -1,4 +1,4 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { mkdirSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { discoverExperiments, WorkspaceError } from '../../../../../src/main/core/workspace/discover';
@@ -17,6 +17,28 @@ describe('discoverExperiments', () => {
       'exp001',
       path.join('sweep', 'exp002'),
     ]);
+  });
+
+  it("stats a listing's inputs with its markers, once, and hands them over per experiment", async () => {
+    const root = tmpDir();
+    writeExperiment(path.join(root, 'exp001'), { final: true });
+    writeExperiment(path.join(root, 'sweep', 'exp002'), { failed: 'Failed at step 3\n' });
+    mkdirSync(path.join(root, 'notes'));
+    const inputs = ['config.yaml', 'FAILED.txt', path.join('checkpoints', 'final'), 'logs/metrics.jsonl'];
+    let sent = 0;
+    const d = await discoverExperiments(root, { inputs, whileStatting: () => sent++ });
+    expect(sent).toBe(1);
+    expect([...d.statted.keys()]).toEqual(d.experiments);
+    for (const dir of d.experiments) {
+      const expected = inputs.map((f) => {
+        const st = statSync(path.join(dir, f), { throwIfNoEntry: false });
+        return st ? { size: st.size, mtimeMs: st.mtimeMs, ino: st.ino } : null;
+      });
+      const row = d.statted.get(dir)!;
+      expect(row.cols.map((j) => row.grid.outcome(row.row, j))).toEqual(expected);
+    }
+    // A folder that holds no experiment gets no stats handed over.
+    expect(d.statted.has(path.join(root, 'notes'))).toBe(false);
   });
 
   it('opens a project root through its experiments/ folder', async () => {

@@ -48,6 +48,27 @@ describe('fs-batch (stats, reads and writes in a worker)', () => {
     expect(await statSigs([files[1]!])).toEqual([all[1]]);
   });
 
+  it('answers a batch large enough to be split among workers in order, parts joined', async () => {
+    const root = tmpDir();
+    const files = Array.from({ length: 300 }, (_, i) => path.join(root, `h${i}.txt`));
+    files.forEach((f, i) => i % 4 !== 0 && writeFileSync(f, 'z'.repeat(i % 70)));
+    // 9,000 stats (a listing's size; split at 2,048 a part), each file many times, in a shuffled order.
+    const order = Array.from({ length: 9000 }, (_, i) => (i * 7919) % files.length);
+    const [many, alongside] = await Promise.all([
+      statSigs(order.map((i) => files[i]!)),
+      readText(files[1]!, 1024),
+    ]);
+    expect(alongside).toBe('z');
+    expect(many).toHaveLength(order.length);
+    order.forEach((fi, k) => {
+      if (fi % 4 === 0) expect(many[k]).toBeNull();
+      else {
+        const st = statSync(files[fi]!);
+        expect(many[k]).toEqual({ size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
+      }
+    });
+  });
+
   it('writes atomically, creating the folder, and reports a failed write', async () => {
     const root = tmpDir();
     const file = path.join(root, 'a', 'b', 'entry.json');

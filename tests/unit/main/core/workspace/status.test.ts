@@ -1,10 +1,7 @@
 import os from 'node:os';
 import { describe, expect, it } from 'vitest';
-import {
-  deriveStatus,
-  parseStatusFile,
-  RECENT_WRITE_MS,
-} from '../../../../../src/main/core/workspace/status';
+import { deriveStatus, RECENT_WRITE_MS } from '../../../../../src/main/core/workspace/status';
+import { parseStatusFile } from '../../../../../src/main/core/workspace/status-file';
 import { parseFailedText } from '../../../../../src/main/core/workspace/files';
 
 const none = { failed: null, statusFile: null, hasFinalCheckpoint: false, lastWriteMs: null };

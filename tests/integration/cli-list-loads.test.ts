@@ -1,0 +1,172 @@
+/**
+ * `expdesk list` of a local folder loads only what listing needs (issue 14:
+ * a warm listing's fixed cost is loading modules). The CLI bundle is built
+ * fresh with esbuild's metafile, which says which sources each chunk holds;
+ * the command runs under a loader hook (tests/helpers/import-log.mjs) that
+ * records every module the process loads. A warm listing, text or JSON,
+ * must load no schema library (zod), no YAML parser, no archive, SSH, verify
+ * or SLURM code; a cold one loads each only for a folder that needs it.
+ */
+import { execFileSync, spawnSync } from 'node:child_process';
+import { mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { REPO } from '../helpers/cli';
+import { metricsLines, writeExperiment } from '../helpers/experiments';
+
+/** What listing must not load, by the source (or package) it comes from. */
+const NOT_FOR_LISTING: Array<[string, RegExp]> = [
+  ['zod', /node_modules\/zod\//],
+  ['yaml', /node_modules\/yaml\//],
+  ['tar', /node_modules\/tar\//],
+  ['archiver', /node_modules\/archiver\//],
+  ['ssh2', /node_modules\/ssh2\//],
+  ['node-pty', /node_modules\/node-pty\//],
+  ['ws', /node_modules\/ws\//],
+  ['remote code', /src\/main\/core\/remote\/|src\/cli\/remote\.ts|ssh-backend\.ts/],
+  ['verify code', /src\/main\/core\/verify\/|src\/shared\/verify\.ts/],
+  ['bundle code', /src\/main\/core\/bundle\//],
+  ['SLURM code', /src\/shared\/slurm\.ts|src\/main\/core\/runs\/slurm-(executor|local|scheduler)\.ts/],
+  ['the details reader', /src\/main\/core\/workspace\/experiment\.ts/],
+];
+
+interface Built {
+  root: string;
+  bin: string;
+  /** Each output file (absolute, real path) and the sources it holds (as esbuild names them). */
+  chunks: Map<string, string[]>;
+}
+
+function build(): Built {
+  // Outside the checkout, with its node_modules beside it for the packages the bundle leaves out.
+  const root = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'expdesk-list-loads-')));
+  symlinkSync(path.join(REPO, 'node_modules'), path.join(root, 'node_modules'));
+  const outdir = path.join(root, 'out', 'cli');
+  const metafile = path.join(root, 'meta.json');
+  execFileSync(process.execPath, [
+    path.join(REPO, 'scripts/build-cli.mjs'),
+    '--outdir',
+    outdir,
+    '--metafile',
+    metafile,
+  ]);
+  const meta = JSON.parse(readFileSync(metafile, 'utf8')) as {
+    outputs: Record<string, { inputs: Record<string, unknown> }>;
+  };
+  const chunks = new Map<string, string[]>();
+  for (const [out, o] of Object.entries(meta.outputs))
+    chunks.set(realpathSync(path.resolve(REPO, out)), Object.keys(o.inputs));
+  return { root, bin: path.join(outdir, 'expdesk.mjs'), chunks };
+}
+
+interface Ran {
+  stdout: string;
+  /** Every source and package file the run loaded: the bundle's chunks' inputs, and external files. */
+  loaded: string[];
+}
+
+/** `expdesk ARGS` from the bundle under the loader hook; what it printed and what it loaded. */
+function runLogged(built: Built, args: string[], cache: string): Ran {
+  const log = path.join(built.root, `imports-${Date.now()}-${Math.random()}.log`);
+  const r = spawnSync(
+    process.execPath,
+    ['--import', path.join(REPO, 'tests/helpers/import-log.mjs'), built.bin, ...args],
+    {
+      encoding: 'utf8',
+      env: { ...process.env, EXPDESK_CACHE_DIR: cache, EXPDESK_IMPORT_LOG: log },
+      timeout: 60_000,
+    },
+  );
+  if (r.status !== 0) throw new Error(`expdesk ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
+  const urls = readFileSync(log, 'utf8').split('\n').filter(Boolean);
+  const loaded: string[] = [];
+  for (const url of urls) {
+    if (!url.startsWith('file:')) continue; // node: builtins
+    const file = realpathSync(fileURLToPath(url));
+    loaded.push(...(built.chunks.get(file) ?? [file]));
+  }
+  expect(loaded.length, 'the hook saw the bundle load').toBeGreaterThan(5);
+  return { stdout: r.stdout, loaded };
+}
+
+/** The names of NOT_FOR_LISTING that a run loaded, each with one file that shows it. */
+function unwanted(ran: Ran): string[] {
+  return NOT_FOR_LISTING.flatMap(([name, re]) => {
+    const hit = ran.loaded.find((f) => re.test(f));
+    return hit ? [`${name} (${hit})`] : [];
+  });
+}
+
+/** Seed-written experiments: plain block YAML, metadata.json, metrics.jsonl; no status file. */
+function seedFolders(root: string): string {
+  const exps = path.join(root, 'project', 'experiments');
+  for (const [i, alg] of ['dpo', 'ppo', 'dpo'].entries()) {
+    writeExperiment(path.join(exps, `exp00${i + 1}_${alg}`), {
+      algorithm: alg,
+      metadata: { name: `exp00${i + 1}_${alg}`, started_at: '2026-01-15T14:30:00', git_hash: 'abc' },
+      metrics: metricsLines([
+        { step: 10, prefix: 'train', 'train/loss': 1.5 },
+        { step: 20, prefix: 'train', 'train/loss': 0.75 },
+      ]),
+    });
+  }
+  return path.join(root, 'project');
+}
+
+describe('expdesk list of a local folder', () => {
+  let built: Built;
+
+  beforeAll(() => {
+    built = build();
+    return () => rmSync(built.root, { recursive: true, force: true });
+  }, 120_000);
+
+  it('loads no zod, yaml, tar, SSH, verify or SLURM code, warm or cold, text or JSON', () => {
+    const work = mkdtempSync(path.join(built.root, 'seed-'));
+    const project = seedFolders(work);
+    const cache = path.join(work, 'cache');
+    const cold = runLogged(built, ['list', project], cache);
+    expect(cold.stdout).toContain('exp002_ppo');
+    expect(unwanted(cold)).toEqual([]);
+    const warm = runLogged(built, ['list', project], cache);
+    expect(warm.stdout).toBe(cold.stdout);
+    expect(unwanted(warm)).toEqual([]);
+    const json = runLogged(built, ['list', '--json', project], cache);
+    const rows = (JSON.parse(json.stdout) as { experiments: Array<{ name: string; final_loss: number }> })
+      .experiments;
+    expect(rows.map((e) => [e.name, e.final_loss])).toEqual([
+      ['exp001_dpo', 0.75],
+      ['exp002_ppo', 0.75],
+      ['exp003_dpo', 0.75],
+    ]);
+    expect(unwanted(json)).toEqual([]);
+  });
+
+  it('loads the status schema and the YAML parser for a folder that needs them, and only while cold', () => {
+    const work = mkdtempSync(path.join(built.root, 'needs-'));
+    const exps = path.join(work, 'experiments');
+    // Flow-style YAML the plain parser leaves to `yaml`; a status file validated against its schema.
+    writeExperiment(path.join(exps, 'exp001_flow'), {
+      config: 'experiment: {name: exp001_flow}\nalgorithm: {name: grpo}\n',
+      metrics: metricsLines([{ step: 1, loss: 2 }]),
+      status: { schema: 'expdesk.status/1', state: 'stopped', exit_code: 130 },
+    });
+    writeExperiment(path.join(exps, 'exp002_plain'), { config: 'algorithm:\n  name: dpo\n' });
+    const cache = path.join(work, 'cache');
+    const cold = runLogged(built, ['list', '--json', exps], cache);
+    const rows = (
+      JSON.parse(cold.stdout) as { experiments: Array<{ name: string; algorithm: string; status: string }> }
+    ).experiments;
+    expect(rows.map((e) => [e.name, e.algorithm, e.status])).toEqual([
+      ['exp001_flow', 'grpo', 'stopped'],
+      ['exp002_plain', 'dpo', 'unknown'],
+    ]);
+    // The detector sees what a listing loads when it does need it.
+    expect(unwanted(cold).map((u) => u.split(' ')[0])).toEqual(['zod', 'yaml']);
+    const warm = runLogged(built, ['list', '--json', exps], cache);
+    expect(warm.stdout).toBe(cold.stdout);
+    expect(unwanted(warm)).toEqual([]);
+  });
+});
