@@ -70,17 +70,21 @@ export class JsonLineError extends ExpdeskError {
  * Throws JsonLineError with a readable message for a malformed line.
  */
 export function parseJsonLine(line: string): unknown {
+  // Bare tokens are rewritten before parsing, not after JSON.parse throws on them: a throw costs
+  // many parses, and a run logging an infinite grad norm writes thousands of such lines.
+  const quoted = line.includes('NaN') || line.includes('Infinity') ? quoteNonFiniteTokens(line) : line;
   try {
-    return JSON.parse(line);
+    return quoted === line ? JSON.parse(line) : JSON.parse(quoted, revive);
   } catch (err) {
-    if (line.includes('NaN') || line.includes('Infinity')) {
+    let message = err instanceof Error ? err.message : String(err);
+    if (quoted !== line) {
+      // The original line's error describes the real problem.
       try {
-        return JSON.parse(quoteNonFiniteTokens(line), revive);
-      } catch {
-        // fall through to the original error, which describes the real problem
+        JSON.parse(line);
+      } catch (original) {
+        message = original instanceof Error ? original.message : String(original);
       }
     }
-    const message = err instanceof Error ? err.message : String(err);
     throw new JsonLineError(message);
   }
 }

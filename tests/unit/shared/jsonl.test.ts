@@ -30,6 +30,22 @@ describe('parseJsonLine', () => {
     expect(rec.x).toBeNaN();
   });
 
+  it('a string value that reads like a sentinel stays a string, and errors name the original line', () => {
+    // Tokens are rewritten before parsing (no throw first): a line without bare tokens parses as before.
+    expect(parseJsonLine('{"s": "\\u0000NaN", "t": "Infinity"}')).toEqual({ s: '\u0000NaN', t: 'Infinity' });
+    const plainError = (line: string): string => {
+      try {
+        JSON.parse(line);
+      } catch (err) {
+        return (err as Error).message;
+      }
+      return '';
+    };
+    for (const line of ['{"x": NaN, "y": }', '{"x": "NaN" "y": 1}', '{"x": Infinity']) {
+      expect(() => parseJsonLine(line)).toThrow(plainError(line));
+    }
+  });
+
   it('rejects malformed lines with a readable error', () => {
     expect(() => parseJsonLine('{"step": 1, "x": ')).toThrow(JsonLineError);
     expect(() => parseJsonLine('{"x": NaNa}')).toThrow(JsonLineError);
