@@ -6,9 +6,10 @@
  *   previous one, each hop's host key checked).
  * - Host keys checked against known_hosts (known-hosts.ts), preferring in the
  *   key exchange the key types already recorded, as ssh does.
- * - Authentication: ssh-agent ($SSH_AUTH_SOCK), then each identity file; an
- *   encrypted key asks for its passphrase through a callback (the CLI prompts
- *   on the terminal, the host asks the interface), three tries like ssh.
+ * - Authentication: ssh-agent ($SSH_AUTH_SOCK), then each identity file (its
+ *   signature sent at once, ssh-client.ts); an encrypted key asks for its
+ *   passphrase through a callback (the CLI prompts on the terminal, the host
+ *   asks the interface), three tries like ssh.
  * - Keepalives detect a dead link; a lost connection is re-established with
  *   exponential backoff until a give-up deadline, then fails with a clear
  *   error. Authentication and host key failures are never retried.
@@ -37,6 +38,7 @@ import {
   type HostKeyPolicy,
 } from './known-hosts';
 import { localUserName, resolveHost, type JumpHost, type ResolvedHost } from './ssh-config';
+import { forwardOut, signKeysAtOnce } from './ssh-client';
 import {
   describeSshError,
   envNumber,
@@ -290,6 +292,7 @@ export class SshConnection {
       );
       try {
         client.connect(config);
+        signKeysAtOnce(client);
       } catch (err) {
         fail(err as Error);
       }
@@ -487,13 +490,4 @@ export class SshConnection {
     this.pending.clear();
     this.status({ state: 'closed', attempt: 0 });
   }
-}
-
-function forwardOut(client: Client, host: string, port: number): Promise<Readable> {
-  return new Promise((resolve, reject) => {
-    client.forwardOut('127.0.0.1', 0, host, port, (err, stream) => {
-      if (err) reject(new Error(`ProxyJump: cannot open a channel to ${host}:${port}: ${err.message}`));
-      else resolve(stream);
-    });
-  });
 }

@@ -1,0 +1,64 @@
+/**
+ * What ssh2's client is asked for beyond connect(): a forwarded stream to
+ * the next ProxyJump hop, and public-key authentication in one round trip,
+ * not two. For a key in hand
+ * ssh2 first asks whether the server would accept it (a USERAUTH_REQUEST
+ * without a signature, answered by PK_OK) and only then signs; RFC 4252 §7
+ * lets a client send the signed request at once, and OpenSSH's client does
+ * so for a private key it has loaded. At 100 ms a round trip that is 100 ms
+ * of every connection. ssh2 has no option for it, so the protocol object's
+ * authPK is wrapped to sign when ssh2 would only ask; keys it cannot sign
+ * with here (an agent's: the agent signs) are asked about as before, and
+ * where ssh2's internals are not as expected nothing is changed. A key the
+ * server refuses costs what it cost before: the failure leads ssh2 on to the
+ * next method, as after a refused query.
+ */
+import type { Readable } from 'node:stream';
+import type { Client } from 'ssh2';
+
+type Sign = (data: Buffer, done: (signature: Buffer) => void) => void;
+type AuthPK = (username: string, key: unknown, keyAlgo?: string, cbSign?: Sign) => void;
+
+interface PrivateKey {
+  isPrivateKey(): boolean;
+  sign(data: Buffer, hash?: string): Buffer | Error;
+}
+
+function isPrivateKey(key: unknown): key is PrivateKey {
+  const k = key as Partial<PrivateKey> | null;
+  return typeof k?.isPrivateKey === 'function' && typeof k.sign === 'function' && k.isPrivateKey() === true;
+}
+
+/** The hash a signature algorithm names (ssh2's getKeyAlgos pairs); the key type's default otherwise. */
+function hashOf(keyAlgo: string | undefined): string | undefined {
+  return keyAlgo === 'rsa-sha2-256' ? 'sha256' : keyAlgo === 'rsa-sha2-512' ? 'sha512' : undefined;
+}
+
+/** Make `client` (just after connect()) send signed public-key requests without asking first. */
+export function signKeysAtOnce(client: Client): void {
+  // ssh2's protocol object is internal: reached through its field, checked before use.
+  const proto = (client as unknown as { _protocol?: { authPK?: AuthPK } })._protocol;
+  const authPK = proto?.authPK;
+  if (!proto || typeof authPK !== 'function') return;
+  proto.authPK = function (this: unknown, username, key, keyAlgo, cbSign) {
+    if (cbSign || !isPrivateKey(key) || typeof keyAlgo === 'function')
+      return authPK.call(this, username, key, keyAlgo, cbSign);
+    const signature = key.sign(Buffer.alloc(0), hashOf(keyAlgo));
+    if (signature instanceof Error) return authPK.call(this, username, key, keyAlgo);
+    return authPK.call(this, username, key, keyAlgo, (data, done) => {
+      const signed = key.sign(data, hashOf(keyAlgo));
+      // Cannot happen once a test signature worked; ssh2 would throw on it, so fail the key cleanly.
+      done(signed instanceof Error ? Buffer.alloc(0) : signed);
+    });
+  };
+}
+
+/** A stream to host:port through `client` (the next ProxyJump hop). */
+export function forwardOut(client: Client, host: string, port: number): Promise<Readable> {
+  return new Promise((resolve, reject) => {
+    client.forwardOut('127.0.0.1', 0, host, port, (err, stream) => {
+      if (err) reject(new Error(`ProxyJump: cannot open a channel to ${host}:${port}: ${err.message}`));
+      else resolve(stream);
+    });
+  });
+}
