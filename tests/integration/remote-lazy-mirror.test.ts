@@ -34,12 +34,22 @@ function experiment(root: string, name: string, lines: number): string {
   return dir;
 }
 
-/** The metrics figures of a listing, by folder. */
+/** logs/system.jsonl records (the run wrapper's samples): GPU memory in use from `from` MiB up. */
+const samples = (from: number, n: number): string =>
+  Array.from({ length: n }, (_, i) =>
+    JSON.stringify({ step: i, prefix: 'system', 'system/gpu0/mem_used_mb': from + i }),
+  ).join('\n') + '\n';
+
+/** The metrics and GPU figures of a listing, by folder. */
 async function figures(
-  listing: Promise<{ experiments: Array<{ folder: string; records: unknown; metrics: unknown }> }>,
+  listing: Promise<{
+    experiments: Array<{ folder: string; records: unknown; metrics: unknown; gpu?: unknown }>;
+  }>,
 ) {
   const l = await listing;
-  return Object.fromEntries(l.experiments.map((e) => [e.folder, { records: e.records, metrics: e.metrics }]));
+  return Object.fromEntries(
+    l.experiments.map((e) => [e.folder, { records: e.records, metrics: e.metrics, gpu: e.gpu }]),
+  );
 }
 
 function lazyWorkspace(
@@ -50,6 +60,8 @@ function lazyWorkspace(
   return new RemoteWorkspace(host, endpoint, store, new RemoteMetricsMirror(cache, { lazy: true }));
 }
 
+type Stream = 'metrics' | 'system';
+
 /** The helper, keeping where each answer's metrics bytes of an experiment started and how many there were. */
 function watchedHelper(): { host: HelperHost; sent: Map<string, Array<{ start: number; bytes: number }>> } {
   const sent = new Map<string, Array<{ start: number; bytes: number }>>();
@@ -58,15 +70,16 @@ function watchedHelper(): { host: HelperHost; sent: Map<string, Array<{ start: n
     exec: async (command, opts) => {
       const r = await helper.exec(command, opts);
       const body = decodeAnswer(afterMarker(r.stdout)!) as {
-        ok?: { experiments?: Array<{ path: string; metrics?: { start: number; data: Buffer } }> };
+        ok?: {
+          experiments?: Array<{ path: string } & Partial<Record<Stream, { start: number; data: Buffer }>>>;
+        };
       };
       for (const g of body.ok?.experiments ?? [])
-        if (g.metrics && 'data' in g.metrics) {
-          const name = path.basename(g.path);
-          sent.set(name, [
-            ...(sent.get(name) ?? []),
-            { start: g.metrics.start, bytes: g.metrics.data.length },
-          ]);
+        for (const stream of ['metrics', 'system'] as const) {
+          const m = g[stream];
+          if (!m || !('data' in m)) continue;
+          const name = `${path.basename(g.path)} ${stream}`;
+          sent.set(name, [...(sent.get(name) ?? []), { start: m.start, bytes: m.data.length }]);
         }
       return r;
     },
@@ -80,6 +93,7 @@ describe('a CLI listing keeps its metrics mirrors in memory', () => {
   it('writes no mirror, and the figures and a later chart request stay right', async () => {
     const remote = tmpDir('expdesk-lazy-remote-');
     const a = experiment(remote, 'exp001_a', 40);
+    writeFileSync(path.join(a, 'logs', 'system.jsonl'), samples(1000, 5));
     experiment(remote, 'exp002_b', 7);
     const cache = tmpDir('expdesk-lazy-cache-');
 
@@ -93,6 +107,7 @@ describe('a CLI listing keeps its metrics mirrors in memory', () => {
 
     // A new process (its own copy of the cache: no mirror, the summaries' offsets) lists a grown run.
     appendFileSync(path.join(a, 'logs', 'metrics.jsonl'), records(40, 55));
+    appendFileSync(path.join(a, 'logs', 'system.jsonl'), samples(2000, 3));
     const later = tmpDir('expdesk-lazy-cache2-');
     cpSync(cache, later, { recursive: true });
     const watched = watchedHelper();
@@ -103,10 +118,14 @@ describe('a CLI listing keeps its metrics mirrors in memory', () => {
     expect(grown['exp001_a']!.records).toBe(55);
     expect(mirrorsIn(later)).toBe(false);
     // Only the appended records travelled, from where the first listing's reader stopped; nothing of the unchanged run.
-    expect(watched.sent.get('exp001_a')).toEqual([
+    expect(watched.sent.get('exp001_a metrics')).toEqual([
       { start: Buffer.byteLength(records(0, 40)), bytes: Buffer.byteLength(records(40, 55)) },
     ]);
-    expect(watched.sent.get('exp002_b')).toBeUndefined();
+    expect(watched.sent.get('exp001_a system')).toEqual([
+      { start: Buffer.byteLength(samples(1000, 5)), bytes: Buffer.byteLength(samples(2000, 3)) },
+    ]);
+    expect(grown['exp001_a']!.gpu).toMatchObject({ peakMemoryMiB: 2002 });
+    expect(watched.sent.get('exp002_b metrics')).toBeUndefined();
 
     // The file rewritten behind the reader's back (same length and more, other bytes): read again from byte 0.
     writeFileSync(path.join(a, 'logs', 'metrics.jsonl'), records(100, 160));
