@@ -20,13 +20,13 @@ import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import type { Readable } from 'node:stream';
-import ssh2, {
-  type AnyAuthMethod,
-  type AuthenticationType,
-  type Client as SshClient,
-  type ClientChannel,
-  type ConnectConfig,
-  type NextAuthHandler,
+import type {
+  AnyAuthMethod,
+  AuthenticationType,
+  Client as SshClient,
+  ClientChannel,
+  ConnectConfig,
+  NextAuthHandler,
 } from 'ssh2';
 import { remoteEndpointLabel } from '../../../shared/remote-location';
 import {
@@ -38,7 +38,7 @@ import {
   type HostKeyPolicy,
 } from './known-hosts';
 import { localUserName, resolveHost, type JumpHost, type ResolvedHost } from './ssh-config';
-import { forwardOut, signKeysAtOnce } from './ssh-client';
+import { forwardOut, loadSsh2, openEarly, signKeysAtOnce } from './ssh-client';
 import {
   describeSshError,
   envNumber,
@@ -61,8 +61,6 @@ function defaultIdentityFiles(home: string): string[] {
   return ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((n) => path.join(home, '.ssh', n));
 }
 
-// ssh2 is CommonJS: Node's ESM loader sees only its default export.
-const { Client, utils: sshUtils } = ssh2;
 type Client = SshClient;
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
@@ -238,7 +236,10 @@ export class SshConnection {
     if (!this.closed) this.status({ state: 'reconnecting', attempt: 0, error: err.message });
   }
 
-  private handshake(hop: Hop, sock: Readable | undefined): Promise<Client> {
+  private async handshake(hop: Hop, sock: Readable | undefined): Promise<Client> {
+    // The first hop's TCP connection is under way while ssh2 loads (ssh-client.ts).
+    const early = sock ? null : openEarly(hop.resolved.hostName, hop.port);
+    const { Client, utils } = await loadSsh2();
     const policy = this.hostKeyPolicy(hop.resolved);
     const host = hop.resolved.hostName;
     let hostKeyError: Error | null = null;
@@ -267,7 +268,7 @@ export class SshConnection {
           return false;
         }
       },
-      authHandler: this.authHandler(hop),
+      authHandler: this.authHandler(hop, utils.parseKey),
     };
     return new Promise<Client>((resolve, reject) => {
       const client = new Client();
@@ -291,7 +292,9 @@ export class SshConnection {
         fail(new ConnectionLostError(`the connection to ${hop.resolved.alias} closed`)),
       );
       try {
-        client.connect(config);
+        const socket = early?.take() ?? sock;
+        if (socket instanceof Error) return fail(socket);
+        client.connect({ ...config, sock: socket });
         signKeysAtOnce(client);
       } catch (err) {
         fail(err as Error);
@@ -301,6 +304,7 @@ export class SshConnection {
 
   private authHandler(
     hop: Hop,
+    parseKey: typeof import('ssh2').utils.parseKey,
   ): (left: AuthenticationType[], partial: boolean, next: NextAuthHandler) => void {
     const agent = this.options.agent === undefined ? process.env.SSH_AUTH_SOCK || null : this.options.agent;
     const explicit =
@@ -327,14 +331,14 @@ export class SshConnection {
           } catch {
             continue; // a missing default key is normal
           }
-          let parsed = sshUtils.parseKey(data);
+          let parsed = parseKey(data);
           if (!(parsed instanceof Error)) return next({ type: 'publickey', username: user, key: data });
           if (!/passphrase|encrypted/i.test(parsed.message)) continue; // not a private key we can use
           if (!passphrase) continue;
           for (let attempt = 1; attempt <= 3; attempt++) {
             const phrase = await passphrase(m.file, attempt);
             if (phrase === null || phrase === undefined) break;
-            parsed = sshUtils.parseKey(data, phrase);
+            parsed = parseKey(data, phrase);
             if (!(parsed instanceof Error)) {
               const method: AnyAuthMethod = {
                 type: 'publickey',

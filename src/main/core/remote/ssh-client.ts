@@ -1,7 +1,7 @@
 /**
- * What ssh2's client is asked for beyond connect(): a forwarded stream to
- * the next ProxyJump hop, and public-key authentication in one round trip,
- * not two. For a key in hand
+ * ssh2 itself, loaded on the first connection while its TCP connection is
+ * already under way (openEarly), a forwarded stream to the next ProxyJump
+ * hop, and public-key authentication in one round trip, not two. For a key in hand
  * ssh2 first asks whether the server would accept it (a USERAUTH_REQUEST
  * without a signature, answered by PK_OK) and only then signs; RFC 4252 §7
  * lets a client send the signed request at once, and OpenSSH's client does
@@ -13,8 +13,43 @@
  * server refuses costs what it cost before: the failure leads ssh2 on to the
  * next method, as after a refused query.
  */
+import net from 'node:net';
 import type { Readable } from 'node:stream';
 import type { Client } from 'ssh2';
+
+type Ssh2 = typeof import('ssh2');
+let ssh2: Promise<Ssh2> | null = null;
+
+/** ssh2 (CommonJS: Node's ESM loader gives its exports as the default), loaded once, when first needed. */
+export function loadSsh2(): Promise<Ssh2> {
+  ssh2 ??= import('ssh2').then((m) => ((m as { default?: Ssh2 }).default ?? m) as Ssh2);
+  return ssh2;
+}
+
+/**
+ * A TCP connection to an SSH server, opened before ssh2 has loaded (~50 ms
+ * of CPU), so the server's greeting (a one-way trip) is waiting when ssh2
+ * starts. take() hands it over, or what went wrong before (kept here, never
+ * an unhandled 'error' event), in the words ssh2 would have reported.
+ */
+export function openEarly(host: string, port: number): { take(): net.Socket | Error } {
+  const socket = net.connect({ host, port });
+  let failed: Error | null = null;
+  const onError = (err: Error): void => {
+    failed ??= err;
+  };
+  socket.on('error', onError);
+  return {
+    take() {
+      socket.off('error', onError);
+      if (failed || socket.destroyed) {
+        socket.destroy();
+        return failed ?? new Error(`the connection to ${host}:${port} closed`);
+      }
+      return socket;
+    },
+  };
+}
 
 type Sign = (data: Buffer, done: (signature: Buffer) => void) => void;
 type AuthPK = (username: string, key: unknown, keyAlgo?: string, cbSign?: Sign) => void;

@@ -1,5 +1,7 @@
 /**
- * Public-key authentication signs at once (core/remote/ssh-client.ts): with a
+ * Connecting (core/remote/ssh-client.ts). The TCP connection is opened while
+ * ssh2 loads: a refusal met before ssh2 takes the socket is reported as
+ * ssh2 would have (no unhandled error). Public-key authentication signs at once: with a
  * key in hand, the client sends its signed request without first asking the
  * server whether it would take the key — one round trip fewer on every
  * connection, as OpenSSH's client does. Against the real sshd: ed25519 and
@@ -11,8 +13,9 @@ import { appendFileSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import ssh2 from 'ssh2';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { RemoteUnreachableError, SshConnection } from '../../src/main/core/remote/connection';
 import { signKeysAtOnce } from '../../src/main/core/remote/ssh-client';
-import { keygen, startSshd, type TestSshd } from '../helpers/sshd';
+import { freePort, keygen, startSshd, type TestSshd } from '../helpers/sshd';
 
 let sshd: TestSshd;
 beforeAll(async () => {
@@ -66,4 +69,25 @@ describe('public-key authentication', () => {
     expect(await login([stranger, sshd.identity])).toEqual({ ok: true, sent: ['publickey', 'publickey'] });
     expect(await login([stranger])).toEqual({ ok: false, sent: ['publickey'] });
   }, 90_000);
+});
+
+describe('the TCP connection opened before ssh2 loads', () => {
+  it('a port nobody listens on: a clear refusal, as before', async () => {
+    const conn = new SshConnection(
+      { host: '127.0.0.1', user: sshd.user, port: await freePort() },
+      {
+        configFile: sshd.sshConfig,
+        knownHostsFiles: [sshd.knownHosts],
+        identityFiles: [sshd.identity],
+        agent: null,
+      },
+    );
+    const err = await conn.connect().then(
+      () => null,
+      (e: unknown) => e,
+    );
+    conn.close();
+    expect(err).toBeInstanceOf(RemoteUnreachableError);
+    expect((err as Error).message).toMatch(/connection refused/);
+  });
 });
