@@ -99,8 +99,9 @@ interface SharedMirrors {
   locks: Map<string, Promise<unknown>>;
 }
 
-/** Per cache folder: one state per location in the process, whichever object asks. */
+/** Per cache folder: one state per location in the process, whichever object asks; each location's hash (asked for often). */
 const shared = new Map<string, SharedMirrors>();
+const hashes = new Map<string, string>();
 
 export class RemoteMetricsMirror {
   private readonly states: Map<string, MirrorState>;
@@ -261,7 +262,8 @@ export class RemoteMetricsMirror {
 
   /** The local folder of a location's mirror (whether or not it exists yet). */
   dirOf(location: string): string {
-    const hash = createHash('sha256').update(location).digest('hex').slice(0, 32);
+    const hash = hashes.get(location) ?? createHash('sha256').update(location).digest('hex').slice(0, 32);
+    hashes.set(location, hash);
     return path.join(this.root, `remote-metrics-v${MIRROR_VERSION}`, hash);
   }
 

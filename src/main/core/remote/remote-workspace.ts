@@ -58,7 +58,7 @@ import type { GatherAnswer, GatherHint, GatherRequest, WireExperiment, WireSig }
 import { RemoteMetricsMirror, type Accepted } from './remote-metrics';
 import { RemoteRunFiles, type RunKind } from './remote-run-files';
 import { compareRel, osErrorText, scratchMirrorRoot, textOf, toSig, toWire } from './remote-wire';
-import { callRemote, type HelperHost } from './remote-python';
+import { callRemote, helperCommand, type HelperHost } from './remote-python';
 import {
   absorbSystem,
   acceptBytes,
@@ -349,10 +349,12 @@ export class RemoteWorkspace {
   /** List a remote workspace (same shapes and rules as a local one). */
   async list(root: string): Promise<WorkspaceListing> {
     const indexKey = `remote-index:${this.locate(root)}`;
-    // The handshake's round trips (a new connection) pass while the hints are read from the cache.
+    // The handshake's round trips (a new connection) pass while the hints are read from the cache
+    // and the helper's command line is packed (once per process).
     const [hints] = await Promise.all([
       this.store.readAux<string[]>(indexKey).then((previous) => this.hintsFor(previous ?? [])),
       this.conn.connect?.(),
+      Promise.resolve().then(helperCommand),
     ]);
     const { result, entries } = await this.gatherAndAbsorb({ root, hints });
     await this.store.writeAux(
