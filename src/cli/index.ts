@@ -1,8 +1,14 @@
 /** Process entry of the `expdesk` command. */
-import { settleCaptures } from '../main/core/runs/pending-captures';
-import { runExitTasks } from '../main/core/app/exit-tasks';
-import { main } from './main';
-import { printErr } from './output';
+import { warmEarlyFromArgv } from './warm-early';
+
+// Before the command's modules load (commander and the rest, imported below): a large listing's stat workers.
+warmEarlyFromArgv(process.argv.slice(2));
+const [{ settleCaptures }, { runExitTasks }, { main }, { printErr }] = await Promise.all([
+  import('../main/core/runs/pending-captures'),
+  import('../main/core/app/exit-tasks'),
+  import('./main'),
+  import('./output'),
+]);
 
 main(process.argv.slice(2)).then(
   (code) => {

@@ -57,7 +57,8 @@ export function buildProgram(given?: () => SummaryStore): Command {
     .argument('<DIR>', 'folder to search')
     .option('--json', 'machine-readable output')
     .action(async (dir: string, opts: { json?: boolean }) => {
-      // A large folder's stat workers boot while the listing's modules load (an optimisation: never fails).
+      // A large folder's stat workers boot while the listing's modules load (the entry's call covers
+      // `list DIR` in its plain form; this one, global options before `list`).
       void import('./warm-early').then((m) => m.warmEarly(dir)).catch(() => undefined);
       // A remote DIR's handshake first, then the listing's modules load while it runs. A failure here
       // is the listing's to meet and report (with its exit code), never this one's.

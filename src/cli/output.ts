@@ -5,12 +5,15 @@
  */
 import { StringDecoder } from 'node:string_decoder';
 import { csvField } from '../shared/csv';
-import { escapeControls, TerminalFilter } from '../shared/terminal-text';
+import { escapeControls, hasControls, TerminalFilter } from '../shared/terminal-text';
 
 export function textTable(header: string[], rows: string[][]): string {
-  // Escaped before measuring, so a cell's visible form sets its column's width (one pass each:
-  // a listing of 5,000 experiments has 35,000 cells).
-  const all = [header, ...rows].map((r) => r.map((c) => escapeControls(c)));
+  // Escaped before measuring, so a cell's visible form sets its column's width. A listing of
+  // 5,000 experiments has 35,000 cells: they are searched as one text first (most hold none).
+  const raw = [header, ...rows];
+  const all = hasControls(raw.map((r) => r.join('')).join(''))
+    ? raw.map((r) => r.map((c) => escapeControls(c)))
+    : raw;
   const widths = header.map(() => 0);
   for (const r of all) for (let i = 0; i < r.length; i++) widths[i] = Math.max(widths[i] ?? 0, r[i]!.length);
   const line = (cells: string[]): string => {

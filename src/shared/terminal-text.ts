@@ -49,6 +49,11 @@ function escapedBut(keep: string): { test: RegExp; all: RegExp } {
   return re;
 }
 
+/** Whether escapeControls(s, keep) would change anything. */
+export function hasControls(s: string, keep = ''): boolean {
+  return escapedBut(keep).test.test(s);
+}
+
 /** Every control character as visible text, but those in `keep` (e.g. '\n\t' for multi-line output). */
 export function escapeControls(s: string, keep = ''): string {
   const re = escapedBut(keep);

@@ -322,7 +322,9 @@ export class SummaryStore implements Summarizer {
         if (m !== null && (lastWriteMs === null || m > lastWriteMs)) lastWriteMs = m;
       }
     }
-    const summary = finishSummary(parts, { lastWriteMs, path: dir, folder: path.basename(dir) });
+    // dir is resolved (no trailing separator): its last name without path.basename's checks.
+    const folder = dir.slice(dir.lastIndexOf(path.sep) + 1);
+    const summary = finishSummary(parts, { lastWriteMs, path: dir, folder });
     this.prepared.set(dir, { sigs: [], activity: null, summary });
     return true;
   }

@@ -92,16 +92,22 @@ export function permissionDenied(dir: string): WorkspaceError {
 }
 
 /** localeCompare's order, without building a collator per comparison (5,000 folders: ~100 ms saved). */
-const byLocale = new Intl.Collator().compare;
+let collator: ((a: string, b: string) => number) | null = null;
+/** The collator's compare, made on first use (its set-up costs ~10–15 ms). */
+function byLocale(): (a: string, b: string) => number {
+  return (collator ??= new Intl.Collator().compare);
+}
 
-async function subdirs(dir: string): Promise<string[]> {
+/** The searched subfolders of dir, in the file system's order. */
+async function subdirsUnsorted(dir: string): Promise<string[]> {
   const entries = await readDirents(dir);
   // dir is resolved: joined by hand (path.join's normalising, 5,000 times, cost ~30 ms).
   const base = dir.endsWith(path.sep) ? dir : dir + path.sep;
-  return entries
-    .filter((e) => e.isDirectory() && isSearchedDirName(e.name))
-    .map((e) => base + e.name)
-    .sort(byLocale);
+  return entries.filter((e) => e.isDirectory() && isSearchedDirName(e.name)).map((e) => base + e.name);
+}
+
+async function subdirs(dir: string): Promise<string[]> {
+  return (await subdirsUnsorted(dir)).sort(byLocale());
 }
 
 /**
@@ -153,11 +159,17 @@ async function experimentsAmong(dirs: string[], inputs: Inputs, into: Found): Pr
 
 /** Experiments directly under dir, and one level below for grouped sweeps (checked in parallel, order kept). */
 async function experimentsUnder(dir: string, inputs: Inputs): Promise<Found> {
-  const children = await subdirs(dir);
+  const unsorted = await subdirsUnsorted(dir);
   const found: Found = { experiments: [], unreadable: [], statted: new Map() };
-  const states = await dirStates(children, inputs, found);
-  for (let i = 0; i < children.length; i++) {
-    const child = children[i]!;
+  const stating = dirStates(unsorted, inputs, found);
+  // Sorted while their stats go on (the batch is sent at the next turn): the collator's
+  // set-up and the sort of 5,000 names (~20 ms) off the listing's path.
+  await new Promise((resolve) => setImmediate(resolve));
+  const cmp = byLocale();
+  const order = unsorted.map((_, i) => i).sort((a, b) => cmp(unsorted[a]!, unsorted[b]!));
+  const states = await stating;
+  for (const i of order) {
+    const child = unsorted[i]!;
     if (states[i] === 'experiment') found.experiments.push(child);
     else if (states[i] === 'unreadable') {
       // Cannot be searched: listed with its problem, never silently left out.
