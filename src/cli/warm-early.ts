@@ -1,33 +1,50 @@
 /**
- * A large local listing's stat workers (main/core/workspace/fs-batch.ts),
- * started first thing: they boot while the command's modules load, instead
- * of after. How many it will need is judged from the entries of DIR and
- * DIR/experiments (one readdir each, ~3 ms for 5,000): a small listing,
- * which stats without a worker, starts none; a remote DIR is not a folder
- * here and starts none either. An optimisation only: it never fails.
+ * A large local listing's stats, started first thing: the CLI's entry lists
+ * DIR (or DIR/experiments, as discovery would) and asks the stat workers
+ * (main/core/workspace/fs-batch.ts) for every candidate folder's stats —
+ * discovery's marker and the summaries' inputs, the very grid the listing
+ * will ask for — so they run while the command's modules load instead of
+ * after. A small folder, which stats without a worker, starts nothing; a
+ * remote DIR is not a folder here and starts nothing either. An
+ * optimisation only: it never fails, and a listing that asks for another
+ * grid (DIR changed meanwhile, DIR is itself an experiment) stats afresh.
  */
-import { readdirSync } from 'node:fs';
+import { readdirSync, type Dirent } from 'node:fs';
 import path from 'node:path';
 
-/** Stats a listing makes per experiment folder (its markers, inputs and logs; summary-store.ts). */
+/** Stats a listing makes per experiment folder (its markers, inputs and logs; summary/listing-inputs.ts). */
 const STATS_PER_FOLDER = 10;
 
 const warmed = new Set<string>();
 
-function entries(dir: string): number {
+function entries(dir: string): Dirent[] {
   try {
-    return readdirSync(dir).length;
+    return readdirSync(dir, { withFileTypes: true });
   } catch {
-    return 0;
+    return [];
   }
 }
 
 export function warmEarly(dir: string): void {
-  if (warmed.has(dir)) return;
-  warmed.add(dir);
-  const folders = entries(dir) + entries(path.join(dir, 'experiments'));
-  void import('../main/core/workspace/fs-batch')
-    .then((m) => m.warmStatWorkers(folders * STATS_PER_FOLDER))
+  const root = path.resolve(dir);
+  if (warmed.has(root)) return;
+  warmed.add(root);
+  // Discovery's order of search: a project's experiments/ first.
+  const nested = path.join(root, 'experiments');
+  const inNested = entries(nested);
+  const [folder, found] = inNested.length ? [nested, inNested] : [root, entries(root)];
+  if (found.length * STATS_PER_FOLDER < 64) return;
+  void Promise.all([
+    import('../main/core/workspace/fs-batch'),
+    import('../main/core/workspace/discover'),
+    import('../main/core/summary/listing-inputs'),
+  ])
+    .then(([batch, discover, inputs]) =>
+      batch.prefetchStatGrid(
+        discover.searchedSubdirs(folder, found),
+        discover.discoveryStatNames(inputs.LISTING_INPUTS),
+      ),
+    )
     .catch(() => undefined);
 }
 

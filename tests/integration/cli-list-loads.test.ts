@@ -8,7 +8,16 @@
  * or SLURM code; a cold one loads each only for a folder that needs it.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, realpathSync, rmSync, symlinkSync } from 'node:fs';
+import {
+  mkdtempSync,
+  readFileSync,
+  realpathSync,
+  rmSync,
+  statSync,
+  symlinkSync,
+  utimesSync,
+  writeFileSync,
+} from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -142,6 +151,50 @@ describe('expdesk list of a local folder', () => {
       ['exp003_dpo', 0.75],
     ]);
     expect(unwanted(json)).toEqual([]);
+  });
+
+  it('a large folder, whose stats the entry takes before the modules load, lists as it is, edits included', () => {
+    // 12 folders: enough for the early stats (cli/warm-early.ts), each state a listing tells apart.
+    const work = mkdtempSync(path.join(built.root, 'large-'));
+    const exps = path.join(work, 'project', 'experiments');
+    const loss = (v: number): string => metricsLines([{ step: 5, prefix: 'train', 'train/loss': v }]);
+    for (let i = 0; i < 12; i++) {
+      const name = `exp${String(i).padStart(2, '0')}`;
+      writeExperiment(path.join(exps, name), {
+        algorithm: i % 2 ? 'ppo' : 'dpo',
+        metrics: loss(i + 0.5),
+        ...(i % 4 === 1 ? { failed: 'Failed at step 5\n' } : {}),
+        ...(i % 4 === 2 ? { final: true } : {}),
+        ...(i % 4 === 3 ? { status: { schema: 'expdesk.status/1', state: 'stopped', exit_code: 130 } } : {}),
+      });
+      // Written long ago: not "running?" from a recent write.
+      const old = new Date('2026-01-01T00:00:00Z');
+      utimesSync(path.join(exps, name, 'logs', 'metrics.jsonl'), old, old);
+    }
+    const cache = path.join(work, 'cache');
+    const states = (out: string): string[][] =>
+      out
+        .split('\n')
+        .filter((l) => /^\S+\s+exp\d\d/.test(l))
+        .map((l) => l.split(/\s+/).slice(0, 4));
+    const cold = runLogged(built, ['list', path.join(work, 'project')], cache);
+    expect(states(cold.stdout)).toEqual(
+      Array.from({ length: 12 }, (_, i) => [
+        ['unknown?', 'failed', 'completed?', 'stopped'][i % 4]!,
+        `exp${String(i).padStart(2, '0')}`,
+        i % 2 ? 'ppo' : 'dpo',
+        '5',
+      ]),
+    );
+    const warm = runLogged(built, ['list', path.join(work, 'project')], cache);
+    expect(warm.stdout).toBe(cold.stdout);
+    // An editor's save in place: same size, same second; the next listing shows it.
+    const config = path.join(exps, 'exp04', 'config.yaml');
+    const { mtimeMs } = statSync(config);
+    writeFileSync(config, readFileSync(config, 'utf8').replace('name: dpo', 'name: ppo'));
+    utimesSync(config, Math.floor(mtimeMs / 1000) + 0.5, Math.floor(mtimeMs / 1000) + 0.5);
+    const edited = runLogged(built, ['list', path.join(work, 'project')], cache);
+    expect(states(edited.stdout)[4]).toEqual(['unknown?', 'exp04', 'ppo', '5']);
   });
 
   it('loads the status schema and the YAML parser for a folder that needs them, and only while cold', () => {

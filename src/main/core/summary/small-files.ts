@@ -17,16 +17,9 @@ import { LAYOUT } from '../workspace/layout';
 import type { StatSig } from '../workspace/fs-batch';
 import { derivedFrom, NO_STATUS, type Derived } from './derive';
 
-export const SMALL_FILES = {
-  config: LAYOUT.config,
-  metadata: LAYOUT.metadata,
-  failed: LAYOUT.failed,
-  status: LAYOUT.status,
-  final: path.join(LAYOUT.checkpoints, 'final'),
-  annotations: LAYOUT.annotations,
-} as const;
-export type SmallKey = keyof typeof SMALL_FILES;
-export const SMALL_KEYS = Object.keys(SMALL_FILES) as SmallKey[];
+import { SMALL_FILES, type SmallKey } from './listing-inputs';
+
+export { SMALL_FILES, SMALL_KEYS, type SmallKey } from './listing-inputs';
 
 /** `dir` (resolved) joined with a normalized relative name: path.join's cost, 40,000 times a listing, saved. */
 export function inDir(dir: string, name: string): string {

@@ -32,6 +32,7 @@ import {
 import { finishSummary, statusInferred, summaryParts, type SummaryParts } from './summary-build';
 import { SummaryDiskCache } from './summary-disk-cache';
 import { inDir, readDerived, resolved, SMALL_FILES, SMALL_KEYS, type SmallKey } from './small-files';
+import { ACTIVITY_FILES, LISTING_INPUTS, STATTED } from './listing-inputs';
 
 export { type Derived } from './derive';
 export { buildSummary } from './summary-build';
@@ -41,26 +42,7 @@ export { SMALL_KEYS, type SmallKey } from './small-files';
 /** Bump when the cache entry's shape or the summary's semantics change. */
 export const CACHE_VERSION = 7;
 
-/**
- * Logs whose mtime tells whether a seed-written run is still writing, besides
- * logs/metrics.jsonl (statted anyway). Only statted when no status file,
- * FAILED.txt or final checkpoint decides the status.
- */
-const ACTIVITY_FILES = [path.join(LAYOUT.logs, 'train.log'), path.join(LAYOUT.logs, 'train_rank0.log')];
-/**
- * What prepare() stats of every folder, in this order: the small files,
- * metrics, system. Each guards what no other stat sees: config.yaml,
- * metadata.json and the notes are edited in place (an editor's save keeps
- * the inode, can keep the size); FAILED.txt and the status file may be
- * rewritten in place by whatever writes them (the seed's Python, a job
- * script); checkpoints/final is a folder whose presence sets the status;
- * metrics.jsonl and system.jsonl grow by appends. The experiment folder's
- * mtime would cover only files created, removed or renamed into place, not
- * an in-place write, nor (on file systems with 1–2 s timestamps) a change
- * within the same tick as the cache record, so no file's stat is traded for
- * its folder's (issue 14: a warm listing's correctness over its stats).
- */
-const STATTED = [...SMALL_KEYS.map((k) => SMALL_FILES[k]), LAYOUT.metrics, LAYOUT.system];
+// What every folder's stats are, and why each: listing-inputs.ts.
 
 export interface CacheEntry {
   version: number;
@@ -205,7 +187,7 @@ export class SummaryStore implements Summarizer {
    * markers, in one batch. The logs' (whose mtimes matter only where a status
    * is inferred, most seed-written runs) go with them: one round of stats.
    */
-  readonly inputs: readonly string[] = [...STATTED, ...ACTIVITY_FILES];
+  readonly inputs: readonly string[] = LISTING_INPUTS;
 
   /**
    * A listing of `root` begins: read the listing cache files its experiments

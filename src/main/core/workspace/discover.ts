@@ -5,6 +5,7 @@
  * level is searched so grouped sweeps (experiments/sweep1/exp…) are found.
  * Read-only: only stat and readdir.
  */
+import type { Dirent } from 'node:fs';
 import path from 'node:path';
 import { mapLimited, readDirents, statFile } from './fast-fs';
 import { statGrid, statSig, type StatRow } from './fs-batch';
@@ -98,12 +99,22 @@ function byLocale(): (a: string, b: string) => number {
   return (collator ??= new Intl.Collator().compare);
 }
 
-/** The searched subfolders of dir, in the file system's order. */
-async function subdirsUnsorted(dir: string): Promise<string[]> {
-  const entries = await readDirents(dir);
+/** The searched subfolders among a resolved folder's entries, in their order. */
+export function searchedSubdirs(dir: string, entries: readonly Dirent[]): string[] {
   // dir is resolved: joined by hand (path.join's normalising, 5,000 times, cost ~30 ms).
   const base = dir.endsWith(path.sep) ? dir : dir + path.sep;
   return entries.filter((e) => e.isDirectory() && isSearchedDirName(e.name)).map((e) => base + e.name);
+}
+
+/** The searched subfolders of dir, in the file system's order. */
+async function subdirsUnsorted(dir: string): Promise<string[]> {
+  return searchedSubdirs(dir, await readDirents(dir));
+}
+
+/** The names discovery stats in each candidate folder: the first marker, then the inputs asked for. */
+export function discoveryStatNames(inputs: readonly string[]): string[] {
+  const marker = EXPERIMENT_MARKERS[0];
+  return [marker, ...inputs.filter((n) => n !== marker)];
 }
 
 async function subdirs(dir: string): Promise<string[]> {
@@ -121,8 +132,7 @@ async function dirStates(
   inputs: Inputs,
   into: Found,
 ): Promise<Array<'experiment' | 'none' | 'unreadable'>> {
-  const marker = EXPERIMENT_MARKERS[0];
-  const names = [marker, ...inputs.files.filter((n) => n !== marker)];
+  const names = discoveryStatNames(inputs.files);
   const cols = inputs.files.map((n) => names.indexOf(n));
   const statting = statGrid(dirs, names);
   // Called once, as the first batch goes out: the caller's reads join it (fs-batch.ts).

@@ -294,11 +294,6 @@ class FsBatcher {
     return false;
   }
 
-  /** Start `count` workers now (at most maxWorkers), so that their ~30 ms boot passes before they are needed. */
-  warm(count: number): void {
-    if (!this.disabled) this.start(Math.min(count, this.maxWorkers));
-  }
-
   /** Start workers until there are `count`; false when not even one runs. */
   private start(count: number): boolean {
     while (!this.disabled && this.workers.length < count) {
@@ -514,15 +509,6 @@ export function statSig(file: string): Promise<StatSig | null> {
 }
 
 /**
- * Start the stat workers a listing of about `stats` stats will use, before
- * it needs them (the CLI, while the listing's modules load): below a
- * worker's batch, none.
- */
-export function warmStatWorkers(stats: number): void {
-  if (stats >= WORKER_MIN_BATCH) reader.warm(Math.max(1, Math.floor(stats / SPLIT_MIN)));
-}
-
-/**
  * Many files' (size, mtime, inode) in one batch: null for a missing file,
  * the error for a failed stat; never rejects.
  */
@@ -534,10 +520,50 @@ export async function statSigs(files: string[]): Promise<StatOutcome[]> {
 /**
  * The stats of `names` in each of `dirs` (resolved folders), in one batch:
  * the paths are joined by the worker, and the answers stay numbers
- * (StatGrid) until asked for. Never rejects.
+ * (StatGrid) until asked for. Never rejects. A grid prefetched with the
+ * same folders and names (prefetchStatGrid) is taken instead.
  */
 export function statGrid(dirs: string[], names: readonly string[]): Promise<StatGrid> {
+  // The first grid asked for after a prefetch takes it or drops it: never an old snapshot later.
+  const early = prefetched;
+  prefetched = null;
+  if (
+    early &&
+    Date.now() - early.at < PREFETCH_MAX_AGE_MS &&
+    sameList(early.names, names) &&
+    sameList(early.dirs, dirs)
+  )
+    return early.grid;
   return reader.statGrid(dirs, names);
+}
+
+/** A prefetched grid older than this is not used (it would be an old snapshot). */
+const PREFETCH_MAX_AGE_MS = 10_000;
+
+/** One grid asked for ahead of the code that needs it (the CLI's entry, for a large listing). */
+let prefetched: {
+  dirs: readonly string[];
+  names: readonly string[];
+  grid: Promise<StatGrid>;
+  at: number;
+} | null = null;
+
+function sameList(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((x, i) => x === b[i]);
+}
+
+/**
+ * Start a grid of stats now for the listing that will ask for it: the CLI's
+ * entry, before the listing's modules load, so the stats overlap that. The
+ * listing's own statGrid of exactly these folders and names takes it (its
+ * stats were taken a moment earlier: the same snapshot a listing is); the
+ * first other grid asked for drops it and stats afresh, and so does any
+ * grid asked for more than 10 s later.
+ */
+export function prefetchStatGrid(dirs: string[], names: readonly string[]): Promise<StatGrid> {
+  const grid = reader.statGrid(dirs, names);
+  prefetched = { dirs, names, grid, at: Date.now() };
+  return grid;
 }
 
 /**

@@ -1,7 +1,14 @@
-import { mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { readText, statSig, statSigs, writeAtomic } from '../../../../../src/main/core/workspace/fs-batch';
+import {
+  prefetchStatGrid,
+  readText,
+  statGrid,
+  statSig,
+  statSigs,
+  writeAtomic,
+} from '../../../../../src/main/core/workspace/fs-batch';
 import { tmpDir } from '../../../../helpers/tmp';
 
 describe('fs-batch (stats, reads and writes in a worker)', () => {
@@ -67,6 +74,29 @@ describe('fs-batch (stats, reads and writes in a worker)', () => {
         expect(many[k]).toEqual({ size: st.size, mtimeMs: st.mtimeMs, ino: st.ino });
       }
     });
+  });
+
+  it('gives a prefetched grid to the same request only, once; any other request stats afresh', async () => {
+    const root = tmpDir();
+    const dirs = Array.from({ length: 20 }, (_, i) => path.join(root, `e${i}`));
+    dirs.forEach((d) => mkdirSync(d));
+    const names = ['config.yaml', 'notes.md'];
+    const fresh = (grid: Awaited<ReturnType<typeof statGrid>>): boolean => grid.exists(3, 1) === true;
+    // Taken before notes.md exists: the prefetched snapshot is what the same request gets.
+    await prefetchStatGrid(dirs, names);
+    writeFileSync(path.join(dirs[3]!, 'notes.md'), 'x');
+    expect(fresh(await statGrid([...dirs], [...names]))).toBe(false);
+    // Claimed once: the same request again stats afresh.
+    expect(fresh(await statGrid(dirs, names))).toBe(true);
+    // Another request (other names, other folders) drops it: the same request after it stats afresh.
+    await prefetchStatGrid(dirs, names);
+    rmSync(path.join(dirs[3]!, 'notes.md'));
+    await statGrid(dirs, ['config.yaml']);
+    expect(fresh(await statGrid(dirs, names))).toBe(false);
+    await prefetchStatGrid(dirs, names);
+    await statGrid(dirs.slice(1), names);
+    writeFileSync(path.join(dirs[3]!, 'notes.md'), 'y');
+    expect(fresh(await statGrid(dirs, names))).toBe(true);
   });
 
   it('writes atomically, creating the folder, and reports a failed write', async () => {
