@@ -2,7 +2,8 @@
  * The CLI's SSH connections: one pool per command, one connection per host,
  * closed when the command ends. Kept apart from ./remote.ts (the remote
  * commands) so a command can start connecting (connectEarly) before the
- * listing machinery loads: this module loads only ssh2 and the connection code.
+ * listing machinery loads: this module loads only the connection code (which
+ * loads ssh2 on its first connection, its TCP connection already under way).
  */
 import path from 'node:path';
 import type { RemoteLocation } from '../shared/remote-location';
@@ -71,8 +72,8 @@ export function remotes(): RemotePool {
 }
 
 /**
- * Start the connection to a location's host now (ssh2 loaded, the handshake
- * under way) while the command loads its other modules (./connect-early.ts).
+ * Start the connection to a location's host now (TCP, ssh2's loading, the
+ * handshake) while the command loads its other modules (./connect-early.ts).
  * The command's own connect() joins this attempt, or starts another if it
  * already failed, and meets and reports the failure itself: this one's is
  * dropped here, never thrown, so the exit code is decided in one place.
