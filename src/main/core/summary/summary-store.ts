@@ -10,25 +10,19 @@
  * line is parsed once for both.
  */
 import path from 'node:path';
-import { MetricsFold, type MetricsFoldState } from '../../../shared/metrics-summary';
-import type { ExperimentSummary, Problem } from '../../../shared/model';
+import { MetricsFold } from '../../../shared/metrics-summary';
+import type { ExperimentSummary } from '../../../shared/model';
 import { onExit } from '../app/exit-tasks';
 import { userCacheDir } from '../app/paths';
 import { metricsReadProblem, MetricsFeeds, processMetricsFeeds } from '../metrics/metrics-feed';
-import { emptyTailState, type MetricsTailState } from '../metrics/metrics-tail';
+import { emptyTailState } from '../metrics/metrics-tail';
 import { otherMetricsSource } from '../metrics/metrics-source';
-import { statGrid, statSig, type StatGrid, type StatRow } from '../workspace/fs-batch';
+import { statGrid, type StatRow } from '../workspace/fs-batch';
 import { LAYOUT } from '../workspace/layout';
+import { madeFrom, sigAt, sigOf, sigsByKey, type CacheEntry } from './cache-entry';
 import type { SummarizeOptions, Summarizer } from '../workspace/summarizer';
 import type { Derived } from './derive';
-import {
-  LISTED_FORMAT,
-  ListingCache,
-  sameSig,
-  UNSTATTABLE_SIG,
-  type FileSig,
-  type StatusInputs,
-} from './listing-cache';
+import { LISTED_FORMAT, ListingCache, sameSig, type FileSig, type StatusInputs } from './listing-cache';
 import { finishSummary, statusInferred, summaryParts, type SummaryParts } from './summary-build';
 import { SummaryDiskCache } from './summary-disk-cache';
 import { inDir, readDerived, resolved, SMALL_FILES, SMALL_KEYS, type SmallKey } from './small-files';
@@ -44,46 +38,7 @@ export const CACHE_VERSION = 7;
 
 // What every folder's stats are, and why each: listing-inputs.ts.
 
-export interface CacheEntry {
-  version: number;
-  /** The folder's path, or a remote location (`ssh://…`): the cache key. */
-  dir: string;
-  sigs: Record<SmallKey, FileSig>;
-  metricsSig: FileSig;
-  derived: Derived;
-  tail: MetricsTailState;
-  fold: MetricsFoldState;
-  /**
-   * Why metrics.jsonl could not be read at its current signature (a FIFO,
-   * permission denied), kept apart from the small files' problems so that it
-   * lasts exactly as long as that file does.
-   */
-  metricsProblem?: Problem | null;
-  /**
-   * logs/system.jsonl (the run wrapper's samples) read like metrics.jsonl:
-   * its signature, reader state and fold, for the summary's GPU fields.
-   * Absent for entries that never read one (remote workspaces).
-   */
-  system?: { sig: FileSig; tail: MetricsTailState; fold: MetricsFoldState } | null;
-}
-
-/** What a file that exists but cannot be statted (EACCES, …) is recorded as: read, and its problem reported. */
-const UNSTATTABLE = UNSTATTABLE_SIG;
-
-/** A grid's signature: null for a missing file, UNSTATTABLE for a failed stat. */
-function sigAt(grid: StatGrid, row: number, col: number): FileSig {
-  const o = grid.outcome(row, col);
-  return o instanceof Error ? UNSTATTABLE : o;
-}
-
-/** null for a missing file; never throws. */
-async function sigOf(file: string): Promise<FileSig> {
-  try {
-    return await statSig(file);
-  } catch {
-    return UNSTATTABLE;
-  }
-}
+export type { CacheEntry } from './cache-entry';
 
 /** Cache writes wait for this long without a summary being read, so a listing never waits for them… */
 const FLUSH_DELAY_MS = 200;
@@ -107,22 +62,6 @@ export async function flushSummaryCaches(limitMs = 5_000): Promise<void> {
 }
 // The CLI's entry flushes at exit through app/exit-tasks, without importing this module.
 onExit(() => flushSummaryCaches());
-
-/** The small files' signatures by key, from their list in SMALL_KEYS' order. */
-function sigsByKey(list: FileSig[]): Record<SmallKey, FileSig> {
-  const out = {} as Record<SmallKey, FileSig>;
-  for (let i = 0; i < SMALL_KEYS.length; i++) out[SMALL_KEYS[i]!] = list[i]!;
-  return out;
-}
-
-/** What the signatures of an entry's files were when it was made. */
-function madeFrom(entry: CacheEntry): { sigs: FileSig[]; metricsSig: FileSig; systemSig: FileSig } {
-  return {
-    sigs: SMALL_KEYS.map((k) => entry.sigs[k]),
-    metricsSig: entry.metricsSig,
-    systemSig: entry.system?.sig ?? null,
-  };
-}
 
 export interface SummaryStoreOptions {
   /** Cache folder; defaults to userCacheDir(). `false` disables the disk cache. */

@@ -21,15 +21,11 @@
 import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { Worker } from 'node:worker_threads';
-import { readRegularFileSync } from '../fs/safe-read';
+import { WORKER_CODE } from './fs-worker-code';
+import { StatGrid, toError, type StatOutcome, type StatSig, type WireError } from './stat-grid';
 import { makeDirs, readText as readTextAsync, renameFile, statIfExists, writeText } from './fast-fs';
 
-/** What a listing needs of a file's stat. */
-export interface StatSig {
-  size: number;
-  mtimeMs: number;
-  ino: number;
-}
+export { StatGrid, type StatOutcome, type StatRow, type StatSig } from './stat-grid';
 
 /** Calls in one batch before a worker is started for it; fewer go through the asynchronous API. */
 const WORKER_MIN_BATCH = 64;
@@ -37,113 +33,7 @@ const WORKER_MIN_BATCH = 64;
 /** A batch out for this long means a stuck file system: later calls bypass the worker. */
 const STUCK_MS = 2_000;
 
-/** Runs in the worker (CommonJS, eval'd): one message per batch (or part of one), answered in order. */
-const WORKER_CODE = `
-const { parentPort } = require('node:worker_threads');
-const fs = require('node:fs');
-const path = require('node:path');
-const readRegularFileSync = ${readRegularFileSync.toString()};
-const errOf = (e) => ({ code: e && e.code ? String(e.code) : 'EIO', message: e && e.message ? String(e.message) : String(e) });
-// A stat into out at k: -1 missing (ENOTDIR too), -2 failed (its error in errors), else size, mtime, inode.
-function statInto(file, out, k, errors) {
-  let st;
-  try {
-    st = fs.statSync(file, { throwIfNoEntry: false });
-  } catch (e) {
-    if (e && e.code === 'ENOTDIR') st = undefined;
-    else { out[3 * k] = -2; errors[k] = errOf(e); return; }
-  }
-  if (st === undefined) { out[3 * k] = -1; return; }
-  out[3 * k] = st.size; out[3 * k + 1] = st.mtimeMs; out[3 * k + 2] = st.ino;
-}
-parentPort.on('message', ({ id, rows, names, sep, reads, writes }) => {
-  // A grid's rows (folders, or files when names is null) times its names, built here, not on the main thread.
-  const list = rows.length ? rows.split('\\0') : [];
-  const n = names ? names.length : 1;
-  const sigs = new Float64Array(list.length * n * 3);
-  const statErrors = {};
-  for (let i = 0; i < list.length; i++) {
-    if (!names) statInto(list[i], sigs, i, statErrors);
-    else for (let j = 0; j < n; j++) statInto(list[i] + sep + names[j], sigs, i * n + j, statErrors);
-  }
-  // Only regular files, never blocking on open (a FIFO would hang this thread), bounded.
-  const texts = reads.map(([file, maxBytes, label]) => {
-    try { return readRegularFileSync(fs, file, maxBytes, label).toString('utf8'); } catch (e) { return errOf(e); }
-  });
-  const dirs = new Set();
-  const written = writes.map(([file, text]) => {
-    try {
-      const dir = path.dirname(file);
-      if (!dirs.has(dir)) { fs.mkdirSync(dir, { recursive: true }); dirs.add(dir); }
-      const tmp = file + '.' + process.pid + '.' + Math.random().toString(36).slice(2) + '.tmp';
-      fs.writeFileSync(tmp, text);
-      fs.renameSync(tmp, file);
-      return null;
-    } catch (e) { return errOf(e); }
-  });
-  parentPort.postMessage({ id, sigs, statErrors, texts, written }, [sigs.buffer]);
-});
-`;
-
 type Settle<T> = { resolve(v: T): void; reject(e: unknown): void };
-/** One stat's answer: a missing file is null, a failed stat its error. */
-export type StatOutcome = StatSig | null | NodeJS.ErrnoException;
-
-/**
- * Stats of many files in a grid: `rows` (folders) by columns (names in
- * them), or one column of files. The signatures stay numbers in one array:
- * a listing's 45,000 stats make no object each unless asked for.
- */
-export class StatGrid {
-  constructor(
-    readonly rows: number,
-    readonly cols: number,
-    /** size, mtimeMs, ino per stat; size -1 when missing, -2 when the stat failed. */
-    private readonly values: Float64Array,
-    private readonly errors: ReadonlyMap<number, WireError>,
-  ) {}
-
-  /** Whether the file at (row, col) exists: false when missing, null when its stat failed. */
-  exists(row: number, col: number): boolean | null {
-    const size = this.values[3 * (row * this.cols + col)]!;
-    return size === -1 ? false : size === -2 ? null : true;
-  }
-
-  /**
-   * Whether the stat at (row, col) is the triple at v[at] in the grid's form
-   * (size, mtimeMs, ino; size -1 and zeros when missing, -2 and zeros when
-   * the stat failed): a listing checks its cache without an object a file.
-   */
-  same(row: number, col: number, v: ArrayLike<number>, at: number): boolean {
-    const k = 3 * (row * this.cols + col);
-    const a = this.values;
-    return a[k] === v[at] && a[k + 1] === v[at + 1] && a[k + 2] === v[at + 2];
-  }
-
-  /** The file's mtime, null when it is missing or its stat failed. */
-  mtimeMs(row: number, col: number): number | null {
-    const k = 3 * (row * this.cols + col);
-    return this.values[k]! < 0 ? null : this.values[k + 1]!;
-  }
-
-  /** The file's signature, null when missing, the error when its stat failed. */
-  outcome(row: number, col: number): StatOutcome {
-    const k = row * this.cols + col;
-    const size = this.values[3 * k]!;
-    if (size === -1) return null;
-    if (size === -2) return toError(this.errors.get(k)!);
-    return { size, mtimeMs: this.values[3 * k + 1]!, ino: this.values[3 * k + 2]! };
-  }
-}
-
-/** One folder's row of a grid, and where each of the names asked for is in it. */
-export interface StatRow {
-  grid: StatGrid;
-  row: number;
-  /** The grid's column of each name asked for, in that order. */
-  cols: readonly number[];
-}
-
 interface GridRequest {
   rows: string[];
   names: readonly string[] | null;
@@ -161,20 +51,12 @@ interface Batch {
 }
 /** A bounded read: the file, its size limit and its name in messages. */
 type Read = [file: string, maxBytes: number, label: string];
-interface WireError {
-  code: string;
-  message: string;
-}
 interface Reply {
   id: number;
   sigs: Float64Array;
   statErrors: Record<number, WireError>;
   texts: Array<string | WireError>;
   written: Array<WireError | null>;
-}
-
-function toError(e: WireError): NodeJS.ErrnoException {
-  return Object.assign(new Error(e.message), { code: e.code });
 }
 
 function emptyBatch(id: number): Batch {
