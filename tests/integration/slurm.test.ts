@@ -126,9 +126,10 @@ describe.skipIf(skip !== null)('SLURM on a real cluster', () => {
     slurm.cmd(['scontrol', 'update', `JobId=${record.job_id}`, 'StartTime=now']);
     await until('running', async () => ((await show(dir)).summary.status === 'running' ? true : null));
     writeFileSync(gate, '0');
-    const done = await until('completed', async () => {
+    // The status file says completed before the job ends: wait for the scheduler to say so too.
+    const done = await until('completed, in the folder and the scheduler', async () => {
       const s = await show(dir);
-      return s.summary.status === 'completed' ? s : null;
+      return s.summary.status === 'completed' && s.slurm?.state === 'COMPLETED' ? s : null;
     });
     expect(done.summary.status_source).toBe('status-file');
     expect(readFileSync(path.join(dir, 'logs/train.log'), 'utf8')).toContain('job ending with 0');
@@ -142,9 +143,10 @@ describe.skipIf(skip !== null)('SLURM on a real cluster', () => {
     writeFileSync(failing, '3');
     const failed = await submitted(failing);
     const timed = await submitted(path.join(gates, 'never'), ['--sbatch=--time=0:01']);
-    const f = await until('failed', async () => {
+    // FAILED.txt lands before the job ends: for a moment the scheduler still says RUNNING.
+    const f = await until('failed, in the folder and the scheduler', async () => {
       const s = await show(failed);
-      return s.summary.status === 'failed' ? s : null;
+      return s.summary.status === 'failed' && s.slurm?.state === 'FAILED' ? s : null;
     });
     expect(readFileSync(path.join(failed, 'FAILED.txt'), 'utf8')).toContain('boom: exit 3');
     expect(f.slurm).toMatchObject({ state: 'FAILED', exitCode: '3:0' });
