@@ -1,8 +1,8 @@
 /** Process entry of the `expdesk` command. */
-import { warmEarlyFromArgv } from './warm-early';
+import { startEarlyFromArgv } from './list-early';
 
-// Before the command's modules load (commander and the rest, imported below): a large listing's stat workers.
-warmEarlyFromArgv(process.argv.slice(2));
+// Before the command's modules load (commander and the rest, imported below): a listing's stats.
+startEarlyFromArgv(process.argv.slice(2));
 const [{ settleCaptures }, { runExitTasks }, { main }, { printErr }] = await Promise.all([
   import('../main/core/runs/pending-captures'),
   import('../main/core/app/exit-tasks'),

@@ -57,12 +57,8 @@ export function buildProgram(given?: () => SummaryStore): Command {
     .argument('<DIR>', 'folder to search')
     .option('--json', 'machine-readable output')
     .action(async (dir: string, opts: { json?: boolean }) => {
-      // A large folder's stat workers boot while the listing's modules load (the entry's call covers
-      // `list DIR` in its plain form; this one, global options before `list`).
-      void import('./warm-early').then((m) => m.warmEarly(dir)).catch(() => undefined);
-      // A remote DIR's handshake first, then the listing's modules load while it runs. A failure here
-      // is the listing's to meet and report (with its exit code), never this one's.
-      await import('./connect-early').then((m) => m.connectEarly(dir)).catch(() => undefined);
+      // DIR's I/O (a remote handshake, a local folder's stats) runs while the listing's modules load.
+      await import('./list-early').then((m) => m.startEarly(dir)).catch(() => undefined);
       print(await (await analysis()).listCommand(dir, opts, await store()));
     });
 

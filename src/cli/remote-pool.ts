@@ -73,7 +73,7 @@ export function remotes(): RemotePool {
 
 /**
  * Start the connection to a location's host now (TCP, ssh2's loading, the
- * handshake) while the command loads its other modules (./connect-early.ts).
+ * handshake) while the command loads its other modules (./list-early.ts).
  * The command's own connect() joins this attempt, or starts another if it
  * already failed, and meets and reports the failure itself: this one's is
  * dropped here, never thrown, so the exit code is decided in one place.

@@ -154,7 +154,7 @@ describe('expdesk list of a local folder', () => {
   });
 
   it('a large folder, whose stats the entry takes before the modules load, lists as it is, edits included', () => {
-    // 12 folders: enough for the early stats (cli/warm-early.ts), each state a listing tells apart.
+    // 12 folders: enough for the early stats (cli/list-early.ts), each state a listing tells apart.
     const work = mkdtempSync(path.join(built.root, 'large-'));
     const exps = path.join(work, 'project', 'experiments');
     const loss = (v: number): string => metricsLines([{ step: 5, prefix: 'train', 'train/loss': v }]);

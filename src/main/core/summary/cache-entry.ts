@@ -5,7 +5,7 @@
 import type { MetricsFoldState } from '../../../shared/metrics-summary';
 import type { Problem } from '../../../shared/model';
 import type { MetricsTailState } from '../metrics/metrics-tail';
-import { statSig, type StatGrid } from '../workspace/fs-batch';
+import { statSig } from '../workspace/fs-batch';
 import type { Derived } from './derive';
 import { UNSTATTABLE_SIG, type FileSig } from './listing-cache';
 import { SMALL_KEYS, type SmallKey } from './listing-inputs';
@@ -33,21 +33,12 @@ export interface CacheEntry {
   system?: { sig: FileSig; tail: MetricsTailState; fold: MetricsFoldState } | null;
 }
 
-/** What a file that exists but cannot be statted (EACCES, …) is recorded as: read, and its problem reported. */
-export const UNSTATTABLE = UNSTATTABLE_SIG;
-
-/** A grid's signature: null for a missing file, UNSTATTABLE for a failed stat. */
-export function sigAt(grid: StatGrid, row: number, col: number): FileSig {
-  const o = grid.outcome(row, col);
-  return o instanceof Error ? UNSTATTABLE : o;
-}
-
-/** null for a missing file; never throws. */
+/** null for a missing file, UNSTATTABLE_SIG for one that cannot be statted (EACCES, …); never throws. */
 export async function sigOf(file: string): Promise<FileSig> {
   try {
     return await statSig(file);
   } catch {
-    return UNSTATTABLE;
+    return UNSTATTABLE_SIG;
   }
 }
 

@@ -28,6 +28,12 @@ export type FileSig = StatSig | null;
 /** What a file that exists but cannot be statted (EACCES, …) is recorded as: read, and its problem reported. */
 export const UNSTATTABLE_SIG: NonNullable<FileSig> = Object.freeze({ size: -1, mtimeMs: -1, ino: -1 });
 
+/** A grid's signature: null for a missing file, UNSTATTABLE_SIG for a failed stat. */
+export function sigAt(grid: StatGrid, row: number, col: number): FileSig {
+  const o = grid.outcome(row, col);
+  return o instanceof Error ? UNSTATTABLE_SIG : o;
+}
+
 export function sameSig(a: FileSig, b: FileSig): boolean {
   if (a === null || b === null) return a === b;
   return a.size === b.size && a.mtimeMs === b.mtimeMs && a.ino === b.ino;
@@ -344,10 +350,7 @@ export class ListingCache {
     if (!t) return t;
     for (let j = 0; j < cols.length; j++) if (!grid.same(row, cols[j]!, t.sigv, 3 * j)) return null;
     if (tableOnly) return this.partsOf(dir, t, null, true);
-    const sig = (j: number): FileSig => {
-      const o = grid.outcome(row, cols[j]!);
-      return o instanceof Error ? UNSTATTABLE_SIG : o;
-    };
+    const sig = (j: number): FileSig => sigAt(grid, row, cols[j]!);
     const n = this.keys.length;
     const sigs = Array.from({ length: n }, (_, j) => sig(j));
     return this.partsOf(dir, t, { sigs, metricsSig: sig(n), systemSig: sig(n + 1) }, false);

@@ -1,7 +1,7 @@
 /**
  * What a listing stats of every experiment folder, in a module of its own:
  * the CLI's entry stats a large folder's experiments with these names before
- * the listing's modules load (cli/warm-early.ts), and the listing finds those
+ * the listing's modules load (cli/list-early.ts), and the listing finds those
  * stats taken (workspace/fs-batch.ts prefetchStatGrid).
  */
 import path from 'node:path';

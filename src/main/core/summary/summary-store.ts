@@ -19,10 +19,17 @@ import { emptyTailState } from '../metrics/metrics-tail';
 import { otherMetricsSource } from '../metrics/metrics-source';
 import { statGrid, type StatRow } from '../workspace/fs-batch';
 import { LAYOUT } from '../workspace/layout';
-import { madeFrom, sigAt, sigOf, sigsByKey, type CacheEntry } from './cache-entry';
+import { madeFrom, sigOf, sigsByKey, type CacheEntry } from './cache-entry';
 import type { SummarizeOptions, Summarizer } from '../workspace/summarizer';
 import type { Derived } from './derive';
-import { LISTED_FORMAT, ListingCache, sameSig, type FileSig, type StatusInputs } from './listing-cache';
+import {
+  LISTED_FORMAT,
+  ListingCache,
+  sameSig,
+  sigAt,
+  type FileSig,
+  type StatusInputs,
+} from './listing-cache';
 import { finishSummary, statusInferred, summaryParts, type SummaryParts } from './summary-build';
 import { SummaryDiskCache } from './summary-disk-cache';
 import { inDir, readDerived, resolved, SMALL_FILES, SMALL_KEYS, type SmallKey } from './small-files';
@@ -39,6 +46,13 @@ export const CACHE_VERSION = 7;
 // What every folder's stats are, and why each: listing-inputs.ts.
 
 export type { CacheEntry } from './cache-entry';
+
+/** The latest of some mtimes (null where a file is missing or unstattable), or null. */
+function latest(mtimes: ReadonlyArray<number | null>): number | null {
+  let out: number | null = null;
+  for (const m of mtimes) if (m !== null && (out === null || m > out)) out = m;
+  return out;
+}
 
 /** Cache writes wait for this long without a summary being read, so a listing never waits for them… */
 const FLUSH_DELAY_MS = 200;
@@ -236,17 +250,10 @@ export class SummaryStore implements Summarizer {
     const parts = this.listed.peekGrid(dir, { grid, row, cols }, tableOnly);
     if (!parts) return false;
     // The status inferred from recent writes: the latest of metrics.jsonl's and the logs' mtimes.
-    let lastWriteMs: number | null = null;
-    if (statusInferred(parts)) {
-      for (const j of writes) {
-        const m = grid.mtimeMs(row, given.cols[j]!);
-        if (m !== null && (lastWriteMs === null || m > lastWriteMs)) lastWriteMs = m;
-      }
-    }
-    // dir is resolved (no trailing separator): its last name without path.basename's checks.
-    const folder = dir.slice(dir.lastIndexOf(path.sep) + 1);
-    const summary = finishSummary(parts, { lastWriteMs, path: dir, folder });
-    this.prepared.set(dir, { sigs: [], activity: null, summary });
+    const lastWriteMs = statusInferred(parts)
+      ? latest(writes.map((j) => grid.mtimeMs(row, given.cols[j]!)))
+      : null;
+    this.prepared.set(dir, { sigs: [], activity: null, summary: this.finishAt(parts, dir, lastWriteMs) });
     return true;
   }
 
@@ -467,12 +474,17 @@ export class SummaryStore implements Summarizer {
     metricsSig: FileSig,
     activity: FileSig[],
   ): ExperimentSummary {
-    let lastWriteMs: number | null = null;
-    if (statusInferred(parts)) {
-      for (const s of [metricsSig, ...activity])
-        if (s && s.mtimeMs >= 0 && (lastWriteMs === null || s.mtimeMs > lastWriteMs)) lastWriteMs = s.mtimeMs;
-    }
-    return finishSummary(parts, { lastWriteMs, path: dir, folder: path.basename(dir) });
+    const lastWriteMs = statusInferred(parts)
+      ? latest([metricsSig, ...activity].map((s) => (s && s.mtimeMs >= 0 ? s.mtimeMs : null)))
+      : null;
+    return this.finishAt(parts, dir, lastWriteMs);
+  }
+
+  /** The summary of a resolved folder, given when its files were last written (where the status is inferred). */
+  private finishAt(parts: SummaryParts, dir: string, lastWriteMs: number | null): ExperimentSummary {
+    // dir is resolved (no trailing separator): its last name without path.basename's checks.
+    const folder = dir.slice(dir.lastIndexOf(path.sep) + 1);
+    return finishSummary(parts, { lastWriteMs, path: dir, folder });
   }
 
   /** A cache entry by key (remote workspaces keep theirs under `ssh://…` keys). */

@@ -40,7 +40,6 @@ interface GridRequest {
   resolve(grid: StatGrid): void;
 }
 interface Batch {
-  id: number;
   stats: string[];
   statWaiters: Array<Settle<StatSig | null>>;
   grids: GridRequest[];
@@ -52,16 +51,14 @@ interface Batch {
 /** A bounded read: the file, its size limit and its name in messages. */
 type Read = [file: string, maxBytes: number, label: string];
 interface Reply {
-  id: number;
   sigs: Float64Array;
   statErrors: Record<number, WireError>;
   texts: Array<string | WireError>;
   written: Array<WireError | null>;
 }
 
-function emptyBatch(id: number): Batch {
+function emptyBatch(): Batch {
   return {
-    id,
     stats: [],
     statWaiters: [],
     grids: [],
@@ -83,9 +80,12 @@ const SPLIT_MIN = 2_048;
 interface Part {
   /** The batch, and what its answers fill. */
   out: Out;
-  /** Which grid of the batch: -1 for the single stats. */
+  /** Which of the batch's grids (its single stats last), from which row, of how many columns. */
   grid: number;
   from: number;
+  cols: number;
+  /** Whether it carries the batch's single stats, reads and writes. */
+  io: boolean;
 }
 
 /** A batch out: the workers that still owe a part, and the answers gathered so far. */
@@ -115,7 +115,6 @@ class FsBatcher {
   /** No worker here (none could start, or they died twice): the asynchronous API only. */
   private disabled = false;
   private failures = 0;
-  private nextId = 1;
   private pending: Batch | null = null;
 
   stat(file: string): Promise<StatSig | null> {
@@ -158,7 +157,7 @@ class FsBatcher {
   private batch(): Batch | null {
     if (this.pending) return this.pending;
     if (this.disabled || this.stuck()) return null;
-    const batch = emptyBatch(this.nextId++);
+    const batch = emptyBatch();
     this.pending = batch;
     setImmediate(() => this.send(batch));
     return batch;
@@ -210,7 +209,7 @@ class FsBatcher {
     if (stats && (batch.reads.length || batch.writes.length)) {
       // The reads answered first, on their own: a listing parses its cache file while its stats go on.
       const { reads, readWaiters, writes, writeWaiters } = batch;
-      this.post({ ...emptyBatch(this.nextId++), reads, readWaiters, writes, writeWaiters }, 1);
+      this.post({ ...emptyBatch(), reads, readWaiters, writes, writeWaiters }, 1);
       this.post({ ...batch, reads: [], readWaiters: [], writes: [], writeWaiters: [] }, parts);
     } else this.post(batch, parts);
   }
@@ -236,10 +235,9 @@ class FsBatcher {
       const g = grids[grid]!;
       // Keep the process alive while an answer is awaited (a CLI listing), not otherwise.
       worker.ref();
-      this.owed.get(worker)!.push({ out, grid: grid === grids.length - 1 ? -1 : grid, from });
+      this.owed.get(worker)!.push({ out, grid, from, cols: g.names?.length ?? 1, io });
       out.owed++;
       worker.postMessage({
-        id: batch.id,
         rows: g.rows.slice(from, to).join('\0'),
         names: g.names,
         sep: path.sep,
@@ -275,12 +273,10 @@ class FsBatcher {
     if (this.owed.get(worker)!.length === 0) worker.unref();
     const { out } = part;
     if (out.done) return;
-    const gi = part.grid === -1 ? out.values.length - 1 : part.grid;
-    const names = gi === out.values.length - 1 ? 1 : (out.batch.grids[gi]!.names?.length ?? 1);
-    out.values[gi]!.set(reply.sigs, part.from * names * 3);
-    for (const [k, e] of Object.entries(reply.statErrors))
-      out.errors[gi]!.set(Number(k) + part.from * names, e);
-    if (part.grid === -1) {
+    const at = part.from * part.cols;
+    out.values[part.grid]!.set(reply.sigs, at * 3);
+    for (const [k, e] of Object.entries(reply.statErrors)) out.errors[part.grid]!.set(Number(k) + at, e);
+    if (part.io) {
       out.texts = reply.texts;
       out.written = reply.written;
     }

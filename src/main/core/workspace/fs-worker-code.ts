@@ -24,7 +24,7 @@ function statInto(file, out, k, errors) {
   if (st === undefined) { out[3 * k] = -1; return; }
   out[3 * k] = st.size; out[3 * k + 1] = st.mtimeMs; out[3 * k + 2] = st.ino;
 }
-parentPort.on('message', ({ id, rows, names, sep, reads, writes }) => {
+parentPort.on('message', ({ rows, names, sep, reads, writes }) => {
   // A grid's rows (folders, or files when names is null) times its names, built here, not on the main thread.
   const list = rows.length ? rows.split('\\0') : [];
   const n = names ? names.length : 1;
@@ -49,6 +49,6 @@ parentPort.on('message', ({ id, rows, names, sep, reads, writes }) => {
       return null;
     } catch (e) { return errOf(e); }
   });
-  parentPort.postMessage({ id, sigs, statErrors, texts, written }, [sigs.buffer]);
+  parentPort.postMessage({ sigs, statErrors, texts, written }, [sigs.buffer]);
 });
 `;
