@@ -4,9 +4,6 @@
  * host for the whole command, closed at exit. Connection problems exit 4 with
  * one line saying what to do (unknown host key: --accept-new-host-key).
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { formatRemoteLocation, withRemotePath, type RemoteLocation } from '../shared/remote-location';
 import type { SshConnection } from '../main/core/remote/connection';
 import { callRemote } from '../main/core/remote/remote-python';
@@ -17,8 +14,6 @@ import {
   type RemoteRunState,
   type RemoteRunStatus,
 } from '../main/core/remote/remote-runs';
-import { SshBackend } from '../main/core/backend/ssh-backend';
-import { RemoteMetricsMirror } from '../main/core/remote/remote-metrics';
 import { RemoteWorkspace } from '../main/core/remote/remote-workspace';
 import { SshExecutor } from '../main/core/remote/ssh-executor';
 import { sshSlurmSite } from '../main/core/remote/slurm-ssh';
@@ -29,40 +24,11 @@ import { SummaryStore } from '../main/core/summary/summary-store';
 import { RECENT_WRITE_MS } from '../main/core/workspace/status';
 import { ExpdeskError } from '../shared/errors';
 import { CliError } from './errors';
-import { onCliExit } from './remote-context';
-import { open, remotes } from './remote-pool';
+import { open } from './remote-pool';
 import { attachTo, endedRunExit, followStoppable, onCtrlC, printFailure } from './run-follow';
 import { describeStopped, runRequestFields, type RunCliOptions } from './run-options';
 import { shellQuote } from '../shared/shell-quote';
 import { logOutput, printErr, printOut } from './output';
-
-const backends = new WeakMap<SummaryStore, SshBackend>();
-
-/**
- * The SSH experiment backend of this command (list, show, compare, export,
- * verify on ssh://… and host:/path), on its connection pool; metrics for
- * verify are mirrored into a private folder removed at exit.
- */
-export function sshBackend(store: SummaryStore): SshBackend {
-  let b = backends.get(store);
-  if (!b) {
-    const mirrorDir = mkdtempSync(path.join(os.tmpdir(), 'expdesk-metrics-'));
-    b = new SshBackend({
-      pool: remotes(),
-      summaries: store,
-      mirror: new RemoteMetricsMirror(mirrorDir),
-      // A listing needs the summaries, not the mirror files: held in memory, written only if read.
-      listingMirror: store.cacheRoot ? new RemoteMetricsMirror(store.cacheRoot, { lazy: true }) : undefined,
-      onExportFetch: (location) => process.stderr.write(`expdesk: fetching ${location}\n`),
-    });
-    backends.set(store, b);
-    onCliExit(() => {
-      backends.delete(store);
-      rmSync(mirrorDir, { recursive: true, force: true });
-    });
-  }
-  return b;
-}
 
 /**
  * Print a remote log from `fromOffset` (negative: from the end) until `shouldEnd`

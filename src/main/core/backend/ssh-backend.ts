@@ -16,7 +16,6 @@ import type { AnnotationChange, Annotations } from '../../../shared/annotations'
 import { annotateRemote } from '../remote/remote-annotate';
 import type { SshConnection } from '../remote/connection';
 import type { RemotePool } from '../remote/pool';
-import { fetchRemoteExperiment } from '../remote/remote-export';
 import {
   listRemoteConfigs,
   readRemoteConfig,
@@ -26,12 +25,10 @@ import {
 import type { RemoteMetricsMirror } from '../remote/remote-metrics';
 import { RemoteRunFiles } from '../remote/remote-run-files';
 import { RemoteOpError } from '../remote/remote-python';
-import { mirrorRemoteConfigs } from '../remote/remote-configs';
 import { RemoteExperimentWatcher } from '../remote/remote-watcher';
 import { RemoteWorkspace } from '../remote/remote-workspace';
 import { systemMirrorKey } from '../remote/remote-stream';
 import { systemFileName } from '../../../shared/system-metrics';
-import { sshSlurmSite } from '../remote/slurm-ssh';
 import { SlurmOverlay } from '../runs/slurm-overlay';
 import type { WorkingTree } from '../capture/git';
 import type { SummaryStore } from '../summary/summary-store';
@@ -137,7 +134,8 @@ export class SshBackend extends WatchingBackend<RemoteExperimentWatcher> impleme
     let overlay = this.slurm.get(o.label);
     if (!overlay) {
       overlay = new SlurmOverlay({
-        site: () => sshSlurmSite(o.conn),
+        // Loaded when a listing holds a SLURM run (the run machinery stays out of a plain listing).
+        site: async () => (await import('../remote/slurm-ssh')).sshSlurmSite(o.conn),
         folderOf: (s) => this.options.pool.forLocation(s.path).loc.path,
         // Expdesk writes a SLURM run's status file before sbatch, so a folder whose status is only
         // inferred holds no record: a listing of seed-written folders costs no second round trip.
@@ -319,6 +317,7 @@ export class SshBackend extends WatchingBackend<RemoteExperimentWatcher> impleme
    */
   async composeSource(file: string, workspace: OpenWorkspace | null): Promise<ComposeSource> {
     const { loc, conn, ws, root, label } = this.configTarget(file, workspace);
+    const { mirrorRemoteConfigs } = await import('../remote/remote-configs');
     const mirror = await at(label, () => mirrorRemoteConfigs(conn, root));
     const local = mirror.localFor(loc.path);
     if (!local) {
@@ -359,6 +358,7 @@ export class SshBackend extends WatchingBackend<RemoteExperimentWatcher> impleme
   ): Promise<ExportSource> {
     const { loc, conn, label } = this.open(location);
     this.options.onExportFetch?.(location);
+    const { fetchRemoteExperiment } = await import('../remote/remote-export'); // tar: loaded for exports only
     const fetched = await at(label, () => fetchRemoteExperiment(conn, loc.path, opts));
     return {
       expDir: fetched.expDir,
