@@ -2,7 +2,7 @@
 import { startEarlyFromArgv } from './list-early';
 
 // Before the command's modules load (commander and the rest, imported below): a listing's stats.
-startEarlyFromArgv(process.argv.slice(2));
+await startEarlyFromArgv(process.argv.slice(2));
 const [{ settleCaptures }, { runExitTasks }, { main }, { printErr }] = await Promise.all([
   import('../main/core/runs/pending-captures'),
   import('../main/core/app/exit-tasks'),

@@ -57,9 +57,17 @@ export async function startEarly(dir: string): Promise<void> {
 
 /**
  * The entry's call, before commander and the commands load: `expdesk list
- * DIR` in its plain form, as a local folder (a remote one is not a folder
- * here, and connects from the list action).
+ * DIR` in its plain form. A local DIR's stats start here; a remote DIR's
+ * connection too, unless the command line holds SSH options (commander
+ * reads them before the command's connection pool is made).
  */
-export function startEarlyFromArgv(args: readonly string[]): void {
-  if (args[0] === 'list' && args[1] && !args[1].startsWith('-')) warmLocal(args[1]);
+export async function startEarlyFromArgv(args: readonly string[]): Promise<void> {
+  if (args[0] !== 'list' || !args[1] || args[1].startsWith('-')) return;
+  warmLocal(args[1]); // a remote DIR is no folder here: nothing to stat
+  // The connection's TCP, and its identification string, go first; the commands load after.
+  if (args.slice(2).every((a) => a === '--json') && REMOTE_SHAPE.test(args[1]))
+    await startEarly(args[1]).catch(() => undefined);
 }
+
+/** What may be remote (ssh://… or host:/path): resolve.ts decides; this only spares a local DIR the import. */
+const REMOTE_SHAPE = /^ssh:\/\/|^[^/]*:/;

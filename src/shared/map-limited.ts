@@ -21,3 +21,23 @@ export async function mapLimited<T, R>(
   await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
   return out;
 }
+
+/**
+ * A gate for work that arrives over time (a streamed answer's items): at most
+ * `limit` calls of the returned function run at once, the rest wait in order.
+ */
+export function limiter(limit: number): <R>(fn: () => Promise<R>) => Promise<R> {
+  let running = 0;
+  const waiting: Array<() => void> = [];
+  return async <R>(fn: () => Promise<R>): Promise<R> => {
+    if (running < limit) running++;
+    else await new Promise<void>((go) => waiting.push(go)); // the finishing call hands its slot over
+    try {
+      return await fn();
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else running--;
+    }
+  };
+}

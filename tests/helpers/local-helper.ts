@@ -15,7 +15,8 @@ export function localHelper(label: string): HelperHost {
         const child = spawn('sh', ['-c', command], { stdio: ['pipe', 'pipe', 'pipe'] });
         const out: Buffer[] = [];
         let stderr = '';
-        child.stdout.on('data', (d: Buffer) => out.push(d));
+        // Streamed as SSH hands it on, when asked (ExecOptions.onStdout).
+        child.stdout.on('data', (d: Buffer) => (opts.onStdout ? opts.onStdout(d) : out.push(d)));
         child.stderr.on('data', (d: Buffer) => (stderr += d.toString('utf8')));
         child.on('error', reject);
         child.on('close', (code, signal) => resolve({ code, signal, stdout: Buffer.concat(out), stderr }));

@@ -67,14 +67,20 @@ function watchedHelper(): { host: HelperHost; sent: Map<string, Array<{ start: n
   const sent = new Map<string, Array<{ start: number; bytes: number }>>();
   const host: HelperHost = {
     label: helper.label,
-    exec: async (command, opts) => {
-      const r = await helper.exec(command, opts);
-      const body = decodeAnswer(afterMarker(r.stdout)!) as {
-        ok?: {
-          experiments?: Array<{ path: string } & Partial<Record<Stream, { start: number; data: Buffer }>>>;
-        };
+    exec: async (command, opts = {}) => {
+      const out: Buffer[] = [];
+      const r = await helper.exec(command, {
+        ...opts,
+        onStdout: (chunk) => {
+          out.push(chunk);
+          opts.onStdout?.(chunk);
+        },
+      });
+      // A gather's experiments come as the answer's items.
+      const body = decodeAnswer(afterMarker(Buffer.concat([...out, r.stdout]))!) as {
+        items?: Array<{ path: string } & Partial<Record<Stream, { start: number; data: Buffer }>>>;
       };
-      for (const g of body.ok?.experiments ?? [])
+      for (const g of body.items ?? [])
         for (const stream of ['metrics', 'system'] as const) {
           const m = g[stream];
           if (!m || !('data' in m)) continue;

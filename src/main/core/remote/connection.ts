@@ -38,7 +38,7 @@ import {
   type HostKeyPolicy,
 } from './known-hosts';
 import { localUserName, resolveHost, type JumpHost, type ResolvedHost } from './ssh-config';
-import { forwardOut, loadSsh2, openEarly, signKeysAtOnce } from './ssh-client';
+import { CLIENT_IDENT, forwardOut, loadSsh2, openEarly, signKeysAtOnce } from './ssh-client';
 import {
   describeSshError,
   envNumber,
@@ -239,6 +239,7 @@ export class SshConnection {
   private async handshake(hop: Hop, sock: Readable | undefined): Promise<Client> {
     // The first hop's TCP connection is under way while ssh2 loads (ssh-client.ts).
     const early = sock ? null : openEarly(hop.resolved.hostName, hop.port);
+    await early?.started;
     const { Client, utils } = await loadSsh2();
     const policy = this.hostKeyPolicy(hop.resolved);
     const host = hop.resolved.hostName;
@@ -252,6 +253,7 @@ export class SshConnection {
       port: hop.port,
       username: hop.user,
       sock,
+      ident: CLIENT_IDENT, // the string openEarly sent already
       readyTimeout:
         this.options.readyTimeoutMs ??
         envNumber('EXPDESK_SSH_READY_TIMEOUT_MS') ??
@@ -360,12 +362,25 @@ export class SshConnection {
   /** Run a command; stdout as bytes. Rejects with ConnectionLostError if the link dropped under it. */
   async exec(command: string, opts: ExecOptions = {}): Promise<ExecResult> {
     // A link that comes back but drops every time under this command is a failure too, not a loop.
+    let delivered = false;
+    const onStdout = opts.onStdout;
+    const tracked: ExecOptions = onStdout
+      ? {
+          ...opts,
+          onStdout: (chunk) => {
+            delivered = true;
+            onStdout(chunk);
+          },
+        }
+      : opts;
     for (let attempt = 1; ; attempt++) {
       const client = await this.ensureConnected();
       try {
-        return await this.execOn(client, command, opts);
+        return await this.execOn(client, command, tracked);
       } catch (err) {
-        if (err instanceof ConnectionLostError && opts.retry && !this.closed && attempt < 5) continue;
+        // Output already handed on cannot be taken back: a re-run would hand it on twice.
+        const again = opts.retry && !delivered && !this.closed && attempt < 5;
+        if (err instanceof ConnectionLostError && again) continue;
         throw err;
       }
     }
@@ -404,7 +419,8 @@ export class SshConnection {
           this.countChannel(stream);
           stream.on('data', (d: Buffer) => {
             this.stats.bytesIn += d.length;
-            out.push(d);
+            if (opts.onStdout) opts.onStdout(d);
+            else out.push(d);
           });
           stream.stderr.on('data', (d: Buffer) => {
             if (err.length < 256 * 1024) err += d.toString('utf8');

@@ -21,7 +21,7 @@ import type { SystemInfo } from '../capture/system';
 import type { StatusFile } from '../workspace/status';
 
 /** Bump whenever a request or an answer changes shape; the helper has the same number. */
-export const PROTOCOL_VERSION = 3;
+export const PROTOCOL_VERSION = 4;
 
 /** Bulk bytes, raw after the answer's JSON (`{"$b": [offset, length]}`, remote-python.ts); 3: was base64. */
 const Bytes = z.instanceof(Buffer);
@@ -141,12 +141,12 @@ const WireExperiment = z.object({
   run_files: z.lazy(() => WireRunFiles).optional(),
 });
 
-const GatherAnswer = z.object({
+/** A gather's envelope: its experiments come ahead of it, one item each (ITEMS). */
+const GatherEnvelope = z.object({
   hostname: z.string(),
   root: z.string().optional(),
   experimentsDir: z.string().optional(),
   kind: z.enum(['experiments-folder', 'project-root', 'single-experiment']).optional(),
-  experiments: z.array(WireExperiment),
   now_ms: z.number(),
   discovered: z.array(z.string()).optional(),
   discover_error: ErrorPair.optional(),
@@ -156,7 +156,7 @@ export type WireText = z.infer<typeof WireText>;
 export type WireMetrics = z.infer<typeof WireMetrics>;
 export type WireSig = z.infer<typeof Sig>;
 export type WireExperiment = z.infer<typeof WireExperiment>;
-export type GatherAnswer = z.infer<typeof GatherAnswer>;
+export type GatherAnswer = z.infer<typeof GatherEnvelope> & { experiments: WireExperiment[] };
 
 // --- read, file, tail -----------------------------------------------------------
 
@@ -438,9 +438,9 @@ const AnnotateAnswer = z.object({
 
 // --- the table ------------------------------------------------------------------------------
 
-/** Operations answered with one JSON body: their answers' schemas. */
+/** Operations answered with one JSON body (the envelope): their answers' schemas. */
 export const ANSWERS = {
-  gather: GatherAnswer,
+  gather: GatherEnvelope,
   read: ReadAnswer,
   file: FileAnswer,
   tail: TailAnswer,
@@ -481,7 +481,39 @@ export type AnsweredRequest =
 export type StreamedRequest = FollowRequest | PackRequest;
 export type HelperRequest = AnsweredRequest | StreamedRequest;
 
-export type AnswerOf<Op extends AnsweredOp> = z.infer<(typeof ANSWERS)[Op]>;
+/**
+ * Operations whose answers send items ahead of the envelope, each as soon as the
+ * helper has it (a gather's experiments): the field the items make in the
+ * answer, and each item's schema, checked on arrival.
+ */
+export const ITEMS = {
+  gather: { field: 'experiments', schema: WireExperiment },
+} as const;
+
+/**
+ * Set up the item checks ahead of an answer (a schema's first check builds
+ * its fast path, ~10 ms): done while the remote still starts, so the first
+ * items are checked at full speed.
+ */
+export function primeItemChecks(): void {
+  const sig = [1, 1, 1];
+  ITEMS.gather.schema.safeParse({
+    path: '/',
+    rel: ['x'],
+    sigs: { config: sig, metadata: sig, failed: null, status: null, final: null, metrics: sig, system: null },
+    texts: { config: { data: '' }, metadata: { data: '' }, failed: null, status: null, annotations: null },
+    last_write_ms: 1,
+    pid_alive: null,
+    metrics: { start: 0, reset: false, size: 0, more: false, data: Buffer.alloc(0) },
+  });
+}
+
+export type ItemOp = keyof typeof ITEMS;
+export type ItemOf<Op extends AnsweredOp> = Op extends ItemOp ? z.infer<(typeof ITEMS)[Op]['schema']> : never;
+
+export type AnswerOf<Op extends AnsweredOp> = Op extends 'gather'
+  ? GatherAnswer
+  : z.infer<(typeof ANSWERS)[Op]>;
 
 /** A request as it travels: with the protocol version. */
 export function wireRequest(request: HelperRequest): string {
@@ -489,9 +521,10 @@ export function wireRequest(request: HelperRequest): string {
 }
 
 /** Where an answer breaks the schema: the first issue's field path and what was wrong. */
-export function describeIssue(error: z.ZodError): string {
+export function describeIssue(error: z.ZodError, within: Array<string | number> = []): string {
   const issue = error.issues[0];
   if (!issue) return 'invalid';
-  const at = issue.path.length ? issue.path.map(String).join('.') : '(the answer itself)';
+  const path = [...within, ...issue.path];
+  const at = path.length ? path.map(String).join('.') : '(the answer itself)';
   return `${at}: ${issue.message}`;
 }

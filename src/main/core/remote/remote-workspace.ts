@@ -53,8 +53,16 @@ import {
   type SmallFileText,
 } from '../workspace/files';
 import { LAYOUT } from '../workspace/layout';
+import { limiter } from '../../../shared/map-limited';
 import { mapLimited, unreadableSummary } from '../workspace/workspace';
-import type { GatherAnswer, GatherHint, GatherRequest, WireExperiment, WireSig } from './protocol';
+import {
+  primeItemChecks,
+  type GatherAnswer,
+  type GatherHint,
+  type GatherRequest,
+  type WireExperiment,
+  type WireSig,
+} from './protocol';
 import { RemoteMetricsMirror, type Accepted } from './remote-metrics';
 import { RemoteRunFiles, type RunKind } from './remote-run-files';
 import { compareRel, osErrorText, scratchMirrorRoot, textOf, toSig, toWire } from './remote-wire';
@@ -277,29 +285,53 @@ export class RemoteWorkspace {
     request: Omit<GatherRequest, 'op'>,
   ): Promise<{ result: GatherAnswer; entries: Map<string, RemoteEntry> }> {
     const hints: Record<string, GatherHint> = request.hints ?? {};
-    const result = await callRemote(
-      this.conn,
-      {
-        op: 'gather',
-        max_bytes_per_experiment: MAX_BYTES_PER_EXPERIMENT,
-        max_total_bytes: MAX_TOTAL_BYTES,
-        ...request,
-      },
-      { retry: true },
-    ).catch((err: unknown) => {
-      throw coreError(err);
+    // Each experiment is absorbed (mirror and feed, side by side) as soon as it arrives, while the
+    // helper still reads the next ones: the answer's ~6 MB of metrics are parsed during its transfer.
+    const absorbing: Array<Promise<RemoteEntry | null>> = [];
+    const gate = limiter(ABSORB_CONCURRENCY);
+    const absorbOne = (g: WireExperiment): void => {
+      const done =
+        g.error || g.unreadable
+          ? Promise.resolve(null)
+          : gate(async () => {
+              const key = this.locate(g.path);
+              const cached = (await this.loadEntry(key)) ?? null;
+              return this.absorb(key, g, hints[g.path] ? cached : null);
+            });
+      done.catch(() => {}); // handled below, once the answer is in (not an unhandled rejection meanwhile)
+      absorbing.push(done);
+    };
+    // While the channel opens and the remote starts (~2 round trips), set up what the answer needs.
+    const prime = setTimeout(() => {
+      primeItemChecks();
+      compareRel([], ['']); // the collator ordering the folders (~10 ms to make)
     });
+    let result: GatherAnswer;
+    try {
+      result = await callRemote(
+        this.conn,
+        {
+          op: 'gather',
+          max_bytes_per_experiment: MAX_BYTES_PER_EXPERIMENT,
+          max_total_bytes: MAX_TOTAL_BYTES,
+          ...request,
+        },
+        { retry: true, onItem: absorbOne },
+      );
+    } catch (err) {
+      clearTimeout(prime);
+      // What was absorbed is recorded (its mirrors already hold the bytes): the next call starts there.
+      for (const r of await Promise.allSettled(absorbing))
+        if (r.status === 'fulfilled' && r.value) await this.store.putEntry(r.value);
+      throw coreError(err);
+    }
+    const absorbed = await Promise.all(absorbing);
     const entries = new Map<string, RemoteEntry>();
     const byPath = new Map<string, WireExperiment>();
-    // Each experiment's mirror and feed are its own: absorbed side by side.
-    const readable = result.experiments.filter((g) => !g.error && !g.unreadable);
-    const absorbed = await mapLimited(readable, ABSORB_CONCURRENCY, async (g) => {
-      const key = this.locate(g.path);
-      const cached = (await this.loadEntry(key)) ?? null;
-      return this.absorb(key, g, hints[g.path] ? cached : null);
-    });
-    readable.forEach((g, i) => {
-      entries.set(g.path, absorbed[i]!);
+    result.experiments.forEach((g, i) => {
+      const entry = absorbed[i];
+      if (!entry) return;
+      entries.set(g.path, entry);
       byPath.set(g.path, g);
     });
     for (let round = 0; round < MAX_FOLLOW_UPS; round++) {

@@ -119,6 +119,11 @@ export interface ExecOptions {
   timeoutMs?: number;
   /** Re-run the command after a reconnection if the connection dropped under it (only for idempotent reads). */
   retry?: boolean;
+  /**
+   * Take stdout as it arrives (ExecResult.stdout is then empty). A command
+   * that dropped after some of it came is not re-run: its caller decides.
+   */
+  onStdout?: (chunk: Buffer) => void;
 }
 
 export function envNumber(name: string): number | undefined {

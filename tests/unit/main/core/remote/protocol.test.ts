@@ -19,8 +19,25 @@ import { RemoteWorkspace } from '../../../../../src/main/core/remote/remote-work
 import { SummaryStore } from '../../../../../src/main/core/summary/summary-store';
 import { parseRemoteLocation } from '../../../../../src/shared/remote-location';
 
-/** A helper that answers every request with this body, and records what it was sent. */
-function answering(body: unknown, bytes?: Buffer): HelperHost & { sent: string[] } {
+/** An answer's frames: items (`<n> <json>` and their n bytes), then the envelope and its bytes. */
+function frames(body: unknown, bytes?: Buffer, items: Array<{ item: unknown; bytes?: Buffer }> = []): Buffer {
+  return Buffer.concat([
+    ...items.flatMap(({ item, bytes: b = Buffer.alloc(0) }) => [
+      Buffer.from(`${b.length} ${JSON.stringify(item)}\n`),
+      b,
+    ]),
+    bytes
+      ? Buffer.concat([Buffer.from(`${JSON.stringify(body)}\n`), bytes])
+      : Buffer.from(JSON.stringify(body)),
+  ]);
+}
+
+/** A helper that answers every request with this body (after these items), and records what it was sent. */
+function answering(
+  body: unknown,
+  bytes?: Buffer,
+  items?: Array<{ item: unknown; bytes?: Buffer }>,
+): HelperHost & { sent: string[] } {
   const sent: string[] = [];
   return {
     label: 'gpu-box',
@@ -31,15 +48,7 @@ function answering(body: unknown, bytes?: Buffer): HelperHost & { sent: string[]
         code: 0,
         signal: null,
         stderr: '',
-        stdout: Buffer.concat([
-          Buffer.from('motd\n'),
-          MARKER,
-          deflateSync(
-            bytes
-              ? Buffer.concat([Buffer.from(`${JSON.stringify(body)}\n`), bytes])
-              : Buffer.from(JSON.stringify(body)),
-          ),
-        ]),
+        stdout: Buffer.concat([Buffer.from('motd\n'), MARKER, deflateSync(frames(body, bytes, items))]),
       });
     },
   };
@@ -47,7 +56,6 @@ function answering(body: unknown, bytes?: Buffer): HelperHost & { sent: string[]
 
 const okGather = {
   hostname: 'gpu-box',
-  experiments: [],
   now_ms: 1,
 };
 
@@ -75,40 +83,62 @@ describe('answers are checked against the protocol', () => {
       metrics: null,
     };
     const r = await callRemote(
-      answering({ v: PROTOCOL_VERSION, ok: { ...okGather, experiments: [{ path: '/e/x', sigs }] } }),
+      answering({ v: PROTOCOL_VERSION, ok: okGather }, undefined, [{ item: { path: '/e/x', sigs } }]),
       { op: 'gather', root: null, experiments: ['/e/x'] },
     );
     expect(r.experiments[0]!.sigs!.config).toEqual([1, 2.5, 2 ** 63]);
   });
 
-  it("hands a metrics file's bytes over raw from after the JSON, and refuses a reference past the answer", async () => {
-    const metrics = (ref: [number, number]): unknown => ({
-      v: PROTOCOL_VERSION,
-      ok: {
-        ...okGather,
-        experiments: [
-          { path: '/e/x', metrics: { start: 0, reset: false, size: 4, more: false, data: { $b: ref } } },
-        ],
+  it("hands a metrics file's bytes over raw from after the item's JSON, and refuses a reference past them", async () => {
+    const metrics = (ref: [number, number]): Array<{ item: unknown; bytes: Buffer }> => [
+      {
+        item: { path: '/e/x', metrics: { start: 0, reset: false, size: 4, more: false, data: { $b: ref } } },
+        bytes: Buffer.from('ab{"loss": 1}\n\u00ff'),
       },
-    });
-    const bytes = Buffer.from('ab{"loss": 1}\n\u00ff');
-    const r = await callRemote(answering(metrics([2, 12]), bytes), { op: 'gather', root: null });
+    ];
+    const ok = { v: PROTOCOL_VERSION, ok: okGather };
+    const r = await callRemote(answering(ok, undefined, metrics([2, 12])), { op: 'gather', root: null });
     const m = r.experiments[0]!.metrics!;
     expect('data' in m && m.data.toString()).toBe('{"loss": 1}\n');
-    const past = callRemote(answering(metrics([2, 99]), bytes), { op: 'gather', root: null });
+    const past = callRemote(answering(ok, undefined, metrics([2, 99])), { op: 'gather', root: null });
     await expect(past).rejects.toThrow(
       /^unreadable answer from gpu-box: a byte reference points past the answer's 16 bytes/,
     );
-    const bad = callRemote(answering(metrics([-1, 2]), bytes), { op: 'gather', root: null });
+    const bad = callRemote(answering(ok, undefined, metrics([-1, 2])), { op: 'gather', root: null });
     await expect(bad).rejects.toThrow(/a byte reference is not \[offset, length\]/);
   });
 
-  it('names the operation and the field of a malformed answer', async () => {
-    const bad = {
-      ...okGather,
-      experiments: [{ path: '/e/exp1', sigs: { config: ['12', 1, 2] } }],
+  it('hands each item over as it arrives, before the answer ends, whatever the chunks', async () => {
+    const items = [1, 2, 3].map((n) => ({ item: { path: `/e/exp${n}` }, bytes: Buffer.from(`b${n}`) }));
+    const whole = Buffer.concat([
+      Buffer.from('a login banner\n'),
+      MARKER,
+      deflateSync(frames({ v: PROTOCOL_VERSION, ok: okGather }, undefined, items)),
+    ]);
+    const seen: string[] = [];
+    let firstBeforeEnd = false;
+    const host: HelperHost = {
+      label: 'gpu-box',
+      exec: async (_command, opts = {}) => {
+        // Three bytes at a time, the marker and every frame split across chunks; a pause after each.
+        for (let at = 0; at < whole.length; at += 3) {
+          opts.onStdout!(whole.subarray(at, at + 3));
+          await new Promise((go) => setTimeout(go, 1));
+        }
+        firstBeforeEnd = seen.length > 0;
+        return { code: 0, signal: null, stderr: '', stdout: Buffer.alloc(0) };
+      },
     };
-    const err = await callRemote(answering({ v: PROTOCOL_VERSION, ok: bad }), {
+    const r = await callRemote(host, { op: 'gather', root: null }, { onItem: (g) => seen.push(g.path) });
+    expect(firstBeforeEnd).toBe(true);
+    expect(seen).toEqual(['/e/exp1', '/e/exp2', '/e/exp3']);
+    expect(r.experiments.map((g) => g.path)).toEqual(seen);
+    expect(r.hostname).toBe('gpu-box');
+  });
+
+  it('names the operation and the field of a malformed answer', async () => {
+    const bad = [{ item: { path: '/e/exp1', sigs: { config: ['12', 1, 2] } } }];
+    const err = await callRemote(answering({ v: PROTOCOL_VERSION, ok: okGather }, undefined, bad), {
       op: 'gather',
       root: '/e',
     }).catch((e: unknown) => e);
@@ -134,7 +164,7 @@ describe('answers are checked against the protocol', () => {
     const ws = new RemoteWorkspace(
       answering({
         v: PROTOCOL_VERSION,
-        ok: { ...okGather, root: '/e', experimentsDir: '/e', kind: 'a-new-kind', experiments: [] },
+        ok: { ...okGather, root: '/e', experimentsDir: '/e', kind: 'a-new-kind' },
       }),
       parseRemoteLocation('ssh://gpu-box/')!,
       new SummaryStore({ cacheDir: false }),
