@@ -151,17 +151,37 @@ function isByteRef(v: unknown): v is { $b: unknown } {
   return v !== null && typeof v === 'object' && !Array.isArray(v) && '$b' in v;
 }
 
+/** A byte reference resolved to a Buffer (a view of the frame's bytes). */
+function resolveRef(v: { $b: unknown }, bytes: Buffer): Buffer {
+  const [at, n] = Array.isArray(v.$b) ? (v.$b as unknown[]) : [];
+  if (!Number.isSafeInteger(at) || !Number.isSafeInteger(n) || (at as number) < 0 || (n as number) < 0)
+    throw new Error('a byte reference is not [offset, length]');
+  if ((at as number) + (n as number) > bytes.length)
+    throw new Error(`a byte reference points past the answer's ${bytes.length} bytes`);
+  return bytes.subarray(at as number, (at as number) + (n as number));
+}
+
+/** Replace the byte references inside a parsed value, in place (a walk: a JSON.parse reviver costs a call per value). */
+function resolveRefs(v: unknown, bytes: Buffer): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (isByteRef(v)) return resolveRef(v, bytes);
+  if (Array.isArray(v)) {
+    for (let i = 0; i < v.length; i++) v[i] = resolveRefs(v[i], bytes); // an index is never "__proto__"
+    return v;
+  }
+  const o = v as Record<string, unknown>;
+  for (const k of Object.keys(o)) {
+    const r = resolveRefs(o[k], bytes);
+    // Defined, not assigned: a key "__proto__" (JSON.parse makes it an own property) stays data.
+    if (r !== o[k])
+      Object.defineProperty(o, k, { value: r, writable: true, enumerable: true, configurable: true });
+  }
+  return o;
+}
+
 /** One frame's JSON, its byte references resolved to Buffers (views of the frame's bytes). */
 function parseFrame(json: Buffer, bytes: Buffer): unknown {
-  return JSON.parse(json.toString('utf8'), (_key, v: unknown) => {
-    if (!isByteRef(v)) return v;
-    const [at, n] = Array.isArray(v.$b) ? (v.$b as unknown[]) : [];
-    if (!Number.isSafeInteger(at) || !Number.isSafeInteger(n) || (at as number) < 0 || (n as number) < 0)
-      throw new Error('a byte reference is not [offset, length]');
-    if ((at as number) + (n as number) > bytes.length)
-      throw new Error(`a byte reference points past the answer's ${bytes.length} bytes`);
-    return bytes.subarray(at as number, (at as number) + (n as number));
-  });
+  return resolveRefs(JSON.parse(json.toString('utf8')), bytes);
 }
 
 const NEWLINE = 0x0a;
@@ -194,13 +214,26 @@ export class FrameParser {
     if (this.envelope === null) this.drain();
   }
 
+  /** The first n kept bytes (copied only when they span chunks). */
   private take(n: number): Buffer {
-    const all = this.chunks.length === 1 ? this.chunks[0]! : Buffer.concat(this.chunks, this.size);
-    const out = all.subarray(0, n);
-    const rest = all.subarray(n);
-    this.chunks = rest.length > 0 ? [rest] : [];
-    this.size = rest.length;
     this.searched = 0;
+    this.size -= n;
+    const first = this.chunks[0]!;
+    if (first.length >= n) {
+      if (first.length === n) this.chunks.shift();
+      else this.chunks[0] = first.subarray(n);
+      return first.subarray(0, n);
+    }
+    const out = Buffer.allocUnsafe(n);
+    let at = 0;
+    while (at < n) {
+      const c = this.chunks[0]!;
+      const k = Math.min(c.length, n - at);
+      c.copy(out, at, 0, k);
+      at += k;
+      if (k === c.length) this.chunks.shift();
+      else this.chunks[0] = c.subarray(k);
+    }
     return out;
   }
 

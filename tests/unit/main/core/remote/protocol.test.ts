@@ -108,6 +108,16 @@ describe('answers are checked against the protocol', () => {
     await expect(bad).rejects.toThrow(/a byte reference is not \[offset, length\]/);
   });
 
+  it('keeps a "__proto__" key of an item as data, never as the item\'s prototype', async () => {
+    const item = JSON.parse('{"path": "/e/x", "__proto__": {"error": ["not-found", "gone"], "$b": [0, 1]}}');
+    const r = await callRemote(
+      answering({ v: PROTOCOL_VERSION, ok: okGather }, undefined, [{ item, bytes: Buffer.from('z') }]),
+      { op: 'gather', root: null },
+    );
+    expect(r.experiments[0]!.error).toBeUndefined();
+    expect(Object.getPrototypeOf(r.experiments[0])).toBe(Object.prototype);
+  });
+
   it('hands each item over as it arrives, before the answer ends, whatever the chunks', async () => {
     const items = [1, 2, 3].map((n) => ({ item: { path: `/e/exp${n}` }, bytes: Buffer.from(`b${n}`) }));
     const whole = Buffer.concat([
