@@ -190,10 +190,10 @@ const isDigit = (byte: number): boolean => byte >= 0x30 && byte <= 0x39;
 /**
  * The frames of an answer's inflated bytes, as they come: each item is handed
  * over once its bytes are in; end() returns the envelope. Bytes are kept as
- * the chunks that came and joined once per frame (a 16 MB metrics frame is
- * not copied once per chunk).
+ * the chunks that came, and copied only where a frame spans chunks (a 16 MB
+ * metrics frame is not copied once per chunk).
  */
-export class FrameParser {
+class AnswerFrames {
   private chunks: Buffer[] = [];
   private size = 0;
   /** Bytes of `chunks` already searched for the line's end. */
@@ -295,7 +295,7 @@ export class FrameParser {
 /** An answer's body after the marker, whole: its envelope, with its items as `items`. */
 export function decodeAnswer(packed: Buffer): unknown {
   const items: unknown[] = [];
-  const frames = new FrameParser((item) => items.push(item));
+  const frames = new AnswerFrames((item) => items.push(item));
   frames.push(inflateSync(packed));
   const body = frames.end();
   return items.length > 0 && body !== null && typeof body === 'object' ? { ...body, items } : body;
@@ -310,11 +310,11 @@ class AnswerReader {
   private before: Buffer | null = Buffer.alloc(0);
   private readonly inflate = createInflate({ chunkSize: 64 * 1024 });
   private failure: Error | null = null;
-  private readonly frames: FrameParser;
+  private readonly frames: AnswerFrames;
   private readonly done: Promise<void>;
 
   constructor(onItem: (item: unknown, index: number) => void) {
-    this.frames = new FrameParser(onItem);
+    this.frames = new AnswerFrames(onItem);
     this.inflate.on('data', (d: Buffer) => {
       if (this.failure) return;
       try {
@@ -325,7 +325,8 @@ class AnswerReader {
     });
     this.done = new Promise<void>((resolve) => {
       this.inflate.once('end', resolve);
-      this.inflate.once('error', (err) => {
+      // Every error is kept (the first one told): a write after a failure errs again.
+      this.inflate.on('error', (err) => {
         this.failure ??= err;
         resolve();
       });
@@ -333,6 +334,7 @@ class AnswerReader {
   }
 
   push(chunk: Buffer): void {
+    if (this.failure) return;
     if (this.before === null) {
       this.inflate.write(chunk);
       return;

@@ -108,6 +108,34 @@ describe('answers are checked against the protocol', () => {
     await expect(bad).rejects.toThrow(/a byte reference is not \[offset, length\]/);
   });
 
+  it('a damaged or cut answer is an error naming the host, never a crash or a partial listing', async () => {
+    const host = (stdout: Buffer): HelperHost => ({
+      label: 'gpu-box',
+      exec: async (_command, opts = {}) => {
+        // Streamed in two halves, as SSH hands it on.
+        opts.onStdout?.(stdout.subarray(0, stdout.length >> 1));
+        await new Promise((go) => setTimeout(go, 1));
+        opts.onStdout?.(stdout.subarray(stdout.length >> 1));
+        return { code: 0, signal: null, stderr: '', stdout: Buffer.alloc(0) };
+      },
+    });
+    const item = [{ item: { path: '/e/x' }, bytes: Buffer.alloc(64, 'x') }];
+    const packed = deflateSync(frames({ v: PROTOCOL_VERSION, ok: okGather }, undefined, item));
+    const garbled = Buffer.from(packed);
+    garbled.fill(0xff, 8, 24);
+    for (const body of [garbled, packed.subarray(0, packed.length - 12), Buffer.from('not zlib at all')]) {
+      const seen: string[] = [];
+      const call = callRemote(
+        host(Buffer.concat([MARKER, body])),
+        { op: 'gather', root: null },
+        {
+          onItem: (g) => seen.push(g.path),
+        },
+      );
+      await expect(call).rejects.toThrow(/^unreadable answer from gpu-box: /);
+    }
+  });
+
   it('keeps a "__proto__" key of an item as data, never as the item\'s prototype', async () => {
     const item = JSON.parse('{"path": "/e/x", "__proto__": {"error": ["not-found", "gone"], "$b": [0, 1]}}');
     const r = await callRemote(
