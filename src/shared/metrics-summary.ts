@@ -6,6 +6,7 @@
  * the same state, and the state round-trips through JSON for the summary cache.
  */
 import type { MetricStats, NonFinite } from './model';
+import { getOwn, setOwn } from './own-keys';
 
 /** Keys of a record that are not metrics. */
 const RESERVED = new Set(['step', 'prefix', 'timestamp', 'rank']);
@@ -124,10 +125,11 @@ export class MetricsFold {
       if (RESERVED.has(key)) continue;
       const v = record[key];
       if (typeof v !== 'number') continue;
-      if (evalValues) evalValues[key] = Number.isFinite(v) ? v : null;
-      let st = s.stats[key];
+      if (evalValues) setOwn(evalValues, key, Number.isFinite(v) ? v : null);
+      // Names come from the file: "__proto__" or "constructor" is a metric, never Object's (own-keys.ts).
+      let st = getOwn(s.stats, key);
       if (st === undefined) {
-        st = s.stats[key] = {
+        st = {
           last: null,
           lastStep: null,
           min: null,
@@ -139,6 +141,7 @@ export class MetricsFold {
           sum: 0,
           lastNonFinite: null,
         };
+        setOwn(s.stats, key, st);
       }
       st.count++;
       st.lastStep = step;
@@ -169,7 +172,7 @@ export class MetricsFold {
     const out: Record<string, number | null> = {};
     for (const [key, st] of Object.entries(this.state.stats)) {
       const n = st.count - st.nonFinite;
-      out[key] = st.sum !== undefined && n > 0 ? st.sum / n : null;
+      setOwn(out, key, st.sum !== undefined && n > 0 ? st.sum / n : null);
     }
     return out;
   }
@@ -180,7 +183,7 @@ export class MetricsFold {
       const direction = metricDirection(key);
       const best = direction === 'min' ? st.min : direction === 'max' ? st.max : null;
       const bestStep = direction === 'min' ? st.minStep : direction === 'max' ? st.maxStep : null;
-      out[key] = {
+      setOwn(out, key, {
         last: st.last,
         lastStep: st.lastStep,
         min: st.min,
@@ -191,7 +194,7 @@ export class MetricsFold {
         count: st.count,
         nonFinite: st.nonFinite,
         lastNonFinite: st.lastNonFinite ?? null,
-      };
+      });
     }
     return out;
   }

@@ -4,6 +4,7 @@
  * form, per GPU `system/gpu<N>/…`. Pure: what `expdesk show` and the table
  * make of a stream's summary.
  */
+import { getOwn, setOwn } from './own-keys';
 import { ExpdeskError } from './errors';
 import { MetricsFold, type MetricsFoldState } from './metrics-summary';
 
@@ -65,7 +66,13 @@ export function systemStats(state: MetricsFoldState): Record<string, SystemStat>
   const out: Record<string, SystemStat> = {};
   for (const [key, s] of Object.entries(fold.metricStats()).sort(([a], [b]) => a.localeCompare(b))) {
     if (!key.startsWith(SYSTEM_PREFIX)) continue;
-    out[key] = { last: s.last, min: s.min, max: s.max, mean: means[key] ?? null, count: s.count };
+    setOwn(out, key, {
+      last: s.last,
+      min: s.min,
+      max: s.max,
+      mean: getOwn(means, key) ?? null,
+      count: s.count,
+    });
   }
   return out;
 }

@@ -61,3 +61,24 @@ describe('MetricsFold', () => {
     expect(metricDirection('train/lr')).toBe('unknown');
   });
 });
+
+describe('metric names from a file are keys, never Object.prototype (an untrusted metrics.jsonl)', () => {
+  it('folds "__proto__", "constructor" and "toString" as metrics and changes no other object', () => {
+    const fold = new MetricsFold();
+    for (const line of [
+      '{"step": 1, "prefix": "train", "__proto__": 5, "constructor": 3, "toString": 2}',
+      '{"step": 2, "prefix": "eval", "__proto__": 7, "constructor": 1}',
+    ])
+      fold.add(JSON.parse(line) as Record<string, unknown>);
+    const stats = fold.metricStats();
+    expect(Object.keys(stats).sort()).toEqual(['__proto__', 'constructor', 'toString']);
+    expect(stats['__proto__']).toMatchObject({ last: 7, min: 5, max: 7, count: 2 });
+    expect(stats['constructor']).toMatchObject({ last: 1, count: 2 });
+    expect(Object.getPrototypeOf(stats)).toBe(Object.prototype);
+    expect(fold.state.lastEval).toEqual(JSON.parse('{"__proto__": 7, "constructor": 1}'));
+    expect(Object.keys(fold.means()).sort()).toEqual(['__proto__', 'constructor', 'toString']);
+    // Nothing leaked onto every object.
+    expect(({} as Record<string, unknown>).count).toBeUndefined();
+    expect((Object as unknown as Record<string, unknown>).count).toBeUndefined();
+  });
+});
