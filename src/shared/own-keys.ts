@@ -13,5 +13,8 @@ export function getOwn<T>(obj: Record<string, T>, key: string): T | undefined {
 
 /** obj[key] = value, as a data property even for "__proto__" (an assignment would set the prototype). */
 export function setOwn<T>(obj: Record<string, T>, key: string, value: T): void {
-  Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  // Only "__proto__" is special to an assignment ("constructor" and the rest become own properties).
+  if (key === '__proto__')
+    Object.defineProperty(obj, key, { value, writable: true, enumerable: true, configurable: true });
+  else obj[key] = value;
 }
