@@ -3,7 +3,8 @@
  * its own key and socket, slurmctld and slurmd in the foreground (-D) on free
  * ports, as root (SlurmUser=root), with no cgroups and no accounting
  * (jobcomp/filetxt, so `sacct -c` answers for ended jobs). Clients reach it
- * through SLURM_CONF (`env`). stop() ends every daemon by its pid.
+ * through SLURM_CONF (`env`). stop() cancels the jobs still there, then ends
+ * every daemon by its pid.
  *
  * `slurmSkipReason()` says why the cluster cannot run here (not root, a
  * binary missing); tests skip with it.
@@ -141,6 +142,21 @@ export async function startSlurm(): Promise<TestSlurm> {
     });
 
   const stop = async (): Promise<void> => {
+    // The jobs first: a job's step daemon and processes outlive slurmd when it stops before them
+    // (a test that failed half-way would leave its job running into the next tests).
+    if (children.length === 3 && children.every((c) => c.exitCode === null && c.signalCode === null)) {
+      try {
+        cmd(['scancel', '--full', '--user', os.userInfo().username]);
+        await waitFor(
+          'the jobs ending',
+          () => cmd(['squeue', '-h', '-t', 'PENDING,RUNNING,SUSPENDED,COMPLETING']).trim() === '',
+          20_000,
+          logs,
+        );
+      } catch {
+        // a cluster that does not answer any more: its daemons are stopped below all the same
+      }
+    }
     for (const c of children.reverse()) {
       if (c.exitCode !== null || c.signalCode !== null) continue;
       const gone = new Promise((r) => c.once('exit', r));
