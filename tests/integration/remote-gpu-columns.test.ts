@@ -5,7 +5,7 @@
  * helper ships those bytes with the listing, and the client computes the
  * same fields as a local listing of the same folder (shared/system-metrics.ts).
  */
-import { appendFileSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cli } from '../helpers/cli-async';
@@ -63,10 +63,20 @@ describe('GPU columns over SSH', { timeout: 240_000 }, () => {
     const gpuOf = (rows: Listed[]): Listed['gpu'] | undefined =>
       rows.find((e) => e.path.endsWith(path.basename(exp)))?.gpu;
 
+    // The wrapper's samples land beside the run (within seconds of its end on a loaded machine).
+    const samples = path.join(exp, 'logs', 'system.jsonl');
+    for (
+      const deadline = Date.now() + 20_000;
+      !existsSync(samples) || !readFileSync(samples, 'utf8').includes('\n');
+    ) {
+      if (Date.now() > deadline) throw new Error(`no system sample in ${samples} 20 s after the run`);
+      await new Promise((r) => setTimeout(r, 100));
+    }
     const remote = await listOf(sshd.url(path.dirname(exp)));
-    // The stand-in's two GPUs: 30512 and 1024 MiB used, 87 % and 12 % busy.
-    expect(gpuOf(remote)).toEqual({ peakMemoryMiB: 30512, meanUtilization: 49.5 });
-    expect(gpuOf(remote)).toEqual(gpuOf(await listOf(path.dirname(exp))));
+    const local = await listOf(path.dirname(exp));
+    // The stand-in's two GPUs: 30512 and 1024 MiB used, 87 % and 12 % busy — locally, and over SSH alike.
+    expect(gpuOf(local)).toEqual({ peakMemoryMiB: 30512, meanUtilization: 49.5 });
+    expect(gpuOf(remote)).toEqual(gpuOf(local));
 
     const show = await cli(['show', '--json', sshd.url(exp)], env);
     expect(show.code, show.stderr).toBe(0);
