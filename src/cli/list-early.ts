@@ -15,6 +15,7 @@
  */
 import { readdirSync, type Dirent } from 'node:fs';
 import path from 'node:path';
+import { backendKind } from '../main/core/backend/resolve';
 
 const warmed = new Set<string>();
 
@@ -50,7 +51,6 @@ function warmLocal(dir: string): void {
 
 /** The list action's call: a remote DIR's connection, or a local one's stats. */
 export async function startEarly(dir: string): Promise<void> {
-  const { backendKind } = await import('../main/core/backend/resolve');
   if (backendKind(dir) === 'ssh') (await import('./remote-pool')).connectEarly(dir);
   else warmLocal(dir);
 }
@@ -63,11 +63,7 @@ export async function startEarly(dir: string): Promise<void> {
  */
 export async function startEarlyFromArgv(args: readonly string[]): Promise<void> {
   if (args[0] !== 'list' || !args[1] || args[1].startsWith('-')) return;
-  warmLocal(args[1]); // a remote DIR is no folder here: nothing to stat
   // The connection's TCP, and its identification string, go first; the commands load after.
-  if (args.slice(2).every((a) => a === '--json') && REMOTE_SHAPE.test(args[1]))
-    await startEarly(args[1]).catch(() => undefined);
+  if (backendKind(args[1]) === 'local') warmLocal(args[1]);
+  else if (args.slice(2).every((a) => a === '--json')) await startEarly(args[1]).catch(() => undefined);
 }
-
-/** What may be remote (ssh://… or host:/path): resolve.ts decides; this only spares a local DIR the import. */
-const REMOTE_SHAPE = /^ssh:\/\/|^[^/]*:/;

@@ -144,7 +144,9 @@ export async function startSlurm(): Promise<TestSlurm> {
   const stop = async (): Promise<void> => {
     // The jobs first: a job's step daemon and processes outlive slurmd when it stops before them
     // (a test that failed half-way would leave its job running into the next tests).
-    if (children.length === 3 && children.every((c) => c.exitCode === null && c.signalCode === null)) {
+    const running = children.filter((c) => c.exitCode === null && c.signalCode === null);
+    if (running.length === 3) {
+      // munged, slurmctld and slurmd all up: the cluster can still cancel its jobs.
       try {
         cmd(['scancel', '--full', '--user', os.userInfo().username]);
         await waitFor(

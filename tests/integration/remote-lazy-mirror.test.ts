@@ -14,7 +14,7 @@ import { RemoteWorkspace } from '../../src/main/core/remote/remote-workspace';
 import { SummaryStore } from '../../src/main/core/summary/summary-store';
 import { listWorkspace } from '../../src/main/core/workspace/workspace';
 import { parseRemoteLocation } from '../../src/shared/remote-location';
-import { afterMarker, decodeAnswer, type HelperHost } from '../../src/main/core/remote/remote-python';
+import { AnswerReader, type HelperHost } from '../../src/main/core/remote/remote-python';
 import { localHelper } from '../helpers/local-helper';
 import { tmpDir } from '../helpers/tmp';
 
@@ -77,10 +77,11 @@ function watchedHelper(): { host: HelperHost; sent: Map<string, Array<{ start: n
         },
       });
       // A gather's experiments come as the answer's items.
-      const body = decodeAnswer(afterMarker(Buffer.concat([...out, r.stdout]))!) as {
-        items?: Array<{ path: string } & Partial<Record<Stream, { start: number; data: Buffer }>>>;
-      };
-      for (const g of body.items ?? [])
+      const items: Array<{ path: string } & Partial<Record<Stream, { start: number; data: Buffer }>>> = [];
+      const reader = new AnswerReader((item) => items.push(item as (typeof items)[number]));
+      reader.push(Buffer.concat([...out, r.stdout]));
+      await reader.end();
+      for (const g of items)
         for (const stream of ['metrics', 'system'] as const) {
           const m = g[stream];
           if (!m || !('data' in m)) continue;

@@ -6,28 +6,19 @@
  *   previous one, each hop's host key checked).
  * - Host keys checked against known_hosts (known-hosts.ts), preferring in the
  *   key exchange the key types already recorded, as ssh does.
- * - Authentication: ssh-agent ($SSH_AUTH_SOCK), then each identity file (its
- *   signature sent at once, ssh-client.ts); an encrypted key asks for its
- *   passphrase through a callback (the CLI prompts on the terminal, the host
- *   asks the interface), three tries like ssh.
+ * - Authentication (ssh-auth.ts): ssh-agent ($SSH_AUTH_SOCK), then each
+ *   identity file (its signature sent at once, ssh-client.ts); an encrypted
+ *   key asks for its passphrase through a callback (the CLI prompts on the
+ *   terminal, the host asks the interface), three tries like ssh.
  * - Keepalives detect a dead link; a lost connection is re-established with
  *   exponential backoff until a give-up deadline, then fails with a clear
  *   error. Authentication and host key failures are never retried.
  * - Every remote command is an exec channel; `stats.execs` counts them so
  *   tests and the benchmark can report round trips.
  */
-import { readFileSync } from 'node:fs';
 import os from 'node:os';
-import path from 'node:path';
 import type { Readable } from 'node:stream';
-import type {
-  AnyAuthMethod,
-  AuthenticationType,
-  Client as SshClient,
-  ClientChannel,
-  ConnectConfig,
-  NextAuthHandler,
-} from 'ssh2';
+import type { Client as SshClient, ClientChannel, ConnectConfig } from 'ssh2';
 import { remoteEndpointLabel } from '../../../shared/remote-location';
 import {
   defaultKnownHostsFiles,
@@ -37,6 +28,7 @@ import {
   verifyHostKey,
   type HostKeyPolicy,
 } from './known-hosts';
+import { authHandler } from './ssh-auth';
 import { localUserName, resolveHost, type JumpHost, type ResolvedHost } from './ssh-config';
 import { CLIENT_IDENT, forwardOut, loadSsh2, openEarly, signKeysAtOnce } from './ssh-client';
 import {
@@ -56,10 +48,6 @@ import {
 } from './ssh-types';
 
 export * from './ssh-types';
-
-function defaultIdentityFiles(home: string): string[] {
-  return ['id_ed25519', 'id_ecdsa', 'id_rsa'].map((n) => path.join(home, '.ssh', n));
-}
 
 type Client = SshClient;
 
@@ -270,7 +258,10 @@ export class SshConnection {
           return false;
         }
       },
-      authHandler: this.authHandler(hop, utils.parseKey),
+      authHandler: authHandler(
+        { options: this.options, home: this.home, resolved: hop.resolved, user: hop.user },
+        utils.parseKey,
+      ),
     };
     return new Promise<Client>((resolve, reject) => {
       const client = new Client();
@@ -302,61 +293,6 @@ export class SshConnection {
         fail(err as Error);
       }
     });
-  }
-
-  private authHandler(
-    hop: Hop,
-    parseKey: typeof import('ssh2').utils.parseKey,
-  ): (left: AuthenticationType[], partial: boolean, next: NextAuthHandler) => void {
-    const agent = this.options.agent === undefined ? process.env.SSH_AUTH_SOCK || null : this.options.agent;
-    const explicit =
-      this.options.identityFiles ??
-      (process.env.EXPDESK_SSH_IDENTITY ? process.env.EXPDESK_SSH_IDENTITY.split(path.delimiter) : undefined);
-    const files =
-      explicit ??
-      (hop.resolved.identityFiles.length ? hop.resolved.identityFiles : defaultIdentityFiles(this.home));
-    const methods: Array<{ kind: 'agent' } | { kind: 'key'; file: string }> = [];
-    if (agent && !(hop.resolved.identitiesOnly && hop.resolved.identityFiles.length))
-      methods.push({ kind: 'agent' });
-    for (const f of files) methods.push({ kind: 'key', file: f });
-    let i = 0;
-    const user = hop.user;
-    const passphrase = this.options.passphrase;
-    return (_left, _partial, next) => {
-      const tryNext = async (): Promise<void> => {
-        while (i < methods.length) {
-          const m = methods[i++]!;
-          if (m.kind === 'agent') return next({ type: 'agent', username: user, agent: agent! });
-          let data: Buffer;
-          try {
-            data = readFileSync(m.file);
-          } catch {
-            continue; // a missing default key is normal
-          }
-          let parsed = parseKey(data);
-          if (!(parsed instanceof Error)) return next({ type: 'publickey', username: user, key: data });
-          if (!/passphrase|encrypted/i.test(parsed.message)) continue; // not a private key we can use
-          if (!passphrase) continue;
-          for (let attempt = 1; attempt <= 3; attempt++) {
-            const phrase = await passphrase(m.file, attempt);
-            if (phrase === null || phrase === undefined) break;
-            parsed = parseKey(data, phrase);
-            if (!(parsed instanceof Error)) {
-              const method: AnyAuthMethod = {
-                type: 'publickey',
-                username: user,
-                key: data,
-                passphrase: phrase,
-              };
-              return next(method);
-            }
-          }
-        }
-        // ssh2 takes `false` for "no more methods"; its typings omit it.
-        next(false as unknown as AuthenticationType);
-      };
-      void tryNext().catch(() => next(false as unknown as AuthenticationType));
-    };
   }
 
   /** Run a command; stdout as bytes. Rejects with ConnectionLostError if the link dropped under it. */

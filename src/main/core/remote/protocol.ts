@@ -23,7 +23,7 @@ import type { StatusFile } from '../workspace/status';
 /** Bump whenever a request or an answer changes shape; the helper has the same number. */
 export const PROTOCOL_VERSION = 4;
 
-/** Bulk bytes, raw after the answer's JSON (`{"$b": [offset, length]}`, remote-python.ts); 3: was base64. */
+/** Bulk bytes, raw after their frame's JSON (`{"$b": [offset, length]}`, remote-python.ts); 3: was base64. */
 const Bytes = z.instanceof(Buffer);
 
 /** The error codes the helper answers with (the core's codes, plus internal). */
@@ -153,10 +153,11 @@ const GatherEnvelope = z.object({
 });
 
 export type WireText = z.infer<typeof WireText>;
+export type WireDetail = z.infer<typeof WireDetail>;
 export type WireMetrics = z.infer<typeof WireMetrics>;
 export type WireSig = z.infer<typeof Sig>;
 export type WireExperiment = z.infer<typeof WireExperiment>;
-export type GatherAnswer = z.infer<typeof GatherEnvelope> & { experiments: WireExperiment[] };
+export type GatherAnswer = AnswerOf<'gather'>;
 
 // --- read, file, tail -----------------------------------------------------------
 
@@ -481,50 +482,19 @@ export type AnsweredRequest =
 export type StreamedRequest = FollowRequest | PackRequest;
 export type HelperRequest = AnsweredRequest | StreamedRequest;
 
-/**
- * Operations whose answers send items ahead of the envelope, each as soon as the
- * helper has it (a gather's experiments): the field the items make in the
- * answer, and each item's schema, checked on arrival.
- */
+/** Answers whose items come ahead of the envelope (a gather's experiments): the items' field and schema. */
 export const ITEMS = {
   gather: { field: 'experiments', schema: WireExperiment },
 } as const;
 
-/**
- * Set up the item checks ahead of an answer (a schema's first check builds
- * its fast path, ~10 ms): done while the remote still starts, so the first
- * items are checked at full speed.
- */
-export function primeItemChecks(): void {
-  const sig = [1, 1, 1];
-  ITEMS.gather.schema.safeParse({
-    path: '/',
-    rel: ['x'],
-    sigs: { config: sig, metadata: sig, failed: null, status: null, final: null, metrics: sig, system: null },
-    texts: { config: { data: '' }, metadata: { data: '' }, failed: null, status: null, annotations: null },
-    last_write_ms: 1,
-    pid_alive: null,
-    metrics: { start: 0, reset: false, size: 0, more: false, data: Buffer.alloc(0) },
-  });
-}
-
 export type ItemOp = keyof typeof ITEMS;
 export type ItemOf<Op extends AnsweredOp> = Op extends ItemOp ? z.infer<(typeof ITEMS)[Op]['schema']> : never;
 
-export type AnswerOf<Op extends AnsweredOp> = Op extends 'gather'
-  ? GatherAnswer
-  : z.infer<(typeof ANSWERS)[Op]>;
+/** An answer as callRemote returns it: the envelope's schema, and its items (if any) as their field. */
+export type AnswerOf<Op extends AnsweredOp> = z.infer<(typeof ANSWERS)[Op]> &
+  (Op extends ItemOp ? Record<(typeof ITEMS)[Op]['field'], Array<ItemOf<Op>>> : unknown);
 
 /** A request as it travels: with the protocol version. */
 export function wireRequest(request: HelperRequest): string {
   return JSON.stringify({ ...request, v: PROTOCOL_VERSION }) + '\n';
-}
-
-/** Where an answer breaks the schema: the first issue's field path and what was wrong. */
-export function describeIssue(error: z.ZodError, within: Array<string | number> = []): string {
-  const issue = error.issues[0];
-  if (!issue) return 'invalid';
-  const path = [...within, ...issue.path];
-  const at = path.length ? path.map(String).join('.') : '(the answer itself)';
-  return `${at}: ${issue.message}`;
 }

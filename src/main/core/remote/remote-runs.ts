@@ -44,7 +44,6 @@ import {
   type SshConnection,
 } from './connection';
 import {
-  describeIssue,
   FollowFrame,
   wireRequest,
   type FollowRequest,
@@ -55,6 +54,7 @@ import {
   afterMarker,
   callRemote,
   checkVersion,
+  describeIssue,
   helperCommand,
   RemoteOpError,
   RemoteProtocolError,

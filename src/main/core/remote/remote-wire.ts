@@ -9,9 +9,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { getSystemErrorMap } from 'node:util';
 import type { FileSig } from '../summary/summary-store';
-import type { SmallFileText } from '../workspace/files';
+import type { ExperimentDetail } from '../../../shared/model';
+import { checkpointOf, logFileOf, sortCheckpoints, sortLogs, type SmallFileText } from '../workspace/files';
 import { LAYOUT } from '../workspace/layout';
-import type { WireOsError, WireSig, WireText } from './protocol';
+import type { WireDetail, WireOsError, WireSig, WireText } from './protocol';
 import { RemoteOpError } from './remote-python';
 
 export function toSig(w: WireSig | undefined): FileSig {
@@ -50,6 +51,24 @@ export function textOf(w: WireText | undefined, label: string): SmallFileText {
 }
 
 let scratchMirrors: string | null = null;
+
+/** A detail answer's files as a local folder's are listed (files.ts); `at` locates a path in the folder. */
+export function detailOf(
+  d: WireDetail | undefined,
+  at: (...parts: string[]) => string,
+): Omit<ExperimentDetail, 'summary' | 'config' | 'metadata'> {
+  const w = d ?? { checkpoints: [], logs: [], outputs: [], has_requirements: false, has_reproduce: false };
+  return {
+    checkpoints: sortCheckpoints(w.checkpoints.map((n) => checkpointOf(n, at(LAYOUT.checkpoints, n)))),
+    logs: sortLogs(w.logs.map((l) => logFileOf(l.name, at(LAYOUT.logs, l.name), l.size))),
+    outputs: w.outputs
+      .map((o) => ({ kind: o.kind, name: o.rel, path: at(LAYOUT.outputs, o.rel), size: o.size }))
+      .sort((a, b) => a.name.localeCompare(b.name)),
+    hasRequirements: w.has_requirements,
+    hasReproduceScript: w.has_reproduce,
+    systemNodes: w.system_nodes ?? [],
+  };
+}
 
 /** Where mirrors go when the summary store keeps no disk cache: a folder of this process, removed at exit. */
 export function scratchMirrorRoot(): string {

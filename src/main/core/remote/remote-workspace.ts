@@ -13,14 +13,7 @@
  * — even from a new process — transfers only what changed. Only metrics larger
  * than one answer's budget cost follow-up calls (bounded by data size).
  */
-import type {
-  Checkpoint,
-  ExperimentDetail,
-  ExperimentSummary,
-  LogFile,
-  OutputFile,
-  WorkspaceListing,
-} from '../../../shared/model';
+import type { ExperimentDetail, ExperimentSummary, WorkspaceListing } from '../../../shared/model';
 import { MetricsFold } from '../../../shared/metrics-summary';
 import {
   formatRemoteLocation,
@@ -42,31 +35,15 @@ import {
 } from '../summary/summary-store';
 import { deriveFields } from '../summary/derive-fields';
 import { WorkspaceError } from '../workspace/discover';
-import {
-  checkpointOf,
-  configFromText,
-  failedFromText,
-  jsonObjectFromText,
-  logFileOf,
-  sortCheckpoints,
-  sortLogs,
-  type SmallFileText,
-} from '../workspace/files';
+import { configFromText, failedFromText, jsonObjectFromText, type SmallFileText } from '../workspace/files';
 import { LAYOUT } from '../workspace/layout';
 import { limiter } from '../../../shared/map-limited';
 import { mapLimited, unreadableSummary } from '../workspace/workspace';
-import {
-  primeItemChecks,
-  type GatherAnswer,
-  type GatherHint,
-  type GatherRequest,
-  type WireExperiment,
-  type WireSig,
-} from './protocol';
+import type { GatherAnswer, GatherHint, GatherRequest, WireExperiment, WireSig } from './protocol';
 import { RemoteMetricsMirror, type Accepted } from './remote-metrics';
 import { RemoteRunFiles, type RunKind } from './remote-run-files';
-import { compareRel, osErrorText, scratchMirrorRoot, textOf, toSig, toWire } from './remote-wire';
-import { callRemote, helperCommand, type HelperHost } from './remote-python';
+import { compareRel, detailOf, osErrorText, scratchMirrorRoot, textOf, toSig, toWire } from './remote-wire';
+import { callRemote, helperCommand, primeItemChecks, type HelperHost } from './remote-python';
 import {
   absorbSystem,
   acceptBytes,
@@ -427,31 +404,11 @@ export class RemoteWorkspace {
       const summary = this.summaryOf(entry, g, result.now_ms);
       const config = configFromText(entry.remote.texts.config);
       const metadata = jsonObjectFromText(entry.remote.texts.metadata, LAYOUT.metadata);
-      const d = g.detail ?? {
-        checkpoints: [],
-        logs: [],
-        outputs: [],
-        has_requirements: false,
-        has_reproduce: false,
-      };
-      const at = (...parts: string[]): string => this.locate(remoteJoin(g.path, ...parts));
-      const checkpoints: Checkpoint[] = sortCheckpoints(
-        d.checkpoints.map((n) => checkpointOf(n, at(LAYOUT.checkpoints, n))),
-      );
-      const logs: LogFile[] = sortLogs(d.logs.map((l) => logFileOf(l.name, at(LAYOUT.logs, l.name), l.size)));
-      const outputs: OutputFile[] = d.outputs
-        .map((o) => ({ kind: o.kind, name: o.rel, path: at(LAYOUT.outputs, o.rel), size: o.size }))
-        .sort((a, b) => a.name.localeCompare(b.name));
       return {
         summary,
         config: config.value ?? summary.hparams ?? null,
         metadata: metadata.value,
-        checkpoints,
-        logs,
-        outputs,
-        hasRequirements: d.has_requirements,
-        hasReproduceScript: d.has_reproduce,
-        systemNodes: d.system_nodes ?? [],
+        ...detailOf(g.detail, (...parts) => this.locate(remoteJoin(g.path, ...parts))),
       };
     });
   }
