@@ -86,7 +86,7 @@ function waitForBanner(port: number, deadline: number): Promise<void> {
 }
 
 export async function startSshd(
-  options: { setEnv?: Record<string, string>; hostKeyType?: string } = {},
+  options: { setEnv?: Record<string, string>; hostKeyType?: string; extraConfig?: string[] } = {},
 ): Promise<TestSshd> {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'expdesk-sshd-'));
   const user = os.userInfo().username;
@@ -117,6 +117,7 @@ export async function startSshd(
     `SetEnv ${Object.entries(setEnv)
       .map(([k, v]) => `${k}=${v}`)
       .join(' ')}`,
+    ...(options.extraConfig ?? []),
   ].join('\n');
   const configFile = path.join(dir, 'sshd_config');
   writeFileSync(configFile, `${config}\n`);

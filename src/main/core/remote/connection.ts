@@ -15,6 +15,12 @@
  *   error. Authentication and host key failures are never retried.
  * - Every remote command is an exec channel; `stats.execs` counts them so
  *   tests and the benchmark can report round trips.
+ * - Round trips saved while connecting (ssh-client.ts fastAuth): the
+ *   userauth service is not waited for, a key in hand is signed at once,
+ *   and a command asked for while the key's signed request is out opens its
+ *   channel then, ahead of the answer. Where that request is refused and
+ *   another method could follow, the attempt is given up and made again
+ *   without, so a channel asked for ahead never opens after another key.
  */
 import os from 'node:os';
 import type { Readable } from 'node:stream';
@@ -30,7 +36,7 @@ import {
 } from './known-hosts';
 import { authHandler } from './ssh-auth';
 import { localUserName, resolveHost, type JumpHost, type ResolvedHost } from './ssh-config';
-import { CLIENT_IDENT, forwardOut, loadSsh2, openEarly, signKeysAtOnce } from './ssh-client';
+import { CLIENT_IDENT, fastAuth, forwardOut, loadSsh2, openEarly, type AheadHooks } from './ssh-client';
 import {
   describeSshError,
   envNumber,
@@ -51,6 +57,9 @@ export * from './ssh-types';
 
 type Client = SshClient;
 
+/** The attempt's key was refused after a channel was asked for ahead of its answer: made again, without. */
+class AheadRefused extends Error {}
+
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Hop {
@@ -69,6 +78,13 @@ export class SshConnection {
   private closed = false;
   private everConnected = false;
   private readonly pending = new Set<(err: Error) => void>();
+  /** The attempt under way's target, once a channel may be opened on it ahead of its key's answer. */
+  private ahead: Promise<Client> | null = null;
+  private offerAhead: ((client: Client) => void) | null = null;
+  /** Clients fit for a channel ahead (until their key is refused), and those given one. */
+  private readonly aheadOpen = new WeakSet<Client>();
+  private readonly aheadUsed = new WeakSet<Client>();
+  private readonly authenticated = new WeakSet<Client>();
   private readonly resolved: ResolvedHost;
   private readonly home: string;
 
@@ -108,11 +124,30 @@ export class SshConnection {
     if (this.closed) return Promise.reject(new Error(`the connection to ${this.label} was closed`));
     if (this.client) return Promise.resolve(this.client);
     if (!this.connecting) {
+      this.ahead = new Promise<Client>((resolve) => (this.offerAhead = resolve));
       this.connecting = (this.everConnected ? this.reconnectLoop() : this.firstConnect()).finally(() => {
         this.connecting = null;
+        this.ahead = this.offerAhead = null;
       });
     }
     return this.connecting;
+  }
+
+  /**
+   * The client for a new channel: the live one, else the attempt under way's
+   * as soon as a channel may be opened on it ahead of its key's answer
+   * (`attempt` then set: what the attempt comes to), else the attempt's.
+   */
+  private async channelClient(): Promise<{ client: Client; attempt?: Promise<Client> }> {
+    if (this.client) return { client: this.client };
+    const attempt = this.ensureConnected();
+    const ahead = this.ahead;
+    if (!ahead) return { client: await attempt };
+    const client = await Promise.race([attempt, ahead]);
+    if (client === this.client) return { client };
+    if (!this.aheadOpen.has(client)) return { client: await attempt };
+    this.aheadUsed.add(client);
+    return { client, attempt };
   }
 
   private async firstConnect(): Promise<Client> {
@@ -194,7 +229,17 @@ export class SshConnection {
       let sock: Readable | undefined;
       for (let i = 0; i < hops.length; i++) {
         const hop = hops[i]!;
-        const client = await this.handshake(hop, sock);
+        const target = i === hops.length - 1;
+        let client: Client;
+        try {
+          client = await this.handshake(hop, sock, target);
+        } catch (err) {
+          if (!(err instanceof AheadRefused)) throw err;
+          // Again, nothing asked for ahead: a new stream (the previous hop's, or a new TCP connection).
+          const prev = opened[i - 1];
+          sock = prev ? await forwardOut(prev, hop.resolved.hostName, hop.port) : undefined;
+          client = await this.handshake(hop, sock, false);
+        }
         opened.push(client);
         const next = hops[i + 1];
         if (next) sock = await forwardOut(client, next.resolved.hostName, next.port);
@@ -224,7 +269,7 @@ export class SshConnection {
     if (!this.closed) this.status({ state: 'reconnecting', attempt: 0, error: err.message });
   }
 
-  private async handshake(hop: Hop, sock: Readable | undefined): Promise<Client> {
+  private async handshake(hop: Hop, sock: Readable | undefined, allowAhead: boolean): Promise<Client> {
     // The first hop's TCP connection is under way while ssh2 loads (ssh-client.ts).
     const early = sock ? null : openEarly(hop.resolved.hostName, hop.port);
     await early?.started;
@@ -242,6 +287,7 @@ export class SshConnection {
       username: hop.user,
       sock,
       ident: CLIENT_IDENT, // the string openEarly sent already
+      debug: this.options.debug,
       readyTimeout:
         this.options.readyTimeoutMs ??
         envNumber('EXPDESK_SSH_READY_TIMEOUT_MS') ??
@@ -258,17 +304,19 @@ export class SshConnection {
           return false;
         }
       },
-      authHandler: authHandler(
-        { options: this.options, home: this.home, resolved: hop.resolved, user: hop.user },
-        utils.parseKey,
-      ),
     };
+    const auth = authHandler(
+      { options: this.options, home: this.home, resolved: hop.resolved, user: hop.user },
+      utils.parseKey,
+    );
+    config.authHandler = auth.handler;
     return new Promise<Client>((resolve, reject) => {
       const client = new Client();
       let settled = false;
       const fail = (err: Error): void => {
         if (settled) return;
         settled = true;
+        this.aheadOpen.delete(client);
         client.removeAllListeners('ready');
         client.on('error', () => undefined); // late errors of a failed attempt are not ours to throw
         client.end();
@@ -277,6 +325,8 @@ export class SshConnection {
       client.once('ready', () => {
         if (settled) return;
         settled = true;
+        this.aheadOpen.delete(client);
+        this.authenticated.add(client);
         client.on('error', () => undefined); // 'close' follows every error; onConnectionLost handles it
         resolve(client);
       });
@@ -288,7 +338,24 @@ export class SshConnection {
         const socket = early?.take() ?? sock;
         if (socket instanceof Error) return fail(socket);
         client.connect({ ...config, sock: socket });
-        signKeysAtOnce(client);
+        const offer = this.offerAhead;
+        const ahead: AheadHooks | undefined =
+          allowAhead && offer
+            ? {
+                isLastMethod: auth.isLastMethod,
+                openable: () => {
+                  this.aheadOpen.add(client);
+                  offer(client);
+                },
+                refused: () => {
+                  this.aheadOpen.delete(client);
+                  if (!this.aheadUsed.has(client)) return false;
+                  fail(new AheadRefused(`${hop.resolved.alias}: the key was refused`));
+                  return true;
+                },
+              }
+            : undefined;
+        fastAuth(client, ahead);
       } catch (err) {
         fail(err as Error);
       }
@@ -310,10 +377,14 @@ export class SshConnection {
         }
       : opts;
     for (let attempt = 1; ; attempt++) {
-      const client = await this.ensureConnected();
+      const { client, attempt: connecting } = await this.channelClient();
       try {
         return await this.execOn(client, command, tracked);
       } catch (err) {
+        // A channel asked for ahead of the key's answer opens only after the key's success: on a client
+        // the attempt gave up (a refused key) the command did not run, so it goes to the attempt's next
+        // client; an attempt that failed throws its own error here.
+        if (connecting && !this.authenticated.has(client) && (await connecting) !== client) continue;
         // Output already handed on cannot be taken back: a re-run would hand it on twice.
         const again = opts.retry && !delivered && !this.closed && attempt < 5;
         if (err instanceof ConnectionLostError && again) continue;

@@ -102,7 +102,7 @@ function explainFailure(conn: HelperHost, code: number | null, stderr: string): 
 }
 
 /** What runs the helper: an SSH connection (connect: started early, beside local work), or (in tests) a local shell. */
-export type HelperHost = Pick<SshConnection, 'exec' | 'label'> & Partial<Pick<SshConnection, 'connect'>>;
+export type HelperHost = Pick<SshConnection, 'exec' | 'label'>;
 
 /** An answer that does not follow the protocol: names the operation and the field. */
 export class RemoteProtocolError extends RemoteOpError {

@@ -43,7 +43,7 @@ import type { GatherAnswer, GatherHint, GatherRequest, WireExperiment, WireSig }
 import { RemoteMetricsMirror, type Accepted } from './remote-metrics';
 import { RemoteRunFiles, type RunKind } from './remote-run-files';
 import { compareRel, detailOf, osErrorText, scratchMirrorRoot, textOf, toSig, toWire } from './remote-wire';
-import { callRemote, helperCommand, primeItemChecks, type HelperHost } from './remote-python';
+import { callRemote, primeItemChecks, type HelperHost } from './remote-python';
 import {
   absorbSystem,
   acceptBytes,
@@ -358,13 +358,11 @@ export class RemoteWorkspace {
   /** List a remote workspace (same shapes and rules as a local one). */
   async list(root: string): Promise<WorkspaceListing> {
     const indexKey = `remote-index:${this.locate(root)}`;
-    // The handshake's round trips (a new connection) pass while the hints are read from the cache
-    // and the helper's command line is packed (once per process).
-    const [hints] = await Promise.all([
-      this.store.readAux<string[]>(indexKey).then((previous) => this.hintsFor(previous ?? [])),
-      this.conn.connect?.(),
-      Promise.resolve().then(helperCommand),
-    ]);
+    // The hints are read from the cache while the handshake's round trips (a new connection) pass;
+    // the exec does not wait for the connection to be ready (its channel may go ahead of the key's answer).
+    const hints = await this.store
+      .readAux<string[]>(indexKey)
+      .then((previous) => this.hintsFor(previous ?? []));
     const { result, entries } = await this.gatherAndAbsorb({ root, hints });
     await this.store.writeAux(
       indexKey,

@@ -4,9 +4,10 @@
  * file (explicit, else the config's, else ~/.ssh/id_*). An encrypted key asks
  * for its passphrase through the options' callback, three tries like ssh; a
  * missing or unusable file is skipped. ssh2 calls the handler for each next
- * method.
+ * method; isLastMethod says whether any could follow the one just handed on
+ * (an agent, or a key file that exists).
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import type { AnyAuthMethod, AuthenticationType, NextAuthHandler } from 'ssh2';
 import type { ResolvedHost } from './ssh-config';
@@ -19,7 +20,10 @@ function defaultIdentityFiles(home: string): string[] {
 export function authHandler(
   hop: { options: SshOptions; home: string; resolved: ResolvedHost; user: string },
   parseKey: typeof import('ssh2').utils.parseKey,
-): (left: AuthenticationType[], partial: boolean, next: NextAuthHandler) => void {
+): {
+  handler: (left: AuthenticationType[], partial: boolean, next: NextAuthHandler) => void;
+  isLastMethod(): boolean;
+} {
   const { options, resolved, user } = hop;
   const agent = options.agent === undefined ? process.env.SSH_AUTH_SOCK || null : options.agent;
   const explicit =
@@ -32,7 +36,8 @@ export function authHandler(
   for (const f of files) methods.push({ kind: 'key', file: f });
   let i = 0;
   const passphrase = options.passphrase;
-  return (_left, _partial, next) => {
+  const isLastMethod = (): boolean => methods.slice(i).every((m) => m.kind === 'key' && !existsSync(m.file));
+  const handler = (_left: AuthenticationType[], _partial: boolean, next: NextAuthHandler): void => {
     const tryNext = async (): Promise<void> => {
       while (i < methods.length) {
         const m = methods[i++]!;
@@ -67,4 +72,5 @@ export function authHandler(
     };
     void tryNext().catch(() => next(false as unknown as AuthenticationType));
   };
+  return { handler, isLastMethod };
 }

@@ -1,17 +1,20 @@
 /**
  * ssh2 itself, loaded on the first connection while its TCP connection is
  * already under way (openEarly), a forwarded stream to the next ProxyJump
- * hop, and public-key authentication in one round trip, not two. For a key in hand
- * ssh2 first asks whether the server would accept it (a USERAUTH_REQUEST
- * without a signature, answered by PK_OK) and only then signs; RFC 4252 §7
- * lets a client send the signed request at once, and OpenSSH's client does
- * so for a private key it has loaded. At 100 ms a round trip that is 100 ms
- * of every connection. ssh2 has no option for it, so the protocol object's
- * authPK is wrapped to sign when ssh2 would only ask; keys it cannot sign
- * with here (an agent's: the agent signs) are asked about as before, and
- * where ssh2's internals are not as expected nothing is changed. A key the
- * server refuses costs what it cost before: the failure leads ssh2 on to the
- * next method, as after a refused query.
+ * hop, and authentication in fewer round trips (fastAuth):
+ * - For a key in hand ssh2 first asks whether the server would accept it (a
+ *   USERAUTH_REQUEST without a signature, answered by PK_OK) and only then
+ *   signs; RFC 4252 §7 lets a client send the signed request at once, and
+ *   OpenSSH's client does so for a private key it has loaded. Keys it cannot
+ *   sign with here (an agent's: the agent signs) are asked about as before.
+ *   A key the server refuses costs what it cost before: the failure leads
+ *   ssh2 on to the next method, as after a refused query.
+ * - The userauth service's acceptance is not waited for, and a channel may
+ *   be opened ahead of the key's answer (AheadHooks).
+ * At 100 ms a round trip, each is 100 ms of every connection. ssh2 has no
+ * option for any of these, so its protocol object's authPK, service and
+ * message handlers are wrapped; where ssh2's internals are not as expected
+ * nothing is changed.
  */
 import net from 'node:net';
 import type { Readable } from 'node:stream';
@@ -83,6 +86,14 @@ export function openEarly(
 
 type Sign = (data: Buffer, done: (signature: Buffer) => void) => void;
 type AuthPK = (username: string, key: unknown, keyAlgo?: string, cbSign?: Sign) => void;
+type Handler = (...args: unknown[]) => void;
+
+/** The parts of ssh2's (internal) protocol object used here, each checked before use. */
+interface Proto {
+  authPK?: AuthPK;
+  service?: (name: string) => void;
+  _handlers?: Record<string, Handler | undefined>;
+}
 
 interface PrivateKey {
   isPrivateKey(): boolean;
@@ -99,22 +110,125 @@ function hashOf(keyAlgo: string | undefined): string | undefined {
   return keyAlgo === 'rsa-sha2-256' ? 'sha256' : keyAlgo === 'rsa-sha2-512' ? 'sha512' : undefined;
 }
 
-/** Make `client` (just after connect()) send signed public-key requests without asking first. */
-export function signKeysAtOnce(client: Client): void {
+/**
+ * What a connection does with a channel asked for ahead of the answer to its
+ * key (RFC 4252 §5.1: the messages a client sends after the request that
+ * succeeds go to the service; OpenSSH's sshd keeps them across its privilege
+ * separation). A signed request is taken as one that will succeed when it
+ * follows the server's PK_OK, or when no other method could follow it (its
+ * refusal ends the connection anyway, so nothing asked for ahead can run).
+ */
+export interface AheadHooks {
+  /** Whether no other method (agent, key file) could follow the one ssh2 is about to use. */
+  isLastMethod(): boolean;
+  /** A signed request that should succeed is out: a channel opened now follows it. */
+  openable(): void;
+  /**
+   * That request was refused where other methods could follow. True: the
+   * connection gives this attempt up (a channel asked for ahead must never
+   * open after a later method's success), and ssh2 is not told. False: ssh2
+   * goes on to its next method, and nothing is opened ahead any more.
+   */
+  refused(): boolean;
+}
+
+/**
+ * Make `client` (just after connect()) authenticate in fewer round trips:
+ * - The userauth service's acceptance is not waited for (RFC 4253 §10): the
+ *   server answers messages in order, and one that refuses the service
+ *   disconnects. The first request goes out once the server's EXT_INFO is in
+ *   (OpenSSH sends it with its NEWKEYS: its server-sig-algs choose an RSA
+ *   key's signature); a server that sends none is waited for, as before.
+ * - A key in hand is signed at once (see the module's note).
+ * - With `ahead`, the connection is told when a channel may be opened before
+ *   the server's answer (AheadHooks).
+ */
+export function fastAuth(client: Client, ahead?: AheadHooks): void {
   // ssh2's protocol object is internal: reached through its field, checked before use.
-  const proto = (client as unknown as { _protocol?: { authPK?: AuthPK } })._protocol;
-  const authPK = proto?.authPK;
-  if (!proto || typeof authPK !== 'function') return;
+  const proto = (client as unknown as { _protocol?: Proto })._protocol;
+  if (!proto) return;
+  acceptServiceAtOnce(proto);
+  const authPK = proto.authPK;
+  if (typeof authPK !== 'function') return;
+  // The state of the one request a channel may follow: none yet, out, or done with (answered, refused).
+  let signed: 'none' | 'out' | 'done' = 'none';
+  let wasLast = false;
+  const sent = (last: boolean): void => {
+    if (!ahead || signed !== 'none') return;
+    signed = 'out';
+    wasLast = last;
+    ahead.openable();
+  };
+  const handlers = proto._handlers;
+  const failure = handlers?.USERAUTH_FAILURE;
+  const success = handlers?.USERAUTH_SUCCESS;
+  if (ahead && handlers && typeof failure === 'function' && typeof success === 'function') {
+    handlers.USERAUTH_FAILURE = (...args) => {
+      if (signed === 'out') {
+        signed = 'done';
+        if (!wasLast && ahead.refused()) return;
+      }
+      failure(...args);
+    };
+    handlers.USERAUTH_SUCCESS = (...args) => {
+      signed = 'done';
+      success(...args);
+    };
+  } else ahead = undefined; // not as expected: nothing is opened ahead
   proto.authPK = function (this: unknown, username, key, keyAlgo, cbSign) {
-    if (cbSign || !isPrivateKey(key) || typeof keyAlgo === 'function')
-      return authPK.call(this, username, key, keyAlgo, cbSign);
+    if (typeof keyAlgo === 'function') return authPK.call(this, username, key, keyAlgo, cbSign);
+    if (cbSign) {
+      // ssh2 signs after the server's PK_OK (an agent's key): that request should succeed.
+      const sign = cbSign;
+      return authPK.call(this, username, key, keyAlgo, (data, done) =>
+        sign(data, (signature) => {
+          done(signature);
+          sent(false);
+        }),
+      );
+    }
+    if (!isPrivateKey(key)) return authPK.call(this, username, key, keyAlgo);
     const signature = key.sign(Buffer.alloc(0), hashOf(keyAlgo));
     if (signature instanceof Error) return authPK.call(this, username, key, keyAlgo);
-    return authPK.call(this, username, key, keyAlgo, (data, done) => {
-      const signed = key.sign(data, hashOf(keyAlgo));
+    const last = ahead?.isLastMethod() ?? false;
+    authPK.call(this, username, key, keyAlgo, (data, done) => {
+      const sig = key.sign(data, hashOf(keyAlgo));
       // Cannot happen once a test signature worked; ssh2 would throw on it, so fail the key cleanly.
-      done(signed instanceof Error ? Buffer.alloc(0) : signed);
+      done(sig instanceof Error ? Buffer.alloc(0) : sig);
     });
+    if (last) sent(true);
+  };
+}
+
+/** The userauth service's SERVICE_ACCEPT taken as given once the server's EXT_INFO is in (fastAuth). */
+function acceptServiceAtOnce(proto: Proto): void {
+  const service = proto.service;
+  const handlers = proto._handlers;
+  const accept = handlers?.SERVICE_ACCEPT;
+  const extInfo = handlers?.EXT_INFO;
+  if (
+    typeof service !== 'function' ||
+    !handlers ||
+    typeof accept !== 'function' ||
+    typeof extInfo !== 'function'
+  )
+    return;
+  let state: 'idle' | 'asked' | 'assumed' | 'done' = 'idle';
+  proto.service = function (this: unknown, name: string) {
+    service.call(this, name);
+    if (name === 'ssh-userauth' && state === 'idle') state = 'asked';
+  };
+  handlers.EXT_INFO = (...args) => {
+    extInfo(...args);
+    if (state !== 'asked') return;
+    state = 'assumed';
+    accept(proto, 'ssh-userauth');
+  };
+  handlers.SERVICE_ACCEPT = (p, name) => {
+    const assumed = state === 'assumed';
+    if (name === 'ssh-userauth') state = 'done';
+    if (assumed && name === 'ssh-userauth') return; // already acted on
+    accept(p, name);
   };
 }
 

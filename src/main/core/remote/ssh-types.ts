@@ -74,6 +74,8 @@ export interface SshOptions {
   onStatus?: (status: RemoteStatus) => void;
   /** Home folder for ~ in the config (tests). */
   home?: string;
+  /** ssh2's protocol trace, one line each (what was sent and received, in order). */
+  debug?: (line: string) => void;
 }
 
 export interface SshTarget {
