@@ -21,6 +21,16 @@ describe('parseJsonLine', () => {
     expect((rec.d as number[])[0]).toBeNaN();
   });
 
+  it('puts the numbers back at any depth, and a "__proto__" key holding one stays data', () => {
+    const rec = parseJsonLine(
+      '{"__proto__": NaN, "nested": {"deep": [1, {"v": -Infinity}]}, "train/loss": Infinity}',
+    ) as Record<string, unknown>;
+    expect(Object.getPrototypeOf(rec)).toBe(Object.prototype);
+    expect(Object.getOwnPropertyDescriptor(rec, '__proto__')?.value).toBeNaN();
+    expect(((rec.nested as { deep: unknown[] }).deep[1] as { v: number }).v).toBe(-Infinity);
+    expect(rec['train/loss']).toBe(Infinity);
+  });
+
   it('leaves NaN and Infinity inside strings alone', () => {
     const rec = parseJsonLine('{"note": "NaN Infinity -Infinity \\" NaN", "x": NaN}') as Record<
       string,
