@@ -130,6 +130,12 @@ describe('SummaryStore', () => {
       expect(await stateOf(s)).toMatchObject({ state: 'running', source: 'inferred' });
     writeFileSync(path.join(a, 'FAILED.txt'), 'Failed at step 1\n');
     expect(await stateOf(store)).toMatchObject({ state: 'failed', source: 'failed-file' });
+    // The record said "failed": once FAILED.txt is gone (a run started again), the log's mtime counts.
+    await store.flush();
+    rmSync(path.join(a, 'FAILED.txt'));
+    appendFileSync(log, 'step 1 again\n');
+    for (const s of [store, new SummaryStore({ cacheDir: cache })])
+      expect(await stateOf(s)).toMatchObject({ state: 'running', source: 'inferred' });
   });
 
   it('starts over when metrics.jsonl is rewritten', async () => {
