@@ -12,7 +12,6 @@
 import path from 'node:path';
 import { MetricsFold } from '../../../shared/metrics-summary';
 import type { ExperimentSummary } from '../../../shared/model';
-import { onExit } from '../app/exit-tasks';
 import { userCacheDir } from '../app/paths';
 import { metricsReadProblem, MetricsFeeds, processMetricsFeeds } from '../metrics/metrics-feed';
 import { emptyTailState } from '../metrics/metrics-tail';
@@ -32,10 +31,12 @@ import {
 } from './listing-cache';
 import { finishSummary, statusInferred, summaryParts, type SummaryParts } from './summary-build';
 import { SummaryDiskCache } from './summary-disk-cache';
+import { CacheFlusher } from './cache-flush';
 import { inDir, readDerived, resolved, SMALL_FILES, SMALL_KEYS, type SmallKey } from './small-files';
 import { ACTIVITY_FILES, LISTING_INPUTS, STATTED } from './listing-inputs';
 
 export { type Derived } from './derive';
+export { flushSummaryCaches } from './cache-flush';
 export { buildSummary } from './summary-build';
 export { sameSig, type FileSig } from './listing-cache';
 export { SMALL_KEYS, type SmallKey } from './small-files';
@@ -53,29 +54,6 @@ function latest(mtimes: ReadonlyArray<number | null>): number | null {
   for (const m of mtimes) if (m !== null && (out === null || m > out)) out = m;
   return out;
 }
-
-/** Cache writes wait for this long without a summary being read, so a listing never waits for them… */
-const FLUSH_DELAY_MS = 200;
-/** …but no longer than this while summaries keep being read (a watcher refreshing live runs). */
-const FLUSH_MAX_WAIT_MS = 5_000;
-/** Background writes at most this often: a file holds a whole folder's entries (live runs change often). */
-const FLUSH_INTERVAL_MS = 10_000;
-
-/** Stores with cache entries not written yet (see flushSummaryCaches). */
-const unflushed = new Set<SummaryStore>();
-
-/**
- * Write every store's pending cache entries, before the process exits; gives
- * up after `limitMs` (a stuck cache folder must not keep the app from quitting).
- */
-export async function flushSummaryCaches(limitMs = 5_000): Promise<void> {
-  let timer: NodeJS.Timeout | undefined;
-  const limit = new Promise<void>((resolve) => (timer = setTimeout(resolve, limitMs)));
-  await Promise.race([Promise.all([...unflushed].map((s) => s.flush())), limit]);
-  clearTimeout(timer);
-}
-// The CLI's entry flushes at exit through app/exit-tasks, without importing this module.
-onExit(() => flushSummaryCaches());
 
 export interface SummaryStoreOptions {
   /** Cache folder; defaults to userCacheDir(). `false` disables the disk cache. */
@@ -96,10 +74,16 @@ export class SummaryStore implements Summarizer {
     string,
     { sigs: FileSig[]; activity: FileSig[] | null; summary: ExperimentSummary | null }
   >();
-  private flushTimer: NodeJS.Timeout | null = null;
-  private dirtySince = 0;
-  private lastFlush = 0;
-  private flushing: Promise<void> | null = null;
+  private readonly flusher = new CacheFlusher({
+    hasPending: () => Boolean(this.disk?.hasPending() || this.listed?.hasPending()),
+    // The full entries first: a listing record never points at state a crash left unwritten
+    // (either file alone is checked against the folder's files anyway).
+    write: async () => {
+      await this.disk?.write();
+      await this.listed?.write();
+    },
+    reading: () => this.inflight.size > 0,
+  });
   /** The metrics feeds read through (see core/metrics/metrics-feed.ts). */
   readonly feeds: MetricsFeeds;
   /** The cache folder given (or the user's), null when the disk cache is off. */
@@ -284,62 +268,17 @@ export class SummaryStore implements Summarizer {
   /** Keep an entry's listing record (written with the next flush, after the full entries). */
   private keepListed(entry: CacheEntry, parts: SummaryParts | null, tableOnly: boolean): void {
     if (!this.disk) return;
-    if (!this.hasPending()) this.dirtySince = Date.now();
+    this.flusher.willKeep();
     if (parts) this.listed?.put(entry.dir, madeFrom(entry), parts, tableOnly);
-    unflushed.add(this);
-    this.scheduleFlush();
-  }
-
-  private hasPending(): boolean {
-    return Boolean(this.disk?.hasPending() || this.listed?.hasPending());
-  }
-
-  private scheduleFlush(): void {
-    if (this.flushTimer || this.flushing) return;
-    const wait = Math.max(FLUSH_DELAY_MS, this.lastFlush + FLUSH_INTERVAL_MS - Date.now());
-    this.flushTimer = setTimeout(() => {
-      this.flushTimer = null;
-      void this.flush(false);
-    }, wait);
-    this.flushTimer.unref();
-  }
-
-  /** Whether background writes should wait: summaries are being read (a listing), for not too long. */
-  private yielding(): boolean {
-    return this.inflight.size > 0 && Date.now() - this.dirtySince < FLUSH_MAX_WAIT_MS;
+    this.flusher.kept();
   }
 
   /**
    * Write the entries kept since the last flush; resolves when they are on
-   * disk (or failed to be). In the background (`all` false) it waits while
-   * summaries are being read, and goes on later.
+   * disk (or failed to be).
    */
-  async flush(all = true): Promise<void> {
-    if (this.flushTimer) clearTimeout(this.flushTimer);
-    this.flushTimer = null;
-    while (this.flushing) await this.flushing;
-    if (!this.hasPending()) {
-      unflushed.delete(this);
-      return;
-    }
-    if (!all && this.yielding()) {
-      this.scheduleFlush();
-      return;
-    }
-    // The full entries first: a listing record never points at state a crash left unwritten
-    // (either file alone is checked against the folder's files anyway).
-    this.flushing = (async () => {
-      await this.disk?.write();
-      await this.listed?.write();
-    })();
-    try {
-      await this.flushing;
-    } finally {
-      this.flushing = null;
-      this.lastFlush = Date.now();
-      if (!this.hasPending()) unflushed.delete(this);
-      else this.scheduleFlush();
-    }
+  flush(): Promise<void> {
+    return this.flusher.flush();
   }
 
   private async refresh(dir: string, tableOnly: boolean): Promise<ExperimentSummary> {
