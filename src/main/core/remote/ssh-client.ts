@@ -150,23 +150,26 @@ export function fastAuth(client: Client, ahead?: AheadHooks): void {
   acceptServiceAtOnce(proto);
   const authPK = proto.authPK;
   if (typeof authPK !== 'function') return;
+  const handlers = proto._handlers;
+  const failure = handlers?.USERAUTH_FAILURE;
+  const success = handlers?.USERAUTH_SUCCESS;
+  // Where ssh2's handlers are not as expected, nothing is opened ahead.
+  const hooks =
+    ahead && handlers && typeof failure === 'function' && typeof success === 'function' ? ahead : undefined;
   // The state of the one request a channel may follow: none yet, out, or done with (answered, refused).
   let signed: 'none' | 'out' | 'done' = 'none';
   let wasLast = false;
   const sent = (last: boolean): void => {
-    if (!ahead || signed !== 'none') return;
+    if (!hooks || signed !== 'none') return;
     signed = 'out';
     wasLast = last;
-    ahead.openable();
+    hooks.openable();
   };
-  const handlers = proto._handlers;
-  const failure = handlers?.USERAUTH_FAILURE;
-  const success = handlers?.USERAUTH_SUCCESS;
-  if (ahead && handlers && typeof failure === 'function' && typeof success === 'function') {
+  if (hooks && handlers && failure && success) {
     handlers.USERAUTH_FAILURE = (...args) => {
       if (signed === 'out') {
         signed = 'done';
-        if (!wasLast && ahead.refused()) return;
+        if (!wasLast && hooks.refused()) return;
       }
       failure(...args);
     };
@@ -174,7 +177,7 @@ export function fastAuth(client: Client, ahead?: AheadHooks): void {
       signed = 'done';
       success(...args);
     };
-  } else ahead = undefined; // not as expected: nothing is opened ahead
+  }
   proto.authPK = function (this: unknown, username, key, keyAlgo, cbSign) {
     if (typeof keyAlgo === 'function') return authPK.call(this, username, key, keyAlgo, cbSign);
     if (cbSign) {
@@ -190,7 +193,7 @@ export function fastAuth(client: Client, ahead?: AheadHooks): void {
     if (!isPrivateKey(key)) return authPK.call(this, username, key, keyAlgo);
     const signature = key.sign(Buffer.alloc(0), hashOf(keyAlgo));
     if (signature instanceof Error) return authPK.call(this, username, key, keyAlgo);
-    const last = ahead?.isLastMethod() ?? false;
+    const last = hooks?.isLastMethod() ?? false;
     authPK.call(this, username, key, keyAlgo, (data, done) => {
       const sig = key.sign(data, hashOf(keyAlgo));
       // Cannot happen once a test signature worked; ssh2 would throw on it, so fail the key cleanly.
