@@ -13,7 +13,7 @@ import { execFileSync, spawn } from 'node:child_process';
 import { appendFileSync, existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import ssh2 from 'ssh2';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import {
   RemoteUnreachableError,
   SshConnection,
@@ -157,26 +157,26 @@ describe('a new connection’s first command, in fewer round trips', () => {
     appendFileSync(path.join(strict.dir, 'authorized_keys'), `${keygen(second)}\n`);
     const sock = path.join(strict.dir, 'agent.sock');
     const agent = spawn('ssh-agent', ['-D', '-a', sock], { stdio: 'ignore' });
-    try {
-      for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
-      const env = { ...process.env, SSH_AUTH_SOCK: sock };
-      execFileSync('ssh-add', [strict.identity, second], { env, stdio: 'ignore' });
-      const counter = path.join(strict.dir, 'ran');
-      const { conn, trace } = traced(strict, { identityFiles: [], agent: sock });
-      try {
-        const r = await conn.exec(`echo once >> ${counter}; wc -l < ${counter}`);
-        expect(r.stdout.toString().trim()).toBe('1');
-      } finally {
-        conn.close();
-      }
-      expect(readFileSync(counter, 'utf8')).toBe('once\n');
-      // The path was taken: a channel went ahead of a refused request, and a second one after success.
-      const opens = trace.filter((l) => l.includes('Sending CHANNEL_OPEN (r:0, session)'));
-      expect(opens).toHaveLength(2);
-      expect(at(trace, 'Sending CHANNEL_OPEN')).toBeLessThan(at(trace, 'Received USERAUTH_FAILURE'));
-    } finally {
+    // Stopped by pid when the test ends, however it ends (a hung exec times out, and its finally never runs).
+    onTestFinished(async () => {
       agent.kill();
       await strict.stop();
+    });
+    for (let i = 0; i < 100 && !existsSync(sock); i++) await new Promise((r) => setTimeout(r, 50));
+    const env = { ...process.env, SSH_AUTH_SOCK: sock };
+    execFileSync('ssh-add', [strict.identity, second], { env, stdio: 'ignore' });
+    const counter = path.join(strict.dir, 'ran');
+    const { conn, trace } = traced(strict, { identityFiles: [], agent: sock });
+    try {
+      const r = await conn.exec(`echo once >> ${counter}; wc -l < ${counter}`);
+      expect(r.stdout.toString().trim()).toBe('1');
+    } finally {
+      conn.close();
     }
+    expect(readFileSync(counter, 'utf8')).toBe('once\n');
+    // The path was taken: a channel went ahead of a refused request, and a second one after success.
+    const opens = trace.filter((l) => l.includes('Sending CHANNEL_OPEN (r:0, session)'));
+    expect(opens).toHaveLength(2);
+    expect(at(trace, 'Sending CHANNEL_OPEN')).toBeLessThan(at(trace, 'Received USERAUTH_FAILURE'));
   }, 60_000);
 });
