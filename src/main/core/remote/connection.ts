@@ -15,7 +15,7 @@
  *   error. Authentication and host key failures are never retried.
  * - Every remote command is an exec channel; `stats.execs` counts them so
  *   tests and the benchmark can report round trips.
- * - Round trips saved while connecting (ssh-client.ts fastAuth): the
+ * - Round trips saved while connecting (ssh-client.ts fastAuth, ssh-ahead.ts): the
  *   userauth service is not waited for, a key in hand is signed at once,
  *   and a command asked for while the key's signed request is out opens its
  *   channel then, ahead of the answer. Where that request is refused and
@@ -36,7 +36,8 @@ import {
 } from './known-hosts';
 import { authHandler } from './ssh-auth';
 import { localUserName, resolveHost, type JumpHost, type ResolvedHost } from './ssh-config';
-import { CLIENT_IDENT, fastAuth, forwardOut, loadSsh2, openEarly, type AheadHooks } from './ssh-client';
+import { AheadChannels, AheadRefused } from './ssh-ahead';
+import { CLIENT_IDENT, fastAuth, forwardOut, loadSsh2, openEarly } from './ssh-client';
 import {
   describeSshError,
   envNumber,
@@ -57,9 +58,6 @@ export * from './ssh-types';
 
 type Client = SshClient;
 
-/** The attempt's key was refused after a channel was asked for ahead of its answer: made again, without. */
-class AheadRefused extends Error {}
-
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 interface Hop {
@@ -78,13 +76,8 @@ export class SshConnection {
   private closed = false;
   private everConnected = false;
   private readonly pending = new Set<(err: Error) => void>();
-  /** The attempt under way's target, once a channel may be opened on it ahead of its key's answer. */
-  private ahead: Promise<Client> | null = null;
-  private offerAhead: ((client: Client) => void) | null = null;
-  /** Clients fit for a channel ahead (until their key is refused), and those given one. */
-  private readonly aheadOpen = new WeakSet<Client>();
-  private readonly aheadUsed = new WeakSet<Client>();
-  private readonly authenticated = new WeakSet<Client>();
+  /** Channels asked for ahead of the key's answer (ssh-ahead.ts). */
+  private readonly ahead = new AheadChannels();
   private readonly resolved: ResolvedHost;
   private readonly home: string;
 
@@ -124,30 +117,18 @@ export class SshConnection {
     if (this.closed) return Promise.reject(new Error(`the connection to ${this.label} was closed`));
     if (this.client) return Promise.resolve(this.client);
     if (!this.connecting) {
-      this.ahead = new Promise<Client>((resolve) => (this.offerAhead = resolve));
+      this.ahead.begin();
       this.connecting = (this.everConnected ? this.reconnectLoop() : this.firstConnect()).finally(() => {
         this.connecting = null;
-        this.ahead = this.offerAhead = null;
+        this.ahead.end();
       });
     }
     return this.connecting;
   }
 
-  /**
-   * The client for a new channel: the live one, else the attempt under way's
-   * as soon as a channel may be opened on it ahead of its key's answer
-   * (`attempt` then set: what the attempt comes to), else the attempt's.
-   */
-  private async channelClient(): Promise<{ client: Client; attempt?: Promise<Client> }> {
-    if (this.client) return { client: this.client };
-    const attempt = this.ensureConnected();
-    const ahead = this.ahead;
-    if (!ahead) return { client: await attempt };
-    const client = await Promise.race([attempt, ahead]);
-    if (client === this.client) return { client };
-    if (!this.aheadOpen.has(client)) return { client: await attempt };
-    this.aheadUsed.add(client);
-    return { client, attempt };
+  /** The client for a new channel: the live one, else the attempt's (ahead of its key's answer where it may). */
+  private channelClient(): Promise<{ client: Client; attempt?: Promise<Client> }> {
+    return this.client ? Promise.resolve({ client: this.client }) : this.ahead.pick(this.ensureConnected());
   }
 
   private async firstConnect(): Promise<Client> {
@@ -316,7 +297,7 @@ export class SshConnection {
       const fail = (err: Error): void => {
         if (settled) return;
         settled = true;
-        this.aheadOpen.delete(client);
+        this.ahead.settled(client);
         client.removeAllListeners('ready');
         client.on('error', () => undefined); // late errors of a failed attempt are not ours to throw
         client.end();
@@ -325,8 +306,7 @@ export class SshConnection {
       client.once('ready', () => {
         if (settled) return;
         settled = true;
-        this.aheadOpen.delete(client);
-        this.authenticated.add(client);
+        this.ahead.settled(client);
         client.on('error', () => undefined); // 'close' follows every error; onConnectionLost handles it
         resolve(client);
       });
@@ -338,24 +318,8 @@ export class SshConnection {
         const socket = early?.take() ?? sock;
         if (socket instanceof Error) return fail(socket);
         client.connect({ ...config, sock: socket });
-        const offer = this.offerAhead;
-        const ahead: AheadHooks | undefined =
-          allowAhead && offer
-            ? {
-                isLastMethod: auth.isLastMethod,
-                openable: () => {
-                  this.aheadOpen.add(client);
-                  offer(client);
-                },
-                refused: () => {
-                  this.aheadOpen.delete(client);
-                  if (!this.aheadUsed.has(client)) return false;
-                  fail(new AheadRefused(`${hop.resolved.alias}: the key was refused`));
-                  return true;
-                },
-              }
-            : undefined;
-        fastAuth(client, ahead);
+        const giveUp = (): void => fail(new AheadRefused(`${hop.resolved.alias}: the key was refused`));
+        fastAuth(client, allowAhead ? this.ahead.hooks(client, auth.isLastMethod, giveUp) : undefined);
       } catch (err) {
         fail(err as Error);
       }
@@ -384,7 +348,7 @@ export class SshConnection {
         // A channel asked for ahead of the key's answer opens only after the key's success: on a client
         // the attempt gave up (a refused key) the command did not run, so it goes to the attempt's next
         // client; an attempt that failed throws its own error here.
-        if (connecting && !this.authenticated.has(client) && (await connecting) !== client) continue;
+        if (connecting && (await connecting) !== client) continue;
         // Output already handed on cannot be taken back: a re-run would hand it on twice.
         const again = opts.retry && !delivered && !this.closed && attempt < 5;
         if (err instanceof ConnectionLostError && again) continue;
