@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { appendFileSync, rmSync, statSync, writeFileSync, renameSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { MetricsTail } from '../../../../../src/main/core/metrics/metrics-tail';
@@ -132,12 +132,22 @@ describe('MetricsTail', () => {
     expect(tail.state.malformedCount).toBe(0);
   });
 
+  /**
+   * Wait until the clock (whole ms) is past the file's change times (fractional ms): a file changed
+   * in this very millisecond is not yet settled, whatever the delay asked for.
+   */
+  async function clockPast(file: string): Promise<void> {
+    const { mtimeMs, ctimeMs } = statSync(file);
+    while (Date.now() <= Math.max(mtimeMs, ctimeMs)) await new Promise((r) => setTimeout(r, 1));
+  }
+
   it('checks a settled, unchanged file with one stat instead of opening it; what changes is still read', async () => {
     const file = path.join(tmpDir(), 'metrics.jsonl');
     writeFileSync(file, rec(1) + rec(2));
     // Times trusted at once (by default only 3 s after the file's last change).
     const tail = new MetricsTail(file, undefined, undefined, 0);
     const { records, sink } = collect();
+    await clockPast(file);
     await tail.readAppended(sink);
     expect(await tail.readAppended(sink)).toEqual({ reset: false, bytes: 0, lines: 0 });
     expect(tail.opens).toBe(1);
@@ -149,6 +159,7 @@ describe('MetricsTail', () => {
     // Replaced (another file renamed over it): another inode, read from its first byte.
     writeFileSync(`${file}.new`, rec(7) + rec(8) + rec(9));
     renameSync(`${file}.new`, file);
+    await clockPast(file);
     expect((await tail.readAppended(sink)).reset).toBe(true);
     expect(records.map((r) => r.rec.step)).toEqual([1, 2, 3, 7, 8, 9]);
     await tail.readAppended(sink);
