@@ -4,7 +4,7 @@
  * expNNN names until there are `count` of them.
  */
 import { execFileSync } from 'node:child_process';
-import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpSync, existsSync, mkdirSync, readdirSync, readFileSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 
 const REPO = path.resolve(import.meta.dirname, '..');
@@ -16,6 +16,19 @@ export interface SeedWorkspaceOptions {
   metricsRecords?: number;
   /** Copy only the experiments that have every one of these files. */
   requires?: string[];
+  /**
+   * Date every file and folder of each experiment this long ago, as in a
+   * folder of past runs: a fresh copy's logs look like runs still writing.
+   */
+  writtenAgoMs?: number;
+}
+
+/** Set the mtimes of everything in dir, and of dir, to `at` (ms since the epoch). */
+function dateTree(dir: string, at: number): void {
+  const t = at / 1000;
+  for (const rel of readdirSync(dir, { recursive: true, encoding: 'utf8' }))
+    utimesSync(path.join(dir, rel), t, t);
+  utimesSync(dir, t, t);
 }
 
 /** Write `count` experiments into root/project/experiments; returns root/project. */
@@ -52,14 +65,14 @@ export function makeSeedWorkspace(root: string, count: number, options: SeedWork
     const k = i % originals.length;
     const from = originals[k]!;
     const dir = path.join(ws, 'experiments', `exp${String(i + 1).padStart(width, '0')}${from.slice(6)}`);
-    if (!contents) {
-      cpSync(path.join(seed, from), dir, { recursive: true });
-      continue;
+    if (!contents) cpSync(path.join(seed, from), dir, { recursive: true });
+    else {
+      for (const { rel, data } of contents[k]!) {
+        mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
+        writeFileSync(path.join(dir, rel), data);
+      }
     }
-    for (const { rel, data } of contents[k]!) {
-      mkdirSync(path.dirname(path.join(dir, rel)), { recursive: true });
-      writeFileSync(path.join(dir, rel), data);
-    }
+    if (options.writtenAgoMs !== undefined) dateTree(dir, Date.now() - options.writtenAgoMs);
   }
   return ws;
 }

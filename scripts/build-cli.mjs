@@ -6,6 +6,7 @@
 // a command runs (esbuild's code splitting of the CLI's dynamic imports).
 // bin/expdesk.mjs runs it when it is newer than every file in src/.
 import { build } from 'esbuild';
+import { randomBytes } from 'node:crypto';
 import { rmSync, writeFileSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -40,6 +41,10 @@ const result = await build({
     js: "import { createRequire as __expdeskRequire } from 'node:module'; const require = __expdeskRequire(import.meta.url);",
   },
   external: EXTERNAL,
+  // The bundle's id: what `expdesk list` keeps for a folder is for this build only (src/cli/list-snapshot.ts).
+  define: {
+    __EXPDESK_BUILD__: JSON.stringify(`${Date.now().toString(36)}-${randomBytes(6).toString('hex')}`),
+  },
   minify: true,
   // Function and class names stay: error messages and stack traces name them.
   keepNames: true,

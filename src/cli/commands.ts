@@ -101,7 +101,7 @@ export async function listCommand(
   dir: string,
   opts: { json?: boolean },
   store: SummaryStore,
-): Promise<string> {
+): Promise<{ text: string; experiments: readonly ExperimentSummary[] }> {
   let listing;
   try {
     // The text table's columns only, unless --json: a warm listing then reads the smaller file (listing-cache.ts).
@@ -109,13 +109,15 @@ export async function listCommand(
   } catch (err) {
     throw asCliError(err);
   }
+  const { experiments } = listing;
   if (opts.json) {
-    return jsonText({
+    const text = jsonText({
       root: listing.root,
       experimentsDir: listing.experimentsDir,
       kind: listing.kind,
-      experiments: listing.experiments.map(summaryJson),
+      experiments: experiments.map(summaryJson),
     });
+    return { text, experiments };
   }
   const rows = listing.experiments.map((s) => [
     statusLabel(s),
@@ -133,7 +135,10 @@ export async function listCommand(
   const inferred = listing.experiments.some((s) => s.status.source === 'inferred')
     ? '\n(a status ending in ? is inferred from the files, not recorded)'
     : '';
-  return `${table}\n\n${listing.experiments.length} experiment(s) in ${listing.experimentsDir}${inferred}`;
+  return {
+    text: `${table}\n\n${experiments.length} experiment(s) in ${listing.experimentsDir}${inferred}`,
+    experiments,
+  };
 }
 
 function yamlish(value: JsonValue, indent = ''): string {

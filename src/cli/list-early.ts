@@ -10,7 +10,8 @@
  *   (main/core/workspace/fs-batch.ts decides how: a small grid through the
  *   asynchronous API, a large one in its workers). A listing that asks for
  *   another grid (DIR changed meanwhile, DIR is itself an experiment) stats
- *   afresh.
+ *   afresh. The plain `list DIR` also reads the text table kept for DIR
+ *   (./list-snapshot.ts), and prints it when nothing it was made from changed.
  * An optimisation only: it never fails.
  */
 import { readdirSync, type Dirent } from 'node:fs';
@@ -27,43 +28,46 @@ function entries(dir: string): Dirent[] {
   }
 }
 
-/** A local DIR's grid of stats, asked for now (once per folder). */
-function warmLocal(dir: string): void {
+/**
+ * A local DIR's grid of stats, asked for now (once per folder). With `check`
+ * (the plain `list DIR`): the text table kept for DIR when nothing it was
+ * made from changed (./list-snapshot.ts), else null.
+ */
+async function warmLocal(dir: string, check: boolean): Promise<string | null> {
   const root = path.resolve(dir);
-  if (warmed.has(root)) return;
+  if (warmed.has(root)) return null;
   warmed.add(root);
   // Discovery's order of search: a project's experiments/ first.
+  const rootEntries = entries(root);
   const nested = path.join(root, 'experiments');
-  const inNested = entries(nested);
-  const [folder, found] = inNested.length ? [nested, inNested] : [root, entries(root)];
-  if (found.length === 0) return;
-  void Promise.all([
-    import('../main/core/workspace/fs-batch'),
-    import('../main/core/workspace/discover'),
-    import('../main/core/summary/listing-inputs'),
-  ])
-    .then(([batch, discover, inputs]) => {
-      const rows = discover.searchedSubdirs(folder, found);
-      if (rows.length) batch.prefetchStatGrid(rows, discover.discoveryStatNames(inputs.LISTING_INPUTS));
-    })
-    .catch(() => undefined);
+  const inNested = rootEntries.some((e) => e.name === 'experiments') ? entries(nested) : [];
+  const [folder, found] = inNested.length ? [nested, inNested] : [root, rootEntries];
+  if (found.length === 0) return null;
+  try {
+    const { startLocalListing } = await import('./list-snapshot');
+    return await startLocalListing(root, rootEntries, folder, found, check);
+  } catch {
+    return null;
+  }
 }
 
 /** The list action's call: a remote DIR's connection, or a local one's stats. */
 export async function startEarly(dir: string): Promise<void> {
   if (backendKind(dir) === 'ssh') (await import('./remote-pool')).connectEarly(dir);
-  else warmLocal(dir);
+  else void warmLocal(dir, false);
 }
 
 /**
  * The entry's call, before commander and the commands load: `expdesk list
- * DIR` in its plain form. A local DIR's stats start here; a remote DIR's
- * connection too, unless the command line holds SSH options (commander
- * reads them before the command's connection pool is made).
+ * DIR` in its plain form. A local DIR's stats start here, and its kept text
+ * table is returned when it still holds (the entry prints it and is done);
+ * a remote DIR's connection starts too, unless the command line holds SSH
+ * options (commander reads them before the command's connection pool is made).
  */
-export async function startEarlyFromArgv(args: readonly string[]): Promise<void> {
-  if (args[0] !== 'list' || !args[1] || args[1].startsWith('-')) return;
+export async function startEarlyFromArgv(args: readonly string[]): Promise<string | null> {
+  if (args[0] !== 'list' || !args[1] || args[1].startsWith('-')) return null;
   // The connection's TCP, and its identification string, go first; the commands load after.
-  if (backendKind(args[1]) === 'local') warmLocal(args[1]);
-  else if (args.slice(2).every((a) => a === '--json')) await startEarly(args[1]).catch(() => undefined);
+  if (backendKind(args[1]) === 'local') return warmLocal(args[1], args.length === 2);
+  if (args.slice(2).every((a) => a === '--json')) await startEarly(args[1]).catch(() => undefined);
+  return null;
 }

@@ -10,12 +10,12 @@ import type { ExportCliOptions, VerifyCliOptions } from './bundle';
 import { ExpdeskError } from '../shared/errors';
 import { CliError, cliExitCode } from './errors';
 import { closeCliConnections, setCliSshOptions, type CliSshOptions } from './remote-context';
-import { printErr, printOut } from './output';
+import { lineText, printErr } from './output';
 import { registerAnnotateCommands } from './annotate';
 import { registerDiffCommand } from './diff';
 
 function print(text: string): void {
-  printOut(text.endsWith('\n') ? text : `${text}\n`);
+  process.stdout.write(lineText(text));
 }
 
 /**
@@ -59,7 +59,14 @@ export function buildProgram(given?: () => SummaryStore): Command {
     .action(async (dir: string, opts: { json?: boolean }) => {
       // DIR's I/O (a remote handshake, a local folder's stats) runs while the listing's modules load.
       await import('./list-early').then((m) => m.startEarly(dir)).catch(() => undefined);
-      print(await (await analysis()).listCommand(dir, opts, await store()));
+      const s = await store();
+      const { text, experiments } = await (await analysis()).listCommand(dir, opts, s);
+      print(text);
+      // The text table, kept for the next `list DIR` while nothing it was made from changes.
+      if (!opts.json)
+        await import('./list-snapshot')
+          .then((m) => m.keepListing(dir, experiments, lineText(text), s.cacheRoot))
+          .catch(() => undefined);
     });
 
   program

@@ -37,6 +37,11 @@ export function terminalSafe(text: string): string {
   return escapeControls(text, '\n\t');
 }
 
+/** Text as printed on a line of its own: control characters escaped, a line break at the end. */
+export function lineText(text: string): string {
+  return terminalSafe(text.endsWith('\n') ? text : `${text}\n`);
+}
+
 /** Write text to stdout, control characters escaped. */
 export function printOut(text: string): void {
   process.stdout.write(terminalSafe(text));

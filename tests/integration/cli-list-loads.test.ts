@@ -7,22 +7,10 @@
  * must load no schema library (zod), no YAML parser, no archive, SSH, verify
  * or SLURM code; a cold one loads each only for a folder that needs it.
  */
-import { execFileSync, spawnSync } from 'node:child_process';
-import {
-  mkdtempSync,
-  readFileSync,
-  realpathSync,
-  rmSync,
-  statSync,
-  symlinkSync,
-  utimesSync,
-  writeFileSync,
-} from 'node:fs';
-import os from 'node:os';
+import { mkdtempSync, readFileSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { REPO } from '../helpers/cli';
+import { buildCliBundle, runLogged, type Built, type Ran } from '../helpers/cli-bundle';
 import { metricsLines, writeExperiment } from '../helpers/experiments';
 
 /** What listing must not load, by the source (or package) it comes from. */
@@ -40,65 +28,6 @@ const NOT_FOR_LISTING: Array<[string, RegExp]> = [
   ['SLURM code', /src\/shared\/slurm\.ts|src\/main\/core\/runs\/slurm-(executor|local|scheduler)\.ts/],
   ['the details reader', /src\/main\/core\/workspace\/experiment\.ts/],
 ];
-
-interface Built {
-  root: string;
-  bin: string;
-  /** Each output file (absolute, real path) and the sources it holds (as esbuild names them). */
-  chunks: Map<string, string[]>;
-}
-
-function build(): Built {
-  // Outside the checkout, with its node_modules beside it for the packages the bundle leaves out.
-  const root = realpathSync(mkdtempSync(path.join(os.tmpdir(), 'expdesk-list-loads-')));
-  symlinkSync(path.join(REPO, 'node_modules'), path.join(root, 'node_modules'));
-  const outdir = path.join(root, 'out', 'cli');
-  const metafile = path.join(root, 'meta.json');
-  execFileSync(process.execPath, [
-    path.join(REPO, 'scripts/build-cli.mjs'),
-    '--outdir',
-    outdir,
-    '--metafile',
-    metafile,
-  ]);
-  const meta = JSON.parse(readFileSync(metafile, 'utf8')) as {
-    outputs: Record<string, { inputs: Record<string, unknown> }>;
-  };
-  const chunks = new Map<string, string[]>();
-  for (const [out, o] of Object.entries(meta.outputs))
-    chunks.set(realpathSync(path.resolve(REPO, out)), Object.keys(o.inputs));
-  return { root, bin: path.join(outdir, 'expdesk.mjs'), chunks };
-}
-
-interface Ran {
-  stdout: string;
-  /** Every source and package file the run loaded: the bundle's chunks' inputs, and external files. */
-  loaded: string[];
-}
-
-/** `expdesk ARGS` from the bundle under the loader hook; what it printed and what it loaded. */
-function runLogged(built: Built, args: string[], cache: string): Ran {
-  const log = path.join(built.root, `imports-${Date.now()}-${Math.random()}.log`);
-  const r = spawnSync(
-    process.execPath,
-    ['--import', path.join(REPO, 'tests/helpers/import-log.mjs'), built.bin, ...args],
-    {
-      encoding: 'utf8',
-      env: { ...process.env, EXPDESK_CACHE_DIR: cache, EXPDESK_IMPORT_LOG: log },
-      timeout: 60_000,
-    },
-  );
-  if (r.status !== 0) throw new Error(`expdesk ${args.join(' ')} exited ${r.status}: ${r.stderr}`);
-  const urls = readFileSync(log, 'utf8').split('\n').filter(Boolean);
-  const loaded: string[] = [];
-  for (const url of urls) {
-    if (!url.startsWith('file:')) continue; // node: builtins
-    const file = realpathSync(fileURLToPath(url));
-    loaded.push(...(built.chunks.get(file) ?? [file]));
-  }
-  expect(loaded.length, 'the hook saw the bundle load').toBeGreaterThan(5);
-  return { stdout: r.stdout, loaded };
-}
 
 /** The names of NOT_FOR_LISTING that a run loaded, each with one file that shows it. */
 function unwanted(ran: Ran): string[] {
@@ -128,7 +57,7 @@ describe('expdesk list of a local folder', () => {
   let built: Built;
 
   beforeAll(() => {
-    built = build();
+    built = buildCliBundle();
     return () => rmSync(built.root, { recursive: true, force: true });
   }, 120_000);
 

@@ -410,9 +410,19 @@ export function statGrid(dirs: string[], names: readonly string[]): Promise<Stat
     Date.now() - early.at < PREFETCH_MAX_AGE_MS &&
     sameList(early.names, names) &&
     sameList(early.dirs, dirs)
-  )
+  ) {
+    taken = early.grid;
     return early.grid;
+  }
   return reader.statGrid(dirs, names);
+}
+
+/** The prefetched grid a listing took (statGrid), if one did. */
+let taken: Promise<StatGrid> | null = null;
+
+/** Whether this prefetched grid (prefetchStatGrid's promise) is the one a listing took. */
+export function prefetchTaken(grid: Promise<StatGrid>): boolean {
+  return taken === grid;
 }
 
 /** A prefetched grid older than this is not used (it would be an old snapshot). */

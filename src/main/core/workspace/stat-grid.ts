@@ -61,6 +61,24 @@ export class StatGrid {
     return this.values[k]! < 0 ? null : this.values[k + 1]!;
   }
 
+  /** Whether any stat of the grid failed (other than a missing file). */
+  anyFailed(): boolean {
+    return this.errors.size > 0;
+  }
+
+  /** The latest mtime of the files found, or -Infinity when none was. */
+  latestMtimeMs(): number {
+    let latest = -Infinity;
+    const a = this.values;
+    for (let k = 0; k < a.length; k += 3) if (a[k]! >= 0 && a[k + 1]! > latest) latest = a[k + 1]!;
+    return latest;
+  }
+
+  /** Every signature of the grid, as bytes (size, mtimeMs, ino per stat), for a digest of them. */
+  bytes(): Uint8Array {
+    return new Uint8Array(this.values.buffer, this.values.byteOffset, this.values.byteLength);
+  }
+
   /** The file's signature, null when missing, the error when its stat failed. */
   outcome(row: number, col: number): StatOutcome {
     const k = row * this.cols + col;

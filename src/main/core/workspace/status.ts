@@ -45,6 +45,20 @@ export interface StatusInputs {
   processGone?: boolean;
 }
 
+/**
+ * Whether a status, once derived, holds for as long as the files it was
+ * derived from do: false where it also depends on the clock (a running status
+ * inferred from recent writes ages into unknown), on a process (a status
+ * file's running pid, alive or gone) or on a scheduler (queued). A listing
+ * reused while its files' stats hold (cli/list-snapshot.ts) must hold only
+ * settled statuses.
+ */
+export function statusSettled(status: ExperimentStatus): boolean {
+  if (status.state === 'running' || status.state === 'queued') return false;
+  // unknown from a status file: its running process was found gone (a pid can be reused).
+  return !(status.source === 'status-file' && status.state === 'unknown');
+}
+
 export function deriveStatus(inputs: StatusInputs): ExperimentStatus {
   const { failed, statusFile: sf } = inputs;
   const times = { startedAt: sf?.started_at ?? null, endedAt: sf?.ended_at ?? null };
