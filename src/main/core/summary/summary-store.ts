@@ -41,6 +41,13 @@ export { buildSummary } from './summary-build';
 export { sameSig, type FileSig } from './listing-cache';
 export { SMALL_KEYS, type SmallKey } from './small-files';
 
+/**
+ * The full entries of a folder's experiments are shared out among this many
+ * files: a warm listing reads none of them (listing-cache.ts holds what it
+ * needs), and one experiment changed reads and rewrites 1/64 of them.
+ */
+const ENTRY_SHARDS = 64;
+
 /** Bump when the cache entry's shape or the summary's semantics change. */
 export const CACHE_VERSION = 7;
 
@@ -93,7 +100,13 @@ export class SummaryStore implements Summarizer {
     this.feeds = options.feeds ?? processMetricsFeeds;
     this.cacheRoot = options.cacheDir === false ? null : (options.cacheDir ?? userCacheDir());
     this.disk = this.cacheRoot
-      ? new SummaryDiskCache(path.join(this.cacheRoot, `summaries-v${CACHE_VERSION}`), CACHE_VERSION)
+      ? new SummaryDiskCache(
+          path.join(this.cacheRoot, `summaries-v${CACHE_VERSION}`),
+          CACHE_VERSION,
+          undefined,
+          null,
+          ENTRY_SHARDS,
+        )
       : null;
     this.listed = this.cacheRoot
       ? new ListingCache(

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { appendFileSync, mkdirSync, readdirSync, rmSync, utimesSync, writeFileSync } from 'node:fs';
+import { appendFileSync, mkdirSync, readdirSync, rmSync, statSync, utimesSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { ExperimentSummary } from '../../../../../src/shared/model';
@@ -39,6 +39,45 @@ describe('SummaryStore', () => {
     await store.flush();
     expect(treeSnapshot(root)).toEqual(before);
     expect(readdirSync(path.join(cache, `summaries-v${CACHE_VERSION}`))).toHaveLength(1);
+  });
+
+  it("shares a folder's entries out among files: one experiment changed rewrites its own file only", async () => {
+    const root = tmpDir();
+    for (let i = 0; i < 40; i++)
+      writeExperiment(path.join(root, `exp${String(i).padStart(2, '0')}`), {
+        metrics: metricsLines([train(1, i)]),
+      });
+    const cache = tmpDir();
+    const entries = path.join(cache, `summaries-v${CACHE_VERSION}`);
+    // An earlier build's single file for this folder: it goes once the shards are written.
+    mkdirSync(entries, { recursive: true });
+    const store = new SummaryStore({ cacheDir: cache });
+    await listWorkspace(root, store);
+    await store.flush();
+    const files = readdirSync(entries);
+    expect(files.length).toBeGreaterThan(10);
+    const whole = path.join(entries, files[0]!.replace(/-\d+\.json$/, '.json'));
+    writeFileSync(whole, '{}');
+    const old = new Date('2026-01-01T00:00:00Z');
+    for (const f of files) utimesSync(path.join(entries, f), old, old);
+
+    appendFileSync(path.join(root, 'exp07', 'logs', 'metrics.jsonl'), metricsLines([train(2, 0.25)]));
+    const restarted = new SummaryStore({ cacheDir: cache });
+    const listing = await listWorkspace(root, restarted);
+    await restarted.flush();
+    expect(listing.experiments.find((e) => e.name === 'exp07')).toMatchObject({
+      total_steps: 2,
+      final_loss: 0.25,
+    });
+    const rewritten = readdirSync(entries).filter(
+      (f) => statSync(path.join(entries, f)).mtimeMs > old.getTime(),
+    );
+    expect(rewritten).toHaveLength(1);
+    expect(readdirSync(entries)).not.toContain(path.basename(whole));
+    // And the rest still come from their files: a third process reads every summary back.
+    const third = new SummaryStore({ cacheDir: cache });
+    const again = await listWorkspace(root, third);
+    expect(again.experiments.map((e) => e.final_loss)).toEqual(listing.experiments.map((e) => e.final_loss));
   });
 
   it('re-reads when a file changes, resuming metrics at their byte offset', async () => {
