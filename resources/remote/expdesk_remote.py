@@ -38,6 +38,7 @@ and answers are declared in src/main/core/remote/protocol.ts.
 """
 import base64
 import errno
+import hashlib
 import io
 import json
 import os
@@ -48,7 +49,7 @@ import time
 import zlib
 
 MARKER = b"\n--expdesk-remote-1--\n"
-PROTOCOL_VERSION = 4  # PROTOCOL_VERSION in src/main/core/remote/protocol.ts
+PROTOCOL_VERSION = 5  # PROTOCOL_VERSION in src/main/core/remote/protocol.ts
 SMALL = {
     "config": "config.yaml",
     "metadata": "metadata.json",
@@ -742,6 +743,37 @@ def gather_one(d, hint, detail, budget):
     return out, used
 
 
+# A file changed this recently may change again unseen: the same size in the same clock tick.
+RACY_MS = 2000
+# What a listing stats of each experiment: the small files, metrics, system, the logs.
+LISTED = tuple(SMALL.values()) + (METRICS, SYSTEM) + ACTIVITY[1:]
+
+
+def listing_fingerprint(found, paths, now_ms):
+    """A digest of what a listing of a workspace is made from (what discover found and every file it
+    stats of each experiment), or None where a listing reads more than that (a run without
+    logs/metrics.jsonl: its TensorBoard or MLflow files), a stat failed, or a file changed within
+    RACY_MS. The client keeps its text table with it (src/cli/list-snapshot.ts)."""
+    h = hashlib.sha256(json.dumps([found["root"], found["experimentsDir"], found["kind"], found["rel"]]).encode())
+    for d, _ in paths:
+        row = []
+        for name in LISTED:
+            try:
+                st = os.stat(os.path.join(d, name))
+            except OSError as e:
+                if e.errno not in (errno.ENOENT, errno.ENOTDIR):
+                    return None
+                row.append(None)
+                continue
+            if st.st_mtime_ns / 1e6 > now_ms - RACY_MS:
+                return None
+            row.append([st.st_size, st.st_mtime_ns, st.st_ino])
+        if row[len(SMALL)] is None:
+            return None
+        h.update(json.dumps(row).encode())
+    return h.hexdigest()
+
+
 def op_gather(req):
     hints = req.get("hints") or {}
     per_exp = int(req.get("max_bytes_per_experiment") or 32 << 20)
@@ -752,6 +784,12 @@ def op_gather(req):
         base = found["experimentsDir"]
         result.update(root=found["root"], experimentsDir=base, kind=found["kind"])
         paths = [(os.path.join(base, *rel) if rel else base, rel) for rel in found["rel"]]
+        if "kept" in req:
+            # The client's kept table still holds: nothing to send but that.
+            result["fingerprint"] = listing_fingerprint(found, paths, time.time() * 1000)
+            if result["fingerprint"] is not None and result["fingerprint"] == req["kept"]:
+                result["unchanged"] = True
+                paths = []
     else:
         paths = []
         for p in req.get("experiments") or []:

@@ -4,7 +4,7 @@
  * main.ts maps their errors to one clear line and an exit code (errors.ts).
  */
 import { diffConfigs, formatNumber, formatValue } from '../shared/config-diff';
-import type { ExperimentDetail, ExperimentSummary, JsonValue } from '../shared/model';
+import type { ExperimentDetail, ExperimentSummary, JsonValue, WorkspaceListing } from '../shared/model';
 import { detailsAcross } from '../main/core/backend/across';
 import { resolveBackend } from '../main/core/backend/resolve';
 import { summarizeSystem } from '../main/core/metrics/system-stream';
@@ -16,6 +16,7 @@ import { finalLossWord } from '../shared/metrics-summary';
 import { problemText } from '../shared/problems';
 import { cliBackends } from './backends';
 import { CliError } from './errors';
+import { keepTable, readKept } from './kept-table';
 import { csv, textTable } from './output';
 import { groupRuns } from '../shared/groups';
 import { isAlwaysDifferKey } from '../shared/identity-keys';
@@ -97,29 +98,51 @@ export function summaryJson(s: ExperimentSummary): Record<string, unknown> {
 
 const problemLine = problemText;
 
+/**
+ * `expdesk list DIR`: the text table (or JSON), and for a text table a
+ * `keep` to call once it is printed — the table kept for the next listing
+ * of DIR (./kept-table.ts). A location that can tell the kept table still
+ * holds (ExperimentBackend.listUnlessKept: SSH) answers that instead of a
+ * listing, and the kept text is returned; a local folder's check ran in the
+ * CLI's entry (./list-snapshot.ts).
+ */
 export async function listCommand(
   dir: string,
   opts: { json?: boolean },
   store: SummaryStore,
-): Promise<{ text: string; experiments: readonly ExperimentSummary[] }> {
-  let listing;
+): Promise<{ text: string; keep?: () => Promise<void> }> {
+  let listing: WorkspaceListing;
+  // What the listing was made from, where the backend says (undefined: a local listing's own stats).
+  let fingerprint: string | null | undefined;
   try {
-    // The text table's columns only, unless --json: a warm listing then reads the smaller file (listing-cache.ts).
-    listing = await (await resolveBackend(dir, cliBackends(store))).list(dir, { tableOnly: !opts.json });
+    const backend = await resolveBackend(dir, cliBackends(store));
+    if (!opts.json && backend.listUnlessKept) {
+      const kept = readKept(dir, store.cacheRoot);
+      const listed = await backend.listUnlessKept(dir, kept?.fingerprint ?? null);
+      if (listed.unchanged) {
+        if (kept) return { text: kept.text };
+        throw new Error(`${dir}: the listing answered "unchanged" with no table kept`);
+      }
+      ({ listing, fingerprint } = listed);
+    } else {
+      // The text table's columns only, unless --json: a warm listing then reads the smaller file (listing-cache.ts).
+      listing = await backend.list(dir, { tableOnly: !opts.json });
+    }
   } catch (err) {
     throw asCliError(err);
   }
   const { experiments } = listing;
   if (opts.json) {
-    const text = jsonText({
-      root: listing.root,
-      experimentsDir: listing.experimentsDir,
-      kind: listing.kind,
-      experiments: experiments.map(summaryJson),
-    });
-    return { text, experiments };
+    return {
+      text: jsonText({
+        root: listing.root,
+        experimentsDir: listing.experimentsDir,
+        kind: listing.kind,
+        experiments: experiments.map(summaryJson),
+      }),
+    };
   }
-  const rows = listing.experiments.map((s) => [
+  const rows = experiments.map((s) => [
     statusLabel(s),
     s.folder,
     s.algorithm ?? '—',
@@ -132,13 +155,15 @@ export async function listCommand(
     ['STATUS', 'EXPERIMENT', 'ALGORITHM', 'STEPS', 'FINAL LOSS', 'FINAL EVAL', 'PROBLEMS'],
     rows,
   );
-  const inferred = listing.experiments.some((s) => s.status.source === 'inferred')
+  const inferred = experiments.some((s) => s.status.source === 'inferred')
     ? '\n(a status ending in ? is inferred from the files, not recorded)'
     : '';
-  return {
-    text: `${table}\n\n${experiments.length} experiment(s) in ${listing.experimentsDir}${inferred}`,
-    experiments,
+  const text = `${table}\n\n${experiments.length} experiment(s) in ${listing.experimentsDir}${inferred}`;
+  const keep = async (): Promise<void> => {
+    if (fingerprint !== undefined) keepTable(dir, fingerprint, experiments, text, store.cacheRoot);
+    else await (await import('./list-snapshot')).keepLocalListing(dir, experiments, text, store.cacheRoot);
   };
+  return { text, keep };
 }
 
 function yamlish(value: JsonValue, indent = ''): string {

@@ -2,9 +2,9 @@
 import { startEarlyFromArgv } from './list-early';
 
 // Before the command's modules load (commander and the rest, imported below): a listing's stats,
-// and the text table kept for an unchanged folder, printed as it is (already escaped for the terminal).
+// and the text table kept for an unchanged folder, printed as `list` prints (cli/list-snapshot.ts).
 const kept = await startEarlyFromArgv(process.argv.slice(2));
-if (kept !== null) process.stdout.write(kept);
+if (kept !== null) process.stdout.write((await import('./output')).lineText(kept));
 else await runCommand();
 
 async function runCommand(): Promise<void> {

@@ -1,43 +1,23 @@
 /**
- * `expdesk list DIR`'s text table, kept with a fingerprint of what it was
- * made from (main/core/workspace/listing-fingerprint.ts) and printed again
- * while that fingerprint holds: a warm listing of an unchanged folder then
- * costs the entry's stats and one digest, without the listing's modules,
- * the summary cache's parse or the table's formatting.
- *
- * Kept only when the listing is made from those inputs alone: the listing
- * took the grid of stats this module prefetched (fs-batch.ts), the
- * fingerprint is not null, and every status is settled (status.ts
- * statusSettled: none depends on the clock, a process or a scheduler). The
- * key holds what else the text depends on: the build (the bundle's id: a
- * run from the sources keeps nothing), Node's version, the user, the folder,
- * and the environment that sets the locale (the folders' order) and the
- * time zone. Expdesk's own settings (EXPDESK_*) are for runs, SSH and where
- * files go; none changes a local listing's text, and the kept tables live
- * in the cache folder EXPDESK_CACHE_DIR names.
- *
- * One file per folder in the cache (list-snapshots/), written atomically;
- * read only as a regular file, bounded. Anything wrong with it is a miss.
+ * A local folder's kept text table (./kept-table.ts), checked in the CLI's
+ * entry: the entry lists DIR and asks for every candidate folder's stats
+ * before the listing's modules load (./list-early.ts); with a table kept
+ * for DIR it waits for those stats, and the table is printed when their
+ * fingerprint (main/core/workspace/listing-fingerprint.ts) is the one kept —
+ * no module of the listing, no parse of the summary cache, no formatting.
+ * After a listing, the fingerprint of the stats it took is kept with its
+ * table: only when the listing took exactly these prefetched stats
+ * (fs-batch.ts prefetchTaken), so that it was made from them.
  */
-import { createHash } from 'node:crypto';
-import fs, { type Dirent } from 'node:fs';
+import type { Dirent } from 'node:fs';
 import path from 'node:path';
 import { userCacheDir } from '../main/core/app/paths';
-import { readRegularFileSync } from '../main/core/fs/safe-read';
-import { searchedSubdirs, discoveryStatNames } from '../main/core/workspace/discover';
+import { LISTING_INPUTS } from '../main/core/summary/listing-inputs';
+import { discoveryStatNames, searchedSubdirs } from '../main/core/workspace/discover';
 import { prefetchStatGrid, prefetchTaken, type StatGrid } from '../main/core/workspace/fs-batch';
 import { listingFingerprint, type ListingInputs } from '../main/core/workspace/listing-fingerprint';
-import { LISTING_INPUTS } from '../main/core/summary/listing-inputs';
-import { statusSettled } from '../main/core/workspace/status';
 import type { ExperimentSummary } from '../shared/model';
-
-/** Set by scripts/build-cli.mjs (esbuild's define): the bundle's id. Undefined when run from the sources. */
-declare const __EXPDESK_BUILD__: string | undefined;
-
-/** A kept table larger than this is not read (a listing of 5,000 is ~0.6 MB). */
-const MAX_SNAPSHOT_BYTES = 64 * 1024 * 1024;
-
-const FORMAT = 'expdesk list snapshot 1';
+import { keepTable, readKept } from './kept-table';
 
 /** The prefetched inputs of the listing this process makes. */
 interface Early extends Omit<ListingInputs, 'grid'> {
@@ -47,44 +27,11 @@ interface Early extends Omit<ListingInputs, 'grid'> {
 }
 let early: Early | null = null;
 
-/** The environment a text table depends on, besides its folder's files. */
-function keyOf(root: string): string | null {
-  const build = typeof __EXPDESK_BUILD__ === 'string' ? __EXPDESK_BUILD__ : null;
-  if (build === null) return null;
-  const env = Object.entries(process.env)
-    .filter(([k]) => /^(LANG|LANGUAGE|LC_\w+|TZ)$/.test(k))
-    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-  const who = typeof process.getuid === 'function' ? process.getuid() : -1;
-  const text = JSON.stringify([FORMAT, build, process.version, who, root, env]);
-  return createHash('sha256').update(text).digest('hex');
-}
-
-/** The file a folder's table is kept in. */
-function snapshotFile(cacheRoot: string, root: string): string {
-  const name = createHash('sha256').update(root).digest('hex').slice(0, 40);
-  return path.join(cacheRoot, 'list-snapshots', `${name}.txt`);
-}
-
-/** The kept table of `root` under `key`: its fingerprint and text, or null. */
-function readSnapshot(root: string, key: string): { fingerprint: string; text: string } | null {
-  try {
-    const raw = readRegularFileSync(fs, snapshotFile(userCacheDir(), root), MAX_SNAPSHOT_BYTES).toString(
-      'utf8',
-    );
-    const eol = raw.indexOf('\n');
-    const head = JSON.parse(raw.slice(0, eol)) as { key?: unknown; fingerprint?: unknown };
-    if (eol < 0 || head.key !== key || typeof head.fingerprint !== 'string') return null;
-    return { fingerprint: head.fingerprint, text: raw.slice(eol + 1) };
-  } catch {
-    return null;
-  }
-}
-
 /**
  * Start the stats of a local listing of `root` (resolved), whose candidate
- * folders are `found` in `folder`. With `check` (the plain `list DIR`), and
- * a table kept for this folder and key: wait for the stats, and return the
- * table when its fingerprint holds (the caller prints it and is done).
+ * folders are `found` in `folder`. With `check` (the plain `list DIR`) and a
+ * table kept for DIR: wait for the stats, and return the table (as `list`
+ * made it) when its fingerprint holds; else null.
  */
 export async function startLocalListing(
   root: string,
@@ -98,19 +45,18 @@ export async function startLocalListing(
   const names = discoveryStatNames(LISTING_INPUTS);
   const at = Date.now();
   early = { root, rootEntries, folder, rows, names, grid: prefetchStatGrid(rows, names), at };
-  const key = check ? keyOf(root) : null;
-  const kept = key === null ? null : readSnapshot(root, key);
+  const kept = check ? readKept(root, userCacheDir()) : null;
   if (!kept) return null;
   const inputs = { ...early, grid: await early.grid };
   return listingFingerprint(inputs, Date.now()) === kept.fingerprint ? kept.text : null;
 }
 
 /**
- * After `list DIR` made `text` (as printed) from a listing of these
- * experiments: keep it for the next listing, where it was made from the
- * prefetched inputs alone. Never fails the listing.
+ * After `list DIR` made `text` from a local listing of these experiments:
+ * keep it for the next listing, where it was made from the prefetched
+ * inputs alone. Never fails the listing.
  */
-export async function keepListing(
+export async function keepLocalListing(
   dir: string,
   experiments: readonly ExperimentSummary[],
   text: string,
@@ -118,19 +64,7 @@ export async function keepListing(
 ): Promise<void> {
   const e = early;
   const root = path.resolve(dir);
-  if (!e || e.root !== root || cacheRoot === null) return;
-  const file = snapshotFile(cacheRoot, root);
-  const key = keyOf(root);
-  const keep = key !== null && prefetchTaken(e.grid) && experiments.every((s) => statusSettled(s.status));
-  const fingerprint = keep ? listingFingerprint({ ...e, grid: await e.grid }, e.at) : null;
-  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  try {
-    // A table that could not be kept now: the one kept before goes, so the next listing need not wait to check it.
-    if (fingerprint === null) return fs.rmSync(file, { force: true });
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(tmp, `${JSON.stringify({ key, fingerprint })}\n${text}`);
-    fs.renameSync(tmp, file);
-  } catch {
-    fs.rmSync(tmp, { force: true });
-  }
+  if (!e || e.root !== root) return;
+  const fingerprint = prefetchTaken(e.grid) ? listingFingerprint({ ...e, grid: await e.grid }, e.at) : null;
+  keepTable(root, fingerprint, experiments, text, cacheRoot);
 }

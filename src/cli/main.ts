@@ -59,14 +59,10 @@ export function buildProgram(given?: () => SummaryStore): Command {
     .action(async (dir: string, opts: { json?: boolean }) => {
       // DIR's I/O (a remote handshake, a local folder's stats) runs while the listing's modules load.
       await import('./list-early').then((m) => m.startEarly(dir)).catch(() => undefined);
-      const s = await store();
-      const { text, experiments } = await (await analysis()).listCommand(dir, opts, s);
+      const { text, keep } = await (await analysis()).listCommand(dir, opts, await store());
       print(text);
       // The text table, kept for the next `list DIR` while nothing it was made from changes.
-      if (!opts.json)
-        await import('./list-snapshot')
-          .then((m) => m.keepListing(dir, experiments, lineText(text), s.cacheRoot))
-          .catch(() => undefined);
+      await keep?.().catch(() => undefined);
     });
 
   program

@@ -16,7 +16,7 @@ import type { WorkingTree } from '../capture/git';
 import type { ExperimentDetail, WorkspaceListing } from '../../../shared/model';
 import type { AnnotationChange, Annotations } from '../../../shared/annotations';
 import type { CommitRange, GitSide } from '../../../shared/run-diff';
-import type { ListOptions } from '../workspace/summarizer';
+import type { KeptListing, ListOptions } from '../workspace/summarizer';
 
 /** Where experiment events go (the host forwards them as metrics.changed / experiment.updated). */
 export interface BackendSink {
@@ -94,6 +94,16 @@ export interface ExperimentBackend {
    * `opts.limit`, list only the first experiments (where that is cheaper).
    */
   list(root: string, opts?: ListOptions): Promise<WorkspaceListing>;
+
+  /**
+   * Optional, where the files are far (SSH): list(), unless the text table
+   * kept from an earlier listing still holds — `kept` is its fingerprint
+   * (null: none). The side that reads the files digests what the listing is
+   * made from; `unchanged` costs one round trip and no transfer. (A local
+   * folder's check runs in the CLI's entry, before the backend loads:
+   * cli/list-snapshot.ts.)
+   */
+  listUnlessKept?(root: string, kept: string | null): Promise<KeptListing>;
 
   /** Details of experiments, in order (experiment.get, compare, `expdesk show`); a missing one fails, naming it. */
   details(locations: string[]): Promise<ExperimentDetail[]>;

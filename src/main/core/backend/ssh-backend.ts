@@ -32,6 +32,7 @@ import { systemFileName } from '../../../shared/system-metrics';
 import { SlurmOverlay } from '../runs/slurm-overlay';
 import type { WorkingTree } from '../capture/git';
 import type { SummaryStore } from '../summary/summary-store';
+import type { KeptListing } from '../workspace/summarizer';
 import { reworded } from './reworded';
 import type {
   BackendFileText,
@@ -127,6 +128,14 @@ export class SshBackend extends WatchingBackend<RemoteExperimentWatcher> impleme
     const o = this.open(root);
     const listing = await o.ws.list(o.loc.path);
     return { ...listing, experiments: await this.slurmOf(o).apply(listing.experiments) };
+  }
+
+  async listUnlessKept(root: string, kept: string | null): Promise<KeptListing> {
+    const o = this.open(root);
+    const listed = await o.ws.listUnlessKept(o.loc.path, kept);
+    if (listed.unchanged) return listed;
+    const experiments = await this.slurmOf(o).apply(listed.listing.experiments);
+    return { ...listed, listing: { ...listed.listing, experiments } };
   }
 
   /** SLURM jobs' state from the login node's scheduler (one squeue a listing, at most every 15 s). */

@@ -21,7 +21,7 @@ import type { SystemInfo } from '../capture/system';
 import type { StatusFile } from '../workspace/status';
 
 /** Bump whenever a request or an answer changes shape; the helper has the same number. */
-export const PROTOCOL_VERSION = 4;
+export const PROTOCOL_VERSION = 5;
 
 /** Bulk bytes, raw after their frame's JSON (`{"$b": [offset, length]}`, remote-python.ts); 3: was base64. */
 const Bytes = z.instanceof(Buffer);
@@ -69,6 +69,12 @@ export interface GatherRequest {
   discover?: string;
   max_bytes_per_experiment?: number;
   max_total_bytes?: number;
+  /**
+   * With `root`: the fingerprint of the text table the client kept from an earlier listing of it
+   * (null: none). The answer holds the fingerprint of what this listing is made from (null where
+   * it cannot be kept), and `unchanged` with no experiment when that is the one kept.
+   */
+  kept?: string | null;
 }
 
 /** A failed read on the remote: its text, and the errno's name and failing call to word it as Node does. */
@@ -150,6 +156,9 @@ const GatherEnvelope = z.object({
   now_ms: z.number(),
   discovered: z.array(z.string()).optional(),
   discover_error: ErrorPair.optional(),
+  /** Asked for with `kept`: what the listing is made from (null: more than its stats), and whether it is the kept one. */
+  fingerprint: z.string().nullable().optional(),
+  unchanged: z.literal(true).optional(),
 });
 
 export type WireText = z.infer<typeof WireText>;

@@ -35,6 +35,7 @@ import {
 } from '../summary/summary-store';
 import { deriveFields } from '../summary/derive-fields';
 import { WorkspaceError } from '../workspace/discover';
+import type { KeptListing } from '../workspace/summarizer';
 import { configFromText, failedFromText, jsonObjectFromText, type SmallFileText } from '../workspace/files';
 import { LAYOUT } from '../workspace/layout';
 import { limiter } from '../../../shared/map-limited';
@@ -357,13 +358,32 @@ export class RemoteWorkspace {
 
   /** List a remote workspace (same shapes and rules as a local one). */
   async list(root: string): Promise<WorkspaceListing> {
+    const listed = await this.listUnlessKept(root, undefined);
+    if (listed.unchanged) throw new Error('a listing asked for no kept table answered unchanged');
+    return listed.listing;
+  }
+
+  /**
+   * list(), unless the text table kept from an earlier listing still holds:
+   * `kept` is its fingerprint (null: none kept; undefined: ask for none).
+   * The helper digests what the listing is made from (its discovery and
+   * every file it stats) and answers `unchanged`, with no experiment, when
+   * that is `kept`; else the listing comes with its fingerprint (null where
+   * it cannot be kept).
+   */
+  async listUnlessKept(root: string, kept: string | null | undefined): Promise<KeptListing> {
     const indexKey = `remote-index:${this.locate(root)}`;
     // The hints are read from the cache while the handshake's round trips (a new connection) pass;
     // the exec does not wait for the connection to be ready (its channel may go ahead of the key's answer).
     const hints = await this.store
       .readAux<string[]>(indexKey)
       .then((previous) => this.hintsFor(previous ?? []));
-    const { result, entries } = await this.gatherAndAbsorb({ root, hints });
+    const { result, entries } = await this.gatherAndAbsorb({
+      root,
+      hints,
+      ...(kept !== undefined ? { kept } : {}),
+    });
+    if (result.unchanged) return { unchanged: true };
     await this.store.writeAux(
       indexKey,
       result.experiments.map((g) => g.path),
@@ -378,12 +398,13 @@ export class RemoteWorkspace {
         );
       return this.summaryOf(entry, g, result.now_ms);
     });
-    return {
+    const listing: WorkspaceListing = {
       root: this.locate(result.root ?? root),
       experimentsDir: this.locate(result.experimentsDir ?? root),
       kind: result.kind ?? 'experiments-folder',
       experiments,
     };
+    return { unchanged: false, listing, fingerprint: result.fingerprint ?? null };
   }
 
   /** Details of several experiments of this endpoint in one round trip (show, summarize, compare). */

@@ -4,7 +4,7 @@
  * workspace layer never imports the layer above it; SummaryStore
  * (summary/summary-store.ts) is the implementation.
  */
-import type { ExperimentSummary } from '../../../shared/model';
+import type { ExperimentSummary, WorkspaceListing } from '../../../shared/model';
 import type { StatRow } from './fs-batch';
 
 export interface SummarizeOptions {
@@ -25,6 +25,14 @@ export interface ListOptions extends SummarizeOptions {
    */
   limit?: number;
 }
+
+/**
+ * A listing unless the text table kept from an earlier one still holds
+ * (ExperimentBackend.listUnlessKept): `fingerprint` says what the listing
+ * was made from, null where it cannot be kept (cli/list-snapshot.ts).
+ */
+export type KeptListing =
+  { unchanged: true } | { unchanged: false; listing: WorkspaceListing; fingerprint: string | null };
 
 export interface Summarizer {
   summarize(dir: string, opts?: SummarizeOptions): Promise<ExperimentSummary>;
