@@ -6,7 +6,7 @@
  * code printed the kept table. Every change a listing shows must show in the
  * next one; a status that depends on a process or the clock is never kept.
  */
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import {
   appendFileSync,
   mkdirSync,
@@ -18,32 +18,15 @@ import {
   utimesSync,
   writeFileSync,
 } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { buildCliBundle, runLogged, type Built, type Ran } from '../helpers/cli-bundle';
+import { dateTree, tableRows as rows, whileRunning, writePastRuns } from '../helpers/past-runs';
 import { metricsLines, writeExperiment } from '../helpers/experiments';
 
 /** Whether the run printed a kept table: it loaded none of the listing's summary code. */
 function keptTable(ran: Ran): boolean {
   return !ran.loaded.some((f) => /src\/main\/core\/summary\/summary-store\.ts/.test(f));
-}
-
-/** Date a folder's whole tree (and the folder) back to `when`, as a past run's files are. */
-function dateTree(dir: string, when: Date): void {
-  for (const rel of readdirSync(dir, { recursive: true, encoding: 'utf8' }))
-    utimesSync(path.join(dir, rel), when, when);
-  utimesSync(dir, when, when);
-}
-
-const LONG_AGO = new Date('2026-01-01T00:00:00Z');
-
-/** STATUS, EXPERIMENT and ALGORITHM of each row of a text listing. */
-function rows(out: string): string[][] {
-  return out
-    .split('\n')
-    .filter((l) => /^\S+\s+exp\d\d/.test(l))
-    .map((l) => l.split(/\s+/).slice(0, 3));
 }
 
 describe('expdesk list keeps its text table for an unchanged folder', () => {
@@ -59,14 +42,7 @@ describe('expdesk list keeps its text table for an unchanged folder', () => {
     const work = mkdtempSync(path.join(built.root, 'snap-'));
     const dir = path.join(work, 'project');
     const exps = path.join(dir, 'experiments');
-    for (let i = 0; i < 12; i++) {
-      const exp = writeExperiment(path.join(exps, `exp${String(i).padStart(2, '0')}`), {
-        algorithm: i % 2 ? 'ppo' : 'dpo',
-        metrics: metricsLines([{ step: 5, prefix: 'train', 'train/loss': i + 0.5 }]),
-        ...(i % 3 === 1 ? { final: true } : {}),
-      });
-      dateTree(exp, LONG_AGO);
-    }
+    writePastRuns(exps, 12);
     const cache = path.join(work, 'cache');
     return { dir, exps, cache, list: (env = {}) => runLogged(built, ['list', dir], cache, env) };
   }
@@ -101,14 +77,14 @@ describe('expdesk list keeps its text table for an unchanged folder', () => {
 
     // FAILED.txt appears (the folder's mtime moves with it; the file is dated long ago).
     writeFileSync(path.join(p.exps, 'exp06', 'FAILED.txt'), 'Failed at step 5\n');
-    dateTree(path.join(p.exps, 'exp06'), LONG_AGO);
+    dateTree(path.join(p.exps, 'exp06'));
     ran = p.list();
     expect(keptTable(ran)).toBe(false);
     expect12(ran.stdout, 6, ['failed', 'exp06', 'dpo']);
 
     // A final checkpoint in a folder that had none.
     mkdirSync(path.join(p.exps, 'exp08', 'checkpoints', 'final'), { recursive: true });
-    dateTree(path.join(p.exps, 'exp08'), LONG_AGO);
+    dateTree(path.join(p.exps, 'exp08'));
     ran = p.list();
     expect(keptTable(ran)).toBe(false);
     expect12(ran.stdout, 8, ['completed?', 'exp08', 'dpo']);
@@ -118,7 +94,7 @@ describe('expdesk list keeps its text table for an unchanged folder', () => {
       algorithm: 'grpo',
       metrics: metricsLines([]),
     });
-    dateTree(added, LONG_AGO);
+    dateTree(added);
     ran = p.list();
     expect(keptTable(ran)).toBe(false);
     expect12(ran.stdout, 12, ['unknown?', 'exp12', 'grpo']);
@@ -138,29 +114,15 @@ describe('expdesk list keeps its text table for an unchanged folder', () => {
     appendFileSync(path.join(p.exps, 'exp02', 'logs', 'metrics.jsonl'), metricsLines([{ step: 6, loss: 1 }]));
     expect(rows(p.list().stdout)[2]).toEqual(['running?', 'exp02', 'dpo']);
     expect(keptTable(p.list())).toBe(false);
-    dateTree(path.join(p.exps, 'exp02'), LONG_AGO);
+    dateTree(path.join(p.exps, 'exp02'));
 
     // A status file of a live process on this host: running while it lives, then unknown.
-    const child = spawn('sleep', ['60'], { stdio: 'ignore' });
-    try {
-      writeFileSync(
-        path.join(p.exps, 'exp03', 'expdesk_status.json'),
-        JSON.stringify({
-          schema: 'expdesk.status/1',
-          state: 'running',
-          pid: child.pid,
-          hostname: os.hostname(),
-        }),
-      );
-      dateTree(path.join(p.exps, 'exp03'), LONG_AGO);
+    await whileRunning(path.join(p.exps, 'exp03'), () => {
       expect(rows(p.list().stdout)[3]).toEqual(['running', 'exp03', 'ppo']);
       const again = p.list();
       expect(keptTable(again)).toBe(false);
       expect(rows(again.stdout)[3]).toEqual(['running', 'exp03', 'ppo']);
-    } finally {
-      child.kill('SIGKILL');
-    }
-    await new Promise((resolve) => child.once('exit', resolve));
+    });
     expect(rows(p.list().stdout)[3]).toEqual(['unknown', 'exp03', 'ppo']);
   });
 

@@ -5,38 +5,13 @@
  * the kept table. A real sshd on 127.0.0.1, the real helper, a freshly
  * built bundle (a run from the sources keeps nothing).
  */
-import { spawn, spawnSync } from 'node:child_process';
-import {
-  existsSync,
-  mkdtempSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  utimesSync,
-  writeFileSync,
-} from 'node:fs';
-import os from 'node:os';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildCliBundle, type Built } from '../helpers/cli-bundle';
-import { metricsLines, writeExperiment } from '../helpers/experiments';
 import { startSshd, type TestSshd } from '../helpers/sshd';
-
-const LONG_AGO = new Date('2026-01-01T00:00:00Z');
-
-function dateTree(dir: string, when: Date): void {
-  for (const rel of readdirSync(dir, { recursive: true, encoding: 'utf8' }))
-    utimesSync(path.join(dir, rel), when, when);
-  utimesSync(dir, when, when);
-}
-
-/** STATUS, EXPERIMENT and ALGORITHM of each row of a text listing. */
-function rows(out: string): string[][] {
-  return out
-    .split('\n')
-    .filter((l) => /^\S+\s+exp\d\d/.test(l))
-    .map((l) => l.split(/\s+/).slice(0, 3));
-}
+import { dateTree, tableRows as rows, whileRunning, writePastRuns } from '../helpers/past-runs';
 
 describe('expdesk list ssh://… keeps its text table for an unchanged remote folder', () => {
   let built: Built;
@@ -54,14 +29,7 @@ describe('expdesk list ssh://… keeps its text table for an unchanged remote fo
   function project(): { exps: string; keptDir: string; list: () => string } {
     const work = mkdtempSync(path.join(built.root, 'remote-'));
     const exps = path.join(work, 'project', 'experiments');
-    for (let i = 0; i < 6; i++) {
-      const exp = writeExperiment(path.join(exps, `exp${String(i).padStart(2, '0')}`), {
-        algorithm: i % 2 ? 'ppo' : 'dpo',
-        metrics: metricsLines([{ step: 5, prefix: 'train', 'train/loss': i + 0.5 }]),
-        ...(i % 3 === 1 ? { final: true } : {}),
-      });
-      dateTree(exp, LONG_AGO);
-    }
+    writePastRuns(exps, 6);
     const cache = path.join(work, 'cache');
     const url = sshd.url(path.join(work, 'project'));
     const list = (): string => {
@@ -90,7 +58,7 @@ describe('expdesk list ssh://… keeps its text table for an unchanged remote fo
 
     // FAILED.txt appears on the remote (dated long ago): the helper answers with the listing.
     writeFileSync(path.join(p.exps, 'exp02', 'FAILED.txt'), 'Failed at step 5\n');
-    dateTree(path.join(p.exps, 'exp02'), LONG_AGO);
+    dateTree(path.join(p.exps, 'exp02'));
     const changed = p.list();
     expect(changed).not.toContain('as kept');
     expect(rows(changed)[2]).toEqual(['failed', 'exp02', 'dpo']);
@@ -99,24 +67,10 @@ describe('expdesk list ssh://… keeps its text table for an unchanged remote fo
 
   it('keeps no table of a remote run whose status depends on its process', async () => {
     const p = project();
-    const child = spawn('sleep', ['60'], { stdio: 'ignore' });
-    try {
-      writeFileSync(
-        path.join(p.exps, 'exp03', 'expdesk_status.json'),
-        JSON.stringify({
-          schema: 'expdesk.status/1',
-          state: 'running',
-          pid: child.pid,
-          hostname: os.hostname(),
-        }),
-      );
-      dateTree(path.join(p.exps, 'exp03'), LONG_AGO);
+    await whileRunning(path.join(p.exps, 'exp03'), () => {
       expect(rows(p.list())[3]).toEqual(['running', 'exp03', 'ppo']);
       expect(existsSync(p.keptDir) ? readdirSync(p.keptDir) : []).toEqual([]);
-    } finally {
-      child.kill('SIGKILL');
-    }
-    await new Promise((resolve) => child.once('exit', resolve));
+    });
     expect(rows(p.list())[3]).toEqual(['unknown', 'exp03', 'ppo']);
   });
 });
