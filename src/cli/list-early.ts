@@ -67,7 +67,12 @@ export async function startEarly(dir: string): Promise<void> {
 export async function startEarlyFromArgv(args: readonly string[]): Promise<string | null> {
   if (args[0] !== 'list' || !args[1] || args[1].startsWith('-')) return null;
   // The connection's TCP, and its identification string, go first; the commands load after.
-  if (backendKind(args[1]) === 'local') return warmLocal(args[1], args.length === 2);
+  if (backendKind(args[1]) === 'local') {
+    // Only the plain form prints a kept table: any other starts the stats and goes on at once.
+    if (args.length === 2) return warmLocal(args[1], true);
+    void warmLocal(args[1], false);
+    return null;
+  }
   if (args.slice(2).every((a) => a === '--json')) await startEarly(args[1]).catch(() => undefined);
   return null;
 }
