@@ -160,7 +160,7 @@ export async function listCommand(
     : '';
   const text = `${table}\n\n${experiments.length} experiment(s) in ${listing.experimentsDir}${inferred}`;
   const keep = async (): Promise<void> => {
-    if (fingerprint !== undefined) keepTable(dir, fingerprint, experiments, text, store.cacheRoot);
+    if (fingerprint !== undefined) await keepTable(dir, fingerprint, experiments, text, store.cacheRoot);
     else await (await import('./list-snapshot')).keepLocalListing(dir, experiments, text, store.cacheRoot);
   };
   return { text, keep };

@@ -16,15 +16,17 @@
  * listing's text, and the kept tables live in the cache folder
  * EXPDESK_CACHE_DIR names.
  *
- * Written atomically under <cache>/list-snapshots/; read only as a regular
+ * Written atomically (fs-batch.ts writeAtomic) under <cache>/list-snapshots/; read only as a regular
  * file, bounded. Anything wrong with one is a miss. A listing that cannot
  * be kept removes the table kept before, so the next one does not wait to
  * check it.
  */
 import { createHash } from 'node:crypto';
 import fs from 'node:fs';
+import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { readRegularFileSync } from '../main/core/fs/safe-read';
+import { writeAtomic } from '../main/core/workspace/fs-batch';
 import { statusSettled } from '../main/core/workspace/status';
 import type { ExperimentSummary } from '../shared/model';
 
@@ -80,26 +82,18 @@ export function readKept(location: string, cacheRoot: string | null): Kept | nul
  * fingerprint of what it was made from, where it can be kept; else remove
  * the table kept before. Never fails the listing.
  */
-export function keepTable(
+export async function keepTable(
   location: string,
   fingerprint: string | null,
   experiments: readonly ExperimentSummary[],
   text: string,
   cacheRoot: string | null,
-): void {
+): Promise<void> {
   if (cacheRoot === null) return;
   const key = keyOf(location);
   const file = keptFile(cacheRoot, location);
-  const tmp = `${file}.${process.pid}.${Math.random().toString(36).slice(2)}.tmp`;
-  try {
-    if (key === null || fingerprint === null || !experiments.every((s) => statusSettled(s.status))) {
-      fs.rmSync(file, { force: true });
-      return;
-    }
-    fs.mkdirSync(path.dirname(file), { recursive: true });
-    fs.writeFileSync(tmp, `${JSON.stringify({ key, fingerprint })}\n${text}`);
-    fs.renameSync(tmp, file);
-  } catch {
-    fs.rmSync(tmp, { force: true });
-  }
+  const keep = key !== null && fingerprint !== null && experiments.every((s) => statusSettled(s.status));
+  await (
+    keep ? writeAtomic(file, `${JSON.stringify({ key, fingerprint })}\n${text}`) : rm(file, { force: true })
+  ).catch(() => undefined);
 }

@@ -19,13 +19,19 @@ import { listingFingerprint, type ListingInputs } from '../main/core/workspace/l
 import type { ExperimentSummary } from '../shared/model';
 import { keepTable, readKept } from './kept-table';
 
-/** The prefetched inputs of the listing this process makes. */
+/** The prefetched inputs of the listing this process makes, and their fingerprint once asked for. */
 interface Early extends Omit<ListingInputs, 'grid'> {
   grid: Promise<StatGrid>;
   /** When the stats were asked for: a file changed after RACY_MS before this is not trusted. */
   at: number;
+  fingerprint?: Promise<string | null>;
 }
 let early: Early | null = null;
+
+/** The prefetched inputs' fingerprint, digested once (the check, then the table kept after a miss). */
+function fingerprintOf(e: Early): Promise<string | null> {
+  return (e.fingerprint ??= e.grid.then((grid) => listingFingerprint({ ...e, grid }, e.at)));
+}
 
 /**
  * Start the stats of a local listing of `root` (resolved), whose candidate
@@ -47,8 +53,7 @@ export async function startLocalListing(
   early = { root, rootEntries, folder, rows, names, grid: prefetchStatGrid(rows, names), at };
   const kept = check ? readKept(root, userCacheDir()) : null;
   if (!kept) return null;
-  const inputs = { ...early, grid: await early.grid };
-  return listingFingerprint(inputs, Date.now()) === kept.fingerprint ? kept.text : null;
+  return (await fingerprintOf(early)) === kept.fingerprint ? kept.text : null;
 }
 
 /**
@@ -65,6 +70,5 @@ export async function keepLocalListing(
   const e = early;
   const root = path.resolve(dir);
   if (!e || e.root !== root) return;
-  const fingerprint = prefetchTaken(e.grid) ? listingFingerprint({ ...e, grid: await e.grid }, e.at) : null;
-  keepTable(root, fingerprint, experiments, text, cacheRoot);
+  await keepTable(root, prefetchTaken(e.grid) ? await fingerprintOf(e) : null, experiments, text, cacheRoot);
 }

@@ -69,11 +69,7 @@ export interface GatherRequest {
   discover?: string;
   max_bytes_per_experiment?: number;
   max_total_bytes?: number;
-  /**
-   * With `root`: the fingerprint of the text table the client kept from an earlier listing of it
-   * (null: none). The answer holds the fingerprint of what this listing is made from (null where
-   * it cannot be kept), and `unchanged` with no experiment when that is the one kept.
-   */
+  /** With `root`: the kept table's fingerprint (null: none); answered by `fingerprint`, `unchanged`. */
   kept?: string | null;
 }
 
@@ -156,7 +152,7 @@ const GatherEnvelope = z.object({
   now_ms: z.number(),
   discovered: z.array(z.string()).optional(),
   discover_error: ErrorPair.optional(),
-  /** Asked for with `kept`: what the listing is made from (null: more than its stats), and whether it is the kept one. */
+  /** Asked for by `kept`: what the listing is made from (null: more than its stats); `unchanged`: no experiment sent. */
   fingerprint: z.string().nullable().optional(),
   unchanged: z.literal(true).optional(),
 });
@@ -502,8 +498,3 @@ export type ItemOf<Op extends AnsweredOp> = Op extends ItemOp ? z.infer<(typeof 
 /** An answer as callRemote returns it: the envelope's schema, and its items (if any) as their field. */
 export type AnswerOf<Op extends AnsweredOp> = z.infer<(typeof ANSWERS)[Op]> &
   (Op extends ItemOp ? Record<(typeof ITEMS)[Op]['field'], Array<ItemOf<Op>>> : unknown);
-
-/** A request as it travels: with the protocol version. */
-export function wireRequest(request: HelperRequest): string {
-  return JSON.stringify({ ...request, v: PROTOCOL_VERSION }) + '\n';
-}

@@ -19,8 +19,7 @@ import { inflateSync } from 'node:zlib';
 import { x as extractTar } from 'tar';
 import { remoteBasename } from '../../../shared/remote-location';
 import type { SshConnection } from './connection';
-import { wireRequest } from './protocol';
-import { callRemote, helperCommand, MARKER, openEnvelope, RemoteOpError } from './remote-python';
+import { callRemote, helperCommand, MARKER, openEnvelope, RemoteOpError, wireRequest } from './remote-python';
 
 export interface FetchedExperiment {
   /** The local copy of the experiment folder. */

@@ -23,14 +23,19 @@ import {
   ErrorCode,
   ITEMS,
   PROTOCOL_VERSION,
-  wireRequest,
   type AnsweredOp,
   type AnsweredRequest,
   type AnswerOf,
   type HelperOp,
+  type HelperRequest,
   type ItemOf,
 } from './protocol';
 import { ExpdeskError } from '../../../shared/errors';
+
+/** A request as it travels: with the protocol version. */
+export function wireRequest(request: HelperRequest): string {
+  return JSON.stringify({ ...request, v: PROTOCOL_VERSION }) + '\n';
+}
 
 export const MARKER = Buffer.from('\n--expdesk-remote-1--\n');
 

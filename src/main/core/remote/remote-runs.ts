@@ -43,13 +43,7 @@ import {
   SshPermanentError,
   type SshConnection,
 } from './connection';
-import {
-  FollowFrame,
-  wireRequest,
-  type FollowRequest,
-  type RemoteRunState,
-  type RemoteRunStatus,
-} from './protocol';
+import { FollowFrame, type FollowRequest, type RemoteRunState, type RemoteRunStatus } from './protocol';
 import {
   afterMarker,
   callRemote,
@@ -58,6 +52,7 @@ import {
   helperCommand,
   RemoteOpError,
   RemoteProtocolError,
+  wireRequest,
 } from './remote-python';
 
 export type { RemoteRunState, RemoteRunStatus };
